@@ -1,0 +1,17 @@
+/**
+ * The agent's OS layer: the one `Platform` for this machine, picked once.
+ * Nothing is spawned or read on import; setpriv is looked for on first use.
+ */
+
+import { LinuxPlatform, PosixPlatform } from "./posix.ts";
+import type { Platform } from "./types.ts";
+import { WindowsPlatform } from "./windows.ts";
+
+export type { Platform, ProcessInfo, SpawnDetachedOptions } from "./types.ts";
+
+/** The platform of the running OS. */
+export const platform: Platform = Deno.build.os === "windows"
+  ? new WindowsPlatform()
+  : Deno.build.os === "linux"
+  ? new LinuxPlatform()
+  : new PosixPlatform();

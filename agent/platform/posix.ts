@@ -1,0 +1,269 @@
+/**
+ * The POSIX platform: Linux through `/proc`, other Unixes (macOS) through a
+ * minimal `ps` fallback. Scripts lead their own process group
+ * (`detached: true` calls setsid), so a tree is stopped with `kill(-pgid)`.
+ */
+
+import type { Platform, ProcessInfo, SpawnDetachedOptions } from "./types.ts";
+
+/** The fields of `/proc/<pid>/stat` the agent uses. */
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgid: number;
+  /** Field 22: start time in clock ticks since boot. */
+  startTicks: string;
+}
+
+/** Parse `/proc/<pid>/stat`; the command name in parentheses may itself hold spaces and parentheses. */
+export function parseProcStat(text: string): ProcStat {
+  const close = text.lastIndexOf(")");
+  if (close < 0) throw new SyntaxError(`Invalid /proc stat line: no ")" in "${text.slice(0, 80)}"`);
+  // Fields after the command name start with field 3 (state).
+  const fields = text.slice(close + 2).trim().split(" ");
+  if (fields.length < 20) {
+    throw new SyntaxError(
+      `Invalid /proc stat line: ${fields.length + 2} fields, expected at least 22`,
+    );
+  }
+  return {
+    state: fields[0],
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    startTicks: fields[19],
+  };
+}
+
+/** Split `/proc/<pid>/cmdline` (NUL-separated, NUL-terminated) into argv. */
+export function parseProcCmdline(text: string): string[] {
+  if (text === "") return [];
+  const parts = text.split("\0");
+  if (parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/**
+ * Parse one line of `ps -o pid=,ppid=,pgid=,lstart=,args=`. `lstart` is five
+ * words ("Mon Dec  1 08:28:09 2026"); args are split on whitespace, which
+ * loses quoting: the fallback is approximate by design.
+ */
+export function parsePsLine(line: string): ProcessInfo | null {
+  const words = line.trim().split(/\s+/);
+  if (words.length < 8) return null;
+  const [pid, ppid, pgid] = words.slice(0, 3).map(Number);
+  if (![pid, ppid, pgid].every(Number.isInteger)) return null;
+  return {
+    pid,
+    ppid,
+    pgid,
+    startTime: words.slice(3, 8).join(" "),
+    commandLine: words.slice(8),
+  };
+}
+
+/** Options of the POSIX platforms. */
+export interface PosixPlatformOptions {
+  /** Where setpriv may live; the first that exists is used (checked once, on first use). */
+  setprivPaths?: string[];
+}
+
+const DEFAULT_SETPRIV_PATHS = ["/usr/bin/setpriv", "/bin/setpriv"];
+
+/** The shell line that appends the script's output to `$SCRIPTMON_LOG`, then execs it. */
+export const DETACHED_SHELL_LINE = 'exec "$@" >>"$SCRIPTMON_LOG" 2>&1';
+
+/** The `/bin/sh` invocation of `spawnDetached()`: argv goes in as positional parameters, never parsed. */
+export function detachedShellArgs(argv: string[]): string[] {
+  return ["-c", DETACHED_SHELL_LINE, "scriptmon-detached", ...argv];
+}
+
+/** Send a signal to the group led by `pid`, or to the process alone if it leads none; gone is fine. */
+function signalGroup(pid: number, signal: Deno.Signal): void {
+  checkPid(pid);
+  try {
+    Deno.kill(-pid, signal);
+    return;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  try {
+    Deno.kill(pid, signal);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+function checkPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new RangeError(`Invalid pid: expected a positive integer, got ${pid}`);
+  }
+}
+
+/** What both POSIX implementations share: signals, setpriv and detached starts. */
+abstract class PosixBase implements Platform {
+  abstract readonly name: "linux" | "posix";
+  #setprivPaths: string[];
+  #setpriv: string | null | undefined;
+
+  constructor(options: PosixPlatformOptions = {}) {
+    this.#setprivPaths = options.setprivPaths ?? DEFAULT_SETPRIV_PATHS;
+  }
+
+  abstract inspect(pid: number): Promise<ProcessInfo | null>;
+  abstract groupMembers(pgid: number): Promise<number[]>;
+
+  spawnCommand(argv: string[]): { command: string; args: string[] } {
+    if (argv.length === 0) throw new TypeError("Cannot build a command line: argv is empty");
+    const setpriv = this.#findSetpriv();
+    if (setpriv === null) return { command: argv[0], args: argv.slice(1) };
+    return { command: setpriv, args: ["--pdeathsig", "KILL", "--", ...argv] };
+  }
+
+  signalTree(pid: number, signal: Deno.Signal): Promise<void> {
+    signalGroup(pid, signal);
+    return Promise.resolve();
+  }
+
+  killTree(pid: number): Promise<void> {
+    signalGroup(pid, "SIGKILL");
+    return Promise.resolve();
+  }
+
+  async spawnDetached(argv: string[], options: SpawnDetachedOptions): Promise<{ pid: number }> {
+    if (argv.length === 0) throw new TypeError("Cannot start a detached script: argv is empty");
+    try {
+      (await Deno.open(options.logPath, { append: true, create: true })).close();
+    } catch (error) {
+      throw new Error(
+        `Cannot start "${argv[0]}" detached: log file "${options.logPath}" cannot be opened`,
+        { cause: error },
+      );
+    }
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("/bin/sh", {
+        args: detachedShellArgs(argv),
+        cwd: options.cwd,
+        env: { ...options.env, SCRIPTMON_LOG: options.logPath },
+        detached: true,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
+      throw new Error(`Cannot start "${argv[0]}" detached in "${options.cwd}"`, { cause: error });
+    }
+    child.unref();
+    return { pid: child.pid };
+  }
+
+  #findSetpriv(): string | null {
+    if (this.#setpriv !== undefined) return this.#setpriv;
+    this.#setpriv = null;
+    for (const path of this.#setprivPaths) {
+      try {
+        if (Deno.statSync(path).isFile) {
+          this.#setpriv = path;
+          break;
+        }
+      } catch {
+        // Not there: try the next one.
+      }
+    }
+    return this.#setpriv;
+  }
+}
+
+async function readTextOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    // ESRCH when the process vanishes between open and read.
+    if (error instanceof Error && /ESRCH/.test(error.message)) return null;
+    throw error;
+  }
+}
+
+/** Linux: everything read from `/proc`. */
+export class LinuxPlatform extends PosixBase {
+  readonly name = "linux";
+  #procRoot = "/proc";
+  #bootId: Promise<string> | undefined;
+
+  async inspect(pid: number): Promise<ProcessInfo | null> {
+    checkPid(pid);
+    const bootId = await this.#readBootId();
+    const statText = await readTextOrNull(`${this.#procRoot}/${pid}/stat`);
+    if (statText === null) return null;
+    const stat = parseProcStat(statText);
+    if (stat.state === "Z" || stat.state === "X") return null;
+    const cmdline = await readTextOrNull(`${this.#procRoot}/${pid}/cmdline`);
+    // Read stat again: the pid must still be the same process.
+    const again = await readTextOrNull(`${this.#procRoot}/${pid}/stat`);
+    if (cmdline === null || again === null) return null;
+    const stat2 = parseProcStat(again);
+    if (stat2.startTicks !== stat.startTicks || stat2.state === "Z" || stat2.state === "X") {
+      return null;
+    }
+    return {
+      pid,
+      ppid: stat.ppid,
+      pgid: stat.pgid,
+      startTime: `${bootId}:${stat.startTicks}`,
+      commandLine: parseProcCmdline(cmdline),
+    };
+  }
+
+  async groupMembers(pgid: number): Promise<number[]> {
+    checkPid(pgid);
+    const members: number[] = [];
+    for await (const entry of Deno.readDir(this.#procRoot)) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      const text = await readTextOrNull(`${this.#procRoot}/${entry.name}/stat`);
+      if (text === null) continue;
+      const stat = parseProcStat(text);
+      if (stat.pgid === pgid && stat.state !== "Z" && stat.state !== "X") {
+        members.push(Number(entry.name));
+      }
+    }
+    return members.sort((a, b) => a - b);
+  }
+
+  #readBootId(): Promise<string> {
+    this.#bootId ??= Deno.readTextFile(`${this.#procRoot}/sys/kernel/random/boot_id`)
+      .then((text) => text.trim());
+    return this.#bootId;
+  }
+}
+
+async function runPs(args: string[]): Promise<string> {
+  const output = await new Deno.Command("ps", { args, stdout: "piped", stderr: "null" }).output();
+  // ps exits 1 when no process matched.
+  return new TextDecoder().decode(output.stdout);
+}
+
+/** Other Unixes (macOS): a minimal `ps` fallback; the command line is split on whitespace. */
+export class PosixPlatform extends PosixBase {
+  readonly name = "posix";
+
+  async inspect(pid: number): Promise<ProcessInfo | null> {
+    checkPid(pid);
+    const out = await runPs(["-o", "pid=,ppid=,pgid=,lstart=,args=", "-p", String(pid)]);
+    const state = (await runPs(["-o", "state=", "-p", String(pid)])).trim();
+    if (state.startsWith("Z")) return null;
+    const line = out.split("\n").find((l) => l.trim() !== "");
+    return line === undefined ? null : parsePsLine(line);
+  }
+
+  async groupMembers(pgid: number): Promise<number[]> {
+    checkPid(pgid);
+    const out = await runPs(["-A", "-o", "pid=,pgid=,state="]);
+    const members: number[] = [];
+    for (const line of out.split("\n")) {
+      const [pid, group, state] = line.trim().split(/\s+/);
+      if (Number(group) === pgid && !state?.startsWith("Z")) members.push(Number(pid));
+    }
+    return members.sort((a, b) => a - b);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The operating-system layer of the agent: one interface, implemented by
+ * `posix.ts` and `windows.ts`, picked once in `mod.ts`.
+ */
+
+/** What the OS reports about one live process. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** Process group id (POSIX only). */
+  pgid?: number;
+  /**
+   * Opaque, stable for the life of a process and different for a later
+   * process that reuses the pid. Linux: `"<boot_id>:<starttime ticks>"`;
+   * Windows: the CIM CreationDate as an ISO string in UTC.
+   */
+  startTime: string;
+  /** argv as the OS reports it; on Windows the CommandLine split by CommandLineToArgvW rules. */
+  commandLine: string[];
+}
+
+/** Where and how a detached script is started by `Platform.spawnDetached()`. */
+export interface SpawnDetachedOptions {
+  cwd: string;
+  /** Added to the agent's own environment. */
+  env: Record<string, string>;
+  /** The script's stdout and stderr are appended to this file. */
+  logPath: string;
+}
+
+/** Inspect, start and stop processes and their trees on one operating system. */
+export interface Platform {
+  /** Which implementation this is. */
+  readonly name: "linux" | "windows" | "posix";
+  /** The live process with this pid, or null when there is none (a zombie counts as none). */
+  inspect(pid: number): Promise<ProcessInfo | null>;
+  /**
+   * How a daemon-owned script is launched so that it dies with the agent
+   * (Linux: wrapped in `setpriv --pdeathsig KILL` when setpriv exists).
+   */
+  spawnCommand(argv: string[]): { command: string; args: string[] };
+  /** Ask the script's whole tree to stop (POSIX: the signal to its process group). */
+  signalTree(pid: number, signal: Deno.Signal): Promise<void>;
+  /** Stop the script's whole tree forcibly. */
+  killTree(pid: number): Promise<void>;
+  /** Live pids still in the process group `pgid` (Windows: the process and its descendants). */
+  groupMembers(pgid: number): Promise<number[]>;
+  /** Start a script that outlives the agent, its output appended to `options.logPath`. */
+  spawnDetached(argv: string[], options: SpawnDetachedOptions): Promise<{ pid: number }>;
+}
