@@ -1,0 +1,134 @@
+/**
+ * The agent's event history in Deno KV: every state change of every script,
+ * numbered per agent (`seq`) so the collector link can later replay them in
+ * order. Appends are queued and written in batches off the hot path, so a
+ * restart is never slowed down by a KV commit.
+ */
+import type { ScriptState } from "./script_state.ts";
+
+/** One thing that happened to a script or to the agent. */
+export interface AgentEvent {
+  seq: number;
+  /** ISO timestamp. */
+  at: string;
+  /** The script it concerns; absent for agent-wide events. */
+  script?: string;
+  /** `state`: a transition; `exit`: a run ended; the rest explain themselves. */
+  kind: "state" | "exit" | "output-error" | "config" | "agent";
+  state?: ScriptState;
+  from?: ScriptState;
+  pid?: number;
+  exitCode?: number;
+  signal?: string;
+  reason?: string;
+}
+
+/** An event before it is numbered. */
+export type NewEvent = Omit<AgentEvent, "seq" | "at"> & { at?: string };
+
+const KEY = "events";
+const BATCH = 500;
+
+/** Append-only, bounded event history backed by one KV handle. */
+export class EventLog {
+  #kv: Deno.Kv;
+  #retain: number;
+  #next = 1;
+  #queue: AgentEvent[] = [];
+  #writing: Promise<void> | null = null;
+  #listeners = new Set<(e: AgentEvent) => void>();
+  #onError: (error: unknown) => void;
+
+  private constructor(kv: Deno.Kv, retain: number, onError: (error: unknown) => void) {
+    this.#kv = kv;
+    this.#retain = retain;
+    this.#onError = onError;
+  }
+
+  /** Opens the log on `kv`, continuing the numbering after its last event. */
+  static async open(
+    kv: Deno.Kv,
+    options: { retain?: number; onError?: (error: unknown) => void } = {},
+  ): Promise<EventLog> {
+    const log = new EventLog(kv, options.retain ?? 10_000, options.onError ?? (() => {}));
+    for await (const entry of kv.list<AgentEvent>({ prefix: [KEY] }, { reverse: true, limit: 1 })) {
+      log.#next = Number(entry.key[1]) + 1;
+    }
+    return log;
+  }
+
+  /** Records an event: numbered and delivered to listeners at once, stored soon. */
+  append(event: NewEvent): AgentEvent {
+    const full = { ...event, seq: this.#next++, at: event.at ?? new Date().toISOString() };
+    this.#queue.push(full);
+    for (const listener of this.#listeners) listener(full);
+    this.#writing ??= this.#drain();
+    return full;
+  }
+
+  /** Calls `listener` for every event appended from now on; returns the unsubscribe. */
+  subscribe(listener: (e: AgentEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves when every appended event is in KV. */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  /** Stored events, newest first. */
+  async list(options: { script?: string; limit?: number } = {}): Promise<AgentEvent[]> {
+    await this.flush();
+    const limit = options.limit ?? 100;
+    const out: AgentEvent[] = [];
+    for await (const entry of this.#kv.list<AgentEvent>({ prefix: [KEY] }, { reverse: true })) {
+      if (options.script && entry.value.script !== options.script) continue;
+      out.push(entry.value);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, BATCH);
+        await this.#commit(batch);
+      }
+    } finally {
+      this.#writing = null;
+    }
+  }
+
+  async #commit(batch: AgentEvent[]): Promise<void> {
+    const op = this.#kv.atomic();
+    for (const e of batch) op.set([KEY, e.seq], e);
+    const last = batch[batch.length - 1].seq;
+    const before = last - this.#retain;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await op.commit();
+        if (before > 0 && batch.some((e) => e.seq % 1000 === 0)) await this.#prune(before);
+        return;
+      } catch (error) {
+        // Several processes may share the file: "database is locked" is transient.
+        if (attempt === 4) this.#onError(error);
+        else await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  async #prune(before: number): Promise<void> {
+    let op = this.#kv.atomic();
+    let n = 0;
+    for await (const entry of this.#kv.list({ start: [KEY, 0], end: [KEY, before] })) {
+      op.delete(entry.key);
+      if (++n % 900 === 0) {
+        await op.commit();
+        op = this.#kv.atomic();
+      }
+    }
+    await op.commit();
+  }
+}
