@@ -1,0 +1,45 @@
+/** Write a whole file or nothing: temp file, fsync, rename, then fsync the directory where the OS allows. */
+
+import { dirname } from "node:path";
+
+/** Replace `path` with `text` atomically; a crash leaves the old file and at most a `.tmp-*` beside it. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  const suffix = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
+  const tmp = `${path}.tmp-${suffix}`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true });
+    try {
+      const bytes = new TextEncoder().encode(text);
+      for (let written = 0; written < bytes.length;) {
+        written += await file.write(bytes.subarray(written));
+      }
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** fsync a directory so a rename in it survives a power cut; not possible on Windows, so best effort. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: Deno.FsFile | undefined;
+  try {
+    handle = await Deno.open(dir, { read: true });
+    await handle.sync();
+  } catch {
+    // Directories cannot be opened or synced on every OS.
+  } finally {
+    handle?.close();
+  }
+}
+
+/** Whether a file name is a temp file left by `writeFileAtomic()`. */
+export function isAtomicTempFile(name: string): boolean {
+  return /\.tmp-[0-9a-f]+$/.test(name);
+}
