@@ -8,6 +8,7 @@
  * @module
  */
 
+import { dirname, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
@@ -16,6 +17,7 @@ import { interpolate } from "./_interpolate.ts";
 import {
   agentConfigSchema,
   agentSchema,
+  CONFIG_DEFAULTS,
   describeValue,
   logSchema,
   NAME_PATTERN,
@@ -23,7 +25,7 @@ import {
   scriptDefaultsSchema,
   scriptSchema,
 } from "./config_schema.ts";
-import { resolveConfig } from "./_resolve.ts";
+import { resolveConfig, resolvePath } from "./_resolve.ts";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
 
 /** One problem in a config file. */
@@ -388,4 +390,27 @@ function editDistance(a: string, b: string): number {
     row = next;
   }
   return row[b.length];
+}
+
+/**
+ * The data dir a config file names, read leniently (other problems in the
+ * file are ignored), or null. Lets `status` and `stop` reach a running agent
+ * while its config file has a broken edit.
+ */
+export function locateDataDir(text: string, options: ParseConfigOptions): string | null {
+  let raw: Table;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    // A syntax error: the part above it is usually enough to find [agent].
+    if (!(error instanceof TomlError) || error.line <= 1) return null;
+    return locateDataDir(text.split("\n").slice(0, error.line - 1).join("\n"), options);
+  }
+  const { merged } = applyOverlay(raw, new Map(), options.envName, []);
+  const agent = isTable(merged?.agent) ? merged.agent : {};
+  const written = agent.data_dir ?? CONFIG_DEFAULTS.agent.data_dir;
+  if (typeof written !== "string") return null;
+  const { value, problems } = interpolate(written, options.vars ?? Deno.env.toObject());
+  if (problems.length > 0) return null;
+  return resolvePath(dirname(resolve(options.path)), value);
 }

@@ -111,9 +111,9 @@ function sameScript(a: ResolvedScript, b: ResolvedScript): boolean {
 
 function summarize(r: ApplyResult): string {
   const parts = [
-    r.added.length ? `started ${r.added.join(", ")}` : "",
-    r.removed.length ? `stopped ${r.removed.join(", ")}` : "",
-    r.changed.length ? `restarted ${r.changed.join(", ")}` : "",
+    r.added.length ? `added ${r.added.join(", ")}` : "",
+    r.removed.length ? `removed ${r.removed.join(", ")}` : "",
+    r.changed.length ? `changed ${r.changed.join(", ")}` : "",
   ].filter(Boolean);
   return parts.join("; ");
 }

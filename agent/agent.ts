@@ -1,0 +1,162 @@
+/**
+ * The daemon (`scriptmon-agent run`): holds the data dir's lock, supervises
+ * the config's scripts, serves the local API, reloads the config when the
+ * file changes, and shuts everything down cleanly.
+ */
+import { getLogger } from "@logtape/logtape";
+import { join } from "node:path";
+import { type AgentInfo, createApi } from "./api.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import type { ResolvedAgentConfig } from "./config_types.ts";
+import { ConfigWatcher } from "./config_watcher.ts";
+import { EventLog } from "./event_log.ts";
+import { acquireInstanceLock } from "./instance_lock.ts";
+import { openKv } from "./kv.ts";
+import { platform as defaultPlatform } from "./platform/mod.ts";
+import type { Platform } from "./platform/types.ts";
+import { ensureControlSecret } from "./secret.ts";
+import { Supervisor } from "./supervisor.ts";
+import { VERSION } from "./version.ts";
+
+/** How to start the daemon. */
+export interface AgentOptions {
+  config: ResolvedAgentConfig;
+  platform?: Platform;
+  clock?: Clock;
+  /** Watch the config file and reload on change (default true). */
+  watch?: boolean;
+}
+
+/** A running daemon. */
+export interface Agent {
+  /** The local API's port on 127.0.0.1. */
+  readonly apiPort: number;
+  readonly supervisor: Supervisor;
+  readonly events: EventLog;
+  /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
+  reload(): Promise<void>;
+  /** Stops every script within its timeout, flushes, releases the lock. Idempotent. */
+  shutdown(): Promise<void>;
+  /** Kills every script's tree at once (a second Ctrl-C), then shuts down. */
+  killNow(): Promise<void>;
+  /** The last failed reload, if any. */
+  info(): AgentInfo;
+}
+
+const log = getLogger(["scriptmon", "agent"]);
+
+/** Starts the daemon; resolves once every enabled script has been started or adopted. */
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  let config = options.config;
+  const platform = options.platform ?? defaultPlatform;
+  const clock = options.clock ?? systemClock;
+  const { dataDir, logDir } = config.agent;
+  const pidDir = join(dataDir, "pids");
+  await Deno.mkdir(pidDir, { recursive: true });
+  await Deno.mkdir(logDir, { recursive: true });
+
+  const lock = await acquireInstanceLock(dataDir, { mode: "run" });
+  const kv = await openKv(join(dataDir, "agent.kv")).catch(async (error) => {
+    await lock.release();
+    throw error;
+  });
+  const events = await EventLog.open(kv, {
+    onError: (error) => log.error("Cannot store events in KV: {error}", { error }),
+  });
+  const supervisor = new Supervisor({ platform, events, clock, pidDir, logDir });
+  const startedAt = new Date().toISOString();
+  let configError: AgentInfo["configError"] = null;
+
+  const info = (): AgentInfo => ({
+    version: VERSION,
+    pid: Deno.pid,
+    site: config.agent.site,
+    host: config.agent.host,
+    configPath: config.path,
+    envName: config.envName ?? null,
+    startedAt,
+    configError,
+  });
+
+  let reloading = Promise.resolve();
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      let next: ResolvedAgentConfig;
+      try {
+        next = await loadConfig(config.path, { envName: config.envName });
+      } catch (error) {
+        const issues = error instanceof ConfigError ? error.issues : [];
+        const message = error instanceof Error ? error.message : String(error);
+        configError = { at: new Date().toISOString(), message, issues };
+        log.error("Config reload failed; keeping the running config.\n{message}", { message });
+        events.append({ kind: "config", reason: `reload failed: ${message}` });
+        return;
+      }
+      configError = null;
+      warnAgentChanges(config, next);
+      const result = await supervisor.apply({ ...next, agent: config.agent });
+      config = { ...next, agent: config.agent };
+      events.append({
+        kind: "config",
+        reason: `reloaded: ${result.added.length} added, ${result.removed.length} removed, ` +
+          `${result.changed.length} changed, ${result.unchanged.length} unchanged`,
+      });
+    });
+    return reloading;
+  };
+
+  const secret = await ensureControlSecret(dataDir);
+  const app = createApi({ supervisor, info, secret, reload });
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: config.agent.apiPort,
+    onListen: () => {},
+  }, app.fetch);
+  const apiPort = server.addr.port;
+  await lock.updateInfo({ apiPort });
+  log.info("Agent {version} started (pid {pid}, site {site}); local API on 127.0.0.1:{port}", {
+    version: VERSION,
+    pid: Deno.pid,
+    site: config.agent.site,
+    port: apiPort,
+  });
+  events.append({ kind: "agent", reason: `agent started (pid ${Deno.pid})` });
+
+  await supervisor.apply(config);
+  const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
+
+  let closing: Promise<void> | null = null;
+  const shutdown = () => {
+    closing ??= (async () => {
+      log.info("Agent shutting down: stopping {n} script(s)", { n: supervisor.runners().length });
+      watcher?.close();
+      await reloading;
+      await supervisor.shutdown();
+      events.append({ kind: "agent", reason: "agent stopped" });
+      await server.shutdown();
+      await events.flush();
+      kv.close();
+      await lock.release();
+    })();
+    return closing;
+  };
+  const killNow = async () => {
+    log.warn("Stopping at once: killing every script's process tree");
+    await Promise.all(
+      supervisor.status().filter((s) => s.pid).map((s) => platform.killTree(s.pid!)),
+    );
+    await shutdown();
+  };
+  return { apiPort, supervisor, events, reload, shutdown, killNow, info };
+}
+
+function warnAgentChanges(current: ResolvedAgentConfig, next: ResolvedAgentConfig): void {
+  const changed = (Object.keys(current.agent) as (keyof typeof current.agent)[])
+    .filter((k) => current.agent[k] !== next.agent[k]);
+  if (changed.length > 0) {
+    log.warn("Changes to [agent] ({keys}) take effect when the agent restarts", {
+      keys: changed.join(", "),
+    });
+  }
+}

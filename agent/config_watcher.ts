@@ -1,0 +1,78 @@
+/**
+ * Calls back when the config file changes: on a file-system event for it
+ * (editors often replace the file, so its folder is watched) or on SIGHUP,
+ * debounced, and only when the content really changed.
+ */
+import { basename, dirname, resolve } from "node:path";
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["scriptmon", "config"]);
+
+/** Watches one config file; see the module comment. */
+export class ConfigWatcher {
+  #path: string;
+  #onChange: () => void;
+  #watcher: Deno.FsWatcher | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastText: string | null = null;
+  #closed = false;
+  #hup = () => this.#fire(true);
+  #debounceMs: number;
+
+  constructor(path: string, onChange: () => void, options: { debounceMs?: number } = {}) {
+    this.#path = resolve(path);
+    this.#onChange = onChange;
+    this.#debounceMs = options.debounceMs ?? 250;
+    void this.#read().then((t) => (this.#lastText ??= t));
+    void this.#watch();
+    try {
+      Deno.addSignalListener("SIGHUP", this.#hup);
+    } catch {
+      // No SIGHUP on this platform: file watching alone.
+    }
+  }
+
+  async #watch(): Promise<void> {
+    const name = basename(this.#path);
+    try {
+      this.#watcher = Deno.watchFs(dirname(this.#path), { recursive: false });
+      for await (const event of this.#watcher) {
+        if (event.paths.some((p) => basename(p) === name)) this.#fire(false);
+      }
+    } catch (error) {
+      if (!this.#closed) log.warn("Cannot watch {path}: {error}", { path: this.#path, error });
+    }
+  }
+
+  #fire(force: boolean): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(async () => {
+      if (this.#closed) return;
+      const text = await this.#read();
+      if (!force && text === this.#lastText) return;
+      this.#lastText = text;
+      log.info("Config file {path} changed; reloading", { path: this.#path });
+      this.#onChange();
+    }, this.#debounceMs);
+  }
+
+  async #read(): Promise<string | null> {
+    try {
+      return await Deno.readTextFile(this.#path);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#watcher?.close();
+    try {
+      Deno.removeSignalListener("SIGHUP", this.#hup);
+    } catch {
+      // never added
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The CLI's side of the local API: finds the running agent of a data dir
+ * (its lock holder file names the port) and calls it with the control secret.
+ */
+import { readLockHolder } from "./instance_lock.ts";
+import { readControlSecret } from "./secret.ts";
+import type { StatusBody } from "./api.ts";
+
+/** No agent is running for this data dir, or it did not answer. */
+export class AgentUnreachableError extends Error {
+  override name = "AgentUnreachableError";
+}
+
+/** Talks to the agent running on `dataDir`. */
+export class ControlClient {
+  #base: string;
+  #secret: string | null;
+
+  private constructor(base: string, secret: string | null) {
+    this.#base = base;
+    this.#secret = secret;
+  }
+
+  /** Finds the running agent of `dataDir`; throws AgentUnreachableError when there is none. */
+  static async connect(dataDir: string): Promise<ControlClient> {
+    const holder = await readLockHolder(dataDir);
+    if (!holder || holder.mode !== "run" || typeof holder.apiPort !== "number") {
+      throw new AgentUnreachableError(
+        `No scriptmon agent is running with data dir ${dataDir} (start one with \`scriptmon-agent run\`)`,
+      );
+    }
+    return new ControlClient(
+      `http://127.0.0.1:${holder.apiPort}`,
+      await readControlSecret(dataDir),
+    );
+  }
+
+  /** `GET /api/status`. */
+  status(): Promise<StatusBody> {
+    return this.#call("GET", "/api/status");
+  }
+
+  /** Starts, stops or restarts one script; resolves when the agent has done it. */
+  control(action: "start" | "stop" | "restart", name: string): Promise<unknown> {
+    return this.#call("POST", `/api/scripts/${encodeURIComponent(name)}/${action}`);
+  }
+
+  /** Asks the agent to re-read its config. */
+  reload(): Promise<{ ok: boolean; agent: StatusBody["agent"] }> {
+    return this.#call("POST", "/api/reload");
+  }
+
+  async #call<T>(method: string, path: string): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.#base + path, {
+        method,
+        headers: this.#secret ? { authorization: `Bearer ${this.#secret}` } : {},
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (error) {
+      throw new AgentUnreachableError(
+        `The agent at ${this.#base} did not answer ${method} ${path}: ${(error as Error).message}`,
+      );
+    }
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      throw new Error(`${method} ${path} failed (${res.status}): ${body.error ?? res.statusText}`);
+    }
+    return body as T;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * scriptmon-agent: the command line. Parses arguments, loads the config and
+ * hands over to the library; the only place that prints for people or exits.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { dirname, join, resolve } from "node:path";
+import { startAgent } from "./agent.ts";
+import { ConfigError, envNameFrom, loadConfig, locateDataDir } from "./config.ts";
+import type { ResolvedAgentConfig } from "./config_types.ts";
+import { ControlClient } from "./control_client.ts";
+import { followLog, readLastLines } from "./log_tail.ts";
+import { setupLogging } from "./logging.ts";
+import { runOnce } from "./once.ts";
+import { platform } from "./platform/mod.ts";
+import type { ScriptStatus } from "./script_state.ts";
+import { VERSION } from "./version.ts";
+import { formatTable } from "../shared/table.ts";
+import { formatDuration } from "../shared/units.ts";
+
+/** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
+const EXIT = { ok: 0, failed: 1, usage: 2, unknown: 3 } as const;
+
+interface GlobalOptions {
+  config?: string;
+  env?: string;
+}
+
+/** Where the config is looked for when `--config` is not given. */
+export function defaultConfigCandidates(): string[] {
+  const env = Deno.env.toObject();
+  const exe = Deno.execPath();
+  const compiled = !/^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
+  const dataHome = env.LOCALAPPDATA ?? env.XDG_DATA_HOME ??
+    (env.HOME ? join(env.HOME, ".local", "share") : undefined);
+  return [
+    env.SCRIPTMON_CONFIG,
+    compiled ? join(dirname(exe), "scriptmon.toml") : undefined,
+    dataHome ? join(dataHome, "scriptmon", "scriptmon.toml") : undefined,
+    resolve("scriptmon.toml"),
+  ].filter((p): p is string => Boolean(p));
+}
+
+async function findConfig(flag: string | undefined): Promise<string> {
+  if (flag) return resolve(flag);
+  const candidates = defaultConfigCandidates();
+  for (const path of candidates) {
+    if (await Deno.stat(path).then(() => true, () => false)) return path;
+  }
+  throw new ConfigError([{
+    path: "--config",
+    message: `no config file given and none found at ${candidates.join(", ")}`,
+  }]);
+}
+
+async function load(opts: GlobalOptions): Promise<ResolvedAgentConfig> {
+  return loadConfig(await findConfig(opts.config), { envName: envNameFrom(opts.env) });
+}
+
+/**
+ * Connects to the running agent of the config's data dir. A config with a
+ * broken edit still names its data dir, so the agent stays reachable.
+ */
+async function connect(opts: GlobalOptions): Promise<ControlClient> {
+  const path = await findConfig(opts.config);
+  const envName = envNameFrom(opts.env);
+  try {
+    return await ControlClient.connect((await loadConfig(path, { envName })).agent.dataDir);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const text = await Deno.readTextFile(path).catch(() => "");
+    const dataDir = locateDataDir(text, { path, envName });
+    if (!dataDir) throw error;
+    console.error(`warning: ${path} has errors (see \`validate\`); using its data dir ${dataDir}`);
+    return await ControlClient.connect(dataDir);
+  }
+}
+
+function printStatus(scripts: ScriptStatus[]): void {
+  const rows = scripts.map((s) => [
+    s.name,
+    s.state + (s.crashLoop && s.state !== "crash-looping" ? " (crash loop)" : ""),
+    s.pid,
+    s.uptimeMs === null ? null : formatDuration(s.uptimeMs),
+    s.restarts,
+    s.lastExit ? (s.lastExit.signal ?? `code ${s.lastExit.code}`) : null,
+    s.reason,
+  ]);
+  console.log(
+    formatTable(["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "NOTE"], rows),
+  );
+}
+
+function program(): Command {
+  const cli = new Command("scriptmon-agent")
+    .description("Keeps a workstation's operational scripts running, once each.")
+    .version(VERSION, "--version")
+    .addOption(new Option("-c, --config <file>", "config file (TOML)"))
+    .addOption(
+      new Option("-e, --env <name>", "apply the [env.<name>] overlay").env("SCRIPTMON_ENV"),
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => cli.opts<GlobalOptions>();
+
+  cli.command("run").description("supervise the scripts until stopped (the daemon)")
+    .action(async () => {
+      const config = await load(globals());
+      const closeLogs = await setupLogging({
+        level: config.agent.logLevel,
+        logDir: config.agent.logDir,
+      });
+      const agent = await startAgent({ config });
+      let signals = 0;
+      const done = Promise.withResolvers<void>();
+      const onSignal = () => {
+        if (++signals === 1) agent.shutdown().then(done.resolve, done.reject);
+        else agent.killNow().then(done.resolve, done.reject);
+      };
+      for (const sig of ["SIGINT", "SIGTERM", "SIGBREAK"] as const) {
+        try {
+          Deno.addSignalListener(sig, onSignal);
+        } catch {
+          // not a signal of this platform
+        }
+      }
+      await done.promise;
+      await closeLogs();
+    });
+
+  cli.command("once").description("check every script once, start what is down, and exit 0/1/2/3")
+    .option("--json", "print the report as JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const config = await load(globals());
+      const report = await runOnce(config, {
+        platform,
+        daemonStatus: async () =>
+          (await (await ControlClient.connect(config.agent.dataDir)).status()).scripts,
+      });
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      else {
+        console.log(formatTable(
+          ["SCRIPT", "RESULT", "STATE", "PID", "DETAIL"],
+          report.checks.map((c) => [c.script, c.severity.toUpperCase(), c.state, c.pid, c.message]),
+        ));
+      }
+      Deno.exitCode = report.exitCode;
+    });
+
+  cli.command("status").description("show the running agent's scripts")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const status = await (await connect(globals())).status();
+      if (opts.json) return console.log(JSON.stringify(status, null, 2));
+      const a = status.agent;
+      console.log(
+        `agent ${a.version}  pid ${a.pid}  site ${a.site}  host ${a.host}  config ${a.configPath}` +
+          (a.envName ? ` (env ${a.envName})` : ""),
+      );
+      if (a.configError) {
+        console.log(
+          `config reload failed at ${a.configError.at}; still running the previous config:\n` +
+            a.configError.message,
+        );
+      }
+      printStatus(status.scripts);
+    });
+
+  cli.command("validate").description("check the config file without running anything")
+    .option("--json", "print the resolved config as JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const config = await load(globals());
+      if (opts.json) return console.log(JSON.stringify(config, null, 2));
+      const n = Object.keys(config.scripts).length;
+      console.log(
+        `${config.path}: OK (${n} script${n === 1 ? "" : "s"}` +
+          (config.envName ? `, env ${config.envName})` : ")"),
+      );
+    });
+
+  for (const action of ["start", "stop", "restart"] as const) {
+    cli.command(`${action} <name>`).description(`${action} one script in the running agent`)
+      .action(async (name: string) => {
+        const client = await connect(globals());
+        await client.control(action, name);
+        const status = await client.status();
+        printStatus(status.scripts.filter((s) => s.name === name));
+      });
+  }
+
+  cli.command("reload").description("make the running agent re-read its config now")
+    .action(async () => {
+      const result = await (await connect(globals())).reload();
+      if (!result.ok) throw new Error(result.agent.configError?.message ?? "reload failed");
+      console.log("reloaded");
+    });
+
+  cli.command("logs <name>").description("print a script's log")
+    .option("-n, --lines <n>", "how many of the last lines", "50")
+    .option("-f, --follow", "keep printing new lines")
+    .action(async (name: string, opts: { lines: string; follow?: boolean }) => {
+      const config = await load(globals());
+      if (!(name in config.scripts)) {
+        throw new RangeError(
+          `No script named "${name}" in ${config.path} (known: ${
+            Object.keys(config.scripts).join(", ") || "none"
+          })`,
+        );
+      }
+      const n = Number(opts.lines);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new RangeError(`--lines expects a whole number, got "${opts.lines}"`);
+      }
+      const path = join(config.agent.logDir, `${name}.log`);
+      for (const line of await readLastLines(path, n)) console.log(line);
+      if (!opts.follow) return;
+      const stop = new AbortController();
+      Deno.addSignalListener("SIGINT", () => stop.abort());
+      await followLog(path, {
+        signal: stop.signal,
+        onLines: (lines) => lines.forEach((l) => console.log(l)),
+      });
+    });
+
+  cli.command("version").description("print the version").action(() => {
+    console.log(`scriptmon-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
+  });
+  return cli;
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  // `--once` is the cron-friendly spelling of the `once` verb.
+  const argv = args.includes("--once") ? ["once", ...args.filter((a) => a !== "--once")] : args;
+  try {
+    await program().parseAsync(argv, { from: "user" });
+    return typeof Deno.exitCode === "number" ? Deno.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    console.error(`scriptmon-agent: ${error instanceof Error ? error.message : error}`);
+    // For a monitoring system, a pass that could not look is "unknown".
+    if (argv[0] === "once") return EXIT.unknown;
+    return error instanceof ConfigError ? EXIT.usage : EXIT.failed;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,189 @@
+/**
+ * `scriptmon-agent once`: one pass of every check, for cron or Task
+ * Scheduler. Every enabled script must be running; one that is not is
+ * started detached (its output appended to its log file) under the data
+ * dir's lock, so two passes at the same moment never start it twice. When a
+ * daemon holds the lock, the pass reads the daemon's status instead.
+ */
+import { join } from "node:path";
+import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
+import { EventLog } from "./event_log.ts";
+import { findExecutable } from "./find_executable.ts";
+import { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
+import { openKv } from "./kv.ts";
+import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
+import type { Platform } from "./platform/types.ts";
+import type { ScriptStatus } from "./script_state.ts";
+
+/** Nagios-style result levels, in order of severity. */
+export const SEVERITY = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
+
+/** A result level. */
+export type Severity = keyof typeof SEVERITY;
+
+/** One line of the report. */
+export interface OnceCheck {
+  script: string;
+  severity: Severity;
+  state: string;
+  pid: number | null;
+  message: string;
+}
+
+/** What a pass found and did. */
+export interface OnceReport {
+  /** "daemon" when a running agent answered, "once" when this pass checked itself. */
+  source: "daemon" | "once";
+  checks: OnceCheck[];
+  /** 0 ok, 1 warning, 2 critical, 3 unknown: the worst check. */
+  exitCode: number;
+}
+
+/** What a pass needs. */
+export interface OnceDeps {
+  platform: Platform;
+  /** Fetches a running daemon's status; given the holder's API port. */
+  daemonStatus: (apiPort: number) => Promise<ScriptStatus[]>;
+  /** How long to wait for another `once` holding the lock (default 30 s). */
+  lockWaitMs?: number;
+}
+
+/** Runs one pass; see the module comment. */
+export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Promise<OnceReport> {
+  const { dataDir } = config.agent;
+  const holder = await readLockHolder(dataDir);
+  if (holder?.mode === "run" && typeof holder.apiPort === "number") {
+    const statuses = await deps.daemonStatus(holder.apiPort);
+    return report("daemon", statuses.map(checkFromStatus));
+  }
+  const lock = await acquireInstanceLock(dataDir, {
+    mode: "once",
+    waitMs: deps.lockWaitMs ?? 30_000,
+  });
+  try {
+    const pidDir = join(dataDir, "pids");
+    await Deno.mkdir(pidDir, { recursive: true });
+    await Deno.mkdir(config.agent.logDir, { recursive: true });
+    const kv = await openKv(join(dataDir, "agent.kv"));
+    try {
+      const events = await EventLog.open(kv);
+      const checks: OnceCheck[] = [];
+      for (const script of Object.values(config.scripts)) {
+        checks.push(await ensureRunning(script, { ...deps, pidDir, config, events }));
+      }
+      await events.flush();
+      return report("once", checks);
+    } finally {
+      kv.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function ensureRunning(
+  script: ResolvedScript,
+  ctx: OnceDeps & { pidDir: string; config: ResolvedAgentConfig; events: EventLog },
+): Promise<OnceCheck> {
+  const base = { script: script.name, pid: null };
+  if (!script.enabled) return { ...base, severity: "ok", state: "stopped", message: "disabled" };
+  if (script.schedule) {
+    return {
+      ...base,
+      severity: "ok",
+      state: "exited",
+      message: `scheduled (${script.schedule.cron}); runs under \`scriptmon-agent run\``,
+    };
+  }
+  const { record } = await readPidRecord(ctx.pidDir, script.name);
+  if (record) {
+    const verdict = await verifyPidRecord(record, ctx.platform);
+    if (verdict.status === "alive") {
+      const up = Date.now() - Date.parse(record.startedAt);
+      return {
+        ...base,
+        pid: record.pid,
+        severity: "ok",
+        state: "running",
+        message: `running for ${Math.round(up / 1000)} s (started by ${record.owner})`,
+      };
+    }
+    await removePidRecord(ctx.pidDir, script.name);
+  }
+  const found = await findExecutable(script.command[0], {
+    cwd: script.cwd,
+    path: script.env.PATH ?? Deno.env.get("PATH"),
+    pathExt: Deno.env.get("PATHEXT"),
+  });
+  if (!found) {
+    return {
+      ...base,
+      severity: "critical",
+      state: "failed",
+      message: `not running, and cannot start: command "${script.command[0]}" not found`,
+    };
+  }
+  const logPath = join(ctx.config.agent.logDir, `${script.name}.log`);
+  try {
+    const { pid } = await ctx.platform.spawnDetached(script.command, {
+      cwd: script.cwd,
+      env: { ...script.env, SCRIPTMON_SCRIPT: script.name },
+      logPath,
+    });
+    const info = await ctx.platform.inspect(pid);
+    if (!info) throw new Error("it exited at once");
+    await writePidRecord(ctx.pidDir, {
+      script: script.name,
+      pid,
+      startTime: info.startTime,
+      argv: script.command,
+      owner: "once",
+      agentPid: Deno.pid,
+      startedAt: new Date().toISOString(),
+      logPath,
+    });
+    ctx.events.append({
+      kind: "state",
+      script: script.name,
+      from: "stopped",
+      state: "running",
+      pid,
+      reason: "was not running; started by once",
+    });
+    return {
+      ...base,
+      pid,
+      severity: "warning",
+      state: "running",
+      message: `was not running; started (pid ${pid}, output to ${logPath})`,
+    };
+  } catch (error) {
+    return {
+      ...base,
+      severity: "critical",
+      state: "failed",
+      message: `not running, and starting it failed: ${(error as Error).message}`,
+    };
+  }
+}
+
+function checkFromStatus(s: ScriptStatus): OnceCheck {
+  const severity: Severity = s.state === "running" || s.state === "exited" ||
+      (s.state === "stopped" && !s.enabled)
+    ? "ok"
+    : s.state === "crash-looping" || s.state === "failed"
+    ? "critical"
+    : "warning";
+  return {
+    script: s.name,
+    severity,
+    state: s.state,
+    pid: s.pid,
+    message: s.reason ?? (s.state === "running" ? "running under the daemon" : s.state),
+  };
+}
+
+function report(source: OnceReport["source"], checks: OnceCheck[]): OnceReport {
+  const exitCode = Math.max(0, ...checks.map((c) => SEVERITY[c.severity]));
+  return { source, checks, exitCode };
+}
