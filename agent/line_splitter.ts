@@ -33,7 +33,9 @@ export class LineSplitter {
       throw new RangeError(`Invalid maxLineBytes: expected an integer >= 4, got ${max}`);
     }
     this.#maxLineBytes = max;
-    this.#pending = new Uint8Array(max);
+    // Grown on demand: most scripts never print a line this long, and an idle
+    // agent holds two splitters per script.
+    this.#pending = new Uint8Array(Math.min(max, 256));
   }
 
   /** Feeds one chunk; returns the lines (or overlong-line pieces) it completes. */
@@ -85,6 +87,9 @@ export class LineSplitter {
     let rest = bytes;
     while (rest.length > 0) {
       const room = max - this.#pendingLength;
+      if (this.#pendingLength + Math.min(rest.length, room) > this.#pending.length) {
+        this.#grow(this.#pendingLength + Math.min(rest.length, room));
+      }
       if (rest.length <= room) {
         this.#pending.set(rest, this.#pendingLength);
         this.#pendingLength += rest.length;
@@ -97,6 +102,14 @@ export class LineSplitter {
       this.#pending.copyWithin(0, cut);
       this.#pendingLength = max - cut;
     }
+  }
+
+  #grow(needed: number): void {
+    let size = this.#pending.length;
+    while (size < needed) size *= 2;
+    const grown = new Uint8Array(Math.min(size, this.#maxLineBytes));
+    grown.set(this.#pending.subarray(0, this.#pendingLength));
+    this.#pending = grown;
   }
 
   /** Decodes and clears the pending partial line, flushing the decoder. */
@@ -139,20 +152,49 @@ export async function pumpLines(
   options: LineSplitterOptions = {},
 ): Promise<void> {
   const splitter = new LineSplitter(options);
-  const reader = stream.getReader();
+  for await (const chunk of readChunks(stream)) {
+    const lines = splitter.push(chunk);
+    if (lines.length > 0) await onLines(lines);
+  }
+  const last = splitter.end();
+  if (last.length > 0) await onLines(last);
+}
+
+const MIN_READ_BYTES = 4 * 1024;
+const MAX_READ_BYTES = 64 * 1024;
+
+/**
+ * The chunks of `stream`. A byte stream (a child's pipe) is read into one
+ * reused buffer: the default reader allocates 64 KiB per pending read, which
+ * an idle agent would hold for both streams of every script. The buffer
+ * starts small and doubles whenever a read fills it, so a flood is still
+ * read in big chunks. Each chunk is valid only until the next is asked for.
+ */
+async function* readChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream
+  }
+  const reader = byob ?? stream.getReader();
+  let buffer: Uint8Array<ArrayBuffer> = new Uint8Array(MIN_READ_BYTES);
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const lines = splitter.push(value);
-      if (lines.length > 0) await onLines(lines);
+      const result = byob
+        ? await byob.read(buffer)
+        : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      if (result.done || !result.value) return;
+      yield result.value;
+      if (!byob) continue;
+      // The read took `buffer` over; its memory comes back as result.value.buffer.
+      const size = result.value.buffer.byteLength;
+      buffer = result.value.byteLength === size && size < MAX_READ_BYTES
+        ? new Uint8Array(size * 2)
+        : new Uint8Array(result.value.buffer as ArrayBuffer);
     }
-    const last = splitter.end();
-    if (last.length > 0) await onLines(last);
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
   } finally {
+    await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

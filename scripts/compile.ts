@@ -9,6 +9,7 @@
  */
 import { Command } from "commander";
 import { join, resolve } from "node:path";
+import { agentFlags, unstableFlags } from "./agent_flags.ts";
 
 /** Targets the agent is built for. */
 export const TARGETS = [
@@ -19,20 +20,12 @@ export const TARGETS = [
 
 const ROOT = resolve(import.meta.dirname!, "..");
 
-/** The `deno compile` argv for one target, from deno.json's `agent` task. */
-export async function compileArgs(target: string, output: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
-  const words: string[] = config.tasks.agent.split(/\s+/);
-  const entry = words.indexOf("agent/main.ts");
-  if (words[0] !== "deno" || words[1] !== "run" || entry < 0) {
-    throw new SyntaxError(`deno.json tasks.agent must be "deno run <flags> agent/main.ts"`);
-  }
-  const flags = words.slice(2, entry);
-  const unstable = (config.unstable as string[]).map((u) => `--unstable-${u}`);
+/** The `deno compile` argv for one target, with the agent task's flags. */
+export function compileArgs(target: string, output: string): string[] {
   return [
     "compile",
-    ...flags,
-    ...unstable,
+    ...agentFlags(),
+    ...unstableFlags(),
     "--target",
     target,
     "--output",
@@ -52,7 +45,7 @@ async function main(): Promise<number> {
   }
   const suffix = target.includes("windows") ? ".exe" : "";
   const output = join("dist", `scriptmon-agent-${target}${suffix}`);
-  const args = await compileArgs(target, output);
+  const args = compileArgs(target, output);
   const denort = Deno.env.get("DENORT_BIN");
   console.error(`deno ${args.join(" ")}${denort ? `  (base binary: ${denort})` : ""}`);
   const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT }).output()

@@ -1,0 +1,2 @@
+/** The collector's version. */
+export const VERSION = "0.1.0";

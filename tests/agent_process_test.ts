@@ -1,0 +1,223 @@
+/**
+ * The agent as a user runs it: separate processes, real scripts, real
+ * signals. One of each, never two; nothing left behind.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readPidRecord } from "../agent/pid_records.ts";
+import { platform } from "../agent/platform/mod.ts";
+import { agentCli, AgentProcess, fixtureScript, writeConfig } from "./_agent_process.ts";
+import { alive, tempDir, until } from "./_helpers.ts";
+
+/** Pids of live processes whose command line contains `marker`. */
+async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const pid = Number(entry.name);
+    const info = await platform.inspect(pid).catch(() => null);
+    if (info?.commandLine.includes(marker)) pids.push(pid);
+  }
+  return pids;
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) await platform.killTree(pid).catch(() => {});
+}
+
+Deno.test("a second agent on the same data dir is refused, naming the holder", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "1"));
+  await using first = new AgentProcess(config);
+  await first.running("rates");
+  const second = await agentCli("run", "--config", config);
+  assert.equal(second.code, 1);
+  assert.match(
+    second.stderr,
+    new RegExp(`already running with data dir .*data \\(pid ${first.child.pid}, started 20\\d\\d-`),
+  );
+  // The first one is untouched.
+  assert.equal((await first.status()).scripts[0].state, "running");
+});
+
+Deno.test("SIGTERM stops every script's tree, releases the lock and exits 0", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    fixtureScript("tree", "tree.ts") + fixtureScript("stubborn", "ignore_term.ts"),
+  );
+  const agent = new AgentProcess(config);
+  const { tree, stubborn } = await agent.running("tree", "stubborn");
+  const logFile = join(agent.dataDir, "logs", "tree.log");
+  const grandchild = await until("the grandchild's pid in the log", async () => {
+    const text = await Deno.readTextFile(logFile).catch(() => "");
+    return /out (\d+)$/m.exec(text)?.[1];
+  });
+  // Only once it printed "ready" does it ignore SIGTERM.
+  await until(
+    "the stubborn script to be ready",
+    async () =>
+      (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
+        .includes("out ready"),
+  );
+  agent.child.kill("SIGTERM");
+  assert.equal((await agent.child.status).code, 0);
+  await agent[Symbol.asyncDispose]();
+  for (const pid of [tree.pid!, stubborn.pid!, Number(grandchild)]) {
+    assert.equal(await alive(pid), false, `pid ${pid} outlived the agent`);
+  }
+  assert.match(await agent.stderr(), /ignored SIGTERM for 2000 ms; killing its tree/);
+  // The lock is free again: a new agent starts.
+  await using again = new AgentProcess(config);
+  await again.running("tree", "stubborn");
+});
+
+Deno.test("a SIGKILLed agent leaves no script running; the next one reaps the leftovers", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts"));
+  const agent = new AgentProcess(config);
+  const { tree } = await agent.running("tree");
+  const logFile = join(agent.dataDir, "logs", "tree.log");
+  const grandchild = Number(
+    await until("the grandchild's pid in the log", async () => {
+      const text = await Deno.readTextFile(logFile).catch(() => "");
+      return /out (\d+)$/m.exec(text)?.[1];
+    }),
+  );
+  agent.child.kill("SIGKILL");
+  await agent[Symbol.asyncDispose]();
+  // The script itself dies with the agent (parent-death signal)...
+  await until("the script to die with its agent", async () => !(await alive(tree.pid!)));
+  try {
+    // ...and what it left in its process group is stopped by the next agent.
+    await using next = new AgentProcess(config);
+    const again = await next.running("tree");
+    assert.notEqual(again.tree.pid, tree.pid);
+    await until("the orphaned grandchild to be reaped", async () => !(await alive(grandchild)));
+  } finally {
+    await killAll([grandchild]);
+  }
+});
+
+Deno.test("ten concurrent `once` runs start a script exactly once", async () => {
+  await using dir = await tempDir();
+  const marker = `marker-${crypto.randomUUID()}`;
+  const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "1", marker));
+  try {
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, () => agentCli("once", "--json", "--config", config)),
+    );
+    const reports = runs.map((r) => JSON.parse(r.stdout));
+    const started = reports.filter((r) => r.checks[0].message.startsWith("was not running"));
+    assert.equal(started.length, 1, "exactly one pass started it");
+    assert.deepEqual(runs.map((r) => r.code).sort(), [0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const pids = await processesWith(marker);
+    assert.deepEqual(pids, [started[0].checks[0].pid]);
+    const { record } = await readPidRecord(join(dir.path, "data", "pids"), "rates");
+    assert.equal(record?.pid, pids[0]);
+    assert.equal(record?.owner, "once");
+  } finally {
+    await killAll(await processesWith(marker));
+  }
+});
+
+Deno.test("the daemon adopts a script `once` started instead of starting a second copy", async () => {
+  await using dir = await tempDir();
+  const marker = `marker-${crypto.randomUUID()}`;
+  const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "1", marker));
+  try {
+    const once = await agentCli("once", "--json", "--config", config);
+    assert.equal(once.code, 1, once.stderr);
+    const pid = JSON.parse(once.stdout).checks[0].pid;
+    await using agent = new AgentProcess(config);
+    const { rates } = await agent.running("rates");
+    assert.equal(rates.pid, pid);
+    assert.equal(rates.adopted, true);
+    assert.deepEqual(await processesWith(marker), [pid]);
+    // With the daemon running, `once` reports the daemon's view and starts nothing.
+    const report = await agentCli("once", "--json", "--config", config);
+    assert.equal(report.code, 0);
+    assert.equal(JSON.parse(report.stdout).source, "daemon");
+  } finally {
+    await killAll(await processesWith(marker));
+  }
+});
+
+Deno.test("once reports a script that cannot start as critical and exits 2", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.ghost]\ncommand = ["no-such-program-xyz"]\n`,
+  );
+  const run = await agentCli("once", "--config", config);
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stdout,
+    /ghost\s+CRITICAL\s+failed\s+-\s+not running, and cannot start: command "no-such-program-xyz" not found/,
+  );
+});
+
+Deno.test("status, stop, start and restart work through the CLI", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "1"));
+  await using agent = new AgentProcess(config);
+  const { rates } = await agent.running("rates");
+
+  const table = await agentCli("status", "--config", config);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^NAME\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+LAST EXIT\s+NOTE$/m);
+  assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+${rates.pid}\\s`, "m"));
+
+  const stop = await agentCli("stop", "rates", "--config", config);
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.match(stop.stdout, /^rates\s+stopped\s/m);
+  assert.equal(await alive(rates.pid!), false);
+
+  assert.equal((await agentCli("start", "rates", "--config", config)).code, 0);
+  const restarted = await agentCli("restart", "rates", "--config", config);
+  assert.equal(restarted.code, 0);
+  const json = JSON.parse((await agentCli("status", "--json", "--config", config)).stdout);
+  assert.equal(json.scripts[0].state, "running");
+  assert.notEqual(json.scripts[0].pid, rates.pid);
+
+  const unknown = await agentCli("restart", "nope", "--config", config);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /No script named "nope" in the config \(known: rates\)/);
+});
+
+Deno.test("logs prints the last lines of a script's log", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "5"));
+  await using agent = new AgentProcess(config);
+  await agent.running("rates");
+  const logFile = join(agent.dataDir, "logs", "rates.log");
+  await until(
+    "the fixture's output in the log",
+    async () => (await Deno.readTextFile(logFile).catch(() => "")).includes("to stderr"),
+  );
+  const logs = await agentCli("logs", "rates", "-n", "3", "--config", config);
+  assert.equal(logs.code, 0, logs.stderr);
+  const lines = logs.stdout.trimEnd().split("\n");
+  const file = (await Deno.readTextFile(logFile)).trimEnd().split("\n");
+  assert.equal(file.length, 6);
+  assert.deepEqual(lines, file.slice(-3));
+  // stdout's own order is kept (stderr may land anywhere between its lines).
+  assert.deepEqual(
+    file.filter((l) => / out /.test(l)).map((l) => l.split(" out ")[1]),
+    ["line 1", "line 2", "line 3", "line 4", "line 5"],
+  );
+});
+
+Deno.test("validate lists every error with its line and exits 2", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.rates]\ncommand = ["python3"]\nstop_timeout = "soon"\n\n` +
+      `[scripts.rates.restart]\nmax_delay = 5\n`,
+  );
+  const run = await agentCli("validate", "--config", config);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /scriptmon\.toml:15: scripts\.rates\.stop_timeout: expected a duration/);
+  assert.match(run.stderr, /scriptmon\.toml:18: scripts\.rates\.restart\.max_delay: expected/);
+  assert.equal((await agentCli("validate", "--config", join(dir.path, "missing.toml"))).code, 2);
+});
