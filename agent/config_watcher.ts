@@ -18,12 +18,16 @@ export class ConfigWatcher {
   #closed = false;
   #hup = () => this.#fire(true);
   #debounceMs: number;
+  /** Resolves once the file's current content is known (changes are measured from it). */
+  readonly ready: Promise<void>;
 
   constructor(path: string, onChange: () => void, options: { debounceMs?: number } = {}) {
     this.#path = resolve(path);
     this.#onChange = onChange;
     this.#debounceMs = options.debounceMs ?? 250;
-    void this.#read().then((t) => (this.#lastText ??= t));
+    this.ready = this.#read().then((t) => {
+      this.#lastText ??= t;
+    });
     void this.#watch();
     try {
       Deno.addSignalListener("SIGHUP", this.#hup);

@@ -47,6 +47,7 @@ interface Run {
 
 const RECENT_LINES = 50;
 const ADOPTED_POLL_MS = 1000;
+const DRAIN_TIMEOUT_MS = 2000;
 const STOPPED = Symbol("stopped");
 
 /** Supervises one script; see the module comment. */
@@ -125,7 +126,9 @@ export class ScriptRunner {
       startedAt: run ? new Date(run.startedAt).toISOString() : null,
       uptimeMs: run ? now - run.startedAt : null,
       restarts: this.#restarts,
-      crashLoop: this.#crashLoop,
+      // A run that has lasted reset_after has cleared the crash loop.
+      crashLoop: this.#crashLoop &&
+        !(run && now - run.startedAt >= this.#config.restart.resetAfterMs),
       lastExit: this.#lastExit,
       nextStartAt: this.#nextStartAt ? new Date(this.#nextStartAt).toISOString() : null,
       reason: this.#reason,
@@ -180,7 +183,12 @@ export class ScriptRunner {
   /** Stops the script and closes its log. */
   async dispose(reason = "agent shutting down"): Promise<void> {
     await this.stop(reason);
-    await Promise.allSettled([...this.#background]);
+    // Output still in the pipes is written first, unless something that left
+    // the process group holds a pipe open: then the log closes without it.
+    const settled = Promise.allSettled([...this.#background]);
+    const timeout = new AbortController();
+    await Promise.race([settled, this.#deps.clock.sleep(DRAIN_TIMEOUT_MS, timeout.signal)]);
+    timeout.abort();
     await this.#writer?.close();
     this.#writer = null;
   }

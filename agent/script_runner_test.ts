@@ -58,6 +58,12 @@ Deno.test("a crashing script is restarted with growing backoff delays", async ()
   await seen;
   assert.deepEqual(delays.slice(0, 4), [50, 100, 200, 400]);
   assert.equal(h.runner.status().lastExit?.code, 3);
+  // Every transition and exit is kept in KV, newest first.
+  const stored = await h.events.list({ script: "crashy", limit: 1000 });
+  const exits = stored.filter((e) => e.kind === "exit");
+  assert.ok(exits.length >= 4);
+  assert.deepEqual([exits[0].exitCode, exits[0].reason], [3, "exited with code 3"]);
+  assert.ok(stored.some((e) => e.kind === "state" && e.from === "running" && e.state === "backoff"));
 });
 
 Deno.test("a run that lasts reset_after resets the backoff to min_delay", async () => {

@@ -18,7 +18,7 @@ import { ScriptRunner } from "../agent/script_runner.ts";
 import { agentFlags } from "../scripts/agent_flags.ts";
 
 const CRASHES = Number(Deno.env.get("BENCH_CRASHES") ?? 300);
-const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 20);
+const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 60);
 const PROGRAM = ["/bin/false"];
 const MAIN = resolve(import.meta.dirname!, "..", "agent", "main.ts");
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux

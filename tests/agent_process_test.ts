@@ -72,6 +72,37 @@ Deno.test("SIGTERM stops every script's tree, releases the lock and exits 0", as
   await again.running("tree", "stubborn");
 });
 
+Deno.test("a second SIGTERM kills every tree at once instead of waiting stop_timeout", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    fixtureScript("stubborn", "ignore_term.ts") + `stop_timeout = "10m"\n`,
+  );
+  const agent = new AgentProcess(config);
+  const { stubborn } = await agent.running("stubborn");
+  await until("the stubborn script to be ready", async () =>
+    (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
+      .includes("out ready"));
+  agent.child.kill("SIGTERM");
+  await until("the agent to be stopping the script", async () =>
+    (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
+      .includes("ignored SIGTERM"));
+  agent.child.kill("SIGTERM");
+  const guard = new AbortController();
+  const exited = await Promise.race([
+    agent.child.status.then(() => true),
+    new Promise<false>((r) => {
+      const t = setTimeout(() => r(false), 30_000);
+      guard.signal.addEventListener("abort", () => clearTimeout(t));
+    }),
+  ]);
+  guard.abort();
+  await agent[Symbol.asyncDispose]();
+  assert.ok(exited, "the agent did not exit after the second signal");
+  assert.equal(await alive(stubborn.pid!), false);
+  assert.match(await agent.stderr(), /Stopping at once: killing every script's process tree/);
+});
+
 Deno.test("a SIGKILLed agent leaves no script running; the next one reaps the leftovers", async () => {
   await using dir = await tempDir();
   const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts"));
