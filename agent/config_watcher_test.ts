@@ -3,14 +3,25 @@ import { join } from "node:path";
 import { tempDir } from "../tests/_helpers.ts";
 import { ConfigWatcher } from "./config_watcher.ts";
 
-/** A watcher whose callbacks resolve promises, one per call. */
+/** A watcher counting its callbacks; `next()` resolves with the count at the next one. */
 function watch(path: string) {
-  const calls: PromiseWithResolvers<void>[] = [Promise.withResolvers()];
+  let count = 0;
+  let waiting: PromiseWithResolvers<number> = Promise.withResolvers();
   const watcher = new ConfigWatcher(path, () => {
-    calls.at(-1)!.resolve();
-    calls.push(Promise.withResolvers());
+    waiting.resolve(++count);
+    waiting = Promise.withResolvers();
   }, { debounceMs: 20 });
-  return { watcher, next: () => calls.at(-1)!.promise };
+  const next = () => {
+    const { promise } = waiting;
+    let timer: ReturnType<typeof setTimeout>;
+    return Promise.race([
+      promise.finally(() => clearTimeout(timer)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no reload within 10 s")), 10_000);
+      }),
+    ]);
+  };
+  return { watcher, next };
 }
 
 Deno.test("ConfigWatcher calls back when the file is replaced with new content", async () => {
@@ -24,7 +35,7 @@ Deno.test("ConfigWatcher calls back when the file is replaced with new content",
     // Editors save by writing a new file and renaming it over the old one.
     await Deno.writeTextFile(`${path}.tmp`, "a = 2\n");
     await Deno.rename(`${path}.tmp`, path);
-    await changed;
+    assert.equal(await changed, 1);
   } finally {
     watcher.close();
   }
@@ -38,7 +49,7 @@ Deno.test("ConfigWatcher calls back on SIGHUP even when the file did not change"
   try {
     const reloaded = next();
     Deno.kill(Deno.pid, "SIGHUP");
-    await reloaded;
+    assert.equal(await reloaded, 1);
   } finally {
     watcher.close();
   }

@@ -63,7 +63,9 @@ Deno.test("a crashing script is restarted with growing backoff delays", async ()
   const exits = stored.filter((e) => e.kind === "exit");
   assert.ok(exits.length >= 4);
   assert.deepEqual([exits[0].exitCode, exits[0].reason], [3, "exited with code 3"]);
-  assert.ok(stored.some((e) => e.kind === "state" && e.from === "running" && e.state === "backoff"));
+  assert.ok(
+    stored.some((e) => e.kind === "state" && e.from === "running" && e.state === "backoff"),
+  );
 });
 
 Deno.test("a run that lasts reset_after resets the backoff to min_delay", async () => {

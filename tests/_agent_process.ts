@@ -85,6 +85,15 @@ export class AgentProcess implements AsyncDisposable {
     });
   }
 
+  /** Waits until the script's log file matches `pattern`; returns the match. */
+  async logMatch(script: string, pattern: RegExp): Promise<RegExpExecArray> {
+    const file = join(this.dataDir, "logs", `${script}.log`);
+    return await until(
+      `${pattern} in ${file}`,
+      async () => pattern.exec(await Deno.readTextFile(file).catch(() => "")) ?? undefined,
+    );
+  }
+
   /** `GET /api/status`. */
   async status(): Promise<StatusBody> {
     const port = await this.ready();

@@ -48,18 +48,9 @@ Deno.test("SIGTERM stops every script's tree, releases the lock and exits 0", as
   );
   const agent = new AgentProcess(config);
   const { tree, stubborn } = await agent.running("tree", "stubborn");
-  const logFile = join(agent.dataDir, "logs", "tree.log");
-  const grandchild = await until("the grandchild's pid in the log", async () => {
-    const text = await Deno.readTextFile(logFile).catch(() => "");
-    return /out (\d+)$/m.exec(text)?.[1];
-  });
+  const [, grandchild] = await agent.logMatch("tree", /out (\d+)$/m);
   // Only once it printed "ready" does it ignore SIGTERM.
-  await until(
-    "the stubborn script to be ready",
-    async () =>
-      (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
-        .includes("out ready"),
-  );
+  await agent.logMatch("stubborn", /out ready/);
   agent.child.kill("SIGTERM");
   assert.equal((await agent.child.status).code, 0);
   await agent[Symbol.asyncDispose]();
@@ -80,13 +71,9 @@ Deno.test("a second SIGTERM kills every tree at once instead of waiting stop_tim
   );
   const agent = new AgentProcess(config);
   const { stubborn } = await agent.running("stubborn");
-  await until("the stubborn script to be ready", async () =>
-    (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
-      .includes("out ready"));
+  await agent.logMatch("stubborn", /out ready/);
   agent.child.kill("SIGTERM");
-  await until("the agent to be stopping the script", async () =>
-    (await Deno.readTextFile(join(agent.dataDir, "logs", "stubborn.log")).catch(() => ""))
-      .includes("ignored SIGTERM"));
+  await agent.logMatch("stubborn", /ignored SIGTERM/);
   agent.child.kill("SIGTERM");
   const guard = new AbortController();
   const exited = await Promise.race([
@@ -108,13 +95,7 @@ Deno.test("a SIGKILLed agent leaves no script running; the next one reaps the le
   const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts"));
   const agent = new AgentProcess(config);
   const { tree } = await agent.running("tree");
-  const logFile = join(agent.dataDir, "logs", "tree.log");
-  const grandchild = Number(
-    await until("the grandchild's pid in the log", async () => {
-      const text = await Deno.readTextFile(logFile).catch(() => "");
-      return /out (\d+)$/m.exec(text)?.[1];
-    }),
-  );
+  const grandchild = Number((await agent.logMatch("tree", /out (\d+)$/m))[1]);
   agent.child.kill("SIGKILL");
   await agent[Symbol.asyncDispose]();
   // The script itself dies with the agent (parent-death signal)...
@@ -222,10 +203,7 @@ Deno.test("logs prints the last lines of a script's log", async () => {
   await using agent = new AgentProcess(config);
   await agent.running("rates");
   const logFile = join(agent.dataDir, "logs", "rates.log");
-  await until(
-    "the fixture's output in the log",
-    async () => (await Deno.readTextFile(logFile).catch(() => "")).includes("to stderr"),
-  );
+  await agent.logMatch("rates", /to stderr/);
   const logs = await agentCli("logs", "rates", "-n", "3", "--config", config);
   assert.equal(logs.code, 0, logs.stderr);
   const lines = logs.stdout.trimEnd().split("\n");
