@@ -20,6 +20,13 @@ import { formatDuration } from "../shared/units.ts";
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
 const EXIT = { ok: 0, failed: 1, usage: 2, unknown: 3 } as const;
 
+/**
+ * Ctrl-C reaches the agent twice when it runs under `deno task` or npx (the
+ * terminal signals the whole group, and the wrapper forwards it): a second
+ * signal this soon is that echo, not a person asking to stop at once.
+ */
+const SIGNAL_ECHO_MS = 500;
+
 interface GlobalOptions {
   config?: string;
   env?: string;
@@ -110,11 +117,16 @@ function program(): Command {
         logDir: config.agent.logDir,
       });
       const agent = await startAgent({ config });
-      let signals = 0;
       const done = Promise.withResolvers<void>();
+      let firstSignalAt: number | null = null;
       const onSignal = () => {
-        if (++signals === 1) agent.shutdown().then(done.resolve, done.reject);
-        else agent.killNow().then(done.resolve, done.reject);
+        const now = Date.now();
+        if (firstSignalAt === null) {
+          firstSignalAt = now;
+          agent.shutdown().then(done.resolve, done.reject);
+        } else if (now - firstSignalAt > SIGNAL_ECHO_MS) {
+          agent.killNow().then(done.resolve, done.reject);
+        }
       };
       for (const sig of ["SIGINT", "SIGTERM", "SIGBREAK"] as const) {
         try {

@@ -74,16 +74,17 @@ Deno.test("a second SIGTERM kills every tree at once instead of waiting stop_tim
   await agent.logMatch("stubborn", /out ready/);
   agent.child.kill("SIGTERM");
   await agent.logMatch("stubborn", /ignored SIGTERM/);
-  agent.child.kill("SIGTERM");
-  const guard = new AbortController();
-  const exited = await Promise.race([
-    agent.child.status.then(() => true),
-    new Promise<false>((r) => {
-      const t = setTimeout(() => r(false), 30_000);
-      guard.signal.addEventListener("abort", () => clearTimeout(t));
-    }),
-  ]);
-  guard.abort();
+  // Press "Ctrl-C" again (a signal within 500 ms of the first counts as its echo).
+  let exited = false;
+  agent.child.status.then(() => (exited = true));
+  for (let i = 0; i < 120 && !exited; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    try {
+      agent.child.kill("SIGTERM");
+    } catch {
+      // it has just exited
+    }
+  }
   await agent[Symbol.asyncDispose]();
   assert.ok(exited, "the agent did not exit after the second signal");
   assert.equal(await alive(stubborn.pid!), false);
