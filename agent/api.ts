@@ -10,6 +10,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ScriptStatus } from "./script_state.ts";
 import { type Supervisor, UnknownScriptError } from "./supervisor.ts";
 import type { ConfigIssue } from "./config.ts";
+import type { CheckState } from "./health/types.ts";
 
 /** What the API reports of the agent itself. */
 export interface AgentInfo {
@@ -22,6 +23,19 @@ export interface AgentInfo {
   startedAt: string;
   /** The last reload that failed, while the previous config keeps running. */
   configError: { at: string; message: string; issues: ConfigIssue[] } | null;
+  /** The agent's own resources at the last sample (null before the first). */
+  resources: AgentResources | null;
+  /** Agent-wide checks: "agent-memory" and "disk:<path>" for data_dir and log_dir. */
+  checks: CheckState[];
+}
+
+/** The agent process's own resources and the free disk of its folders. */
+export interface AgentResources {
+  /** ISO time of the sample. */
+  at: string;
+  rssBytes: number;
+  cpuSeconds: number;
+  disk: { path: string; freeBytes: number | null }[];
 }
 
 /** The body of `GET /api/status`. */

@@ -39,6 +39,89 @@ export interface ResolvedSchedule {
   timezone?: string;
 }
 
+/** What a failing check does: raise an alert event, restart the script, or both. */
+export interface ResolvedAction {
+  alert: boolean;
+  restart: boolean;
+}
+
+/** Dead-man's switch: the script pings `/ping/<name>` or touches `file`. */
+export interface ResolvedHeartbeat {
+  timeoutMs: number;
+  /** Extra time after `timeoutMs` before the script counts as unhealthy. */
+  graceMs: number;
+  /** Absolute path of a file whose modification counts as a ping. */
+  file?: string;
+  action: ResolvedAction;
+}
+
+/** Hang by silence: no output line for `timeoutMs`. */
+export interface ResolvedSilence {
+  timeoutMs: number;
+  action: ResolvedAction;
+}
+
+/** What every probe has. */
+interface ProbeCommon {
+  /** Unique within the script; default "<kind>-<n>" (1-based, in file order). */
+  name: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before the probe counts as failing. */
+  failures: number;
+  action: ResolvedAction;
+}
+
+/** An HTTP probe: passes when the status matches and the body contains `body`. */
+export interface ResolvedHttpProbe extends ProbeCommon {
+  kind: "http";
+  /** An absolute http: or https: URL. */
+  url: string;
+  method: "GET" | "HEAD" | "POST";
+  status: number;
+  body?: string;
+}
+
+/** A TCP probe: passes when a connection opens. */
+export interface ResolvedTcpProbe extends ProbeCommon {
+  kind: "tcp";
+  host: string;
+  port: number;
+}
+
+/** An exec probe: passes when the command exits 0 within the timeout. */
+export interface ResolvedExecProbe extends ProbeCommon {
+  kind: "exec";
+  command: string[];
+  /** Absolute; defaults to the script's cwd. */
+  cwd: string;
+}
+
+/** One probe of a script. */
+export type ResolvedProbe = ResolvedHttpProbe | ResolvedTcpProbe | ResolvedExecProbe;
+
+/**
+ * Resource limits on the script's whole process tree. A `warn` threshold
+ * raises an alert; a `restart` threshold restarts (and alerts). Each must
+ * hold for `samples` consecutive samples.
+ */
+export interface ResolvedLimits {
+  memoryWarnBytes?: number;
+  memoryRestartBytes?: number;
+  /** Percent of one core (may exceed 100 on several cores). */
+  cpuWarnPercent?: number;
+  cpuRestartPercent?: number;
+  samples: number;
+}
+
+/** The health checks of one script; absent ones are off. */
+export interface ResolvedHealth {
+  heartbeat?: ResolvedHeartbeat;
+  silence?: ResolvedSilence;
+  probes: ResolvedProbe[];
+  limits?: ResolvedLimits;
+}
+
 /** One supervised script. */
 export interface ResolvedScript {
   name: string;
@@ -53,6 +136,7 @@ export interface ResolvedScript {
   stopTimeoutMs: number;
   log: ResolvedLogSettings;
   schedule?: ResolvedSchedule;
+  health: ResolvedHealth;
 }
 
 /** The `[agent]` table. */
@@ -68,6 +152,12 @@ export interface ResolvedAgentSettings {
   /** Local API port on 127.0.0.1; 0 picks a free one. */
   apiPort: number;
   logLevel: "debug" | "info" | "warning" | "error";
+  /** How often resources (scripts' and the agent's own) are sampled. */
+  sampleIntervalMs: number;
+  /** The agent's own RSS above this is a warning. */
+  memoryWarnBytes?: number;
+  /** Free space of data_dir or log_dir below this is a warning. */
+  diskWarnBytes: number;
 }
 
 /** The whole agent configuration. */

@@ -4,6 +4,7 @@
  * order. Appends are queued and written in batches off the hot path, so a
  * restart is never slowed down by a KV commit.
  */
+import type { CheckStatus } from "./health/types.ts";
 import type { ScriptState } from "./script_state.ts";
 
 /** One thing that happened to a script or to the agent. */
@@ -13,14 +14,27 @@ export interface AgentEvent {
   at: string;
   /** The script it concerns; absent for agent-wide events. */
   script?: string;
-  /** `state`: a transition; `exit`: a run ended; the rest explain themselves. */
-  kind: "state" | "exit" | "output-error" | "config" | "agent";
+  /**
+   * `state`: a transition; `exit`: a run ended; `check`: a health check's
+   * result changed; the rest explain themselves.
+   */
+  kind: "state" | "exit" | "check" | "output-error" | "config" | "agent";
   state?: ScriptState;
   from?: ScriptState;
   pid?: number;
   exitCode?: number;
   signal?: string;
   reason?: string;
+  /** For `check`: which check, its new and previous status, the value and threshold. */
+  check?: string;
+  status?: CheckStatus;
+  previous?: CheckStatus;
+  value?: number;
+  threshold?: number;
+  /** For `check`: the check's action asks for an alert (delivered by the notifications). */
+  alert?: boolean;
+  /** For `check`: the script was restarted because of it. */
+  restarted?: boolean;
 }
 
 /** An event before it is numbered. */

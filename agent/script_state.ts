@@ -1,4 +1,10 @@
 /** The states a supervised script moves through. */
+import type {
+  CheckState,
+  HeartbeatInfo,
+  ResourceSample,
+  ScriptHealth,
+} from "./health/types.ts";
 
 /** Every state a script can be in. */
 export const SCRIPT_STATES = [
@@ -44,4 +50,12 @@ export interface ScriptStatus {
   reason: string | null;
   command: string[];
   logPath: string;
+  health: ScriptHealth;
+  checks: CheckState[];
+  /** The last resource sample of the script's process tree, while it runs. */
+  resources: ResourceSample | null;
+  /** Null when the script has no heartbeat check and never pinged. */
+  heartbeat: HeartbeatInfo | null;
+  /** The last few output lines, oldest first. */
+  lastLines: { stream: "out" | "err"; line: string }[];
 }

@@ -28,6 +28,17 @@ export interface SpawnDetachedOptions {
   logPath: string;
 }
 
+/** One process's resources, from a snapshot of the whole process table. */
+export interface ProcessSample {
+  pid: number;
+  ppid: number;
+  /** POSIX process group; undefined on Windows. */
+  pgid?: number;
+  rssBytes: number;
+  /** User + system CPU time so far, in seconds. */
+  cpuSeconds: number;
+}
+
 /** Inspect, start and stop processes and their trees on one operating system. */
 export interface Platform {
   /** Which implementation this is. */
@@ -47,4 +58,9 @@ export interface Platform {
   groupMembers(pgid: number): Promise<number[]>;
   /** Start a script that outlives the agent, its output appended to `options.logPath`. */
   spawnDetached(argv: string[], options: SpawnDetachedOptions): Promise<{ pid: number }>;
+  /**
+   * Every live process's memory and CPU time in one pass (Linux: one read of
+   * /proc; Windows: one CIM query), for sampling many scripts cheaply.
+   */
+  processTable(): Promise<ProcessSample[]>;
 }

@@ -1,0 +1,61 @@
+/** What the health checks report: one state per check, folded into one health per script. */
+
+/** The result of one check. `warning` is only used by resource `warn` thresholds. */
+export type CheckStatus = "ok" | "warning" | "failing" | "unknown";
+
+/** A script's health: its worst check (`unknown` when it has no checks or none has run yet). */
+export type ScriptHealth = "healthy" | "warning" | "unhealthy" | "unknown";
+
+/** The current state of one check of one script. */
+export interface CheckState {
+  /** "heartbeat", "silence", "probe:<name>", "memory" or "cpu". */
+  name: string;
+  status: CheckStatus;
+  /** Why, in words: `no ping for 2m 30s (timeout 2m + grace 30s)`. */
+  reason: string;
+  /** The measured value, in the check's unit (seconds, bytes, percent, ms). */
+  value?: number;
+  threshold?: number;
+  /** ISO time the status last changed. */
+  since: string;
+  /** ISO time the check last ran (probes, resources) or was evaluated. */
+  checkedAt: string | null;
+  /** Consecutive failed runs (probes) or samples over a threshold (resources). */
+  consecutiveFailures: number;
+  /** Times this check went from passing to failing since the agent started. */
+  failuresTotal: number;
+}
+
+/** Resources of a script's process tree at one sample. */
+export interface ResourceSample {
+  /** ISO time of the sample. */
+  at: string;
+  rssBytes: number;
+  /** CPU time of the tree's live processes, in seconds. */
+  cpuSeconds: number;
+  /** Percent of one core since the previous sample; null on the first. */
+  cpuPercent: number | null;
+  processes: number;
+}
+
+/** What the heartbeat endpoints have heard from a script. */
+export interface HeartbeatInfo {
+  /** ISO times; null when never. */
+  lastPingAt: string | null;
+  lastStartAt: string | null;
+  lastFailAt: string | null;
+  /** The body of the last ping (cut at PING_BODY_LIMIT bytes), if it had one. */
+  lastMessage: string | null;
+  pings: number;
+}
+
+/** Ping bodies longer than this many bytes are cut (documented in README). */
+export const PING_BODY_LIMIT = 10_000;
+
+/** Folds check states into one health. */
+export function foldHealth(checks: readonly CheckState[]): ScriptHealth {
+  if (checks.some((c) => c.status === "failing")) return "unhealthy";
+  if (checks.some((c) => c.status === "warning")) return "warning";
+  if (checks.length === 0 || checks.every((c) => c.status === "unknown")) return "unknown";
+  return "healthy";
+}
