@@ -4,7 +4,7 @@
  * (`detached: true` calls setsid), so a tree is stopped with `kill(-pgid)`.
  */
 
-import type { Platform, ProcessInfo, SpawnDetachedOptions } from "./types.ts";
+import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
 
 /** The fields of `/proc/<pid>/stat` the agent uses. */
 export interface ProcStat {
@@ -34,6 +34,42 @@ export function parseProcStat(text: string): ProcStat {
   };
 }
 
+/** How `/proc/<pid>/stat` counts: CPU clock ticks per second and bytes per page. */
+export interface ProcUnits {
+  /** USER_HZ, `getconf CLK_TCK`; 100 on Linux. */
+  ticksPerSecond: number;
+  /** `getconf PAGESIZE`; 4096 on most machines. */
+  pageSize: number;
+}
+
+/**
+ * The resources in one `/proc/<pid>/stat` line: ppid (field 4), pgrp (5),
+ * utime + stime (14, 15, in ticks) and rss (24, in pages). Null for a zombie
+ * or a dead process, which hold no memory and are not part of any tree.
+ */
+export function parseProcSample(text: string, units: ProcUnits): ProcessSample | null {
+  const open = text.indexOf(" (");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) {
+    throw new SyntaxError(`Invalid /proc stat line: no "(name)" in "${text.slice(0, 80)}"`);
+  }
+  const fields = text.slice(close + 2).trim().split(" ");
+  if (fields.length < 22) {
+    throw new SyntaxError(
+      `Invalid /proc stat line: ${fields.length + 2} fields, expected at least 24`,
+    );
+  }
+  // fields[0] is field 3 (state), so field n is fields[n - 3].
+  if (fields[0] === "Z" || fields[0] === "X") return null;
+  return {
+    pid: Number(text.slice(0, open)),
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    rssBytes: Number(fields[21]) * units.pageSize,
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / units.ticksPerSecond,
+  };
+}
+
 /** Split `/proc/<pid>/cmdline` (NUL-separated, NUL-terminated) into argv. */
 export function parseProcCmdline(text: string): string[] {
   if (text === "") return [];
@@ -59,6 +95,33 @@ export function parsePsLine(line: string): ProcessInfo | null {
     startTime: words.slice(3, 8).join(" "),
     commandLine: words.slice(8),
   };
+}
+
+/**
+ * Parse ps's `time` column into seconds: `[[dd-]hh:]mm:ss` (procps, BSD) with
+ * optional fractions (macOS prints `0:01.23`).
+ */
+export function parsePsTime(text: string): number {
+  const match = /^(?:(\d+)-)?((?:\d+:){0,2}\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (match === null) {
+    throw new SyntaxError(`Invalid ps time: expected [[dd-]hh:]mm:ss, got "${text}"`);
+  }
+  const days = Number(match[1] ?? "0");
+  const seconds = match[2].split(":").reduce((total, part) => total * 60 + Number(part), 0);
+  return days * 86_400 + seconds;
+}
+
+/**
+ * Parse one line of `ps -A -o pid=,ppid=,pgid=,rss=,time=,state=` (rss in
+ * KiB); null for a zombie or a line that is not a process.
+ */
+export function parsePsSampleLine(line: string): ProcessSample | null {
+  const words = line.trim().split(/\s+/);
+  if (words.length < 6) return null;
+  const [pid, ppid, pgid, rssKib] = words.slice(0, 4).map(Number);
+  if (![pid, ppid, pgid, rssKib].every(Number.isInteger)) return null;
+  if (words[5].startsWith("Z")) return null;
+  return { pid, ppid, pgid, rssBytes: rssKib * 1024, cpuSeconds: parsePsTime(words[4]) };
 }
 
 /** Options of the POSIX platforms. */
@@ -111,6 +174,7 @@ abstract class PosixBase implements Platform {
 
   abstract inspect(pid: number): Promise<ProcessInfo | null>;
   abstract groupMembers(pgid: number): Promise<number[]>;
+  abstract processTable(): Promise<ProcessSample[]>;
 
   spawnCommand(argv: string[]): { command: string; args: string[] } {
     if (argv.length === 0) throw new TypeError("Cannot build a command line: argv is empty");
@@ -185,11 +249,33 @@ async function readTextOrNull(path: string): Promise<string | null> {
   }
 }
 
+/** How many `/proc/<pid>/stat` files `processTable()` reads at once. */
+const STAT_BATCH = 64;
+
+const DEFAULT_PROC_UNITS: ProcUnits = { ticksPerSecond: 100, pageSize: 4096 };
+
+/** `getconf NAME` as a positive integer, or `fallback` when getconf is missing or odd. */
+async function getconf(name: string, fallback: number): Promise<number> {
+  try {
+    const output = await new Deno.Command("getconf", {
+      args: [name],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const value = Number(new TextDecoder().decode(output.stdout).trim());
+    return output.success && Number.isInteger(value) && value > 0 ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 /** Linux: everything read from `/proc`. */
 export class LinuxPlatform extends PosixBase {
   readonly name = "linux";
   #procRoot = "/proc";
   #bootId: Promise<string> | undefined;
+  #units: Promise<ProcUnits> | undefined;
 
   async inspect(pid: number): Promise<ProcessInfo | null> {
     checkPid(pid);
@@ -230,6 +316,36 @@ export class LinuxPlatform extends PosixBase {
     return members.sort((a, b) => a - b);
   }
 
+  /** One pass over `/proc/<pid>/stat`, read in parallel batches; vanished processes and zombies are left out. */
+  async processTable(): Promise<ProcessSample[]> {
+    const units = await this.#readUnits();
+    const pids: string[] = [];
+    for await (const entry of Deno.readDir(this.#procRoot)) {
+      if (/^\d+$/.test(entry.name)) pids.push(entry.name);
+    }
+    const samples: ProcessSample[] = [];
+    for (let start = 0; start < pids.length; start += STAT_BATCH) {
+      const texts = await Promise.all(
+        pids.slice(start, start + STAT_BATCH).map((pid) =>
+          readTextOrNull(`${this.#procRoot}/${pid}/stat`)
+        ),
+      );
+      for (const text of texts) {
+        const sample = text === null ? null : parseProcSample(text, units);
+        if (sample !== null) samples.push(sample);
+      }
+    }
+    return samples;
+  }
+
+  #readUnits(): Promise<ProcUnits> {
+    this.#units ??= Promise.all([
+      getconf("CLK_TCK", DEFAULT_PROC_UNITS.ticksPerSecond),
+      getconf("PAGESIZE", DEFAULT_PROC_UNITS.pageSize),
+    ]).then(([ticksPerSecond, pageSize]) => ({ ticksPerSecond, pageSize }));
+    return this.#units;
+  }
+
   #readBootId(): Promise<string> {
     this.#bootId ??= Deno.readTextFile(`${this.#procRoot}/sys/kernel/random/boot_id`)
       .then((text) => text.trim());
@@ -265,5 +381,16 @@ export class PosixPlatform extends PosixBase {
       if (Number(group) === pgid && !state?.startsWith("Z")) members.push(Number(pid));
     }
     return members.sort((a, b) => a - b);
+  }
+
+  /** One `ps -A` call; rss from KiB, CPU from the `time` column (whole seconds on most systems). */
+  async processTable(): Promise<ProcessSample[]> {
+    const out = await runPs(["-A", "-o", "pid=,ppid=,pgid=,rss=,time=,state="]);
+    const samples: ProcessSample[] = [];
+    for (const line of out.split("\n")) {
+      const sample = parsePsSampleLine(line);
+      if (sample !== null) samples.push(sample);
+    }
+    return samples;
   }
 }

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { detachedShellArgs, LinuxPlatform, parseProcCmdline, parseProcStat } from "./posix.ts";
+import {
+  detachedShellArgs,
+  LinuxPlatform,
+  parseProcCmdline,
+  parseProcSample,
+  parseProcStat,
+  parsePsSampleLine,
+  parsePsTime,
+  PosixPlatform,
+} from "./posix.ts";
 
 const linux = Deno.build.os === "linux";
 const fixtures = new URL("../../tests/fixtures/", import.meta.url);
@@ -228,5 +237,130 @@ Deno.test({
       killQuietly(-parent.pid);
       await parent.status;
     }
+  },
+});
+
+const UNITS = { ticksPerSecond: 100, pageSize: 4096 };
+
+Deno.test("parseProcSample() reads ppid, group, CPU ticks and RSS pages after an odd name", () => {
+  // Fields 14 and 15 (utime 250, stime 50 ticks), field 24 (rss 2560 pages).
+  const line = "4242 (my (odd) name) S 1 4200 4200 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 " +
+    "987654 123456789 2560 18446744073709551615\n";
+  assert.deepEqual(parseProcSample(line, UNITS), {
+    pid: 4242,
+    ppid: 1,
+    pgid: 4200,
+    rssBytes: 2560 * 4096,
+    cpuSeconds: 3,
+  });
+});
+
+Deno.test("parseProcSample() leaves out zombies", () => {
+  const line = "77 (defunct) Z 1 77 77 0 -1 4227084 0 0 0 0 5 1 0 0 20 0 1 0 100 0 0 0\n";
+  assert.equal(parseProcSample(line, UNITS), null);
+});
+
+Deno.test("parseProcSample() refuses a line without a command name", () => {
+  assert.throws(() => parseProcSample("garbage", UNITS), {
+    name: "SyntaxError",
+    message: 'Invalid /proc stat line: no "(name)" in "garbage"',
+  });
+});
+
+Deno.test("parsePsTime() reads procps, BSD and macOS time columns", () => {
+  assert.equal(parsePsTime("00:00:07"), 7);
+  assert.equal(parsePsTime("01:02:03"), 3723);
+  assert.equal(parsePsTime("2-01:00:00"), 176_400);
+  assert.equal(parsePsTime("0:01.25"), 1.25);
+  assert.throws(() => parsePsTime("soon"), {
+    name: "SyntaxError",
+    message: 'Invalid ps time: expected [[dd-]hh:]mm:ss, got "soon"',
+  });
+});
+
+Deno.test("parsePsSampleLine() converts rss from KiB and leaves out zombies and headers", () => {
+  assert.deepEqual(parsePsSampleLine("  4242     1  4200  20480 00:01:05 S"), {
+    pid: 4242,
+    ppid: 1,
+    pgid: 4200,
+    rssBytes: 20480 * 1024,
+    cpuSeconds: 65,
+  });
+  assert.equal(parsePsSampleLine("  77  1  77  0 00:00:00 Z"), null);
+  assert.equal(parsePsSampleLine("PID PPID PGID RSS TIME STAT"), null);
+  assert.equal(parsePsSampleLine(""), null);
+});
+
+Deno.test({
+  name: "processTable() lists this process and a busy child's CPU time and group",
+  ignore: !linux,
+  async fn() {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        "const end = Date.now() + 300; while (Date.now() < end); console.log('done'); setInterval(() => {}, 60_000)",
+      ],
+      detached: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      assert.equal(await firstLine(child), "done");
+      const table = await platform.processTable();
+      const self = table.find((p) => p.pid === Deno.pid);
+      const busy = table.find((p) => p.pid === child.pid);
+      assert.ok(self && busy, "this process and the child are in the table");
+      assert.ok(self.rssBytes > 10e6, `own rss ${self.rssBytes}`);
+      assert.equal(busy.ppid, Deno.pid);
+      assert.equal(busy.pgid, child.pid);
+      assert.ok(busy.cpuSeconds >= 0.2, `child cpu ${busy.cpuSeconds} s`);
+      assert.equal(new Set(table.map((p) => p.pid)).size, table.length);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "processTable() leaves out a zombie child",
+  ignore: !linux,
+  async fn() {
+    // sh forks sleep 0 and never waits for it: sleep stays a zombie until sh exits.
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", "sleep 0 & echo $!; exec sleep 30"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const zombie = Number(await firstLine(child));
+      let state = "";
+      for (let i = 0; i < 100 && state !== "Z"; i++) {
+        state = parseProcStat(await Deno.readTextFile(`/proc/${zombie}/stat`)).state;
+        if (state !== "Z") await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(state, "Z");
+      const pids = (await platform.processTable()).map((p) => p.pid);
+      assert.ok(pids.includes(child.pid));
+      assert.ok(!pids.includes(zombie), `zombie ${zombie} listed`);
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "the ps fallback's processTable() agrees with /proc on this process's parent and group",
+  ignore: !linux,
+  async fn() {
+    const fromPs = (await new PosixPlatform().processTable()).find((p) => p.pid === Deno.pid);
+    const fromProc = (await platform.processTable()).find((p) => p.pid === Deno.pid);
+    assert.ok(fromPs && fromProc);
+    assert.equal(fromPs.ppid, fromProc.ppid);
+    assert.equal(fromPs.pgid, fromProc.pgid);
+    assert.ok(fromPs.rssBytes > 10e6, `ps rss ${fromPs.rssBytes}`);
   },
 });

@@ -5,7 +5,7 @@
  * PowerShell output (tests/fixtures/windows/).
  */
 
-import type { Platform, ProcessInfo, SpawnDetachedOptions } from "./types.ts";
+import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
 
 /** One Win32_Process row as `ConvertTo-Json` prints it. */
 export interface CimProcess {
@@ -53,6 +53,65 @@ export function scriptChild(rows: CimProcess[]): CimProcess | undefined {
 /** The query `groupMembers()` runs: every process, to walk the tree by ppid. */
 export function allProcessesQuery(): string {
   return cimQuery({ properties: TREE_PROPERTIES });
+}
+
+const TABLE_PROPERTIES = "ProcessId,ParentProcessId,WorkingSetSize,UserModeTime,KernelModeTime";
+
+/** The query `processTable()` runs: every process's working set and CPU times. */
+export function processTableQuery(): string {
+  return cimQuery({ properties: TABLE_PROPERTIES });
+}
+
+/** Win32_Process counts CPU time in 100 ns units. */
+const CPU_UNITS_PER_SECOND = 10_000_000;
+
+/**
+ * Parse the `processTableQuery()` output: WorkingSetSize is the RSS in bytes;
+ * UserModeTime + KernelModeTime (100 ns units) the CPU time. A field CIM
+ * could not read (null, as for some protected processes) counts as 0.
+ */
+export function parseProcessTable(text: string): ProcessSample[] {
+  const trimmed = text.trim();
+  if (trimmed === "") return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (error) {
+    throw new SyntaxError(`Invalid Win32_Process JSON: ${trimmed.slice(0, 80)}`, { cause: error });
+  }
+  const rows: unknown[] = Array.isArray(value) ? value : [value];
+  return rows.map((row, index) => {
+    if (
+      typeof row !== "object" || row === null || !("ProcessId" in row) ||
+      !("ParentProcessId" in row) || typeof row.ProcessId !== "number" ||
+      typeof row.ParentProcessId !== "number"
+    ) {
+      throw new TypeError(
+        `Invalid Win32_Process row ${index}: expected ProcessId and ParentProcessId numbers, got ${
+          JSON.stringify(row)
+        }`,
+      );
+    }
+    const fields = row as Record<string, unknown>;
+    const number = (name: string): number => {
+      const field = fields[name];
+      if (field === null || field === undefined) return 0;
+      if (typeof field !== "number" || !Number.isFinite(field) || field < 0) {
+        throw new TypeError(
+          `Invalid Win32_Process row ${index}: expected ${name} to be a number of zero or more, got ${
+            JSON.stringify(field)
+          }`,
+        );
+      }
+      return field;
+    };
+    return {
+      pid: row.ProcessId,
+      ppid: row.ParentProcessId,
+      rssBytes: number("WorkingSetSize"),
+      cpuSeconds: (number("UserModeTime") + number("KernelModeTime")) / CPU_UNITS_PER_SECOND,
+    };
+  });
 }
 
 /** Parse `ConvertTo-Json` output: nothing, one object, or an array of objects. */
@@ -303,6 +362,11 @@ export class WindowsPlatform implements Platform {
   async groupMembers(pgid: number): Promise<number[]> {
     checkPid(pgid);
     return descendantsOf(parseCimJson(await powershell(allProcessesQuery())), pgid);
+  }
+
+  /** One CIM query of every process; Windows has no process groups, so `pgid` is undefined. */
+  async processTable(): Promise<ProcessSample[]> {
+    return parseProcessTable(await powershell(processTableQuery()));
   }
 
   /**

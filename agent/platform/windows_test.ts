@@ -6,7 +6,9 @@ import {
   inspectQuery,
   parseCimJson,
   parseCreationDate,
+  parseProcessTable,
   powershellArgs,
+  processTableQuery,
   scriptChild,
   splitCommandLine,
   taskkillArgs,
@@ -141,5 +143,66 @@ Deno.test("detachedCmdLine() refuses a word cmd.exe would expand", () => {
     name: "TypeError",
     message:
       'Cannot start "python" detached on Windows: log path "C:\\"x.log" contains "\\"", which cmd.exe would interpret',
+  });
+});
+
+Deno.test("processTableQuery() selects working set and CPU times of every process", () => {
+  assert.equal(
+    processTableQuery(),
+    "Get-CimInstance Win32_Process | Select-Object " +
+      "ProcessId,ParentProcessId,WorkingSetSize,UserModeTime,KernelModeTime | ConvertTo-Json -Compress",
+  );
+});
+
+Deno.test("parseProcessTable() reads bytes and 100 ns CPU times from PowerShell 5.1", async () => {
+  const table = parseProcessTable(await fixture("ps51_process_table.txt"));
+  assert.equal(table.length, 8);
+  assert.deepEqual(table.find((p) => p.pid === 4242), {
+    pid: 4242,
+    ppid: 1337,
+    rssBytes: 25_690_112,
+    cpuSeconds: 1.875,
+  });
+  assert.deepEqual(table.find((p) => p.pid === 0), {
+    pid: 0,
+    ppid: 0,
+    rssBytes: 8192,
+    cpuSeconds: 346_160.9375,
+  });
+  assert.ok(table.every((p) => p.pgid === undefined));
+});
+
+Deno.test("parseProcessTable() counts null CPU times as zero", async () => {
+  const table = parseProcessTable(await fixture("ps51_process_table.txt"));
+  assert.deepEqual(table.find((p) => p.pid === 812), {
+    pid: 812,
+    ppid: 4,
+    rssBytes: 1_212_416,
+    cpuSeconds: 0,
+  });
+});
+
+Deno.test("parseProcessTable() reads one object, nothing, and refuses a bad field", () => {
+  assert.deepEqual(
+    parseProcessTable(
+      '{"ProcessId":7,"ParentProcessId":1,"WorkingSetSize":4096,"UserModeTime":10000000,"KernelModeTime":0}',
+    ),
+    [{ pid: 7, ppid: 1, rssBytes: 4096, cpuSeconds: 1 }],
+  );
+  assert.deepEqual(parseProcessTable("\r\n"), []);
+  assert.throws(
+    () =>
+      parseProcessTable(
+        '[{"ProcessId":7,"ParentProcessId":1,"WorkingSetSize":"4096","UserModeTime":0,"KernelModeTime":0}]',
+      ),
+    {
+      name: "TypeError",
+      message:
+        'Invalid Win32_Process row 0: expected WorkingSetSize to be a number of zero or more, got "4096"',
+    },
+  );
+  assert.throws(() => parseProcessTable("Access denied"), {
+    name: "SyntaxError",
+    message: "Invalid Win32_Process JSON: Access denied",
   });
 });
