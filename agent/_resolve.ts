@@ -9,8 +9,20 @@
 import { dirname, isAbsolute, join, normalize, resolve, win32 } from "node:path";
 import { formatDuration, parseDuration, parseSize } from "../shared/units.ts";
 import { splitWords } from "./_words.ts";
-import { type AgentConfig, CONFIG_DEFAULTS, type ScriptConfig } from "./config_schema.ts";
-import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
+import {
+  type ActionConfig,
+  type AgentConfig,
+  CONFIG_DEFAULTS,
+  type ProbeConfig,
+  type ScriptConfig,
+} from "./config_schema.ts";
+import type {
+  ResolvedAction,
+  ResolvedAgentConfig,
+  ResolvedHealth,
+  ResolvedProbe,
+  ResolvedScript,
+} from "./config_types.ts";
 
 /** A problem only visible once defaults are applied (no line yet). */
 export interface ResolveIssue {
@@ -46,6 +58,13 @@ export function resolveConfig(
           : resolvePath(base, agent.log_dir),
         apiPort: agent.api_port ?? CONFIG_DEFAULTS.agent.api_port,
         logLevel: agent.log_level ?? CONFIG_DEFAULTS.agent.log_level,
+        sampleIntervalMs: parseDuration(
+          agent.sample_interval ?? CONFIG_DEFAULTS.agent.sample_interval,
+        ),
+        ...(agent.memory_warn === undefined
+          ? {}
+          : { memoryWarnBytes: parseSize(agent.memory_warn) }),
+        diskWarnBytes: parseSize(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
       },
       scripts,
     },
@@ -78,10 +97,11 @@ function resolveScript(
     });
   }
   const timezone = script.timezone ?? defaults.timezone;
+  const cwd = resolvePath(context.base, script.cwd ?? ".");
   return {
     name,
     command: typeof script.command === "string" ? splitWords(script.command) : [...script.command],
-    cwd: resolvePath(context.base, script.cwd ?? "."),
+    cwd,
     env: { ...script.env },
     enabled: script.enabled ?? defaults.enabled ?? fallback.enabled,
     restart: {
@@ -106,5 +126,111 @@ function resolveScript(
     ...(script.schedule === undefined ? {} : {
       schedule: { cron: script.schedule, ...(timezone === undefined ? {} : { timezone }) },
     }),
+    health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
   };
+}
+
+function resolveHealth(
+  at: string,
+  script: ScriptConfig,
+  context: { base: string; cwd: string; issues: ResolveIssue[] },
+): ResolvedHealth {
+  const fallback = CONFIG_DEFAULTS.health;
+  const health: ResolvedHealth = { probes: [] };
+  if (script.heartbeat_timeout !== undefined) {
+    health.heartbeat = {
+      timeoutMs: parseDuration(script.heartbeat_timeout),
+      graceMs: parseDuration(script.grace ?? fallback.grace),
+      ...(script.heartbeat_file === undefined
+        ? {}
+        : { file: resolvePath(context.base, script.heartbeat_file) }),
+      action: resolveAction(script.heartbeat_action ?? fallback.heartbeat_action),
+    };
+  }
+  if (script.silence_timeout !== undefined) {
+    health.silence = {
+      timeoutMs: parseDuration(script.silence_timeout),
+      action: resolveAction(script.silence_action ?? fallback.silence_action),
+    };
+  }
+  (script.probes ?? []).forEach((written, index) => {
+    const probe = resolveProbe(written, index, context);
+    if (health.probes.some((earlier) => earlier.name === probe.name)) {
+      context.issues.push({
+        path: `${at}.probes.${index}.name`,
+        message: `expected a probe name unique within the script, got ${
+          JSON.stringify(probe.name)
+        } a second time${written.name === undefined ? " (the default name of this probe)" : ""}`,
+      });
+    }
+    if (probe.timeoutMs >= probe.intervalMs) {
+      const timeout = written.timeout ?? fallback.probes.timeout;
+      context.issues.push({
+        path: `${at}.probes.${index}.timeout`,
+        message: `expected timeout < interval (${formatDuration(probe.intervalMs)}), got ${
+          JSON.stringify(timeout)
+        }${written.timeout === undefined ? " (the default)" : ""}`,
+      });
+    }
+    health.probes.push(probe);
+  });
+  const limits = script.limits;
+  if (limits !== undefined) {
+    const bytes = (size: string | undefined) => size === undefined ? undefined : parseSize(size);
+    health.limits = withoutUndefined({
+      memoryWarnBytes: bytes(limits.memory_warn),
+      memoryRestartBytes: bytes(limits.memory_restart),
+      cpuWarnPercent: limits.cpu_warn,
+      cpuRestartPercent: limits.cpu_restart,
+      samples: limits.samples ?? fallback.limits.samples,
+    });
+  }
+  return health;
+}
+
+function resolveProbe(
+  probe: ProbeConfig,
+  index: number,
+  context: { base: string; cwd: string },
+): ResolvedProbe {
+  const fallback = CONFIG_DEFAULTS.health.probes;
+  const common = {
+    name: probe.name ?? `${probe.kind}-${index + 1}`,
+    intervalMs: parseDuration(probe.interval ?? fallback.interval),
+    timeoutMs: parseDuration(probe.timeout ?? fallback.timeout),
+    failures: probe.failures ?? fallback.failures,
+    action: resolveAction(probe.action ?? fallback.action),
+  };
+  switch (probe.kind) {
+    case "http":
+      return {
+        kind: "http",
+        ...common,
+        url: probe.url,
+        method: probe.method ?? fallback.method,
+        status: probe.status ?? fallback.status,
+        ...(probe.body === undefined ? {} : { body: probe.body }),
+      };
+    case "tcp":
+      return { kind: "tcp", ...common, host: probe.host, port: probe.port };
+    case "exec":
+      return {
+        kind: "exec",
+        ...common,
+        command: typeof probe.command === "string" ? splitWords(probe.command) : [...probe.command],
+        cwd: probe.cwd === undefined ? context.cwd : resolvePath(context.base, probe.cwd),
+      };
+  }
+}
+
+function resolveAction(action: ActionConfig): ResolvedAction {
+  const actions: readonly string[] = typeof action === "string" ? [action] : action;
+  return { alert: actions.includes("alert"), restart: actions.includes("restart") };
+}
+
+/** `value` without its undefined keys, so optional fields are absent rather than undefined. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, inner]) => inner !== undefined),
+  ) as T;
 }

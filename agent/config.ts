@@ -19,8 +19,10 @@ import {
   agentSchema,
   CONFIG_DEFAULTS,
   describeValue,
+  limitsSchema,
   logSchema,
   NAME_PATTERN,
+  PROBE_SCHEMAS,
   restartSchema,
   scriptDefaultsSchema,
   scriptSchema,
@@ -258,6 +260,14 @@ function applyOverlay(
   }
   const effective = new Map(lines);
   const prefix = `env.${envName}.`;
+  for (const key of lines.keys()) {
+    // An array the overlay sets replaces the base one: forget the base lines inside it.
+    const path = key.slice(prefix.length);
+    if (!key.startsWith(prefix) || !Array.isArray(valueAt(overlay, path.split(".")))) continue;
+    for (const inner of effective.keys()) {
+      if (inner.startsWith(`${path}.`)) effective.delete(inner);
+    }
+  }
   for (const [key, line] of lines) {
     if (!key.startsWith(prefix)) continue;
     const path = key.slice(prefix.length);
@@ -307,6 +317,31 @@ function interpolateAll(
   return failed;
 }
 
+/** The kind of the probe at `path` (`scripts.<name>.probes.<n>`), if it is one. */
+function probeKind(
+  path: readonly PropertyKey[],
+  input: unknown,
+): keyof typeof PROBE_SCHEMAS | undefined {
+  if (path.length !== 4 || path[0] !== "scripts" || path[2] !== "probes") return undefined;
+  const kind = isTable(input) ? input.kind : undefined;
+  return typeof kind === "string" && Object.hasOwn(PROBE_SCHEMAS, kind)
+    ? kind as keyof typeof PROBE_SCHEMAS
+    : undefined;
+}
+
+/** Our message for an unknown `key` of the table at `path` holding `input`. */
+function unknownKey(path: readonly PropertyKey[], key: string, input: unknown): string {
+  const kind = probeKind(path, input);
+  if (kind !== undefined) {
+    const owner = Object.entries(PROBE_SCHEMAS).find(([, schema]) => key in schema.shape)?.[0];
+    if (owner !== undefined) {
+      return `expected ${key} only together with kind = "${owner}", got it with kind = "${kind}"`;
+    }
+    return unknownKeyMessage(key, Object.keys(PROBE_SCHEMAS[kind].shape));
+  }
+  return unknownKeyMessage(key, knownKeys(path));
+}
+
 /** Known keys of the table at `path`, for "did you mean" hints. */
 function knownKeys(path: readonly PropertyKey[]): string[] {
   const last = path.at(-1);
@@ -322,6 +357,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
     ? restartSchema.shape
     : last === "log"
     ? logSchema.shape
+    : last === "limits"
+    ? limitsSchema.shape
     : {};
   return Object.keys(shape);
 }
@@ -334,7 +371,7 @@ function fromZod(issue: z.core.$ZodIssue): ConfigIssue[] {
     case "unrecognized_keys":
       return issue.keys.map((key) => ({
         path: [...issue.path.map(String), key].join("."),
-        message: unknownKeyMessage(key, knownKeys(issue.path)),
+        message: unknownKey(issue.path, key, issue.input),
       }));
     case "invalid_type":
       return [{ path, message: `expected ${typeNoun(issue.expected)}, got ${got}` }];

@@ -9,7 +9,13 @@
 
 import { z } from "zod";
 import { Cron } from "croner";
-import { DURATION_HINT, parseDuration, parseSize, SIZE_HINT } from "../shared/units.ts";
+import {
+  DURATION_HINT,
+  formatDuration,
+  parseDuration,
+  parseSize,
+  SIZE_HINT,
+} from "../shared/units.ts";
 import { splitWords } from "./_words.ts";
 
 /**
@@ -26,6 +32,8 @@ export const CONFIG_DEFAULTS = {
     log_subdir: "logs",
     api_port: 8791,
     log_level: "info",
+    sample_interval: "10s",
+    disk_warn: "500MB",
   },
   /** A script's own keys win over `[defaults]`, which win over these. */
   script: {
@@ -48,6 +56,24 @@ export const CONFIG_DEFAULTS = {
       keep: 5,
     },
   },
+  /** Health checks of `[scripts.<name>]`; `[defaults]` does not set these. */
+  health: {
+    grace: "0s",
+    heartbeat_action: "alert",
+    silence_action: "alert",
+    /** Each `[[scripts.<name>.probes]]`. */
+    probes: {
+      interval: "30s",
+      timeout: "5s",
+      failures: 3,
+      action: "alert",
+      method: "GET",
+      status: 200,
+    },
+    limits: {
+      samples: 3,
+    },
+  },
 } as const;
 
 /** Signals a script may be stopped with. */
@@ -64,8 +90,17 @@ export const STOP_SIGNALS = [
 /** Levels of the agent's own log. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
-/** Script and overlay names: letters, digits, `_` and `-`. */
+/** Script, probe and overlay names: letters, digits, `_` and `-`. */
 export const NAME_PATTERN: RegExp = /^[A-Za-z0-9_-]+$/;
+
+/** What a failing health check may do; written as one of these or an array of them. */
+export const HEALTH_ACTIONS = ["alert", "restart"] as const;
+
+/** Methods an HTTP probe may use. */
+export const HTTP_METHODS = ["GET", "HEAD", "POST"] as const;
+
+/** The smallest `agent.sample_interval`, in milliseconds. */
+export const MIN_SAMPLE_INTERVAL_MS = 1_000;
 
 /** Run a refinement even when the object has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };
@@ -93,6 +128,27 @@ const size = z.string().check((ctx) => {
     });
   }
 });
+
+/** A duration of at least `minMs`; `bound` says it in messages, e.g. "> 0" or ">= 1s". */
+function durationAtLeast(minMs: number, bound: string) {
+  return duration.check((ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(ctx.value);
+    } catch {
+      return; // reported by `duration`
+    }
+    if (ms < minMs) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message: `expected a duration ${bound}, got ${JSON.stringify(ctx.value)}`,
+      });
+    }
+  });
+}
+
+const positiveDuration = durationAtLeast(1, "> 0");
 
 const timezone = z.string().check((ctx) => {
   try {
@@ -170,6 +226,163 @@ export const logSchema = z.strictObject({
   keep: z.int().min(0).max(1000).optional(),
 });
 
+const ACTION_HINT = 'expected "alert", "restart" or an array of them like ["alert", "restart"]';
+
+const action = z.union([z.enum(HEALTH_ACTIONS), z.array(z.enum(HEALTH_ACTIONS))], {
+  error: (issue) => `${ACTION_HINT}, got ${describeValue(issue.input)}`,
+}).check((ctx) => {
+  if (!Array.isArray(ctx.value)) return;
+  const problem = ctx.value.length === 0
+    ? "an empty array"
+    : new Set(ctx.value).size < ctx.value.length
+    ? `a repeated action in ${JSON.stringify(ctx.value)}`
+    : undefined;
+  if (problem !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `${ACTION_HINT}, got ${problem}`,
+    });
+  }
+});
+
+const httpUrl = z.string().check((ctx) => {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(ctx.value).protocol;
+  } catch {
+    // not a URL at all
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+const probeName = z.string().check((ctx) => {
+  if (!NAME_PATTERN.test(ctx.value)) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected a probe name of letters, digits, "_" and "-", got ${
+        JSON.stringify(ctx.value)
+      }`,
+    });
+  }
+});
+
+/** The keys every kind of probe has. */
+const probeCommon = {
+  name: probeName.optional(),
+  interval: positiveDuration.optional(),
+  /** Must be shorter than `interval`; checked once defaults apply. */
+  timeout: positiveDuration.optional(),
+  failures: z.int().min(1).optional(),
+  action: action.optional(),
+};
+
+/** `[[scripts.<name>.probes]]` with `kind = "http"`. */
+export const httpProbeSchema = z.strictObject({
+  kind: z.literal("http"),
+  ...probeCommon,
+  url: httpUrl,
+  method: z.enum(HTTP_METHODS).optional(),
+  status: z.int().min(100).max(599).optional(),
+  body: z.string().optional(),
+});
+
+/** `[[scripts.<name>.probes]]` with `kind = "tcp"`. */
+export const tcpProbeSchema = z.strictObject({
+  kind: z.literal("tcp"),
+  ...probeCommon,
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535),
+});
+
+/** `[[scripts.<name>.probes]]` with `kind = "exec"`. */
+export const execProbeSchema = z.strictObject({
+  kind: z.literal("exec"),
+  ...probeCommon,
+  command,
+  cwd: z.string().min(1).optional(),
+});
+
+/** The schema of each probe kind, for per-kind key hints. */
+export const PROBE_SCHEMAS = {
+  http: httpProbeSchema,
+  tcp: tcpProbeSchema,
+  exec: execProbeSchema,
+} as const;
+
+/** One `[[scripts.<name>.probes]]` as written: its keys depend on `kind`. */
+export const probeSchema = z.discriminatedUnion(
+  "kind",
+  [httpProbeSchema, tcpProbeSchema, execProbeSchema],
+  {
+    error: (issue) => {
+      if (issue.code !== "invalid_union") return undefined;
+      const kind = isRecord(issue.input) ? issue.input.kind : undefined;
+      return `expected one of ${
+        Object.keys(PROBE_SCHEMAS).map((name) => JSON.stringify(name)).join(", ")
+      }, got ${describeValue(kind)}`;
+    },
+  },
+);
+
+/** `[scripts.<name>.limits]` as written: thresholds on the script's process tree. */
+export const limitsSchema = z.strictObject({
+  memory_warn: size.optional(),
+  memory_restart: size.optional(),
+  cpu_warn: z.number().gt(0).optional(),
+  cpu_restart: z.number().gt(0).optional(),
+  samples: z.int().min(1).optional(),
+}).superRefine((limits, ctx) => {
+  const { memory_warn, memory_restart, cpu_warn, cpu_restart } = limits;
+  if ([memory_warn, memory_restart, cpu_warn, cpu_restart].every((v) => v === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      input: limits,
+      path: [],
+      message:
+        "expected at least one threshold (memory_warn, memory_restart, cpu_warn or cpu_restart), got none",
+    });
+  }
+  const warnBytes = trySize(memory_warn);
+  const restartBytes = trySize(memory_restart);
+  if (warnBytes !== undefined && restartBytes !== undefined && restartBytes <= warnBytes) {
+    ctx.addIssue({
+      code: "custom",
+      input: memory_restart,
+      path: ["memory_restart"],
+      message: `expected memory_restart > memory_warn (${JSON.stringify(memory_warn)}), got ${
+        JSON.stringify(memory_restart)
+      }`,
+    });
+  }
+  if (
+    typeof cpu_warn === "number" && typeof cpu_restart === "number" && cpu_restart <= cpu_warn
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      input: cpu_restart,
+      path: ["cpu_restart"],
+      message: `expected cpu_restart > cpu_warn (${cpu_warn}), got ${cpu_restart}`,
+    });
+  }
+}, ALWAYS);
+
+/** Keys that mean nothing without another key of the same script: [key, the key it needs]. */
+const NEEDS = [
+  ["timezone", "schedule"],
+  ["grace", "heartbeat_timeout"],
+  ["heartbeat_file", "heartbeat_timeout"],
+  ["heartbeat_action", "heartbeat_timeout"],
+  ["silence_action", "silence_timeout"],
+] as const;
+
 /** `[defaults]`: the keys a script may inherit. */
 export const scriptDefaultsSchema = z.strictObject({
   enabled: z.boolean().optional(),
@@ -187,16 +400,28 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   cwd: z.string().min(1).optional(),
   env: z.record(z.string(), z.string()).optional(),
   schedule: schedule.optional(),
+  /** Dead-man's switch: expect a ping (or a touch of heartbeat_file) this often. */
+  heartbeat_timeout: positiveDuration.optional(),
+  grace: duration.optional(),
+  heartbeat_file: z.string().min(1).optional(),
+  heartbeat_action: action.optional(),
+  /** Hang check: expect an output line this often. */
+  silence_timeout: positiveDuration.optional(),
+  silence_action: action.optional(),
+  probes: z.array(probeSchema).optional(),
+  limits: limitsSchema.optional(),
 }).superRefine((script, ctx) => {
-  if (script.timezone !== undefined && script.schedule === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      input: script.timezone,
-      path: ["timezone"],
-      message: `expected timezone only together with schedule, got ${
-        JSON.stringify(script.timezone)
-      } without one`,
-    });
+  for (const [key, needed] of NEEDS) {
+    if (script[key] !== undefined && script[needed] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        input: script[key],
+        path: [key],
+        message: `expected ${key} only together with ${needed}, got ${
+          describeValue(script[key])
+        } without one`,
+      });
+    }
   }
 }, ALWAYS);
 
@@ -208,6 +433,12 @@ export const agentSchema = z.strictObject({
   log_dir: z.string().min(1).optional(),
   api_port: z.int().min(0).max(65535).optional(),
   log_level: z.enum(LOG_LEVELS).optional(),
+  sample_interval: durationAtLeast(
+    MIN_SAMPLE_INTERVAL_MS,
+    `>= ${formatDuration(MIN_SAMPLE_INTERVAL_MS)}`,
+  ).optional(),
+  memory_warn: size.optional(),
+  disk_warn: size.optional(),
 });
 
 /** The whole file as written; `[env.<name>]` overlays are merged before validation. */
@@ -237,6 +468,12 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 /** `[scripts.<name>]` as written. */
 export type ScriptConfig = z.infer<typeof scriptSchema>;
 
+/** One `[[scripts.<name>.probes]]` as written. */
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+/** A health check's action as written: `"alert"`, `"restart"` or an array of them. */
+export type ActionConfig = z.infer<typeof action>;
+
 /** A value as config messages show it: strings quoted, tables named. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
@@ -244,6 +481,18 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return truncate(JSON.stringify(value));
   if (typeof value === "object" && value !== null) return "a table";
   return truncate(JSON.stringify(value) ?? String(value));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function trySize(value: unknown): number | undefined {
+  try {
+    return typeof value === "string" ? parseSize(value) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function truncate(text: string): string {
