@@ -11,6 +11,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import type { ResolvedAgentConfig } from "./config_types.ts";
 import { ConfigWatcher } from "./config_watcher.ts";
 import { EventLog } from "./event_log.ts";
+import { ResourceSampler } from "./health/sampler.ts";
 import { acquireInstanceLock } from "./instance_lock.ts";
 import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
@@ -64,10 +65,27 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const events = await EventLog.open(kv, {
     onError: (error) => log.error("Cannot store events in KV: {error}", { error }),
   });
-  const supervisor = new Supervisor({ platform, events, clock, pidDir, logDir });
+  let apiPort = 0;
+  const supervisor = new Supervisor({
+    platform,
+    events,
+    clock,
+    pidDir,
+    logDir,
+    scriptEnv: (name) => ({
+      SCRIPTMON_PING_URL: `http://127.0.0.1:${apiPort}/ping/${encodeURIComponent(name)}`,
+    }),
+  });
   const startedAt = new Date().toISOString();
   let configError: AgentInfo["configError"] = null;
 
+  const sampler = new ResourceSampler({
+    platform,
+    supervisor,
+    events,
+    clock,
+    settings: config.agent,
+  });
   const info = (): AgentInfo => ({
     version: VERSION,
     pid: Deno.pid,
@@ -77,7 +95,19 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     envName: config.envName ?? null,
     startedAt,
     configError,
+    resources: sampler.resources,
+    checks: sampler.checks(),
   });
+  let released = false;
+  const readiness = async () => {
+    const timeout = new AbortController();
+    const kvOk = await Promise.race([
+      kv.get(["readyz"]).then(() => true, () => false),
+      clock.sleep(1000, timeout.signal).then(() => false),
+    ]);
+    timeout.abort();
+    return { config: true, kv: kvOk, lock: !released && lock.holder.pid === Deno.pid };
+  };
 
   let reloading = Promise.resolve();
   const reload = () => {
@@ -107,13 +137,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
 
   const secret = await ensureControlSecret(dataDir);
-  const app = createApi({ supervisor, info, secret, reload });
+  const app = createApi({ supervisor, info, readiness, secret, reload });
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: config.agent.apiPort,
     onListen: () => {},
   }, app.fetch);
-  const apiPort = server.addr.port;
+  apiPort = server.addr.port;
   await lock.updateInfo({ apiPort });
   log.info("Agent {version} started (pid {pid}, site {site}); local API on 127.0.0.1:{port}", {
     version: VERSION,
@@ -124,6 +154,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   events.append({ kind: "agent", reason: `agent started (pid ${Deno.pid})` });
 
   await supervisor.apply(config);
+  sampler.start();
   const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
 
   let closing: Promise<void> | null = null;
@@ -132,11 +163,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       log.info("Agent shutting down: stopping {n} script(s)", { n: supervisor.runners().length });
       watcher?.close();
       await reloading;
+      await sampler.close();
       await supervisor.shutdown();
       events.append({ kind: "agent", reason: "agent stopped" });
       await server.shutdown();
       await events.flush();
       kv.close();
+      released = true;
       await lock.release();
     })();
     return closing;

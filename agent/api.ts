@@ -10,7 +10,9 @@ import { getLogger } from "@logtape/logtape";
 import type { ScriptStatus } from "./script_state.ts";
 import { type Supervisor, UnknownScriptError } from "./supervisor.ts";
 import type { ConfigIssue } from "./config.ts";
-import type { CheckState } from "./health/types.ts";
+import { type CheckState, PING_BODY_LIMIT } from "./health/types.ts";
+import { renderMetrics } from "./metrics.ts";
+import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
 
 /** What the API reports of the agent itself. */
 export interface AgentInfo {
@@ -44,10 +46,19 @@ export interface StatusBody {
   scripts: ScriptStatus[];
 }
 
+/** The answer of `GET /readyz`. */
+export interface Readiness {
+  /** A config is loaded and running (a failed reload keeps it, see `configError`). */
+  config: boolean;
+  kv: boolean;
+  lock: boolean;
+}
+
 /** What the API needs from the running agent. */
 export interface ApiDeps {
   supervisor: Supervisor;
   info: () => AgentInfo;
+  readiness: () => Promise<Readiness>;
   secret: string;
   /** Re-reads the config file now. */
   reload: () => Promise<void>;
@@ -68,22 +79,51 @@ export function createApi(deps: ApiDeps): Hono {
     }
     await next();
   });
-  app.use("*", bodyLimit({ maxSize: 64 * 1024 }));
+  const status = (): StatusBody => ({ agent: deps.info(), scripts: deps.supervisor.status() });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
-  app.get("/api/status", (c) => {
-    const body: StatusBody = { agent: deps.info(), scripts: deps.supervisor.status() };
-    return c.json(body);
+  app.get("/readyz", async (c) => {
+    const checks = await deps.readiness();
+    const ready = checks.config && checks.kv && checks.lock;
+    return c.json({ ready, ...checks }, ready ? 200 : 503);
+  });
+  app.get("/api/status", (c) => c.json(status()));
+  app.get("/metrics", (c) =>
+    c.body(renderMetrics(status()), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }));
+  app.get("/", (c) => {
+    if (c.req.query("fragment") !== undefined) return c.html(renderStatusFragment(status()));
+    const nonce = crypto.randomUUID().replaceAll("-", "");
+    c.header(
+      "content-security-policy",
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
+        "frame-ancestors 'none'",
+    );
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "no-referrer");
+    return c.html(renderStatusPage(status(), { nonce }));
   });
 
+  // Heartbeats: GET or POST, an optional body kept as the last message.
+  for (const [suffix, kind] of [["", "success"], ["/start", "start"], ["/fail", "fail"]] as const) {
+    app.on(["GET", "POST"], `/ping/:name${suffix}`, async (c) => {
+      const body = c.req.method === "POST" ? await readCut(c.req.raw, PING_BODY_LIMIT) : null;
+      deps.supervisor.ping(c.req.param("name"), kind, body);
+      return c.text("OK");
+    });
+  }
+
   const control = new Hono();
+  control.use("*", bodyLimit({ maxSize: 64 * 1024 }));
   control.use("*", bearerAuth({ token: deps.secret }));
   for (const action of ["start", "stop", "restart"] as const) {
     control.post(`/scripts/:name/${action}`, async (c) => {
       const runner = deps.supervisor.get(c.req.param("name"));
       log.info("Control request: {action} {script}", { action, script: runner.name });
       await runner[action]();
-      return c.json({ ok: true, script: runner.status() });
+      return c.json({ ok: true, script: deps.supervisor.statusOf(runner.name) });
     });
   }
   control.post("/reload", async (c) => {
@@ -94,7 +134,9 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
-    if (error instanceof UnknownScriptError) return c.json({ error: error.message }, 404);
+    if (error instanceof UnknownScriptError) {
+      return c.json({ error: error.message, scripts: error.known }, 404);
+    }
     if (error instanceof HTTPException) {
       return c.json({ error: error.message || "request refused" }, error.status);
     }
@@ -106,4 +148,30 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json({ error: "internal error; see the agent log" }, 500);
   });
   return app;
+}
+
+/** The request body as text, cut after `limit` bytes (the rest is not read). */
+async function readCut(request: Request, limit: number): Promise<string | null> {
+  if (!request.body) return null;
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value.subarray(0, limit - size));
+      size += Math.min(value.byteLength, limit - size);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  // A cut in the middle of a character decodes to U+FFFD; drop it.
+  return new TextDecoder().decode(bytes).replace(/\uFFFD$/, "") || null;
 }

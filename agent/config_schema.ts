@@ -100,7 +100,7 @@ export const HEALTH_ACTIONS = ["alert", "restart"] as const;
 export const HTTP_METHODS = ["GET", "HEAD", "POST"] as const;
 
 /** The smallest `agent.sample_interval`, in milliseconds. */
-export const MIN_SAMPLE_INTERVAL_MS = 1_000;
+export const MIN_SAMPLE_INTERVAL_MS = 100;
 
 /** Run a refinement even when the object has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };

@@ -714,11 +714,11 @@ Deno.test("parseConfig() resolves the [agent] sampling and warning keys", () => 
   assert.equal(config.agent.diskWarnBytes, 1_073_741_824);
 });
 
-Deno.test("parseConfig() rejects a sample_interval below 1s", () => {
-  assert.deepEqual(issuesOf(lines("[agent]", 'sample_interval = "500ms"')), [{
+Deno.test("parseConfig() rejects a sample_interval below 100ms", () => {
+  assert.deepEqual(issuesOf(lines("[agent]", 'sample_interval = "50ms"')), [{
     path: "agent.sample_interval",
     line: 2,
-    message: 'expected a duration >= 1s, got "500ms"',
+    message: 'expected a duration >= 100ms, got "50ms"',
   }]);
 });
 

@@ -15,7 +15,7 @@ import { platform } from "./platform/mod.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { VERSION } from "./version.ts";
 import { formatTable } from "../shared/table.ts";
-import { formatDuration } from "../shared/units.ts";
+import { formatBytes, formatDuration } from "../shared/units.ts";
 
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
 const EXIT = { ok: 0, failed: 1, usage: 2, unknown: 3 } as const;
@@ -86,15 +86,19 @@ function printStatus(scripts: ScriptStatus[]): void {
   const rows = scripts.map((s) => [
     s.name,
     s.state + (s.crashLoop && s.state !== "crash-looping" ? " (crash loop)" : ""),
+    s.health,
     s.pid,
     s.uptimeMs === null ? null : formatDuration(s.uptimeMs),
     s.restarts,
+    s.resources ? formatBytes(s.resources.rssBytes) : null,
     s.lastExit ? (s.lastExit.signal ?? `code ${s.lastExit.code}`) : null,
-    s.reason,
+    s.checks.filter((c) => c.status === "failing" || c.status === "warning")
+      .map((c) => `${c.name}: ${c.reason}`).join("; ") || s.reason,
   ]);
-  console.log(
-    formatTable(["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT", "NOTE"], rows),
-  );
+  console.log(formatTable(
+    ["NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "MEMORY", "LAST EXIT", "NOTE"],
+    rows,
+  ));
 }
 
 function program(): Command {
@@ -151,8 +155,15 @@ function program(): Command {
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else {
         console.log(formatTable(
-          ["SCRIPT", "RESULT", "STATE", "PID", "DETAIL"],
-          report.checks.map((c) => [c.script, c.severity.toUpperCase(), c.state, c.pid, c.message]),
+          ["SCRIPT", "CHECK", "RESULT", "STATE", "PID", "DETAIL"],
+          report.checks.map((c) => [
+            c.script,
+            c.check,
+            c.severity.toUpperCase(),
+            c.state,
+            c.pid,
+            c.message,
+          ]),
         ));
       }
       Deno.exitCode = report.exitCode;

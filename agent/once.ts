@@ -12,7 +12,11 @@ import { findExecutable } from "./find_executable.ts";
 import { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
 import { openKv } from "./kv.ts";
 import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
-import type { Platform } from "./platform/types.ts";
+import type { Platform, ProcessSample } from "./platform/types.ts";
+import { runProbe } from "./health/probes.ts";
+import { treeUsage } from "./health/resources.ts";
+import { diskFree } from "./health/sampler.ts";
+import { formatBytes, formatDuration } from "../shared/units.ts";
 import type { ScriptStatus } from "./script_state.ts";
 
 /** Nagios-style result levels, in order of severity. */
@@ -23,7 +27,10 @@ export type Severity = keyof typeof SEVERITY;
 
 /** One line of the report. */
 export interface OnceCheck {
+  /** The script, or "agent" for the agent's own checks. */
   script: string;
+  /** "process" (is it running), or a health check: "heartbeat", "probe:api", "memory", "disk:<path>"... */
+  check: string;
   severity: Severity;
   state: string;
   pid: number | null;
@@ -54,7 +61,7 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
   const holder = await readLockHolder(dataDir);
   if (holder?.mode === "run" && typeof holder.apiPort === "number") {
     const statuses = await deps.daemonStatus(holder.apiPort);
-    return report("daemon", statuses.map(checkFromStatus));
+    return report("daemon", statuses.flatMap(checksFromStatus));
   }
   const lock = await acquireInstanceLock(dataDir, {
     mode: "once",
@@ -68,9 +75,15 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
     try {
       const events = await EventLog.open(kv);
       const checks: OnceCheck[] = [];
+      const table = await deps.platform.processTable();
       for (const script of Object.values(config.scripts)) {
-        checks.push(await ensureRunning(script, { ...deps, pidDir, config, events }));
+        const process = await ensureRunning(script, { ...deps, pidDir, config, events });
+        checks.push(process);
+        if (process.state === "running" && process.pid && process.severity === "ok") {
+          checks.push(...(await healthOnce(script, process.pid, { table, config })));
+        }
       }
+      checks.push(...(await agentChecks(config)));
       await events.flush();
       return report("once", checks);
     } finally {
@@ -85,7 +98,7 @@ async function ensureRunning(
   script: ResolvedScript,
   ctx: OnceDeps & { pidDir: string; config: ResolvedAgentConfig; events: EventLog },
 ): Promise<OnceCheck> {
-  const base = { script: script.name, pid: null };
+  const base = { script: script.name, check: "process", pid: null };
   if (!script.enabled) return { ...base, severity: "ok", state: "stopped", message: "disabled" };
   if (script.schedule) {
     return {
@@ -167,20 +180,119 @@ async function ensureRunning(
   }
 }
 
-function checkFromStatus(s: ScriptStatus): OnceCheck {
+function checksFromStatus(s: ScriptStatus): OnceCheck[] {
   const severity: Severity = s.state === "running" || s.state === "exited" ||
       (s.state === "stopped" && !s.enabled)
     ? "ok"
     : s.state === "crash-looping" || s.state === "failed"
     ? "critical"
     : "warning";
-  return {
+  const process: OnceCheck = {
     script: s.name,
+    check: "process",
     severity,
     state: s.state,
     pid: s.pid,
     message: s.reason ?? (s.state === "running" ? "running under the daemon" : s.state),
   };
+  const health = s.checks
+    .filter((c) => c.status === "failing" || c.status === "warning")
+    .map((c): OnceCheck => ({
+      script: s.name,
+      check: c.name,
+      severity: c.status === "failing" ? "critical" : "warning",
+      state: s.state,
+      pid: s.pid,
+      message: c.reason,
+    }));
+  return [process, ...health];
+}
+
+/** The health checks a single pass can make of a running script. */
+async function healthOnce(
+  script: ResolvedScript,
+  pid: number,
+  ctx: { table: ProcessSample[]; config: ResolvedAgentConfig },
+): Promise<OnceCheck[]> {
+  const out: OnceCheck[] = [];
+  const row = (check: string, severity: Severity, message: string) =>
+    out.push({ script: script.name, check, severity, state: "running", pid, message });
+  const now = Date.now();
+  const { heartbeat, silence, probes, limits } = script.health;
+  if (heartbeat?.file) {
+    const mtime = await Deno.stat(heartbeat.file).then(
+      (s) => s.mtime?.getTime() ?? null,
+      () => null,
+    );
+    const limit = heartbeat.timeoutMs + heartbeat.graceMs;
+    if (mtime === null) {
+      row("heartbeat", "critical", `heartbeat file ${heartbeat.file} does not exist`);
+    } else if (now - mtime > limit) {
+      row(
+        "heartbeat",
+        "critical",
+        `heartbeat file not touched for ${formatDuration(now - mtime)} (limit ${
+          formatDuration(limit)
+        })`,
+      );
+    } else row("heartbeat", "ok", `heartbeat file touched ${formatDuration(now - mtime)} ago`);
+  }
+  if (silence) {
+    // Detached scripts write straight to their log: its mtime is the last output.
+    const logPath = join(ctx.config.agent.logDir, `${script.name}.log`);
+    const mtime = await Deno.stat(logPath).then((s) => s.mtime?.getTime() ?? null, () => null);
+    if (mtime !== null && now - mtime > silence.timeoutMs) {
+      row(
+        "silence",
+        "critical",
+        `no output for ${formatDuration(now - mtime)} (silence_timeout ${
+          formatDuration(silence.timeoutMs)
+        })`,
+      );
+    } else if (mtime !== null) {
+      row("silence", "ok", `last output ${formatDuration(now - mtime)} ago`);
+    }
+  }
+  for (const probe of probes) {
+    const result = await runProbe(probe);
+    row(`probe:${probe.name}`, result.ok ? "ok" : "critical", result.reason);
+  }
+  const usage = treeUsage(ctx.table, pid);
+  if (limits && usage) {
+    const rss = usage.rssBytes;
+    const mem = `memory ${formatBytes(rss)}`;
+    if (limits.memoryRestartBytes !== undefined && rss > limits.memoryRestartBytes) {
+      row(
+        "memory",
+        "critical",
+        `${mem} over the restart limit ${formatBytes(limits.memoryRestartBytes)}`,
+      );
+    } else if (limits.memoryWarnBytes !== undefined && rss > limits.memoryWarnBytes) {
+      row("memory", "warning", `${mem} over the warn limit ${formatBytes(limits.memoryWarnBytes)}`);
+    } else if (limits.memoryWarnBytes !== undefined || limits.memoryRestartBytes !== undefined) {
+      row("memory", "ok", `${mem} within limits`);
+    }
+  }
+  return out;
+}
+
+/** Free disk of the data and log folders. */
+async function agentChecks(config: ResolvedAgentConfig): Promise<OnceCheck[]> {
+  const { dataDir, logDir, diskWarnBytes } = config.agent;
+  const out: OnceCheck[] = [];
+  for (const path of new Set([dataDir, logDir])) {
+    const free = await diskFree(path);
+    if (free === null) continue;
+    out.push({
+      script: "agent",
+      check: `disk:${path}`,
+      severity: free < diskWarnBytes ? "warning" : "ok",
+      state: "running",
+      pid: Deno.pid,
+      message: `${formatBytes(free)} free (disk_warn ${formatBytes(diskWarnBytes)})`,
+    });
+  }
+  return out;
 }
 
 function report(source: OnceReport["source"], checks: OnceCheck[]): OnceReport {

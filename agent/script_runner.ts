@@ -19,7 +19,7 @@ import { pumpLines } from "./line_splitter.ts";
 import { RotatingLogWriter } from "./log_writer.ts";
 import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
 import type { Platform } from "./platform/types.ts";
-import type { ExitInfo, ScriptState, ScriptStatus } from "./script_state.ts";
+import type { ExitInfo, RunnerStatus, ScriptState } from "./script_state.ts";
 
 /** A script could not be started: the command or its folder is missing. */
 export class SpawnError extends Error {
@@ -35,6 +35,8 @@ export interface RunnerDeps {
   pidDir: string;
   /** Folder of the script logs. */
   logDir: string;
+  /** Extra environment for a script, e.g. its ping URL (`SCRIPTMON_PING_URL`). */
+  scriptEnv?: (name: string) => Record<string, string>;
 }
 
 /** One run of the script: a child we spawned or a process we adopted. */
@@ -113,8 +115,11 @@ export class ScriptRunner {
     return this.#lastOutputAt;
   }
 
-  /** A snapshot for `status`. */
-  status(): ScriptStatus {
+  /** Called with the time whenever the script printed (once per batch of lines). */
+  onOutput: ((at: number) => void) | null = null;
+
+  /** A snapshot for `status` (the supervisor adds the health checks). */
+  status(): RunnerStatus {
     const now = this.#deps.clock.now();
     const run = this.#run;
     return {
@@ -363,7 +368,7 @@ export class ScriptRunner {
       const child = new Deno.Command(command, {
         args,
         cwd: cfg.cwd,
-        env: { ...cfg.env, SCRIPTMON_SCRIPT: cfg.name },
+        env: { ...this.#deps.scriptEnv?.(cfg.name), ...cfg.env, SCRIPTMON_SCRIPT: cfg.name },
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -442,6 +447,7 @@ export class ScriptRunner {
   #onLines(writer: RotatingLogWriter, stream: "out" | "err", lines: string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     this.#lastOutputAt = this.#deps.clock.now();
+    this.onOutput?.(this.#lastOutputAt);
     for (const line of lines.slice(-RECENT_LINES)) this.#recent.push({ stream, line });
     if (this.#recent.length > RECENT_LINES) {
       this.#recent.splice(0, this.#recent.length - RECENT_LINES);

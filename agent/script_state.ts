@@ -1,10 +1,5 @@
 /** The states a supervised script moves through. */
-import type {
-  CheckState,
-  HeartbeatInfo,
-  ResourceSample,
-  ScriptHealth,
-} from "./health/types.ts";
+import type { CheckState, HeartbeatInfo, ResourceSample, ScriptHealth } from "./health/types.ts";
 
 /** Every state a script can be in. */
 export const SCRIPT_STATES = [
@@ -29,6 +24,12 @@ export interface ExitInfo {
   signal: string | null;
   runtimeMs: number;
 }
+
+/** What the runner itself knows of a script; `ScriptStatus` adds its health. */
+export type RunnerStatus = Omit<
+  ScriptStatus,
+  "health" | "checks" | "resources" | "heartbeat" | "lastLines"
+>;
 
 /** What `status` shows of one script. */
 export interface ScriptStatus {

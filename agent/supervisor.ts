@@ -1,16 +1,29 @@
 /**
  * The set of supervised scripts of one agent: applies a config (start what
  * was added, stop what was removed, restart what changed, leave the rest
- * alone) and answers for all of them.
+ * alone), keeps a health monitor beside each script, and answers for all
+ * of them.
  */
 import { getLogger } from "@logtape/logtape";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
+import { HealthMonitor } from "./health/monitor.ts";
+import type { PingKind } from "./health/heartbeat.ts";
+import { treeUsage } from "./health/resources.ts";
+import { foldHealth } from "./health/types.ts";
+import type { ProcessSample } from "./platform/types.ts";
 import { type RunnerDeps, ScriptRunner } from "./script_runner.ts";
 import type { ScriptStatus } from "./script_state.ts";
 
-/** A control request named a script the config does not have. */
+/** A request named a script the config does not have. */
 export class UnknownScriptError extends Error {
   override name = "UnknownScriptError";
+  /** The names that do exist. */
+  readonly known: string[];
+
+  constructor(name: string, known: string[]) {
+    super(`No script named "${name}" in the config (known: ${known.join(", ") || "none"})`);
+    this.known = known;
+  }
 }
 
 /** What `apply()` did. */
@@ -21,12 +34,19 @@ export interface ApplyResult {
   unchanged: string[];
 }
 
+/** A script and the monitor of its health. */
+interface Entry {
+  runner: ScriptRunner;
+  monitor: HealthMonitor;
+}
+
 const log = getLogger(["scriptmon", "supervisor"]);
+const LAST_LINES = 5;
 
 /** Supervises every script of the current config. */
 export class Supervisor {
   #deps: RunnerDeps;
-  #runners = new Map<string, ScriptRunner>();
+  #entries = new Map<string, Entry>();
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
@@ -37,24 +57,24 @@ export class Supervisor {
     const result: ApplyResult = { added: [], removed: [], changed: [], unchanged: [] };
     const next = config.scripts;
     const stops: Promise<void>[] = [];
-    for (const [name, runner] of this.#runners) {
+    for (const [name, entry] of this.#entries) {
       if (!(name in next)) {
         result.removed.push(name);
-        this.#runners.delete(name);
-        stops.push(runner.dispose("removed from the config"));
+        this.#entries.delete(name);
+        stops.push(dispose(entry, "removed from the config"));
       }
     }
     await Promise.all(stops);
     const starts: Promise<void>[] = [];
     for (const [name, script] of Object.entries(next)) {
-      const current = this.#runners.get(name);
-      if (current && sameScript(current.config, script)) {
+      const current = this.#entries.get(name);
+      if (current && sameScript(current.runner.config, script)) {
         result.unchanged.push(name);
         continue;
       }
       if (current) {
         result.changed.push(name);
-        starts.push(current.dispose("changed in the config").then(() => this.#add(script)));
+        starts.push(dispose(current, "changed in the config").then(() => this.#add(script)));
       } else {
         result.added.push(name);
         starts.push(this.#add(script));
@@ -62,7 +82,7 @@ export class Supervisor {
     }
     await Promise.all(starts);
     // Keep file order for status listings.
-    this.#runners = new Map(Object.keys(next).map((n) => [n, this.#runners.get(n)!]));
+    this.#entries = new Map(Object.keys(next).map((n) => [n, this.#entries.get(n)!]));
     if (result.added.length + result.removed.length + result.changed.length > 0) {
       log.info("Config applied: {summary}", { summary: summarize(result) });
     }
@@ -71,38 +91,72 @@ export class Supervisor {
 
   async #add(script: ResolvedScript): Promise<void> {
     const runner = new ScriptRunner(script, this.#deps);
-    this.#runners.set(script.name, runner);
+    const monitor = new HealthMonitor(runner, this.#deps);
+    this.#entries.set(script.name, { runner, monitor });
     if (script.enabled) await runner.start();
+  }
+
+  #entry(name: string): Entry {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new UnknownScriptError(name, [...this.#entries.keys()]);
+    return entry;
   }
 
   /** The runner of `name`; throws UnknownScriptError. */
   get(name: string): ScriptRunner {
-    const runner = this.#runners.get(name);
-    if (!runner) {
-      throw new UnknownScriptError(
-        `No script named "${name}" in the config (known: ${
-          [...this.#runners.keys()].join(", ") || "none"
-        })`,
-      );
-    }
-    return runner;
+    return this.#entry(name).runner;
   }
 
   /** Every runner, in config order. */
   runners(): ScriptRunner[] {
-    return [...this.#runners.values()];
+    return [...this.#entries.values()].map((e) => e.runner);
+  }
+
+  /** A heartbeat ping for `name`; throws UnknownScriptError. */
+  ping(name: string, kind: PingKind, body: string | null): void {
+    this.#entry(name).monitor.ping(kind, body);
+  }
+
+  /** Hands one process-table snapshot to every running script's monitor. */
+  sample(table: ProcessSample[], at: number): void {
+    for (const { runner, monitor } of this.#entries.values()) {
+      const pid = runner.status().pid;
+      monitor.sample(pid ? treeUsage(table, pid) : null, at);
+    }
+  }
+
+  /** Status of one script, health included; throws UnknownScriptError. */
+  statusOf(name: string): ScriptStatus {
+    return statusOf(this.#entry(name));
   }
 
   /** Status of every script, in config order. */
   status(): ScriptStatus[] {
-    return this.runners().map((r) => r.status());
+    return [...this.#entries.values()].map(statusOf);
   }
 
   /** Stops every script (each within its stop_timeout, all at once) and closes logs. */
   async shutdown(): Promise<void> {
-    await Promise.all(this.runners().map((r) => r.dispose()));
-    this.#runners.clear();
+    await Promise.all([...this.#entries.values()].map((e) => dispose(e, "agent shutting down")));
+    this.#entries.clear();
   }
+}
+
+function statusOf({ runner, monitor }: Entry): ScriptStatus {
+  const checks = monitor.checks();
+  return {
+    ...runner.status(),
+    health: foldHealth(checks),
+    checks,
+    resources: monitor.resources,
+    heartbeat: monitor.heartbeatInfo(),
+    lastLines: runner.recentLines.slice(-LAST_LINES),
+  };
+}
+
+async function dispose(entry: Entry, reason: string): Promise<void> {
+  await entry.monitor.close();
+  await entry.runner.dispose(reason);
 }
 
 function sameScript(a: ResolvedScript, b: ResolvedScript): boolean {

@@ -64,6 +64,7 @@ async function restartLatency(n: number): Promise<number[]> {
     stopSignal: "SIGTERM",
     stopTimeoutMs: 1000,
     log: { maxSizeBytes: 10_000_000, maxAgeMs: 86_400_000, keep: 1 },
+    health: { probes: [] },
     restart: {
       policy: "always",
       minDelayMs: 0,

@@ -31,6 +31,7 @@ export function testScript(
     stopSignal: "SIGTERM",
     stopTimeoutMs: 2000,
     log: { maxSizeBytes: 10_000_000, maxAgeMs: 86_400_000, keep: 3 },
+    health: { probes: [] },
     ...rest,
     restart: {
       policy: "always",

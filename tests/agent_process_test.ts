@@ -166,7 +166,7 @@ Deno.test("once reports a script that cannot start as critical and exits 2", asy
   assert.equal(run.code, 2);
   assert.match(
     run.stdout,
-    /ghost\s+CRITICAL\s+failed\s+-\s+not running, and cannot start: command "no-such-program-xyz" not found/,
+    /ghost\s+process\s+CRITICAL\s+failed\s+-\s+not running, and cannot start: command "no-such-program-xyz" not found/,
   );
 });
 
@@ -178,8 +178,11 @@ Deno.test("status, stop, start and restart work through the CLI", async () => {
 
   const table = await agentCli("status", "--config", config);
   assert.equal(table.code, 0, table.stderr);
-  assert.match(table.stdout, /^NAME\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+LAST EXIT\s+NOTE$/m);
-  assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+${rates.pid}\\s`, "m"));
+  assert.match(
+    table.stdout,
+    /^NAME\s+STATE\s+HEALTH\s+PID\s+UPTIME\s+RESTARTS\s+MEMORY\s+LAST EXIT\s+NOTE$/m,
+  );
+  assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+unknown\\s+${rates.pid}\\s`, "m"));
 
   const stop = await agentCli("stop", "rates", "--config", config);
   assert.equal(stop.code, 0, stop.stderr);

@@ -1,0 +1,256 @@
+/**
+ * Runs every health check of one script and acts on them: heartbeat and
+ * silence deadlines on one timer, probes on their intervals, resources when
+ * the agent's sampler passes a sample. Each result change is an event with
+ * its reason, value and threshold; a failing check whose action says so
+ * restarts the script.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Clock } from "../clock.ts";
+import type { ResolvedAction, ResolvedProbe } from "../config_types.ts";
+import type { EventLog } from "../event_log.ts";
+import type { ScriptRunner } from "../script_runner.ts";
+import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
+import { ProbeTracker, runProbe } from "./probes.ts";
+import { ResourceTracker, type TreeUsage } from "./resources.ts";
+import { SilenceCheck } from "./silence.ts";
+import type { CheckState, HeartbeatInfo, ResourceSample } from "./types.ts";
+
+/** What a monitor needs from the agent. */
+export interface MonitorDeps {
+  events: EventLog;
+  clock: Clock;
+}
+
+const RESOURCE_ACTION: ResolvedAction = { alert: true, restart: false };
+
+/** Health checks of one script; see the module comment. */
+export class HealthMonitor {
+  #runner: ScriptRunner;
+  #deps: MonitorDeps;
+  #log;
+  #heartbeat: HeartbeatCheck | null;
+  #silence: SilenceCheck | null;
+  #probes: { probe: ResolvedProbe; tracker: ProbeTracker }[];
+  #resources: ResourceTracker;
+  #resourceStates = new Map<string, CheckState>();
+  /** The last status reported per heartbeat/silence check (they report changes only). */
+  #lastStatus = new Map<string, CheckState["status"]>();
+  #sample: ResourceSample | null = null;
+  #running = false;
+  #closed = new AbortController();
+  #deadline: AbortController | null = null;
+  #unsubscribe: () => void;
+  #work = new Set<Promise<unknown>>();
+
+  constructor(runner: ScriptRunner, deps: MonitorDeps) {
+    this.#runner = runner;
+    this.#deps = deps;
+    this.#log = getLogger(["scriptmon", "health", runner.name]);
+    const { health, schedule } = runner.config;
+    const now = deps.clock.now();
+    this.#heartbeat = health.heartbeat
+      ? new HeartbeatCheck(health.heartbeat, { scheduled: Boolean(schedule), now })
+      : null;
+    this.#silence = health.silence ? new SilenceCheck(health.silence, { now }) : null;
+    this.#probes = health.probes.map((probe) => ({ probe, tracker: new ProbeTracker(probe) }));
+    this.#resources = new ResourceTracker(health.limits ?? { samples: 1 });
+    this.#unsubscribe = deps.events.subscribe((e) => {
+      if (e.kind !== "state" || e.script !== runner.name) return;
+      const at = Date.parse(e.at);
+      if (e.state === "running") this.#runStarted(at);
+      else if (e.from === "running") this.#runEnded(at);
+    });
+    if (this.#silence) {
+      runner.onOutput = (at) => this.#report(this.#silence!.output(at), health.silence!.action);
+    }
+    for (const entry of this.#probes) this.#track(this.#probeLoop(entry));
+    if (runner.state === "running") this.#runStarted(now);
+  }
+
+  /** Every check's state, in a stable order. */
+  checks(): CheckState[] {
+    return [
+      ...(this.#heartbeat ? [this.#heartbeat.state] : []),
+      ...(this.#silence ? [this.#silence.state] : []),
+      ...this.#probes.map((p) => p.tracker.state),
+      ...this.#resourceStates.values(),
+    ];
+  }
+
+  /** What the heartbeat endpoints heard; null without a heartbeat check and no ping. */
+  heartbeatInfo(): HeartbeatInfo | null {
+    return this.#heartbeat?.info() ?? null;
+  }
+
+  /** The last resource sample while running. */
+  get resources(): ResourceSample | null {
+    return this.#running ? this.#sample : null;
+  }
+
+  /** A ping from the script (`/ping/<name>[/start|/fail]`). */
+  ping(kind: PingKind, body: string | null): void {
+    if (!this.#heartbeat) return;
+    const at = this.#deps.clock.now();
+    this.#report(
+      this.#heartbeat.ping(kind, at, body),
+      this.#runner.config.health.heartbeat!.action,
+    );
+    this.#armDeadline();
+  }
+
+  /** A resource sample of the script's tree (null when it is not running). */
+  sample(usage: TreeUsage | null, at: number): void {
+    if (!usage || !this.#running) return;
+    const result = this.#resources.update(usage, at);
+    this.#sample = result.sample;
+    for (const state of [result.memory, result.cpu]) {
+      if (!state) continue;
+      const previous = this.#resourceStates.get(state.name);
+      this.#resourceStates.set(state.name, state);
+      if (previous?.status !== state.status) {
+        this.#emit(state, previous?.status ?? "unknown", RESOURCE_ACTION);
+      }
+    }
+    if (result.restart) this.#restart(result.restart.check, result.restart.reason);
+  }
+
+  /** Stops every timer and probe. */
+  async close(): Promise<void> {
+    this.#closed.abort();
+    this.#deadline?.abort();
+    this.#unsubscribe();
+    this.#runner.onOutput = null;
+    await Promise.allSettled([...this.#work]);
+  }
+
+  #runStarted(at: number): void {
+    this.#running = true;
+    this.#resources.reset();
+    this.#heartbeat?.runStarted(at);
+    this.#silence?.runStarted(at);
+    const health = this.#runner.config.health;
+    this.#report(this.#heartbeat?.evaluate(at) ?? null, health.heartbeat?.action);
+    this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
+    this.#armDeadline();
+  }
+
+  #runEnded(at: number): void {
+    this.#running = false;
+    const health = this.#runner.config.health;
+    this.#report(this.#heartbeat?.runEnded(at) ?? null, health.heartbeat?.action);
+    this.#report(this.#silence?.runEnded(at) ?? null, health.silence?.action);
+    this.#armDeadline();
+  }
+
+  /** One timer at the nearest heartbeat or silence deadline. */
+  #armDeadline(): void {
+    this.#deadline?.abort();
+    this.#deadline = null;
+    if (this.#closed.signal.aborted) return;
+    const due = [this.#heartbeat?.deadline(), this.#silence?.deadline()]
+      .filter((d): d is number => typeof d === "number");
+    if (due.length === 0) return;
+    const ctl = new AbortController();
+    this.#deadline = ctl;
+    const { clock } = this.#deps;
+    const wait = Math.max(0, Math.min(...due) - clock.now());
+    this.#track(
+      clock.sleep(wait, ctl.signal).then(async () => {
+        if (ctl.signal.aborted) return;
+        await this.#onDeadline();
+        if (!ctl.signal.aborted) this.#armDeadline();
+      }),
+    );
+  }
+
+  async #onDeadline(): Promise<void> {
+    const at = this.#deps.clock.now();
+    const health = this.#runner.config.health;
+    if (this.#heartbeat && health.heartbeat?.file) {
+      // A touched heartbeat file is a ping; look at it only when it matters.
+      const mtime = await Deno.stat(health.heartbeat.file).then((s) => s.mtime?.getTime() ?? null)
+        .catch(() => null);
+      if (mtime !== null && mtime > (this.#heartbeat.lastPingAt ?? 0)) {
+        this.#report(this.#heartbeat.ping("success", Math.min(mtime, at)), health.heartbeat.action);
+      }
+    }
+    this.#report(this.#heartbeat?.evaluate(at) ?? null, health.heartbeat?.action);
+    this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
+  }
+
+  async #probeLoop(entry: { probe: ResolvedProbe; tracker: ProbeTracker }): Promise<void> {
+    const { clock } = this.#deps;
+    const stop = this.#closed.signal;
+    while (!stop.aborted) {
+      await clock.sleep(entry.probe.intervalMs, stop);
+      if (stop.aborted) return;
+      if (!this.#running) continue;
+      const result = await runProbe(entry.probe, { signal: stop });
+      if (stop.aborted || !this.#running) continue;
+      const previous = entry.tracker.state.status;
+      const { state, changed } = entry.tracker.record(result, clock.now());
+      if (changed) this.#emit(state, previous, entry.probe.action);
+    }
+  }
+
+  /** A heartbeat or silence state change (null: no change). */
+  #report(state: CheckState | null, action: ResolvedAction | undefined): void {
+    if (!state || !action) return;
+    const previous = this.#lastStatus.get(state.name) ?? "unknown";
+    this.#emit(state, previous, action);
+  }
+
+  #emit(state: CheckState, previous: CheckState["status"], action: ResolvedAction): void {
+    this.#lastStatus.set(state.name, state.status);
+    const bad = (s: string) => s === "failing" || s === "warning";
+    this.#deps.events.append({
+      kind: "check",
+      script: this.#runner.name,
+      check: state.name,
+      status: state.status,
+      previous,
+      reason: state.reason,
+      value: state.value,
+      threshold: state.threshold,
+      alert: action.alert && (bad(state.status) || bad(previous)),
+    });
+    const line = "{script} {check}: {previous} → {status}: {reason}";
+    const values = {
+      script: this.#runner.name,
+      check: state.name,
+      previous,
+      status: state.status,
+      reason: state.reason,
+    };
+    if (state.status === "failing") this.#log.warn(line, values);
+    else this.#log.info(line, values);
+    if (action.restart && state.status === "failing") this.#restart(state.name, state.reason);
+  }
+
+  #restart(check: string, reason: string): void {
+    if (this.#runner.state !== "running") return;
+    this.#deps.events.append({
+      kind: "check",
+      script: this.#runner.name,
+      check,
+      status: "failing",
+      reason: `restarting: ${reason}`,
+      restarted: true,
+    });
+    this.#track(
+      this.#runner.restart().catch((error) => {
+        this.#log.error("Restart of {script} for {check} failed: {error}", {
+          script: this.#runner.name,
+          check,
+          error,
+        });
+      }),
+    );
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#work.add(p);
+    p.finally(() => this.#work.delete(p));
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Samples resources on one timer for the whole agent: one process-table
+ * snapshot per interval feeds every script's monitor, and the agent checks
+ * its own memory and the free disk of its data and log folders.
+ */
+import { statfs } from "node:fs/promises";
+import { getLogger } from "@logtape/logtape";
+import { formatBytes } from "../../shared/units.ts";
+import type { AgentResources } from "../api.ts";
+import type { Clock } from "../clock.ts";
+import type { ResolvedAgentSettings } from "../config_types.ts";
+import type { EventLog } from "../event_log.ts";
+import type { Platform } from "../platform/types.ts";
+import type { Supervisor } from "../supervisor.ts";
+import { initialState, nextState } from "./check_state.ts";
+import type { CheckState } from "./types.ts";
+
+/** What the sampler needs. */
+export interface SamplerDeps {
+  platform: Platform;
+  supervisor: Supervisor;
+  events: EventLog;
+  clock: Clock;
+  settings: ResolvedAgentSettings;
+}
+
+const log = getLogger(["scriptmon", "health", "agent"]);
+
+/** Free bytes for an unprivileged user on the file system of `path`, or null. */
+export async function diskFree(path: string): Promise<number | null> {
+  try {
+    const s = await statfs(path);
+    return Number(s.bavail) * Number(s.bsize);
+  } catch {
+    return null;
+  }
+}
+
+/** The agent's resource sampler; see the module comment. */
+export class ResourceSampler {
+  #deps: SamplerDeps;
+  #stop = new AbortController();
+  #loop: Promise<void> | null = null;
+  #resources: AgentResources | null = null;
+  #checks = new Map<string, CheckState>();
+
+  constructor(deps: SamplerDeps) {
+    this.#deps = deps;
+  }
+
+  /** The last sample of the agent's own resources. */
+  get resources(): AgentResources | null {
+    return this.#resources;
+  }
+
+  /** Agent-wide checks: "agent-memory" (when memory_warn is set) and "disk:<path>". */
+  checks(): CheckState[] {
+    return [...this.#checks.values()];
+  }
+
+  /** Takes a first sample now, then one every sample_interval. */
+  start(): void {
+    this.#loop ??= (async () => {
+      const { clock, settings } = this.#deps;
+      while (!this.#stop.signal.aborted) {
+        await this.sampleOnce().catch((error) =>
+          log.error("Resource sample failed: {error}", { error })
+        );
+        await clock.sleep(settings.sampleIntervalMs, this.#stop.signal);
+      }
+    })();
+  }
+
+  /** One sample of everything. */
+  async sampleOnce(): Promise<void> {
+    const { platform, supervisor, clock, settings } = this.#deps;
+    const table = await platform.processTable();
+    const now = clock.now();
+    supervisor.sample(table, now);
+    const self = table.find((p) => p.pid === Deno.pid);
+    const paths = [...new Set([settings.dataDir, settings.logDir])];
+    const disk = await Promise.all(
+      paths.map(async (path) => ({ path, freeBytes: await diskFree(path) })),
+    );
+    this.#resources = {
+      at: new Date(now).toISOString(),
+      rssBytes: self?.rssBytes ?? Deno.memoryUsage().rss,
+      cpuSeconds: self?.cpuSeconds ?? 0,
+      disk,
+    };
+    if (settings.memoryWarnBytes !== undefined) {
+      const rss = this.#resources.rssBytes;
+      const over = rss > settings.memoryWarnBytes;
+      this.#set("agent-memory", now, {
+        status: over ? "warning" : "ok",
+        reason: `agent RSS ${formatBytes(rss)} ${over ? "over" : "within"} memory_warn ${
+          formatBytes(settings.memoryWarnBytes)
+        }`,
+        value: rss,
+        threshold: settings.memoryWarnBytes,
+      });
+    }
+    for (const { path, freeBytes } of disk) {
+      if (freeBytes === null) continue;
+      const low = freeBytes < settings.diskWarnBytes;
+      this.#set(`disk:${path}`, now, {
+        status: low ? "warning" : "ok",
+        reason: `${formatBytes(freeBytes)} free on ${path} (disk_warn ${
+          formatBytes(settings.diskWarnBytes)
+        })`,
+        value: freeBytes,
+        threshold: settings.diskWarnBytes,
+      });
+    }
+  }
+
+  #set(
+    name: string,
+    at: number,
+    update: { status: CheckState["status"]; reason: string; value: number; threshold: number },
+  ): void {
+    const previous = this.#checks.get(name) ?? initialState(name, at, update.threshold);
+    const state = nextState(previous, { ...update, at });
+    this.#checks.set(name, state);
+    if (previous.status === state.status) return;
+    this.#deps.events.append({
+      kind: "check",
+      check: name,
+      status: state.status,
+      previous: previous.status,
+      reason: state.reason,
+      value: state.value,
+      threshold: state.threshold,
+      alert: state.status === "warning" || previous.status === "warning",
+    });
+    if (state.status === "warning") log.warn(state.reason);
+  }
+
+  /** Stops sampling. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+}

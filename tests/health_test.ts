@@ -1,0 +1,172 @@
+/**
+ * Health checks end to end: a real agent, real scripts, real probe servers,
+ * the local API as a person or a monitoring system uses it.
+ */
+import assert from "node:assert/strict";
+import { type Agent, startAgent } from "../agent/agent.ts";
+import { loadConfig } from "../agent/config.ts";
+import type { AgentEvent } from "../agent/event_log.ts";
+import { fixtureScript, writeConfig } from "./_agent_process.ts";
+import { nextEvent, tempDir } from "./_helpers.ts";
+
+async function withAgent(
+  scripts: string,
+  fn: (agent: Agent, base: string) => Promise<void>,
+  agentKeys = "",
+) {
+  await using dir = await tempDir();
+  const path = await writeConfig(dir.path, scripts, agentKeys);
+  const agent = await startAgent({ config: await loadConfig(path), watch: false });
+  try {
+    await fn(agent, `http://127.0.0.1:${agent.apiPort}`);
+  } finally {
+    await agent.shutdown();
+  }
+}
+
+const checkEvent = (script: string, check: string, status: string) => (e: AgentEvent) =>
+  e.kind === "check" && e.script === script && e.check === check && e.status === status;
+
+/** A local HTTP server answering `/` with `status` and `body` after `delayMs`. */
+function probeServer(status: number, body: string, delayMs = 0) {
+  const abort = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: abort.signal,
+    onListen() {},
+  }, async () => {
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+    return new Response(body, { status });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/`,
+    async [Symbol.asyncDispose]() {
+      abort.abort();
+      await server.finished;
+    },
+  };
+}
+
+Deno.test("a script that stops pinging turns unhealthy, and its pings are on record", async () => {
+  const script = fixtureScript("token", "pinger.ts", "3", "50") +
+    `heartbeat_timeout = "400ms"\ngrace = "100ms"\n`;
+  await withAgent(script, async (agent) => {
+    const ok = nextEvent(agent.events, checkEvent("token", "heartbeat", "ok"));
+    const failing = nextEvent(agent.events, checkEvent("token", "heartbeat", "failing"));
+    await ok;
+    const event = await failing;
+    assert.match(event.reason!, /^no ping for 5\d\dms \(timeout 400ms \+ grace 100ms\)$/);
+    assert.equal(event.alert, true);
+    const status = agent.supervisor.statusOf("token");
+    assert.equal(status.health, "unhealthy");
+    assert.equal(status.heartbeat?.pings, 3);
+    assert.equal(status.heartbeat?.lastMessage, "ping 3");
+    assert.equal(status.state, "running", "alert only: not restarted");
+  });
+});
+
+Deno.test("a silent script is taken as hung and restarted when its action says so", async () => {
+  const script = fixtureScript("quiet", "print_hang.ts", "1") +
+    `silence_timeout = "300ms"\nsilence_action = ["alert", "restart"]\n`;
+  await withAgent(script, async (agent) => {
+    const first = agent.supervisor.statusOf("quiet").pid;
+    const hung = await nextEvent(agent.events, checkEvent("quiet", "silence", "failing"));
+    assert.match(hung.reason!, /^no output for 3\d\dms \(silence_timeout 300ms\)$/);
+    const restart = await nextEvent(agent.events, (e) => e.restarted === true);
+    assert.equal(restart.check, "silence");
+    await nextEvent(
+      agent.events,
+      (e) => e.kind === "state" && e.script === "quiet" && e.state === "running",
+    );
+    assert.notEqual(agent.supervisor.statusOf("quiet").pid, first);
+  });
+});
+
+Deno.test("probes: healthy passes, a 500 fails after `failures` tries, a slow one times out", async () => {
+  await using healthy = probeServer(200, "all ok");
+  await using broken = probeServer(500, "oops");
+  await using slow = probeServer(200, "late", 1500);
+  const probe = (name: string, url: string) =>
+    `[[scripts.web.probes]]\nname = "${name}"\nkind = "http"\nurl = "${url}"\nbody = "ok"\n` +
+    `interval = "400ms"\ntimeout = "300ms"\nfailures = 2\n`;
+  const script = fixtureScript("web", "print_hang.ts", "1") + probe("good", healthy.url) +
+    probe("bad", broken.url) + probe("slow", slow.url);
+  await withAgent(script, async (agent) => {
+    const good = nextEvent(agent.events, checkEvent("web", "probe:good", "ok"));
+    const bad = nextEvent(agent.events, checkEvent("web", "probe:bad", "failing"));
+    const late = nextEvent(agent.events, checkEvent("web", "probe:slow", "failing"));
+    await good;
+    assert.equal((await bad).reason, "HTTP 500 (expected 200)");
+    assert.match((await late).reason!, /timed out after 300 ms/);
+    const checks = agent.supervisor.statusOf("web").checks;
+    assert.ok(checks.find((c) => c.name === "probe:bad")!.consecutiveFailures >= 2);
+    assert.equal(agent.supervisor.statusOf("web").health, "unhealthy");
+  });
+});
+
+Deno.test("a script that grows past memory_restart is restarted by the memory limit", async () => {
+  const script = fixtureScript("fluidload", "memory_hog.ts", "300") +
+    `[scripts.fluidload.limits]\nmemory_warn = "150MB"\nmemory_restart = "250MB"\nsamples = 2\n`;
+  await withAgent(script, async (agent) => {
+    const first = agent.supervisor.statusOf("fluidload").pid;
+    const restart = await nextEvent(
+      agent.events,
+      (e) => e.script === "fluidload" && e.restarted === true,
+      60_000,
+    );
+    assert.equal(restart.check, "memory");
+    assert.match(restart.reason!, /^restarting: memory .* over the restart limit 250 MB/);
+    await nextEvent(
+      agent.events,
+      (e) => e.kind === "state" && e.script === "fluidload" && e.state === "running",
+    );
+    assert.notEqual(agent.supervisor.statusOf("fluidload").pid, first);
+  }, `sample_interval = "250ms"`);
+});
+
+Deno.test("the local API: pings, readyz, metrics that promtool accepts, and the status page", async () => {
+  const script = fixtureScript("rates", "print_hang.ts", "2") + `heartbeat_timeout = "1m"\n` +
+    fixtureScript("other", "print_hang.ts", "1");
+  await withAgent(script, async (agent, base) => {
+    const unknown = await fetch(`${base}/ping/nope`);
+    assert.equal(unknown.status, 404);
+    assert.deepEqual((await unknown.json()).scripts, ["rates", "other"]);
+
+    const big = "x".repeat(50_000);
+    const pinged = await fetch(`${base}/ping/rates`, { method: "POST", body: big });
+    assert.equal(await pinged.text(), "OK");
+    const heartbeat = agent.supervisor.statusOf("rates").heartbeat!;
+    assert.equal(heartbeat.lastMessage?.length, 10_000, "cut at the documented limit");
+    await (await fetch(`${base}/ping/rates/start`)).body?.cancel();
+    assert.ok(agent.supervisor.statusOf("rates").heartbeat?.lastStartAt);
+
+    const ready = await fetch(`${base}/readyz`);
+    assert.deepEqual(await ready.json(), { ready: true, config: true, kv: true, lock: true });
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^scriptmon_script_up\{script="rates"\} 1$/m);
+    assert.match(metrics, /^scriptmon_script_last_heartbeat_age_seconds\{script="rates"\} \d/m);
+    const promtool = await new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = promtool.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(metrics));
+    await writer.close();
+    const checked = await promtool.output();
+    const said = new TextDecoder().decode(checked.stdout) +
+      new TextDecoder().decode(checked.stderr);
+    assert.equal(checked.code, 0, said);
+    assert.equal(said.trim(), "");
+
+    const page = await fetch(`${base}/`);
+    const csp = page.headers.get("content-security-policy") ?? "";
+    assert.match(csp, /default-src 'none'; script-src 'nonce-[0-9a-f]+'/);
+    const html = await page.text();
+    assert.match(html, /rates/);
+    assert.match(html, /line 2/, "the last lines of the log are shown");
+  });
+});
