@@ -16,6 +16,8 @@ import { EventLog } from "../agent/event_log.ts";
 import { platform } from "../agent/platform/mod.ts";
 import { ScriptRunner } from "../agent/script_runner.ts";
 import { agentFlags } from "../scripts/agent_flags.ts";
+import { startAgent } from "../agent/agent.ts";
+import { loadConfig } from "../agent/config.ts";
 
 const CRASHES = Number(Deno.env.get("BENCH_CRASHES") ?? 300);
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 60);
@@ -113,11 +115,13 @@ async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-async function idleCost(scripts: number, seconds: number) {
+/** The agent's idle CPU and RSS with `scripts` sleepers, each with `checks` TOML added. */
+async function idleCost(scripts: number, seconds: number, checks = "") {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-bench-" });
   const tables = Array.from(
     { length: scripts },
-    (_, i) => `[scripts.sleeper${i}]\ncommand = ["sleep", "3600"]\n`,
+    (_, i) =>
+      `[scripts.sleeper${i}]\ncommand = ["sleep", "3600"]\n${checks.replaceAll("{i}", `${i}`)}`,
   );
   const config = join(dir, "scriptmon.toml");
   await Deno.writeTextFile(
@@ -158,6 +162,51 @@ async function idleCost(scripts: number, seconds: number) {
   }
 }
 
+/**
+ * From a missed heartbeat deadline to the `failing` event, in-process: the
+ * script pings, stops, and the deadline (last ping + timeout) passes.
+ */
+async function heartbeatLatency(n: number): Promise<number[]> {
+  const dir = await Deno.makeTempDir({ prefix: "scriptmon-bench-" });
+  const path = join(dir, "scriptmon.toml");
+  const timeoutMs = 300;
+  await Deno.writeTextFile(
+    path,
+    `[agent]\ndata_dir = "data"\napi_port = 0\nlog_level = "warning"\n\n` +
+      `[scripts.hb]\ncommand = ["sleep", "3600"]\nheartbeat_timeout = "${timeoutMs}ms"\n`,
+  );
+  const agent = await startAgent({ config: await loadConfig(path), watch: false });
+  const samples: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const failing = Promise.withResolvers<number>();
+      const off = agent.events.subscribe((e) => {
+        if (e.kind === "check" && e.check === "heartbeat" && e.status === "failing") {
+          failing.resolve(performance.now());
+        }
+      });
+      agent.supervisor.ping("hb", "success", null);
+      const deadline = performance.now() + timeoutMs;
+      samples.push((await failing.promise) - deadline);
+      off();
+    }
+  } finally {
+    await agent.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return samples;
+}
+
+/** A local HTTP server for the probes of the idle benchmark. */
+function probeTarget() {
+  const abort = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: abort.signal, onListen() {} },
+    () => new Response("ok"),
+  );
+  return { port: server.addr.port, close: () => (abort.abort(), server.finished) };
+}
+
 const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 console.error(`bare spawn x${CRASHES} ...`);
 const bare = summary(await bareSpawn(CRASHES));
@@ -167,6 +216,18 @@ console.error(`idle, 10 scripts, ${IDLE_SECONDS} s ...`);
 const idle10 = await idleCost(10, IDLE_SECONDS);
 console.error(`idle, 100 scripts, ${IDLE_SECONDS} s ...`);
 const idle100 = await idleCost(100, IDLE_SECONDS);
+console.error(`idle, 100 scripts with heartbeat and 10 s HTTP probe, ${IDLE_SECONDS} s ...`);
+const target = probeTarget();
+const idleChecked = await idleCost(
+  100,
+  IDLE_SECONDS,
+  `heartbeat_timeout = "1h"\n[[scripts.sleeper{i}.probes]]\nkind = "http"\n` +
+    `url = "http://127.0.0.1:${target.port}/"\ninterval = "10s"\n`,
+);
+await target.close();
+const HEARTBEATS = 30;
+console.error(`missed heartbeat deadline → failing event x${HEARTBEATS} ...`);
+const missed = summary(await heartbeatLatency(HEARTBEATS));
 
 console.log(`| measure | p50 | p95 | max |
 |---|---|---|---|
@@ -184,4 +245,13 @@ console.log(`| measure | p50 | p95 | max |
 } MB |
 | 100 sleeping scripts (${IDLE_SECONDS} s) | ${idle100.cpuPercent.toFixed(3)} % | ${
   (idle100.rss / 1e6).toFixed(1)
-} MB |`);
+} MB |
+| 100 scripts, each with a heartbeat and a 10 s HTTP probe (${IDLE_SECONDS} s) | ${
+  idleChecked.cpuPercent.toFixed(3)
+} % | ${(idleChecked.rss / 1e6).toFixed(1)} MB |
+
+| measure | p50 | p95 | max |
+|---|---|---|---|
+| missed heartbeat deadline → failing event (${HEARTBEATS} misses) | ${fmt(missed.p50)} | ${
+  fmt(missed.p95)
+} | ${fmt(missed.max)} |`);

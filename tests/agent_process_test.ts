@@ -170,6 +170,44 @@ Deno.test("once reports a script that cannot start as critical and exits 2", asy
   );
 });
 
+Deno.test("once runs the health checks of a running script and folds them into its exit code", async () => {
+  await using dir = await tempDir();
+  const marker = `marker-${crypto.randomUUID()}`;
+  const abort = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: abort.signal, onListen() {} },
+    () => new Response("down", { status: 503 }),
+  );
+  const heartbeat = join(dir.path, "rates.heartbeat");
+  const config = await writeConfig(
+    dir.path,
+    fixtureScript("rates", "print_hang.ts", "1", marker) +
+      `heartbeat_timeout = "1h"\nheartbeat_file = "${heartbeat}"\n` +
+      `[[scripts.rates.probes]]\nname = "api"\nkind = "http"\n` +
+      `url = "http://127.0.0.1:${server.addr.port}/"\n`,
+  );
+  try {
+    assert.equal((await agentCli("once", "--config", config)).code, 1, "first pass starts it");
+    const second = await agentCli("once", "--json", "--config", config);
+    assert.equal(second.code, 2, second.stderr);
+    const rows = JSON.parse(second.stdout).checks.map((
+      c: { check: string; severity: string; message: string },
+    ) => [c.check, c.severity, c.message]);
+    assert.deepEqual(rows.slice(0, 3), [
+      ["process", "ok", rows[0][2]],
+      ["heartbeat", "critical", `heartbeat file ${heartbeat} does not exist`],
+      ["probe:api", "critical", "HTTP 503 (expected 200)"],
+    ]);
+    await Deno.writeTextFile(heartbeat, "");
+    const third = JSON.parse((await agentCli("once", "--json", "--config", config)).stdout);
+    assert.equal(third.checks[1].severity, "ok");
+  } finally {
+    abort.abort();
+    await server.finished;
+    await killAll(await processesWith(marker));
+  }
+});
+
 Deno.test("status, stop, start and restart work through the CLI", async () => {
   await using dir = await tempDir();
   const config = await writeConfig(dir.path, fixtureScript("rates", "print_hang.ts", "1"));
