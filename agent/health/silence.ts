@@ -39,7 +39,7 @@ export class SilenceCheck {
   output(at: number): CheckState | null {
     if (this.#since === null) return null;
     this.#since = at;
-    return this.#state.status === "ok" ? null : this.#set("ok", "printing", at, 0);
+    return this.#state.status === "ok" ? null : this.#set("ok", this.#okReason(), at, 0);
   }
 
   /** When silence would become a hang, or null when not running. */
@@ -61,7 +61,12 @@ export class SilenceCheck {
         quiet / 1000,
       );
     }
-    return this.#set("ok", `last output ${formatDuration(quiet)} ago`, at, quiet / 1000);
+    return this.#set("ok", this.#okReason(), at, quiet / 1000);
+  }
+
+  // Not "last output 3s ago": the reason is kept until the status changes.
+  #okReason(): string {
+    return `printing (silence_timeout ${formatDuration(this.#timeoutMs)})`;
   }
 
   #set(status: CheckState["status"], reason: string, at: number, value?: number) {
