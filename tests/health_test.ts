@@ -66,6 +66,31 @@ Deno.test("a script that stops pinging turns unhealthy, and its pings are on rec
   });
 });
 
+Deno.test("touching the heartbeat file counts as a ping", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/token.heartbeat`;
+  await Deno.writeTextFile(file, "");
+  const script = fixtureScript("token", "print_hang.ts", "1") +
+    `heartbeat_timeout = "300ms"\nheartbeat_file = "${file}"\n`;
+  await withAgent(script, async (agent) => {
+    let failed = false;
+    const off = agent.events.subscribe((e) => {
+      if (checkEvent("token", "heartbeat", "failing")(e)) failed = true;
+    });
+    // Touch it every 100 ms for a second: three times the timeout, never late.
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = new Date();
+      await Deno.utime(file, now, now);
+    }
+    assert.equal(failed, false);
+    assert.equal(agent.supervisor.statusOf("token").health, "healthy");
+    off();
+    const failing = await nextEvent(agent.events, checkEvent("token", "heartbeat", "failing"));
+    assert.match(failing.reason!, /^no ping for 3\d\dms/);
+  });
+});
+
 Deno.test("a silent script is taken as hung and restarted when its action says so", async () => {
   const script = fixtureScript("quiet", "print_hang.ts", "1") +
     `silence_timeout = "300ms"\nsilence_action = ["alert", "restart"]\n`;
