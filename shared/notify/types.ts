@@ -37,6 +37,11 @@ export interface Alert {
   link?: string;
   /** Identifies one occurrence of the condition: a new episode starts when it clears and comes back. */
   episode: string;
+  /**
+   * Other alerts of the same rule folded into this message by grouping
+   * (`group_wait`): the same failure in ten scripts is one message.
+   */
+  group?: Alert[];
 }
 
 /** A script's own webhook post, relayed as it was sent. */
