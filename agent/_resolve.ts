@@ -23,6 +23,8 @@ import type {
   ResolvedProbe,
   ResolvedScript,
 } from "./config_types.ts";
+import { type ResolvedWebhook, resolveWebhook } from "../shared/notify/webhook_schema.ts";
+import { resolveNotifyPolicy, unknownWebhooks } from "../shared/notify/policy_schema.ts";
 
 /** A problem only visible once defaults are applied (no line yet). */
 export interface ResolveIssue {
@@ -43,6 +45,16 @@ export function resolveConfig(
   const scripts: Record<string, ResolvedScript> = {};
   for (const [name, script] of Object.entries(config.scripts ?? {})) {
     scripts[name] = resolveScript(name, script, { base, defaults: config.defaults ?? {}, issues });
+  }
+  const webhooks: Record<string, ResolvedWebhook> = {};
+  for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
+    const resolved = resolveWebhook(name, webhook);
+    webhooks[name] = resolved.kind === "email" && resolved.caFile
+      ? { ...resolved, caFile: resolvePath(base, resolved.caFile) }
+      : resolved;
+  }
+  for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
+    issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
   if (issues.length > 0) return { issues };
   return {
@@ -67,6 +79,8 @@ export function resolveConfig(
         diskWarnBytes: parseSize(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
       },
       scripts,
+      webhooks,
+      notify: resolveNotifyPolicy(config.notify ?? {}),
     },
   };
 }

@@ -12,6 +12,8 @@ import type { ResolvedAgentConfig } from "./config_types.ts";
 import { ConfigWatcher } from "./config_watcher.ts";
 import { EventLog } from "./event_log.ts";
 import { ResourceSampler } from "./health/sampler.ts";
+import { Notifier } from "./notifier.ts";
+import { readCaCerts } from "./ca_certs.ts";
 import { acquireInstanceLock } from "./instance_lock.ts";
 import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
@@ -27,6 +29,8 @@ export interface AgentOptions {
   clock?: Clock;
   /** Watch the config file and reload on change (default true). */
   watch?: boolean;
+  /** How notifications reach the providers (default the global fetch). */
+  fetch?: typeof fetch;
 }
 
 /** A running daemon. */
@@ -35,6 +39,7 @@ export interface Agent {
   readonly apiPort: number;
   readonly supervisor: Supervisor;
   readonly events: EventLog;
+  readonly notifier: Notifier;
   /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
   reload(): Promise<void>;
   /** Stops every script within its timeout, flushes, releases the lock. Idempotent. */
@@ -136,8 +141,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return reloading;
   };
 
+  const notifier = new Notifier({
+    kv,
+    config,
+    supervisor,
+    events,
+    clock,
+    info,
+    fetch: options.fetch,
+    caCerts: await readCaCerts(config),
+  });
   const secret = await ensureControlSecret(dataDir);
-  const app = createApi({ supervisor, info, readiness, secret, reload });
+  const app = createApi({ supervisor, info, readiness, secret, reload, notifier });
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: config.agent.apiPort,
@@ -153,9 +168,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   });
   events.append({ kind: "agent", reason: `agent started (pid ${Deno.pid})` });
 
+  await notifier.start();
   await supervisor.apply(config);
   sampler.start();
   const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
+  await watcher?.ready;
 
   let closing: Promise<void> | null = null;
   const shutdown = () => {
@@ -165,6 +182,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
+      await notifier.close();
       events.append({ kind: "agent", reason: "agent stopped" });
       await server.shutdown();
       await events.flush();
@@ -181,14 +199,17 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     );
     await shutdown();
   };
-  return { apiPort, supervisor, events, reload, shutdown, killNow, info };
+  return { apiPort, supervisor, events, notifier, reload, shutdown, killNow, info };
 }
 
 function warnAgentChanges(current: ResolvedAgentConfig, next: ResolvedAgentConfig): void {
-  const changed = (Object.keys(current.agent) as (keyof typeof current.agent)[])
-    .filter((k) => current.agent[k] !== next.agent[k]);
+  const changed: string[] = (Object.keys(current.agent) as (keyof typeof current.agent)[])
+    .filter((k) => current.agent[k] !== next.agent[k]).map((k) => `agent.${k}`);
+  for (const table of ["webhooks", "notify"] as const) {
+    if (JSON.stringify(current[table]) !== JSON.stringify(next[table])) changed.push(table);
+  }
   if (changed.length > 0) {
-    log.warn("Changes to [agent] ({keys}) take effect when the agent restarts", {
+    log.warn("Changes to {keys} take effect when the agent restarts", {
       keys: changed.join(", "),
     });
   }

@@ -12,6 +12,10 @@ import { type Supervisor, UnknownScriptError } from "./supervisor.ts";
 import type { ConfigIssue } from "./config.ts";
 import { type CheckState, PING_BODY_LIMIT } from "./health/types.ts";
 import { renderMetrics } from "./metrics.ts";
+import { type Notifier, UnknownWebhookError } from "./notifier.ts";
+import { parseSilenceRequest } from "./silence_request.ts";
+import type { MessageState } from "../shared/notify/types.ts";
+import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
 
 /** What the API reports of the agent itself. */
@@ -62,7 +66,23 @@ export interface ApiDeps {
   secret: string;
   /** Re-reads the config file now. */
   reload: () => Promise<void>;
+  notifier: Notifier;
 }
+
+/** Relayed posts larger than this are refused with 413 (a KV value holds at most 64 KiB). */
+export const RELAY_BODY_LIMIT = MAX_RELAY_BODY_BYTES;
+
+const MESSAGE_STATES: readonly MessageState[] = [
+  "queued",
+  "sending",
+  "sent",
+  "retrying",
+  "failed",
+  "dead-lettered",
+  "uncertain",
+  "duplicate",
+  "silenced",
+];
 
 const log = getLogger(["scriptmon", "api"]);
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -115,6 +135,28 @@ export function createApi(deps: ApiDeps): Hono {
     });
   }
 
+  // The scripts' own webhook posts: the body exactly as the provider takes it.
+  app.post(
+    "/relay/:webhook",
+    bodyLimit({
+      maxSize: RELAY_BODY_LIMIT,
+      onError: (c) =>
+        c.json({ error: `A relayed post may be at most ${RELAY_BODY_LIMIT} bytes` }, 413),
+    }),
+    async (c) => {
+      const body = await c.req.text();
+      const contentType = c.req.header("content-type") ?? "application/json";
+      const { id, duplicate } = await deps.notifier.relay(
+        c.req.param("webhook"),
+        body,
+        contentType,
+        c.req.header("idempotency-key"),
+      );
+      return duplicate ? c.json({ id, duplicate: true }, 200) : c.json({ id }, 202);
+    },
+  );
+  app.get("/api/silences", (c) => c.json({ silences: deps.notifier.silences() }));
+
   const control = new Hono();
   control.use("*", bodyLimit({ maxSize: 64 * 1024 }));
   control.use("*", bearerAuth({ token: deps.secret }));
@@ -126,6 +168,41 @@ export function createApi(deps: ApiDeps): Hono {
       return c.json({ ok: true, script: deps.supervisor.statusOf(runner.name) });
     });
   }
+  control.get("/notifications", async (c) => {
+    const state = c.req.query("state");
+    if (state !== undefined && !MESSAGE_STATES.includes(state as MessageState)) {
+      throw new HTTPException(400, {
+        message: `state must be one of ${MESSAGE_STATES.join(", ")}, got "${state}"`,
+      });
+    }
+    const since = c.req.query("since");
+    if (since !== undefined && Number.isNaN(Date.parse(since))) {
+      throw new HTTPException(400, { message: `since must be an ISO time, got "${since}"` });
+    }
+    const limit = Number(c.req.query("limit") ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new HTTPException(400, {
+        message: `limit must be 1..10000, got "${c.req.query("limit")}"`,
+      });
+    }
+    const messages = await deps.notifier.list({
+      since,
+      state: state as MessageState | undefined,
+      channel: c.req.query("channel"),
+      limit,
+    });
+    return c.json({ messages });
+  });
+  control.post("/silences", async (c) => {
+    const body = await c.req.json().catch(() => null);
+    const silence = parseSilenceRequest(body, Date.now());
+    return c.json({ silence: await deps.notifier.addSilence(silence) }, 201);
+  });
+  control.delete("/silences/:id", async (c) => {
+    const removed = await deps.notifier.removeSilence(c.req.param("id"));
+    if (!removed) throw new HTTPException(404, { message: `No silence "${c.req.param("id")}"` });
+    return c.json({ ok: true });
+  });
   control.post("/reload", async (c) => {
     await deps.reload();
     return c.json({ ok: deps.info().configError === null, agent: deps.info() });
@@ -136,6 +213,17 @@ export function createApi(deps: ApiDeps): Hono {
   app.onError((error, c) => {
     if (error instanceof UnknownScriptError) {
       return c.json({ error: error.message, scripts: error.known }, 404);
+    }
+    if (error instanceof UnknownWebhookError) {
+      return c.json({ error: error.message, webhooks: error.known }, 404);
+    }
+    if (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) {
+      log.info("Refused {method} {path}: {message}", {
+        method: c.req.method,
+        path: c.req.path,
+        message: error.message,
+      });
+      return c.json({ error: error.message }, 400);
     }
     if (error instanceof HTTPException) {
       return c.json({ error: error.message || "request refused" }, error.status);

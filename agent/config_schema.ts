@@ -17,6 +17,8 @@ import {
   SIZE_HINT,
 } from "../shared/units.ts";
 import { splitWords } from "./_words.ts";
+import { webhookSchema } from "../shared/notify/webhook_schema.ts";
+import { notifyPolicySchema } from "../shared/notify/policy_schema.ts";
 
 /**
  * Every default of the config in one place, in the units of the TOML file.
@@ -459,6 +461,21 @@ export const agentConfigSchema = z.strictObject({
       }
     }
   }, ALWAYS).optional(),
+  webhooks: z.record(z.string(), webhookSchema).superRefine((webhooks, ctx) => {
+    for (const name of Object.keys(webhooks)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a webhook name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }, ALWAYS).optional(),
+  notify: notifyPolicySchema.optional(),
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 

@@ -160,6 +160,9 @@ export interface ResolvedAgentSettings {
   diskWarnBytes: number;
 }
 
+import type { ResolvedWebhook } from "../shared/notify/webhook_schema.ts";
+import type { ResolvedNotifyPolicy } from "../shared/notify/policy_schema.ts";
+
 /** The whole agent configuration. */
 export interface ResolvedAgentConfig {
   /** Absolute path of the file it was read from. */
@@ -169,4 +172,8 @@ export interface ResolvedAgentConfig {
   agent: ResolvedAgentSettings;
   /** In file order. */
   scripts: Record<string, ResolvedScript>;
+  /** Named destinations (`[webhooks.<name>]`), for alerts and relayed posts. */
+  webhooks: Record<string, ResolvedWebhook>;
+  /** How alerts become messages (`[notify]`): grouping, repeats, routes, silences. */
+  notify: ResolvedNotifyPolicy;
 }

@@ -5,6 +5,8 @@
 import { readLockHolder } from "./instance_lock.ts";
 import { readControlSecret } from "./secret.ts";
 import type { StatusBody } from "./api.ts";
+import type { Silence } from "../shared/notify/silences.ts";
+import type { MessageRecord } from "../shared/notify/types.ts";
 
 /** No agent is running for this data dir, or it did not answer. */
 export class AgentUnreachableError extends Error {
@@ -45,17 +47,47 @@ export class ControlClient {
     return this.#call("POST", `/api/scripts/${encodeURIComponent(name)}/${action}`);
   }
 
+  /** The notification history, newest first. */
+  notifications(
+    filter: { since?: string; state?: string; channel?: string; limit?: number },
+  ): Promise<{ messages: MessageRecord[] }> {
+    const query = new URLSearchParams(
+      Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
+    );
+    return this.#call("GET", `/api/notifications?${query}`);
+  }
+
+  /** Active silences (config and runtime). */
+  silences(): Promise<{ silences: Silence[] }> {
+    return this.#call("GET", "/api/silences");
+  }
+
+  /** Adds a runtime silence. */
+  addSilence(request: Record<string, unknown>): Promise<{ silence: Silence }> {
+    return this.#call("POST", "/api/silences", request);
+  }
+
+  /** Removes a runtime silence. */
+  removeSilence(id: string): Promise<unknown> {
+    return this.#call("DELETE", `/api/silences/${encodeURIComponent(id)}`);
+  }
+
   /** Asks the agent to re-read its config. */
   reload(): Promise<{ ok: boolean; agent: StatusBody["agent"] }> {
     return this.#call("POST", "/api/reload");
   }
 
-  async #call<T>(method: string, path: string): Promise<T> {
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
+    const headers: Record<string, string> = this.#secret
+      ? { authorization: `Bearer ${this.#secret}` }
+      : {};
+    if (body !== undefined) headers["content-type"] = "application/json";
     try {
       res = await fetch(this.#base + path, {
         method,
-        headers: this.#secret ? { authorization: `Bearer ${this.#secret}` } : {},
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(120_000),
       });
     } catch (error) {
@@ -63,10 +95,12 @@ export class ControlClient {
         `The agent at ${this.#base} did not answer ${method} ${path}: ${(error as Error).message}`,
       );
     }
-    const body = await res.json().catch(() => ({}));
+    const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
-      throw new Error(`${method} ${path} failed (${res.status}): ${body.error ?? res.statusText}`);
+      throw new Error(
+        `${method} ${path} failed (${res.status}): ${answer.error ?? res.statusText}`,
+      );
     }
-    return body as T;
+    return answer as T;
   }
 }

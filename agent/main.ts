@@ -11,11 +11,13 @@ import { ControlClient } from "./control_client.ts";
 import { followLog, readLastLines } from "./log_tail.ts";
 import { setupLogging } from "./logging.ts";
 import { runOnce } from "./once.ts";
+import { pingWebhooks, redactConfig } from "./webhook_ping.ts";
 import { platform } from "./platform/mod.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { VERSION } from "./version.ts";
 import { formatTable } from "../shared/table.ts";
-import { formatBytes, formatDuration } from "../shared/units.ts";
+import { formatBytes, formatDuration, parseDuration } from "../shared/units.ts";
+import type { Payload } from "../shared/notify/types.ts";
 
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
 const EXIT = { ok: 0, failed: 1, usage: 2, unknown: 3 } as const;
@@ -99,6 +101,12 @@ function printStatus(scripts: ScriptStatus[]): void {
     ["NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "MEMORY", "LAST EXIT", "NOTE"],
     rows,
   ));
+}
+
+function describePayload(payload: Payload): string {
+  if (payload.type === "alert") return `${payload.alert.status} ${payload.alert.title}`;
+  if (payload.type === "test") return "test message";
+  return `relayed ${payload.post.body.length} bytes`;
 }
 
 function program(): Command {
@@ -190,14 +198,27 @@ function program(): Command {
 
   cli.command("validate").description("check the config file without running anything")
     .option("--json", "print the resolved config as JSON")
-    .action(async (opts: { json?: boolean }) => {
+    .option("--ping", "also send a test message to every webhook and report the answers")
+    .action(async (opts: { json?: boolean; ping?: boolean }) => {
       const config = await load(globals());
-      if (opts.json) return console.log(JSON.stringify(config, null, 2));
-      const n = Object.keys(config.scripts).length;
-      console.log(
-        `${config.path}: OK (${n} script${n === 1 ? "" : "s"}` +
-          (config.envName ? `, env ${config.envName})` : ")"),
-      );
+      if (opts.json) console.log(JSON.stringify(redactConfig(config), null, 2));
+      else {
+        const n = Object.keys(config.scripts).length;
+        const w = Object.keys(config.webhooks).length;
+        console.log(
+          `${config.path}: OK (${n} script${n === 1 ? "" : "s"}, ${w} webhook${
+            w === 1 ? "" : "s"
+          }` +
+            (config.envName ? `, env ${config.envName})` : ")"),
+        );
+      }
+      if (!opts.ping) return;
+      const results = await pingWebhooks(config);
+      console.log(formatTable(
+        ["WEBHOOK", "KIND", "RESULT", "ANSWER"],
+        results.map((r) => [r.name, r.kind, r.ok ? "OK" : "FAILED", r.answer]),
+      ));
+      if (results.some((r) => !r.ok)) Deno.exitCode = EXIT.failed;
     });
 
   for (const action of ["start", "stop", "restart"] as const) {
@@ -243,6 +264,89 @@ function program(): Command {
         onLines: (lines) => lines.forEach((l) => console.log(l)),
       });
     });
+
+  cli.command("notifications").description("what was sent to whom, and how it went")
+    .option("--since <when>", 'an ISO time, or a duration back from now like "2h"')
+    .option("--state <state>", "only messages in this state (sent, failed, uncertain, ...)")
+    .option("--channel <webhook>", "only this webhook")
+    .option("-n, --limit <n>", "at most this many", "50")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        opts: { since?: string; state?: string; channel?: string; limit: string; json?: boolean },
+      ) => {
+        const since = opts.since === undefined
+          ? undefined
+          : Number.isNaN(Date.parse(opts.since))
+          ? new Date(Date.now() - parseDuration(opts.since)).toISOString()
+          : new Date(opts.since).toISOString();
+        const { messages } = await (await connect(globals())).notifications({
+          since,
+          state: opts.state,
+          channel: opts.channel,
+          limit: Number(opts.limit),
+        });
+        if (opts.json) return console.log(JSON.stringify(messages, null, 2));
+        console.log(formatTable(
+          ["TIME", "WEBHOOK", "STATE", "ATTEMPTS", "WHAT", "ANSWER"],
+          messages.map((m) => [
+            m.createdAt,
+            m.channel,
+            m.state,
+            m.attempts,
+            describePayload(m.payload),
+            m.providerStatus
+              ? `${m.providerStatus} ${(m.providerAnswer ?? "").slice(0, 60)}`
+              : (m.history.at(-1)?.note ?? null),
+          ]),
+        ));
+      },
+    );
+
+  const silence = cli.command("silence").description("hush alerts for a while");
+  silence.command("add").description(
+    "silence alerts matching fields, e.g. --match script=rates --for 2h",
+  )
+    .requiredOption(
+      "-m, --match <field=value...>",
+      "site, host, script, check, rule or severity (globs with *)",
+    )
+    .option("--for <duration>", 'how long, like "2h"')
+    .option("--until <iso>", "until when")
+    .option("--comment <text>", "why")
+    .action(async (opts: { match: string[]; for?: string; until?: string; comment?: string }) => {
+      const match = Object.fromEntries(opts.match.map((m) => {
+        const at = m.indexOf("=");
+        if (at < 1) throw new RangeError(`--match expects field=value, got "${m}"`);
+        return [m.slice(0, at), m.slice(at + 1)];
+      }));
+      const { silence: added } = await (await connect(globals())).addSilence({
+        match,
+        for: opts.for,
+        until: opts.until,
+        comment: opts.comment,
+        createdBy: Deno.env.get("USER") ?? Deno.env.get("USERNAME"),
+      });
+      console.log(`${added.id} until ${added.until}`);
+    });
+  silence.command("list").description("active silences").option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { silences } = await (await connect(globals())).silences();
+      if (opts.json) return console.log(JSON.stringify(silences, null, 2));
+      console.log(formatTable(
+        ["ID", "UNTIL", "MATCH", "COMMENT"],
+        silences.map((s) => [
+          s.id,
+          s.until,
+          Object.entries(s.match).map(([k, v]) => `${k}=${v}`).join(" "),
+          s.comment ?? null,
+        ]),
+      ));
+    });
+  silence.command("remove <id>").description("end a silence now").action(async (id: string) => {
+    await (await connect(globals())).removeSilence(id);
+    console.log(`removed ${id}`);
+  });
 
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);

@@ -1,0 +1,271 @@
+/**
+ * The agent's notifications: watches the scripts' conditions, lets the
+ * alert policy decide what goes out when (grouping, flap suppression,
+ * repeats, silences, business hours), and hands every message to the
+ * durable outbox, which delivers it once. Also the relay for the scripts'
+ * own webhook posts, and the runtime silences of the CLI.
+ */
+import { getLogger } from "@logtape/logtape";
+import { createChannel } from "../shared/notify/channels/mod.ts";
+import { Outbox } from "../shared/notify/outbox.ts";
+import { AlertPolicy } from "../shared/notify/policy.ts";
+import type { Silence } from "../shared/notify/silences.ts";
+import type { Channel, MessageState } from "../shared/notify/types.ts";
+import { agentConditions, type Condition, scriptConditions } from "./alert_rules.ts";
+import type { AgentInfo } from "./api.ts";
+import type { Clock } from "./clock.ts";
+import type { ResolvedAgentConfig } from "./config_types.ts";
+import type { EventLog } from "./event_log.ts";
+import { relayKey } from "./relay_key.ts";
+import type { Supervisor } from "./supervisor.ts";
+
+/** A relay or silence request named a webhook the config does not have. */
+export class UnknownWebhookError extends Error {
+  override name = "UnknownWebhookError";
+  /** The names that do exist. */
+  readonly known: string[];
+
+  constructor(name: string, known: string[]) {
+    super(`No webhook named "${name}" in the config (known: ${known.join(", ") || "none"})`);
+    this.known = known;
+  }
+}
+
+/** What the notifier needs from the agent. */
+export interface NotifierDeps {
+  kv: Deno.Kv;
+  config: ResolvedAgentConfig;
+  supervisor: Supervisor;
+  events: EventLog;
+  clock: Clock;
+  info: () => AgentInfo;
+  fetch?: typeof fetch;
+  /** PEM CA certificates per email webhook (read from its `ca_file`). */
+  caCerts?: Record<string, string[]>;
+}
+
+/** What survives a restart: the policy's episodes and the conditions then firing. */
+interface Saved {
+  policy: unknown;
+  firing: Condition[];
+}
+
+const log = getLogger(["scriptmon", "notify"]);
+const SNAPSHOT_KEY = ["notify", "policy"];
+const SILENCE_PREFIX = ["notify", "silence"];
+const SWEEP_MS = 5000;
+/** Idempotency keys are remembered this long, whatever the webhook's dedupe_window. */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+
+/** The agent's notifications; see the module comment. */
+export class Notifier {
+  #deps: NotifierDeps;
+  #channels = new Map<string, Channel>();
+  #outbox: Outbox;
+  #policy!: AlertPolicy;
+  #silences: Silence[] = [];
+  #firing = new Map<string, Condition>();
+  #stop = new AbortController();
+  #wake: AbortController | null = null;
+  #loop: Promise<void> | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #dirty = false;
+
+  constructor(deps: NotifierDeps) {
+    this.#deps = deps;
+    const { config } = deps;
+    for (const [name, webhook] of Object.entries(config.webhooks)) {
+      this.#channels.set(
+        name,
+        createChannel(name, webhook, {
+          fetch: deps.fetch ?? fetch,
+          connect: Deno.connect,
+          startTls: Deno.startTls,
+          caCerts: deps.caCerts?.[name],
+        }),
+      );
+    }
+    this.#outbox = new Outbox(deps.kv, {
+      channels: this.#channels,
+      clock: deps.clock,
+      channelPolicy: (name) => {
+        const w = config.webhooks[name];
+        return {
+          maxAgeMs: w?.maxAgeMs ?? 86_400_000,
+          onUncertain: w?.onUncertain ?? "skip",
+          ...(w?.rateLimit ? { rateLimit: w.rateLimit } : {}),
+        };
+      },
+    });
+  }
+
+  /** The outbox, for listing the history. */
+  get outbox(): Outbox {
+    return this.#outbox;
+  }
+
+  /** Restores the policy's state, starts delivery and watching. */
+  async start(): Promise<void> {
+    const { kv, config, events } = this.#deps;
+    const saved = (await kv.get<Saved>(SNAPSHOT_KEY)).value;
+    const options = { silences: () => this.#activeSilences() };
+    this.#policy = saved
+      ? AlertPolicy.restore(config.notify, saved.policy, options)
+      : new AlertPolicy(config.notify, options);
+    // Conditions that were firing when the agent stopped: they resolve if they cleared meanwhile.
+    this.#firing = new Map((saved?.firing ?? []).map((c) => [c.key, c]));
+    for await (const entry of kv.list<Silence>({ prefix: SILENCE_PREFIX })) {
+      this.#silences.push(entry.value);
+    }
+    this.#outbox.start();
+    this.#unsubscribe = events.subscribe((e) => {
+      if (e.kind === "state" || e.kind === "check") this.#poke();
+    });
+    this.#loop = this.#run();
+  }
+
+  /** Relays a script's own post to `webhook`; a duplicate is not queued again. */
+  async relay(
+    webhook: string,
+    body: string,
+    contentType: string,
+    idempotencyKey?: string | null,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    const spec = this.#deps.config.webhooks[webhook];
+    if (!spec) throw new UnknownWebhookError(webhook, Object.keys(this.#deps.config.webhooks));
+    return await this.#outbox.enqueue({
+      channel: webhook,
+      dedupeKey: await relayKey(webhook, body, contentType, idempotencyKey),
+      dedupeWindowMs: idempotencyKey ? IDEMPOTENCY_WINDOW_MS : spec.dedupeWindowMs,
+      payload: { type: "relay", post: { body, contentType } },
+    });
+  }
+
+  /** The message history, newest first. */
+  list(filter: { since?: string; state?: MessageState; channel?: string; limit?: number }) {
+    return this.#outbox.list(filter);
+  }
+
+  /** Adds a runtime silence (kept in KV until it expires). */
+  async addSilence(silence: Silence): Promise<Silence> {
+    await this.#deps.kv.set([...SILENCE_PREFIX, silence.id], silence, {
+      expireIn: Math.max(1000, Date.parse(silence.until) - this.#deps.clock.now()),
+    });
+    this.#silences = [...this.#silences.filter((s) => s.id !== silence.id), silence];
+    log.info("Silence {id} added until {until}", { id: silence.id, until: silence.until });
+    return silence;
+  }
+
+  /** Removes a runtime silence; false when there was none with that id. */
+  async removeSilence(id: string): Promise<boolean> {
+    const existed = this.#silences.some((s) => s.id === id);
+    await this.#deps.kv.delete([...SILENCE_PREFIX, id]);
+    this.#silences = this.#silences.filter((s) => s.id !== id);
+    return existed;
+  }
+
+  /** Config and runtime silences that have not expired. */
+  silences(): Silence[] {
+    return this.#activeSilences();
+  }
+
+  #activeSilences(): Silence[] {
+    const now = this.#deps.clock.now();
+    return [...this.#deps.config.notify.silences, ...this.#silences]
+      .filter((s) => Date.parse(s.until) > now);
+  }
+
+  /** Something changed: look again soon (coalesced). */
+  #poke(): void {
+    this.#dirty = true;
+    this.#wake?.abort();
+  }
+
+  async #run(): Promise<void> {
+    const { clock } = this.#deps;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#evaluate();
+      } catch (error) {
+        log.error("Alert evaluation failed: {error}", { error });
+      }
+      const next = this.#policy.nextWakeAt();
+      const wait = Math.max(0, Math.min(SWEEP_MS, next === null ? SWEEP_MS : next - clock.now()));
+      if (this.#dirty) {
+        this.#dirty = false;
+        continue;
+      }
+      this.#wake = new AbortController();
+      const signal = AbortSignal.any([this.#wake.signal, this.#stop.signal]);
+      await clock.sleep(wait, signal);
+      this.#wake = null;
+      // Let a burst of events settle into one evaluation.
+      if (this.#dirty && !this.#stop.signal.aborted) await clock.sleep(20, this.#stop.signal);
+      this.#dirty = false;
+    }
+  }
+
+  /** Observes every condition, resolves the ones that cleared, enqueues what is due. */
+  async #evaluate(): Promise<void> {
+    const { supervisor, config, clock, kv } = this.#deps;
+    const now = clock.now();
+    const agent = this.#deps.info();
+    const ctx = { site: agent.site, host: agent.host, link: config.notify.link, now };
+    const current = new Map<string, Condition>();
+    for (const status of supervisor.status()) {
+      // The runner holds the script's current config (hot reload replaces it).
+      const runner = supervisor.get(status.name);
+      const stderr = runner.recentLines.filter((l) => l.stream === "err").slice(-10)
+        .map((l) => l.line);
+      for (const c of scriptConditions(status, runner.config, stderr, ctx)) current.set(c.key, c);
+    }
+    for (const c of agentConditions(agent, ctx)) current.set(c.key, c);
+    for (const [key, condition] of current) this.#policy.observe(key, condition.alert, now);
+    for (const [key, condition] of this.#firing) {
+      if (!current.has(key)) {
+        this.#policy.observe(key, {
+          ...condition.alert,
+          status: "resolved",
+          at: new Date(now).toISOString(),
+        }, now);
+      }
+    }
+    const changed = current.size !== this.#firing.size ||
+      [...current.keys()].some((k) => !this.#firing.has(k));
+    this.#firing = current;
+    const due = this.#policy.due(now);
+    for (const out of due) {
+      const { duplicate } = await this.#outbox.enqueue({
+        channel: out.channel,
+        dedupeKey: out.dedupeKey,
+        payload: out.payload,
+        ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
+      });
+      if (!duplicate && !out.suppressed) {
+        log.info("Alert {status} {rule} for {subject} → {channel}", {
+          status: out.payload.alert.status,
+          rule: out.payload.alert.rule,
+          subject: out.payload.alert.script ?? out.payload.alert.host,
+          channel: out.channel,
+        });
+      }
+    }
+    if (due.length > 0 || changed) {
+      // Without the stderr tails: a KV value holds at most 64 KiB.
+      const firing = [...current.values()].map((c) => ({
+        key: c.key,
+        alert: { ...c.alert, stderrTail: undefined },
+      }));
+      const saved: Saved = { policy: this.#policy.snapshot(), firing };
+      await kv.set(SNAPSHOT_KEY, saved);
+    }
+  }
+
+  /** Stops watching and delivering; queued messages wait in KV for the next start. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#unsubscribe?.();
+    await this.#loop;
+    await this.#outbox.close();
+  }
+}
