@@ -191,7 +191,7 @@ export function createApi(deps: ApiDeps): Hono {
       channel: c.req.query("channel"),
       limit,
     });
-    return c.json({ messages });
+    return c.json({ messages, counts: await deps.notifier.outbox.counts() });
   });
   control.post("/silences", async (c) => {
     const body = await c.req.json().catch(() => null);

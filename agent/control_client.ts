@@ -50,7 +50,7 @@ export class ControlClient {
   /** The notification history, newest first. */
   notifications(
     filter: { since?: string; state?: string; channel?: string; limit?: number },
-  ): Promise<{ messages: MessageRecord[] }> {
+  ): Promise<{ messages: MessageRecord[]; counts: Record<string, number> }> {
     const query = new URLSearchParams(
       Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]),
     );

@@ -280,7 +280,7 @@ function program(): Command {
           : Number.isNaN(Date.parse(opts.since))
           ? new Date(Date.now() - parseDuration(opts.since)).toISOString()
           : new Date(opts.since).toISOString();
-        const { messages } = await (await connect(globals())).notifications({
+        const { messages, counts } = await (await connect(globals())).notifications({
           since,
           state: opts.state,
           channel: opts.channel,
@@ -300,6 +300,8 @@ function program(): Command {
               : (m.history.at(-1)?.note ?? null),
           ]),
         ));
+        const totals = Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+        console.log(`\nall messages: ${totals.join(", ") || "none"}`);
       },
     );
 
