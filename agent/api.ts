@@ -14,7 +14,7 @@ import { type CheckState, PING_BODY_LIMIT } from "./health/types.ts";
 import { renderMetrics } from "./metrics.ts";
 import { type Notifier, UnknownWebhookError } from "./notifier.ts";
 import { parseSilenceRequest } from "./silence_request.ts";
-import type { MessageState } from "../shared/notify/types.ts";
+import { MESSAGE_STATES, type MessageState } from "../shared/notify/types.ts";
 import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
 
@@ -71,18 +71,6 @@ export interface ApiDeps {
 
 /** Relayed posts larger than this are refused with 413 (a KV value holds at most 64 KiB). */
 export const RELAY_BODY_LIMIT = MAX_RELAY_BODY_BYTES;
-
-const MESSAGE_STATES: readonly MessageState[] = [
-  "queued",
-  "sending",
-  "sent",
-  "retrying",
-  "failed",
-  "dead-lettered",
-  "uncertain",
-  "duplicate",
-  "silenced",
-];
 
 const log = getLogger(["scriptmon", "api"]);
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);

@@ -1,52 +1,8 @@
 import assert from "node:assert/strict";
 import type { StatusBody } from "./api.ts";
-import type { CheckState } from "./health/types.ts";
 import { escapeLabelValue, renderMetrics } from "./metrics.ts";
 import type { ScriptStatus } from "./script_state.ts";
-
-const NOW = Date.parse("2026-03-02T10:00:00.000Z");
-
-function iso(secondsAgo: number): string {
-  return new Date(NOW - secondsAgo * 1000).toISOString();
-}
-
-function check(name: string, overrides: Partial<CheckState> = {}): CheckState {
-  return {
-    name,
-    status: "ok",
-    reason: "ok",
-    since: iso(600),
-    checkedAt: iso(5),
-    consecutiveFailures: 0,
-    failuresTotal: 0,
-    ...overrides,
-  };
-}
-
-function script(name: string, overrides: Partial<ScriptStatus> = {}): ScriptStatus {
-  return {
-    name,
-    state: "stopped",
-    enabled: true,
-    pid: null,
-    adopted: false,
-    startedAt: null,
-    uptimeMs: null,
-    restarts: 0,
-    crashLoop: false,
-    lastExit: null,
-    nextStartAt: null,
-    reason: null,
-    command: ["python3", `${name}.py`],
-    logPath: `/data/logs/${name}.log`,
-    health: "unknown",
-    checks: [],
-    resources: null,
-    heartbeat: null,
-    lastLines: [],
-    ...overrides,
-  };
-}
+import { check, iso, NOW, script } from "../tests/_status_fixtures.ts";
 
 function statusBody(scripts: ScriptStatus[], configFailed = false): StatusBody {
   return {

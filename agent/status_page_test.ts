@@ -1,53 +1,10 @@
 import assert from "node:assert/strict";
 import type { StatusBody } from "./api.ts";
-import type { CheckState } from "./health/types.ts";
 import type { ScriptStatus } from "./script_state.ts";
+import { check, iso, NOW, script } from "../tests/_status_fixtures.ts";
 import { renderStatusFragment, renderStatusPage, STATUS_FRAGMENT_PATH } from "./status_page.tsx";
 
-const NOW = Date.parse("2026-03-02T10:00:00.000Z");
 const NONCE = "rAnd0mNonce+/=";
-
-function iso(secondsAgo: number): string {
-  return new Date(NOW - secondsAgo * 1000).toISOString();
-}
-
-function check(name: string, overrides: Partial<CheckState> = {}): CheckState {
-  return {
-    name,
-    status: "ok",
-    reason: "ok",
-    since: iso(600),
-    checkedAt: iso(5),
-    consecutiveFailures: 0,
-    failuresTotal: 0,
-    ...overrides,
-  };
-}
-
-function script(name: string, overrides: Partial<ScriptStatus> = {}): ScriptStatus {
-  return {
-    name,
-    state: "stopped",
-    enabled: true,
-    pid: null,
-    adopted: false,
-    startedAt: null,
-    uptimeMs: null,
-    restarts: 0,
-    crashLoop: false,
-    lastExit: null,
-    nextStartAt: null,
-    reason: null,
-    command: ["python3", `${name}.py`],
-    logPath: `/data/logs/${name}.log`,
-    health: "unknown",
-    checks: [],
-    resources: null,
-    heartbeat: null,
-    lastLines: [],
-    ...overrides,
-  };
-}
 
 function statusBody(scripts: ScriptStatus[], configError: string | null = null): StatusBody {
   return {

@@ -12,7 +12,13 @@
  * - ["count", state]       a KvU64 counter per state, for counts()
  * - ["dedupe", key]        { id, at } of the message that claimed the key
  */
-import type { MessageEvent, MessageRecord, MessageState, Payload } from "./types.ts";
+import {
+  MESSAGE_STATES,
+  type MessageEvent,
+  type MessageRecord,
+  type MessageState,
+  type Payload,
+} from "./types.ts";
 
 /** A message record as kept in KV: everything but the payload. */
 export type StoredRecord = Omit<MessageRecord, "payload">;
@@ -24,17 +30,7 @@ export interface VersionedRecord {
 }
 
 /** All message states, for counts(). */
-export const ALL_STATES: readonly MessageState[] = [
-  "queued",
-  "sending",
-  "sent",
-  "retrying",
-  "failed",
-  "dead-lettered",
-  "uncertain",
-  "duplicate",
-  "silenced",
-];
+export const ALL_STATES: readonly MessageState[] = MESSAGE_STATES;
 
 /** States a message does not leave. */
 export const FINAL_STATES: ReadonlySet<MessageState> = new Set<MessageState>([

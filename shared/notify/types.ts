@@ -57,17 +57,21 @@ export type Payload =
   | { type: "relay"; post: RelayedPost }
   | { type: "test"; text: string };
 
+/** Every state a message can be in. */
+export const MESSAGE_STATES = [
+  "queued",
+  "sending",
+  "sent",
+  "retrying",
+  "failed",
+  "dead-lettered",
+  "uncertain",
+  "duplicate",
+  "silenced",
+] as const;
+
 /** Where a message is in its life. */
-export type MessageState =
-  | "queued"
-  | "sending"
-  | "sent"
-  | "retrying"
-  | "failed"
-  | "dead-lettered"
-  | "uncertain"
-  | "duplicate"
-  | "silenced";
+export type MessageState = typeof MESSAGE_STATES[number];
 
 /** One step in a message's history. */
 export interface MessageEvent {
