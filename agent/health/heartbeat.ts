@@ -118,6 +118,14 @@ export class HeartbeatCheck {
     return from + timeoutMs + graceMs;
   }
 
+  /**
+   * When the monitor should look next: the deadline, or null once the check
+   * is failing (only a ping changes it then, and a ping re-arms the timer).
+   */
+  nextCheckAt(): number | null {
+    return this.#state.status === "failing" ? null : this.deadline();
+  }
+
   /** Re-evaluates at `at`; returns the new state when it changed. */
   evaluate(at: number): CheckState | null {
     if (this.#failed) return null;

@@ -82,3 +82,14 @@ Deno.test("a scheduled run that ends without a ping fails", () => {
   assert.equal(failed?.status, "failing");
   assert.equal(failed?.reason, "the run started 2s ago ended without a ping");
 });
+
+Deno.test("a failing heartbeat asks for no further timer until the next ping", () => {
+  const hb = new HeartbeatCheck(config, { scheduled: false, now: 0 });
+  hb.runStarted(0);
+  assert.equal(hb.nextCheckAt(), 70_000);
+  hb.evaluate(70_000);
+  assert.equal(hb.state.status, "failing");
+  assert.equal(hb.nextCheckAt(), null, "a timer in the past would spin");
+  hb.ping("success", 80_000);
+  assert.equal(hb.nextCheckAt(), 150_000);
+});

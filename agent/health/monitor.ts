@@ -23,6 +23,8 @@ export interface MonitorDeps {
 }
 
 const RESOURCE_ACTION: ResolvedAction = { alert: true, restart: false };
+/** How often a failing heartbeat looks at its file for a touch. */
+const FILE_RECHECK_MS = 1000;
 
 /** Health checks of one script; see the module comment. */
 export class HealthMonitor {
@@ -148,12 +150,17 @@ export class HealthMonitor {
     this.#deadline?.abort();
     this.#deadline = null;
     if (this.#closed.signal.aborted) return;
-    const due = [this.#heartbeat?.deadline(), this.#silence?.deadline()]
+    const { clock } = this.#deps;
+    const due = [this.#heartbeat?.nextCheckAt(), this.#silence?.nextCheckAt()]
       .filter((d): d is number => typeof d === "number");
+    // A failing heartbeat with a file recovers when the file is touched: look now and then.
+    if (
+      this.#heartbeat?.state.status === "failing" && this.#running &&
+      this.#runner.config.health.heartbeat?.file
+    ) due.push(clock.now() + FILE_RECHECK_MS);
     if (due.length === 0) return;
     const ctl = new AbortController();
     this.#deadline = ctl;
-    const { clock } = this.#deps;
     const wait = Math.max(0, Math.min(...due) - clock.now());
     this.#track(
       clock.sleep(wait, ctl.signal).then(async () => {

@@ -47,6 +47,11 @@ export class SilenceCheck {
     return this.#since === null ? null : this.#since + this.#timeoutMs;
   }
 
+  /** When the monitor should look next; null once hung (only output changes it then). */
+  nextCheckAt(): number | null {
+    return this.#state.status === "failing" ? null : this.deadline();
+  }
+
   /** Re-evaluates at `at`; returns the new state when it changed. */
   evaluate(at: number): CheckState | null {
     if (this.#since === null) return null;

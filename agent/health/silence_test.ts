@@ -25,3 +25,13 @@ Deno.test("a script that is not running is not silent", () => {
   assert.equal(s.deadline(), null);
   assert.equal(s.output(6000), null);
 });
+
+Deno.test("a hung script asks for no further timer until it prints", () => {
+  const s = new SilenceCheck(config, { now: 0 });
+  s.runStarted(0);
+  s.evaluate(30_000);
+  assert.equal(s.state.status, "failing");
+  assert.equal(s.nextCheckAt(), null, "a timer in the past would spin");
+  s.output(31_000);
+  assert.equal(s.nextCheckAt(), 61_000);
+});
