@@ -14,7 +14,7 @@ import { EventLog } from "./event_log.ts";
 import { ResourceSampler } from "./health/sampler.ts";
 import { Notifier } from "./notifier.ts";
 import { readCaCerts } from "./ca_certs.ts";
-import { acquireInstanceLock } from "./instance_lock.ts";
+import { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
 import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
@@ -51,6 +51,8 @@ export interface Agent {
 }
 
 const log = getLogger(["scriptmon", "agent"]);
+/** How long the daemon waits for a `once` pass that holds the data dir's lock. */
+const ONCE_WAIT_MS = 60_000;
 
 /** Starts the daemon; resolves once every enabled script has been started or adopted. */
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -62,7 +64,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await Deno.mkdir(pidDir, { recursive: true });
   await Deno.mkdir(logDir, { recursive: true });
 
-  const lock = await acquireInstanceLock(dataDir, { mode: "run" });
+  // A `once` pass holds the lock for seconds: wait for it rather than fail.
+  const holder = await readLockHolder(dataDir);
+  const lock = await acquireInstanceLock(dataDir, {
+    mode: "run",
+    waitMs: holder?.mode === "once" ? ONCE_WAIT_MS : 0,
+  });
   const kv = await openKv(join(dataDir, "agent.kv")).catch(async (error) => {
     await lock.release();
     throw error;
@@ -115,8 +122,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
 
   let reloading = Promise.resolve();
+  let closingDown = false;
   const reload = () => {
     reloading = reloading.then(async () => {
+      if (closingDown) return;
       let next: ResolvedAgentConfig;
       try {
         next = await loadConfig(config.path, { envName: config.envName });
@@ -137,6 +146,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         reason: `reloaded: ${result.added.length} added, ${result.removed.length} removed, ` +
           `${result.changed.length} changed, ${result.unchanged.length} unchanged`,
       });
+    }).catch((error) => {
+      // The chain must go on: a failed apply leaves the scripts as they are, reported.
+      log.error("Applying the reloaded config failed: {error}", { error });
+      events.append({ kind: "config", reason: `reload failed while applying: ${error}` });
     });
     return reloading;
   };
@@ -178,13 +191,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const shutdown = () => {
     closing ??= (async () => {
       log.info("Agent shutting down: stopping {n} script(s)", { n: supervisor.runners().length });
+      closingDown = true;
       watcher?.close();
+      // No new control request or reload may start a script while they are being stopped.
+      await server.shutdown();
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
       await notifier.close();
       events.append({ kind: "agent", reason: "agent stopped" });
-      await server.shutdown();
       await events.flush();
       kv.close();
       released = true;
@@ -194,9 +209,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   const killNow = async () => {
     log.warn("Stopping at once: killing every script's process tree");
-    await Promise.all(
+    const kills = await Promise.allSettled(
       supervisor.status().filter((s) => s.pid).map((s) => platform.killTree(s.pid!)),
     );
+    for (const k of kills) {
+      if (k.status === "rejected") log.error("Kill failed: {error}", { error: k.reason });
+    }
     await shutdown();
   };
   return { apiPort, supervisor, events, notifier, reload, shutdown, killNow, info };

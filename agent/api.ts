@@ -81,9 +81,25 @@ export function createApi(deps: ApiDeps): Hono {
 
   // Loopback only, and not reachable through DNS rebinding from a browser.
   app.use("*", async (c, next) => {
-    const host = (c.req.header("host") ?? "").replace(/:\d+$/, "");
+    const hostHeader = c.req.header("host") ?? "";
+    const host = hostHeader.replace(/:\d+$/, "");
     if (!LOOPBACK_HOSTS.has(host)) {
       throw new HTTPException(421, { message: `Host "${host}" is not a loopback name` });
+    }
+    // Scripts and the CLI send neither header; a browser does. Only the agent's own page may
+    // talk to it: a page elsewhere must not ping, relay into the chat channels, or control.
+    const site = c.req.header("sec-fetch-site");
+    const origin = c.req.header("origin");
+    if (
+      (site !== undefined && site !== "same-origin" && site !== "none") ||
+      (origin !== undefined && origin !== `http://${hostHeader}`)
+    ) {
+      log.warn("Refused a cross-site {method} {path} from {origin}", {
+        method: c.req.method,
+        path: c.req.path,
+        origin: origin ?? site,
+      });
+      throw new HTTPException(403, { message: "Cross-site requests are not accepted" });
     }
     await next();
   });

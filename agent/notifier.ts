@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../shared/notify/channels/mod.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
-import { AlertPolicy } from "../shared/notify/policy.ts";
+import { AlertPolicy, type PolicyOutput } from "../shared/notify/policy.ts";
 import type { Silence } from "../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../shared/notify/types.ts";
 import { agentConditions, type Condition, scriptConditions } from "./alert_rules.ts";
@@ -54,6 +54,10 @@ const log = getLogger(["scriptmon", "notify"]);
 const SNAPSHOT_KEY = ["notify", "policy"];
 const SILENCE_PREFIX = ["notify", "silence"];
 const SWEEP_MS = 5000;
+/** Stderr lines an alert carries (each cut at 300 characters). */
+const STDERR_LINES = 10;
+/** The policy snapshot must fit one KV value (64 KiB) with room to spare. */
+const SNAPSHOT_LIMIT = 60_000;
 /** Idempotency keys are remembered this long, whatever the webhook's dedupe_window. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 
@@ -70,6 +74,7 @@ export class Notifier {
   #loop: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
   #dirty = false;
+  #unqueued: PolicyOutput[] = [];
 
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
@@ -207,7 +212,7 @@ export class Notifier {
 
   /** Observes every condition, resolves the ones that cleared, enqueues what is due. */
   async #evaluate(): Promise<void> {
-    const { supervisor, config, clock, kv } = this.#deps;
+    const { supervisor, config, clock } = this.#deps;
     const now = clock.now();
     const agent = this.#deps.info();
     const ctx = { site: agent.site, host: agent.host, link: config.notify.link, now };
@@ -215,8 +220,8 @@ export class Notifier {
     for (const status of supervisor.status()) {
       // The runner holds the script's current config (hot reload replaces it).
       const runner = supervisor.get(status.name);
-      const stderr = runner.recentLines.filter((l) => l.stream === "err").slice(-10)
-        .map((l) => l.line);
+      const stderr = runner.recentLines.filter((l) => l.stream === "err").slice(-STDERR_LINES)
+        .map((l) => l.line.slice(0, 300));
       for (const c of scriptConditions(status, runner.config, stderr, ctx)) current.set(c.key, c);
     }
     for (const c of agentConditions(agent, ctx)) current.set(c.key, c);
@@ -233,32 +238,52 @@ export class Notifier {
     const changed = current.size !== this.#firing.size ||
       [...current.keys()].some((k) => !this.#firing.has(k));
     this.#firing = current;
-    const due = this.#policy.due(now);
-    for (const out of due) {
-      const { duplicate } = await this.#outbox.enqueue({
-        channel: out.channel,
-        dedupeKey: out.dedupeKey,
-        payload: out.payload,
-        ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
-      });
-      if (!duplicate && !out.suppressed) {
-        log.info("Alert {status} {rule} for {subject} → {channel}", {
-          status: out.payload.alert.status,
-          rule: out.payload.alert.rule,
-          subject: out.payload.alert.script ?? out.payload.alert.host,
+    // Outputs the policy gave out but the outbox did not take yet (KV busy): first.
+    const due = [...this.#unqueued, ...this.#policy.due(now)];
+    this.#unqueued = [];
+    for (const [index, out] of due.entries()) {
+      try {
+        const { duplicate } = await this.#outbox.enqueue({
           channel: out.channel,
+          dedupeKey: out.dedupeKey,
+          payload: out.payload,
+          ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
         });
+        if (!duplicate && !out.suppressed) {
+          log.info("Alert {status} {rule} for {subject} → {channel}", {
+            status: out.payload.alert.status,
+            rule: out.payload.alert.rule,
+            subject: out.payload.alert.script ?? out.payload.alert.host,
+            channel: out.channel,
+          });
+        }
+      } catch (error) {
+        // Keep the rest for the next evaluation: the dedupe keys make a retry safe.
+        this.#unqueued = due.slice(index);
+        log.error("Cannot queue alerts (will retry): {error}", { error });
+        break;
       }
     }
-    if (due.length > 0 || changed) {
-      // Without the stderr tails: a KV value holds at most 64 KiB.
-      const firing = [...current.values()].map((c) => ({
-        key: c.key,
-        alert: { ...c.alert, stderrTail: undefined },
-      }));
-      const saved: Saved = { policy: this.#policy.snapshot(), firing };
-      await kv.set(SNAPSHOT_KEY, saved);
+    if (due.length > 0 || changed) await this.#save(current);
+  }
+
+  /** Persists the policy's episodes and the firing conditions, within KV's 64 KiB. */
+  async #save(current: Map<string, Condition>): Promise<void> {
+    // Stderr tails are evidence for the messages, not state: leave them out.
+    const strip = (_key: string, value: unknown) => (_key === "stderrTail" ? undefined : value);
+    const saved = JSON.parse(JSON.stringify({
+      policy: this.#policy.snapshot(),
+      firing: [...current.values()],
+    }, strip)) as Saved;
+    const size = new TextEncoder().encode(JSON.stringify(saved)).length;
+    if (size > SNAPSHOT_LIMIT) {
+      log.warn("Alert state is {size} bytes, over {limit}: not saved this time", {
+        size,
+        limit: SNAPSHOT_LIMIT,
+      });
+      return;
     }
+    await this.#deps.kv.set(SNAPSHOT_KEY, saved);
   }
 
   /** Stops watching and delivering; queued messages wait in KV for the next start. */

@@ -140,7 +140,18 @@ async function ensureRunning(
   try {
     const { pid } = await ctx.platform.spawnDetached(script.command, {
       cwd: script.cwd,
-      env: { ...script.env, SCRIPTMON_SCRIPT: script.name },
+      env: {
+        // Pings reach the daemon once one runs (on the configured port; 0 means none is known).
+        ...(ctx.config.agent.apiPort > 0
+          ? {
+            SCRIPTMON_PING_URL: `http://127.0.0.1:${ctx.config.agent.apiPort}/ping/${
+              encodeURIComponent(script.name)
+            }`,
+          }
+          : {}),
+        ...script.env,
+        SCRIPTMON_SCRIPT: script.name,
+      },
       logPath,
     });
     const info = await ctx.platform.inspect(pid);

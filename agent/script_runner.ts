@@ -50,6 +50,8 @@ interface Run {
 const RECENT_LINES = 50;
 const ADOPTED_POLL_MS = 1000;
 const DRAIN_TIMEOUT_MS = 2000;
+/** How long a killed tree may take to be reaped before stop gives up on it. */
+const KILL_WAIT_MS = 5000;
 const STOPPED = Symbol("stopped");
 
 /** Supervises one script; see the module comment. */
@@ -74,6 +76,7 @@ export class ScriptRunner {
   #lastOutputAt: number | null = null;
   #outputErrors = 0;
   #background = new Set<Promise<unknown>>();
+  #disposed = false;
   /** Resolves the pending `start()` once the first run is settled. */
   #settled: () => void = () => {};
 
@@ -147,46 +150,57 @@ export class ScriptRunner {
    * once the first run is up, has failed, or waits for its schedule.
    */
   start(): Promise<void> {
-    return this.#serial(async () => {
-      if (this.#wanted) return;
-      this.#wanted = true;
-      this.#stop = new AbortController();
-      const settled = Promise.withResolvers<void>();
-      this.#settled = settled.resolve;
-      this.#loop = this.#supervise(this.#stop.signal).catch((error) => {
-        this.#log.error("Supervision of {script} failed: {error}", {
-          script: this.name,
-          error,
-        });
-        this.#setState("failed", { reason: String(error) });
-      }).finally(settled.resolve);
-      await settled.promise;
-    });
+    return this.#serial(() => this.#startNow());
   }
 
   /** Stops the script's whole process tree and keeps it stopped. */
   stop(reason = "stopped by request"): Promise<void> {
+    return this.#serial(() => this.#stopNow(reason));
+  }
+
+  /** Stops and starts again with a fresh backoff, as one step no other request can split. */
+  restart(): Promise<void> {
     return this.#serial(async () => {
-      if (!this.#wanted && !this.#loop) return;
-      this.#wanted = false;
-      this.#stop.abort();
-      await this.#loop;
-      this.#loop = null;
-      this.#nextStartAt = null;
-      this.#setState("stopped", { reason });
+      await this.#stopNow("restarting");
+      this.#backoff.reset();
+      this.#crashLoop = false;
+      await this.#startNow();
     });
   }
 
-  /** Stops and starts again with a fresh backoff. */
-  async restart(): Promise<void> {
-    await this.stop("restarting");
-    this.#backoff.reset();
-    this.#crashLoop = false;
-    await this.start();
+  async #startNow(): Promise<void> {
+    if (this.#wanted) return;
+    if (this.#disposed) {
+      this.#log.warn("Not starting {script}: it was removed or replaced", { script: this.name });
+      return;
+    }
+    this.#wanted = true;
+    this.#stop = new AbortController();
+    const settled = Promise.withResolvers<void>();
+    this.#settled = settled.resolve;
+    this.#loop = this.#supervise(this.#stop.signal).catch((error) => {
+      this.#log.error("Supervision of {script} failed: {error}", {
+        script: this.name,
+        error,
+      });
+      this.#setState("failed", { reason: String(error) });
+    }).finally(settled.resolve);
+    await settled.promise;
   }
 
-  /** Stops the script and closes its log. */
+  async #stopNow(reason: string): Promise<void> {
+    if (!this.#wanted && !this.#loop) return;
+    this.#wanted = false;
+    this.#stop.abort();
+    await this.#loop;
+    this.#loop = null;
+    this.#nextStartAt = null;
+    this.#setState("stopped", { reason });
+  }
+
+  /** Stops the script and closes its log; it cannot be started again. */
   async dispose(reason = "agent shutting down"): Promise<void> {
+    this.#disposed = true;
     await this.stop(reason);
     // Output still in the pipes is written first, unless something that left
     // the process group holds a pipe open: then the log closes without it.
@@ -236,7 +250,8 @@ export class ScriptRunner {
         this.#reportSkippedTicks(cron, run.startedAt);
         continue;
       }
-      const clean = ended.code === 0;
+      // An adopted process's exit code cannot be known: not counted as a failure.
+      const clean = ended.code === 0 || (run.adopted && ended.code === null && !ended.signal);
       const policy = this.#config.restart.policy;
       if (policy === "never" || (policy === "on-failure" && clean)) {
         this.#setState(clean ? "exited" : "failed", { reason: `restart policy is "${policy}"` });
@@ -538,7 +553,26 @@ export class ScriptRunner {
       });
       await platform.killTree(run.pid).catch(() => {});
     }
-    const result = typeof ended === "symbol" ? await run.exited : ended;
+    let result = typeof ended === "symbol" ? null : ended;
+    if (!result) {
+      const wait = new AbortController();
+      result = await Promise.race([
+        run.exited,
+        clock.sleep(KILL_WAIT_MS, wait.signal).then(() => null),
+      ]);
+      wait.abort();
+      if (!result) {
+        this.#log.error(
+          "{script} (pid {pid}) is still alive {ms} ms after SIGKILL; giving up on it",
+          {
+            script: this.name,
+            pid: run.pid,
+            ms: KILL_WAIT_MS,
+          },
+        );
+        result = { code: null, signal: null };
+      }
+    }
     const now = clock.now();
     this.#lastExit = {
       at: new Date(now).toISOString(),

@@ -255,3 +255,45 @@ Deno.test("a scheduled script runs at its cron time and waits in state exited", 
   assert.equal(h.runner.status().lastExit?.code, 0);
   assert.ok(h.runner.status().nextStartAt);
 });
+
+Deno.test("a stop that arrives during a restart wins: the script ends stopped", async () => {
+  await using h = await harness(testScript("racy", denoFixture("print_hang.ts", "1")));
+  await h.runner.start();
+  const restarting = h.runner.restart();
+  const stopping = h.runner.stop();
+  await Promise.all([restarting, stopping]);
+  assert.equal(h.runner.state, "stopped");
+  assert.equal(h.runner.status().pid, null);
+});
+
+Deno.test("a disposed runner cannot be started again", async () => {
+  await using h = await harness(testScript("gone", denoFixture("print_hang.ts", "1")));
+  await h.runner.start();
+  await h.runner.dispose("removed from the config");
+  await h.runner.start();
+  assert.equal(h.runner.state, "stopped");
+  assert.equal(h.runner.status().pid, null);
+});
+
+Deno.test("an adopted on-failure script that ends is not restarted", async () => {
+  const sleeper = new Deno.Command("sleep", { args: ["0.3"], detached: true }).spawn();
+  await using h = await harness(
+    testScript("job", ["sleep", "0.3"], { restart: { policy: "on-failure" } }),
+  );
+  const info = (await platform.inspect(sleeper.pid))!;
+  await writePidRecord(h.deps.pidDir, {
+    script: "job",
+    pid: sleeper.pid,
+    startTime: info.startTime,
+    argv: ["sleep", "0.3"],
+    owner: "once",
+    agentPid: 1,
+    startedAt: new Date().toISOString(),
+  });
+  const exited = nextEvent(h.events, stateOf("job", "exited"));
+  await h.runner.start();
+  assert.equal(h.runner.status().adopted, true);
+  await sleeper.status;
+  await exited;
+  assert.equal(h.runner.status().restarts, 0);
+});

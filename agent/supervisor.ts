@@ -74,6 +74,8 @@ export class Supervisor {
       }
       if (current) {
         result.changed.push(name);
+        // Out of the map first: no request may reach the old runner while it is replaced.
+        this.#entries.delete(name);
         starts.push(dispose(current, "changed in the config").then(() => this.#add(script)));
       } else {
         result.added.push(name);

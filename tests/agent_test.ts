@@ -112,5 +112,21 @@ Deno.test("the local API serves status openly and control only with the secret",
     // A page on another site reaching the port through DNS rebinding sends its own Host.
     assert.match(await rawGet(agent.apiPort, "evil.example"), /^HTTP\/1\.1 421 /);
     assert.match(await rawGet(agent.apiPort, `127.0.0.1:${agent.apiPort}`), /^HTTP\/1\.1 200 /);
+
+    // A page on another site in the workstation's browser may not ping, relay or control.
+    const forgeries: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site" },
+      { origin: "https://evil.example" },
+    ];
+    for (const headers of forgeries) {
+      const forged = await fetch(`${base}/ping/rates/fail`, { method: "POST", headers });
+      await forged.body?.cancel();
+      assert.equal(forged.status, 403);
+    }
+    const own = await fetch(`${base}/?fragment=1`, {
+      headers: { "sec-fetch-site": "same-origin" },
+    });
+    await own.body?.cancel();
+    assert.equal(own.status, 200);
   });
 });
