@@ -348,3 +348,30 @@ Deno.test("two outboxes on one KV file enqueueing the same 200 keys at once make
     assert.ok(r1[i].duplicate !== r2[i].duplicate);
   }
 });
+
+Deno.test("a receiver down for two minutes gets every message afterwards, in order", async () => {
+  const downUntil = { at: 0 };
+  await using s = await setup({
+    answer: () => (s.clock.now() < downUntil.at ? { status: 503, body: "down" } : { status: 200 }),
+    outbox: { retry: { minDelayMs: 1000, maxDelayMs: 300_000, multiplier: 2, jitter: 0 } },
+  });
+  downUntil.at = s.clock.now() + 120_000;
+  s.outbox.start();
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    ids.push(
+      (await s.outbox.enqueue({ channel: "a", dedupeKey: `m${i}`, payload: text(`m${i}`) })).id,
+    );
+  }
+  // Only the head is tried while the receiver is down; follow its retries through the outage.
+  for (let attempt = 1; attempt <= 20 && s.clock.now() < downUntil.at; attempt++) {
+    await s.changes.nth({ id: ids[0], state: "retrying" }, attempt);
+    const head = await s.outbox.get(ids[0]);
+    s.clock.advance(Date.parse(head!.nextAttemptAt!) - s.clock.now());
+  }
+  await s.changes.nth({ state: "sent" }, 20);
+  // Arrival order, each text once (the head arrived once per attempt).
+  assert.deepEqual([...new Set(s.recorder.received)], ids.map((_, i) => `m${i}`));
+  for (let i = 1; i < 20; i++) assert.equal(s.recorder.count(`m${i}`), 1);
+  assert.ok((await s.outbox.get(ids[0]))!.attempts >= 8, "the head kept trying through the outage");
+});
