@@ -1,0 +1,158 @@
+/**
+ * The agent ↔ collector wire protocol, as zod schemas both sides validate
+ * with. Version 1. Every request carries the agent's token
+ * (`Authorization: Bearer <token>`); the collector answers JSON.
+ *
+ * - `POST /api/v1/ingest`: an `IngestRequest` (heartbeat + a batch of events
+ *   numbered per agent + command acks) → an `IngestResponse` (the highest
+ *   contiguous seq stored, pending commands, the server's clock).
+ * - `GET /api/v1/commands?wait=<ms>`: a long-poll for commands (≤ 30 s).
+ * - `POST /api/v1/leases/<script>`: a `LeaseRequest` → a `LeaseResponse`.
+ * - `POST /api/v1/dedupe`: a `DedupeRequest` → a `DedupeResponse`.
+ */
+import { z } from "zod";
+
+/** The protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** At most this many events in one ingest batch. */
+export const MAX_BATCH_EVENTS = 500;
+
+/** Ingest bodies larger than this are refused (413). */
+export const MAX_INGEST_BYTES = 1024 * 1024;
+
+const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/);
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO time");
+
+/** Who is talking: sent with every ingest. */
+export const agentIdentitySchema = z.strictObject({
+  site: name,
+  host: name,
+  version: z.string().max(50),
+  os: z.string().max(50),
+  pid: z.number().int().nonnegative(),
+  startedAt: iso,
+  /** The agent's clock when it sent the request, for the skew. */
+  now: iso,
+});
+
+/** One script as the heartbeat reports it. */
+export const scriptSummarySchema = z.strictObject({
+  name,
+  state: z.string().max(30),
+  health: z.string().max(30),
+  enabled: z.boolean(),
+  pid: z.number().int().nullable(),
+  uptimeMs: z.number().nullable(),
+  restarts: z.number().int().nonnegative(),
+  rssBytes: z.number().nonnegative().nullable(),
+  cpuPercent: z.number().nonnegative().nullable(),
+  lastExit: z.strictObject({
+    at: iso,
+    code: z.number().int().nullable(),
+    signal: z.string().max(20).nullable(),
+  }).nullable(),
+  checks: z.array(z.strictObject({
+    name: z.string().max(200),
+    status: z.enum(["ok", "warning", "failing", "unknown"]),
+    reason: z.string().max(1000),
+  })).max(100),
+  reason: z.string().max(1000).nullable(),
+});
+
+/** One event from the agent's event log, numbered per agent. */
+export const wireEventSchema = z.strictObject({
+  seq: z.number().int().positive(),
+  at: iso,
+  kind: z.string().max(30),
+  script: name.optional(),
+  /** The rest of the agent's event (state, exitCode, reason, check, value...). */
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** A command's outcome, as the agent reports it. */
+export const commandAckSchema = z.strictObject({
+  id: z.string().max(100),
+  ok: z.boolean(),
+  message: z.string().max(1000),
+  at: iso,
+});
+
+/** `POST /api/v1/ingest`. */
+export const ingestRequestSchema = z.strictObject({
+  protocol: z.literal(PROTOCOL_VERSION),
+  agent: agentIdentitySchema,
+  scripts: z.array(scriptSummarySchema).max(1000),
+  /** Ascending seq; may repeat ones already stored (a replay): those are no-ops. */
+  events: z.array(wireEventSchema).max(MAX_BATCH_EVENTS),
+  acks: z.array(commandAckSchema).max(100).default([]),
+  /** Events the agent's spool dropped (resource samples only), since it started. */
+  dropped: z.number().int().nonnegative().default(0),
+});
+
+/** A remote command: only these actions on configured scripts. */
+export const commandSchema = z.strictObject({
+  id: z.string().max(100),
+  action: z.enum(["start", "stop", "restart"]),
+  script: name,
+  /** ISO time after which the agent must not carry it out. */
+  expiresAt: iso,
+  requestedBy: z.string().max(200),
+});
+
+/** The answer to an ingest. */
+export const ingestResponseSchema = z.strictObject({
+  /** Every event up to this seq is stored: the agent may drop them from its spool. */
+  ackedSeq: z.number().int().nonnegative(),
+  commands: z.array(commandSchema),
+  /** The collector's clock. */
+  now: iso,
+});
+
+/** `POST /api/v1/leases/<script>`. */
+export const leaseRequestSchema = z.strictObject({
+  action: z.enum(["acquire", "renew", "release"]),
+  ttlMs: z.number().int().min(1000).max(600_000).default(15_000),
+});
+
+/** A lease's state after the request. */
+export const leaseResponseSchema = z.strictObject({
+  held: z.boolean(),
+  /** `site/host` of the holder, or null when free. */
+  holder: z.string().nullable(),
+  expiresAt: iso.nullable(),
+});
+
+/** `POST /api/v1/dedupe`: claim a site-wide dedupe key. */
+export const dedupeRequestSchema = z.strictObject({
+  key: z.string().min(1).max(1000),
+  windowMs: z.number().int().min(1000).max(7 * 24 * 3600_000),
+});
+
+/** Whether this agent got the claim. */
+export const dedupeResponseSchema = z.strictObject({ claimed: z.boolean() });
+
+/** The agent's identity. */
+export type AgentIdentity = z.infer<typeof agentIdentitySchema>;
+/** One script in a heartbeat. */
+export type ScriptSummary = z.infer<typeof scriptSummarySchema>;
+/** One event on the wire. */
+export type WireEvent = z.infer<typeof wireEventSchema>;
+/** A command's outcome. */
+export type CommandAck = z.infer<typeof commandAckSchema>;
+/** An ingest request (after defaults). */
+export type IngestRequest = z.infer<typeof ingestRequestSchema>;
+/** An ingest request as sent (defaults may be left out). */
+export type IngestRequestInput = z.input<typeof ingestRequestSchema>;
+/** A remote command. */
+export type Command = z.infer<typeof commandSchema>;
+/** An ingest answer. */
+export type IngestResponse = z.infer<typeof ingestResponseSchema>;
+/** A lease request. */
+export type LeaseRequest = z.infer<typeof leaseRequestSchema>;
+/** A lease answer. */
+export type LeaseResponse = z.infer<typeof leaseResponseSchema>;
+/** A dedupe claim. */
+export type DedupeRequest = z.infer<typeof dedupeRequestSchema>;
+/** A dedupe answer. */
+export type DedupeResponse = z.infer<typeof dedupeResponseSchema>;
