@@ -1,0 +1,127 @@
+/**
+ * The records the collector's {@linkcode Store} keeps. Times are ISO
+ * strings, as on the wire.
+ *
+ * @module
+ */
+
+import type { Command, CommandAck, ScriptSummary } from "../shared/protocol.ts";
+import type { SeqRanges } from "./_seq_ranges.ts";
+import type { TokenKind } from "./tokens.ts";
+
+export type { TokenKind };
+
+/** A token as stored: its hash, never the token. */
+export interface TokenRecord {
+  kind: TokenKind;
+  /** Hex SHA-256 of the token. */
+  hash: string;
+  /** Unique per kind. */
+  name: string;
+  /** The site an agent token may report for; null for API tokens. */
+  site: string | null;
+  createdAt: string;
+  /** Updated at most once a minute. */
+  lastUsedAt: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
+}
+
+/** One agent (workstation) as the collector knows it. */
+export interface AgentRecord {
+  site: string;
+  host: string;
+  version: string;
+  os: string;
+  pid: number;
+  /** When the agent process started (its clock). */
+  startedAt: string;
+  firstSeenAt: string;
+  /** The collector's clock at the last ingest. */
+  lastSeenAt: string;
+  /** Agent clock minus collector clock at the last ingest; positive: the agent runs ahead. */
+  clockSkewMs: number;
+  online: boolean;
+  /** When it was last marked offline; null while it never was. */
+  offlineAt: string | null;
+  /** Every event up to this seq is stored. */
+  ackedSeq: number;
+  /** Stored seqs above `ackedSeq` (after a gap). */
+  ahead: SeqRanges;
+  /** Events the agent's spool dropped, as it last reported. */
+  dropped: number;
+  /** The token it last authenticated with. */
+  tokenName: string;
+  /** How many KV values its script list takes (see `Store.listScripts`). */
+  scriptChunks: number;
+  scriptCount: number;
+}
+
+/** One event as stored. */
+export interface StoredEvent {
+  site: string;
+  host: string;
+  seq: number;
+  at: string;
+  kind: string;
+  script?: string;
+  data: Record<string, unknown>;
+  /** The collector's clock when it was stored. */
+  receivedAt: string;
+}
+
+/** A queued command with its outcome. */
+export interface CommandRecord extends Command {
+  site: string;
+  host: string;
+  createdAt: string;
+  state: "pending" | "done" | "expired";
+  /** The agent's ack, once it came. */
+  result: Omit<CommandAck, "id"> | null;
+}
+
+/** What one ingest did. */
+export interface IngestResult {
+  /** The highest contiguous seq stored, after this batch. */
+  ackedSeq: number;
+  /** Events of the batch newly stored. */
+  stored: number;
+  /** Events of the batch that were already stored (replays). */
+  duplicates: number;
+  /** The agent was offline (or unknown) and is back. */
+  cameOnline: boolean;
+  agent: AgentRecord;
+}
+
+/** An agent and the scripts of its last heartbeat. */
+export interface AgentScripts {
+  agent: AgentRecord;
+  scripts: ScriptSummary[];
+}
+
+/** Filters of `Store.listEvents`. */
+export interface EventQuery {
+  site?: string;
+  host?: string;
+  kind?: string;
+  /** Inclusive, ms since the epoch (of the event's `at`). */
+  since?: number;
+  /** Exclusive, ms since the epoch. */
+  until?: number;
+  /** From a previous page's `cursor`, with the same filters. */
+  cursor?: string;
+  /** At most this many events (1..10000). */
+  limit: number;
+}
+
+/** One page of events, newest first. */
+export interface EventPage {
+  events: StoredEvent[];
+  /** Pass it back for the next page; null when there is none. */
+  cursor: string | null;
+}
+
+/** A name that is already taken (tokens). */
+export class StoreConflictError extends Error {
+  override name = "StoreConflictError";
+}
