@@ -43,6 +43,7 @@ type Internals = {
     innerType?: z.ZodType;
     valueType?: z.ZodType;
     in?: z.ZodType;
+    checks?: { _zod: { def: { format?: string } } }[];
   };
   bag: { format?: string };
 };
@@ -65,10 +66,13 @@ function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | 
 }
 
 function isInteger(schema: z.ZodType | undefined): boolean {
-  const bag = schema === undefined
-    ? undefined
-    : (schema as unknown as { _zod: Internals })._zod.bag;
-  return bag?.format === "safeint" || bag?.format === "int32";
+  if (schema === undefined) return false;
+  const internals = (schema as unknown as { _zod: Internals })._zod;
+  const formats = [
+    internals.bag.format,
+    ...(internals.def.checks ?? []).map((check) => check._zod.def.format),
+  ];
+  return formats.some((format) => format === "safeint" || format === "int32");
 }
 
 /**

@@ -60,6 +60,7 @@ export interface QueueCommandOptions {
 export class Store {
   #kv: Deno.Kv;
   #listeners = new Set<(command: CommandRecord) => void>();
+  #lastStamp = 0;
 
   /** Uses `kv`; the caller opens and closes it. */
   constructor(kv: Deno.Kv) {
@@ -83,6 +84,7 @@ export class Store {
       hash: await hashToken(token),
       name: options.name,
       site: options.site ?? null,
+      host: null,
       createdAt: iso(options.now),
       lastUsedAt: null,
       revoked: false,
@@ -147,6 +149,16 @@ export class Store {
       return touched;
     }
     return record;
+  }
+
+  /** Records `host` as the one using agent token `record` (kept for the long-poll). */
+  async setTokenHost(record: TokenRecord, host: string): Promise<void> {
+    const key = ["token", record.kind, record.hash];
+    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
+    if (entry.value === null || entry.value.revoked) return;
+    await retryLocked(() =>
+      this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
+    );
   }
 
   // ---- ingest ---------------------------------------------------------------
@@ -417,7 +429,9 @@ export class Store {
       crypto.getRandomValues(new Uint8Array(5)),
       (b) => b.toString(16).padStart(2, "0"),
     ).join("");
-    const id = `cmd-${options.now.toString(36).padStart(9, "0")}-${random}`;
+    // Ids sort in queue order: the stamp never repeats within this process.
+    const stamp = this.#lastStamp = Math.max(options.now, this.#lastStamp + 1);
+    const id = `cmd-${stamp.toString(36).padStart(9, "0")}-${random}`;
     const command: CommandRecord = {
       id,
       action: options.action,

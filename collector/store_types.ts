@@ -20,6 +20,8 @@ export interface TokenRecord {
   name: string;
   /** The site an agent token may report for; null for API tokens. */
   site: string | null;
+  /** The host that last ingested with this (agent) token; the commands long-poll serves it. */
+  host: string | null;
   createdAt: string;
   /** Updated at most once a minute. */
   lastUsedAt: string | null;

@@ -1,0 +1,89 @@
+/**
+ * The collector's Hono app: `/healthz`, the agent routes and the user REST
+ * API, behind one authentication middleware (default deny), one body
+ * limit per POST, and one error boundary.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { getLogger } from "@logtape/logtape";
+import { MAX_INGEST_BYTES } from "../shared/protocol.ts";
+import { type CollectorEnv, requireToken } from "./auth.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { CommandWaiters } from "./command_waiters.ts";
+import type { ResolvedCollectorConfig } from "./config.ts";
+import { HttpError } from "./http_error.ts";
+import { openApiDocument } from "./openapi.ts";
+import { agentRoutes } from "./routes_agent.ts";
+import { apiRoutes } from "./routes_api.ts";
+import type { Store } from "./store.ts";
+
+const log = getLogger(["scriptmon", "collector", "http"]);
+
+/** Body limit of every POST but ingest. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What {@linkcode createApp} needs. */
+export interface AppDeps {
+  store: Store;
+  config: ResolvedCollectorConfig;
+  clock?: Clock;
+  /** The long-poll waiters; default one sized by `config.maxWaiters`. */
+  waiters?: CommandWaiters;
+}
+
+/** The collector's HTTP app. Queued commands wake the agent's long-poll. */
+export function createApp(deps: AppDeps): Hono<CollectorEnv> {
+  const clock = deps.clock ?? systemClock;
+  const waiters = deps.waiters ?? new CommandWaiters({ max: deps.config.maxWaiters });
+  deps.store.onCommandQueued((command) => waiters.wake(`${command.site}/${command.host}`));
+  const app = new Hono<CollectorEnv>();
+
+  app.use("*", requireToken({ store: deps.store, clock }));
+  app.use("*", async (c, next) => {
+    if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
+      return await next();
+    }
+    const maxSize = c.req.path === "/api/v1/ingest" ? MAX_INGEST_BYTES : MAX_BODY_BYTES;
+    return await bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new HttpError(413, `Request body of ${c.req.path} may be at most ${maxSize} bytes`);
+      },
+    })(c, next);
+  });
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
+  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters }));
+  app.route(
+    "/api/v1",
+    apiRoutes({ store: deps.store, clock, commandTtlMs: deps.config.commandTtlMs }),
+  );
+
+  app.notFound(() => {
+    throw new HttpError(404, "No such route");
+  });
+  app.onError((error, c) => {
+    const refused = error instanceof HttpError
+      ? { status: error.status, message: error.message, headers: error.headers }
+      : error instanceof HTTPException && error.status < 500
+      ? { status: error.status, message: error.message || "Request refused", headers: {} }
+      : null;
+    if (refused !== null) {
+      log.info("Refused {method} {path} with {status}: {message}", {
+        method: c.req.method,
+        path: c.req.path,
+        status: refused.status,
+        message: refused.message,
+      });
+      return c.json({ error: refused.message }, refused.status, refused.headers);
+    }
+    log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });
+    return c.json({ error: "Internal error; see the collector log" }, 500);
+  });
+  return app;
+}

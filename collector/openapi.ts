@@ -1,0 +1,274 @@
+/**
+ * The OpenAPI 3.1 document of the collector's `/api/v1`, served at
+ * `GET /api/v1/openapi.json`. Request and response shapes of the agent
+ * protocol are summarised; `shared/protocol.ts` is their definition.
+ *
+ * @module
+ */
+
+import { MAX_BATCH_EVENTS, MAX_INGEST_BYTES, PROTOCOL_VERSION } from "../shared/protocol.ts";
+import { VERSION } from "./version.ts";
+
+type Json = Record<string, unknown>;
+
+const error: Json = {
+  description: "Refused",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        required: ["error"],
+        properties: { error: { type: "string" } },
+      },
+    },
+  },
+};
+
+const json = (schema: Json, description = "OK"): Json => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const query = (name: string, description: string, schema: Json = { type: "string" }): Json => ({
+  name,
+  in: "query",
+  required: false,
+  description,
+  schema,
+});
+
+const path = (name: string): Json => ({
+  name,
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+});
+
+const errors = (...codes: number[]): Json =>
+  Object.fromEntries(codes.map((code) => [String(code), { $ref: "#/components/responses/Error" }]));
+
+const agentAuth = [{ agentToken: [] }];
+const apiAuth = [{ apiToken: [] }];
+
+const command: Json = {
+  type: "object",
+  required: ["id", "action", "script", "expiresAt", "requestedBy"],
+  properties: {
+    id: { type: "string" },
+    action: { enum: ["start", "stop", "restart"] },
+    script: { type: "string" },
+    expiresAt: { type: "string", format: "date-time" },
+    requestedBy: { type: "string" },
+  },
+};
+
+/** The OpenAPI document, built on each call (it is small). */
+export function openApiDocument(): Json {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "scriptmon collector",
+      version: VERSION,
+      description:
+        `The fleet server of scriptmon. Agent protocol version ${PROTOCOL_VERSION}. Every route but /healthz needs "Authorization: Bearer <token>": an agent token for ingest and commands, an API token for the rest. Every 4xx answers {"error": "..."}.`,
+    },
+    components: {
+      securitySchemes: {
+        agentToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "scriptmon-collector agent-token create",
+        },
+        apiToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "scriptmon-collector api-token create",
+        },
+      },
+      responses: { Error: error },
+      schemas: { Command: command },
+    },
+    paths: {
+      "/healthz": {
+        get: {
+          summary: "Liveness; the only route without a credential",
+          security: [],
+          responses: { "200": json({ type: "object", properties: { ok: { type: "boolean" } } }) },
+        },
+      },
+      "/api/v1/ingest": {
+        post: {
+          summary:
+            `Heartbeat, events (at most ${MAX_BATCH_EVENTS}, numbered per agent) and command acks; body at most ${MAX_INGEST_BYTES} bytes`,
+          security: agentAuth,
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["protocol", "agent", "scripts", "events"],
+                  properties: {
+                    protocol: { const: PROTOCOL_VERSION },
+                    agent: { type: "object" },
+                    scripts: { type: "array", items: { type: "object" } },
+                    events: {
+                      type: "array",
+                      maxItems: MAX_BATCH_EVENTS,
+                      items: { type: "object" },
+                    },
+                    acks: { type: "array", items: { type: "object" } },
+                    dropped: { type: "integer", minimum: 0 },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": json({
+              type: "object",
+              required: ["ackedSeq", "commands", "now"],
+              properties: {
+                ackedSeq: { type: "integer", minimum: 0 },
+                commands: { type: "array", items: { $ref: "#/components/schemas/Command" } },
+                now: { type: "string", format: "date-time" },
+              },
+            }),
+            ...errors(400, 401, 403, 413),
+          },
+        },
+      },
+      "/api/v1/commands": {
+        get: {
+          summary: "Long-poll for this agent's pending commands (answers as soon as one is queued)",
+          security: agentAuth,
+          parameters: [
+            query("wait", "Milliseconds to wait when none is pending (at most 25000)", {
+              type: "integer",
+              minimum: 0,
+              maximum: 30000,
+            }),
+            query("host", "The agent's host; default the host that last ingested with this token"),
+          ],
+          responses: {
+            "200": json({
+              type: "object",
+              properties: {
+                commands: { type: "array", items: { $ref: "#/components/schemas/Command" } },
+                now: { type: "string", format: "date-time" },
+              },
+            }),
+            ...errors(400, 401, 409, 503),
+          },
+        },
+      },
+      "/api/v1/sites": {
+        get: {
+          summary:
+            "Sites with counts of agents (online, offline) and scripts (running, unhealthy, crash-looping, down)",
+          security: apiAuth,
+          responses: {
+            "200": json({ type: "object", properties: { sites: { type: "array" } } }),
+            ...errors(401),
+          },
+        },
+      },
+      "/api/v1/agents": {
+        get: {
+          summary: "Agents: host, version, OS, last seen, clock skew, online",
+          security: apiAuth,
+          parameters: [query("site", "Only this site")],
+          responses: {
+            "200": json({ type: "object", properties: { agents: { type: "array" } } }),
+            ...errors(401),
+          },
+        },
+      },
+      "/api/v1/scripts": {
+        get: {
+          summary: "Every script of every agent, flattened",
+          security: apiAuth,
+          parameters: [
+            query("site", "Only this site"),
+            query("host", "Only this host"),
+            query("state", "Exact state: running, crash-looping, backoff, ..."),
+            query("health", "Exact health: healthy, warning, unhealthy, unknown"),
+            query("q", "Case-insensitive substring of the script name or host"),
+          ],
+          responses: {
+            "200": json({ type: "object", properties: { scripts: { type: "array" } } }),
+            ...errors(401),
+          },
+        },
+      },
+      "/api/v1/events": {
+        get: {
+          summary:
+            "Events, newest first, one page at a time; CSV with format=csv (next cursor in X-Next-Cursor)",
+          security: apiAuth,
+          parameters: [
+            query("site", "Only this site"),
+            query("host", "Only this host"),
+            query("kind", "Only this kind"),
+            query("since", "Inclusive ISO time", { type: "string", format: "date-time" }),
+            query("until", "Exclusive ISO time", { type: "string", format: "date-time" }),
+            query("cursor", "From the previous page, with the same filters"),
+            query("limit", "Page size (1..1000, CSV 1..10000)", { type: "integer" }),
+            query("format", "json (default) or csv", { enum: ["json", "csv"] }),
+          ],
+          responses: {
+            "200": {
+              description: "A page",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { events: { type: "array" }, cursor: { type: ["string", "null"] } },
+                  },
+                },
+                "text/csv": { schema: { type: "string" } },
+              },
+            },
+            ...errors(400, 401),
+          },
+        },
+      },
+      "/api/v1/agents/{site}/{host}/scripts/{name}/{action}": {
+        post: {
+          summary:
+            "Queue start, stop or restart of a script the agent has reported; delivered in its next ingest answer or long-poll",
+          security: apiAuth,
+          parameters: [path("site"), path("host"), path("name"), {
+            ...path("action"),
+            schema: { enum: ["start", "stop", "restart"] },
+          }],
+          responses: {
+            "202": json({
+              type: "object",
+              properties: {
+                id: { type: "string" },
+                command: { $ref: "#/components/schemas/Command" },
+              },
+            }, "Queued"),
+            ...errors(401, 404, 413),
+          },
+        },
+      },
+      "/api/v1/agents/{site}/{host}/commands/{id}": {
+        get: {
+          summary: "One command with its state (pending, done, expired) and the agent's result",
+          security: apiAuth,
+          parameters: [path("site"), path("host"), path("id")],
+          responses: { "200": json({ type: "object" }), ...errors(401, 404) },
+        },
+      },
+      "/api/v1/openapi.json": {
+        get: {
+          summary: "This document",
+          security: apiAuth,
+          responses: { "200": json({ type: "object" }), ...errors(401) },
+        },
+      },
+    },
+  };
+}

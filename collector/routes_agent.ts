@@ -1,0 +1,111 @@
+/**
+ * The routes agents call with their agent token: `POST /api/v1/ingest`
+ * (heartbeat, events, acks → ackedSeq and pending commands) and
+ * `GET /api/v1/commands?wait=<ms>` (the commands long-poll).
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { getLogger } from "@logtape/logtape";
+import { type Command, ingestRequestSchema, type IngestResponse } from "../shared/protocol.ts";
+import type { CollectorEnv } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import type { CommandWaiters } from "./command_waiters.ts";
+import { HttpError } from "./http_error.ts";
+import { queryInt, queryText, readBody } from "./_request.ts";
+import type { Store } from "./store.ts";
+import type { CommandRecord } from "./store_types.ts";
+
+const log = getLogger(["scriptmon", "collector", "ingest"]);
+
+/** The longest long-poll the collector holds open. */
+export const MAX_WAIT_MS = 25_000;
+
+/** A command as the wire carries it (the protocol's strict shape). */
+export function toWireCommand(command: CommandRecord): Command {
+  return {
+    id: command.id,
+    action: command.action,
+    script: command.script,
+    expiresAt: command.expiresAt,
+    requestedBy: command.requestedBy,
+  };
+}
+
+/** The agent routes, to mount at `/api/v1`. */
+export function agentRoutes(
+  deps: { store: Store; clock: Clock; waiters: CommandWaiters },
+): Hono<CollectorEnv> {
+  const { store, clock, waiters } = deps;
+  const app = new Hono<CollectorEnv>();
+
+  app.post("/ingest", async (c) => {
+    const token = c.get("token");
+    const request = await readBody(c, ingestRequestSchema);
+    const { site, host } = request.agent;
+    if (site !== token.site) {
+      throw new HttpError(
+        403,
+        `Agent token "${token.name}" is for site "${token.site}", not agent.site "${site}"`,
+      );
+    }
+    if (token.host !== host) await store.setTokenHost(token, host);
+    const now = clock.now();
+    if (request.acks.length > 0) {
+      for (const command of await store.ackCommands(site, host, request.acks)) {
+        log.info("Command {id} ({action} {script}) on {site}/{host} done: {ok} {message}", {
+          id: command.id,
+          action: command.action,
+          script: command.script,
+          site,
+          host,
+          ok: command.result?.ok,
+          message: command.result?.message,
+        });
+      }
+    }
+    const result = await store.ingest(request, { now, tokenName: token.name });
+    if (result.cameOnline) log.info("Agent {site}/{host} is online", { site, host });
+    const commands = await store.pendingCommands(site, host, now);
+    const body: IngestResponse = {
+      ackedSeq: result.ackedSeq,
+      commands: commands.map(toWireCommand),
+      now: new Date(now).toISOString(),
+    };
+    return c.json(body);
+  });
+
+  app.get("/commands", async (c) => {
+    const token = c.get("token");
+    const wait = Math.min(MAX_WAIT_MS, queryInt(c, "wait", { min: 0, max: 30_000, fallback: 0 }));
+    const host = queryText(c, "host") ?? token.host;
+    if (host === null) {
+      throw new HttpError(
+        409,
+        `Agent token "${token.name}" has not ingested yet: send one ingest first, or pass ?host=`,
+      );
+    }
+    const site = token.site ?? "";
+    const waiter = wait > 0 ? waiters.open(`${site}/${host}`, wait, c.req.raw.signal) : null;
+    if (wait > 0 && waiter === null) {
+      throw new HttpError(503, `Too many agents are waiting for commands; retry in a few seconds`, {
+        headers: { "Retry-After": "5" },
+      });
+    }
+    try {
+      let commands = await store.pendingCommands(site, host, clock.now());
+      if (commands.length === 0 && waiter !== null && (await waiter.outcome) === "woken") {
+        commands = await store.pendingCommands(site, host, clock.now());
+      }
+      return c.json({
+        commands: commands.map(toWireCommand),
+        now: new Date(clock.now()).toISOString(),
+      });
+    } finally {
+      waiter?.close();
+    }
+  });
+
+  return app;
+}

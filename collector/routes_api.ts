@@ -1,0 +1,166 @@
+/**
+ * The user REST API under `/api/v1` (API token): sites, agents, scripts,
+ * events (JSON or CSV) and remote commands.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { getLogger } from "@logtape/logtape";
+import { commandSchema } from "../shared/protocol.ts";
+import type { CollectorEnv } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import { toCsv } from "./csv.ts";
+import { scriptRows, siteSummaries } from "./fleet.ts";
+import { HttpError } from "./http_error.ts";
+import { queryEnum, queryInt, queryText, queryTime } from "./_request.ts";
+import type { Store } from "./store.ts";
+import type { AgentRecord, StoredEvent } from "./store_types.ts";
+import { toWireCommand } from "./routes_agent.ts";
+
+const log = getLogger(["scriptmon", "collector", "api"]);
+
+/** Remote actions on a script. */
+export const ACTIONS = commandSchema.shape.action.options;
+
+/** Columns of `GET /api/v1/events?format=csv`, in order. */
+export const EVENT_CSV_COLUMNS = [
+  "at",
+  "site",
+  "host",
+  "seq",
+  "kind",
+  "script",
+  "receivedAt",
+  "data",
+] as const;
+
+/** An agent as the API shows it (without the store's bookkeeping). */
+function publicAgent(agent: AgentRecord) {
+  const { ahead: _ahead, scriptChunks: _chunks, ...rest } = agent;
+  return rest;
+}
+
+/** The user API routes, to mount at `/api/v1`. */
+export function apiRoutes(
+  deps: { store: Store; clock: Clock; commandTtlMs: number },
+): Hono<CollectorEnv> {
+  const { store, clock } = deps;
+  const app = new Hono<CollectorEnv>();
+
+  app.get("/sites", async (c) => {
+    return c.json({ sites: siteSummaries(await store.listScripts()) });
+  });
+
+  app.get("/agents", async (c) => {
+    const site = queryText(c, "site");
+    const agents = await store.listAgents(site === undefined ? {} : { site });
+    return c.json({ agents: agents.map(publicAgent) });
+  });
+
+  app.get("/scripts", async (c) => {
+    const site = queryText(c, "site");
+    const fleet = await store.listScripts(site === undefined ? {} : { site });
+    const scripts = scriptRows(fleet, {
+      host: queryText(c, "host"),
+      state: queryText(c, "state"),
+      health: queryText(c, "health"),
+      q: queryText(c, "q"),
+    });
+    return c.json({ scripts });
+  });
+
+  app.get("/events", async (c) => {
+    const format = queryEnum(c, "format", ["json", "csv"] as const, "json");
+    const since = queryTime(c, "since");
+    const until = queryTime(c, "until");
+    if (since !== undefined && until !== undefined && until < since) {
+      throw new HttpError(
+        400,
+        `until: expected a time after since (${c.req.query("since")}), got ${
+          JSON.stringify(c.req.query("until"))
+        }`,
+      );
+    }
+    const page = await store.listEvents({
+      site: queryText(c, "site"),
+      host: queryText(c, "host"),
+      kind: queryText(c, "kind"),
+      since,
+      until,
+      cursor: queryText(c, "cursor"),
+      limit: queryInt(c, "limit", {
+        min: 1,
+        max: format === "csv" ? 10_000 : 1000,
+        fallback: format === "csv" ? 10_000 : 100,
+      }),
+    }).catch((error: unknown) => {
+      if (error instanceof TypeError && /cursor/i.test(error.message)) {
+        throw new HttpError(
+          400,
+          `cursor: expected a cursor from a previous page, got "${c.req.query("cursor")}"`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    });
+    if (format === "csv") {
+      const headers: Record<string, string> = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="events.csv"',
+      };
+      if (page.cursor !== null) headers["X-Next-Cursor"] = page.cursor;
+      return c.body(
+        toCsv(EVENT_CSV_COLUMNS, page.events as unknown as Record<string, unknown>[]),
+        200,
+        headers,
+      );
+    }
+    return c.json({ events: page.events satisfies StoredEvent[], cursor: page.cursor });
+  });
+
+  app.post("/agents/:site/:host/scripts/:name/:action", async (c) => {
+    const { site, host, name, action } = c.req.param();
+    if (!(ACTIONS as readonly string[]).includes(action)) {
+      throw new HttpError(
+        404,
+        `No action "${action}": expected one of ${ACTIONS.join(", ")}`,
+      );
+    }
+    const scripts = await store.getScripts(site, host);
+    if (scripts === null) throw new HttpError(404, `No agent ${site}/${host} has reported`);
+    if (!scripts.some((s) => s.name === name)) {
+      throw new HttpError(404, `Agent ${site}/${host} has not reported a script "${name}"`);
+    }
+    const token = c.get("token");
+    const command = await store.queueCommand({
+      site,
+      host,
+      action: action as typeof ACTIONS[number],
+      script: name,
+      requestedBy: `api-token:${token.name}`,
+      ttlMs: deps.commandTtlMs,
+      now: clock.now(),
+    });
+    log.info("Command {id}: {action} {script} on {site}/{host}, requested by {by}", {
+      id: command.id,
+      action,
+      script: name,
+      site,
+      host,
+      by: command.requestedBy,
+    });
+    return c.json({ id: command.id, command: toWireCommand(command) }, 202);
+  });
+
+  app.get("/agents/:site/:host/commands/:id", async (c) => {
+    const { site, host, id } = c.req.param();
+    const command = await store.getCommand(site, host, id);
+    if (command === null) throw new HttpError(404, `No command "${id}" for agent ${site}/${host}`);
+    return c.json({ command });
+  });
+
+  return app;
+}
