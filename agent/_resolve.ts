@@ -19,6 +19,7 @@ import {
 import type {
   ResolvedAction,
   ResolvedAgentConfig,
+  ResolvedCollectorLink,
   ResolvedHealth,
   ResolvedProbe,
   ResolvedScript,
@@ -81,7 +82,22 @@ export function resolveConfig(
       scripts,
       webhooks,
       notify: resolveNotifyPolicy(config.notify ?? {}),
+      ...(config.collector === undefined ? {} : { collector: resolveCollector(config.collector) }),
     },
+  };
+}
+
+function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): ResolvedCollectorLink {
+  const fallback = CONFIG_DEFAULTS.collector;
+  const url = new URL(collector.url);
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return {
+    url: url.href,
+    token: collector.token,
+    heartbeatIntervalMs: parseDuration(collector.heartbeat_interval ?? fallback.heartbeat_interval),
+    batchSize: collector.batch_size ?? fallback.batch_size,
+    spoolLimit: collector.spool_limit ?? fallback.spool_limit,
+    timeoutMs: parseDuration(collector.timeout ?? fallback.timeout),
   };
 }
 

@@ -7,6 +7,7 @@ import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
 import { type AgentInfo, createApi } from "./api.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { CollectorLink } from "./collector_link.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import type { ResolvedAgentConfig } from "./config_types.ts";
 import { ConfigWatcher } from "./config_watcher.ts";
@@ -40,6 +41,8 @@ export interface Agent {
   readonly supervisor: Supervisor;
   readonly events: EventLog;
   readonly notifier: Notifier;
+  /** The link to the collector, when the config has a `[collector]` table. */
+  readonly collector: CollectorLink | null;
   /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
   reload(): Promise<void>;
   /** Stops every script within its timeout, flushes, releases the lock. Idempotent. */
@@ -74,8 +77,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     await lock.release();
     throw error;
   });
+  let collector: CollectorLink | null = null;
   const events = await EventLog.open(kv, {
     onError: (error) => log.error("Cannot store events in KV: {error}", { error }),
+    // Events the collector has not acked yet are never pruned (the link bounds them).
+    ...(config.collector ? { keepAfter: () => collector?.ackedSeq ?? 0 } : {}),
   });
   let apiPort = 0;
   const supervisor = new Supervisor({
@@ -184,6 +190,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await notifier.start();
   await supervisor.apply(config);
   sampler.start();
+  if (config.collector) {
+    collector = new CollectorLink({
+      config: config.collector,
+      kv,
+      events,
+      supervisor,
+      info,
+      clock,
+      fetch: options.fetch,
+    });
+    await collector.start();
+  }
   const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
   await watcher?.ready;
 
@@ -195,6 +213,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       watcher?.close();
       // No new control request or reload may start a script while they are being stopped.
       await server.shutdown();
+      await collector?.close();
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
@@ -217,13 +236,23 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }
     await shutdown();
   };
-  return { apiPort, supervisor, events, notifier, reload, shutdown, killNow, info };
+  return {
+    apiPort,
+    supervisor,
+    events,
+    notifier,
+    collector,
+    reload,
+    shutdown,
+    killNow,
+    info,
+  };
 }
 
 function warnAgentChanges(current: ResolvedAgentConfig, next: ResolvedAgentConfig): void {
   const changed: string[] = (Object.keys(current.agent) as (keyof typeof current.agent)[])
     .filter((k) => current.agent[k] !== next.agent[k]).map((k) => `agent.${k}`);
-  for (const table of ["webhooks", "notify"] as const) {
+  for (const table of ["webhooks", "notify", "collector"] as const) {
     if (JSON.stringify(current[table]) !== JSON.stringify(next[table])) changed.push(table);
   }
   if (changed.length > 0) {

@@ -19,6 +19,8 @@ import {
 import { splitWords } from "./_words.ts";
 import { webhookSchema } from "../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../shared/notify/policy_schema.ts";
+import { isLoopbackHost } from "../shared/notify/webhook_schema.ts";
+import { MAX_BATCH_EVENTS } from "../shared/protocol.ts";
 
 /**
  * Every default of the config in one place, in the units of the TOML file.
@@ -36,6 +38,13 @@ export const CONFIG_DEFAULTS = {
     log_level: "info",
     sample_interval: "10s",
     disk_warn: "500MB",
+  },
+  /** `[collector]`: the link to the collector (off unless the table is there). */
+  collector: {
+    heartbeat_interval: "10s",
+    batch_size: 500,
+    spool_limit: 100_000,
+    timeout: "10s",
   },
   /** A script's own keys win over `[defaults]`, which win over these. */
   script: {
@@ -103,6 +112,12 @@ export const HTTP_METHODS = ["GET", "HEAD", "POST"] as const;
 
 /** The smallest `agent.sample_interval`, in milliseconds. */
 export const MIN_SAMPLE_INTERVAL_MS = 100;
+
+/** The smallest `collector.heartbeat_interval`, in milliseconds. */
+export const MIN_HEARTBEAT_INTERVAL_MS = 1000;
+
+/** The smallest `collector.spool_limit`. */
+export const MIN_SPOOL_LIMIT = 10;
 
 /** Run a refinement even when the object has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };
@@ -443,6 +458,46 @@ export const agentSchema = z.strictObject({
   disk_warn: size.optional(),
 });
 
+const collectorUrl = z.string().check((ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(ctx.value);
+  } catch {
+    // not a URL at all
+  }
+  const problem = url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")
+    ? "an http:// or https:// URL"
+    : url.protocol === "http:" && !isLoopbackHost(url.hostname)
+    ? "an https:// URL (plain http:// only to 127.0.0.1 or localhost)"
+    : url.username !== "" || url.password !== ""
+    ? "a URL without credentials (the token goes in collector.token)"
+    : url.search !== "" || url.hash !== ""
+    ? "a URL without a query or fragment"
+    : undefined;
+  if (problem !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected ${problem}, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+/** `[collector]` as written: where the agent reports, and how. */
+export const collectorSchema = z.strictObject({
+  /** The collector's base URL; the API is under `<url>api/v1/`. */
+  url: collectorUrl,
+  /** The agent's bearer token, usually `"${SCRIPTMON_AGENT_TOKEN}"`. */
+  token: z.string().min(1),
+  heartbeat_interval: durationAtLeast(
+    MIN_HEARTBEAT_INTERVAL_MS,
+    `>= ${formatDuration(MIN_HEARTBEAT_INTERVAL_MS)}`,
+  ).optional(),
+  batch_size: z.int().min(1).max(MAX_BATCH_EVENTS).optional(),
+  spool_limit: z.int().min(MIN_SPOOL_LIMIT).optional(),
+  timeout: positiveDuration.optional(),
+});
+
 /** The whole file as written; `[env.<name>]` overlays are merged before validation. */
 export const agentConfigSchema = z.strictObject({
   agent: agentSchema.optional(),
@@ -476,6 +531,7 @@ export const agentConfigSchema = z.strictObject({
     }
   }, ALWAYS).optional(),
   notify: notifyPolicySchema.optional(),
+  collector: collectorSchema.optional(),
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 

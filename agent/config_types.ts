@@ -160,6 +160,22 @@ export interface ResolvedAgentSettings {
   diskWarnBytes: number;
 }
 
+/** The `[collector]` table: the agent's link to the collector. */
+export interface ResolvedCollectorLink {
+  /** Base URL, ending in "/"; http: only for loopback hosts. */
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`. */
+  token: string;
+  /** An ingest is sent at least this often, sooner when events happen. */
+  heartbeatIntervalMs: number;
+  /** Events per ingest, at most MAX_BATCH_EVENTS. */
+  batchSize: number;
+  /** Unacked events kept before resource samples are dropped. */
+  spoolLimit: number;
+  /** Per request (the long-poll adds its own wait). */
+  timeoutMs: number;
+}
+
 import type { ResolvedWebhook } from "../shared/notify/webhook_schema.ts";
 import type { ResolvedNotifyPolicy } from "../shared/notify/policy_schema.ts";
 
@@ -176,4 +192,6 @@ export interface ResolvedAgentConfig {
   webhooks: Record<string, ResolvedWebhook>;
   /** How alerts become messages (`[notify]`): grouping, repeats, routes, silences. */
   notify: ResolvedNotifyPolicy;
+  /** The link to the collector; absent when there is no `[collector]` table. */
+  collector?: ResolvedCollectorLink;
 }

@@ -40,6 +40,19 @@ export interface AgentEvent {
 /** An event before it is numbered. */
 export type NewEvent = Omit<AgentEvent, "seq" | "at"> & { at?: string };
 
+/** How an {@linkcode EventLog} keeps its history. */
+export interface EventLogOptions {
+  /** Events kept when pruning (default 10,000). */
+  retain?: number;
+  /** Called when events cannot be stored. */
+  onError?: (error: unknown) => void;
+  /**
+   * Pruning never deletes an event with a seq above this: the collector
+   * link's acked seq, so an unsent event is not lost (default: no bound).
+   */
+  keepAfter?: () => number;
+}
+
 const KEY = "events";
 const BATCH = 500;
 
@@ -52,19 +65,18 @@ export class EventLog {
   #writing: Promise<void> | null = null;
   #listeners = new Set<(e: AgentEvent) => void>();
   #onError: (error: unknown) => void;
+  #keepAfter: () => number;
 
-  private constructor(kv: Deno.Kv, retain: number, onError: (error: unknown) => void) {
+  private constructor(kv: Deno.Kv, options: EventLogOptions) {
     this.#kv = kv;
-    this.#retain = retain;
-    this.#onError = onError;
+    this.#retain = options.retain ?? 10_000;
+    this.#onError = options.onError ?? (() => {});
+    this.#keepAfter = options.keepAfter ?? (() => Infinity);
   }
 
   /** Opens the log on `kv`, continuing the numbering after its last event. */
-  static async open(
-    kv: Deno.Kv,
-    options: { retain?: number; onError?: (error: unknown) => void } = {},
-  ): Promise<EventLog> {
-    const log = new EventLog(kv, options.retain ?? 10_000, options.onError ?? (() => {}));
+  static async open(kv: Deno.Kv, options: EventLogOptions = {}): Promise<EventLog> {
+    const log = new EventLog(kv, options);
     for await (const entry of kv.list<AgentEvent>({ prefix: [KEY] }, { reverse: true, limit: 1 })) {
       log.#next = Number(entry.key[1]) + 1;
     }
@@ -104,6 +116,45 @@ export class EventLog {
     return out;
   }
 
+  /** The seq of the last appended event (0 when none), stored or still queued. */
+  get lastSeq(): number {
+    return this.#next - 1;
+  }
+
+  /** Numbers the next event after `seq` at least (when another record has seen later seqs). */
+  continueAfter(seq: number): void {
+    this.#next = Math.max(this.#next, seq + 1);
+  }
+
+  /** Stored events with a seq above `seq`, oldest first, at most `limit`. */
+  async listAfter(seq: number, limit: number): Promise<AgentEvent[]> {
+    const out: AgentEvent[] = [];
+    for await (const event of this.readAfter(seq)) {
+      if (out.length >= limit) break;
+      out.push(event);
+    }
+    return out;
+  }
+
+  /** Every stored event with a seq above `seq`, oldest first (after a flush). */
+  async *readAfter(seq: number): AsyncGenerator<AgentEvent> {
+    await this.flush();
+    const selector = { prefix: [KEY], start: [KEY, seq + 1] };
+    for await (const entry of this.#kv.list<AgentEvent>(selector, { batchSize: BATCH })) {
+      yield entry.value;
+    }
+  }
+
+  /** Deletes the events with these seqs (the collector link's spool dropping samples). */
+  async remove(seqs: readonly number[]): Promise<void> {
+    await this.flush();
+    for (let i = 0; i < seqs.length; i += BATCH) {
+      const op = this.#kv.atomic();
+      for (const seq of seqs.slice(i, i + BATCH)) op.delete([KEY, seq]);
+      await op.commit();
+    }
+  }
+
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
@@ -119,7 +170,7 @@ export class EventLog {
     const op = this.#kv.atomic();
     for (const e of batch) op.set([KEY, e.seq], e);
     const last = batch[batch.length - 1].seq;
-    const before = last - this.#retain;
+    const before = Math.min(last - this.#retain, this.#keepAfter() + 1);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await op.commit();
