@@ -22,6 +22,7 @@ export class CommandWaiters {
   #byKey = new Map<string, Set<(outcome: WaitOutcome) => void>>();
   #count = 0;
   #max: number;
+  #closed = false;
 
   /** `max`: open waits allowed at once. */
   constructor(options: { max: number }) {
@@ -38,6 +39,7 @@ export class CommandWaiters {
    * `signal` (the request's) ends it early as "aborted".
    */
   open(key: string, ms: number, signal?: AbortSignal): Waiter | null {
+    if (this.#closed) return { outcome: Promise.resolve("closed"), close: () => {} };
     if (this.#count >= this.#max) return null;
     let settle!: (outcome: WaitOutcome) => void;
     const outcome = new Promise<WaitOutcome>((resolve) => {
@@ -74,8 +76,9 @@ export class CommandWaiters {
     return all.length;
   }
 
-  /** Ends every wait (shutdown). */
+  /** Ends every wait, and every later one at once (shutdown). */
   closeAll(): void {
+    this.#closed = true;
     for (const set of [...this.#byKey.values()]) for (const finish of [...set]) finish("closed");
   }
 }

@@ -1,18 +1,172 @@
 /**
- * scriptmon-collector: the fleet server. Its verbs (serve, agent-token,
- * api-token, user, backup, restore, audit, secret) arrive with the collector
- * issue; until then this entry only says so.
+ * scriptmon-collector: the command line. Parses arguments, loads the
+ * config and hands over to the library; the only place that prints for
+ * people or exits.
  */
+import { Command, CommanderError, Option } from "commander";
+import { formatTable } from "../shared/table.ts";
+import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
+import { openCollectorKv } from "./kv.ts";
+import { setupLogging } from "./logging.ts";
+import { serve } from "./serve.ts";
+import { Store } from "./store.ts";
+import { StoreConflictError, type TokenKind } from "./store_types.ts";
 import { VERSION } from "./version.ts";
 
-/** Runs the CLI with `args`; returns the exit code. */
-export function main(args: string[]): number {
-  if (args[0] === "version" || args[0] === "--version") {
-    console.log(`scriptmon-collector ${VERSION}`);
-    return 0;
+/** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** The config file when `--config` is not given. */
+export const DEFAULT_CONFIG = "collector.toml";
+
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
-  console.error("scriptmon-collector: not built yet; only `version` is available");
-  return 1;
 }
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+function checkName(what: string, value: string): string {
+  if (!NAME.test(value)) {
+    throw new RangeError(
+      `Invalid ${what} ${JSON.stringify(value)}: expected 1-100 letters, digits, "_", "." or "-"`,
+    );
+  }
+  return value;
+}
+
+async function withStore<T>(
+  config: ResolvedCollectorConfig,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  const kv = await openCollectorKv(config.dataDir);
+  try {
+    return await fn(new Store(kv));
+  } finally {
+    kv.close();
+  }
+}
+
+function tokenCommands(
+  cli: Command,
+  kind: TokenKind,
+  load: () => Promise<ResolvedCollectorConfig>,
+) {
+  const group = cli.command(`${kind}-token`).description(
+    kind === "agent" ? "tokens agents report with (one per agent)" : "tokens for the REST API",
+  );
+  const create = group.command(kind === "agent" ? "create <site> <name>" : "create <name>")
+    .description("create a token and print it (shown only once; only its hash is kept)");
+  create.action(async (...args: unknown[]) => {
+    const [site, name] = kind === "agent"
+      ? [checkName("site", String(args[0])), checkName("name", String(args[1]))]
+      : [undefined, checkName("name", String(args[0]))];
+    const config = await load();
+    const { token } = await withStore(
+      config,
+      (store) =>
+        store.createToken({ kind, name, ...(site === undefined ? {} : { site }), now: Date.now() }),
+    );
+    console.error(
+      `Created ${kind} token "${name}"${
+        site === undefined ? "" : ` for site ${site}`
+      }. It is shown once; store it now:`,
+    );
+    console.log(token);
+  });
+  group.command("list").description("list tokens (names and use, never the tokens)")
+    .action(async () => {
+      const tokens = await withStore(await load(), (store) => store.listTokens(kind));
+      const headers = kind === "agent"
+        ? ["NAME", "SITE", "HOST", "CREATED", "LAST USED", "STATE"]
+        : ["NAME", "CREATED", "LAST USED", "STATE"];
+      console.log(formatTable(
+        headers,
+        tokens.map((t) => [
+          t.name,
+          ...(kind === "agent" ? [t.site, t.host] : []),
+          t.createdAt,
+          t.lastUsedAt,
+          t.revoked ? `revoked ${t.revokedAt}` : "active",
+        ]),
+      ));
+    });
+  group.command("revoke <name>").description("revoke a token; it stops working at once")
+    .action(async (name: string) => {
+      const revoked = await withStore(
+        await load(),
+        (store) => store.revokeToken(kind, name, Date.now()),
+      );
+      if (revoked === null) throw new RangeError(`No active ${kind} token named "${name}"`);
+      console.log(`Revoked ${kind} token "${name}"`);
+    });
+}
+
+function program(): Command {
+  const cli = new Command("scriptmon-collector")
+    .description("The fleet server: agents report to it; it serves the fleet's state and commands.")
+    .version(VERSION, "--version")
+    .addOption(
+      new Option("-c, --config <file>", "config file (TOML)").default(DEFAULT_CONFIG).env(
+        "SCRIPTMON_COLLECTOR_CONFIG",
+      ),
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  const load = async () => {
+    const file = cli.opts<{ config: string }>().config;
+    // Without --config and without ./collector.toml, every default applies.
+    if (cli.getOptionValueSource("config") === "default" && !(await exists(file))) {
+      return parseConfig("", { path: file });
+    }
+    return await loadConfig(file);
+  };
+
+  cli.command("serve").description("serve the API until SIGINT or SIGTERM")
+    .action(async () => {
+      const config = await load();
+      const closeLogs = await setupLogging({ level: config.logLevel });
+      const kv = await openCollectorKv(config.dataDir);
+      const controller = new AbortController();
+      const signals: Deno.Signal[] = Deno.build.os === "windows"
+        ? ["SIGINT", "SIGBREAK"]
+        : ["SIGINT", "SIGTERM"];
+      const stop = () => controller.abort();
+      for (const signal of signals) Deno.addSignalListener(signal, stop);
+      try {
+        await serve({ config, kv, signal: controller.signal });
+      } finally {
+        for (const signal of signals) Deno.removeSignalListener(signal, stop);
+        kv.close();
+        await closeLogs();
+      }
+    });
+  tokenCommands(cli, "agent", load);
+  tokenCommands(cli, "api", load);
+  cli.command("version").description("print the version").action(() => {
+    console.log(`scriptmon-collector ${VERSION}`);
+  });
+  return cli;
+}
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    console.error(`scriptmon-collector: ${error instanceof Error ? error.message : error}`);
+    return error instanceof ConfigError || error instanceof RangeError ||
+        error instanceof StoreConflictError
+      ? EXIT.usage
+      : EXIT.failed;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

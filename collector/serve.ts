@@ -1,0 +1,108 @@
+/**
+ * `scriptmon-collector serve`: the app on `Deno.serve` (HTTPS when a
+ * certificate and key are configured), the offline timer and the retention
+ * purge, until the signal aborts.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { createApp } from "./app.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { CommandWaiters } from "./command_waiters.ts";
+import type { ResolvedCollectorConfig } from "./config.ts";
+import { Store } from "./store.ts";
+
+const log = getLogger(["scriptmon", "collector"]);
+
+/** How often the retention purge runs. */
+const PURGE_EVERY_MS = 3_600_000;
+
+/** What {@linkcode serve} needs. */
+export interface ServeOptions {
+  config: ResolvedCollectorConfig;
+  /** Opened by the caller, closed by the caller after `serve` resolves. */
+  kv: Deno.Kv;
+  /** Aborting it stops the server gracefully. */
+  signal: AbortSignal;
+  clock?: Clock;
+  /** Called once listening, with the address (port 0 resolved). */
+  onListen?: (address: { hostname: string; port: number; https: boolean }) => void;
+}
+
+/** Serves until `signal` aborts; resolves once every connection is closed. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const store = new Store(options.kv);
+  const waiters = new CommandWaiters({ max: config.maxWaiters });
+  const app = createApp({ store, config, clock, waiters });
+  const tls = config.tls === undefined ? {} : {
+    cert: await Deno.readTextFile(config.tls.certFile),
+    key: await Deno.readTextFile(config.tls.keyFile),
+  };
+  const https = config.tls !== undefined;
+
+  const offlineCheck = async () => {
+    try {
+      for (const agent of await store.markOffline(clock.now(), config.offlineAfterMs)) {
+        log.warn("Agent {site}/{host} is offline: last seen {lastSeenAt}", { ...agent });
+      }
+    } catch (error) {
+      log.error("Offline check failed: {error}", { error });
+    }
+  };
+  const purge = async () => {
+    try {
+      const purged = await store.purgeEvents(clock.now() - config.retentionMs);
+      if (purged > 0) log.info("Purged {purged} events older than retention", { purged });
+    } catch (error) {
+      log.error("Retention purge failed: {error}", { error });
+    }
+  };
+  const inFlight = new Set<Promise<void>>();
+  const track = (task: () => Promise<void>) => () => {
+    const running = task().finally(() => inFlight.delete(running));
+    inFlight.add(running);
+  };
+  const offlineTimer = setInterval(
+    track(offlineCheck),
+    Math.max(1000, Math.min(5000, config.offlineAfterMs / 3)),
+  );
+  const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
+  const stopTimers = () => {
+    clearInterval(offlineTimer);
+    clearInterval(purgeTimer);
+  };
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: config.listen.hostname,
+      port: config.listen.port,
+      ...tls,
+      onListen: (addr) => {
+        log.info("Collector listening on {scheme}://{hostname}:{port}", {
+          scheme: https ? "https" : "http",
+          hostname: addr.hostname,
+          port: addr.port,
+        });
+        options.onListen?.({ hostname: addr.hostname, port: addr.port, https });
+      },
+    }, app.fetch);
+  } catch (error) {
+    stopTimers();
+    throw error;
+  }
+  const stop = async () => {
+    log.info("Collector stopping");
+    stopTimers();
+    waiters.closeAll(); // long-polls answer now instead of holding the shutdown
+    await server.shutdown();
+  };
+  if (options.signal.aborted) await stop();
+  else options.signal.addEventListener("abort", () => void stop(), { once: true });
+  await server.finished;
+  stopTimers();
+  await Promise.all(inFlight); // the caller closes the KV next
+}
