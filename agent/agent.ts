@@ -30,7 +30,7 @@ export interface AgentOptions {
   clock?: Clock;
   /** Watch the config file and reload on change (default true). */
   watch?: boolean;
-  /** How notifications reach the providers (default the global fetch). */
+  /** How notifications reach the providers and the link its collector (default the global fetch). */
   fetch?: typeof fetch;
 }
 

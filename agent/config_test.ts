@@ -11,6 +11,7 @@ import {
 } from "./config.ts";
 import {
   agentSchema,
+  collectorSchema,
   limitsSchema,
   logSchema,
   PROBE_SCHEMAS,
@@ -191,6 +192,7 @@ Deno.test("config.example.toml documents every key of the schema", async () => {
     ...Object.keys(logSchema.shape),
     ...Object.values(PROBE_SCHEMAS).flatMap((schema) => Object.keys(schema.shape)),
     ...Object.keys(limitsSchema.shape),
+    ...Object.keys(collectorSchema.shape),
   ]);
   for (const key of keys) {
     assert.match(text, new RegExp(`^#? ?${key} = `, "m"), `${key} is documented`);
@@ -199,6 +201,7 @@ Deno.test("config.example.toml documents every key of the schema", async () => {
   assert.match(text, /^\[defaults\.log\]$/m);
   assert.match(text, /^\[\[scripts\.rates\.probes\]\]$/m);
   assert.match(text, /^\[scripts\.rates\.limits\]$/m);
+  assert.match(text, /^# \[collector\]$/m);
   for (const kind of Object.keys(PROBE_SCHEMAS)) {
     assert.match(text, new RegExp(`^kind = "${kind}"`, "m"), `a ${kind} probe is shown`);
   }
@@ -1199,4 +1202,90 @@ Deno.test("diffScripts() sees a change deep inside env", () => {
   const old = parse(SCRIPT + 'env = { A = "1" }\n');
   const next = parse(SCRIPT + 'env = { A = "2" }\n');
   assert.deepEqual(diffScripts(old, next).changed, ["rates"]);
+});
+
+// --- [collector] ---------------------------------------------------------
+
+const COLLECTOR = lines("[collector]", 'url = "https://scriptmon.example"', 'token = "${TOKEN}"');
+
+Deno.test("parseConfig() leaves the collector link off without a [collector] table", () => {
+  assert.equal(parse(SCRIPT).collector, undefined);
+});
+
+Deno.test("parseConfig() applies the documented [collector] defaults", () => {
+  const config = parse(COLLECTOR, { vars: { TOKEN: "t0ken" } });
+  assert.deepEqual(config.collector, {
+    url: "https://scriptmon.example/",
+    token: "t0ken",
+    heartbeatIntervalMs: 10_000,
+    batchSize: 500,
+    spoolLimit: 100_000,
+    timeoutMs: 10_000,
+  });
+});
+
+Deno.test("parseConfig() reads every [collector] key and keeps a path prefix", () => {
+  const config = parse(lines(
+    "[collector]",
+    'url = "http://127.0.0.1:8792/scriptmon"',
+    'token = "t"',
+    'heartbeat_interval = "1s"',
+    "batch_size = 50",
+    "spool_limit = 1000",
+    'timeout = "3s"',
+  ));
+  assert.deepEqual(config.collector, {
+    url: "http://127.0.0.1:8792/scriptmon/",
+    token: "t",
+    heartbeatIntervalMs: 1000,
+    batchSize: 50,
+    spoolLimit: 1000,
+    timeoutMs: 3000,
+  });
+});
+
+Deno.test("parseConfig() refuses plain http to a collector that is not on loopback", () => {
+  const [issue] = issuesOf(
+    lines("[collector]", 'url = "http://scriptmon.example/"', 'token = "t"'),
+  );
+  assert.equal(issue.path, "collector.url");
+  assert.equal(
+    issue.message,
+    'expected an https:// URL (plain http:// only to 127.0.0.1 or localhost), got "http://scriptmon.example/"',
+  );
+});
+
+Deno.test("parseConfig() refuses credentials in the collector url", () => {
+  const [issue] = issuesOf(lines("[collector]", 'url = "https://a:b@x.example/"', 'token = "t"'));
+  assert.equal(
+    issue.message,
+    'expected a URL without credentials (the token goes in collector.token), got "https://a:b@x.example/"',
+  );
+});
+
+Deno.test("parseConfig() reports out-of-range [collector] values at their keys", () => {
+  const issues = issuesOf(lines(
+    "[collector]",
+    'url = "https://x.example/"',
+    'heartbeat_interval = "500ms"',
+    "batch_size = 501",
+    "spool_limit = 5",
+  ));
+  const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+  assert.deepEqual(Object.keys(byPath).sort(), [
+    "collector.batch_size",
+    "collector.heartbeat_interval",
+    "collector.spool_limit",
+    "collector.token",
+  ]);
+  assert.equal(byPath["collector.heartbeat_interval"], 'expected a duration >= 1s, got "500ms"');
+});
+
+Deno.test("parseConfig() reports an unset ${SCRIPTMON_AGENT_TOKEN} at collector.token", () => {
+  const issues = issuesOf(
+    lines("[collector]", 'url = "https://x.example/"', 'token = "${SCRIPTMON_AGENT_TOKEN}"'),
+  );
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0].path, "collector.token");
+  assert.match(issues[0].message, /SCRIPTMON_AGENT_TOKEN/);
 });
