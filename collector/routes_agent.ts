@@ -67,7 +67,7 @@ export function agentRoutes(
     }
     const result = await store.ingest(request, { now, tokenName: token.name });
     if (result.cameOnline) log.info("Agent {site}/{host} is online", { site, host });
-    const commands = await store.pendingCommands(site, host, now);
+    const commands = result.mayHaveCommands ? await store.pendingCommands(site, host, now) : [];
     const body: IngestResponse = {
       ackedSeq: result.ackedSeq,
       commands: commands.map(toWireCommand),

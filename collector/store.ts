@@ -6,7 +6,9 @@
  * - `["agent", site, host]` → {@linkcode AgentRecord}
  * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
- * - `["command", site, host, id]` → {@linkcode CommandRecord}; `["command_pending", site, host, id]` → id
+ * - `["command", site, host, id]` → {@linkcode CommandRecord}; `["command_pending", site, host, id]` → id;
+ *   `["command_flag", site, host]` is set while an agent may have pending commands, so that
+ *   ingest reads it with the agent record and lists the queue only when it is set
  *
  * Ingest is one read of the agent record plus (usually) one atomic: a seq at
  * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
@@ -81,7 +83,7 @@ export class Store {
     const token = generateToken(options.kind);
     const record: TokenRecord = {
       kind: options.kind,
-      hash: await hashToken(token),
+      hash: hashToken(token),
       name: options.name,
       site: options.site ?? null,
       host: null,
@@ -138,7 +140,7 @@ export class Store {
 
   /** The live token record of `token`, or null when it is unknown or revoked. */
   async authenticate(kind: TokenKind, token: string, now: number): Promise<TokenRecord | null> {
-    const key = ["token", kind, await hashToken(token)];
+    const key = ["token", kind, hashToken(token)];
     const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
     const record = entry.value;
     if (record === null || record.revoked) return null;
@@ -179,7 +181,9 @@ export class Store {
     }
     const scriptGroups = scriptChunks(site, host, request.scripts);
     for (let attempt = 1;; attempt++) {
-      const entry = await retryLocked(() => this.#kv.get<AgentRecord>(agentKey));
+      const [entry, flag] = await retryLocked(() =>
+        this.#kv.getMany<[AgentRecord, string]>([agentKey, ["command_flag", site, host]])
+      );
       const previous = entry.value;
       const ackedBefore = previous?.ackedSeq ?? 0;
       const aheadBefore = previous?.ahead ?? [];
@@ -222,6 +226,7 @@ export class Store {
           stored: stored,
           duplicates: batch.size - stored,
           cameOnline: previous === null || !previous.online,
+          mayHaveCommands: flag.versionstamp !== null,
           agent: record,
         };
       }
@@ -448,6 +453,7 @@ export class Store {
       this.#kv.atomic()
         .set(["command", options.site, options.host, id], command)
         .set(["command_pending", options.site, options.host, id], id)
+        .set(["command_flag", options.site, options.host], id)
         .commit()
     );
     for (const listener of this.#listeners) listener(command);
@@ -462,6 +468,8 @@ export class Store {
 
   /** An agent's pending commands not expired at `now`, oldest first; expired ones are marked so. */
   async pendingCommands(site: string, host: string, now: number): Promise<CommandRecord[]> {
+    const flagKey = ["command_flag", site, host];
+    const flag = await retryLocked(() => this.#kv.get<string>(flagKey));
     const ids: string[] = [];
     for await (const entry of this.#kv.list<string>({ prefix: ["command_pending", site, host] })) {
       ids.push(entry.value);
@@ -484,6 +492,10 @@ export class Store {
             .commit()
         );
       }
+    }
+    if (pending.length === 0 && flag.versionstamp !== null) {
+      // Nothing pending: lower the flag unless a command was queued meanwhile.
+      await retryLocked(() => this.#kv.atomic().check(flag).delete(flagKey).commit());
     }
     return pending;
   }

@@ -92,6 +92,8 @@ export interface IngestResult {
   duplicates: number;
   /** The agent was offline (or unknown) and is back. */
   cameOnline: boolean;
+  /** Commands may be pending: call `Store.pendingCommands` (false: none are). */
+  mayHaveCommands: boolean;
   agent: AgentRecord;
 }
 
