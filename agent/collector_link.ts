@@ -28,7 +28,7 @@ import {
 import type { AgentInfo } from "./api.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ResolvedCollectorLink } from "./config_types.ts";
-import type { AgentEvent, EventLog } from "./event_log.ts";
+import type { EventLog } from "./event_log.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -114,6 +114,8 @@ export class CollectorLink {
   #lastOkAt: string | null = null;
   #lastError: string | null = null;
   #acks: CommandAck[] = [];
+  /** A command just finished: its ack goes out at once. */
+  #freshAck = false;
   /** Commands queued or running in this process. */
   #running = new Set<string>();
   #commands: Promise<void> = Promise.resolve();
@@ -181,13 +183,19 @@ export class CollectorLink {
   async #run(): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
-      if (this.#trimWanted || this.#spool!.needsTrim()) await this.#trim();
-      this.#poked = false;
-      const result = await this.#ingest();
-      if (stop.aborted) break;
-      if (result.ok && result.more) continue;
-      const waitMs = result.ok ? this.#config.heartbeatIntervalMs : result.retryMs;
-      await this.#idleFor(waitMs, result.ok ? "events" : "backoff");
+      try {
+        if (this.#trimWanted || this.#spool!.needsTrim()) await this.#trim();
+        this.#poked = false;
+        const result = await this.#ingest();
+        if (stop.aborted) break;
+        if (result.ok && result.more) continue;
+        const waitMs = result.ok ? this.#config.heartbeatIntervalMs : result.retryMs;
+        await this.#idleFor(waitMs, result.ok ? "events" : "backoff");
+      } catch (error) {
+        // A bug must not end the link: it tries again later.
+        log.error("Collector link failed: {error}", { error });
+        await this.#clock.sleep(RETRY_MAX_MS, stop);
+      }
     }
   }
 
@@ -248,8 +256,9 @@ export class CollectorLink {
     let acks: CommandAck[];
     try {
       const { batchSize } = this.#config;
-      available = withGapMarkers(spool.ackedSeq, await spool.next(batchSize), batchSize);
+      available = await spool.nextBatch(batchSize);
       acks = this.#acks.slice(0, MAX_ACKS);
+      this.#freshAck = false;
       const request = (list: WireEvent[]): IngestRequestInput => ({
         protocol: PROTOCOL_VERSION,
         agent: this.#identity(info()),
@@ -310,7 +319,7 @@ export class CollectorLink {
     const advanced = answer.ackedSeq > before;
     const more = advanced &&
       (available.length === this.#config.batchSize || sent.length < available.length);
-    return { ok: true, more: more || this.#acks.length > 0 };
+    return { ok: true, more: more || this.#freshAck };
   }
 
   #identity(info: AgentInfo): IngestRequestInput["agent"] {
@@ -346,7 +355,7 @@ export class CollectorLink {
   /** Records a failed ingest, logging when the kind of failure changes; returns the retry delay. */
   #failed(error: unknown): number {
     const failure = error instanceof LinkError ? error.failure : "unreachable";
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     if (this.#state === "up") this.#whenConnected = Promise.withResolvers<void>();
     this.#failures++;
     this.#lastError = message;
@@ -472,10 +481,10 @@ export class CollectorLink {
     const key = [...DONE_PREFIX, command.id];
     const done = (await kv.get<DoneRecord>(key)).value;
     if (done) {
-      // Done before: its answer again (the collector may not have it), never a second run.
-      this.#queueAck(
-        done.ack ?? this.#ack(command, false, "the agent stopped while carrying it out"),
-      );
+      // Done before: its answer again with the next ingest (the collector may not have it),
+      // never a second run.
+      const ack = done.ack ?? this.#ack(command, false, "the agent stopped while carrying it out");
+      if (!this.#acks.some((a) => a.id === ack.id)) this.#acks.push(ack);
       return;
     }
     let ack: CommandAck;
@@ -522,6 +531,7 @@ export class CollectorLink {
 
   #queueAck(ack: CommandAck): void {
     if (!this.#acks.some((a) => a.id === ack.id)) this.#acks.push(ack);
+    this.#freshAck = true;
     this.#poke();
   }
 }
@@ -546,36 +556,6 @@ async function httpFailure(res: Response): Promise<LinkError> {
     return new LinkError("unreachable", status);
   }
   return new LinkError("rejected", status);
-}
-
-/** The `kind` of the wire event that stands for a seq the agent no longer has. */
-export const DROPPED_KIND = "dropped";
-
-/**
- * The events to send after `acked`: `batch` (stored events in seq order)
- * with a {@linkcode DROPPED_KIND} marker for every seq missing before or
- * between them (a resource sample the spool dropped, history pruned before
- * the link was set up), so the collector's contiguous ack moves past it. At
- * most `limit` in all.
- */
-export function withGapMarkers(acked: number, batch: AgentEvent[], limit: number): WireEvent[] {
-  const out: WireEvent[] = [];
-  let expected = acked + 1;
-  for (const event of batch) {
-    for (; expected < event.seq && out.length < limit; expected++) {
-      out.push({ seq: expected, at: event.at, kind: DROPPED_KIND, data: {} });
-    }
-    if (out.length >= limit) break;
-    out.push(toWireEvent(event));
-    expected = event.seq + 1;
-  }
-  return out;
-}
-
-/** An agent event on the wire: everything but seq, at, kind and script goes in `data`. */
-export function toWireEvent(event: AgentEvent): WireEvent {
-  const { seq, at, kind, script, ...data } = event;
-  return { seq, at, kind, ...(script === undefined ? {} : { script }), data };
 }
 
 /** A script's status as a heartbeat reports it. */
@@ -606,6 +586,9 @@ function cut(text: string): string {
   return text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT - 3)}...` : text;
 }
 
+/** An error's message, with its cause's (fetch says only "fetch failed", the cause says why). */
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
 }

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Agent, startAgent } from "./agent.ts";
 import { loadConfig } from "./config.ts";
-import { type CollectorLink, DROPPED_KIND, withGapMarkers } from "./collector_link.ts";
+import type { CollectorLink } from "./collector_link.ts";
+import { DROPPED_KIND } from "./spool.ts";
 import {
   type Command,
   type CommandAck,
@@ -331,22 +332,4 @@ Deno.test("a refused token shows in status().lastError", async () => {
     assert.equal(link.status().connected, false);
     assert.equal(link.status().lastOkAt, null);
   }, { mode: "unauthorized" });
-});
-
-Deno.test("withGapMarkers() stands a marker in for every missing seq, within the limit", () => {
-  const event = (seq: number) => ({
-    seq,
-    at: `2026-01-01T00:00:0${seq}Z`,
-    kind: "config" as const,
-  });
-  const wire = withGapMarkers(2, [event(4), event(5), event(8)], 5);
-  assert.deepEqual(wire.map((e) => [e.seq, e.kind]), [
-    [3, DROPPED_KIND],
-    [4, "config"],
-    [5, "config"],
-    [6, DROPPED_KIND],
-    [7, DROPPED_KIND],
-  ]);
-  assert.equal(wire[0].at, event(4).at, "a marker has the time of the event after it");
-  assert.deepEqual(withGapMarkers(0, [event(1)], 5).map((e) => e.seq), [1]);
 });

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { WireEvent } from "../shared/protocol.ts";
 import type { AgentEvent, EventLog } from "./event_log.ts";
 
 /** Checks whose events are resource samples: the only events the spool may drop. */
@@ -96,6 +97,14 @@ export class Spool {
     return this.#events.listAfter(this.#acked, limit);
   }
 
+  /**
+   * The next ingest's events: the oldest unacked ones, on the wire, with
+   * markers for the seqs missing among them (see {@linkcode withGapMarkers}).
+   */
+  async nextBatch(limit: number): Promise<WireEvent[]> {
+    return withGapMarkers(this.#acked, await this.next(limit), limit);
+  }
+
   /** The collector stored every event up to `seq`: remember it (in KV too). */
   async ack(seq: number): Promise<void> {
     if (seq < this.#acked) this.#holes = []; // unknown below: recounted by the next trim
@@ -136,6 +145,36 @@ export class Spool {
     this.#trimAt = after > this.#limit ? after + Math.max(1, slack) : 0;
     return { before, dropped: drop.length, after };
   }
+}
+
+/** The `kind` of the wire event that stands for a seq the agent no longer has. */
+export const DROPPED_KIND = "dropped";
+
+/**
+ * The events to send after `acked`: `batch` (stored events in seq order)
+ * with a {@linkcode DROPPED_KIND} marker for every seq missing before or
+ * between them (a resource sample the spool dropped, history pruned before
+ * the link was set up), so the collector's contiguous ack moves past it. At
+ * most `limit` in all.
+ */
+export function withGapMarkers(acked: number, batch: AgentEvent[], limit: number): WireEvent[] {
+  const out: WireEvent[] = [];
+  let expected = acked + 1;
+  for (const event of batch) {
+    for (; expected < event.seq && out.length < limit; expected++) {
+      out.push({ seq: expected, at: event.at, kind: DROPPED_KIND, data: {} });
+    }
+    if (out.length >= limit) break;
+    out.push(toWireEvent(event));
+    expected = event.seq + 1;
+  }
+  return out;
+}
+
+/** An agent event on the wire: everything but seq, at, kind and script goes in `data`. */
+export function toWireEvent(event: AgentEvent): WireEvent {
+  const { seq, at, kind, script, ...data } = event;
+  return { seq, at, kind, ...(script === undefined ? {} : { script }), data };
 }
 
 /** Sorts and merges ranges that overlap or touch. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EventLog, type NewEvent } from "./event_log.ts";
-import { ACKED_KEY, Spool } from "./spool.ts";
+import { ACKED_KEY, DROPPED_KIND, Spool, withGapMarkers } from "./spool.ts";
 
 async function withLog(
   fn: (kv: Deno.Kv, events: EventLog) => Promise<void>,
@@ -100,4 +100,22 @@ Deno.test("EventLog pruning never deletes an event above keepAfter()", async () 
     const [next] = await events.listAfter(0, 1);
     assert.equal(next.seq, 2001, "pruned up to the acked seq");
   }, { retain: 10, keepAfter: () => acked });
+});
+
+Deno.test("withGapMarkers() stands a marker in for every missing seq, within the limit", () => {
+  const event = (seq: number) => ({
+    seq,
+    at: `2026-01-01T00:00:0${seq}Z`,
+    kind: "config" as const,
+  });
+  const wire = withGapMarkers(2, [event(4), event(5), event(8)], 5);
+  assert.deepEqual(wire.map((e) => [e.seq, e.kind]), [
+    [3, DROPPED_KIND],
+    [4, "config"],
+    [5, "config"],
+    [6, DROPPED_KIND],
+    [7, DROPPED_KIND],
+  ]);
+  assert.equal(wire[0].at, event(4).at, "a marker has the time of the event after it");
+  assert.deepEqual(withGapMarkers(0, [event(1)], 5).map((e) => e.seq), [1]);
 });
