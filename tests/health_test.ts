@@ -7,7 +7,7 @@ import { type Agent, startAgent } from "../agent/agent.ts";
 import { loadConfig } from "../agent/config.ts";
 import type { AgentEvent } from "../agent/event_log.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
-import { nextEvent, tempDir } from "./_helpers.ts";
+import { nextEvent, tempDir, until } from "./_helpers.ts";
 
 async function withAgent(
   scripts: string,
@@ -187,6 +187,10 @@ Deno.test("the local API: pings, readyz, metrics that promtool accepts, and the 
     assert.equal(checked.code, 0, said);
     assert.equal(said.trim(), "");
 
+    await until(
+      "the script's two lines",
+      () => agent.supervisor.get("rates").recentLines.length >= 2,
+    );
     const page = await fetch(`${base}/`);
     const csp = page.headers.get("content-security-policy") ?? "";
     assert.match(csp, /default-src 'none'; script-src 'nonce-[0-9a-f]+'/);
