@@ -115,6 +115,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     configError,
     resources: sampler.resources,
     checks: sampler.checks(),
+    collector: collector?.status() ?? null,
   });
   let released = false;
   const readiness = async () => {

@@ -12,6 +12,7 @@ import { type Supervisor, UnknownScriptError } from "./supervisor.ts";
 import type { ConfigIssue } from "./config.ts";
 import { type CheckState, PING_BODY_LIMIT } from "./health/types.ts";
 import { renderMetrics } from "./metrics.ts";
+import type { CollectorLinkStatus } from "./collector_link.ts";
 import { type Notifier, UnknownWebhookError } from "./notifier.ts";
 import { parseSilenceRequest } from "./silence_request.ts";
 import { MESSAGE_STATES, type MessageState } from "../shared/notify/types.ts";
@@ -33,6 +34,8 @@ export interface AgentInfo {
   resources: AgentResources | null;
   /** Agent-wide checks: "agent-memory" and "disk:<path>" for data_dir and log_dir. */
   checks: CheckState[];
+  /** The link to the collector, when one is configured. */
+  collector: CollectorLinkStatus | null;
 }
 
 /** The agent process's own resources and the free disk of its folders. */

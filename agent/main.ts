@@ -187,6 +187,15 @@ function program(): Command {
         `agent ${a.version}  pid ${a.pid}  site ${a.site}  host ${a.host}  config ${a.configPath}` +
           (a.envName ? ` (env ${a.envName})` : ""),
       );
+      if (a.collector) {
+        const c = a.collector;
+        console.log(
+          `collector ${c.url}: ${
+            c.connected ? "connected" : `unreachable (${c.lastError ?? "not yet"})`
+          }` +
+            `, ${c.pending} event(s) pending` + (c.dropped ? `, ${c.dropped} dropped` : ""),
+        );
+      }
       if (a.configError) {
         console.log(
           `config reload failed at ${a.configError.at}; still running the previous config:\n` +

@@ -24,6 +24,7 @@ function statusBody(scripts: ScriptStatus[], configFailed = false): StatusBody {
         disk: [{ path: "/data", freeBytes: 10_000_000_000 }, { path: "/logs", freeBytes: null }],
       },
       checks: [],
+      collector: null,
     },
     scripts,
   };

@@ -19,6 +19,7 @@ function statusBody(scripts: ScriptStatus[], configError: string | null = null):
       configError: configError === null ? null : { at: iso(60), message: configError, issues: [] },
       resources: { at: iso(2), rssBytes: 52_428_800, cpuSeconds: 12.5, disk: [] },
       checks: [],
+      collector: null,
     },
     scripts,
   };
