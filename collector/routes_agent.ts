@@ -1,23 +1,38 @@
 /**
  * The routes agents call with their agent token: `POST /api/v1/ingest`
  * (heartbeat, events, acks → ackedSeq and pending commands) and
- * `GET /api/v1/commands?wait=<ms>` (the commands long-poll).
+ * `GET /api/v1/commands?wait=<ms>` (the commands long-poll), and the site
+ * coordination: `POST /api/v1/leases/<script>` and `POST /api/v1/dedupe`.
+ * The agent is the token's site and the host of `?host=`, else the host it
+ * last ingested with.
  *
  * @module
  */
 
 import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
-import { type Command, ingestRequestSchema, type IngestResponse } from "../shared/protocol.ts";
+import {
+  type Command,
+  dedupeRequestSchema,
+  type DedupeResponse,
+  ingestRequestSchema,
+  type IngestResponse,
+  leaseRequestSchema,
+} from "../shared/protocol.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { CommandWaiters } from "./command_waiters.ts";
 import { HttpError } from "./http_error.ts";
+import { SiteLeases } from "./leases.ts";
+import { SiteDedupe } from "./site_dedupe.ts";
 import { queryInt, queryText, readBody } from "./_request.ts";
 import type { Store } from "./store.ts";
-import type { CommandRecord } from "./store_types.ts";
+import type { CommandRecord, TokenRecord } from "./store_types.ts";
 
 const log = getLogger(["scriptmon", "collector", "ingest"]);
+
+/** What a script name in a lease path may be (the protocol's names). */
+const SCRIPT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** The longest long-poll the collector holds open. */
 export const MAX_WAIT_MS = 25_000;
@@ -39,6 +54,8 @@ export function agentRoutes(
 ): Hono<CollectorEnv> {
   const { store, clock, waiters } = deps;
   const app = new Hono<CollectorEnv>();
+  const leases = new SiteLeases(store.kv);
+  const dedupe = new SiteDedupe(store.kv);
 
   app.post("/ingest", async (c) => {
     const token = c.get("token");
@@ -107,5 +124,68 @@ export function agentRoutes(
     }
   });
 
+  app.post("/leases/:script", async (c) => {
+    const script = c.req.param("script");
+    if (!SCRIPT_NAME.test(script)) {
+      throw new HttpError(
+        400,
+        `script: expected a name of letters, digits, "_", "." and "-", got ${
+          JSON.stringify(script)
+        }`,
+      );
+    }
+    const request = await readBody(c, leaseRequestSchema);
+    const { site, host } = agentOf(c.get("token"), queryText(c, "host"));
+    const holder = `${site}/${host}`;
+    const options = { site, script, holder, ttlMs: request.ttlMs, now: clock.now() };
+    const answer = request.action === "acquire"
+      ? await leases.acquire(options)
+      : request.action === "renew"
+      ? await leases.renew(options)
+      : await leases.release(options);
+    if (request.action !== "renew" || !answer.held) {
+      log.debug("Lease {action} of {site}/{script} by {holder}: held by {current}", {
+        action: request.action,
+        site,
+        script,
+        holder,
+        current: answer.holder ?? "nobody",
+      });
+    }
+    return c.json(answer);
+  });
+
+  app.post("/dedupe", async (c) => {
+    const request = await readBody(c, dedupeRequestSchema);
+    const { site, host } = agentOf(c.get("token"), queryText(c, "host"));
+    const claimed = await dedupe.claim({
+      site,
+      key: request.key,
+      windowMs: request.windowMs,
+      by: `${site}/${host}`,
+      now: clock.now(),
+    });
+    const body: DedupeResponse = { claimed };
+    return c.json(body);
+  });
+
   return app;
+}
+
+/** The agent a request comes from: the token's site and `host` (else the last ingest's). */
+function agentOf(token: TokenRecord, host: string | undefined): { site: string; host: string } {
+  const name = host ?? token.host;
+  if (name === null) {
+    throw new HttpError(
+      409,
+      `Agent token "${token.name}" has not ingested yet: send one ingest first, or pass ?host=`,
+    );
+  }
+  if (!SCRIPT_NAME.test(name)) {
+    throw new HttpError(
+      400,
+      `host: expected a name of letters, digits, "_", "." and "-", got ${JSON.stringify(name)}`,
+    );
+  }
+  return { site: token.site ?? "", host: name };
 }

@@ -69,6 +69,11 @@ export class Store {
     this.#kv = kv;
   }
 
+  /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
   // ---- tokens ---------------------------------------------------------------
 
   /**
