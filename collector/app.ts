@@ -1,7 +1,7 @@
 /**
- * The collector's Hono app: `/healthz`, the agent routes and the user REST
- * API, behind one authentication middleware (default deny), one body
- * limit per POST, and one error boundary.
+ * The collector's Hono app: `/healthz`, the agent routes, the user REST
+ * API and `/metrics` (API token), behind one authentication middleware
+ * (default deny), one body limit per POST, and one error boundary.
  *
  * @module
  */
@@ -16,6 +16,12 @@ import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { HttpError } from "./http_error.ts";
+import {
+  type AlertStats,
+  IngestCounters,
+  METRICS_CONTENT_TYPE,
+  renderCollectorMetrics,
+} from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes_agent.ts";
 import { apiRoutes } from "./routes_api.ts";
@@ -33,15 +39,32 @@ export interface AppDeps {
   clock?: Clock;
   /** The long-poll waiters; default one sized by `config.maxWaiters`. */
   waiters?: CommandWaiters;
+  /** Ingest counters `/metrics` shows; default a fresh one. */
+  counters?: IngestCounters;
+  /** Alerts firing and outbox depth for `/metrics`; left out of it when absent. */
+  alerts?: AlertStats;
 }
 
 /** The collector's HTTP app. Queued commands wake the agent's long-poll. */
 export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const clock = deps.clock ?? systemClock;
   const waiters = deps.waiters ?? new CommandWaiters({ max: deps.config.maxWaiters });
+  const counters = deps.counters ?? new IngestCounters();
   deps.store.onCommandQueued((command) => waiters.wake(`${command.site}/${command.host}`));
   const app = new Hono<CollectorEnv>();
 
+  // Outside the auth, so that refused ingests are counted too.
+  app.use("/api/v1/ingest", async (c, next) => {
+    await next();
+    let events = 0;
+    if (c.res.status === 200) {
+      // The route read the body already: Hono hands back its cached text.
+      const body: unknown = JSON.parse(await c.req.text());
+      const list = typeof body === "object" && body !== null ? Reflect.get(body, "events") : [];
+      events = Array.isArray(list) ? list.length : 0;
+    }
+    counters.record({ status: c.res.status, events });
+  });
   app.use("*", requireToken({ store: deps.store, clock }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
@@ -57,6 +80,18 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/metrics", async (c) => {
+    const [fleet, outbox] = await Promise.all([
+      deps.store.listScripts(),
+      deps.alerts?.outboxCounts(),
+    ]);
+    const text = renderCollectorMetrics({
+      counters,
+      fleet,
+      ...(deps.alerts === undefined ? {} : { firing: deps.alerts.firing(), outbox }),
+    });
+    return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
+  });
   app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
   app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters }));
   app.route(
