@@ -46,6 +46,13 @@ export function resolveConfig(
   const scripts: Record<string, ResolvedScript> = {};
   for (const [name, script] of Object.entries(config.scripts ?? {})) {
     scripts[name] = resolveScript(name, script, { base, defaults: config.defaults ?? {}, issues });
+    if (script.singleton !== undefined && config.collector === undefined) {
+      issues.push({
+        path: `scripts.${name}.singleton`,
+        message: `expected singleton only together with a [collector] table (the site lease is ` +
+          `held at the collector), got ${JSON.stringify(script.singleton)} without one`,
+      });
+    }
   }
   const webhooks: Record<string, ResolvedWebhook> = {};
   for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
@@ -98,6 +105,7 @@ function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): Res
     batchSize: collector.batch_size ?? fallback.batch_size,
     spoolLimit: collector.spool_limit ?? fallback.spool_limit,
     timeoutMs: parseDuration(collector.timeout ?? fallback.timeout),
+    leaseTtlMs: parseDuration(collector.lease_ttl ?? fallback.lease_ttl),
   };
 }
 
@@ -157,6 +165,7 @@ function resolveScript(
       schedule: { cron: script.schedule, ...(timezone === undefined ? {} : { timezone }) },
     }),
     health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
+    ...(script.singleton === undefined ? {} : { singleton: script.singleton }),
   };
 }
 

@@ -45,6 +45,8 @@ export const CONFIG_DEFAULTS = {
     batch_size: 500,
     spool_limit: 100_000,
     timeout: "10s",
+    /** How long a `singleton = "site"` script's lease lasts unless renewed (every third of it). */
+    lease_ttl: "15s",
   },
   /** A script's own keys win over `[defaults]`, which win over these. */
   script: {
@@ -115,6 +117,15 @@ export const MIN_SAMPLE_INTERVAL_MS = 100;
 
 /** The smallest `collector.heartbeat_interval`, in milliseconds. */
 export const MIN_HEARTBEAT_INTERVAL_MS = 1000;
+
+/** The shortest `collector.lease_ttl`, in milliseconds (the protocol's bound). */
+export const MIN_LEASE_TTL_MS = 1000;
+
+/** The longest `collector.lease_ttl`, in milliseconds (the protocol's bound). */
+export const MAX_LEASE_TTL_MS = 600_000;
+
+/** The values of a script's `singleton` key: `"site"` runs it on one agent of the site. */
+export const SINGLETON_SCOPES = ["site"] as const;
 
 /** The smallest `collector.spool_limit`. */
 export const MIN_SPOOL_LIMIT = 10;
@@ -427,6 +438,8 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   silence_action: action.optional(),
   probes: z.array(probeSchema).optional(),
   limits: limitsSchema.optional(),
+  /** `"site"`: run on exactly one agent of the site, the holder of its lease at the collector. */
+  singleton: z.enum(SINGLETON_SCOPES).optional(),
 }).superRefine((script, ctx) => {
   for (const [key, needed] of NEEDS) {
     if (script[key] !== undefined && script[needed] === undefined) {
@@ -496,6 +509,25 @@ export const collectorSchema = z.strictObject({
   batch_size: z.int().min(1).max(MAX_BATCH_EVENTS).optional(),
   spool_limit: z.int().min(MIN_SPOOL_LIMIT).optional(),
   timeout: positiveDuration.optional(),
+  lease_ttl: durationAtLeast(MIN_LEASE_TTL_MS, `>= ${formatDuration(MIN_LEASE_TTL_MS)}`).check(
+    (ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(ctx.value);
+      } catch {
+        return; // reported by `duration`
+      }
+      if (ms > MAX_LEASE_TTL_MS) {
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          message: `expected a duration <= ${formatDuration(MAX_LEASE_TTL_MS)}, got ${
+            JSON.stringify(ctx.value)
+          }`,
+        });
+      }
+    },
+  ).optional(),
 });
 
 /** The whole file as written; `[env.<name>]` overlays are merged before validation. */

@@ -1221,6 +1221,7 @@ Deno.test("parseConfig() applies the documented [collector] defaults", () => {
     batchSize: 500,
     spoolLimit: 100_000,
     timeoutMs: 10_000,
+    leaseTtlMs: 15_000,
   });
 });
 
@@ -1233,6 +1234,7 @@ Deno.test("parseConfig() reads every [collector] key and keeps a path prefix", (
     "batch_size = 50",
     "spool_limit = 1000",
     'timeout = "3s"',
+    'lease_ttl = "2s"',
   ));
   assert.deepEqual(config.collector, {
     url: "http://127.0.0.1:8792/scriptmon/",
@@ -1241,6 +1243,7 @@ Deno.test("parseConfig() reads every [collector] key and keeps a path prefix", (
     batchSize: 50,
     spoolLimit: 1000,
     timeoutMs: 3000,
+    leaseTtlMs: 2000,
   });
 });
 
@@ -1288,4 +1291,40 @@ Deno.test("parseConfig() reports an unset ${SCRIPTMON_AGENT_TOKEN} at collector.
   assert.equal(issues.length, 1);
   assert.equal(issues[0].path, "collector.token");
   assert.match(issues[0].message, /SCRIPTMON_AGENT_TOKEN/);
+});
+
+// --- singleton -----------------------------------------------------------
+
+Deno.test('parseConfig() leaves singleton unset by default and reads singleton = "site"', () => {
+  assert.equal(parse(SCRIPT).scripts.rates.singleton, undefined);
+  assert.equal("singleton" in parse(SCRIPT).scripts.rates, false);
+  const config = parse(SCRIPT + 'singleton = "site"\n' + COLLECTOR, { vars: { TOKEN: "t" } });
+  assert.equal(config.scripts.rates.singleton, "site");
+});
+
+Deno.test("parseConfig() refuses singleton without a [collector] table, at the key's line", () => {
+  const issues = issuesOf(SCRIPT + 'singleton = "site"\n');
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0].path, "scripts.rates.singleton");
+  assert.equal(issues[0].line, 3);
+  assert.equal(
+    issues[0].message,
+    "expected singleton only together with a [collector] table (the site lease is held at the " +
+      'collector), got "site" without one',
+  );
+});
+
+Deno.test('parseConfig() refuses a singleton scope other than "site"', () => {
+  const issues = issuesOf(SCRIPT + 'singleton = "fleet"\n' + COLLECTOR, { vars: { TOKEN: "t" } });
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0].path, "scripts.rates.singleton");
+  assert.match(issues[0].message, /"site".*"fleet"/);
+});
+
+Deno.test("parseConfig() refuses a collector.lease_ttl outside 1s..10m", () => {
+  const short = issuesOf(COLLECTOR + 'lease_ttl = "500ms"\n', { vars: { TOKEN: "t" } });
+  assert.equal(short[0].path, "collector.lease_ttl");
+  assert.equal(short[0].message, 'expected a duration >= 1s, got "500ms"');
+  const long = issuesOf(COLLECTOR + 'lease_ttl = "11m"\n', { vars: { TOKEN: "t" } });
+  assert.equal(long[0].message, 'expected a duration <= 10m, got "11m"');
 });

@@ -137,6 +137,8 @@ export interface ResolvedScript {
   log: ResolvedLogSettings;
   schedule?: ResolvedSchedule;
   health: ResolvedHealth;
+  /** `"site"`: runs only while this agent holds the script's site lease (needs `[collector]`). */
+  singleton?: "site";
 }
 
 /** The `[agent]` table. */
@@ -174,6 +176,8 @@ export interface ResolvedCollectorLink {
   spoolLimit: number;
   /** Per request (the long-poll adds its own wait). */
   timeoutMs: number;
+  /** A singleton script's site lease lasts this long unless renewed (every third of it). */
+  leaseTtlMs: number;
 }
 
 import type { ResolvedWebhook } from "../shared/notify/webhook_schema.ts";
