@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
+import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { openCollectorKv } from "./kv.ts";
 import { setupLogging } from "./logging.ts";
@@ -38,6 +39,17 @@ function checkName(what: string, value: string): string {
     );
   }
   return value;
+}
+
+/** Whether `dir` is missing or holds nothing. */
+async function isEmptyDir(dir: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(dir)) return false;
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
 }
 
 async function withStore<T>(
@@ -146,6 +158,35 @@ function program(): Command {
         await closeLogs();
       }
     });
+  cli.command("backup <file>")
+    .description("write a full, consistent dump of the store to <file> (JSON lines)")
+    .action(async (file: string) => {
+      const config = await load();
+      const kv = await openCollectorKv(config.dataDir);
+      try {
+        const { count } = await backupKv(kv, file);
+        console.log(`Backed up ${count} entries to ${file}`);
+      } finally {
+        kv.close();
+      }
+    });
+  cli.command("restore <file>")
+    .description("restore a dump made by backup into an empty data_dir")
+    .action(async (file: string) => {
+      const config = await load();
+      if (!(await isEmptyDir(config.dataDir))) {
+        throw new RestoreTargetError(
+          `Cannot restore into data_dir "${config.dataDir}": it is not empty; point data_dir at a new folder (or move the old one away) and run restore again`,
+        );
+      }
+      const kv = await openCollectorKv(config.dataDir);
+      try {
+        const { count } = await restoreKv(kv, file);
+        console.log(`Restored ${count} entries from ${file} into ${config.dataDir}`);
+      } finally {
+        kv.close();
+      }
+    });
   tokenCommands(cli, "agent", load);
   tokenCommands(cli, "api", load);
   cli.command("version").description("print the version").action(() => {
@@ -163,7 +204,8 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     console.error(`scriptmon-collector: ${error instanceof Error ? error.message : error}`);
     return error instanceof ConfigError || error instanceof RangeError ||
-        error instanceof StoreConflictError
+        error instanceof StoreConflictError || error instanceof RestoreTargetError ||
+        error instanceof BackupFormatError
       ? EXIT.usage
       : EXIT.failed;
   }
