@@ -20,6 +20,7 @@ import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
 import { ensureControlSecret } from "./secret.ts";
+import { SiteLeaseManager } from "./site_lease.ts";
 import { Supervisor } from "./supervisor.ts";
 import { VERSION } from "./version.ts";
 
@@ -43,6 +44,8 @@ export interface Agent {
   readonly notifier: Notifier;
   /** The link to the collector, when the config has a `[collector]` table. */
   readonly collector: CollectorLink | null;
+  /** The site leases of `singleton = "site"` scripts, when there is a `[collector]` table. */
+  readonly leases: SiteLeaseManager | null;
   /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
   reload(): Promise<void>;
   /** Stops every script within its timeout, flushes, releases the lock. Idempotent. */
@@ -203,6 +206,17 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     });
     await collector.start();
   }
+  // Singleton scripts were not started by the supervisor: the lease manager starts them.
+  const leases = config.collector
+    ? new SiteLeaseManager({
+      config: config.collector,
+      supervisor,
+      host: config.agent.host,
+      clock,
+      fetch: options.fetch,
+    })
+    : null;
+  leases?.start();
   const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
   await watcher?.ready;
 
@@ -218,6 +232,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
+      await leases?.close({ release: true }); // only once the scripts are stopped
       await notifier.close();
       events.append({ kind: "agent", reason: "agent stopped" });
       await events.flush();
@@ -243,6 +258,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     events,
     notifier,
     collector,
+    leases,
     reload,
     shutdown,
     killNow,

@@ -2,7 +2,9 @@
  * The set of supervised scripts of one agent: applies a config (start what
  * was added, stop what was removed, restart what changed, leave the rest
  * alone), keeps a health monitor beside each script, and answers for all
- * of them.
+ * of them. A `singleton = "site"` script is not started here: the site
+ * lease manager (`site_lease.ts`) starts and stops it as it gains and loses
+ * the lease, and says why it waits with `setWaiting()`.
  */
 import { getLogger } from "@logtape/logtape";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
@@ -38,6 +40,8 @@ export interface ApplyResult {
 interface Entry {
   runner: ScriptRunner;
   monitor: HealthMonitor;
+  /** Why a stopped singleton script waits (its site lease); shown as its reason. */
+  waiting: string | null;
 }
 
 const log = getLogger(["scriptmon", "supervisor"]);
@@ -51,6 +55,9 @@ export class Supervisor {
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
   }
+
+  /** Called when a `singleton` script's runner is added (not started: the lease manager decides). */
+  onSingletonAdded: ((runner: ScriptRunner) => void) | null = null;
 
   /** Brings the running set in line with `config`; see the module comment. */
   async apply(config: ResolvedAgentConfig): Promise<ApplyResult> {
@@ -94,8 +101,20 @@ export class Supervisor {
   async #add(script: ResolvedScript): Promise<void> {
     const runner = new ScriptRunner(script, this.#deps);
     const monitor = new HealthMonitor(runner, this.#deps);
-    this.#entries.set(script.name, { runner, monitor });
+    if (script.singleton !== undefined) {
+      const waiting = script.enabled ? "waiting for the site lease" : null;
+      this.#entries.set(script.name, { runner, monitor, waiting });
+      this.onSingletonAdded?.(runner);
+      return;
+    }
+    this.#entries.set(script.name, { runner, monitor, waiting: null });
     if (script.enabled) await runner.start();
+  }
+
+  /** Shows `reason` as the reason of `runner` while it is stopped (null: its own reason). */
+  setWaiting(runner: ScriptRunner, reason: string | null): void {
+    const entry = this.#entries.get(runner.name);
+    if (entry?.runner === runner) entry.waiting = reason;
   }
 
   #entry(name: string): Entry {
@@ -144,10 +163,12 @@ export class Supervisor {
   }
 }
 
-function statusOf({ runner, monitor }: Entry): ScriptStatus {
+function statusOf({ runner, monitor, waiting }: Entry): ScriptStatus {
   const checks = monitor.checks();
+  const status = runner.status();
   return {
-    ...runner.status(),
+    ...status,
+    ...(waiting !== null && status.state === "stopped" ? { reason: waiting } : {}),
     health: foldHealth(checks),
     checks,
     resources: monitor.resources,

@@ -162,6 +162,77 @@ export function openApiDocument(): Json {
           },
         },
       },
+      "/api/v1/leases/{script}": {
+        post: {
+          summary:
+            "Acquire, renew or release the site lease of a singleton script (expiry by the collector's clock)",
+          security: agentAuth,
+          parameters: [
+            path("script"),
+            query("host", "The agent's host; default the host that last ingested with this token"),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["action"],
+                  properties: {
+                    action: { enum: ["acquire", "renew", "release"] },
+                    ttlMs: { type: "integer", minimum: 1000, maximum: 600000, default: 15000 },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": json({
+              type: "object",
+              required: ["held", "holder", "expiresAt"],
+              properties: {
+                held: { type: "boolean" },
+                holder: { type: ["string", "null"], description: "site/host, null when free" },
+                expiresAt: { type: ["string", "null"], format: "date-time" },
+              },
+            }),
+            ...errors(400, 401, 409),
+          },
+        },
+      },
+      "/api/v1/dedupe": {
+        post: {
+          summary:
+            "Claim a site-wide dedupe key for a window; claimed is false when already claimed",
+          security: agentAuth,
+          parameters: [
+            query("host", "The agent's host; default the host that last ingested with this token"),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: {
+                  type: "object",
+                  required: ["key", "windowMs"],
+                  properties: {
+                    key: { type: "string", minLength: 1, maxLength: 1000 },
+                    windowMs: { type: "integer", minimum: 1000, maximum: 604800000 },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            "200": json({
+              type: "object",
+              required: ["claimed"],
+              properties: { claimed: { type: "boolean" } },
+            }),
+            ...errors(400, 401, 409),
+          },
+        },
+      },
       "/api/v1/sites": {
         get: {
           summary:
