@@ -1,16 +1,18 @@
 /**
  * `scriptmon-collector serve`: the app on `Deno.serve` (HTTPS when a
- * certificate and key are configured), the offline timer and the retention
- * purge, until the signal aborts.
+ * certificate and key are configured), the offline timer feeding the
+ * agent-offline alerts, and the retention purge, until the signal aborts.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
+import { CollectorAlerts } from "./alerts.ts";
 import { createApp } from "./app.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
+import { IngestCounters } from "./metrics.ts";
 import { Store } from "./store.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
@@ -28,6 +30,8 @@ export interface ServeOptions {
   clock?: Clock;
   /** Called once listening, with the address (port 0 resolved). */
   onListen?: (address: { hostname: string; port: number; https: boolean }) => void;
+  /** For the alert webhooks; default the global `fetch`. */
+  fetch?: typeof fetch;
 }
 
 /** Serves until `signal` aborts; resolves once every connection is closed. */
@@ -36,7 +40,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   const clock = options.clock ?? systemClock;
   const store = new Store(options.kv);
   const waiters = new CommandWaiters({ max: config.maxWaiters });
-  const app = createApp({ store, config, clock, waiters });
+  const alerts = new CollectorAlerts({
+    kv: options.kv,
+    store,
+    config,
+    clock,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  const counters = new IngestCounters();
+  const app = createApp({ store, config, clock, waiters, counters, alerts });
   const tls = config.tls === undefined ? {} : {
     cert: await Deno.readTextFile(config.tls.certFile),
     key: await Deno.readTextFile(config.tls.keyFile),
@@ -45,9 +57,11 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const offlineCheck = async () => {
     try {
-      for (const agent of await store.markOffline(clock.now(), config.offlineAfterMs)) {
+      const offline = await store.markOffline(clock.now(), config.offlineAfterMs);
+      for (const agent of offline) {
         log.warn("Agent {site}/{host} is offline: last seen {lastSeenAt}", { ...agent });
       }
+      await alerts.update(offline);
     } catch (error) {
       log.error("Offline check failed: {error}", { error });
     }
@@ -60,6 +74,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       log.error("Retention purge failed: {error}", { error });
     }
   };
+  await alerts.start();
   const inFlight = new Set<Promise<void>>();
   const track = (task: () => Promise<void>) => () => {
     const running = task().finally(() => inFlight.delete(running));
@@ -92,6 +107,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }, app.fetch);
   } catch (error) {
     stopTimers();
+    await alerts.close();
     throw error;
   }
   const stop = async () => {
@@ -104,5 +120,6 @@ export async function serve(options: ServeOptions): Promise<void> {
   else options.signal.addEventListener("abort", () => void stop(), { once: true });
   await server.finished;
   stopTimers();
-  await Promise.all(inFlight); // the caller closes the KV next
+  await Promise.all(inFlight);
+  await alerts.close(); // the caller closes the KV next
 }

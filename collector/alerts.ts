@@ -1,0 +1,297 @@
+/**
+ * The collector's alerts. Rule `agent-offline` (critical): an agent the
+ * offline check marks offline fires `agent-offline|<site>|<host>`; it
+ * resolves once the agent reports again. The shared `AlertPolicy` decides
+ * what goes out when (a burst of agents going offline within `group_wait`
+ * is one message listing them), and the shared `Outbox` on the collector's
+ * KV delivers each message once to the `[webhooks]` the routes name.
+ *
+ * Right after the collector starts, every agent looks silent: offline
+ * agents are alerted only once the collector has been up for
+ * `offline_after`, and only those that are still offline then.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { createChannel } from "../shared/notify/channels/mod.ts";
+import { Outbox } from "../shared/notify/outbox.ts";
+import { AlertPolicy, type PolicyOutput } from "../shared/notify/policy.ts";
+import type { Alert, Channel, MessageState } from "../shared/notify/types.ts";
+import { formatDuration } from "../shared/units.ts";
+import { retryLocked } from "./_kv_retry.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { ResolvedCollectorConfig } from "./config.ts";
+import type { AlertStats } from "./metrics.ts";
+import type { Store } from "./store.ts";
+import type { AgentRecord } from "./store_types.ts";
+
+const log = getLogger(["scriptmon", "collector", "alerts"]);
+
+/** The rule of an agent that stopped reporting. */
+export const AGENT_OFFLINE = "agent-offline";
+/** The policy's state is kept in chunks of this many bytes (a KV value holds 64 KiB). */
+const CHUNK_BYTES = 60_000;
+const STATE_PREFIX = ["alerts", "state"];
+
+/** What {@linkcode CollectorAlerts} needs. */
+export interface CollectorAlertsOptions {
+  /** The collector's KV (the outbox and the policy state live in it); the caller closes it. */
+  kv: Deno.Kv;
+  store: Store;
+  config: ResolvedCollectorConfig;
+  clock?: Clock;
+  /** For the webhooks; default the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+interface Saved {
+  policy: unknown;
+  firing: [string, Alert][];
+}
+
+/** The key of an agent's offline condition. */
+export function offlineKey(site: string, host: string): string {
+  return `${AGENT_OFFLINE}|${site}|${host}`;
+}
+
+/** Agent-offline alerts through the shared policy and outbox; see the module doc. */
+export class CollectorAlerts implements AlertStats {
+  #options: CollectorAlertsOptions;
+  #clock: Clock;
+  #outbox: Outbox;
+  #policy: AlertPolicy;
+  #firing = new Map<string, Alert>();
+  #pending = new Map<string, AgentRecord>();
+  #startedAt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #busy: Promise<void> = Promise.resolve();
+  #closed = false;
+  #unqueued: PolicyOutput[] = [];
+  #chunks = 0;
+  #changed = false;
+
+  /** Builds the channels and the outbox; nothing runs before {@linkcode CollectorAlerts.start}. */
+  constructor(options: CollectorAlertsOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    const { config } = options;
+    const channels = new Map<string, Channel>();
+    for (const [name, webhook] of Object.entries(config.webhooks)) {
+      channels.set(
+        name,
+        createChannel(name, webhook, {
+          fetch: options.fetch ?? fetch,
+          connect: Deno.connect,
+          startTls: Deno.startTls,
+          now: () => this.#clock.now(),
+        }),
+      );
+    }
+    this.#outbox = new Outbox(options.kv, {
+      channels,
+      clock: { now: () => this.#clock.now(), sleep },
+      channelPolicy: (name) => {
+        const w = config.webhooks[name];
+        return {
+          maxAgeMs: w?.maxAgeMs ?? 86_400_000,
+          onUncertain: w?.onUncertain ?? "skip",
+          ...(w?.rateLimit ? { rateLimit: w.rateLimit } : {}),
+        };
+      },
+    });
+    this.#policy = new AlertPolicy(config.notify);
+  }
+
+  /** Restores the policy's state from the KV and starts delivering. */
+  async start(): Promise<void> {
+    const { kv, config } = this.#options;
+    const parts: Uint8Array[] = [];
+    for await (const entry of kv.list<Uint8Array>({ prefix: STATE_PREFIX })) {
+      parts.push(entry.value);
+    }
+    this.#chunks = parts.length;
+    if (parts.length > 0) {
+      try {
+        const saved = JSON.parse(new TextDecoder().decode(concat(parts))) as Saved;
+        this.#policy = AlertPolicy.restore(config.notify, saved.policy);
+        this.#firing = new Map(saved.firing);
+      } catch (error) {
+        log.error("Cannot restore the alert state; starting afresh: {error}", { error });
+      }
+    }
+    this.#startedAt = this.#clock.now();
+    this.#outbox.start();
+    this.#schedule();
+  }
+
+  /**
+   * Takes the agents the offline check just marked offline, resolves the
+   * firing ones that report again, and queues what is due.
+   */
+  update(offline: readonly AgentRecord[]): Promise<void> {
+    const run = this.#busy.then(() => this.#update(offline));
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  async #update(offline: readonly AgentRecord[]): Promise<void> {
+    const { store, config } = this.#options;
+    const now = this.#clock.now();
+    for (const agent of offline) this.#pending.set(offlineKey(agent.site, agent.host), agent);
+    if (now - this.#startedAt >= config.offlineAfterMs) {
+      for (const [key, marked] of this.#pending) {
+        const agent = offline.includes(marked)
+          ? marked
+          : await store.getAgent(marked.site, marked.host);
+        if (agent !== null && !agent.online) this.#fire(key, agent, now);
+      }
+      this.#pending.clear();
+    }
+    for (const [key, alert] of this.#firing) {
+      const agent = await store.getAgent(alert.site, alert.host);
+      if (agent !== null && !agent.online) continue;
+      const at = agent === null ? now : Date.parse(agent.lastSeenAt);
+      this.#policy.observe(
+        key,
+        { ...alert, status: "resolved", at: new Date(at).toISOString() },
+        now,
+      );
+      this.#firing.delete(key);
+      this.#changed = true;
+      log.info("Agent {site}/{host} is back: {rule} resolved", { ...alert });
+    }
+    await this.#flush(now);
+  }
+
+  #fire(key: string, agent: AgentRecord, now: number): void {
+    const after = formatDuration(this.#options.config.offlineAfterMs);
+    const alert: Alert = {
+      rule: AGENT_OFFLINE,
+      severity: "critical",
+      status: "firing",
+      title: `${agent.host} is offline (${agent.site})`,
+      text: `Agent ${agent.host} at ${agent.site} has not reported since ${agent.lastSeenAt} ` +
+        `(an agent silent for ${after} is offline).`,
+      site: agent.site,
+      host: agent.host,
+      at: agent.offlineAt ?? new Date(now).toISOString(),
+      episode: "",
+    };
+    this.#firing.set(key, alert);
+    this.#changed = true;
+    this.#policy.observe(key, alert, now);
+  }
+
+  /** Queues the policy's due messages, saves its state and sets the timer for the next ones. */
+  async #flush(now: number): Promise<void> {
+    const due = [...this.#unqueued, ...this.#policy.due(now)];
+    this.#unqueued = [];
+    for (const [index, out] of due.entries()) {
+      try {
+        const { duplicate } = await this.#outbox.enqueue({
+          channel: out.channel,
+          dedupeKey: out.dedupeKey,
+          payload: out.payload,
+          ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
+        });
+        if (!duplicate && !out.suppressed) {
+          log.info("Alert {status} {title} → {channel}", {
+            status: out.payload.alert.status,
+            title: out.payload.alert.title,
+            channel: out.channel,
+          });
+        }
+      } catch (error) {
+        this.#unqueued = due.slice(index); // the dedupe keys make the retry safe
+        log.error("Cannot queue alerts (will retry): {error}", { error });
+        break;
+      }
+    }
+    if (due.length > 0 || this.#changed) {
+      try {
+        await this.#save();
+        this.#changed = false;
+      } catch (error) {
+        log.error("Cannot save the alert state (will retry): {error}", { error });
+      }
+    }
+    this.#schedule();
+  }
+
+  async #save(): Promise<void> {
+    const { kv } = this.#options;
+    const saved: Saved = { policy: this.#policy.snapshot(), firing: [...this.#firing] };
+    const bytes = new TextEncoder().encode(JSON.stringify(saved));
+    const op = kv.atomic();
+    let count = 0;
+    for (let at = 0; at < bytes.length; at += CHUNK_BYTES, count++) {
+      op.set([...STATE_PREFIX, count], bytes.slice(at, at + CHUNK_BYTES));
+    }
+    for (let stale = count; stale < this.#chunks; stale++) op.delete([...STATE_PREFIX, stale]);
+    await retryLocked(() => op.commit());
+    this.#chunks = count;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const next = this.#policy.nextWakeAt();
+    if (next === null || this.#closed) return;
+    const delay = Math.min(2 ** 31 - 1, Math.max(0, next - this.#clock.now()));
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const run = this.#busy.then(() => this.#flush(this.#clock.now()));
+      this.#busy = run.catch((error) => log.error("Alert flush failed: {error}", { error }));
+    }, delay);
+  }
+
+  /** Conditions firing now, per rule. */
+  firing(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const alert of this.#firing.values()) counts[alert.rule] = (counts[alert.rule] ?? 0) + 1;
+    return counts;
+  }
+
+  /** The outbox's messages per state. */
+  outboxCounts(): Promise<Record<MessageState, number>> {
+    return this.#outbox.counts();
+  }
+
+  /** Resolves when every queued message reached a final state (for tests and shutdown). */
+  idle(): Promise<void> {
+    return this.#outbox.idle();
+  }
+
+  /** Stops the timer and delivery; queued messages wait in the KV for the next start. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#busy;
+    await this.#outbox.close();
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { CollectorAlerts } from "./alerts.ts";
+import { parseConfig } from "./config.ts";
+import { Store } from "./store.ts";
+import { ingestRequest } from "./_testing.ts";
+
+/** A local stand-in for Slack: records each posted body. */
+function slack() {
+  const bodies: { text: string }[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    bodies.push(JSON.parse(await req.text()));
+    return new Response("ok");
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/hook`,
+    bodies,
+    close: () => server.shutdown(),
+  };
+}
+
+interface Fixture {
+  store: Store;
+  alerts: CollectorAlerts;
+  clock: { now(): number; advance(ms: number): void };
+  bodies: { text: string }[];
+  ingest(host: string): Promise<void>;
+  /** Runs the offline check as `serve` does and waits for delivery. */
+  check(): Promise<void>;
+}
+
+async function withAlerts(fn: (f: Fixture) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  const hook = slack();
+  let t = Date.parse("2026-05-01T12:00:00Z");
+  const clock = { now: () => t, advance: (ms: number) => void (t += ms) };
+  const config = parseConfig(
+    `[collector]\noffline_after = "30s"\n\n[webhooks.ops]\nkind = "slack"\nurl = "${hook.url}"\n\n` +
+      `[notify]\ngroup_wait = "10s"\n\n[[notify.routes]]\nwebhooks = ["ops"]\n`,
+    { path: "/tmp/collector.toml", vars: {} },
+  );
+  const store = new Store(kv);
+  const alerts = new CollectorAlerts({ kv, store, config, clock });
+  await alerts.start();
+  try {
+    await fn({
+      store,
+      alerts,
+      clock,
+      bodies: hook.bodies,
+      ingest: async (host) => {
+        await store.ingest(ingestRequest({ host }), { now: clock.now(), tokenName: "t" });
+      },
+      check: async () => {
+        await alerts.update(await store.markOffline(clock.now(), config.offlineAfterMs));
+        await alerts.idle();
+      },
+    });
+  } finally {
+    await alerts.close();
+    await hook.close();
+    kv.close();
+  }
+}
+
+Deno.test("an agent that stops reporting gets one message after offline_after and group_wait", async () => {
+  await withAlerts(async ({ clock, bodies, ingest, check, alerts }) => {
+    await ingest("ws-01");
+    clock.advance(20_000);
+    await check();
+    assert.equal(bodies.length, 0, "not offline yet");
+    clock.advance(11_000);
+    await check();
+    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    assert.equal(bodies.length, 0, "group_wait holds it");
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /\[FIRING\] CRITICAL ws-01 is offline \(BFI4\)/);
+    clock.advance(60_000);
+    await check();
+    assert.equal(bodies.length, 1, "no repeat before repeat_interval");
+  });
+});
+
+Deno.test("three agents going offline at once give one grouped message", async () => {
+  await withAlerts(async ({ clock, bodies, ingest, check }) => {
+    for (const host of ["ws-01", "ws-02", "ws-03"]) await ingest(host);
+    clock.advance(31_000);
+    await check();
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /agent-offline: 3 hosts at BFI4/);
+    const all = JSON.stringify(bodies[0]);
+    for (const host of ["ws-01", "ws-02", "ws-03"]) assert.ok(all.includes(host), host);
+  });
+});
+
+Deno.test("an offline agent that reports again gets a resolved message", async () => {
+  await withAlerts(async ({ clock, bodies, ingest, check, alerts }) => {
+    await ingest("ws-01");
+    clock.advance(31_000);
+    await check();
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+    await ingest("ws-01");
+    await check();
+    assert.deepEqual(alerts.firing(), {});
+    assert.equal(bodies.length, 1, "the resolved message waits group_wait too");
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 2);
+    assert.match(bodies[1].text, /\[RESOLVED\] CRITICAL ws-01 is offline \(BFI4\)/);
+  });
+});
+
+Deno.test("agents silent when the collector starts are alerted only after offline_after of uptime", async () => {
+  await withAlerts(async ({ clock, bodies, store, check, alerts }) => {
+    // Reported long before this collector started.
+    await store.ingest(ingestRequest({ host: "ws-09" }), {
+      now: clock.now() - 3_600_000,
+      tokenName: "t",
+    });
+    await check();
+    assert.deepEqual(alerts.firing(), {});
+    clock.advance(30_000);
+    await check();
+    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+  });
+});
