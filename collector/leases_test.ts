@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { leaseResponseSchema } from "../shared/protocol.ts";
+import { createApp } from "./app.ts";
+import { parseConfig } from "./config.ts";
 import { SiteLeases } from "./leases.ts";
+import { Store } from "./store.ts";
 
 async function withLeases(fn: (leases: SiteLeases, kv: Deno.Kv) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-leases-" });
@@ -100,4 +104,71 @@ Deno.test("of many agents racing for a free lease, exactly one gets it", () =>
     assert.equal(answers.filter((a) => a.held).length, 1);
     const winner = answers.find((a) => a.held)!.holder;
     assert.ok(answers.every((a) => a.holder === winner));
+  }));
+
+// --- POST /api/v1/leases/<script> -----------------------------------------
+
+async function withApp(
+  fn: (post: (path: string, body: unknown, token?: string) => Promise<Response>) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new Store(kv);
+    const app = createApp({
+      store,
+      config: parseConfig("", { path: "/tmp/collector.toml", vars: {} }),
+      clock: { now: () => T0 },
+    });
+    const { token } = await store.createToken({
+      kind: "agent",
+      name: "bfi4-ws",
+      site: "BFI4",
+      now: T0,
+    });
+    await fn((path, body, bearer = token) =>
+      Promise.resolve(app.request(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }))
+    );
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("POST /api/v1/leases/<script> answers a LeaseResponse for the token's site and ?host=", () =>
+  withApp(async (post) => {
+    const first = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire", ttlMs: 2000 });
+    assert.equal(first.status, 200);
+    assert.deepEqual(leaseResponseSchema.parse(await first.json()), {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:02.000Z",
+    });
+    const second = await post("/api/v1/leases/rates?host=ws-07", { action: "acquire" });
+    assert.deepEqual(await second.json(), {
+      held: false,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:02.000Z",
+    });
+  }));
+
+Deno.test("POST /api/v1/leases/<script> before any ingest and without ?host= is a 409", () =>
+  withApp(async (post) => {
+    const response = await post("/api/v1/leases/rates", { action: "acquire" });
+    assert.equal(response.status, 409);
+    assert.equal(
+      (await response.json()).error,
+      'Agent token "bfi4-ws" has not ingested yet: send one ingest first, or pass ?host=',
+    );
+  }));
+
+Deno.test("POST /api/v1/leases/<script> refuses a bad action and an unknown token", () =>
+  withApp(async (post) => {
+    const bad = await post("/api/v1/leases/rates?host=ws-01", { action: "steal" });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /^action: /);
+    const unknown = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire" }, "nope");
+    assert.equal(unknown.status, 401);
   }));

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { dedupeResponseSchema } from "../shared/protocol.ts";
+import { createApp } from "./app.ts";
+import { parseConfig } from "./config.ts";
 import { SiteDedupe } from "./site_dedupe.ts";
+import { Store } from "./store.ts";
 
 async function withDedupe(fn: (dedupe: SiteDedupe) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-dedupe-" });
@@ -43,3 +47,29 @@ Deno.test("of many agents claiming one key at once, exactly one gets it", () =>
     );
     assert.equal(results.filter(Boolean).length, 1);
   }));
+
+Deno.test("POST /api/v1/dedupe claims once per site and window", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new Store(kv);
+    const app = createApp({
+      store,
+      config: parseConfig("", { path: "/tmp/collector.toml", vars: {} }),
+      clock: { now: () => T0 },
+    });
+    const { token } = await store.createToken({ kind: "agent", name: "w", site: "BFI4", now: T0 });
+    const post = async (host: string) => {
+      const response = await app.request(`/api/v1/dedupe?host=${host}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ key: "ops:abc", windowMs: 60_000 }),
+      });
+      assert.equal(response.status, 200);
+      return dedupeResponseSchema.parse(await response.json());
+    };
+    assert.deepEqual(await post("ws-01"), { claimed: true });
+    assert.deepEqual(await post("ws-07"), { claimed: false });
+  } finally {
+    kv.close();
+  }
+});
