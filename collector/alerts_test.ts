@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CollectorAlerts } from "./alerts.ts";
 import { parseConfig } from "./config.ts";
+import { serve } from "./serve.ts";
 import { Store } from "./store.ts";
 import { ingestRequest } from "./_testing.ts";
 
@@ -131,4 +132,55 @@ Deno.test("agents silent when the collector starts are alerted only after offlin
     await check();
     assert.equal(bodies.length, 1);
   });
+});
+
+Deno.test("serve() sends one offline message for an agent that stops ingesting, then resolved", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const hook = slack();
+  const config = parseConfig(
+    `[collector]\nlisten = "127.0.0.1:0"\noffline_after = "1s"\n\n` +
+      `[webhooks.ops]\nkind = "slack"\nurl = "${hook.url}"\n\n` +
+      `[notify]\ngroup_wait = "0s"\n\n[[notify.routes]]\nwebhooks = ["ops"]\n`,
+    { path: "/tmp/collector.toml", vars: {} },
+  );
+  const controller = new AbortController();
+  const listening = Promise.withResolvers<{ port: number }>();
+  const served = serve({ config, kv, signal: controller.signal, onListen: listening.resolve });
+  const until = async (what: string, ok: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  try {
+    const { port } = await listening.promise;
+    const token = (await new Store(kv).createToken({
+      kind: "agent",
+      name: "ws",
+      site: "BFI4",
+      now: Date.now(),
+    })).token;
+    const ingest = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/api/v1/ingest`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify(ingestRequest({ host: "ws-01" })),
+      });
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+    };
+    await ingest();
+    await until("the offline message", () => hook.bodies.length >= 1);
+    assert.match(hook.bodies[0].text, /\[FIRING\] CRITICAL ws-01 is offline \(BFI4\)/);
+    await ingest();
+    await until("the resolved message", () => hook.bodies.length >= 2);
+    assert.match(hook.bodies[1].text, /\[RESOLVED\] CRITICAL ws-01 is offline \(BFI4\)/);
+    assert.equal(hook.bodies.length, 2);
+  } finally {
+    controller.abort();
+    await served;
+    await hook.close();
+    kv.close();
+  }
 });
