@@ -96,6 +96,19 @@ export function openApiDocument(): Json {
           responses: { "200": json({ type: "object", properties: { ok: { type: "boolean" } } }) },
         },
       },
+      "/metrics": {
+        get: {
+          summary:
+            "The collector's metrics in the Prometheus text format: ingests, agents, scripts, alerts, outbox",
+          security: apiAuth,
+          responses: {
+            "200": {
+              description: "OK",
+              content: { "text/plain; version=0.0.4": { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
       "/api/v1/ingest": {
         post: {
           summary:
