@@ -43,6 +43,8 @@ export interface CollectorAlertsOptions {
   clock?: Clock;
   /** For the webhooks; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** PEM CA certificates per email webhook (read from its `ca_file`, see {@linkcode readCaCerts}). */
+  caCerts?: Record<string, string[]>;
 }
 
 interface Saved {
@@ -85,6 +87,7 @@ export class CollectorAlerts implements AlertStats {
           connect: Deno.connect,
           startTls: Deno.startTls,
           now: () => this.#clock.now(),
+          ...(options.caCerts?.[name] ? { caCerts: options.caCerts[name] } : {}),
         }),
       );
     }
@@ -271,6 +274,30 @@ export class CollectorAlerts implements AlertStats {
     await this.#busy;
     await this.#outbox.close();
   }
+}
+
+/**
+ * The PEM files named by email webhooks' `ca_file`, by webhook name.
+ *
+ * @throws {Error} naming the webhook and file when one cannot be read.
+ */
+export async function readCaCerts(
+  config: ResolvedCollectorConfig,
+): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [name, webhook] of Object.entries(config.webhooks)) {
+    const file = "caFile" in webhook ? webhook.caFile : undefined;
+    if (typeof file !== "string") continue;
+    try {
+      out[name] = [await Deno.readTextFile(file)];
+    } catch (error) {
+      throw new Error(
+        `Cannot read webhooks.${name}.ca_file "${file}": ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

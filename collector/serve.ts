@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { CollectorAlerts } from "./alerts.ts";
+import { CollectorAlerts, readCaCerts } from "./alerts.ts";
 import { createApp } from "./app.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
@@ -45,6 +45,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     store,
     config,
     clock,
+    caCerts: await readCaCerts(config),
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
   const counters = new IngestCounters();
