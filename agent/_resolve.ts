@@ -61,6 +61,15 @@ export function resolveConfig(
       ? { ...resolved, caFile: resolvePath(base, resolved.caFile) }
       : resolved;
   }
+  for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
+    if (webhook.dedupe_scope === "site" && config.collector === undefined) {
+      issues.push({
+        path: `webhooks.${name}.dedupe_scope`,
+        message: `expected dedupe_scope = "site" only together with a [collector] table (the ` +
+          `claims are made at the collector), got "site" without one`,
+      });
+    }
+  }
   for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }

@@ -20,6 +20,7 @@ import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
 import { ensureControlSecret } from "./secret.ts";
+import { SiteClaims } from "./site_claim.ts";
 import { SiteLeaseManager } from "./site_lease.ts";
 import { Supervisor } from "./supervisor.ts";
 import { VERSION } from "./version.ts";
@@ -173,6 +174,16 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     info,
     fetch: options.fetch,
     caCerts: await readCaCerts(config),
+    ...(config.collector
+      ? {
+        siteClaims: new SiteClaims({
+          config: config.collector,
+          host: config.agent.host,
+          clock,
+          fetch: options.fetch,
+        }),
+      }
+      : {}),
   });
   const secret = await ensureControlSecret(dataDir);
   const app = createApi({ supervisor, info, readiness, secret, reload, notifier });

@@ -1328,3 +1328,31 @@ Deno.test("parseConfig() refuses a collector.lease_ttl outside 1s..10m", () => {
   const long = issuesOf(COLLECTOR + 'lease_ttl = "11m"\n', { vars: { TOKEN: "t" } });
   assert.equal(long[0].message, 'expected a duration <= 10m, got "11m"');
 });
+
+// --- dedupe_scope --------------------------------------------------------
+
+const SITE_WEBHOOK = lines(
+  "[webhooks.dock]",
+  'kind = "slack"',
+  'url = "https://hooks.slack.com/services/T/B/x"',
+  'dedupe_scope = "site"',
+);
+
+Deno.test('parseConfig() reads a webhook\'s dedupe_scope = "site" (unset by default)', () => {
+  const config = parse(SITE_WEBHOOK + COLLECTOR, { vars: { TOKEN: "t" } });
+  assert.equal(config.webhooks.dock.dedupeScope, "site");
+  const plain = parse(SITE_WEBHOOK.replace('dedupe_scope = "site"\n', ""));
+  assert.equal("dedupeScope" in plain.webhooks.dock, false);
+});
+
+Deno.test('parseConfig() refuses dedupe_scope = "site" without a [collector] table', () => {
+  const issues = issuesOf(SITE_WEBHOOK);
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0].path, "webhooks.dock.dedupe_scope");
+  assert.equal(issues[0].line, 4);
+  assert.equal(
+    issues[0].message,
+    'expected dedupe_scope = "site" only together with a [collector] table (the claims are ' +
+      'made at the collector), got "site" without one',
+  );
+});

@@ -42,6 +42,8 @@ export interface NotifierDeps {
   fetch?: typeof fetch;
   /** PEM CA certificates per email webhook (read from its `ca_file`). */
   caCerts?: Record<string, string[]>;
+  /** Site-wide claims for webhooks with `dedupe_scope = "site"` (needs `[collector]`). */
+  siteClaims?: { claim(key: string, windowMs: number): Promise<boolean> };
 }
 
 /** What survives a restart: the policy's episodes and the conditions then firing. */
@@ -138,10 +140,27 @@ export class Notifier {
   ): Promise<{ id: string; duplicate: boolean }> {
     const spec = this.#deps.config.webhooks[webhook];
     if (!spec) throw new UnknownWebhookError(webhook, Object.keys(this.#deps.config.webhooks));
+    const dedupeKey = await relayKey(webhook, body, contentType, idempotencyKey);
+    const dedupeWindowMs = idempotencyKey ? IDEMPOTENCY_WINDOW_MS : spec.dedupeWindowMs;
+    const { siteClaims } = this.#deps;
+    if (spec.dedupeScope === "site" && siteClaims) {
+      try {
+        // Another agent of the site relays it: the answer's id is then the dedupe key.
+        if (!(await siteClaims.claim(dedupeKey, dedupeWindowMs))) {
+          return { id: dedupeKey, duplicate: true };
+        }
+      } catch (error) {
+        log.warn(
+          "Cannot claim a post to {webhook} site-wide ({error}); deduplicating it on this " +
+            "agent only",
+          { webhook, error: error instanceof Error ? error.message : String(error) },
+        );
+      }
+    }
     return await this.#outbox.enqueue({
       channel: webhook,
-      dedupeKey: await relayKey(webhook, body, contentType, idempotencyKey),
-      dedupeWindowMs: idempotencyKey ? IDEMPOTENCY_WINDOW_MS : spec.dedupeWindowMs,
+      dedupeKey,
+      dedupeWindowMs,
       payload: { type: "relay", post: { body, contentType } },
     });
   }

@@ -215,6 +215,8 @@ const common = {
   }).optional(),
   rate_limit: rateLimit.optional(),
   dedupe_window: duration.optional(),
+  /** `"site"`: the agent claims a relayed post's dedupe key at the collector too. */
+  dedupe_scope: z.enum(["agent", "site"]).optional(),
 };
 
 /** A chat webhook: Slack, Amazon Chime, Microsoft Teams (Workflows) or Discord. */
@@ -385,6 +387,8 @@ interface ResolvedCommon {
   rateLimit?: RateLimit;
   /** How long a relayed post's content hash stays claimed. */
   dedupeWindowMs: number;
+  /** `"site"`: a relayed post is claimed site-wide at the collector (an agent's config only). */
+  dedupeScope?: "site";
 }
 
 /** A resolved Slack, Chime, Teams or Discord webhook. */
@@ -468,6 +472,7 @@ export function resolveWebhook(name: string, parsed: WebhookConfig): ResolvedWeb
     maxAgeMs: parseDuration(parsed.max_age ?? WEBHOOK_DEFAULTS.max_age),
     onUncertain: parsed.on_uncertain ?? WEBHOOK_DEFAULTS.on_uncertain,
     dedupeWindowMs: parseDuration(parsed.dedupe_window ?? WEBHOOK_DEFAULTS.dedupe_window),
+    ...(parsed.dedupe_scope === "site" ? { dedupeScope: "site" as const } : {}),
     ...(parsed.rate_limit === undefined ? {} : { rateLimit: parseRateLimit(parsed.rate_limit) }),
   };
   switch (parsed.kind) {

@@ -59,7 +59,7 @@ Deno.test("webhookSchema names an unknown kind, a missing key and an unknown key
   ]);
   assert.deepEqual(issues({ kind: "slack" }), ["url: expected an https:// URL, got nothing"]);
   assert.deepEqual(issues({ kind: "slack", url: "https://x.example/", uri: "y" }), [
-    ': expected only the keys "kind", "max_age", "on_uncertain", "rate_limit", "dedupe_window", "url", got "uri"',
+    ': expected only the keys "kind", "max_age", "on_uncertain", "rate_limit", "dedupe_window", "dedupe_scope", "url", got "uri"',
   ]);
 });
 
