@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { LeaseResponse } from "../shared/protocol.ts";
 import { denoFixture, tempDir, testScript, until } from "../tests/_helpers.ts";
 import { systemClock } from "./clock.ts";
+import { parseConfig } from "./config.ts";
 import type { ResolvedCollectorLink } from "./config_types.ts";
 import { EventLog } from "./event_log.ts";
 import { platform } from "./platform/mod.ts";
@@ -72,13 +73,11 @@ async function harness() {
     script,
     status: () => supervisor.statusOf("report"),
     async apply() {
-      await supervisor.apply({
-        path: join(dir.path, "scriptmon.toml"),
-        agent: {} as never,
-        scripts: { report: script },
-        webhooks: {},
-        notify: {} as never,
-      });
+      const config = parseConfig(
+        '[collector]\nurl = "http://127.0.0.1:9/"\ntoken = "t0ken"\n',
+        { path: join(dir.path, "scriptmon.toml"), vars: {} },
+      );
+      await supervisor.apply({ ...config, scripts: { report: script } });
     },
     async [Symbol.asyncDispose]() {
       await leases.close({ release: false });
