@@ -154,8 +154,8 @@ Deno.test("config.example.toml with --env demo runs only the shell demos from sc
   const config = await loadConfig(EXAMPLE, { envName: "demo", vars: {} });
   assert.equal(config.envName, "demo");
   assert.equal(config.agent.site, "DEMO1");
-  assert.equal(config.agent.dataDir, join(ROOT, ".demo-data"));
-  assert.equal(config.agent.logDir, join(ROOT, ".demo-data", "logs"));
+  assert.equal(config.agent.dataDir, join(ROOT, ".demo-data", "agent1"));
+  assert.equal(config.agent.logDir, join(ROOT, ".demo-data", "agent1", "logs"));
   const enabled = Object.values(config.scripts).filter((script) => script.enabled);
   assert.deepEqual(enabled.map((script) => [script.name, script.command, script.cwd]), [
     ["demo_rates", ["sh", "rate_watcher.sh"], join(ROOT, "scripts", "demo")],
