@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
-import { interpolate } from "./_interpolate.ts";
+import { interpolate } from "../shared/interpolate.ts";
 import {
   agentConfigSchema,
   agentSchema,

@@ -1,42 +1,10 @@
 /**
- * `${VAR}` interpolation of the collector's config strings: `${VAR}` is the
- * variable's value (unset is a problem), `${VAR:-fallback}` falls back when
- * VAR is unset or empty, `$${` is a literal `${`, any other `$` stays.
+ * `${VAR}` interpolation of a whole parsed config tree for the collector,
+ * string by string with shared/interpolate.ts (the agent's rules).
  *
  * @module
  */
-
-const REFERENCE = /\$\$\{|\$\{([^}]*)\}|\$\{/g;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Replaces references in `text`; returns the new text and one sentence per problem. */
-export function interpolate(
-  text: string,
-  vars: Readonly<Record<string, string | undefined>>,
-): { value: string; problems: string[] } {
-  const problems: string[] = [];
-  const value = text.replace(REFERENCE, (match: string, body: string | undefined) => {
-    if (match === "$${") return "${";
-    if (body === undefined) {
-      problems.push(`unterminated "\${" in ${JSON.stringify(text)}`);
-      return match;
-    }
-    const split = body.indexOf(":-");
-    const name = split === -1 ? body : body.slice(0, split);
-    if (!NAME.test(name)) {
-      problems.push(`invalid variable name ${JSON.stringify(name)} in ${JSON.stringify(text)}`);
-      return "";
-    }
-    const found = vars[name];
-    if (split !== -1) return found === undefined || found === "" ? body.slice(split + 2) : found;
-    if (found === undefined) {
-      problems.push(`environment variable ${name} is not set (referenced as "\${${name}}")`);
-      return "";
-    }
-    return found;
-  });
-  return { value, problems };
-}
+import { interpolate } from "../shared/interpolate.ts";
 
 /**
  * Interpolates every string inside `value` (tables and arrays, copied).

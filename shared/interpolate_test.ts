@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { interpolate } from "./_interpolate.ts";
+import { interpolate } from "./interpolate.ts";
 
 Deno.test("interpolate() replaces ${VAR} from vars", () => {
   assert.deepEqual(interpolate("https://${HOST}/x?t=${TOKEN}", { HOST: "h", TOKEN: "t" }), {

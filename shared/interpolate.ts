@@ -1,5 +1,5 @@
 /**
- * `${VAR}` interpolation of config strings, for secrets and per-machine
+ * `${VAR}` interpolation of config strings (both programs), for secrets and per-machine
  * values that do not belong in the file.
  *
  * - `${VAR}` is the variable's value; a variable that is not set is a problem.
