@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { Exposition } from "../shared/prometheus.ts";
 import type { StatusBody } from "./api.ts";
 import { SCRIPT_STATES } from "./script_state.ts";
 
@@ -27,29 +28,11 @@ export interface RenderMetricsOptions {
 /** The `Content-Type` of the text `renderMetrics` returns. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-type Labels = Readonly<Record<string, string>>;
-
-interface Sample {
-  labels: Labels;
-  value: number;
-}
-
-interface Family {
-  name: string;
-  help: string;
-  type: "gauge" | "counter";
-  samples: Sample[];
-}
-
 /** Renders the agent's status as Prometheus text exposition format 0.0.4. */
 export function renderMetrics(status: StatusBody, options: RenderMetricsOptions = {}): string {
   const now = options.now ?? Date.now();
-  const families: Family[] = [];
-  const family = (name: string, type: Family["type"], help: string): Sample[] => {
-    const samples: Sample[] = [];
-    families.push({ name, help, type, samples });
-    return samples;
-  };
+  const exposition = new Exposition();
+  const family = exposition.family.bind(exposition);
 
   const { agent, scripts } = status;
   family("scriptmon_agent_info", "gauge", "Agent build and placement; the value is always 1.")
@@ -171,38 +154,5 @@ export function renderMetrics(status: StatusBody, options: RenderMetricsOptions 
     }
   }
 
-  return families.filter((f) => f.samples.length > 0).map(renderFamily).join("");
-}
-
-function renderFamily(family: Family): string {
-  let text = `# HELP ${family.name} ${
-    escapeHelp(family.help)
-  }\n# TYPE ${family.name} ${family.type}\n`;
-  for (const sample of family.samples) {
-    text += `${family.name}${renderLabels(sample.labels)} ${formatValue(sample.value)}\n`;
-  }
-  return text;
-}
-
-function renderLabels(labels: Labels): string {
-  const pairs = Object.entries(labels).map(([name, value]) =>
-    `${name}="${escapeLabelValue(value)}"`
-  );
-  return pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
-}
-
-/** Escapes a label value: backslash, double quote and line feed, as the format requires. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/[\\\n]/g, (c) => c === "\n" ? "\\n" : "\\\\");
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  return String(value);
+  return exposition.render();
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { StatusBody } from "./api.ts";
-import { escapeLabelValue, renderMetrics } from "./metrics.ts";
+import { renderMetrics } from "./metrics.ts";
+import { escapeLabelValue } from "../shared/prometheus.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { check, iso, NOW, script } from "../tests/_status_fixtures.ts";
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { Exposition } from "../shared/prometheus.ts";
 import type { MessageState } from "../shared/notify/types.ts";
 import type { AgentScripts } from "./store_types.ts";
 
@@ -57,23 +58,10 @@ export interface CollectorMetricsInput {
   outbox?: Readonly<Record<string, number>>;
 }
 
-type Labels = Readonly<Record<string, string>>;
-
-interface Family {
-  name: string;
-  help: string;
-  type: "gauge" | "counter";
-  samples: { labels: Labels; value: number }[];
-}
-
 /** Renders the collector's metrics as Prometheus text exposition format 0.0.4. */
 export function renderCollectorMetrics(input: CollectorMetricsInput): string {
-  const families: Family[] = [];
-  const family = (name: string, type: Family["type"], help: string) => {
-    const samples: Family["samples"] = [];
-    families.push({ name, help, type, samples });
-    return samples;
-  };
+  const exposition = new Exposition();
+  const family = exposition.family.bind(exposition);
 
   const requests = family(
     "scriptmon_collector_ingest_requests_total",
@@ -135,38 +123,5 @@ export function renderCollectorMetrics(input: CollectorMetricsInput): string {
       outbox.push({ labels: { state }, value });
     }
   }
-  return families.filter((f) => f.samples.length > 0).map(renderFamily).join("");
-}
-
-function renderFamily(family: Family): string {
-  let text = `# HELP ${family.name} ${
-    escapeHelp(family.help)
-  }\n# TYPE ${family.name} ${family.type}\n`;
-  for (const sample of family.samples) {
-    text += `${family.name}${renderLabels(sample.labels)} ${formatValue(sample.value)}\n`;
-  }
-  return text;
-}
-
-function renderLabels(labels: Labels): string {
-  const pairs = Object.entries(labels).map(([name, value]) =>
-    `${name}="${escapeLabelValue(value)}"`
-  );
-  return pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
-}
-
-/** Escapes a label value: backslash, double quote and line feed, as the format requires. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => c === "\n" ? "\\n" : `\\${c}`);
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/[\\\n]/g, (c) => c === "\n" ? "\\n" : "\\\\");
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  return String(value);
+  return exposition.render();
 }
