@@ -8,6 +8,7 @@
  * @module
  */
 
+import { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 import { dirname, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { parse, TomlError } from "smol-toml";
@@ -30,31 +31,7 @@ import {
 import { resolveConfig, resolvePath } from "./_resolve.ts";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
 
-/** One problem in a config file. */
-export interface ConfigIssue {
-  /** Key path, e.g. "scripts.rates.restart.max_delay"; "" for the file as a whole. */
-  path: string;
-  /** 1-based line where the key (or its nearest enclosing table) is defined. */
-  line?: number;
-  /** What was expected and the value found. */
-  message: string;
-}
-
-/** A config file that cannot be used; `issues` lists every problem found. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  /** Every problem, in file order. */
-  readonly issues: ConfigIssue[];
-
-  /** `file` is the path as the user gave it; it starts every line of the message. */
-  constructor(issues: ConfigIssue[], options: { file?: string; cause?: unknown } = {}) {
-    const sorted = [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    super(sorted.map((issue) => formatIssue(issue, options.file)).join("\n"), {
-      cause: options.cause,
-    });
-    this.issues = sorted;
-  }
-}
+export { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 
 /** Options of {@linkcode parseConfig}. */
 export interface ParseConfigOptions {
@@ -168,13 +145,6 @@ export function diffScripts(
   }
   diff.removed = Object.keys(old.scripts).filter((name) => !(name in next.scripts));
   return diff;
-}
-
-function formatIssue(issue: ConfigIssue, file: string | undefined): string {
-  const where = file === undefined
-    ? ""
-    : `${file}${issue.line === undefined ? "" : `:${issue.line}`}: `;
-  return `${where}${issue.path === "" ? "" : `${issue.path}: `}${issue.message}`;
 }
 
 function tomlIssue(error: TomlError): ConfigIssue {

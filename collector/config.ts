@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { parseDuration } from "../shared/units.ts";
@@ -27,31 +28,7 @@ import {
   parseListen,
 } from "./config_schema.ts";
 
-/** One problem in a config file. */
-export interface ConfigIssue {
-  /** Key path, e.g. "collector.offline_after"; "" for the file as a whole. */
-  path: string;
-  /** 1-based line of the key or of its nearest enclosing table, when known. */
-  line?: number;
-  /** What was expected and the value found. */
-  message: string;
-}
-
-/** A config file that cannot be used; `issues` lists every problem found. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-  /** Every problem, in file order. */
-  readonly issues: ConfigIssue[];
-
-  /** `file` names the file at the start of every line of the message. */
-  constructor(issues: ConfigIssue[], options: { file?: string; cause?: unknown } = {}) {
-    const sorted = [...issues].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    super(sorted.map((issue) => formatIssue(issue, options.file)).join("\n"), {
-      cause: options.cause,
-    });
-    this.issues = sorted;
-  }
-}
+export { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 
 /** The collector's config after {@linkcode parseConfig}: defaults applied, units parsed. */
 export interface ResolvedCollectorConfig {
@@ -198,11 +175,4 @@ function resolveConfig(
       notify: resolveNotifyPolicy(config.notify ?? {}),
     },
   };
-}
-
-function formatIssue(issue: ConfigIssue, file: string | undefined): string {
-  const where = file === undefined
-    ? ""
-    : `${file}${issue.line === undefined ? "" : `:${issue.line}`}: `;
-  return `${where}${issue.path === "" ? "" : `${issue.path}: `}${issue.message}`;
 }
