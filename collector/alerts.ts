@@ -6,6 +6,18 @@
  * is one message listing them), and the shared `Outbox` on the collector's
  * KV delivers each message once to the `[webhooks]` the routes name.
  *
+ * On the same tick, the scripts each online agent last reported are read
+ * through the rules of `alert_rules.ts` (`crash-looping`, `script-down`,
+ * `unhealthy`, `resource`): conditions true now fire, those that cleared
+ * resolve. The scripts of an agent that is offline (or silent for
+ * `offline_after`, about to be) are not evaluated: the offline alert covers
+ * them, and their alerts stay as they were until the agent reports again.
+ * The same failure on several agents, at one site or many, is grouped by
+ * rule into one message by the policy's `group_wait`.
+ *
+ * Every alert's life (fired, resolved, acknowledged) is also recorded in
+ * the store for `GET /api/v1/alerts`.
+ *
  * Right after the collector starts, every agent looks silent: offline
  * agents are alerted only once the collector has been up for
  * `offline_after`, and only those that are still offline then.
@@ -22,6 +34,7 @@ import { formatDuration } from "../shared/units.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
+import { type Condition, scriptConditions } from "./alert_rules.ts";
 import type { AlertStats } from "./metrics.ts";
 import type { Store } from "./store.ts";
 import type { AgentRecord } from "./store_types.ts";
@@ -147,11 +160,12 @@ export class CollectorAlerts implements AlertStats {
         const agent = offline.includes(marked)
           ? marked
           : await store.getAgent(marked.site, marked.host);
-        if (agent !== null && !agent.online) this.#fire(key, agent, now);
+        if (agent !== null && !agent.online) await this.#fire(key, agent, now);
       }
       this.#pending.clear();
     }
     for (const [key, alert] of this.#firing) {
+      if (alert.rule !== AGENT_OFFLINE) continue;
       const agent = await store.getAgent(alert.site, alert.host);
       if (agent !== null && !agent.online) continue;
       const at = agent === null ? now : Date.parse(agent.lastSeenAt);
@@ -162,12 +176,88 @@ export class CollectorAlerts implements AlertStats {
       );
       this.#firing.delete(key);
       this.#changed = true;
+      await this.#recordResolved(key, at);
       log.info("Agent {site}/{host} is back: {rule} resolved", { ...alert });
     }
+    await this.#evaluateScripts(now);
     await this.#flush(now);
   }
 
-  #fire(key: string, agent: AgentRecord, now: number): void {
+  /** Observes the script conditions of the agents that report, and resolves those that cleared. */
+  async #evaluateScripts(now: number): Promise<void> {
+    const { store, config } = this.#options;
+    const fleet = await store.listScripts();
+    const covered = new Set<string>();
+    const current = new Map<string, Condition>();
+    for (const { agent, scripts } of fleet) {
+      const offline = offlineKey(agent.site, agent.host);
+      if (
+        !agent.online || now - Date.parse(agent.lastSeenAt) >= config.offlineAfterMs ||
+        this.#firing.has(offline) || this.#pending.has(offline)
+      ) {
+        covered.add(agentId(agent.site, agent.host));
+        continue;
+      }
+      const ctx = { site: agent.site, host: agent.host, now };
+      for (const summary of scripts) {
+        for (const condition of scriptConditions(summary, ctx)) {
+          current.set(condition.key, condition);
+        }
+      }
+    }
+    for (const [key, { alert }] of current) {
+      const known = this.#firing.get(key);
+      // The policy keeps the first evidence's time as the episode's start.
+      const firing = known === undefined ? alert : { ...alert, at: known.at };
+      this.#policy.observe(key, firing, now);
+      this.#firing.set(key, firing);
+      if (known === undefined) {
+        this.#changed = true;
+        await this.#recordFired(key, firing);
+        log.info("Alert {rule} firing: {title}", { ...firing });
+      }
+    }
+    for (const [key, alert] of this.#firing) {
+      if (alert.rule === AGENT_OFFLINE || current.has(key)) continue;
+      if (covered.has(agentId(alert.site, alert.host))) continue;
+      const at = new Date(now).toISOString();
+      this.#policy.observe(key, { ...alert, status: "resolved", at }, now);
+      this.#firing.delete(key);
+      this.#changed = true;
+      await this.#recordResolved(key, now);
+      log.info("Alert {rule} resolved: {title}", { ...alert });
+    }
+  }
+
+  /** Records a firing alert for the API; a failure is logged, delivery goes on. */
+  async #recordFired(key: string, alert: Alert): Promise<void> {
+    try {
+      await this.#options.store.openAlert({
+        rule: alert.rule,
+        key,
+        severity: alert.severity,
+        site: alert.site,
+        host: alert.host,
+        script: alert.script ?? null,
+        check: alert.check ?? null,
+        title: alert.title,
+        firedAt: alert.at,
+      });
+    } catch (error) {
+      log.error("Cannot record alert {key} as firing: {error}", { key, error });
+    }
+  }
+
+  /** Records that an alert cleared at `at` (ms); a failure is logged, delivery goes on. */
+  async #recordResolved(key: string, at: number): Promise<void> {
+    try {
+      await this.#options.store.resolveAlert(key, new Date(at).toISOString());
+    } catch (error) {
+      log.error("Cannot record alert {key} as resolved: {error}", { key, error });
+    }
+  }
+
+  async #fire(key: string, agent: AgentRecord, now: number): Promise<void> {
     const after = formatDuration(this.#options.config.offlineAfterMs);
     const alert: Alert = {
       rule: AGENT_OFFLINE,
@@ -184,6 +274,7 @@ export class CollectorAlerts implements AlertStats {
     this.#firing.set(key, alert);
     this.#changed = true;
     this.#policy.observe(key, alert, now);
+    await this.#recordFired(key, alert);
   }
 
   /** Queues the policy's due messages, saves its state and sets the timer for the next ones. */
@@ -311,6 +402,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, Math.min(Math.max(0, ms), 2 ** 31 - 1));
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+function agentId(site: string, host: string): string {
+  return `${site}\u0000${host}`;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -3,7 +3,8 @@ import { CollectorAlerts } from "./alerts.ts";
 import { parseConfig } from "./config.ts";
 import { serve } from "./serve.ts";
 import { Store } from "./store.ts";
-import { ingestRequest } from "./_testing.ts";
+import type { ScriptSummary } from "../shared/protocol.ts";
+import { ingestRequest, script } from "./_testing.ts";
 
 /** A local stand-in for Slack: records each posted body. */
 function slack() {
@@ -24,7 +25,7 @@ interface Fixture {
   alerts: CollectorAlerts;
   clock: { now(): number; advance(ms: number): void };
   bodies: { text: string }[];
-  ingest(host: string): Promise<void>;
+  ingest(host: string, options?: { site?: string; scripts?: ScriptSummary[] }): Promise<void>;
   /** Runs the offline check as `serve` does and waits for delivery. */
   check(): Promise<void>;
 }
@@ -48,8 +49,11 @@ async function withAlerts(fn: (f: Fixture) => Promise<void>): Promise<void> {
       alerts,
       clock,
       bodies: hook.bodies,
-      ingest: async (host) => {
-        await store.ingest(ingestRequest({ host }), { now: clock.now(), tokenName: "t" });
+      ingest: async (host, options = {}) => {
+        await store.ingest(ingestRequest({ host, ...options }), {
+          now: clock.now(),
+          tokenName: "t",
+        });
       },
       check: async () => {
         await alerts.update(await store.markOffline(clock.now(), config.offlineAfterMs));
@@ -131,6 +135,90 @@ Deno.test("agents silent when the collector starts are alerted only after offlin
     clock.advance(10_000);
     await check();
     assert.equal(bodies.length, 1);
+  });
+});
+
+const crashing = () => [
+  script("rates", {
+    state: "crash-looping",
+    restarts: 9,
+    lastExit: { at: "2026-05-01T11:59:50Z", code: 2, signal: null },
+  }),
+];
+
+Deno.test("the same script failure on three agents at two sites is one message listing them", async () => {
+  await withAlerts(async ({ clock, bodies, ingest, check, alerts }) => {
+    await ingest("ws-01", { site: "BFI4", scripts: crashing() });
+    await ingest("ws-02", { site: "BFI4", scripts: crashing() });
+    await ingest("ws-07", { site: "SEA1", scripts: crashing() });
+    await check();
+    assert.deepEqual(alerts.firing(), { "crash-looping": 3 });
+    assert.equal(bodies.length, 0, "group_wait holds it");
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /crash-looping: 3 scripts at 2 sites/);
+    const all = JSON.stringify(bodies[0]);
+    for (const where of ["ws-01", "ws-02", "ws-07 (SEA1)"]) assert.ok(all.includes(where), where);
+  });
+});
+
+Deno.test("a script alert resolves when the script recovers, and the store keeps its life", async () => {
+  await withAlerts(async ({ clock, bodies, ingest, check, alerts, store }) => {
+    await ingest("ws-07", { scripts: crashing() });
+    await check();
+    const [fired] = await store.listAlerts({ state: "firing" });
+    assert.equal(fired.rule, "crash-looping");
+    assert.equal(fired.key, "crash-looping|BFI4|ws-07|rates|");
+    assert.equal(fired.title, "rates is crash-looping on ws-07 (BFI4)");
+    assert.equal(fired.firedAt, new Date(clock.now()).toISOString());
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /\[FIRING\] CRITICAL rates is crash-looping on ws-07 \(BFI4\)/);
+    await ingest("ws-07", { scripts: [script("rates")] });
+    await check();
+    assert.deepEqual(alerts.firing(), {});
+    assert.deepEqual(await store.listAlerts({ state: "firing" }), []);
+    const [resolved] = await store.listAlerts({ state: "resolved" });
+    assert.equal(resolved.id, fired.id);
+    assert.equal(resolved.resolvedAt, new Date(clock.now()).toISOString());
+    clock.advance(10_000);
+    await check();
+    assert.equal(bodies.length, 2);
+    assert.match(bodies[1].text, /\[RESOLVED\] CRITICAL rates is crash-looping/);
+  });
+});
+
+Deno.test("the scripts of an offline agent are not evaluated: the offline alert covers them", async () => {
+  await withAlerts(async ({ clock, bodies, store, check, alerts }) => {
+    // Its last report, long before this collector started, had a crash-loop.
+    await store.ingest(ingestRequest({ host: "ws-09", scripts: crashing() }), {
+      now: clock.now() - 3_600_000,
+      tokenName: "t",
+    });
+    await check();
+    assert.deepEqual(alerts.firing(), {});
+    clock.advance(30_000);
+    await check();
+    clock.advance(10_000);
+    await check();
+    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /ws-09 is offline/);
+  });
+});
+
+Deno.test("a script alert of an agent that goes offline stays firing until it reports again", async () => {
+  await withAlerts(async ({ clock, ingest, check, alerts }) => {
+    await ingest("ws-07", { scripts: crashing() });
+    await check();
+    clock.advance(31_000);
+    await check();
+    assert.deepEqual(alerts.firing(), { "agent-offline": 1, "crash-looping": 1 });
+    await ingest("ws-07", { scripts: [script("rates")] });
+    await check();
+    assert.deepEqual(alerts.firing(), {});
   });
 });
 

@@ -9,6 +9,7 @@
  * - `["command", site, host, id]` → {@linkcode CommandRecord}; `["command_pending", site, host, id]` → id;
  *   `["command_flag", site, host]` is set while an agent may have pending commands, so that
  *   ingest reads it with the agent record and lists the queue only when it is set
+ * - `["alert", id]` → {@linkcode AlertRecord}; `["alert_open", key]` → the id of the key's firing record
  *
  * Ingest is one read of the agent record plus (usually) one atomic: a seq at
  * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
@@ -19,6 +20,7 @@
  */
 
 import type { Command, CommandAck, IngestRequest, ScriptSummary } from "../shared/protocol.ts";
+import type { Severity } from "../shared/notify/types.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
@@ -57,6 +59,32 @@ export interface QueueCommandOptions {
   ttlMs: number;
   now: number;
 }
+
+/** One alert's life, as `GET /api/v1/alerts` shows it. Times are ISO strings. */
+export interface AlertRecord {
+  id: string;
+  rule: string;
+  /** The condition's key, `<rule>|<site>|<host>|<script>|<check>`. */
+  key: string;
+  severity: Severity;
+  site: string;
+  host: string;
+  script: string | null;
+  check: string | null;
+  title: string;
+  firedAt: string;
+  /** Null while it fires. */
+  resolvedAt: string | null;
+  /** `api-token:<name>` of who acknowledged it, or null. */
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+}
+
+/** What {@linkcode Store.openAlert} records. */
+export type NewAlert = Omit<
+  AlertRecord,
+  "id" | "resolvedAt" | "acknowledgedBy" | "acknowledgedAt"
+>;
 
 /** The collector's storage: tokens, agents, scripts, events, commands. */
 export class Store {
@@ -423,6 +451,91 @@ export class Store {
       await retryLocked(() => last.commit());
     }
     return purged + pending;
+  }
+
+  // ---- alerts ---------------------------------------------------------------
+
+  /** Records `alert` as firing; when its key is firing already, returns that record unchanged. */
+  async openAlert(alert: NewAlert): Promise<AlertRecord> {
+    const openKey = ["alert_open", alert.key];
+    for (;;) {
+      const open = await retryLocked(() => this.#kv.get<string>(openKey));
+      if (open.value !== null) {
+        const found = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
+        if (found.value !== null) return found.value;
+      }
+      const record: AlertRecord = {
+        id: this.#newId("alert", Date.parse(alert.firedAt)),
+        ...alert,
+        resolvedAt: null,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
+      };
+      const result = await retryLocked(() =>
+        this.#kv.atomic().check(open).set(openKey, record.id).set(["alert", record.id], record)
+          .commit()
+      );
+      if (result.ok) return record;
+    }
+  }
+
+  /** Marks the firing record of `key` resolved at `resolvedAt` (ISO); null when none fires. */
+  async resolveAlert(key: string, resolvedAt: string): Promise<AlertRecord | null> {
+    const openKey = ["alert_open", key];
+    for (;;) {
+      const open = await retryLocked(() => this.#kv.get<string>(openKey));
+      if (open.value === null) return null;
+      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
+      const op = this.#kv.atomic().check(open).check(entry).delete(openKey);
+      const record = entry.value === null ? null : { ...entry.value, resolvedAt };
+      if (record !== null) op.set(entry.key, record);
+      if ((await retryLocked(() => op.commit())).ok) return record;
+    }
+  }
+
+  /** Alert records, newest first, filtered by state (firing: not resolved) and site. */
+  async listAlerts(
+    options: { state?: "firing" | "resolved"; site?: string } = {},
+  ): Promise<AlertRecord[]> {
+    const out: AlertRecord[] = [];
+    const list = this.#kv.list<AlertRecord>({ prefix: ["alert"] }, {
+      reverse: true,
+      batchSize: 500,
+    });
+    for await (const { value } of list) {
+      if (options.site !== undefined && value.site !== options.site) continue;
+      if (options.state === "firing" && value.resolvedAt !== null) continue;
+      if (options.state === "resolved" && value.resolvedAt === null) continue;
+      out.push(value);
+    }
+    return out;
+  }
+
+  /** Records who acknowledged alert `id`; null when there is no such alert. */
+  async ackAlert(id: string, options: { by: string; now: number }): Promise<AlertRecord | null> {
+    for (;;) {
+      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", id]));
+      if (entry.value === null) return null;
+      const record: AlertRecord = {
+        ...entry.value,
+        acknowledgedBy: options.by,
+        acknowledgedAt: iso(options.now),
+      };
+      const result = await retryLocked(() =>
+        this.#kv.atomic().check(entry).set(entry.key, record).commit()
+      );
+      if (result.ok) return record;
+    }
+  }
+
+  /** `<prefix>-<stamp>-<random>`: ids sort by time, the stamp never repeats within this process. */
+  #newId(prefix: string, now: number): string {
+    const random = Array.from(
+      crypto.getRandomValues(new Uint8Array(5)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    const stamp = this.#lastStamp = Math.max(now, this.#lastStamp + 1);
+    return `${prefix}-${stamp.toString(36).padStart(9, "0")}-${random}`;
   }
 
   // ---- commands -------------------------------------------------------------
