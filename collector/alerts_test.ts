@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CollectorAlerts } from "./alerts.ts";
-import { parseConfig } from "./config.ts";
+import { createApp } from "./app.ts";
+import { parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { serve } from "./serve.ts";
 import { Store } from "./store.ts";
 import type { ScriptSummary } from "../shared/protocol.ts";
@@ -21,6 +22,7 @@ function slack() {
 }
 
 interface Fixture {
+  config: ResolvedCollectorConfig;
   store: Store;
   alerts: CollectorAlerts;
   clock: { now(): number; advance(ms: number): void };
@@ -45,6 +47,7 @@ async function withAlerts(fn: (f: Fixture) => Promise<void>): Promise<void> {
   await alerts.start();
   try {
     await fn({
+      config,
       store,
       alerts,
       clock,
@@ -219,6 +222,38 @@ Deno.test("a script alert of an agent that goes offline stays firing until it re
     await ingest("ws-07", { scripts: [script("rates")] });
     await check();
     assert.deepEqual(alerts.firing(), {});
+  });
+});
+
+Deno.test("GET /api/v1/alerts lists alerts by state and site; POST .../ack records the token", async () => {
+  await withAlerts(async ({ config, store, ingest, check, clock }) => {
+    const app = createApp({ store, config, clock });
+    const { token } = await store.createToken({ kind: "api", name: "ops-desk", now: clock.now() });
+    const api = (path: string, init: RequestInit = {}) =>
+      app.request(path, { ...init, headers: { authorization: `Bearer ${token}` } });
+    await ingest("ws-07", { site: "SEA1", scripts: crashing() });
+    await ingest("ws-01", { site: "BFI4", scripts: [script("rates", { state: "failed" })] });
+    await check();
+    const all = (await (await api("/api/v1/alerts?state=firing")).json()).alerts;
+    assert.deepEqual(all.map((a: { rule: string }) => a.rule).sort(), [
+      "crash-looping",
+      "script-down",
+    ]);
+    const seattle = await (await api("/api/v1/alerts?site=SEA1")).json();
+    assert.equal(seattle.alerts.length, 1);
+    const { id } = seattle.alerts[0];
+    assert.equal((await (await api("/api/v1/alerts?state=resolved")).json()).alerts.length, 0);
+    const acked = await api(`/api/v1/alerts/${id}/ack`, { method: "POST" });
+    assert.equal(acked.status, 200);
+    const { alert } = await acked.json();
+    assert.equal(alert.acknowledgedBy, "api-token:ops-desk");
+    assert.equal(alert.acknowledgedAt, new Date(clock.now()).toISOString());
+    const missing = await api("/api/v1/alerts/alert-nope/ack", { method: "POST" });
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).error, 'No alert "alert-nope"');
+    const bad = await api("/api/v1/alerts?state=open");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /^state: expected one of/);
   });
 });
 

@@ -62,6 +62,43 @@ const command: Json = {
   },
 };
 
+const nullableText: Json = { type: ["string", "null"] };
+const nullableTime: Json = { type: ["string", "null"], format: "date-time" };
+
+const alert: Json = {
+  type: "object",
+  required: [
+    "id",
+    "rule",
+    "key",
+    "severity",
+    "site",
+    "host",
+    "script",
+    "check",
+    "title",
+    "firedAt",
+    "resolvedAt",
+    "acknowledgedBy",
+    "acknowledgedAt",
+  ],
+  properties: {
+    id: { type: "string" },
+    rule: { type: "string", description: "agent-offline, script-down, crash-looping, ..." },
+    key: { type: "string", description: "<rule>|<site>|<host>|<script>|<check>" },
+    severity: { enum: ["critical", "warning", "info"] },
+    site: { type: "string" },
+    host: { type: "string" },
+    script: nullableText,
+    check: nullableText,
+    title: { type: "string" },
+    firedAt: { type: "string", format: "date-time" },
+    resolvedAt: { ...nullableTime, description: "null while it fires" },
+    acknowledgedBy: { ...nullableText, description: "api-token:<name>" },
+    acknowledgedAt: nullableTime,
+  },
+};
+
 /** The OpenAPI document, built on each call (it is small). */
 export function openApiDocument(): Json {
   return {
@@ -86,7 +123,7 @@ export function openApiDocument(): Json {
         },
       },
       responses: { Error: error },
-      schemas: { Command: command },
+      schemas: { Command: command, Alert: alert },
     },
     paths: {
       "/healthz": {
@@ -344,6 +381,42 @@ export function openApiDocument(): Json {
           security: apiAuth,
           parameters: [path("site"), path("host"), path("id")],
           responses: { "200": json({ type: "object" }), ...errors(401, 404) },
+        },
+      },
+      "/api/v1/alerts": {
+        get: {
+          summary:
+            "Alerts the collector raised (agent offline, script down, crash-looping, unhealthy, resource), newest first, with their firing, resolved and acknowledged times",
+          security: apiAuth,
+          parameters: [
+            query("state", "firing, resolved or all (default)", {
+              enum: ["all", "firing", "resolved"],
+            }),
+            query("site", "Only this site"),
+          ],
+          responses: {
+            "200": json({
+              type: "object",
+              properties: {
+                alerts: { type: "array", items: { $ref: "#/components/schemas/Alert" } },
+              },
+            }),
+            ...errors(400, 401),
+          },
+        },
+      },
+      "/api/v1/alerts/{id}/ack": {
+        post: {
+          summary: "Acknowledge an alert; records the API token's name and the time",
+          security: apiAuth,
+          parameters: [path("id")],
+          responses: {
+            "200": json({
+              type: "object",
+              properties: { alert: { $ref: "#/components/schemas/Alert" } },
+            }),
+            ...errors(401, 404, 413),
+          },
         },
       },
       "/api/v1/openapi.json": {

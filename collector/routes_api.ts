@@ -1,6 +1,6 @@
 /**
  * The user REST API under `/api/v1` (API token): sites, agents, scripts,
- * events (JSON or CSV) and remote commands.
+ * events (JSON or CSV), remote commands, and alerts (list, acknowledge).
  *
  * @module
  */
@@ -153,6 +153,25 @@ export function apiRoutes(
       by: command.requestedBy,
     });
     return c.json({ id: command.id, command: toWireCommand(command) }, 202);
+  });
+
+  app.get("/alerts", async (c) => {
+    const state = queryEnum(c, "state", ["all", "firing", "resolved"] as const, "all");
+    const site = queryText(c, "site");
+    const alerts = await store.listAlerts({
+      ...(state === "all" ? {} : { state }),
+      ...(site === undefined ? {} : { site }),
+    });
+    return c.json({ alerts });
+  });
+
+  app.post("/alerts/:id/ack", async (c) => {
+    const { id } = c.req.param();
+    const by = `api-token:${c.get("token").name}`;
+    const alert = await store.ackAlert(id, { by, now: clock.now() });
+    if (alert === null) throw new HttpError(404, `No alert "${id}"`);
+    log.info("Alert {id} ({title}) acknowledged by {by}", { id, title: alert.title, by });
+    return c.json({ alert });
   });
 
   app.get("/agents/:site/:host/commands/:id", async (c) => {
