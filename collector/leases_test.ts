@@ -109,7 +109,11 @@ Deno.test("of many agents racing for a free lease, exactly one gets it", () =>
 // --- POST /api/v1/leases/<script> -----------------------------------------
 
 async function withApp(
-  fn: (post: (path: string, body: unknown, token?: string) => Promise<Response>) => Promise<void>,
+  fn: (
+    post: (path: string, body: unknown, token?: string) => Promise<Response>,
+    /** A second agent token of the same site (a token speaks for one host only). */
+    other: string,
+  ) => Promise<void>,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -125,20 +129,25 @@ async function withApp(
       site: "BFI4",
       now: T0,
     });
+    const { token: other } = await store.createToken({
+      kind: "agent",
+      name: "bfi4-ws7",
+      site: "BFI4",
+      now: T0,
+    });
     await fn((path, body, bearer = token) =>
       Promise.resolve(app.request(path, {
         method: "POST",
         headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
         body: JSON.stringify(body),
-      }))
-    );
+      })), other);
   } finally {
     kv.close();
   }
 }
 
 Deno.test("POST /api/v1/leases/<script> answers a LeaseResponse for the token's site and ?host=", () =>
-  withApp(async (post) => {
+  withApp(async (post, other) => {
     const first = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire", ttlMs: 2000 });
     assert.equal(first.status, 200);
     assert.deepEqual(leaseResponseSchema.parse(await first.json()), {
@@ -146,12 +155,23 @@ Deno.test("POST /api/v1/leases/<script> answers a LeaseResponse for the token's 
       holder: "BFI4/ws-01",
       expiresAt: "2026-05-01T12:00:02.000Z",
     });
-    const second = await post("/api/v1/leases/rates?host=ws-07", { action: "acquire" });
+    const second = await post("/api/v1/leases/rates?host=ws-07", { action: "acquire" }, other);
     assert.deepEqual(await second.json(), {
       held: false,
       holder: "BFI4/ws-01",
       expiresAt: "2026-05-01T12:00:02.000Z",
     });
+  }));
+
+Deno.test("an agent token speaks for its first host only", () =>
+  withApp(async (post) => {
+    assert.equal(
+      (await post("/api/v1/leases/rates?host=ws-01", { action: "acquire" })).status,
+      200,
+    );
+    const forged = await post("/api/v1/leases/rates?host=ws-08", { action: "release" });
+    assert.equal(forged.status, 403);
+    assert.match((await forged.json()).error, /belongs to host "ws-01", not "ws-08"/);
   }));
 
 Deno.test("POST /api/v1/leases/<script> before any ingest and without ?host= is a 409", () =>

@@ -31,7 +31,15 @@ async function promtool(text: string): Promise<{ code: number; complaints: strin
 }
 
 async function withApp(
-  fn: (f: { app: ReturnType<typeof createApp>; agentToken: string; apiToken: string }) => Promise<
+  fn: (
+    f: {
+      app: ReturnType<typeof createApp>;
+      agentToken: string;
+      /** A second agent token of the site: a token speaks for one host only. */
+      otherToken: string;
+      apiToken: string;
+    },
+  ) => Promise<
     void
   >,
 ): Promise<void> {
@@ -43,6 +51,8 @@ async function withApp(
     const agentToken = (await store.createToken({ kind: "agent", name: "a", site: "BFI4", now }))
       .token;
     const apiToken = (await store.createToken({ kind: "api", name: "ops", now })).token;
+    const otherToken =
+      (await store.createToken({ kind: "agent", name: "b", site: "BFI4", now })).token;
     const app = createApp({
       store,
       config,
@@ -62,7 +72,7 @@ async function withApp(
           }),
       },
     });
-    await fn({ app, agentToken, apiToken });
+    await fn({ app, agentToken, otherToken, apiToken });
   } finally {
     kv.close();
   }
@@ -87,14 +97,14 @@ Deno.test("GET /metrics needs an API token", async () => {
 });
 
 Deno.test("GET /metrics counts ingests and events, agents by site, scripts by state", async () => {
-  await withApp(async ({ app, agentToken, apiToken }) => {
+  await withApp(async ({ app, agentToken, otherToken, apiToken }) => {
     const first = ingestRequest({
       host: "ws-01",
       events: events([1, 2, 3]),
       scripts: [script("rates"), script("idle", { state: "stopped" })],
     });
     assert.equal((await ingest(app, agentToken, first)).status, 200);
-    assert.equal((await ingest(app, agentToken, ingestRequest({ host: "ws-02" }))).status, 200);
+    assert.equal((await ingest(app, otherToken, ingestRequest({ host: "ws-02" }))).status, 200);
     assert.equal((await ingest(app, "smag_nope", first)).status, 401);
     const response = await app.request("/metrics", {
       headers: { authorization: `Bearer ${apiToken}` },

@@ -67,7 +67,7 @@ export function agentRoutes(
         `Agent token "${token.name}" is for site "${token.site}", not agent.site "${site}"`,
       );
     }
-    if (token.host !== host) await store.setTokenHost(token, host);
+    await bindHost(store, token, host);
     const now = clock.now();
     if (request.acks.length > 0) {
       for (const command of await store.ackCommands(site, host, request.acks)) {
@@ -96,14 +96,7 @@ export function agentRoutes(
   app.get("/commands", async (c) => {
     const token = c.get("token");
     const wait = Math.min(MAX_WAIT_MS, queryInt(c, "wait", { min: 0, max: 30_000, fallback: 0 }));
-    const host = queryText(c, "host") ?? token.host;
-    if (host === null) {
-      throw new HttpError(
-        409,
-        `Agent token "${token.name}" has not ingested yet: send one ingest first, or pass ?host=`,
-      );
-    }
-    const site = token.site ?? "";
+    const { site, host } = await agentOf(store, token, queryText(c, "host"));
     const waiter = wait > 0 ? waiters.open(`${site}/${host}`, wait, c.req.raw.signal) : null;
     if (wait > 0 && waiter === null) {
       throw new HttpError(503, `Too many agents are waiting for commands; retry in a few seconds`, {
@@ -135,7 +128,7 @@ export function agentRoutes(
       );
     }
     const request = await readBody(c, leaseRequestSchema);
-    const { site, host } = agentOf(c.get("token"), queryText(c, "host"));
+    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
     const holder = `${site}/${host}`;
     const options = { site, script, holder, ttlMs: request.ttlMs, now: clock.now() };
     const answer = request.action === "acquire"
@@ -157,7 +150,7 @@ export function agentRoutes(
 
   app.post("/dedupe", async (c) => {
     const request = await readBody(c, dedupeRequestSchema);
-    const { site, host } = agentOf(c.get("token"), queryText(c, "host"));
+    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
     const claimed = await dedupe.claim({
       site,
       key: request.key,
@@ -172,8 +165,16 @@ export function agentRoutes(
   return app;
 }
 
-/** The agent a request comes from: the token's site and `host` (else the last ingest's). */
-function agentOf(token: TokenRecord, host: string | undefined): { site: string; host: string } {
+/**
+ * The agent a request comes from: the token's site and its host. A token is
+ * bound to the first host that uses it (ingest or `?host=`); any other host
+ * is refused, so one workstation's token cannot speak for another.
+ */
+async function agentOf(
+  store: Store,
+  token: TokenRecord,
+  host: string | undefined,
+): Promise<{ site: string; host: string }> {
   const name = host ?? token.host;
   if (name === null) {
     throw new HttpError(
@@ -187,5 +188,17 @@ function agentOf(token: TokenRecord, host: string | undefined): { site: string; 
       `host: expected a name of letters, digits, "_", "." and "-", got ${JSON.stringify(name)}`,
     );
   }
+  await bindHost(store, token, name);
   return { site: token.site ?? "", host: name };
+}
+
+/** Binds `token` to `host` on first use; refuses (403) a token bound to another host. */
+async function bindHost(store: Store, token: TokenRecord, host: string): Promise<void> {
+  const bound = token.host ?? await store.setTokenHost(token, host);
+  if (bound !== host) {
+    throw new HttpError(
+      403,
+      `Agent token "${token.name}" belongs to host "${bound}", not "${host}"`,
+    );
+  }
 }

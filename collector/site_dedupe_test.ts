@@ -57,11 +57,15 @@ Deno.test("POST /api/v1/dedupe claims once per site and window", async () => {
       config: parseConfig("", { path: "/tmp/collector.toml", vars: {} }),
       clock: { now: () => T0 },
     });
-    const { token } = await store.createToken({ kind: "agent", name: "w", site: "BFI4", now: T0 });
+    const tokens: Record<string, string> = {};
+    for (const host of ["ws-01", "ws-07"]) {
+      tokens[host] = (await store.createToken({ kind: "agent", name: host, site: "BFI4", now: T0 }))
+        .token;
+    }
     const post = async (host: string) => {
       const response = await app.request(`/api/v1/dedupe?host=${host}`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${tokens[host]}`, "content-type": "application/json" },
         body: JSON.stringify({ key: "ops:abc", windowMs: 60_000 }),
       });
       assert.equal(response.status, 200);

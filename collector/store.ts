@@ -187,13 +187,19 @@ export class Store {
   }
 
   /** Records `host` as the one using agent token `record` (kept for the long-poll). */
-  async setTokenHost(record: TokenRecord, host: string): Promise<void> {
+  async setTokenHost(record: TokenRecord, host: string): Promise<string | null> {
     const key = ["token", record.kind, record.hash];
-    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
-    if (entry.value === null || entry.value.revoked) return;
-    await retryLocked(() =>
-      this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
-    );
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
+      if (entry.value === null || entry.value.revoked) return null;
+      // A token is bound to the first host it is used by; that never changes.
+      if (entry.value.host !== null) return entry.value.host;
+      const done = await retryLocked(() =>
+        this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
+      );
+      if (done.ok) return host;
+    }
+    return null;
   }
 
   // ---- ingest ---------------------------------------------------------------

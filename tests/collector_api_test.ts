@@ -146,13 +146,19 @@ Deno.test("other POSTs have a smaller body limit", () =>
 Deno.test("scripts are listed flat across agents and filtered by site, state and q", () =>
   withCollector(async (f) => {
     await ingestOk(f, ingestRequest({ host: "ws-01" }));
-    await ingestOk(
-      f,
+    // One token per workstation: a token speaks for the first host that used it.
+    const ws02 =
+      (await f.store.createToken({ kind: "agent", name: "ws-02", site: "BFI4", now: Date.now() }))
+        .token;
+    const second = await f.ingest(
       ingestRequest({
         host: "ws-02",
         scripts: [script("rates", { state: "crash-looping", health: "unhealthy" })],
       }),
+      ws02,
     );
+    assert.equal(second.status, 200);
+    await second.body?.cancel();
     const sea =
       (await f.store.createToken({ kind: "agent", name: "sea", site: "SEA8", now: Date.now() }))
         .token;
