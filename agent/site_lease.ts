@@ -17,11 +17,15 @@
  * not hold its lease is stopped again at the next renewal.
  *
  * The holder counts its lease from when it sent the request that got it,
- * by its own clock, and begins stopping the script a margin before that
- * (a third of the ttl, or the script's stop_timeout if shorter), so it is
- * stopped before the collector, which counts from when it received the
- * request, lets another agent take over. On shutdown the leases are
- * released once the scripts are stopped.
+ * by its own clock. When the collector does not answer it begins stopping
+ * the script at `sentAt + ttl - stop_timeout - 1 s` (not before `sentAt`), so
+ * that even a script ignoring SIGTERM is killed before the collector, which
+ * counts from when it received the request, lets another agent take over.
+ * A script whose stop_timeout is not below the ttl is stopped as soon as a
+ * renewal fails (and a warning says lease_ttl should exceed it). Such a stop
+ * runs at once, never queued behind another script's start. All leases are
+ * renewed in parallel, each request with its own timeout. On shutdown the
+ * leases are released once the scripts are stopped.
  *
  * @module
  */
@@ -66,7 +70,12 @@ interface Lease {
   expiry: AbortController;
   /** This runner was started for the current hold. */
   started: boolean;
+  /** Clock time from which an unanswered renewal stops the script at once. */
+  stopAt: number;
 }
+
+/** How much earlier than strictly needed the holder starts stopping. */
+const STOP_SLACK_MS = 1000;
 
 const log = getLogger(["scriptmon", "lease"]);
 const ACTIVE = new Set(["starting", "running", "backoff", "crash-looping"]);
@@ -81,8 +90,10 @@ export class SiteLeaseManager {
   #stop = new AbortController();
   #wake = new AbortController();
   #loop: Promise<void> | null = null;
-  /** Starts and stops, one at a time. */
+  /** Starts, one at a time. */
   #ops: Promise<void> = Promise.resolve();
+  /** Stops of lost leases, each run at once. */
+  #stops = new Set<Promise<void>>();
 
   constructor(deps: SiteLeaseDeps) {
     this.#deps = deps;
@@ -119,6 +130,7 @@ export class SiteLeaseManager {
     this.#deps.supervisor.onSingletonAdded = null;
     await this.#loop;
     await this.#ops;
+    await Promise.all(this.#stops);
     for (const [script, lease] of this.#leases) {
       lease.expiry.abort();
       if (!options.release || !lease.held) continue;
@@ -162,10 +174,9 @@ export class SiteLeaseManager {
       lease.expiry.abort();
       if (lease.held) await this.#ask(script, "release", null).catch(() => {});
     }
-    for (const runner of runners) {
-      if (this.#stop.signal.aborted) return;
-      await this.#renew(runner);
-    }
+    if (this.#stop.signal.aborted) return;
+    // In parallel: with several scripts and a slow collector a round must still fit the ttl.
+    await Promise.allSettled(runners.map((runner) => this.#renew(runner)));
   }
 
   async #renew(runner: ScriptRunner): Promise<void> {
@@ -173,6 +184,13 @@ export class SiteLeaseManager {
     let lease = this.#leases.get(script);
     if (lease === undefined || lease.runner !== runner) {
       lease?.expiry.abort();
+      if (lease === undefined && runner.config.stopTimeoutMs >= this.#ttlMs) {
+        log.warn(
+          "lease_ttl ({ttl} ms) should exceed the stop_timeout of {script} ({stop} ms): " +
+            "it is stopped as soon as a lease renewal fails",
+          { ttl: this.#ttlMs, script, stop: runner.config.stopTimeoutMs },
+        );
+      }
       lease = {
         runner,
         held: lease?.held ?? false,
@@ -181,6 +199,7 @@ export class SiteLeaseManager {
         lastError: null,
         expiry: new AbortController(),
         started: false,
+        stopAt: lease?.stopAt ?? 0,
       };
       this.#leases.set(script, lease);
     }
@@ -207,25 +226,35 @@ export class SiteLeaseManager {
       log.info("Holding the site lease of {script}: starting it", { script: runner.name });
     }
     lease.held = true;
-    // The local expiry: stop a margin before the collector may give the lease to another.
+    // The local expiry: the stop (stop_timeout, then the kill) must end before
+    // the collector may give the lease to another agent.
     lease.expiry.abort();
     lease.expiry = new AbortController();
-    const margin = Math.min(this.#ttlMs / 3, runner.config.stopTimeoutMs);
+    lease.stopAt = Math.max(
+      sentAt,
+      sentAt + this.#ttlMs - runner.config.stopTimeoutMs - STOP_SLACK_MS,
+    );
     const expiry = lease.expiry.signal;
-    this.#clock.sleep(Math.max(0, sentAt + this.#ttlMs - margin - this.#clock.now()), expiry)
+    this.#clock.sleep(Math.max(0, lease.stopAt - this.#clock.now()), expiry)
       .then(() => {
+        // Renewing meanwhile moves the expiry; a renewal failing later stops at once.
         if (expiry.aborted || this.#stop.signal.aborted || !lease.held) return;
-        log.warn("The site lease of {script} expires unrenewed ({error}): stopping it", {
-          script: runner.name,
-          error: lease.lastError ?? "no answer",
-        });
-        this.#lost(lease, `the site lease expired unrenewed (${lease.lastError ?? "no answer"})`);
+        if (lease.lastError !== null) this.#expired(lease);
       });
     this.#deps.supervisor.setWaiting(runner, null);
     if (!lease.started) {
       lease.started = true;
-      this.#serial(() => runner.start());
+      this.#serial(() => lease.held && lease.started ? runner.start() : Promise.resolve());
     }
+  }
+
+  #expired(lease: Lease): void {
+    const error = lease.lastError ?? "no answer";
+    log.warn("The site lease of {script} expires unrenewed ({error}): stopping it", {
+      script: lease.runner.name,
+      error,
+    });
+    this.#lost(lease, `the site lease expired unrenewed (${error})`);
   }
 
   /** Not (or no longer) the holder: the script is kept stopped with `reason`. */
@@ -244,7 +273,11 @@ export class SiteLeaseManager {
     this.#deps.supervisor.setWaiting(runner, reason);
     // Also a script started by hand or a remote command on a non-holder.
     if (wasStarted || ACTIVE.has(runner.state)) {
-      this.#serial(() => runner.stop(reason));
+      // At once, not behind other scripts' starts (the runner orders its own start and stop).
+      const stopping = runner.stop(reason)
+        .catch((error) => log.error("Site lease stop failed: {error}", { error }))
+        .finally(() => this.#stops.delete(stopping));
+      this.#stops.add(stopping);
     }
   }
 
@@ -259,13 +292,15 @@ export class SiteLeaseManager {
     lease.lastError = error;
     if (!lease.held) {
       this.#lost(lease, `waiting for the site lease (no answer from the collector: ${error})`);
+    } else if (this.#clock.now() >= lease.stopAt) {
+      this.#expired(lease);
     }
-    // A holder keeps running: its local expiry stops it.
+    // Else a holder keeps running: its local expiry stops it.
   }
 
   #serial(op: () => Promise<void>): void {
     this.#ops = this.#ops.then(op).catch((error) =>
-      log.error("Site lease start/stop failed: {error}", { error })
+      log.error("Site lease start failed: {error}", { error })
     );
   }
 

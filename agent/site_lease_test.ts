@@ -4,7 +4,7 @@ import type { LeaseResponse } from "../shared/protocol.ts";
 import { denoFixture, tempDir, testScript, until } from "../tests/_helpers.ts";
 import { systemClock } from "./clock.ts";
 import { parseConfig } from "./config.ts";
-import type { ResolvedCollectorLink } from "./config_types.ts";
+import type { ResolvedCollectorLink, ResolvedScript } from "./config_types.ts";
 import { EventLog } from "./event_log.ts";
 import { platform } from "./platform/mod.ts";
 import { SiteLeaseManager, waitingReason } from "./site_lease.ts";
@@ -32,20 +32,40 @@ const MINE: LeaseResponse = {
   expiresAt: "2026-05-01T12:00:15.000Z",
 };
 
-/** A collector that answers lease requests with `answer` (an Error: no answer). */
+/** A collector that answers lease requests with `answer` (an Error: no answer) after `delayMs`. */
 class FakeCollector {
   answer: LeaseResponse | Error = OTHER;
   requests: { url: string; action: string; ttlMs?: number }[] = [];
+  delayMs = 0;
+  /** Requests not answered yet, and the most there were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** When the last request answered "held" was sent (Date.now()). */
+  lastHeldSentAt = 0;
 
-  readonly fetch: typeof fetch = (input, init) => {
+  readonly fetch: typeof fetch = async (input, init) => {
+    const sentAt = Date.now();
     const body = JSON.parse(String(init?.body));
     this.requests.push({ url: String(input), ...body });
-    if (this.answer instanceof Error) return Promise.reject(this.answer);
-    return Promise.resolve(Response.json(body.action === "release" ? FREE : this.answer));
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.delayMs > 0) await delay(this.delayMs);
+      const answer = this.answer;
+      if (answer instanceof Error) throw answer;
+      if (answer.held && body.action !== "release") this.lastHeldSentAt = sentAt;
+      return Response.json(body.action === "release" ? FREE : answer);
+    } finally {
+      this.inFlight--;
+    }
   };
 }
 
-async function harness() {
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function harness(options: { ttlMs?: number } = {}) {
   const dir = await tempDir();
   const kv = await Deno.openKv(join(dir.path, "agent.kv"));
   const events = await EventLog.open(kv);
@@ -60,7 +80,7 @@ async function harness() {
   });
   const collector = new FakeCollector();
   const leases = new SiteLeaseManager({
-    config: LINK,
+    config: { ...LINK, leaseTtlMs: options.ttlMs ?? LINK.leaseTtlMs },
     supervisor,
     host: "ws-01",
     fetch: collector.fetch,
@@ -72,12 +92,12 @@ async function harness() {
     collector,
     script,
     status: () => supervisor.statusOf("report"),
-    async apply() {
+    async apply(scripts: Record<string, ResolvedScript> = { report: script }) {
       const config = parseConfig(
         '[collector]\nurl = "http://127.0.0.1:9/"\ntoken = "t0ken"\n',
         { path: join(dir.path, "scriptmon.toml"), vars: {} },
       );
-      await supervisor.apply({ ...config, scripts: { report: script } });
+      await supervisor.apply({ ...config, scripts });
     },
     async [Symbol.asyncDispose]() {
       await leases.close({ release: false });
@@ -128,18 +148,17 @@ Deno.test("holding the lease starts the script; losing it at a renewal stops it"
 Deno.test("with the collector unreachable the holder runs until its lease would expire", async () => {
   await using h = await harness();
   h.collector.answer = MINE;
-  await h.apply();
+  await h.apply({ report: { ...h.script, stopTimeoutMs: 200 } });
   h.leases.start();
   await until("the script running", () => h.status().state === "running");
-  const lastRenewal = Date.now();
   h.collector.answer = new TypeError("fetch failed");
   await until("the script stopped", () => h.status().state === "stopped", 5000);
-  const ranFor = Date.now() - lastRenewal;
-  // Stopped by the local expiry: not at once, and before the lease's 1.5 s are over.
-  assert.ok(ranFor >= 200 && ranFor < 1500, `stopped ${ranFor} ms after the last renewal`);
-  assert.match(
-    h.status().reason ?? "",
-    /^waiting for the site lease \(no answer .*fetch failed\)$/,
+  const ranFor = Date.now() - h.collector.lastHeldSentAt;
+  // Stopped by the local expiry: from 1.5 s - 200 ms - 1 s on, before the lease's 1.5 s are over.
+  assert.ok(ranFor >= 300 && ranFor < 1500, `stopped ${ranFor} ms after the last renewal`);
+  await until(
+    "the waiting reason",
+    () => /^waiting for the site lease \(no answer .*fetch failed\)$/.test(h.status().reason ?? ""),
   );
 });
 
@@ -175,4 +194,36 @@ Deno.test("close({ release: true }) gives a held lease up", async () => {
   await h.supervisor.shutdown();
   await h.leases.close({ release: true });
   assert.equal(h.collector.requests.at(-1)?.action, "release");
+});
+
+Deno.test("a holder cut off from the collector kills a script ignoring SIGTERM before its ttl is over", async () => {
+  await using h = await harness({ ttlMs: 3000 });
+  h.collector.answer = MINE;
+  const stubborn = testScript("report", denoFixture("ignore_term.ts"), {
+    singleton: "site",
+    stopTimeoutMs: 1000,
+  });
+  await h.apply({ report: stubborn });
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  h.collector.answer = new TypeError("fetch failed");
+  await until("the script stopped", () => h.status().state === "stopped", 10_000);
+  const after = Date.now() - h.collector.lastHeldSentAt;
+  // The collector may hand the lease on 3 s after the last granted request.
+  assert.ok(after < 3000, `killed ${after} ms after the last granted request`);
+});
+
+Deno.test("the leases of several scripts are renewed in parallel", async () => {
+  await using h = await harness();
+  h.collector.answer = OTHER;
+  h.collector.delayMs = 200;
+  const scripts: Record<string, ResolvedScript> = {};
+  for (const name of ["a", "b", "c"]) {
+    scripts[name] = testScript(name, denoFixture("print_hang.ts", "1"), { singleton: "site" });
+  }
+  await h.apply(scripts);
+  h.leases.start();
+  await until("three requests", () => h.collector.requests.length >= 3);
+  assert.equal(h.collector.maxInFlight, 3);
 });
