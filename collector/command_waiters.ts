@@ -40,6 +40,9 @@ export class CommandWaiters {
    */
   open(key: string, ms: number, signal?: AbortSignal): Waiter | null {
     if (this.#closed) return { outcome: Promise.resolve("closed"), close: () => {} };
+    // One agent keeps one wait: a newer one ends the older ("timeout": it just polls again),
+    // so no single agent can use up the slots of the others.
+    for (const older of [...(this.#byKey.get(key) ?? [])]) older("timeout");
     if (this.#count >= this.#max) return null;
     let settle!: (outcome: WaitOutcome) => void;
     const outcome = new Promise<WaitOutcome>((resolve) => {

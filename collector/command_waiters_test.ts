@@ -32,3 +32,14 @@ Deno.test("an aborted request ends its wait", async () => {
   assert.equal(await waiter.outcome, "aborted");
   assert.equal(waiters.size, 0);
 });
+
+Deno.test("a second wait of the same agent ends its first, so one agent holds one slot", async () => {
+  const waiters = new CommandWaiters({ max: 2 });
+  const first = waiters.open("BFI4/ws-01", 10_000)!;
+  const second = waiters.open("BFI4/ws-01", 10_000)!;
+  assert.equal(await first.outcome, "timeout");
+  const other = waiters.open("BFI4/ws-02", 10_000);
+  assert.ok(other, "another agent still gets a slot");
+  second.close();
+  other.close();
+});
