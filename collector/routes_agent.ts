@@ -26,7 +26,7 @@ import { HttpError } from "./http_error.ts";
 import { SiteLeases } from "./leases.ts";
 import { SiteDedupe } from "./site_dedupe.ts";
 import { queryInt, queryText, readBody } from "./_request.ts";
-import type { Store } from "./store.ts";
+import { SeqGapError, type Store } from "./store.ts";
 import type { CommandRecord, TokenRecord } from "./store_types.ts";
 
 const log = getLogger(["scriptmon", "collector", "ingest"]);
@@ -82,7 +82,10 @@ export function agentRoutes(
         });
       }
     }
-    const result = await store.ingest(request, { now, tokenName: token.name });
+    const result = await store.ingest(request, { now, tokenName: token.name }).catch((error) => {
+      if (error instanceof SeqGapError) throw new HttpError(400, error.message);
+      throw error;
+    });
     if (result.cameOnline) log.info("Agent {site}/{host} is online", { site, host });
     const commands = result.mayHaveCommands ? await store.pendingCommands(site, host, now) : [];
     const body: IngestResponse = {

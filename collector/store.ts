@@ -87,6 +87,14 @@ export type NewAlert = Omit<
 >;
 
 /** The collector's storage: tokens, agents, scripts, events, commands. */
+/** An ingest would leave more gaps in an agent's seqs than the store keeps track of. */
+export class SeqGapError extends RangeError {
+  override name = "SeqGapError";
+}
+
+/** Gaps (ranges of stored seqs above the contiguous ack) kept per agent. */
+export const MAX_SEQ_GAPS = 64;
+
 export class Store {
   #kv: Deno.Kv;
   #listeners = new Set<(command: CommandRecord) => void>();
@@ -228,6 +236,13 @@ export class Store {
       const aheadBefore = previous?.ahead ?? [];
       const fresh = [...batch.values()].filter((e) => !isStored(e.seq, ackedBefore, aheadBefore));
       const { acked, ahead } = addSeqs(ackedBefore, aheadBefore, fresh.map((e) => e.seq));
+      // Each gap is kept in the agent record (one KV value): a bounded number of them.
+      if (ahead.length > MAX_SEQ_GAPS) {
+        throw new SeqGapError(
+          `Events of ${site}/${host} leave ${ahead.length} gaps above seq ${acked} ` +
+            `(at most ${MAX_SEQ_GAPS}): send events in seq order`,
+        );
+      }
       const record: AgentRecord = {
         site,
         host,

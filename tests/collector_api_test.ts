@@ -367,3 +367,12 @@ Deno.test("the OpenAPI document lists every route of the app", () =>
       );
     }
   }));
+
+Deno.test("an ingest that would leave too many seq gaps is refused with 400", () =>
+  withCollector(async (f) => {
+    const scattered = Array.from({ length: 100 }, (_, i) => 10 + 2 * i);
+    const response = await f.ingest(ingestRequest({ events: events(scattered) }));
+    assert.match(await errorOf(response, 400), /leave \d+ gaps above seq 0 \(at most 64\)/);
+    // In order, the same agent goes on.
+    await ingestOk(f, ingestRequest({ events: events([1, 2, 3]) }));
+  }));
