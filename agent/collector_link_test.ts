@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Agent, startAgent } from "./agent.ts";
 import { loadConfig } from "./config.ts";
-import type { CollectorLink } from "./collector_link.ts";
+import { type CollectorLink, fitIngest } from "./collector_link.ts";
 import { DROPPED_KIND } from "./spool.ts";
 import {
   type Command,
@@ -15,6 +15,9 @@ import {
   type IngestRequest,
   ingestRequestSchema,
   type IngestResponse,
+  MAX_INGEST_BYTES,
+  PROTOCOL_VERSION,
+  type ScriptSummary,
   type WireEvent,
 } from "../shared/protocol.ts";
 import { fixtureScript, writeConfig } from "../tests/_agent_process.ts";
@@ -37,6 +40,8 @@ class FakeCollector {
   readonly acks: CommandAck[] = [];
   /** Requests that broke the protocol. */
   readonly invalid: string[] = [];
+  /** Ingests refused with 413 for being over MAX_INGEST_BYTES. */
+  tooLarge = 0;
   /** Given in every ingest answer until acked. */
   queued: Command[] = [];
   /** Long-polls waiting now. */
@@ -94,7 +99,12 @@ class FakeCollector {
       this.invalid.push(`${req.method} ${path}`);
       return new Response(null, { status: 404 });
     }
-    const parsed = ingestRequestSchema.safeParse(await req.json());
+    const text = await req.text();
+    if (new TextEncoder().encode(text).length > MAX_INGEST_BYTES) {
+      this.tooLarge++;
+      return Response.json({ error: "too large" }, { status: 413 });
+    }
+    const parsed = ingestRequestSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
       this.invalid.push(z.prettifyError(parsed.error));
       return Response.json({ error: "invalid" }, { status: 400 });
@@ -332,4 +342,83 @@ Deno.test("a refused token shows in status().lastError", async () => {
     assert.equal(link.status().connected, false);
     assert.equal(link.status().lastOkAt, null);
   }, { mode: "unauthorized" });
+});
+
+Deno.test("script summaries over the ingest limit are trimmed and the events still arrive", async () => {
+  await withLinkedAgent(async (agent, link, collector) => {
+    const status = agent.supervisor.status.bind(agent.supervisor);
+    // 20 scripts with 100 checks of 1000-character reasons: about 2 MB of summaries.
+    agent.supervisor.status = () => {
+      const [real] = status();
+      const checks = Array.from({ length: 100 }, (_, i) => ({
+        name: `probe:p${i}`,
+        status: "failing" as const,
+        reason: "r".repeat(1000),
+        since: "2026-05-01T12:00:00.000Z",
+        checkedAt: null,
+        consecutiveFailures: 1,
+        failuresTotal: 1,
+      }));
+      return Array.from({ length: 20 }, (_, i) => ({ ...real, name: `s${i}`, checks }));
+    };
+    await allAcked(agent, link);
+    assert.equal(collector.tooLarge, 0);
+    const last = collector.requests.at(-1)!;
+    assert.equal(last.scripts.length, 20);
+    assert.equal(last.scripts[0].checks[0].reason.length, 200);
+  });
+});
+
+Deno.test("fitIngest() sends an event too big on its own reduced, and only the scripts that fit", () => {
+  const event = (seq: number, reason: string): WireEvent => ({
+    seq,
+    at: "2026-05-01T12:00:00.000Z",
+    kind: "exit",
+    script: "s",
+    data: { reason },
+  });
+  const huge = event(1, "x".repeat(20_000));
+  const scripts: ScriptSummary[] = Array.from({ length: 1000 }, (_, i) => ({
+    name: `s${i}`,
+    state: "running",
+    health: "ok",
+    enabled: true,
+    pid: null,
+    uptimeMs: null,
+    restarts: 0,
+    rssBytes: null,
+    cpuPercent: null,
+    lastExit: null,
+    checks: [],
+    reason: null,
+  }));
+  const { body, sent } = fitIngest(
+    (list, events) => ({
+      protocol: PROTOCOL_VERSION,
+      agent: {
+        site: "BFI4",
+        host: "ws-01",
+        version: "0.0.0",
+        os: "linux",
+        pid: 1,
+        startedAt: "2026-05-01T12:00:00.000Z",
+        now: "2026-05-01T12:00:00.000Z",
+      },
+      scripts: list,
+      events,
+      acks: [],
+      dropped: 0,
+    }),
+    scripts,
+    [huge, event(2, "small")],
+    10_000,
+  );
+  assert.ok(new TextEncoder().encode(body).length <= 10_000);
+  assert.deepEqual(sent, [{
+    ...huge,
+    data: { truncated: true, size: new TextEncoder().encode(JSON.stringify(huge)).length },
+  }]);
+  const parsed = ingestRequestSchema.parse(JSON.parse(body));
+  assert.ok(parsed.scripts.length > 0 && parsed.scripts.length < 1000);
+  assert.deepEqual(parsed.events, sent);
 });
