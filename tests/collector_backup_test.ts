@@ -43,7 +43,12 @@ async function fill(dataDir: string): Promise<void> {
     const store = new Store(kv);
     const app = createApp({ store, config: parseConfig("", { path: "/tmp/c.toml", vars: {} }) });
     const now = Date.now();
-    const agent = (await store.createToken({ kind: "agent", name: "ws", site: "BFI4", now })).token;
+    // One agent token per workstation (a token speaks for its first host only).
+    const tokens: Record<string, string> = {};
+    for (const host of ["ws-01", "ws-02"]) {
+      tokens[host] = (await store.createToken({ kind: "agent", name: host, site: "BFI4", now }))
+        .token;
+    }
     const api = (await store.createToken({ kind: "api", name: "ops", now })).token;
     await store.createToken({ kind: "api", name: "old", now });
     await store.revokeToken("api", "old", now);
@@ -57,7 +62,7 @@ async function fill(dataDir: string): Promise<void> {
       const scripts = [script("rates"), script("token_monitor", { state: "backoff" })];
       const response = await post(
         "/api/v1/ingest",
-        agent,
+        tokens[host],
         ingestRequest({ host, scripts, events: events([1, 2, 3, 5]) }),
       );
       assert.equal(response.status, 200);
@@ -71,7 +76,7 @@ async function fill(dataDir: string): Promise<void> {
       events: events([4]),
       acks: [{ id, ok: true, message: "restarted", at: new Date().toISOString() }],
     });
-    assert.equal((await post("/api/v1/ingest", agent, acked)).status, 200);
+    assert.equal((await post("/api/v1/ingest", tokens["ws-01"], acked)).status, 200);
     const channel: Channel = {
       name: "ops",
       kind: "json",
