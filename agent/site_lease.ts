@@ -17,12 +17,14 @@
  * not hold its lease is stopped again at the next renewal.
  *
  * The holder counts its lease from when it sent the request that got it,
- * by its own clock. When the collector does not answer it begins stopping
+ * by its own clock. Unless a renewal is answered first, it begins stopping
  * the script at `sentAt + ttl - stop_timeout - 1 s` (not before `sentAt`), so
  * that even a script ignoring SIGTERM is killed before the collector, which
- * counts from when it received the request, lets another agent take over.
- * A script whose stop_timeout is not below the ttl is stopped as soon as a
- * renewal fails (and a warning says lease_ttl should exceed it). Such a stop
+ * counts from when it received the request, lets another agent take over;
+ * held leases are renewed (and their requests time out) often enough for
+ * that, a quarter of this budget. A script whose stop_timeout leaves no
+ * budget is stopped as soon as a renewal fails (a warning says lease_ttl
+ * should exceed its stop_timeout when it does not). Such a stop
  * runs at once, never queued behind another script's start. All leases are
  * renewed in parallel, each request with its own timeout. On shutdown the
  * leases are released once the scripts are stopped.
@@ -76,6 +78,8 @@ interface Lease {
 
 /** How much earlier than strictly needed the holder starts stopping. */
 const STOP_SLACK_MS = 1000;
+/** The shortest renewal step (and its request timeout) a tight budget may ask for. */
+const MIN_STEP_MS = 100;
 
 const log = getLogger(["scriptmon", "lease"]);
 const ACTIVE = new Set(["starting", "running", "backoff", "crash-looping"]);
@@ -158,7 +162,7 @@ export class SiteLeaseManager {
       }
       if (stop.aborted) break;
       this.#wake = new AbortController();
-      await this.#clock.sleep(this.#ttlMs / 3, AbortSignal.any([stop, this.#wake.signal]));
+      await this.#clock.sleep(this.#cadenceMs(), AbortSignal.any([stop, this.#wake.signal]));
     }
   }
 
@@ -177,6 +181,31 @@ export class SiteLeaseManager {
     if (this.#stop.signal.aborted) return;
     // In parallel: with several scripts and a slow collector a round must still fit the ttl.
     await Promise.allSettled(runners.map((runner) => this.#renew(runner)));
+  }
+
+  /**
+   * How long after `sentAt` a held lease of `runner` may go unrenewed: the
+   * stop (stop_timeout, then the kill) must end before the ttl. Zero or less
+   * when stop_timeout leaves no room: the script is stopped when a renewal fails.
+   */
+  #budgetMs(runner: ScriptRunner): number {
+    return this.#ttlMs - runner.config.stopTimeoutMs - STOP_SLACK_MS;
+  }
+
+  /** A held lease is renewed and answered well within its budget. */
+  #stepMs(runner: ScriptRunner): number | null {
+    const budget = this.#budgetMs(runner);
+    return budget > 0 ? Math.max(MIN_STEP_MS, budget / 4) : null;
+  }
+
+  /** The wait between rounds: a third of the ttl, shorter while a held lease needs it. */
+  #cadenceMs(): number {
+    let ms = this.#ttlMs / 3;
+    for (const lease of this.#leases.values()) {
+      const step = lease.held ? this.#stepMs(lease.runner) : null;
+      if (step !== null) ms = Math.min(ms, step);
+    }
+    return ms;
   }
 
   async #renew(runner: ScriptRunner): Promise<void> {
@@ -206,7 +235,8 @@ export class SiteLeaseManager {
     const sentAt = this.#clock.now();
     let answer: LeaseResponse;
     try {
-      answer = await this.#ask(script, lease.held ? "renew" : "acquire", this.#ttlMs);
+      const step = lease.held ? this.#stepMs(runner) : null;
+      answer = await this.#ask(script, lease.held ? "renew" : "acquire", this.#ttlMs, step);
     } catch (error) {
       if (this.#stop.signal.aborted) return;
       this.#noAnswer(lease, errorText(error));
@@ -230,16 +260,14 @@ export class SiteLeaseManager {
     // the collector may give the lease to another agent.
     lease.expiry.abort();
     lease.expiry = new AbortController();
-    lease.stopAt = Math.max(
-      sentAt,
-      sentAt + this.#ttlMs - runner.config.stopTimeoutMs - STOP_SLACK_MS,
-    );
+    const budget = this.#budgetMs(runner);
+    lease.stopAt = sentAt + Math.max(0, budget);
     const expiry = lease.expiry.signal;
     this.#clock.sleep(Math.max(0, lease.stopAt - this.#clock.now()), expiry)
       .then(() => {
-        // Renewing meanwhile moves the expiry; a renewal failing later stops at once.
+        // A renewal answered meanwhile moves the expiry. With no room, a renewal failing stops.
         if (expiry.aborted || this.#stop.signal.aborted || !lease.held) return;
-        if (lease.lastError !== null) this.#expired(lease);
+        if (budget > 0 || lease.lastError !== null) this.#expired(lease);
       });
     this.#deps.supervisor.setWaiting(runner, null);
     if (!lease.started) {
@@ -304,14 +332,22 @@ export class SiteLeaseManager {
     );
   }
 
-  /** One lease request, answered within a third of the ttl (or collector.timeout if shorter). */
+  /**
+   * One lease request, answered within a third of the ttl (or collector.timeout,
+   * or `stepMs`, if shorter).
+   */
   async #ask(
     script: string,
     action: LeaseRequest["action"],
     ttlMs: number | null,
+    stepMs: number | null = null,
   ): Promise<LeaseResponse> {
     const { config, host } = this.#deps;
-    const timeoutMs = Math.min(config.timeoutMs, Math.max(500, this.#ttlMs / 3));
+    const timeoutMs = Math.min(
+      config.timeoutMs,
+      Math.max(500, this.#ttlMs / 3),
+      stepMs ?? Infinity,
+    );
     const url = new URL(
       `api/v1/leases/${encodeURIComponent(script)}?host=${encodeURIComponent(host)}`,
       config.url,

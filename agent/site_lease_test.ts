@@ -50,7 +50,7 @@ class FakeCollector {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      if (this.delayMs > 0) await delay(this.delayMs);
+      if (this.delayMs > 0) await delay(this.delayMs, init?.signal ?? undefined);
       const answer = this.answer;
       if (answer instanceof Error) throw answer;
       if (answer.held && body.action !== "release") this.lastHeldSentAt = sentAt;
@@ -61,8 +61,15 @@ class FakeCollector {
   };
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects with the reason once `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
 }
 
 async function harness(options: { ttlMs?: number } = {}) {
@@ -226,4 +233,22 @@ Deno.test("the leases of several scripts are renewed in parallel", async () => {
   h.leases.start();
   await until("three requests", () => h.collector.requests.length >= 3);
   assert.equal(h.collector.maxInFlight, 3);
+});
+
+Deno.test("a holder whose collector stops answering kills a script ignoring SIGTERM before its ttl is over", async () => {
+  await using h = await harness({ ttlMs: 3000 });
+  h.collector.answer = MINE;
+  const stubborn = testScript("report", denoFixture("ignore_term.ts"), {
+    singleton: "site",
+    stopTimeoutMs: 1000,
+  });
+  await h.apply({ report: stubborn });
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  // Requests hang until they time out.
+  h.collector.delayMs = 60_000;
+  await until("the script stopped", () => h.status().state === "stopped", 10_000);
+  const after = Date.now() - h.collector.lastHeldSentAt;
+  assert.ok(after < 3000, `killed ${after} ms after the last granted request`);
 });
