@@ -81,7 +81,7 @@ const log = getLogger(["scriptmon", "collector"]);
 const DONE_PREFIX = ["link", "done"];
 const DAY_MS = 86_400_000;
 const RETRY_MIN_MS = 1000;
-const RETRY_MAX_MS = 60_000;
+const RETRY_MAX_MS = 15_000;
 const RETRY_JITTER = 0.2;
 /** A refused token is tried again this often. */
 const AUTH_RETRY_MS = 60_000;

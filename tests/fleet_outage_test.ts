@@ -54,10 +54,10 @@ Deno.test({
     await fleet.collector.start();
     const upAt = Date.now();
 
-    // Catching up: the agents' backoff is capped at 60 s, so allow one full retry.
+    // Catching up: the agents' backoff is capped at 15 s (+20 % jitter): allow one full retry.
     await Promise.all(
       agents.map((agent) =>
-        until("the link connected again", async () => (await link(agent)).connected, 75_000)
+        until("the link connected again", async () => (await link(agent)).connected, 30_000)
       ),
     );
     const caughtUpMs = Date.now() - upAt;
