@@ -10,7 +10,6 @@
 
 import { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 import { dirname, resolve } from "node:path";
-import { isDeepStrictEqual } from "node:util";
 import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
@@ -29,7 +28,7 @@ import {
   scriptSchema,
 } from "./config_schema.ts";
 import { resolveConfig, resolvePath } from "./_resolve.ts";
-import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
+import type { ResolvedAgentConfig } from "./config_types.ts";
 
 export { ConfigError, type ConfigIssue } from "../shared/config_error.ts";
 
@@ -124,27 +123,6 @@ export function envNameFrom(
   if (flag !== undefined && flag !== "") return flag;
   const fromVars = vars === undefined ? Deno.env.get("SCRIPTMON_ENV") : vars.SCRIPTMON_ENV;
   return fromVars === undefined || fromVars === "" ? undefined : fromVars;
-}
-
-/** Which scripts a reload adds, removes, changes or leaves alone (names in file order). */
-export function diffScripts(
-  old: ResolvedAgentConfig,
-  next: ResolvedAgentConfig,
-): { added: string[]; removed: string[]; changed: string[]; unchanged: string[] } {
-  const diff = {
-    added: [] as string[],
-    removed: [] as string[],
-    changed: [] as string[],
-    unchanged: [] as string[],
-  };
-  for (const [name, script] of Object.entries(next.scripts)) {
-    const before: ResolvedScript | undefined = old.scripts[name];
-    if (before === undefined) diff.added.push(name);
-    else if (isDeepStrictEqual(before, script)) diff.unchanged.push(name);
-    else diff.changed.push(name);
-  }
-  diff.removed = Object.keys(old.scripts).filter((name) => !(name in next.scripts));
-  return diff;
 }
 
 function tomlIssue(error: TomlError): ConfigIssue {

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ConfigError,
-  type ConfigIssue,
-  diffScripts,
-  envNameFrom,
-  loadConfig,
-  parseConfig,
-} from "./config.ts";
+import { ConfigError, type ConfigIssue, envNameFrom, loadConfig, parseConfig } from "./config.ts";
 import {
   agentSchema,
   collectorSchema,
@@ -1168,40 +1161,6 @@ Deno.test("parseConfig() points at the overlay's probe lines when an overlay rep
     line: 7,
     message: "expected a string, got nothing",
   }]);
-});
-
-// --- diffScripts ---------------------------------------------------------
-
-Deno.test("diffScripts() sorts scripts into added, removed, changed and unchanged", () => {
-  const old = parse(lines(
-    "[scripts.keep]",
-    'command = "a"',
-    "[scripts.edit]",
-    'command = "b"',
-    "[scripts.gone]",
-    'command = "c"',
-  ));
-  const next = parse(lines(
-    "[scripts.keep]",
-    'command = ["a"]',
-    "[scripts.edit]",
-    'command = "b"',
-    'restart.max_delay = "1m"',
-    "[scripts.new]",
-    'command = "d"',
-  ));
-  assert.deepEqual(diffScripts(old, next), {
-    added: ["new"],
-    removed: ["gone"],
-    changed: ["edit"],
-    unchanged: ["keep"],
-  });
-});
-
-Deno.test("diffScripts() sees a change deep inside env", () => {
-  const old = parse(SCRIPT + 'env = { A = "1" }\n');
-  const next = parse(SCRIPT + 'env = { A = "2" }\n');
-  assert.deepEqual(diffScripts(old, next).changed, ["rates"]);
 });
 
 // --- [collector] ---------------------------------------------------------

@@ -7,6 +7,7 @@
  * the lease, and says why it waits with `setWaiting()`.
  */
 import { getLogger } from "@logtape/logtape";
+import { isDeepStrictEqual } from "node:util";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
 import { HealthMonitor } from "./health/monitor.ts";
 import type { PingKind } from "./health/heartbeat.ts";
@@ -183,7 +184,7 @@ async function dispose(entry: Entry, reason: string): Promise<void> {
 }
 
 function sameScript(a: ResolvedScript, b: ResolvedScript): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return isDeepStrictEqual(a, b);
 }
 
 function summarize(r: ApplyResult): string {
