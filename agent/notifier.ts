@@ -8,6 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../shared/notify/channels/mod.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
+import { queueDue } from "../shared/notify/queue_due.ts";
 import { AlertPolicy, type PolicyOutput } from "../shared/notify/policy.ts";
 import type { Silence } from "../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../shared/notify/types.ts";
@@ -259,30 +260,7 @@ export class Notifier {
     this.#firing = current;
     // Outputs the policy gave out but the outbox did not take yet (KV busy): first.
     const due = [...this.#unqueued, ...this.#policy.due(now)];
-    this.#unqueued = [];
-    for (const [index, out] of due.entries()) {
-      try {
-        const { duplicate } = await this.#outbox.enqueue({
-          channel: out.channel,
-          dedupeKey: out.dedupeKey,
-          payload: out.payload,
-          ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
-        });
-        if (!duplicate && !out.suppressed) {
-          log.info("Alert {status} {rule} for {subject} → {channel}", {
-            status: out.payload.alert.status,
-            rule: out.payload.alert.rule,
-            subject: out.payload.alert.script ?? out.payload.alert.host,
-            channel: out.channel,
-          });
-        }
-      } catch (error) {
-        // Keep the rest for the next evaluation: the dedupe keys make a retry safe.
-        this.#unqueued = due.slice(index);
-        log.error("Cannot queue alerts (will retry): {error}", { error });
-        break;
-      }
-    }
+    this.#unqueued = await queueDue(this.#outbox, due);
     if (due.length > 0 || changed) await this.#save(current);
   }
 

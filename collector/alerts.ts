@@ -25,6 +25,7 @@
  * @module
  */
 
+import { queueDue } from "../shared/notify/queue_due.ts";
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../shared/notify/channels/mod.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
@@ -280,28 +281,7 @@ export class CollectorAlerts implements AlertStats {
   /** Queues the policy's due messages, saves its state and sets the timer for the next ones. */
   async #flush(now: number): Promise<void> {
     const due = [...this.#unqueued, ...this.#policy.due(now)];
-    this.#unqueued = [];
-    for (const [index, out] of due.entries()) {
-      try {
-        const { duplicate } = await this.#outbox.enqueue({
-          channel: out.channel,
-          dedupeKey: out.dedupeKey,
-          payload: out.payload,
-          ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
-        });
-        if (!duplicate && !out.suppressed) {
-          log.info("Alert {status} {title} → {channel}", {
-            status: out.payload.alert.status,
-            title: out.payload.alert.title,
-            channel: out.channel,
-          });
-        }
-      } catch (error) {
-        this.#unqueued = due.slice(index); // the dedupe keys make the retry safe
-        log.error("Cannot queue alerts (will retry): {error}", { error });
-        break;
-      }
-    }
+    this.#unqueued = await queueDue(this.#outbox, due);
     if (due.length > 0 || this.#changed) {
       try {
         await this.#save();

@@ -1,0 +1,36 @@
+/**
+ * Hands the alert policy's due messages to the outbox, the same way in both
+ * programs: suppressed ones are recorded as silenced, and when the outbox
+ * cannot take one (KV busy), it and the rest are returned to try again on the
+ * next pass. The dedupe keys make that retry safe.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Outbox } from "./outbox.ts";
+import type { PolicyOutput } from "./policy.ts";
+
+const log = getLogger(["scriptmon", "notify"]);
+
+/** Queues `due` in order; returns the outputs not queued (empty when all went in). */
+export async function queueDue(outbox: Outbox, due: PolicyOutput[]): Promise<PolicyOutput[]> {
+  for (const [index, out] of due.entries()) {
+    try {
+      const { duplicate } = await outbox.enqueue({
+        channel: out.channel,
+        dedupeKey: out.dedupeKey,
+        payload: out.payload,
+        ...(out.suppressed ? { state: "silenced" as const, note: out.suppressed.note } : {}),
+      });
+      if (!duplicate && !out.suppressed) {
+        log.info("Alert {status} {title} → {channel}", {
+          status: out.payload.alert.status,
+          title: out.payload.alert.title,
+          channel: out.channel,
+        });
+      }
+    } catch (error) {
+      log.error("Cannot queue alerts (will retry): {error}", { error });
+      return due.slice(index);
+    }
+  }
+  return [];
+}
