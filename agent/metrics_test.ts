@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { StatusBody } from "./api.ts";
 import { renderMetrics } from "./metrics.ts";
 import { escapeLabelValue } from "../shared/prometheus.ts";
+import { promtoolCheck } from "../tests/_promtool.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { check, iso, NOW, script } from "../tests/_status_fixtures.ts";
 
@@ -193,27 +194,7 @@ Deno.test("renderMetrics() output passes `promtool check metrics` without lint c
     statusBody([...realistic().scripts, script('odd "name" \\ here')], true),
     { now: NOW },
   );
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new Error(
-      "promtool is not installed: install Debian's prometheus package " +
-        "(apt-get install --no-install-recommends prometheus); CI (.ci/run) installs it",
-      { cause: error },
-    );
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const complaints = (new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr)).trim();
+  const { code, complaints } = await promtoolCheck(text);
   assert.equal(complaints, "", `promtool complained about:\n${text}`);
   assert.equal(code, 0);
 });

@@ -4,31 +4,7 @@ import { parseConfig } from "./config.ts";
 import { IngestCounters, renderCollectorMetrics } from "./metrics.ts";
 import { Store } from "./store.ts";
 import { events, ingestRequest, script } from "./_testing.ts";
-
-async function promtool(text: string): Promise<{ code: number; complaints: string }> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    throw new Error(
-      "promtool is not installed: install Debian's prometheus package " +
-        "(apt-get install --no-install-recommends prometheus); CI (.ci/run) installs it",
-      { cause: error },
-    );
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, complaints: (decode(stdout) + decode(stderr)).trim() };
-}
+import { promtoolCheck } from "../tests/_promtool.ts";
 
 async function withApp(
   fn: (
@@ -132,7 +108,7 @@ Deno.test("GET /metrics counts ingests and events, agents by site, scripts by st
       'scriptmon_collector_outbox_messages{state="duplicate"} 0',
       'scriptmon_collector_outbox_messages{state="silenced"} 0',
     ]);
-    assert.deepEqual(await promtool(text), { code: 0, complaints: "" });
+    assert.deepEqual(await promtoolCheck(text), { code: 0, complaints: "" });
   });
 });
 
@@ -168,5 +144,5 @@ Deno.test("renderCollectorMetrics() output with odd label values passes `promtoo
     outbox: {},
   });
   assert.match(text, /scriptmon_collector_agents\{site="odd \\"site\\" \\\\ x",state="online"\} 1/);
-  assert.deepEqual(await promtool(text), { code: 0, complaints: "" });
+  assert.deepEqual(await promtoolCheck(text), { code: 0, complaints: "" });
 });

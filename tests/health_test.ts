@@ -2,6 +2,7 @@
  * Health checks end to end: a real agent, real scripts, real probe servers,
  * the local API as a person or a monitoring system uses it.
  */
+import { promtoolCheck } from "./_promtool.ts";
 import assert from "node:assert/strict";
 import { type Agent, startAgent } from "../agent/agent.ts";
 import { loadConfig } from "../agent/config.ts";
@@ -172,20 +173,9 @@ Deno.test("the local API: pings, readyz, metrics that promtool accepts, and the 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(metrics, /^scriptmon_script_up\{script="rates"\} 1$/m);
     assert.match(metrics, /^scriptmon_script_last_heartbeat_age_seconds\{script="rates"\} \d/m);
-    const promtool = await new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = promtool.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(metrics));
-    await writer.close();
-    const checked = await promtool.output();
-    const said = new TextDecoder().decode(checked.stdout) +
-      new TextDecoder().decode(checked.stderr);
-    assert.equal(checked.code, 0, said);
-    assert.equal(said.trim(), "");
+    const checked = await promtoolCheck(metrics);
+    assert.equal(checked.code, 0, checked.complaints);
+    assert.equal(checked.complaints, "");
 
     await until(
       "the script's two lines",
