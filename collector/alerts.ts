@@ -233,7 +233,7 @@ export class CollectorAlerts implements AlertStats {
   /** Records a firing alert for the API; a failure is logged, delivery goes on. */
   async #recordFired(key: string, alert: Alert): Promise<void> {
     try {
-      await this.#options.store.openAlert({
+      await this.#options.store.alerts.open({
         rule: alert.rule,
         key,
         severity: alert.severity,
@@ -252,7 +252,7 @@ export class CollectorAlerts implements AlertStats {
   /** Records that an alert cleared at `at` (ms); a failure is logged, delivery goes on. */
   async #recordResolved(key: string, at: number): Promise<void> {
     try {
-      await this.#options.store.resolveAlert(key, new Date(at).toISOString());
+      await this.#options.store.alerts.resolve(key, new Date(at).toISOString());
     } catch (error) {
       log.error("Cannot record alert {key} as resolved: {error}", { key, error });
     }

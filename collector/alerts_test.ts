@@ -170,7 +170,7 @@ Deno.test("a script alert resolves when the script recovers, and the store keeps
   await withAlerts(async ({ clock, bodies, ingest, check, alerts, store }) => {
     await ingest("ws-07", { scripts: crashing() });
     await check();
-    const [fired] = await store.listAlerts({ state: "firing" });
+    const [fired] = await store.alerts.list({ state: "firing" });
     assert.equal(fired.rule, "crash-looping");
     assert.equal(fired.key, "crash-looping|BFI4|ws-07|rates|");
     assert.equal(fired.title, "rates is crash-looping on ws-07 (BFI4)");
@@ -182,8 +182,8 @@ Deno.test("a script alert resolves when the script recovers, and the store keeps
     await ingest("ws-07", { scripts: [script("rates")] });
     await check();
     assert.deepEqual(alerts.firing(), {});
-    assert.deepEqual(await store.listAlerts({ state: "firing" }), []);
-    const [resolved] = await store.listAlerts({ state: "resolved" });
+    assert.deepEqual(await store.alerts.list({ state: "firing" }), []);
+    const [resolved] = await store.alerts.list({ state: "resolved" });
     assert.equal(resolved.id, fired.id);
     assert.equal(resolved.resolvedAt, new Date(clock.now()).toISOString());
     clock.advance(10_000);

@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const clock = deps.clock ?? systemClock;
   const waiters = deps.waiters ?? new CommandWaiters({ max: deps.config.maxWaiters });
   const counters = deps.counters ?? new IngestCounters();
-  deps.store.onCommandQueued((command) => waiters.wake(`${command.site}/${command.host}`));
+  deps.store.commands.onQueued((command) => waiters.wake(`${command.site}/${command.host}`));
   const app = new Hono<CollectorEnv>();
 
   // Outside the auth, so that refused ingests are counted too.

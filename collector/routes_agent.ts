@@ -70,7 +70,7 @@ export function agentRoutes(
     await bindHost(store, token, host);
     const now = clock.now();
     if (request.acks.length > 0) {
-      for (const command of await store.ackCommands(site, host, request.acks)) {
+      for (const command of await store.commands.ack(site, host, request.acks)) {
         log.info("Command {id} ({action} {script}) on {site}/{host} done: {ok} {message}", {
           id: command.id,
           action: command.action,
@@ -87,7 +87,7 @@ export function agentRoutes(
       throw error;
     });
     if (result.cameOnline) log.info("Agent {site}/{host} is online", { site, host });
-    const commands = result.mayHaveCommands ? await store.pendingCommands(site, host, now) : [];
+    const commands = result.mayHaveCommands ? await store.commands.pending(site, host, now) : [];
     const body: IngestResponse = {
       ackedSeq: result.ackedSeq,
       commands: commands.map(toWireCommand),
@@ -107,9 +107,9 @@ export function agentRoutes(
       });
     }
     try {
-      let commands = await store.pendingCommands(site, host, clock.now());
+      let commands = await store.commands.pending(site, host, clock.now());
       if (commands.length === 0 && waiter !== null && (await waiter.outcome) === "woken") {
-        commands = await store.pendingCommands(site, host, clock.now());
+        commands = await store.commands.pending(site, host, clock.now());
       }
       return c.json({
         commands: commands.map(toWireCommand),

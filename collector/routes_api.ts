@@ -135,7 +135,7 @@ export function apiRoutes(
       throw new HttpError(404, `Agent ${site}/${host} has not reported a script "${name}"`);
     }
     const token = c.get("token");
-    const command = await store.queueCommand({
+    const command = await store.commands.queue({
       site,
       host,
       action: action as typeof ACTIONS[number],
@@ -158,7 +158,7 @@ export function apiRoutes(
   app.get("/alerts", async (c) => {
     const state = queryEnum(c, "state", ["all", "firing", "resolved"] as const, "all");
     const site = queryText(c, "site");
-    const alerts = await store.listAlerts({
+    const alerts = await store.alerts.list({
       ...(state === "all" ? {} : { state }),
       ...(site === undefined ? {} : { site }),
     });
@@ -168,7 +168,7 @@ export function apiRoutes(
   app.post("/alerts/:id/ack", async (c) => {
     const { id } = c.req.param();
     const by = `api-token:${c.get("token").name}`;
-    const alert = await store.ackAlert(id, { by, now: clock.now() });
+    const alert = await store.alerts.ack(id, { by, now: clock.now() });
     if (alert === null) throw new HttpError(404, `No alert "${id}"`);
     log.info("Alert {id} ({title}) acknowledged by {by}", { id, title: alert.title, by });
     return c.json({ alert });
@@ -176,7 +176,7 @@ export function apiRoutes(
 
   app.get("/agents/:site/:host/commands/:id", async (c) => {
     const { site, host, id } = c.req.param();
-    const command = await store.getCommand(site, host, id);
+    const command = await store.commands.get(site, host, id);
     if (command === null) throw new HttpError(404, `No command "${id}" for agent ${site}/${host}`);
     return c.json({ command });
   });

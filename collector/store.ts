@@ -6,10 +6,8 @@
  * - `["agent", site, host]` → {@linkcode AgentRecord}
  * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
- * - `["command", site, host, id]` → {@linkcode CommandRecord}; `["command_pending", site, host, id]` → id;
- *   `["command_flag", site, host]` is set while an agent may have pending commands, so that
- *   ingest reads it with the agent record and lists the queue only when it is set
- * - `["alert", id]` → {@linkcode AlertRecord}; `["alert_open", key]` → the id of the key's firing record
+ * - commands: see `store_commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
+ * - alerts: see `store_alerts.ts`
  *
  * Ingest is one read of the agent record plus (usually) one atomic: a seq at
  * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
@@ -19,16 +17,17 @@
  * @module
  */
 
-import type { Command, CommandAck, IngestRequest, ScriptSummary } from "../shared/protocol.ts";
-import type { Severity } from "../shared/notify/types.ts";
+import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
+import { eventGroup, isEventGroup, keyText, scriptChunks, toStored } from "./_store_writes.ts";
+import { AlertStore } from "./store_alerts.ts";
+import { CommandStore } from "./store_commands.ts";
 import { generateToken, hashToken, type TokenKind } from "./tokens.ts";
 import {
   type AgentRecord,
   type AgentScripts,
-  type CommandRecord,
   type EventPage,
   type EventQuery,
   type IngestResult,
@@ -37,8 +36,6 @@ import {
   type TokenRecord,
 } from "./store_types.ts";
 
-/** Largest JSON text of one event or script chunk kept in one KV value (limit 64 KiB). */
-const MAX_VALUE_CHARS = 30_000;
 /** `lastUsedAt` is written at most this often. */
 const TOUCH_EVERY_MS = 60_000;
 /** A listing stops after reading this many entries and hands back a cursor. */
@@ -48,45 +45,6 @@ const MAX_ATTEMPTS = 20;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Options of {@linkcode Store.queueCommand}. */
-export interface QueueCommandOptions {
-  site: string;
-  host: string;
-  action: Command["action"];
-  script: string;
-  /** Who asked (API token name, user). */
-  requestedBy: string;
-  ttlMs: number;
-  now: number;
-}
-
-/** One alert's life, as `GET /api/v1/alerts` shows it. Times are ISO strings. */
-export interface AlertRecord {
-  id: string;
-  rule: string;
-  /** The condition's key, `<rule>|<site>|<host>|<script>|<check>`. */
-  key: string;
-  severity: Severity;
-  site: string;
-  host: string;
-  script: string | null;
-  check: string | null;
-  title: string;
-  firedAt: string;
-  /** Null while it fires. */
-  resolvedAt: string | null;
-  /** `api-token:<name>` of who acknowledged it, or null. */
-  acknowledgedBy: string | null;
-  acknowledgedAt: string | null;
-}
-
-/** What {@linkcode Store.openAlert} records. */
-export type NewAlert = Omit<
-  AlertRecord,
-  "id" | "resolvedAt" | "acknowledgedBy" | "acknowledgedAt"
->;
-
-/** The collector's storage: tokens, agents, scripts, events, commands. */
 /** An ingest would leave more gaps in an agent's seqs than the store keeps track of. */
 export class SeqGapError extends RangeError {
   override name = "SeqGapError";
@@ -95,14 +53,20 @@ export class SeqGapError extends RangeError {
 /** Gaps (ranges of stored seqs above the contiguous ack) kept per agent. */
 export const MAX_SEQ_GAPS = 64;
 
+/** The collector's storage: tokens, agents, scripts, events, commands, alerts. */
 export class Store {
   #kv: Deno.Kv;
-  #listeners = new Set<(command: CommandRecord) => void>();
+  /** Alert records (fired, resolved, acknowledged). */
+  readonly alerts: AlertStore;
+  /** Remote commands per agent. */
+  readonly commands: CommandStore;
   #lastStamp = 0;
 
   /** Uses `kv`; the caller opens and closes it. */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
+    this.alerts = new AlertStore(kv, (now) => this.#newId("alert", now));
+    this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
@@ -474,81 +438,6 @@ export class Store {
     return purged + pending;
   }
 
-  // ---- alerts ---------------------------------------------------------------
-
-  /** Records `alert` as firing; when its key is firing already, returns that record unchanged. */
-  async openAlert(alert: NewAlert): Promise<AlertRecord> {
-    const openKey = ["alert_open", alert.key];
-    for (;;) {
-      const open = await retryLocked(() => this.#kv.get<string>(openKey));
-      if (open.value !== null) {
-        const found = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
-        if (found.value !== null) return found.value;
-      }
-      const record: AlertRecord = {
-        id: this.#newId("alert", Date.parse(alert.firedAt)),
-        ...alert,
-        resolvedAt: null,
-        acknowledgedBy: null,
-        acknowledgedAt: null,
-      };
-      const result = await retryLocked(() =>
-        this.#kv.atomic().check(open).set(openKey, record.id).set(["alert", record.id], record)
-          .commit()
-      );
-      if (result.ok) return record;
-    }
-  }
-
-  /** Marks the firing record of `key` resolved at `resolvedAt` (ISO); null when none fires. */
-  async resolveAlert(key: string, resolvedAt: string): Promise<AlertRecord | null> {
-    const openKey = ["alert_open", key];
-    for (;;) {
-      const open = await retryLocked(() => this.#kv.get<string>(openKey));
-      if (open.value === null) return null;
-      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
-      const op = this.#kv.atomic().check(open).check(entry).delete(openKey);
-      const record = entry.value === null ? null : { ...entry.value, resolvedAt };
-      if (record !== null) op.set(entry.key, record);
-      if ((await retryLocked(() => op.commit())).ok) return record;
-    }
-  }
-
-  /** Alert records, newest first, filtered by state (firing: not resolved) and site. */
-  async listAlerts(
-    options: { state?: "firing" | "resolved"; site?: string } = {},
-  ): Promise<AlertRecord[]> {
-    const out: AlertRecord[] = [];
-    const list = this.#kv.list<AlertRecord>({ prefix: ["alert"] }, {
-      reverse: true,
-      batchSize: 500,
-    });
-    for await (const { value } of list) {
-      if (options.site !== undefined && value.site !== options.site) continue;
-      if (options.state === "firing" && value.resolvedAt !== null) continue;
-      if (options.state === "resolved" && value.resolvedAt === null) continue;
-      out.push(value);
-    }
-    return out;
-  }
-
-  /** Records who acknowledged alert `id`; null when there is no such alert. */
-  async ackAlert(id: string, options: { by: string; now: number }): Promise<AlertRecord | null> {
-    for (;;) {
-      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", id]));
-      if (entry.value === null) return null;
-      const record: AlertRecord = {
-        ...entry.value,
-        acknowledgedBy: options.by,
-        acknowledgedAt: iso(options.now),
-      };
-      const result = await retryLocked(() =>
-        this.#kv.atomic().check(entry).set(entry.key, record).commit()
-      );
-      if (result.ok) return record;
-    }
-  }
-
   /** `<prefix>-<stamp>-<random>`: ids sort by time, the stamp never repeats within this process. */
   #newId(prefix: string, now: number): string {
     const random = Array.from(
@@ -558,189 +447,4 @@ export class Store {
     const stamp = this.#lastStamp = Math.max(now, this.#lastStamp + 1);
     return `${prefix}-${stamp.toString(36).padStart(9, "0")}-${random}`;
   }
-
-  // ---- commands -------------------------------------------------------------
-
-  /** Calls `listener` after every queued command; returns the function that stops it. */
-  onCommandQueued(listener: (command: CommandRecord) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Queues a command for one agent, pending until acked or `ttlMs` passes. */
-  async queueCommand(options: QueueCommandOptions): Promise<CommandRecord> {
-    const random = Array.from(
-      crypto.getRandomValues(new Uint8Array(5)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    // Ids sort in queue order: the stamp never repeats within this process.
-    const stamp = this.#lastStamp = Math.max(options.now, this.#lastStamp + 1);
-    const id = `cmd-${stamp.toString(36).padStart(9, "0")}-${random}`;
-    const command: CommandRecord = {
-      id,
-      action: options.action,
-      script: options.script,
-      expiresAt: iso(options.now + options.ttlMs),
-      requestedBy: options.requestedBy,
-      site: options.site,
-      host: options.host,
-      createdAt: iso(options.now),
-      state: "pending",
-      result: null,
-    };
-    await retryLocked(() =>
-      this.#kv.atomic()
-        .set(["command", options.site, options.host, id], command)
-        .set(["command_pending", options.site, options.host, id], id)
-        .set(["command_flag", options.site, options.host], id)
-        .commit()
-    );
-    for (const listener of this.#listeners) listener(command);
-    return command;
-  }
-
-  /** One command, or null. */
-  async getCommand(site: string, host: string, id: string): Promise<CommandRecord | null> {
-    return (await retryLocked(() => this.#kv.get<CommandRecord>(["command", site, host, id])))
-      .value;
-  }
-
-  /** An agent's pending commands not expired at `now`, oldest first; expired ones are marked so. */
-  async pendingCommands(site: string, host: string, now: number): Promise<CommandRecord[]> {
-    const flagKey = ["command_flag", site, host];
-    const flag = await retryLocked(() => this.#kv.get<string>(flagKey));
-    const ids: string[] = [];
-    for await (const entry of this.#kv.list<string>({ prefix: ["command_pending", site, host] })) {
-      ids.push(entry.value);
-    }
-    const pending: CommandRecord[] = [];
-    for (let i = 0; i < ids.length; i += 10) {
-      const keys = ids.slice(i, i + 10).map((id) => ["command", site, host, id]);
-      for (const entry of await this.#kv.getMany<CommandRecord[]>(keys)) {
-        const command = entry.value;
-        if (command === null || command.state !== "pending") continue;
-        if (Date.parse(command.expiresAt) > now) {
-          pending.push(command);
-          continue;
-        }
-        await retryLocked(() =>
-          this.#kv.atomic()
-            .check(entry)
-            .set(entry.key, { ...command, state: "expired" })
-            .delete(["command_pending", site, host, command.id])
-            .commit()
-        );
-      }
-    }
-    if (pending.length === 0 && flag.versionstamp !== null) {
-      // Nothing pending: lower the flag unless a command was queued meanwhile.
-      await retryLocked(() => this.#kv.atomic().check(flag).delete(flagKey).commit());
-    }
-    return pending;
-  }
-
-  /** Records the agent's acks; returns the commands they completed (unknown ids are skipped). */
-  async ackCommands(
-    site: string,
-    host: string,
-    acks: readonly CommandAck[],
-  ): Promise<CommandRecord[]> {
-    const done: CommandRecord[] = [];
-    for (const ack of acks) {
-      const key = ["command", site, host, ack.id];
-      const entry = await retryLocked(() => this.#kv.get<CommandRecord>(key));
-      if (entry.value === null || entry.value.state === "done") continue;
-      const command: CommandRecord = {
-        ...entry.value,
-        state: "done",
-        result: { ok: ack.ok, message: ack.message, at: ack.at },
-      };
-      const result = await retryLocked(() =>
-        this.#kv.atomic()
-          .check(entry)
-          .set(key, command)
-          .delete(["command_pending", site, host, ack.id])
-          .commit()
-      );
-      if (result.ok) done.push(command);
-    }
-    return done;
-  }
-}
-
-function toStored(
-  site: string,
-  host: string,
-  event: IngestRequest["events"][number],
-  now: number,
-): StoredEvent {
-  const stored: StoredEvent = {
-    site,
-    host,
-    seq: event.seq,
-    at: new Date(Date.parse(event.at)).toISOString(),
-    kind: event.kind,
-    ...(event.script === undefined ? {} : { script: event.script }),
-    data: event.data,
-    receivedAt: iso(now),
-  };
-  const size = JSON.stringify(event.data).length;
-  return size > MAX_VALUE_CHARS ? { ...stored, data: { truncated: true, size } } : stored;
-}
-
-function eventGroup(event: StoredEvent): WriteGroup {
-  const key = ["event", event.site, event.host, event.seq];
-  return {
-    checks: [{ key, versionstamp: null }],
-    sets: [[key, event], [
-      ["event_time", Date.parse(event.at), event.site, event.host, event.seq],
-      event,
-    ]],
-    deletes: [],
-    bytes: 2 * (JSON.stringify(event).length + 200),
-  };
-}
-
-function isEventGroup(group: WriteGroup): boolean {
-  return group.checks.length === 1 && group.checks[0].key[0] === "event";
-}
-
-/** The script list in values of at most MAX_VALUE_CHARS of JSON each. */
-function scriptChunks(site: string, host: string, scripts: ScriptSummary[]): WriteGroup[] {
-  const groups: WriteGroup[] = [];
-  let chunk: ScriptSummary[] = [];
-  let chars = 0;
-  const flush = () => {
-    groups.push({
-      checks: [],
-      sets: [[["scripts", site, host, groups.length], chunk]],
-      deletes: [],
-      bytes: chars + 200,
-    });
-    chunk = [];
-    chars = 0;
-  };
-  for (const original of scripts) {
-    const script = fitScript(original);
-    const size = JSON.stringify(script).length;
-    if (chunk.length > 0 && chars + size > MAX_VALUE_CHARS) flush();
-    chunk.push(script);
-    chars += size;
-  }
-  if (chunk.length > 0) flush();
-  return groups;
-}
-
-/** A script whose checks alone overflow one KV value keeps them with short reasons. */
-function fitScript(script: ScriptSummary): ScriptSummary {
-  if (JSON.stringify(script).length <= MAX_VALUE_CHARS) return script;
-  return {
-    ...script,
-    reason: script.reason === null ? null : script.reason.slice(0, 200),
-    checks: script.checks.map((check) => ({ ...check, reason: check.reason.slice(0, 100) })),
-  };
-}
-
-function keyText(key: Deno.KvKey): string {
-  return JSON.stringify(key);
 }

@@ -111,21 +111,24 @@ Deno.test("tokens: stored hashed, authenticate, revoke, names unique among live 
 Deno.test("commands: queued, pending until acked or expired", () =>
   withStore(async (store) => {
     const seen: string[] = [];
-    const stop = store.onCommandQueued((c) => seen.push(c.id));
+    const stop = store.commands.onQueued((c) => seen.push(c.id));
     const base = { site: "BFI4", host: "ws-01", script: "rates", requestedBy: "ops", now: NOW };
-    const a = await store.queueCommand({ ...base, action: "restart", ttlMs: 60_000 });
-    const b = await store.queueCommand({ ...base, action: "stop", ttlMs: 1_000 });
+    const a = await store.commands.queue({ ...base, action: "restart", ttlMs: 60_000 });
+    const b = await store.commands.queue({ ...base, action: "stop", ttlMs: 1_000 });
     stop();
     assert.deepEqual(seen, [a.id, b.id]);
-    assert.deepEqual((await store.pendingCommands("BFI4", "ws-01", NOW)).map((c) => c.id), [
+    assert.deepEqual((await store.commands.pending("BFI4", "ws-01", NOW)).map((c) => c.id), [
       a.id,
       b.id,
     ]);
-    assert.deepEqual((await store.pendingCommands("BFI4", "ws-01", NOW + 5_000)).map((c) => c.id), [
-      a.id,
-    ]);
-    assert.equal((await store.getCommand("BFI4", "ws-01", b.id))?.state, "expired");
-    const done = await store.ackCommands("BFI4", "ws-01", [
+    assert.deepEqual(
+      (await store.commands.pending("BFI4", "ws-01", NOW + 5_000)).map((c) => c.id),
+      [
+        a.id,
+      ],
+    );
+    assert.equal((await store.commands.get("BFI4", "ws-01", b.id))?.state, "expired");
+    const done = await store.commands.ack("BFI4", "ws-01", [
       { id: a.id, ok: true, message: "restarted", at: "2026-05-01T12:00:01Z" },
       { id: "nope", ok: true, message: "", at: "2026-05-01T12:00:01Z" },
     ]);
@@ -134,7 +137,7 @@ Deno.test("commands: queued, pending until acked or expired", () =>
       "done",
       "restarted",
     ]]);
-    assert.deepEqual(await store.pendingCommands("BFI4", "ws-01", NOW), []);
+    assert.deepEqual(await store.commands.pending("BFI4", "ws-01", NOW), []);
   }));
 
 Deno.test("listEvents() pages newest first with filters and a cursor", () =>

@@ -92,7 +92,7 @@ export interface IngestResult {
   duplicates: number;
   /** The agent was offline (or unknown) and is back. */
   cameOnline: boolean;
-  /** Commands may be pending: call `Store.pendingCommands` (false: none are). */
+  /** Commands may be pending: call `store.commands.pending` (false: none are). */
   mayHaveCommands: boolean;
   agent: AgentRecord;
 }

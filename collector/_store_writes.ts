@@ -1,0 +1,92 @@
+/**
+ * How one ingest becomes KV writes: events (by seq and by time) and the
+ * script list in chunks that fit KV values.
+ *
+ * @module
+ */
+
+import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
+import type { WriteGroup } from "./_atomic_batches.ts";
+import type { StoredEvent } from "./store_types.ts";
+
+/** Largest JSON text of one event or script chunk kept in one KV value (limit 64 KiB). */
+export const MAX_VALUE_CHARS = 30_000;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function toStored(
+  site: string,
+  host: string,
+  event: IngestRequest["events"][number],
+  now: number,
+): StoredEvent {
+  const stored: StoredEvent = {
+    site,
+    host,
+    seq: event.seq,
+    at: new Date(Date.parse(event.at)).toISOString(),
+    kind: event.kind,
+    ...(event.script === undefined ? {} : { script: event.script }),
+    data: event.data,
+    receivedAt: iso(now),
+  };
+  const size = JSON.stringify(event.data).length;
+  return size > MAX_VALUE_CHARS ? { ...stored, data: { truncated: true, size } } : stored;
+}
+
+export function eventGroup(event: StoredEvent): WriteGroup {
+  const key = ["event", event.site, event.host, event.seq];
+  return {
+    checks: [{ key, versionstamp: null }],
+    sets: [[key, event], [
+      ["event_time", Date.parse(event.at), event.site, event.host, event.seq],
+      event,
+    ]],
+    deletes: [],
+    bytes: 2 * (JSON.stringify(event).length + 200),
+  };
+}
+
+export function isEventGroup(group: WriteGroup): boolean {
+  return group.checks.length === 1 && group.checks[0].key[0] === "event";
+}
+
+/** The script list in values of at most MAX_VALUE_CHARS of JSON each. */
+export function scriptChunks(site: string, host: string, scripts: ScriptSummary[]): WriteGroup[] {
+  const groups: WriteGroup[] = [];
+  let chunk: ScriptSummary[] = [];
+  let chars = 0;
+  const flush = () => {
+    groups.push({
+      checks: [],
+      sets: [[["scripts", site, host, groups.length], chunk]],
+      deletes: [],
+      bytes: chars + 200,
+    });
+    chunk = [];
+    chars = 0;
+  };
+  for (const original of scripts) {
+    const script = fitScript(original);
+    const size = JSON.stringify(script).length;
+    if (chunk.length > 0 && chars + size > MAX_VALUE_CHARS) flush();
+    chunk.push(script);
+    chars += size;
+  }
+  if (chunk.length > 0) flush();
+  return groups;
+}
+
+/** A script whose checks alone overflow one KV value keeps them with short reasons. */
+export function fitScript(script: ScriptSummary): ScriptSummary {
+  if (JSON.stringify(script).length <= MAX_VALUE_CHARS) return script;
+  return {
+    ...script,
+    reason: script.reason === null ? null : script.reason.slice(0, 200),
+    checks: script.checks.map((check) => ({ ...check, reason: check.reason.slice(0, 100) })),
+  };
+}
+
+export function keyText(key: Deno.KvKey): string {
+  return JSON.stringify(key);
+}
