@@ -1,0 +1,65 @@
+/**
+ * Checks that a token still works: an HTTP request that carries it in a
+ * header or a cookie and expects a status, or a command that gets it in
+ * `SCRIPTMON_TOKEN` and exits 0. The reason never holds the value.
+ *
+ * @module
+ */
+import { runCommand } from "./_command.ts";
+import type { ResolvedTokenValidate } from "./types.ts";
+
+/** One validation's outcome. */
+export interface ValidationResult {
+  ok: boolean;
+  /** `HTTP 200`, `HTTP 401 (expected 200)`, `exit code 1`, `connection refused`. */
+  reason: string;
+}
+
+/** Validates `value` once, within the validation's timeout; never throws. */
+export async function validateToken(
+  validate: ResolvedTokenValidate,
+  value: string | null,
+  options: { signal?: AbortSignal } = {},
+): Promise<ValidationResult> {
+  if (validate.kind === "exec") {
+    const result = await runCommand(validate.command, {
+      cwd: validate.cwd,
+      env: value === null ? {} : { SCRIPTMON_TOKEN: value },
+      timeoutMs: validate.timeoutMs,
+      signal: options.signal,
+    });
+    return { ok: result.ok, reason: redact(result.how, value) };
+  }
+  if (value === null) return { ok: false, reason: "the token has no value to send" };
+  const headers = new Headers();
+  if (validate.cookie !== undefined) headers.set("cookie", `${validate.cookie}=${value}`);
+  else headers.set(validate.header ?? "authorization", `${validate.prefix}${value}`);
+  const timeout = AbortSignal.timeout(validate.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  try {
+    const response = await fetch(validate.url, {
+      method: validate.method,
+      headers,
+      signal,
+      redirect: "manual",
+    });
+    await response.body?.cancel().catch(() => {});
+    return response.status === validate.status
+      ? { ok: true, reason: `HTTP ${response.status}` }
+      : { ok: false, reason: `HTTP ${response.status} (expected ${validate.status})` };
+  } catch (error) {
+    if (timeout.aborted) return { ok: false, reason: `timed out after ${validate.timeoutMs} ms` };
+    if (options.signal?.aborted) return { ok: false, reason: "aborted" };
+    const message = error instanceof Error ? error.message : String(error);
+    const reason = /connection refused/i.test(message)
+      ? "connection refused"
+      : `request failed: ${message}`;
+    return { ok: false, reason: redact(reason, value) };
+  }
+}
+
+/** `text` with every occurrence of `secret` replaced by `[redacted]`. */
+export function redact(text: string, secret: string | null): string {
+  if (secret === null || secret.length < 4) return text;
+  return text.replaceAll(secret, "[redacted]");
+}
