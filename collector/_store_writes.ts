@@ -7,6 +7,7 @@
 
 import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
+import type { SampleRow, Transition } from "./store_history.ts";
 import type { StoredEvent } from "./store_types.ts";
 
 /** Largest JSON text of one event or script chunk kept in one KV value (limit 64 KiB). */
@@ -14,6 +15,7 @@ export const MAX_VALUE_CHARS = 30_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** An event as stored; data larger than one KV value is replaced by its size. */
 export function toStored(
   site: string,
   host: string,
@@ -34,19 +36,42 @@ export function toStored(
   return size > MAX_VALUE_CHARS ? { ...stored, data: { truncated: true, size } } : stored;
 }
 
+/** An event's writes: by seq (checked absent), by time, and a script's state change. */
 export function eventGroup(event: StoredEvent): WriteGroup {
   const key = ["event", event.site, event.host, event.seq];
+  const at = Date.parse(event.at);
+  const sets: WriteGroup["sets"] = [
+    [key, event],
+    [["event_time", at, event.site, event.host, event.seq], event],
+  ];
+  const state = event.data.state;
+  if (event.kind === "state" && event.script !== undefined && typeof state === "string") {
+    const from = typeof event.data.from === "string" ? event.data.from : null;
+    const transition: Transition = { at, state, from };
+    sets.push([["transition", event.site, event.host, event.script, at, event.seq], transition]);
+  }
   return {
     checks: [{ key, versionstamp: null }],
-    sets: [[key, event], [
-      ["event_time", Date.parse(event.at), event.site, event.host, event.seq],
-      event,
-    ]],
+    sets,
     deletes: [],
-    bytes: 2 * (JSON.stringify(event).length + 200),
+    bytes: 2 * (JSON.stringify(event).length + 200) + 200,
   };
 }
 
+/** One resource sample of every script of a heartbeat, cut to fit one KV value. */
+export function sampleRows(scripts: readonly ScriptSummary[]): SampleRow[] {
+  const rows: SampleRow[] = [];
+  let chars = 0;
+  for (const s of scripts) {
+    const row: SampleRow = [s.name, s.rssBytes, s.cpuPercent];
+    chars += JSON.stringify(row).length + 1;
+    if (chars > MAX_VALUE_CHARS) break;
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** True for the writes of one event (see {@linkcode eventGroup}). */
 export function isEventGroup(group: WriteGroup): boolean {
   return group.checks.length === 1 && group.checks[0].key[0] === "event";
 }

@@ -41,6 +41,8 @@ export interface ResolvedCollectorConfig {
   offlineAfterMs: number;
   /** Events older than this are purged. */
   retentionMs: number;
+  /** Daily uptime rollups older than this are purged. */
+  rollupRetentionMs: number;
   /** How long a queued command stays deliverable. */
   commandTtlMs: number;
   /** At most this many open long-polls at once. */
@@ -165,6 +167,7 @@ function resolveConfig(
       dataDir: at(c.data_dir ?? COLLECTOR_DEFAULTS.data_dir),
       offlineAfterMs: parseDuration(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
       retentionMs: parseDuration(c.retention ?? COLLECTOR_DEFAULTS.retention),
+      rollupRetentionMs: parseDuration(c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention),
       commandTtlMs: parseDuration(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
       maxWaiters: c.max_waiters ?? COLLECTOR_DEFAULTS.max_waiters,
       ...(c.tls_cert !== undefined && c.tls_key !== undefined

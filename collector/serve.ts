@@ -14,6 +14,8 @@ import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { IngestCounters } from "./metrics.ts";
 import { Store } from "./store.ts";
+import { SAMPLE_RETENTION_MS } from "./store_history.ts";
+import { DAY_MS, rollUpDays } from "./uptime.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
 
@@ -69,8 +71,25 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   const purge = async () => {
     try {
-      const purged = await store.purgeEvents(clock.now() - config.retentionMs);
-      if (purged > 0) log.info("Purged {purged} events older than retention", { purged });
+      const now = clock.now();
+      // Whole days are rolled up before their state changes can be purged.
+      const rolled = await rollUpDays(store, {
+        now,
+        maxDays: Math.ceil(config.retentionMs / DAY_MS),
+      });
+      if (rolled > 0) log.info("Rolled up {rolled} script-days of uptime", { rolled });
+      const purged = await store.purgeEvents(now - config.retentionMs);
+      const history = await store.history.purge({
+        before: now - config.retentionMs,
+        samplesBefore: now - Math.min(config.retentionMs, SAMPLE_RETENTION_MS),
+        rollupsBefore: now - config.rollupRetentionMs,
+      });
+      if (purged + history > 0) {
+        log.info("Purged {purged} events and {history} history entries older than retention", {
+          purged,
+          history,
+        });
+      }
     } catch (error) {
       log.error("Retention purge failed: {error}", { error });
     }
@@ -86,6 +105,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     Math.max(1000, Math.min(5000, config.offlineAfterMs / 3)),
   );
   const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
+  track(purge)();
   const stopTimers = () => {
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);

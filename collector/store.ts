@@ -6,6 +6,7 @@
  * - `["agent", site, host]` → {@linkcode AgentRecord}
  * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
+ * - transitions, presence, resource samples, daily rollups: see `store_history.ts`
  * - commands: see `store_commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
  * - alerts: see `store_alerts.ts`
  *
@@ -21,7 +22,16 @@ import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
-import { eventGroup, isEventGroup, keyText, scriptChunks, toStored } from "./_store_writes.ts";
+import {
+  eventGroup,
+  isEventGroup,
+  keyText,
+  MAX_VALUE_CHARS,
+  sampleRows,
+  scriptChunks,
+  toStored,
+} from "./_store_writes.ts";
+import { HistoryStore, SAMPLE_EVERY_MS } from "./store_history.ts";
 import { AlertStore } from "./store_alerts.ts";
 import { CommandStore } from "./store_commands.ts";
 import { generateToken, hashToken, type TokenKind } from "./tokens.ts";
@@ -60,6 +70,8 @@ export class Store {
   readonly alerts: AlertStore;
   /** Remote commands per agent. */
   readonly commands: CommandStore;
+  /** State changes, presence, resource samples and daily rollups (uptime and charts). */
+  readonly history: HistoryStore;
   #lastStamp = 0;
 
   /** Uses `kv`; the caller opens and closes it. */
@@ -67,6 +79,7 @@ export class Store {
     this.#kv = kv;
     this.alerts = new AlertStore(kv, (now) => this.#newId("alert", now));
     this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
+    this.history = new HistoryStore(kv);
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
@@ -225,6 +238,7 @@ export class Store {
         tokenName: options.tokenName,
         scriptChunks: scriptGroups.length,
         scriptCount: request.scripts.length,
+        sampledAt: previous?.sampledAt ?? 0,
       };
       const stale: Deno.KvKey[] = [];
       for (let chunk = scriptGroups.length; chunk < (previous?.scriptChunks ?? 0); chunk++) {
@@ -236,6 +250,15 @@ export class Store {
         deletes: stale,
         bytes: 2000,
       };
+      const cameOnline = previous === null || !previous.online;
+      if (cameOnline) {
+        final.sets.push([["presence", site, host, options.now], { at: options.now, online: true }]);
+      }
+      if (options.now - (previous?.sampledAt ?? 0) >= SAMPLE_EVERY_MS) {
+        record.sampledAt = options.now;
+        final.sets.push([["sample", site, host, options.now], sampleRows(request.scripts)]);
+        final.bytes += MAX_VALUE_CHARS;
+      }
       const eventGroups = fresh.map(eventGroup);
       const stored = await this.#commitAll([...eventGroups, ...scriptGroups, final], final);
       if (stored !== null) {
@@ -243,7 +266,7 @@ export class Store {
           ackedSeq: acked,
           stored: stored,
           duplicates: batch.size - stored,
-          cameOnline: previous === null || !previous.online,
+          cameOnline,
           mayHaveCommands: flag.versionstamp !== null,
           agent: record,
         };
@@ -365,8 +388,17 @@ export class Store {
       const agent = entry.value;
       if (!agent.online || now - Date.parse(agent.lastSeenAt) < offlineAfterMs) continue;
       const offline: AgentRecord = { ...agent, online: false, offlineAt: iso(now) };
+      // Its scripts' state is unknown from the last time it was heard.
+      const silentSince = Date.parse(agent.lastSeenAt);
       const result = await retryLocked(() =>
-        this.#kv.atomic().check(entry).set(entry.key, offline).commit()
+        this.#kv.atomic()
+          .check(entry)
+          .set(entry.key, offline)
+          .set(["presence", agent.site, agent.host, silentSince], {
+            at: silentSince,
+            online: false,
+          })
+          .commit()
       );
       if (result.ok) marked.push(offline);
     }

@@ -57,6 +57,8 @@ export interface AgentRecord {
   /** How many KV values its script list takes (see `Store.listScripts`). */
   scriptChunks: number;
   scriptCount: number;
+  /** When the last resource sample of its scripts was kept (ms; 0: never). */
+  sampledAt?: number;
 }
 
 /** One event as stored. */
