@@ -115,7 +115,7 @@ export class TokenManager implements TokenGate {
     this.#notify();
   }
 
-  #changed(status: TokenStatus, previous: TokenStatus): void {
+  #changed(status: TokenStatus, previous: { state: TokenStatus["state"] }): void {
     if (status.state !== previous.state) {
       this.#deps.events?.append({
         kind: "agent",

@@ -23,7 +23,7 @@ export interface TokenMonitorDeps {
   /** Where learned lifetimes are kept across restarts (none: memory only). */
   kv?: Deno.Kv;
   /** Told of every change of state (and of refresh results). */
-  onChange: (status: TokenStatus, previous: TokenStatus) => void;
+  onChange: (status: TokenStatus, previous: Pick<TokenVerdict, "state" | "warning">) => void;
   /** Watch the file for changes besides re-reading it every check interval (default true). */
   watch?: boolean;
 }
@@ -96,8 +96,9 @@ export class TokenMonitor {
 
   /** What is shown of the token. */
   status(): TokenStatus {
-    const v = this.#verdict;
     const now = this.#deps.clock.now();
+    // Live, so the time left and its words are current between checks.
+    const v = evaluateToken(this.token, this.#facts, now);
     const validation = this.#facts.validation;
     return {
       name: this.token.name,
@@ -225,7 +226,7 @@ export class TokenMonitor {
   }
 
   #evaluate(): void {
-    const previous = this.status();
+    const previous = this.#verdict;
     this.#verdict = evaluateToken(this.token, this.#facts, this.#deps.clock.now());
     const next = this.status();
     if (next.state !== previous.state || next.warning !== previous.warning) {
@@ -317,9 +318,10 @@ export class TokenMonitor {
         delay,
       });
     }
-    const previous = this.status();
+    const previous = this.#verdict;
     this.#verdict = verdict;
-    this.#deps.onChange(this.status(), previous);
+    const next = this.status();
+    this.#deps.onChange(next, previous);
   }
 
   #watch(file: string): void {
