@@ -14,6 +14,7 @@
 import { getLogger } from "@logtape/logtape";
 import { z } from "zod";
 import {
+  AGENT_FEATURES_HEADER,
   type Command,
   type CommandAck,
   commandSchema,
@@ -29,6 +30,7 @@ import type { AgentInfo } from "./api.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ResolvedCollectorLink } from "./config_types.ts";
 import type { EventLog } from "./event_log.ts";
+import { readLogsAnswer } from "./log_request.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "./supervisor.ts";
@@ -91,6 +93,10 @@ const COALESCE_MS = 100;
 const LONG_POLL_MS = 25_000;
 /** Acks per ingest (the protocol's bound). */
 const MAX_ACKS = 100;
+/** Bytes of acks per ingest (log lines are large): the rest go with the next one, at once. */
+const MAX_ACK_BYTES = 512 * 1024;
+/** What this agent understands beyond version 1's commands (the collector asks before sending). */
+const FEATURES = "logs";
 const TEXT_LIMIT = 1000;
 
 /** The agent's link to the collector; see the module comment. */
@@ -119,6 +125,8 @@ export class CollectorLink {
   /** Commands queued or running in this process. */
   #running = new Set<string>();
   #commands: Promise<void> = Promise.resolve();
+  /** `logs` commands being answered (read-only: beside the queue, not in it). */
+  #reads = new Set<Promise<void>>();
   #whenConnected = Promise.withResolvers<void>();
 
   constructor(deps: CollectorLinkDeps) {
@@ -164,6 +172,7 @@ export class CollectorLink {
     this.#unsubscribe?.();
     await Promise.all(this.#loops);
     await this.#commands;
+    await Promise.all(this.#reads);
   }
 
   #onEvent(): void {
@@ -257,7 +266,7 @@ export class CollectorLink {
     try {
       const { batchSize } = this.#config;
       available = await spool.nextBatch(batchSize);
-      acks = this.#acks.slice(0, MAX_ACKS);
+      acks = withinBudget(this.#acks.slice(0, MAX_ACKS));
       this.#freshAck = false;
       const agent = this.#identity(info());
       const dropped = spool.dropped;
@@ -320,7 +329,7 @@ export class CollectorLink {
     const advanced = answer.ackedSeq > before;
     const more = advanced &&
       (available.length === this.#config.batchSize || sent.length < available.length);
-    return { ok: true, more: more || this.#freshAck };
+    return { ok: true, more: more || this.#freshAck || this.#acks.length > 0 };
   }
 
   #identity(info: AgentInfo): IngestRequestInput["agent"] {
@@ -412,6 +421,7 @@ export class CollectorLink {
         ...init,
         headers: {
           authorization: `Bearer ${this.#config.token}`,
+          [AGENT_FEATURES_HEADER]: FEATURES,
           ...(init.body === undefined ? {} : { "content-type": "application/json" }),
         },
         signal: abort.signal,
@@ -469,6 +479,17 @@ export class CollectorLink {
     for (const command of commands) {
       if (this.#running.has(command.id) || this.#stop.signal.aborted) continue;
       this.#running.add(command.id);
+      if (command.action === "logs") {
+        // Read-only and quick: answered at once, not behind a restart in the queue.
+        const read: Promise<void> = this.#answerLogs(command)
+          .catch((error) => log.error("Command {id} failed: {error}", { id: command.id, error }))
+          .finally(() => {
+            this.#running.delete(command.id);
+            this.#reads.delete(read);
+          });
+        this.#reads.add(read);
+        continue;
+      }
       this.#commands = this.#commands
         .then(() => this.#execute(command))
         .catch((error) => log.error("Command {id} failed: {error}", { id: command.id, error }))
@@ -521,6 +542,44 @@ export class CollectorLink {
     this.#queueAck(ack);
   }
 
+  /** Answers a `logs` command with the lines of the script's log; nothing is recorded. */
+  async #answerLogs(command: Command): Promise<void> {
+    const { supervisor } = this.#deps;
+    const runner = supervisor.runners().find((r) => r.name === command.script);
+    if (Date.parse(command.expiresAt) <= this.#clock.now()) {
+      this.#queueAck(this.#ack(command, false, `not read: expired at ${command.expiresAt}`));
+      return;
+    }
+    if (runner === undefined) {
+      const known = supervisor.runners().map((r) => r.name).join(", ") || "none";
+      this.#queueAck(
+        this.#ack(
+          command,
+          false,
+          `not read: no script named "${command.script}" (known: ${known})`,
+        ),
+      );
+      return;
+    }
+    const params = command.params ?? { lines: 100 };
+    let ack: CommandAck;
+    try {
+      const logs = await readLogsAnswer(runner.logPath, params);
+      ack = {
+        ...this.#ack(command, true, `${logs.lines.length} line(s) of ${command.script}'s log`),
+        logs,
+      };
+    } catch (error) {
+      ack = this.#ack(
+        command,
+        false,
+        `cannot read the log of ${command.script}: ${errorText(error)}`,
+      );
+    }
+    log.debug("Answered logs command {id} from {by}", { id: command.id, by: command.requestedBy });
+    this.#queueAck(ack);
+  }
+
   #ack(command: Command, ok: boolean, message: string): CommandAck {
     return {
       id: command.id,
@@ -546,6 +605,17 @@ class LinkError extends Error {
     super(message, options);
     this.failure = failure;
   }
+}
+
+/** The first acks whose JSON fits in {@linkcode MAX_ACK_BYTES} (at least one). */
+function withinBudget(acks: CommandAck[]): CommandAck[] {
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  for (let i = 0; i < acks.length; i++) {
+    bytes += encoder.encode(JSON.stringify(acks[i])).length;
+    if (bytes > MAX_ACK_BYTES && i > 0) return acks.slice(0, i);
+  }
+  return acks;
 }
 
 async function httpFailure(res: Response): Promise<LinkError> {

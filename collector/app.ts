@@ -1,7 +1,9 @@
 /**
  * The collector's Hono app: `/healthz`, the agent routes, the user REST
- * API and `/metrics` (API token), behind one authentication middleware
- * (default deny), one body limit per POST, and one error boundary.
+ * API and `/metrics` (API token or session), the web pages (session),
+ * behind one authentication middleware (default deny; `auth.ts`), one body
+ * limit per POST, the session guard (CSRF, roles), security headers on
+ * every response, and one error boundary.
  *
  * @module
  */
@@ -10,11 +12,12 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
-import { MAX_INGEST_BYTES } from "../shared/protocol.ts";
-import { type CollectorEnv, requireToken } from "./auth.ts";
+import { type IngestRequest, MAX_INGEST_BYTES } from "../shared/protocol.ts";
+import { authenticate, type CollectorEnv, sessionGuard } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
+import { LogRequests } from "./log_requests.ts";
 import { HttpError } from "./http_error.ts";
 import {
   type AlertStats,
@@ -25,7 +28,15 @@ import {
 import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes_agent.ts";
 import { apiRoutes } from "./routes_api.ts";
+import { type AlertControl, alertingRoutes } from "./routes_alerting.ts";
+import { reportRoutes } from "./routes_reports.ts";
+import { logRoutes } from "./routes_logs.ts";
+import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
+import { Users } from "./users.ts";
+import { FleetLive } from "./web/live.ts";
+import { webRoutes } from "./web/routes.ts";
+import { securityHeaders } from "./web/security_headers.ts";
 
 const log = getLogger(["scriptmon", "collector", "http"]);
 
@@ -43,6 +54,20 @@ export interface AppDeps {
   counters?: IngestCounters;
   /** Alerts firing and outbox depth for `/metrics`; left out of it when absent. */
   alerts?: AlertStats;
+  /** Users who sign in to the pages; default over the store's KV. */
+  users?: Users;
+  /** Their sessions; default over the store's KV with the default timeouts. */
+  sessions?: Sessions;
+  /** The fleet page's live changes; default a fresh one. */
+  live?: FleetLive;
+  /** How often the live streams send keep-alives (ms); default 15 s. */
+  keepAliveMs?: number;
+  /** The outbox and runtime rules behind `/notifications`, `/silences`, `/routes`; absent: no such routes. */
+  control?: AlertControl;
+  /** The config as last (re)loaded; default `config`. */
+  currentConfig?: () => ResolvedCollectorConfig;
+  /** Log lines on their way from agents to viewers; default a fresh one. */
+  logRequests?: LogRequests;
 }
 
 /** The collector's HTTP app. Queued commands wake the agent's long-poll. */
@@ -50,8 +75,13 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const clock = deps.clock ?? systemClock;
   const waiters = deps.waiters ?? new CommandWaiters({ max: deps.config.maxWaiters });
   const counters = deps.counters ?? new IngestCounters();
+  const logRequests = deps.logRequests ?? new LogRequests();
   deps.store.commands.onQueued((command) => waiters.wake(`${command.site}/${command.host}`));
+  const users = deps.users ?? new Users(deps.store.kv);
+  const sessions = deps.sessions ?? new Sessions(deps.store.kv);
+  const live = deps.live ?? new FleetLive();
   const app = new Hono<CollectorEnv>();
+  app.use("*", securityHeaders());
 
   // Outside the auth, so that refused ingests are counted too.
   app.use("/api/v1/ingest", async (c, next) => {
@@ -62,10 +92,13 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       const body: unknown = JSON.parse(await c.req.text());
       const list = typeof body === "object" && body !== null ? Reflect.get(body, "events") : [];
       events = Array.isArray(list) ? list.length : 0;
+      // Valid (it was stored): the page's live tiles follow the heartbeat.
+      const { agent, scripts } = body as IngestRequest;
+      live.reported({ ...agent, online: true, scripts });
     }
     counters.record({ status: c.res.status, events });
   });
-  app.use("*", requireToken({ store: deps.store, clock }));
+  app.use("*", authenticate({ store: deps.store, clock, users, sessions }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
       return await next();
@@ -78,6 +111,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       },
     })(c, next);
   });
+  app.use("*", sessionGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/metrics", async (c) => {
@@ -93,10 +127,29 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
   });
   app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
-  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters }));
+  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters, logRequests }));
+  app.route("/api/v1", logRoutes({ store: deps.store, clock, logRequests }));
   app.route(
     "/api/v1",
     apiRoutes({ store: deps.store, clock, commandTtlMs: deps.config.commandTtlMs }),
+  );
+  app.route("/api/v1", reportRoutes({ store: deps.store, clock }));
+  if (deps.control !== undefined) {
+    const config = deps.currentConfig ?? (() => deps.config);
+    app.route("/api/v1", alertingRoutes({ control: deps.control, clock, config }));
+  }
+
+  app.route(
+    "/",
+    webRoutes({
+      store: deps.store,
+      clock,
+      users,
+      sessions,
+      live,
+      secureCookie: deps.config.tls !== undefined,
+      ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
+    }),
   );
 
   app.notFound(() => {

@@ -55,7 +55,15 @@ const command: Json = {
   required: ["id", "action", "script", "expiresAt", "requestedBy"],
   properties: {
     id: { type: "string" },
-    action: { enum: ["start", "stop", "restart"] },
+    action: { enum: ["start", "stop", "restart", "logs"] },
+    params: {
+      type: "object",
+      description: "Only with logs: how many lines, and the cursor to read after",
+      properties: {
+        lines: { type: "integer", minimum: 1, maximum: 500 },
+        after: { type: "string" },
+      },
+    },
     script: { type: "string" },
     expiresAt: { type: "string", format: "date-time" },
     requestedBy: { type: "string" },
@@ -372,6 +380,56 @@ export function openApiDocument(): Json {
               },
             }, "Queued"),
             ...errors(401, 404, 413),
+          },
+        },
+      },
+      "/api/v1/agents/{site}/{host}/scripts/{name}/logs": {
+        get: {
+          summary:
+            "Lines of a script's log, read by its agent (a read-only logs command) and answered when it acks, within 10 s; follow with after=<cursor>",
+          security: apiAuth,
+          parameters: [
+            path("site"),
+            path("host"),
+            path("name"),
+            query(
+              "lines",
+              "The last this many lines, or at most this many after the cursor (1..500, default 200)",
+              {
+                type: "integer",
+                minimum: 1,
+                maximum: 500,
+              },
+            ),
+            query("after", "The cursor of an earlier answer: only the lines written since"),
+          ],
+          responses: {
+            "200": json({
+              type: "object",
+              required: ["site", "host", "script", "lines", "cursor", "truncated"],
+              properties: {
+                site: { type: "string" },
+                host: { type: "string" },
+                script: { type: "string" },
+                lines: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    properties: {
+                      at: nullableTime,
+                      stream: { enum: ["stdout", "stderr", "other"] },
+                      text: { type: "string" },
+                    },
+                  },
+                },
+                cursor: { type: "string" },
+                truncated: {
+                  type: "boolean",
+                  description: "Lines between the cursor and the first line were left out",
+                },
+              },
+            }),
+            ...errors(400, 401, 404, 409, 502, 503, 504),
           },
         },
       },

@@ -12,6 +12,7 @@
 import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
 import {
+  AGENT_FEATURES_HEADER,
   type Command,
   dedupeRequestSchema,
   type DedupeResponse,
@@ -24,6 +25,7 @@ import type { Clock } from "./clock.ts";
 import type { CommandWaiters } from "./command_waiters.ts";
 import { HttpError } from "./http_error.ts";
 import { SiteLeases } from "./leases.ts";
+import type { LogRequests } from "./log_requests.ts";
 import { SiteDedupe } from "./site_dedupe.ts";
 import { queryInt, queryText, readBody } from "./_request.ts";
 import { SeqGapError, type Store } from "./store.ts";
@@ -42,6 +44,7 @@ export function toWireCommand(command: CommandRecord): Command {
   return {
     id: command.id,
     action: command.action,
+    ...(command.params === undefined ? {} : { params: command.params }),
     script: command.script,
     expiresAt: command.expiresAt,
     requestedBy: command.requestedBy,
@@ -50,9 +53,9 @@ export function toWireCommand(command: CommandRecord): Command {
 
 /** The agent routes, to mount at `/api/v1`. */
 export function agentRoutes(
-  deps: { store: Store; clock: Clock; waiters: CommandWaiters },
+  deps: { store: Store; clock: Clock; waiters: CommandWaiters; logRequests?: LogRequests },
 ): Hono<CollectorEnv> {
-  const { store, clock, waiters } = deps;
+  const { store, clock, waiters, logRequests } = deps;
   const app = new Hono<CollectorEnv>();
   const leases = new SiteLeases(store.kv);
   const dedupe = new SiteDedupe(store.kv);
@@ -68,18 +71,25 @@ export function agentRoutes(
       );
     }
     await bindHost(store, token, host);
+    logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
     const now = clock.now();
-    if (request.acks.length > 0) {
-      for (const command of await store.commands.ack(site, host, request.acks)) {
-        log.info("Command {id} ({action} {script}) on {site}/{host} done: {ok} {message}", {
-          id: command.id,
-          action: command.action,
-          script: command.script,
-          site,
-          host,
-          ok: command.result?.ok,
-          message: command.result?.message,
-        });
+    // Log lines go to the request waiting for them, never into the store.
+    const acks = logRequests?.take(request.acks) ?? request.acks;
+    if (acks.length > 0) {
+      for (const command of await store.commands.ack(site, host, acks)) {
+        // A log viewer follows with a `logs` command every few seconds: those only at debug.
+        log[command.action === "logs" ? "debug" : "info"](
+          "Command {id} ({action} {script}) on {site}/{host} done: {ok} {message}",
+          {
+            id: command.id,
+            action: command.action,
+            script: command.script,
+            site,
+            host,
+            ok: command.result?.ok,
+            message: command.result?.message,
+          },
+        );
       }
     }
     const result = await store.ingest(request, { now, tokenName: token.name }).catch((error) => {
@@ -100,6 +110,7 @@ export function agentRoutes(
     const token = c.get("token");
     const wait = Math.min(MAX_WAIT_MS, queryInt(c, "wait", { min: 0, max: 30_000, fallback: 0 }));
     const { site, host } = await agentOf(store, token, queryText(c, "host"));
+    logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
     const waiter = wait > 0 ? waiters.open(`${site}/${host}`, wait, c.req.raw.signal) : null;
     if (wait > 0 && waiter === null) {
       throw new HttpError(503, `Too many agents are waiting for commands; retry in a few seconds`, {

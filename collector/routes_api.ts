@@ -20,8 +20,10 @@ import { toWireCommand } from "./routes_agent.ts";
 
 const log = getLogger(["scriptmon", "collector", "api"]);
 
-/** Remote actions on a script. */
-export const ACTIONS = commandSchema.shape.action.options;
+/** Remote actions on a script (`logs` has its own route: `routes_logs.ts`). */
+export const ACTIONS = commandSchema.shape.action.options.filter(
+  (a): a is Exclude<typeof a, "logs"> => a !== "logs",
+);
 
 /** Columns of `GET /api/v1/events?format=csv`, in order. */
 export const EVENT_CSV_COLUMNS = [

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Command, CommandAck } from "../shared/protocol.ts";
+import type { Command, CommandAck, LogsParams } from "../shared/protocol.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import type { CommandRecord } from "./store_types.ts";
 
@@ -20,6 +20,8 @@ export interface QueueCommandOptions {
   host: string;
   action: Command["action"];
   script: string;
+  /** Only with `logs`. */
+  params?: LogsParams;
   /** Who asked (API token name, user). */
   requestedBy: string;
   ttlMs: number;
@@ -51,6 +53,7 @@ export class CommandStore {
     const command: CommandRecord = {
       id,
       action: options.action,
+      ...(options.params === undefined ? {} : { params: options.params }),
       script: options.script,
       expiresAt: iso(options.now + options.ttlMs),
       requestedBy: options.requestedBy,

@@ -70,12 +70,37 @@ export const wireEventSchema = z.strictObject({
   data: z.record(z.string(), z.unknown()),
 });
 
+/** At most this many log lines in one `logs` answer. */
+export const MAX_LOG_LINES = 500;
+
+/** A log line's text is cut to this many characters. */
+export const MAX_LOG_LINE_CHARS = 2000;
+
+/** Which pipe a log line came from; "other" for a line without the agent's tag. */
+export const logStreamSchema = z.enum(["stdout", "stderr", "other"]);
+
+/** The answer to a `logs` command: lines of a script's log, oldest first. */
+export const logsPayloadSchema = z.strictObject({
+  lines: z.array(z.strictObject({
+    /** When the agent wrote it; null for a line without the agent's timestamp. */
+    at: iso.nullable(),
+    stream: logStreamSchema,
+    text: z.string().max(MAX_LOG_LINE_CHARS),
+  })).max(MAX_LOG_LINES),
+  /** Pass it back as `after` for the lines written since; opaque. */
+  cursor: z.string().max(200),
+  /** Lines after `after` were left out (more were written than one answer holds). */
+  truncated: z.boolean(),
+});
+
 /** A command's outcome, as the agent reports it. */
 export const commandAckSchema = z.strictObject({
   id: z.string().max(100),
   ok: z.boolean(),
   message: z.string().max(1000),
   at: iso,
+  /** Only in the answer to a `logs` command. */
+  logs: logsPayloadSchema.optional(),
 });
 
 /** `POST /api/v1/ingest`. */
@@ -90,10 +115,30 @@ export const ingestRequestSchema = z.strictObject({
   dropped: z.number().int().nonnegative().default(0),
 });
 
-/** A remote command: only these actions on configured scripts. */
+/**
+ * Request header naming what an agent understands beyond version 1's
+ * commands (comma separated, e.g. `logs`); the collector sends a `logs`
+ * command only to an agent that said so, as older agents refuse the action.
+ */
+export const AGENT_FEATURES_HEADER = "X-Scriptmon-Features";
+
+/** Parameters of a `logs` command. */
+export const logsParamsSchema = z.strictObject({
+  /** The last this many lines (when `after` is absent), or at most this many after it. */
+  lines: z.number().int().min(1).max(MAX_LOG_LINES),
+  /** A cursor from an earlier answer: only lines written since. */
+  after: z.string().max(200).optional(),
+});
+
+/**
+ * A remote command: only these actions on configured scripts. `logs` reads
+ * the script's log (read-only) and answers with the lines in the ack.
+ */
 export const commandSchema = z.strictObject({
   id: z.string().max(100),
-  action: z.enum(["start", "stop", "restart"]),
+  action: z.enum(["start", "stop", "restart", "logs"]),
+  /** Only with `logs`. */
+  params: logsParamsSchema.optional(),
   script: name,
   /** ISO time after which the agent must not carry it out. */
   expiresAt: iso,
@@ -144,6 +189,12 @@ export type CommandAck = z.infer<typeof commandAckSchema>;
 export type IngestRequest = z.infer<typeof ingestRequestSchema>;
 /** An ingest request as sent (defaults may be left out). */
 export type IngestRequestInput = z.input<typeof ingestRequestSchema>;
+/** Parameters of a `logs` command. */
+export type LogsParams = z.infer<typeof logsParamsSchema>;
+/** The lines a `logs` command answers with. */
+export type LogsPayload = z.infer<typeof logsPayloadSchema>;
+/** One line of a `logs` answer. */
+export type LogLine = LogsPayload["lines"][number];
 /** A remote command. */
 export type Command = z.infer<typeof commandSchema>;
 /** An ingest answer. */
