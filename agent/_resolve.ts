@@ -26,6 +26,8 @@ import type {
 } from "./config_types.ts";
 import { type ResolvedWebhook, resolveWebhook } from "../shared/notify/webhook_schema.ts";
 import { resolveNotifyPolicy, unknownWebhooks } from "../shared/notify/policy_schema.ts";
+import { resolveToken } from "./tokens/schema.ts";
+import type { ResolvedToken } from "./tokens/types.ts";
 
 /** A problem only visible once defaults are applied (no line yet). */
 export interface ResolveIssue {
@@ -70,6 +72,20 @@ export function resolveConfig(
       });
     }
   }
+  const tokens: Record<string, ResolvedToken> = {};
+  for (const [name, token] of Object.entries(config.tokens ?? {})) {
+    tokens[name] = resolveToken(name, token, { base, resolvePath });
+    (token.used_by ?? []).forEach((script, index) => {
+      if (!(script in scripts)) {
+        issues.push({
+          path: `tokens.${name}.used_by.${index}`,
+          message: `expected the name of a script in [scripts], got ${
+            JSON.stringify(script)
+          } (known: ${Object.keys(scripts).join(", ") || "none"})`,
+        });
+      }
+    });
+  }
   for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
@@ -99,6 +115,7 @@ export function resolveConfig(
       webhooks,
       notify: resolveNotifyPolicy(config.notify ?? {}),
       ...(config.collector === undefined ? {} : { collector: resolveCollector(config.collector) }),
+      tokens,
     },
   };
 }

@@ -21,6 +21,7 @@ import { webhookSchema } from "../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../shared/notify/policy_schema.ts";
 import { isLoopbackHost } from "../shared/notify/webhook_schema.ts";
 import { MAX_BATCH_EVENTS } from "../shared/protocol.ts";
+import { tokenSchema } from "./tokens/schema.ts";
 
 /**
  * Every default of the config in one place, in the units of the TOML file.
@@ -564,6 +565,21 @@ export const agentConfigSchema = z.strictObject({
   }, ALWAYS).optional(),
   notify: notifyPolicySchema.optional(),
   collector: collectorSchema.optional(),
+  /** `[tokens.<name>]`: credentials scripts depend on (see `tokens/schema.ts`). */
+  tokens: z.record(z.string(), tokenSchema).superRefine((tokens, ctx) => {
+    for (const name of Object.keys(tokens)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a token name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }, ALWAYS).optional(),
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 

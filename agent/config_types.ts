@@ -182,6 +182,7 @@ export interface ResolvedCollectorLink {
 
 import type { ResolvedWebhook } from "../shared/notify/webhook_schema.ts";
 import type { ResolvedNotifyPolicy } from "../shared/notify/policy_schema.ts";
+import type { ResolvedToken } from "./tokens/types.ts";
 
 /** The whole agent configuration. */
 export interface ResolvedAgentConfig {
@@ -198,4 +199,6 @@ export interface ResolvedAgentConfig {
   notify: ResolvedNotifyPolicy;
   /** The link to the collector; absent when there is no `[collector]` table. */
   collector?: ResolvedCollectorLink;
+  /** Credentials scripts depend on (`[tokens.<name>]`), in file order. */
+  tokens: Record<string, ResolvedToken>;
 }
