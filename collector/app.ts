@@ -1,7 +1,9 @@
 /**
  * The collector's Hono app: `/healthz`, the agent routes, the user REST
- * API and `/metrics` (API token), behind one authentication middleware
- * (default deny), one body limit per POST, and one error boundary.
+ * API and `/metrics` (API token or session), the web pages (session),
+ * behind one authentication middleware (default deny; `auth.ts`), one body
+ * limit per POST, the session guard (CSRF, roles), security headers on
+ * every response, and one error boundary.
  *
  * @module
  */
@@ -10,8 +12,8 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
-import { MAX_INGEST_BYTES } from "../shared/protocol.ts";
-import { type CollectorEnv, requireToken } from "./auth.ts";
+import { type IngestRequest, MAX_INGEST_BYTES } from "../shared/protocol.ts";
+import { authenticate, type CollectorEnv, sessionGuard } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
@@ -27,7 +29,12 @@ import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes_agent.ts";
 import { apiRoutes } from "./routes_api.ts";
 import { logRoutes } from "./routes_logs.ts";
+import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
+import { Users } from "./users.ts";
+import { FleetLive } from "./web/live.ts";
+import { webRoutes } from "./web/routes.ts";
+import { securityHeaders } from "./web/security_headers.ts";
 
 const log = getLogger(["scriptmon", "collector", "http"]);
 
@@ -45,6 +52,14 @@ export interface AppDeps {
   counters?: IngestCounters;
   /** Alerts firing and outbox depth for `/metrics`; left out of it when absent. */
   alerts?: AlertStats;
+  /** Users who sign in to the pages; default over the store's KV. */
+  users?: Users;
+  /** Their sessions; default over the store's KV with the default timeouts. */
+  sessions?: Sessions;
+  /** The fleet page's live changes; default a fresh one. */
+  live?: FleetLive;
+  /** How often the live streams send keep-alives (ms); default 15 s. */
+  keepAliveMs?: number;
   /** Log lines on their way from agents to viewers; default a fresh one. */
   logRequests?: LogRequests;
 }
@@ -56,7 +71,11 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const counters = deps.counters ?? new IngestCounters();
   const logRequests = deps.logRequests ?? new LogRequests();
   deps.store.commands.onQueued((command) => waiters.wake(`${command.site}/${command.host}`));
+  const users = deps.users ?? new Users(deps.store.kv);
+  const sessions = deps.sessions ?? new Sessions(deps.store.kv);
+  const live = deps.live ?? new FleetLive();
   const app = new Hono<CollectorEnv>();
+  app.use("*", securityHeaders());
 
   // Outside the auth, so that refused ingests are counted too.
   app.use("/api/v1/ingest", async (c, next) => {
@@ -67,10 +86,20 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       const body: unknown = JSON.parse(await c.req.text());
       const list = typeof body === "object" && body !== null ? Reflect.get(body, "events") : [];
       events = Array.isArray(list) ? list.length : 0;
+      // Valid (it was stored): the page's live tiles follow the heartbeat.
+      const { agent, scripts } = body as IngestRequest;
+      live.reported({
+        site: agent.site,
+        host: agent.host,
+        os: agent.os,
+        version: agent.version,
+        online: true,
+        scripts,
+      });
     }
     counters.record({ status: c.res.status, events });
   });
-  app.use("*", requireToken({ store: deps.store, clock }));
+  app.use("*", authenticate({ store: deps.store, clock, users, sessions }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
       return await next();
@@ -83,6 +112,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       },
     })(c, next);
   });
+  app.use("*", sessionGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/metrics", async (c) => {
@@ -103,6 +133,19 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   app.route(
     "/api/v1",
     apiRoutes({ store: deps.store, clock, commandTtlMs: deps.config.commandTtlMs }),
+  );
+
+  app.route(
+    "/",
+    webRoutes({
+      store: deps.store,
+      clock,
+      users,
+      sessions,
+      live,
+      secureCookie: deps.config.tls !== undefined,
+      ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
+    }),
   );
 
   app.notFound(() => {

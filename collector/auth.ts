@@ -1,24 +1,81 @@
 /**
- * Authentication: every route but `GET /healthz` needs a bearer token.
- * The agent's routes (ingest, commands, leases, dedupe) take an agent
- * token; every other route, including ones added later, an API token.
+ * Authentication: every route but the public ones needs a credential.
+ *
+ * - A bearer token: the agent's routes (ingest, commands, leases, dedupe)
+ *   take an agent token; every other route, including ones added later, an
+ *   API token. Bearer requests are not cookie-bound: no CSRF check.
+ * - A session cookie ({@linkcode SESSION_COOKIE}, from `POST /login`) for
+ *   the pages, the SSE streams and the REST API (not the agent routes).
+ *   Every state-changing request by cookie passes {@linkcode sessionGuard}:
+ *   same origin (`Sec-Fetch-Site`, `Origin`), the session's CSRF token
+ *   (`X-CSRF-Token` or the form field `_csrf`), and the role its route needs
+ *   ({@linkcode requiredRole}).
+ *
+ * Without a credential, a page (GET outside `/api/`, `/live/`, `/static/`,
+ * `/metrics`) redirects to `/login` (303); everything else answers 401.
  *
  * @module
  */
 
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie } from "hono/cookie";
 import { HttpError } from "./http_error.ts";
 import type { Clock } from "./clock.ts";
+import { csrfMatches, type SessionRecord, type Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
 import type { TokenKind, TokenRecord } from "./store_types.ts";
+import { canSeeSite, type Role, roleAllows, type Users } from "./users.ts";
 
-/** The Hono environment of the collector's app: the authenticated token. */
-export interface CollectorEnv {
-  Variables: { token: TokenRecord };
+/** A signed-in user, as the routes see them. */
+export interface SessionUser {
+  name: string;
+  role: Role;
+  /** Null: every site. */
+  sites: string[] | null;
+  /** The stored hash of the session (sign-out revokes it). */
+  sessionHash: string;
+  session: SessionRecord;
 }
 
-/** The only path answered without a credential. */
+/** The Hono environment of the collector's app. */
+export interface CollectorEnv {
+  Variables: {
+    /**
+     * The bearer token; for a signed-in user, a stand-in API record named
+     * `user:<name>` (so routes written for tokens keep working).
+     */
+    token: TokenRecord;
+    /** The signed-in user, or null for a bearer token. */
+    user: SessionUser | null;
+    /** Who is asking, for logs and records: `api-token:<name>`, `agent-token:<name>`, `user:<name>`. */
+    actor: string;
+  };
+}
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = "scriptmon_session";
+
+/** Routes answered without any credential. */
+export const PUBLIC_ROUTES: readonly (readonly [string, string])[] = [
+  ["GET", "/healthz"],
+  ["GET", "/login"],
+  ["POST", "/login"],
+  ["GET", "/static/app.css"],
+];
+
+/** The only path answered without a credential before the web pages (kept for callers). */
 export const PUBLIC_PATH = "/healthz";
+
+/** Whether `method path` needs no credential. */
+export function isPublic(method: string, path: string): boolean {
+  return PUBLIC_ROUTES.some(([m, p]) => m === method && p === path);
+}
+
+/** Whether `path` is a page for people (a GET of it without a session redirects to /login). */
+export function isPagePath(path: string): boolean {
+  return !path.startsWith("/api/") && !path.startsWith("/live/") &&
+    !path.startsWith("/static/") && path !== "/metrics" && path !== "/healthz";
+}
 
 /** Which kind of token `path` takes. */
 export function tokenKindFor(path: string): TokenKind {
@@ -28,27 +85,214 @@ export function tokenKindFor(path: string): TokenKind {
     : "api";
 }
 
-/** Refuses (401) any request but `GET /healthz` without a live token of the right kind. */
-export function requireToken(
-  deps: { store: Store; clock: Clock },
-): MiddlewareHandler<CollectorEnv> {
+/**
+ * The role a signed-in user needs for a state-changing request; reads
+ * (GET, HEAD) need `viewer`. Anything not listed needs `admin`, so a new
+ * route is closed until it has a rule here.
+ */
+const SESSION_RULES: readonly { method: string; path: RegExp; role: Role }[] = [
+  { method: "POST", path: /^\/logout$/, role: "viewer" },
+  {
+    method: "POST",
+    path: /^\/api\/v1\/agents\/[^/]+\/[^/]+\/scripts\/[^/]+\/[^/]+$/,
+    role: "operator",
+  },
+  { method: "POST", path: /^\/api\/v1\/alerts\/[^/]+\/(ack|silence)$/, role: "operator" },
+  { method: "POST", path: /^\/api\/v1\/silences(\/[^/]+)?$/, role: "operator" },
+  { method: "DELETE", path: /^\/api\/v1\/silences\/[^/]+$/, role: "operator" },
+];
+
+/** The role a signed-in user needs for `method path`. */
+export function requiredRole(method: string, path: string): Role {
+  if (method === "GET" || method === "HEAD") return "viewer";
+  return SESSION_RULES.find((r) => r.method === method && r.path.test(path))?.role ?? "admin";
+}
+
+/** The site a per-site path names (`/api/v1/agents/<site>/...`, `/scripts/<site>/...`), if any. */
+export function siteOfPath(path: string): string | undefined {
+  const match = /^\/(?:api\/v1\/agents|scripts|logs)\/([^/]+)(?:\/|$)/.exec(path);
+  if (match === null) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+/** Whether this request is authenticated by a cookie session (not a bearer token). */
+export function signedIn(c: Context<CollectorEnv>): SessionUser {
+  const user = c.get("user");
+  if (user === null || user === undefined) {
+    throw new HttpError(401, `${c.req.path} needs a signed-in user (sign in at /login)`);
+  }
+  return user;
+}
+
+/** A stand-in token record for a signed-in user (`c.get("token")` of routes written for tokens). */
+function userToken(user: SessionUser): TokenRecord {
+  return {
+    kind: "api",
+    hash: "",
+    name: `user:${user.name}`,
+    site: null,
+    host: null,
+    createdAt: user.session.createdAt,
+    lastUsedAt: user.session.lastSeenAt,
+    revoked: false,
+    revokedAt: null,
+  };
+}
+
+/** What {@linkcode authenticate} needs. */
+export interface AuthDeps {
+  store: Store;
+  clock: Clock;
+  users: Users;
+  sessions: Sessions;
+}
+
+/**
+ * Authenticates every request but the public routes by bearer token or
+ * session cookie (see the module doc); sets `token`, `user` and `actor`.
+ */
+export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
-    if (c.req.path === PUBLIC_PATH && c.req.method === "GET") return await next();
-    const kind = tokenKindFor(c.req.path);
+    const { method, path } = c.req;
+    c.set("user", null);
+    if (isPublic(method, path)) {
+      c.set("actor", "anonymous");
+      return await next();
+    }
+    const kind = tokenKindFor(path);
     const challenge = { headers: { "WWW-Authenticate": 'Bearer realm="scriptmon"' } };
-    const match = /^Bearer +([A-Za-z0-9_-]+)\s*$/i.exec(c.req.header("authorization") ?? "");
+    const authorization = c.req.header("authorization");
+    const cookie = getCookie(c, SESSION_COOKIE);
+    if (authorization === undefined && cookie !== undefined && kind === "api") {
+      const user = await sessionUser(deps, cookie);
+      if (user !== null) {
+        c.set("user", user);
+        c.set("token", userToken(user));
+        c.set("actor", `user:${user.name}`);
+        return await next();
+      }
+      if (isPagePath(path) && method === "GET") {
+        deleteCookie(c, SESSION_COOKIE, { path: "/" });
+        return c.redirect(loginHref(c), 303);
+      }
+      throw new HttpError(
+        401,
+        `Session expired or signed out for ${path}: sign in again at /login`,
+      );
+    }
+    if (authorization === undefined && isPagePath(path) && method === "GET") {
+      return c.redirect(loginHref(c), 303);
+    }
+    const match = /^Bearer +([A-Za-z0-9_-]+)\s*$/i.exec(authorization ?? "");
     if (match === null) {
       throw new HttpError(
         401,
-        `Missing credential for ${c.req.method} ${c.req.path}: send "Authorization: Bearer <${kind} token>"`,
+        `Missing credential for ${method} ${path}: send "Authorization: Bearer <${kind} token>"`,
         challenge,
       );
     }
     const record = await deps.store.authenticate(kind, match[1], deps.clock.now());
     if (record === null) {
-      throw new HttpError(401, `Unknown or revoked ${kind} token for ${c.req.path}`, challenge);
+      throw new HttpError(401, `Unknown or revoked ${kind} token for ${path}`, challenge);
     }
     c.set("token", record);
+    c.set("actor", `${kind}-token:${record.name}`);
+    await next();
+  };
+}
+
+/** `/login?next=<this page>`. */
+function loginHref(c: Context): string {
+  const url = new URL(c.req.url);
+  const here = url.pathname + url.search;
+  return here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`;
+}
+
+async function sessionUser(deps: AuthDeps, cookie: string): Promise<SessionUser | null> {
+  const now = deps.clock.now();
+  const session = await deps.sessions.get(cookie, now);
+  if (session === null) return null;
+  const user = await deps.users.get(session.record.user);
+  if (user === null) {
+    await deps.sessions.revoke(session.hash);
+    return null;
+  }
+  return {
+    name: user.name,
+    role: user.role,
+    sites: user.sites,
+    sessionHash: session.hash,
+    session: session.record,
+  };
+}
+
+/**
+ * Refuses (403) a request that another site made the browser send: a
+ * `Sec-Fetch-Site` other than `same-origin`, or an `Origin` other than the
+ * collector's own. Absent headers pass (older browsers, non-browser clients).
+ */
+export function checkSameOrigin(c: Context): void {
+  const fetchSite = c.req.header("sec-fetch-site");
+  if (fetchSite !== undefined && fetchSite !== "same-origin") {
+    throw new HttpError(
+      403,
+      `Cross-site request refused: ${c.req.method} ${c.req.path} came with Sec-Fetch-Site "${fetchSite}"`,
+    );
+  }
+  const origin = c.req.header("origin");
+  const own = new URL(c.req.url).origin;
+  if (origin !== undefined && origin !== own) {
+    throw new HttpError(
+      403,
+      `Cross-site request refused: Origin ${JSON.stringify(origin)} is not this collector (${own})`,
+    );
+  }
+}
+
+/**
+ * For signed-in users (not bearer tokens): every request but GET/HEAD must
+ * come from this origin with the session's CSRF token, and the user's role
+ * must allow it; a per-site path must be one of the user's sites. Runs
+ * after the body limit (it may read a form's `_csrf`).
+ */
+export function sessionGuard(): MiddlewareHandler<CollectorEnv> {
+  return async (c, next) => {
+    const user = c.get("user");
+    if (user === null || user === undefined) return await next();
+    const { method, path } = c.req;
+    const site = siteOfPath(path);
+    if (site !== undefined && !canSeeSite(user, site)) {
+      throw new HttpError(403, `User "${user.name}" may not see site "${site}"`);
+    }
+    if (method === "GET" || method === "HEAD") return await next();
+    checkSameOrigin(c);
+    let given = c.req.header("x-csrf-token");
+    const type = c.req.header("content-type") ?? "";
+    if (
+      given === undefined &&
+      (type.startsWith("application/x-www-form-urlencoded") ||
+        type.startsWith("multipart/form-data"))
+    ) {
+      const field = (await c.req.parseBody())["_csrf"];
+      given = typeof field === "string" ? field : undefined;
+    }
+    if (!csrfMatches(user.session, given)) {
+      throw new HttpError(
+        403,
+        `Missing or wrong CSRF token for ${method} ${path}: send the page's token in X-CSRF-Token (or the form field _csrf)`,
+      );
+    }
+    const needed = requiredRole(method, path);
+    if (!roleAllows(user.role, needed)) {
+      throw new HttpError(
+        403,
+        `User "${user.name}" (${user.role}) may not ${method} ${path}: that needs the ${needed} role`,
+      );
+    }
     await next();
   };
 }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../collector/app.ts";
+import { isPagePath, isPublic } from "../collector/auth.ts";
 import { parseConfig } from "../collector/config.ts";
 import { Store } from "../collector/store.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
@@ -55,6 +56,12 @@ async function ingestOk(f: Fixture, body: IngestRequest): Promise<IngestResponse
   const response = await f.ingest(body);
   assert.equal(response.status, 200, await response.clone().text());
   return await response.json();
+}
+
+/** A page, its live stream, sign-in/out or an asset: not part of the REST API. */
+function isWebRoute(path: string): boolean {
+  return (isPagePath(path) && path !== "/metrics") || path.startsWith("/live/") ||
+    path.startsWith("/static/");
 }
 
 async function errorOf(response: Response, status: number): Promise<string> {
@@ -328,22 +335,41 @@ Deno.test("agents silent for offline_after go offline and come back on the next 
     assert.equal((await f.store.getAgent("BFI4", "ws-01"))?.online, true);
   }));
 
-Deno.test("every route but /healthz refuses a request without a credential", () =>
+Deno.test("every route but the public ones refuses a request without a credential; pages redirect to /login", () =>
   withCollector(async (f) => {
     const health = await f.app.request("/healthz");
     assert.equal(health.status, 200);
     const routes = f.app.routes.filter((r) => r.method !== "ALL");
     assert.ok(routes.length >= 10, `found ${routes.length} routes`);
+    const pages: string[] = [];
     for (const route of routes) {
-      if (route.path === "/healthz") continue;
+      if (isPublic(route.method, route.path)) continue;
       const path = route.path.replaceAll(/:[A-Za-z]+/g, "x");
       const response = await f.app.request(path, {
         method: route.method,
         ...(route.method === "GET" ? {} : { body: "{}" }),
       });
+      if (route.method === "GET" && isPagePath(route.path)) {
+        assert.equal(response.status, 303, `${route.method} ${route.path}`);
+        assert.match(response.headers.get("location") ?? "", /^\/login(\?next=|$)/);
+        await response.body?.cancel();
+        pages.push(route.path);
+        continue;
+      }
       assert.equal(response.status, 401, `${route.method} ${route.path}`);
       assert.ok((await response.json()).error);
     }
+    assert.ok(pages.includes("/"), `the fleet page is among ${pages}`);
+    // The public routes: the sign-in page and its stylesheet.
+    assert.equal((await f.app.request("/login")).status, 200);
+    assert.equal((await f.app.request("/static/app.css")).status, 200);
+    assert.equal((await f.app.request("/static/app.js")).status, 401);
+    // A session cookie is no agent credential, and a made-up one is no session.
+    const forged = await f.app.request("/api/v1/sites", {
+      headers: { cookie: "scriptmon_session=" + "A".repeat(43) },
+    });
+    assert.equal(forged.status, 401);
+    await forged.body?.cancel();
     // An API token is not an agent token and the other way round.
     const ingest = await f.app.request("/api/v1/commands", {
       headers: { authorization: `Bearer ${f.apiToken}` },
@@ -359,7 +385,8 @@ Deno.test("the OpenAPI document lists every route of the app", () =>
   withCollector(async (f) => {
     const doc = await (await f.api("/api/v1/openapi.json")).json();
     assert.equal(doc.openapi, "3.1.0");
-    for (const route of f.app.routes.filter((r) => r.method !== "ALL")) {
+    // The pages (and their live streams and assets) are for browsers, not the API.
+    for (const route of f.app.routes.filter((r) => r.method !== "ALL" && !isWebRoute(r.path))) {
       const path = route.path.replaceAll(/:([A-Za-z]+)/g, "{$1}");
       assert.ok(
         doc.paths[path]?.[route.method.toLowerCase()],

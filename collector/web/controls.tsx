@@ -1,0 +1,28 @@
+/**
+ * Start, stop and restart buttons for one script. `/static/app.js` asks for
+ * confirmation, posts to `POST /api/v1/agents/<site>/<host>/scripts/<name>/<action>`
+ * with the page's CSRF token, then polls the command until the agent acks
+ * and shows the result in the page's `#cmdlog` (created when missing). Render it only for users whose
+ * role allows control ({@linkcode canControl}); the server refuses the
+ * others anyway.
+ *
+ * @module
+ */
+import type { SessionUser } from "../auth.ts";
+import { roleAllows } from "../users.ts";
+
+/** Whether `user` may start, stop and restart scripts. */
+export function canControl(user: SessionUser | null): boolean {
+  return user !== null && roleAllows(user.role, "operator");
+}
+
+/** The three control buttons of one script. */
+export function ControlButtons(props: { site: string; host: string; script: string }) {
+  return (
+    <span class="ctl" data-site={props.site} data-host={props.host} data-script={props.script}>
+      <button type="button" data-a="start">Start</button>
+      <button type="button" data-a="stop">Stop</button>
+      <button type="button" data-a="restart">Restart</button>
+    </span>
+  );
+}

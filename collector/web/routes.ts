@@ -1,0 +1,228 @@
+/**
+ * The web pages' routes: sign-in and sign-out, the fleet page, its live
+ * stream (`GET /live/fleet`, Server-Sent Events) and the static assets.
+ * Authentication, CSRF and roles are `auth.ts`'s; every route here reads
+ * the signed-in user and shows only their sites.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { streamSSE } from "hono/streaming";
+import { getLogger } from "@logtape/logtape";
+import {
+  checkSameOrigin,
+  type CollectorEnv,
+  SESSION_COOKIE,
+  type SessionUser,
+  signedIn,
+} from "../auth.ts";
+import type { Clock } from "../clock.ts";
+import { HttpError } from "../http_error.ts";
+import type { Sessions } from "../sessions.ts";
+import type { Store } from "../store.ts";
+import type { AgentScripts } from "../store_types.ts";
+import { canSeeSite, type Users } from "../users.ts";
+import { queryEnum, queryText } from "../_request.ts";
+import { canControl } from "./controls.tsx";
+import {
+  renderFleetPage,
+  renderWorkstation,
+  STATE_FILTERS,
+  type WorkstationView,
+} from "./fleet_page.tsx";
+import type { FleetLive } from "./live.ts";
+import { renderLoginPage, safeNext, SIGN_IN_FAILED } from "./login_page.tsx";
+import { StaticFiles } from "./static.ts";
+
+const log = getLogger(["scriptmon", "collector", "web"]);
+
+/** How often the live stream sends a keep-alive comment and re-checks the session. */
+export const KEEPALIVE_MS = 15_000;
+/** A live client more than this many changes behind is told to reload. */
+const MAX_QUEUED = 1000;
+
+/** What {@linkcode webRoutes} needs. */
+export interface WebDeps {
+  store: Store;
+  clock: Clock;
+  users: Users;
+  sessions: Sessions;
+  live: FleetLive;
+  /** Mark the session cookie `Secure` (the collector serves HTTPS). */
+  secureCookie: boolean;
+  /** Default {@linkcode KEEPALIVE_MS}. */
+  keepAliveMs?: number;
+}
+
+/** The fleet as workstations, only of sites `user` may see. */
+export function workstationsFor(
+  fleet: readonly AgentScripts[],
+  user: SessionUser,
+): WorkstationView[] {
+  return fleet.filter(({ agent }) => canSeeSite(user, agent.site)).map(({ agent, scripts }) => ({
+    site: agent.site,
+    host: agent.host,
+    os: agent.os,
+    version: agent.version,
+    online: agent.online,
+    scripts,
+  }));
+}
+
+/** The web routes, to mount at `/`. */
+export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
+  const { store, clock, users, sessions, live } = deps;
+  const keepAliveMs = deps.keepAliveMs ?? KEEPALIVE_MS;
+  const files = new StaticFiles();
+  const app = new Hono<CollectorEnv>();
+
+  app.get("/login", (c) => c.html(renderLoginPage({ next: safeNext(c.req.query("next")) })));
+
+  app.post("/login", async (c) => {
+    checkSameOrigin(c);
+    const type = c.req.header("content-type") ?? "";
+    if (
+      !type.startsWith("application/x-www-form-urlencoded") &&
+      !type.startsWith("multipart/form-data")
+    ) {
+      throw new HttpError(400, `body: expected a form (username, password), got "${type}"`);
+    }
+    const form = await c.req.parseBody();
+    const field = (name: string) => typeof form[name] === "string" ? form[name] as string : "";
+    const username = field("username").slice(0, 100);
+    const password = field("password");
+    const next = safeNext(field("next"));
+    const user = password.length > 0 && password.length <= 1000
+      ? await users.verify(username, password)
+      : null;
+    if (user === null) {
+      log.info("Sign-in failed for {username}", { username });
+      return c.html(renderLoginPage({ next, error: SIGN_IN_FAILED, username }), 401);
+    }
+    const { id } = await sessions.create(user.name, clock.now());
+    setCookie(c, SESSION_COOKIE, id, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      secure: deps.secureCookie,
+      maxAge: Math.floor(sessions.maxAgeMs / 1000),
+    });
+    log.info("User {user} signed in", { user: user.name });
+    return c.redirect(next, 303);
+  });
+
+  app.post("/logout", async (c) => {
+    const user = signedIn(c);
+    await sessions.revoke(user.sessionHash);
+    deleteCookie(c, SESSION_COOKIE, { path: "/", secure: deps.secureCookie });
+    log.info("User {user} signed out", { user: user.name });
+    return c.redirect("/login", 303);
+  });
+
+  app.get("/", async (c) => {
+    const user = signedIn(c);
+    const site = queryText(c, "site");
+    const state = queryEnum(c, "state", STATE_FILTERS.map((f) => f.value), "");
+    const q = queryText(c, "q");
+    if (q !== undefined && q.length > 100) {
+      throw new HttpError(400, `q: expected at most 100 characters, got ${q.length}`);
+    }
+    const workstations = workstationsFor(await store.listScripts(), user);
+    return c.html(renderFleetPage({
+      workstations,
+      user,
+      filter: {
+        ...(site === undefined ? {} : { site }),
+        ...(state === "" ? {} : { state }),
+        ...(q === undefined ? {} : { q }),
+      },
+    }));
+  });
+
+  // One rendering per change and kind of viewer, however many clients watch.
+  const rendered = new WeakMap<WorkstationView, Map<boolean, string>>();
+  const render = (ws: WorkstationView, control: boolean) => {
+    let byKind = rendered.get(ws);
+    if (byKind === undefined) rendered.set(ws, byKind = new Map());
+    let html = byKind.get(control);
+    if (html === undefined) byKind.set(control, html = renderWorkstation(ws, { control }));
+    return html;
+  };
+
+  app.get("/live/fleet", (c) => {
+    const user = signedIn(c);
+    const cookie = getCookie(c, SESSION_COOKIE) ?? "";
+    const control = canControl(user);
+    const queue: WorkstationView[] = [];
+    let overflow = false;
+    let wake: (() => void) | null = null;
+    const unsubscribe = live.subscribe(user.sites, (ws) => {
+      if (queue.length < MAX_QUEUED) queue.push(ws);
+      else overflow = true;
+      wake?.();
+    });
+    if (unsubscribe === null) {
+      throw new HttpError(503, `Too many live clients (${live.maxClients}); retry in a moment`, {
+        headers: { "Retry-After": "10" },
+      });
+    }
+    return streamSSE(c, async (stream) => {
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: "hello", data: JSON.stringify({ user: user.name }) });
+        while (!closed) {
+          if (overflow) {
+            await stream.writeSSE({ event: "reload", data: "{}" });
+            break;
+          }
+          const ws = queue.shift();
+          if (ws !== undefined) {
+            const key = `${ws.site}/${ws.host}`;
+            await stream.writeSSE({
+              event: "ws",
+              data: JSON.stringify({ key, site: ws.site, html: render(ws, control) }),
+            });
+            continue;
+          }
+          const timedOut = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(true), keepAliveMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(false);
+            };
+          });
+          wake = null;
+          if (!timedOut || closed) continue;
+          const session = await sessions.get(cookie, clock.now());
+          if (session === null || (await users.get(user.name)) === null) {
+            await stream.writeSSE({ event: "signedout", data: "{}" });
+            break;
+          }
+          await stream.write(": keep-alive\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    }, (error) => {
+      unsubscribe();
+      log.debug("Live stream of {user} ended: {error}", { user: user.name, error });
+      return Promise.resolve();
+    });
+  });
+
+  app.get("/static/:name", async (c) => {
+    const file = await files.get(c.req.param("name"));
+    if (file === null) throw new HttpError(404, `No static file "${c.req.param("name")}"`);
+    return c.body(file.body as Uint8Array<ArrayBuffer>, 200, {
+      "Content-Type": file.type,
+      "Cache-Control": "no-cache",
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,265 @@
+// scriptmon collector pages: instant filtering and live tiles on the fleet page, and the
+// start/stop/restart buttons (.ctl) wherever they are. No framework; same origin only.
+"use strict";
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") ?? "";
+
+// ---- commands ------------------------------------------------------------------------------
+
+function commandLog() {
+  let box = document.getElementById("cmdlog");
+  if (box === null) {
+    box = document.createElement("div");
+    box.id = "cmdlog";
+    box.setAttribute("aria-live", "polite");
+    document.body.append(box);
+  }
+  return box;
+}
+
+function note(text, tone) {
+  const line = document.createElement("p");
+  line.textContent = text;
+  if (tone) line.className = tone;
+  commandLog().append(line);
+  return line;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const part = (text) => encodeURIComponent(text);
+
+async function runCommand(site, host, script, action) {
+  const what = `${action} ${script} on ${host}`;
+  const line = note(`${what}: sending…`);
+  const base = `/api/v1/agents/${part(site)}/${part(host)}`;
+  try {
+    const res = await fetch(`${base}/scripts/${part(script)}/${part(action)}`, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    const body = await res.json().catch(() => ({}));
+    if (res.status !== 202) {
+      line.textContent = `${what}: refused (${res.status}) ${body.error ?? ""}`;
+      line.className = "bad";
+      return;
+    }
+    line.textContent = `${what}: queued, waiting for the agent…`;
+    for (let attempt = 0; attempt < 120; attempt++) {
+      await sleep(500);
+      const poll = await fetch(`${base}/commands/${part(body.id)}`);
+      if (!poll.ok) continue;
+      const { command } = await poll.json();
+      if (command.state === "done") {
+        const ok = command.result?.ok === true;
+        line.textContent = `${what}: ${ok ? "done" : "failed"}: ${command.result?.message ?? ""}`;
+        line.className = ok ? "ok" : "bad";
+        return;
+      }
+      if (command.state === "expired") {
+        line.textContent = `${what}: expired before the agent picked it up`;
+        line.className = "bad";
+        return;
+      }
+    }
+    line.textContent = `${what}: no answer from the agent yet`;
+  } catch (error) {
+    line.textContent = `${what}: ${error}`;
+    line.className = "bad";
+  }
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element
+    ? event.target.closest(".ctl button[data-a]")
+    : null;
+  if (button === null) return;
+  const box = button.closest(".ctl");
+  const { site, host, script } = box.dataset;
+  const action = button.dataset.a;
+  if (
+    !globalThis.confirm(
+      `${action[0].toUpperCase()}${action.slice(1)} ${script} on ${site}/${host}?`,
+    )
+  ) {
+    return;
+  }
+  runCommand(site, host, script, action);
+});
+
+// ---- fleet page ----------------------------------------------------------------------------
+
+const fleet = document.getElementById("fleet");
+const filters = document.getElementById("filters");
+
+function currentFilter() {
+  const data = new FormData(filters);
+  return {
+    site: String(data.get("site") ?? ""),
+    state: String(data.get("state") ?? ""),
+    q: String(data.get("q") ?? "").trim().toLowerCase(),
+  };
+}
+
+function tileMatches(tile, online, filter) {
+  const [, host, name] = tile.dataset.k.split("/");
+  if (
+    filter.q && !name.toLowerCase().includes(filter.q) && !host.toLowerCase().includes(filter.q)
+  ) {
+    return false;
+  }
+  switch (filter.state) {
+    case "":
+      return true;
+    case "problems":
+      return !online || tile.classList.contains("bad") || tile.classList.contains("warn");
+    case "unhealthy":
+      return tile.dataset.h === "unhealthy";
+    case "down":
+      return tile.dataset.d === "1";
+    case "offline":
+      return !online;
+    default:
+      return tile.dataset.st === filter.state;
+  }
+}
+
+function applyFilter(root) {
+  const filter = currentFilter();
+  const filtered = filter.state !== "" || filter.q !== "";
+  let any = false;
+  for (const section of (root ?? fleet).querySelectorAll(".site")) {
+    const siteShown = filter.site === "" || section.dataset.site === filter.site;
+    section.hidden = !siteShown;
+    for (const ws of section.querySelectorAll(".ws")) {
+      const online = ws.dataset.on === "1";
+      let shown = 0;
+      for (const tile of ws.querySelectorAll(".t")) {
+        const match = tileMatches(tile, online, filter);
+        tile.hidden = !match;
+        if (match) shown++;
+      }
+      ws.hidden = filtered && shown === 0;
+      if (siteShown && shown > 0) any = true;
+    }
+  }
+  const none = document.getElementById("nomatch");
+  if (none) none.hidden = any;
+}
+
+function recount(site) {
+  const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
+  if (section === null) return;
+  const counts = {
+    running: 0,
+    unhealthy: 0,
+    crashLooping: 0,
+    down: 0,
+    agentsOffline: 0,
+    agents: 0,
+  };
+  for (const ws of section.querySelectorAll(".ws")) {
+    counts.agents++;
+    if (ws.dataset.on !== "1") counts.agentsOffline++;
+    for (const tile of ws.querySelectorAll(".t")) {
+      if (tile.dataset.st === "running") counts.running++;
+      if (tile.dataset.h === "unhealthy") counts.unhealthy++;
+      if (tile.dataset.st === "crash-looping") counts.crashLooping++;
+      if (tile.dataset.d === "1") counts.down++;
+    }
+  }
+  const places = [
+    section.querySelector("h2 .counts"),
+    document.querySelector(`.sites li[data-site="${CSS.escape(site)}"] .counts`),
+  ];
+  for (const place of places) {
+    if (place === null) continue;
+    for (const [name, value] of Object.entries(counts)) {
+      const cell = place.querySelector(`[data-c="${name}"]`);
+      if (cell) cell.textContent = String(value);
+    }
+  }
+}
+
+function replaceWorkstation(key, site, html) {
+  const template = document.createElement("template");
+  template.innerHTML = html; // rendered and escaped by the server
+  const fresh = template.content.firstElementChild;
+  if (fresh === null) return;
+  const old = fleet.querySelector(`.ws[data-ws="${CSS.escape(key)}"]`);
+  if (old !== null) old.replaceWith(fresh);
+  else {
+    const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
+    if (section === null) {
+      refresh();
+      return;
+    }
+    section.append(fresh);
+  }
+  applyFilter();
+  recount(site);
+}
+
+let refreshing = false;
+async function refresh() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const res = await fetch(location.pathname + location.search);
+    if (!res.ok) return;
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const freshFleet = doc.getElementById("fleet");
+    const freshSites = doc.querySelector(".sites");
+    if (freshFleet) fleet.replaceChildren(...freshFleet.childNodes);
+    if (freshSites) document.querySelector(".sites")?.replaceChildren(...freshSites.childNodes);
+    applyFilter();
+  } finally {
+    refreshing = false;
+  }
+}
+
+function connect() {
+  const indicator = document.getElementById("live");
+  const source = new EventSource(fleet.dataset.live);
+  let opened = false;
+  source.addEventListener("hello", () => {
+    if (opened) refresh(); // changes may have been missed while disconnected
+    opened = true;
+    indicator.textContent = "live";
+    indicator.classList.add("on");
+    document.body.dataset.live = "on";
+  });
+  source.addEventListener("ws", (event) => {
+    const { key, site, html } = JSON.parse(event.data);
+    replaceWorkstation(key, site, html);
+  });
+  source.addEventListener("reload", () => refresh());
+  source.addEventListener("signedout", () => {
+    source.close();
+    location.assign("/login");
+  });
+  source.addEventListener("error", () => {
+    indicator.textContent = "reconnecting…";
+    indicator.classList.remove("on");
+    document.body.dataset.live = "off";
+  });
+}
+
+if (fleet !== null && filters !== null) {
+  const update = () => {
+    applyFilter();
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) {
+      if (value !== "") params.set(name, String(value));
+    }
+    const query = params.toString();
+    history.replaceState(null, "", query === "" ? location.pathname : `?${query}`);
+  };
+  filters.addEventListener("input", update);
+  filters.addEventListener("change", update);
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    update();
+  });
+  connect();
+}
