@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
 import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
+import { userCommands } from "./cli_users.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { openCollectorKv } from "./kv.ts";
 import { setupLogging } from "./logging.ts";
@@ -189,6 +190,7 @@ function program(): Command {
     });
   tokenCommands(cli, "agent", load);
   tokenCommands(cli, "api", load);
+  userCommands(cli, load);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-collector ${VERSION}`);
   });
