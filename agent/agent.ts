@@ -23,6 +23,7 @@ import { ensureControlSecret } from "./secret.ts";
 import { SiteClaims } from "./site_claim.ts";
 import { SiteLeaseManager } from "./site_lease.ts";
 import { Supervisor } from "./supervisor.ts";
+import { TokenManager } from "./tokens/manager.ts";
 import { VERSION } from "./version.ts";
 
 /** How to start the daemon. */
@@ -47,6 +48,8 @@ export interface Agent {
   readonly collector: CollectorLink | null;
   /** The site leases of `singleton = "site"` scripts, when there is a `[collector]` table. */
   readonly leases: SiteLeaseManager | null;
+  /** The `[tokens.*]` and the gate in front of the scripts that use them. */
+  readonly tokens: TokenManager;
   /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
   reload(): Promise<void>;
   /** Stops every script within its timeout, flushes, releases the lock. Idempotent. */
@@ -88,12 +91,14 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     ...(config.collector ? { keepAfter: () => collector?.ackedSeq ?? 0 } : {}),
   });
   let apiPort = 0;
+  const tokens = new TokenManager({ clock, kv, events });
   const supervisor = new Supervisor({
     platform,
     events,
     clock,
     pidDir,
     logDir,
+    tokens,
     scriptEnv: (name) => ({
       SCRIPTMON_PING_URL: `http://127.0.0.1:${apiPort}/ping/${encodeURIComponent(name)}`,
     }),
@@ -150,6 +155,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
       configError = null;
       warnAgentChanges(config, next);
+      // Tokens first: a script that needs a new token is gated on its first check.
+      await tokens.apply(next.tokens);
       const result = await supervisor.apply({ ...next, agent: config.agent });
       config = { ...next, agent: config.agent };
       events.append({
@@ -172,6 +179,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     events,
     clock,
     info,
+    tokens,
     fetch: options.fetch,
     caCerts: await readCaCerts(config),
     ...(config.collector
@@ -186,7 +194,15 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       : {}),
   });
   const secret = await ensureControlSecret(dataDir);
-  const app = createApi({ supervisor, info, readiness, secret, reload, notifier });
+  const app = createApi({
+    supervisor,
+    info,
+    readiness,
+    secret,
+    reload,
+    notifier,
+    tokens: () => tokens.status(),
+  });
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: config.agent.apiPort,
@@ -203,6 +219,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   events.append({ kind: "agent", reason: `agent started (pid ${Deno.pid})` });
 
   await notifier.start();
+  await tokens.apply(config.tokens);
   await supervisor.apply(config);
   sampler.start();
   if (config.collector) {
@@ -212,6 +229,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       events,
       supervisor,
       info,
+      tokens: () => tokens.status(),
       clock,
       fetch: options.fetch,
     });
@@ -243,6 +261,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
+      await tokens.close();
       await leases?.close({ release: true }); // only once the scripts are stopped
       await notifier.close();
       events.append({ kind: "agent", reason: "agent stopped" });
@@ -270,6 +289,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     notifier,
     collector,
     leases,
+    tokens,
     reload,
     shutdown,
     killNow,

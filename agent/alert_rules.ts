@@ -93,6 +93,14 @@ export function scriptConditions(
       `${status.name} is down ${where}`,
       `${status.reason ?? status.state}; last ${lastExit}.`,
     );
+  } else if (status.state === "waiting-for-token") {
+    add(
+      "waiting-for-token",
+      "warning",
+      `${status.name} waits for a token ${where}`,
+      `Not started: ${status.reason ?? "a token it uses is not valid"}. It starts by itself ` +
+        "once the token is valid again (refreshed, or renewed by hand).",
+    );
   } else if (script.schedule && status.state === "failed") {
     add(
       "job-failed",

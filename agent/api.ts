@@ -18,6 +18,7 @@ import { parseSilenceRequest } from "./silence_request.ts";
 import { MESSAGE_STATES, type MessageState } from "../shared/notify/types.ts";
 import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
+import type { TokenStatus } from "./tokens/types.ts";
 
 /** What the API reports of the agent itself. */
 export interface AgentInfo {
@@ -51,6 +52,8 @@ export interface AgentResources {
 export interface StatusBody {
   agent: AgentInfo;
   scripts: ScriptStatus[];
+  /** Every `[tokens.*]`: state and time left, never the value (absent from older agents). */
+  tokens?: TokenStatus[];
 }
 
 /** The answer of `GET /readyz`. */
@@ -70,6 +73,8 @@ export interface ApiDeps {
   /** Re-reads the config file now. */
   reload: () => Promise<void>;
   notifier: Notifier;
+  /** The tokens' status (none when not given). */
+  tokens?: () => TokenStatus[];
 }
 
 /** Relayed posts larger than this are refused with 413 (a KV value holds at most 64 KiB). */
@@ -106,7 +111,11 @@ export function createApi(deps: ApiDeps): Hono {
     }
     await next();
   });
-  const status = (): StatusBody => ({ agent: deps.info(), scripts: deps.supervisor.status() });
+  const status = (): StatusBody => ({
+    agent: deps.info(),
+    scripts: deps.supervisor.status(),
+    tokens: deps.tokens?.() ?? [],
+  });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {

@@ -24,6 +24,7 @@ import {
   MAX_INGEST_BYTES,
   PROTOCOL_VERSION,
   type ScriptSummary,
+  type TokenSummary,
   type WireEvent,
 } from "../shared/protocol.ts";
 import type { AgentInfo } from "./api.ts";
@@ -34,6 +35,7 @@ import { readLogsAnswer } from "./log_request.ts";
 import type { ScriptStatus } from "./script_state.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "./supervisor.ts";
+import type { TokenStatus } from "./tokens/types.ts";
 
 /** What the link needs from the agent. */
 export interface CollectorLinkDeps {
@@ -42,6 +44,8 @@ export interface CollectorLinkDeps {
   events: EventLog;
   supervisor: Supervisor;
   info: () => AgentInfo;
+  /** The tokens' status, sent (without values) with every heartbeat. */
+  tokens?: () => TokenStatus[];
   /** Default the global fetch. */
   fetch?: typeof fetch;
   clock?: Clock;
@@ -270,6 +274,7 @@ export class CollectorLink {
       this.#freshAck = false;
       const agent = this.#identity(info());
       const dropped = spool.dropped;
+      const tokens = (this.#deps.tokens?.() ?? []).slice(0, 100).map(toTokenSummary);
       const fitted = fitIngest(
         (scripts, list) => ({
           protocol: PROTOCOL_VERSION,
@@ -278,6 +283,7 @@ export class CollectorLink {
           events: list,
           acks,
           dropped,
+          ...(tokens.length > 0 ? { tokens } : {}),
         }),
         supervisor.status().slice(0, 1000).map(toScriptSummary),
         available,
@@ -650,6 +656,19 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
       reason: cut(c.reason),
     })),
     reason: s.reason === null ? null : cut(s.reason),
+  };
+}
+
+/** What the collector is told of a token: no value, no reasons (they may name paths). */
+export function toTokenSummary(t: TokenStatus): TokenSummary {
+  return {
+    name: t.name,
+    state: t.state,
+    expiresAt: t.expiresAt,
+    secondsLeft: t.secondsLeft,
+    predicted: t.predicted,
+    confidence: t.confidence,
+    usedBy: t.usedBy,
   };
 }
 

@@ -14,6 +14,8 @@ import { runOnce } from "./once.ts";
 import { pingWebhooks, redactConfig } from "./webhook_ping.ts";
 import { platform } from "./platform/mod.ts";
 import type { ScriptStatus } from "./script_state.ts";
+import { timeLeft } from "./tokens/once.ts";
+import type { TokenStatus } from "./tokens/types.ts";
 import { VERSION } from "./version.ts";
 import { formatTable } from "../shared/table.ts";
 import { formatBytes, formatDuration, parseDuration } from "../shared/units.ts";
@@ -82,6 +84,21 @@ async function connect(opts: GlobalOptions): Promise<ControlClient> {
     console.error(`warning: ${path} has errors (see \`validate\`); using its data dir ${dataDir}`);
     return await ControlClient.connect(dataDir);
   }
+}
+
+function printTokens(tokens: TokenStatus[]): void {
+  console.log("");
+  console.log(formatTable(
+    ["TOKEN", "STATE", "TIME LEFT", "EXPIRES", "USED BY", "NOTE"],
+    tokens.map((t) => [
+      t.name,
+      t.state,
+      timeLeft(t),
+      t.expiresAt,
+      t.usedBy.join(", ") || null,
+      t.refresh?.failures ? `${t.reason}; refresh failing (${t.refresh.lastReason})` : t.reason,
+    ]),
+  ));
 }
 
 function printStatus(scripts: ScriptStatus[]): void {
@@ -159,6 +176,8 @@ function program(): Command {
         platform,
         daemonStatus: async () =>
           (await (await ControlClient.connect(config.agent.dataDir)).status()).scripts,
+        daemonTokens: async () =>
+          (await (await ControlClient.connect(config.agent.dataDir)).status()).tokens ?? [],
       });
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       else {
@@ -203,6 +222,7 @@ function program(): Command {
         );
       }
       printStatus(status.scripts);
+      if (status.tokens?.length) printTokens(status.tokens);
     });
 
   cli.command("validate").description("check the config file without running anything")

@@ -18,6 +18,7 @@
 import { Exposition } from "../shared/prometheus.ts";
 import type { StatusBody } from "./api.ts";
 import { SCRIPT_STATES } from "./script_state.ts";
+import { TOKEN_STATES } from "./tokens/types.ts";
 
 /** Options of `renderMetrics`. */
 export interface RenderMetricsOptions {
@@ -151,6 +152,36 @@ export function renderMetrics(status: StatusBody, options: RenderMetricsOptions 
       const checkLabels = { script: script.name, check: check.name };
       checkFailing.push({ labels: checkLabels, value: check.status === "failing" ? 1 : 0 });
       checkFailures.push({ labels: checkLabels, value: check.failuresTotal });
+    }
+  }
+
+  const expiry = family(
+    "scriptmon_token_expiry_seconds",
+    "gauge",
+    "Seconds until the token expires (negative once past); absent while its expiry is unknown.",
+  );
+  const tokenState = family(
+    "scriptmon_token_state",
+    "gauge",
+    "1 for the token's current state, 0 for every other state.",
+  );
+  const confidence = family(
+    "scriptmon_token_expiry_confidence",
+    "gauge",
+    "How sure the expiry is, 0..1: 1 when the token states it, less when predicted.",
+  );
+  for (const token of status.tokens ?? []) {
+    const labels = { token: token.name };
+    const expiresAt = token.expiresAt === null ? NaN : Date.parse(token.expiresAt);
+    if (Number.isFinite(expiresAt)) {
+      expiry.push({ labels, value: Math.round((expiresAt - now) / 1000) });
+      confidence.push({ labels, value: token.confidence });
+    }
+    for (const name of TOKEN_STATES) {
+      tokenState.push({
+        labels: { token: token.name, state: name },
+        value: name === token.state ? 1 : 0,
+      });
     }
   }
 

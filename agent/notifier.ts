@@ -19,6 +19,8 @@ import type { ResolvedAgentConfig } from "./config_types.ts";
 import type { EventLog } from "./event_log.ts";
 import { relayKey } from "./relay_key.ts";
 import type { Supervisor } from "./supervisor.ts";
+import { tokenConditions, tokenWarnings } from "./tokens/alerts.ts";
+import type { TokenManager } from "./tokens/manager.ts";
 
 /** A relay or silence request named a webhook the config does not have. */
 export class UnknownWebhookError extends Error {
@@ -45,6 +47,8 @@ export interface NotifierDeps {
   caCerts?: Record<string, string[]>;
   /** Site-wide claims for webhooks with `dedupe_scope = "site"` (needs `[collector]`). */
   siteClaims?: { claim(key: string, windowMs: number): Promise<boolean> };
+  /** The tokens: their conditions and their once-per-lead-time warnings. */
+  tokens?: Pick<TokenManager, "status" | "subscribe">;
 }
 
 /** What survives a restart: the policy's episodes and the conditions then firing. */
@@ -70,6 +74,10 @@ export class Notifier {
   #channels = new Map<string, Channel>();
   #outbox: Outbox;
   #policy!: AlertPolicy;
+  /** Routes and silences for the token warnings: each goes out once, never repeated or resolved. */
+  #notices!: AlertPolicy;
+  /** Warnings already handed to the outbox by this process (the outbox dedupes across restarts). */
+  #warned = new Set<string>();
   #silences: Silence[] = [];
   #firing = new Map<string, Condition>();
   #stop = new AbortController();
@@ -120,15 +128,28 @@ export class Notifier {
     this.#policy = saved
       ? AlertPolicy.restore(config.notify, saved.policy, options)
       : new AlertPolicy(config.notify, options);
+    this.#notices = new AlertPolicy({
+      ...config.notify,
+      groupWaitMs: 0,
+      forMs: 0,
+      forRuleMs: {},
+      repeatIntervalMs: Number.MAX_SAFE_INTEGER,
+      sendResolved: false,
+    }, options);
     // Conditions that were firing when the agent stopped: they resolve if they cleared meanwhile.
     this.#firing = new Map((saved?.firing ?? []).map((c) => [c.key, c]));
     for await (const entry of kv.list<Silence>({ prefix: SILENCE_PREFIX })) {
       this.#silences.push(entry.value);
     }
     this.#outbox.start();
-    this.#unsubscribe = events.subscribe((e) => {
+    const offEvents = events.subscribe((e) => {
       if (e.kind === "state" || e.kind === "check") this.#poke();
     });
+    const offTokens = this.#deps.tokens?.subscribe(() => this.#poke());
+    this.#unsubscribe = () => {
+      offEvents();
+      offTokens?.();
+    };
     this.#loop = this.#run();
   }
 
@@ -245,6 +266,8 @@ export class Notifier {
       for (const c of scriptConditions(status, runner.config, stderr, ctx)) current.set(c.key, c);
     }
     for (const c of agentConditions(agent, ctx)) current.set(c.key, c);
+    const tokens = this.#deps.tokens?.status() ?? [];
+    for (const c of tokenConditions(tokens, ctx)) current.set(c.key, c);
     for (const [key, condition] of current) this.#policy.observe(key, condition.alert, now);
     for (const [key, condition] of this.#firing) {
       if (!current.has(key)) {
@@ -259,9 +282,28 @@ export class Notifier {
       [...current.keys()].some((k) => !this.#firing.has(k));
     this.#firing = current;
     // Outputs the policy gave out but the outbox did not take yet (KV busy): first.
-    const due = [...this.#unqueued, ...this.#policy.due(now)];
+    const due = [...this.#unqueued, ...this.#policy.due(now), ...this.#tokenWarnings(tokens, ctx)];
     this.#unqueued = await queueDue(this.#outbox, due);
     if (due.length > 0 || changed) await this.#save(current);
+  }
+
+  /** Each token warning not handed out yet, routed like an alert, keyed by token + lead + expiry. */
+  #tokenWarnings(
+    tokens: ReturnType<TokenManager["status"]>,
+    ctx: Parameters<typeof tokenWarnings>[1],
+  ): PolicyOutput[] {
+    const out: PolicyOutput[] = [];
+    for (const warning of tokenWarnings(tokens, ctx)) {
+      if (this.#warned.has(warning.dedupeKey)) continue;
+      if (this.#warned.size >= 10_000) this.#warned.clear();
+      this.#warned.add(warning.dedupeKey);
+      this.#notices.observe(warning.key, warning.alert, ctx.now);
+      for (const output of this.#notices.due(ctx.now)) {
+        out.push({ ...output, dedupeKey: `${warning.dedupeKey}|${output.channel}` });
+      }
+      this.#notices.observe(warning.key, { ...warning.alert, status: "resolved" }, ctx.now);
+    }
+    return out;
   }
 
   /** Persists the policy's episodes and the firing conditions, within KV's 64 KiB. */

@@ -18,6 +18,8 @@ import { treeUsage } from "./health/resources.ts";
 import { diskFree } from "./health/sampler.ts";
 import { formatBytes, formatDuration } from "../shared/units.ts";
 import type { ScriptStatus } from "./script_state.ts";
+import { blockedBy, checkTokensOnce, timeLeft, tokenSeverity } from "./tokens/once.ts";
+import type { TokenStatus } from "./tokens/types.ts";
 
 /** Nagios-style result levels, in order of severity. */
 export const SEVERITY = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
@@ -51,6 +53,8 @@ export interface OnceDeps {
   platform: Platform;
   /** Fetches a running daemon's status; given the holder's API port. */
   daemonStatus: (apiPort: number) => Promise<ScriptStatus[]>;
+  /** Fetches a running daemon's tokens (none when not given). */
+  daemonTokens?: (apiPort: number) => Promise<TokenStatus[]>;
   /** How long to wait for another `once` holding the lock (default 30 s). */
   lockWaitMs?: number;
 }
@@ -61,7 +65,8 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
   const holder = await readLockHolder(dataDir);
   if (holder?.mode === "run" && typeof holder.apiPort === "number") {
     const statuses = await deps.daemonStatus(holder.apiPort);
-    return report("daemon", statuses.flatMap(checksFromStatus));
+    const tokens = (await deps.daemonTokens?.(holder.apiPort)) ?? [];
+    return report("daemon", [...statuses.flatMap(checksFromStatus), ...tokens.map(tokenCheck)]);
   }
   const lock = await acquireInstanceLock(dataDir, {
     mode: "once",
@@ -74,10 +79,18 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
     const kv = await openKv(join(dataDir, "agent.kv"));
     try {
       const events = await EventLog.open(kv);
-      const checks: OnceCheck[] = [];
+      const tokens = await checkTokensOnce(config.tokens, { kv });
+      const checks: OnceCheck[] = tokens.map(tokenCheck);
       const table = await deps.platform.processTable();
       for (const script of Object.values(config.scripts)) {
-        const process = await ensureRunning(script, { ...deps, pidDir, config, events });
+        const blocked = blockedBy(script.name, tokens);
+        const process = await ensureRunning(script, {
+          ...deps,
+          pidDir,
+          config,
+          events,
+          blocked,
+        });
         checks.push(process);
         if (process.state === "running" && process.pid && process.severity === "ok") {
           checks.push(...(await healthOnce(script, process.pid, { table, config })));
@@ -96,7 +109,13 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
 
 async function ensureRunning(
   script: ResolvedScript,
-  ctx: OnceDeps & { pidDir: string; config: ResolvedAgentConfig; events: EventLog },
+  ctx: OnceDeps & {
+    pidDir: string;
+    config: ResolvedAgentConfig;
+    events: EventLog;
+    /** Why a token the script uses keeps it from starting; null when none does. */
+    blocked: string | null;
+  },
 ): Promise<OnceCheck> {
   const base = { script: script.name, check: "process", pid: null };
   if (!script.enabled) return { ...base, severity: "ok", state: "stopped", message: "disabled" };
@@ -122,6 +141,9 @@ async function ensureRunning(
       };
     }
     await removePidRecord(ctx.pidDir, script.name);
+  }
+  if (ctx.blocked !== null) {
+    return { ...base, severity: "warning", state: "waiting-for-token", message: ctx.blocked };
   }
   const found = await findExecutable(script.command[0], {
     cwd: script.cwd,
@@ -304,6 +326,19 @@ async function agentChecks(config: ResolvedAgentConfig): Promise<OnceCheck[]> {
     });
   }
   return out;
+}
+
+/** One token as a report line: ok, warning inside warn_before, critical when expired or invalid. */
+function tokenCheck(t: TokenStatus): OnceCheck {
+  return {
+    script: "agent",
+    check: `token:${t.name}`,
+    severity: tokenSeverity(t.state),
+    state: t.state,
+    pid: null,
+    message: `${t.reason}; time left ${timeLeft(t)}` +
+      (t.usedBy.length ? `; used by ${t.usedBy.join(", ")}` : ""),
+  };
 }
 
 function report(source: OnceReport["source"], checks: OnceCheck[]): OnceReport {

@@ -19,6 +19,7 @@ import { pumpLines } from "./line_splitter.ts";
 import { RotatingLogWriter } from "./log_writer.ts";
 import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
 import type { Platform } from "./platform/types.ts";
+import type { TokenGate } from "./tokens/manager.ts";
 import type { ExitInfo, RunnerStatus, ScriptState } from "./script_state.ts";
 
 /** A script could not be started: the command or its folder is missing. */
@@ -37,6 +38,8 @@ export interface RunnerDeps {
   logDir: string;
   /** Extra environment for a script, e.g. its ping URL (`SCRIPTMON_PING_URL`). */
   scriptEnv?: (name: string) => Record<string, string>;
+  /** Asked before every start: a script whose tokens are not usable waits (`waiting-for-token`). */
+  tokens?: TokenGate;
 }
 
 /** One run of the script: a child we spawned or a process we adopted. */
@@ -234,6 +237,7 @@ export class ScriptRunner {
         if (!(await this.#waitForSchedule(cron, stop))) return;
       }
       first = false;
+      if (!run && !(await this.#waitForTokens(stop))) return;
       run ??= await this.#spawn();
       this.#settled();
       if (!run) {
@@ -287,6 +291,31 @@ export class ScriptRunner {
     if (decision.delayMs > 0) await clock.sleep(decision.delayMs, stop);
     this.#nextStartAt = null;
     this.#restarts++;
+    return !stop.aborted;
+  }
+
+  /**
+   * Holds the start while a token the script uses is expired or invalid, in
+   * `waiting-for-token` (no restart, no backoff counted); false when stopped
+   * meanwhile. Each change of a token looks again.
+   */
+  async #waitForTokens(stop: AbortSignal): Promise<boolean> {
+    const gate = this.#deps.tokens;
+    if (!gate) return true;
+    let waited = false;
+    for (let why = gate.blocked(this.name); why !== null; why = gate.blocked(this.name)) {
+      if (this.#state !== "waiting-for-token" || this.#reason !== why) {
+        if (!waited) this.#log.warn("{script} waits: {why}", { script: this.name, why });
+        this.#setState("waiting-for-token", { reason: why });
+      }
+      waited = true;
+      this.#settled();
+      await gate.changed(stop);
+      if (stop.aborted) return false;
+    }
+    if (waited) {
+      this.#log.info("{script}: its tokens are valid again; starting", { script: this.name });
+    }
     return !stop.aborted;
   }
 

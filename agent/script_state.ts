@@ -11,6 +11,7 @@ export const SCRIPT_STATES = [
   "stopped",
   "exited",
   "failed",
+  "waiting-for-token",
 ] as const;
 
 /** A script's state: see README for what each means. */

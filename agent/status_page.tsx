@@ -15,6 +15,7 @@ import type { AgentInfo, StatusBody } from "./api.ts";
 import type { CheckState, ScriptHealth } from "./health/types.ts";
 import type { ScriptState, ScriptStatus } from "./script_state.ts";
 import { formatBytes, formatDuration } from "../shared/units.ts";
+import type { TokenState, TokenStatus } from "./tokens/types.ts";
 
 /** Options of `renderStatusFragment`. */
 export interface StatusFragmentOptions {
@@ -44,6 +45,15 @@ const STATE_TONE: Readonly<Record<ScriptState, "ok" | "warn" | "bad" | "off">> =
   failed: "bad",
   stopped: "off",
   exited: "off",
+  "waiting-for-token": "warn",
+};
+
+const TOKEN_TONE: Readonly<Record<TokenState, "ok" | "warn" | "bad" | "off">> = {
+  valid: "ok",
+  expiring: "warn",
+  unknown: "off",
+  invalid: "bad",
+  expired: "bad",
 };
 
 const HEALTH_TONE: Readonly<Record<ScriptHealth, "ok" | "warn" | "bad" | "off">> = {
@@ -112,9 +122,15 @@ function toHtml(node: unknown): string {
 
 function LiveContent(props: { status: StatusBody; now: number }) {
   const { agent, scripts } = props.status;
+  const tokens = props.status.tokens ?? [];
   return (
     <>
       <AgentLine agent={agent} now={props.now} />
+      {tokens.length === 0 ? null : (
+        <section class="scripts tokens">
+          {tokens.map((token) => <TokenTile key={token.name} token={token} />)}
+        </section>
+      )}
       {scripts.length === 0
         ? <p class="empty">No scripts are configured.</p>
         : (
@@ -207,6 +223,38 @@ function ScriptTile(props: { script: ScriptStatus; now: number }) {
           {script.lastLines.map((entry, i) => <LogLine key={i} {...entry} />)}
         </pre>
       )}
+    </article>
+  );
+}
+
+function TokenTile(props: { token: TokenStatus }) {
+  const { token } = props;
+  const tone = TOKEN_TONE[token.state];
+  const left = token.secondsLeft;
+  return (
+    <article class={`tile token tone-${tone}`}>
+      <h2>
+        <span class="name">token {token.name}</span>
+        <span class={`badge state token-${token.state} tone-${tone}`}>{token.state}</span>
+      </h2>
+      <dl>
+        <Fact label={left !== null && left < 0 ? "expired" : "expires"}>
+          {left === null
+            ? "unknown"
+            : left < 0
+            ? `${formatDuration(-left * 1000)} ago`
+            : `in ${formatDuration(left * 1000)}`}
+          {token.predicted ? ` (predicted, confidence ${token.confidence})` : ""}
+        </Fact>
+        <Fact label="used by">{token.usedBy.join(", ") || "–"}</Fact>
+        {token.validationOk === null
+          ? null
+          : <Fact label="validation">{token.validationOk ? "passed" : "failed"}</Fact>}
+        {token.refresh === null || token.refresh.failures === 0
+          ? null
+          : <Fact label="refresh">{token.refresh.failures} failure(s) in a row</Fact>}
+      </dl>
+      <p class="reason">{token.reason}</p>
     </article>
   );
 }

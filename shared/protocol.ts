@@ -103,6 +103,22 @@ export const commandAckSchema = z.strictObject({
   logs: logsPayloadSchema.optional(),
 });
 
+/** One token (`[tokens.<name>]`) as the heartbeat reports it: never its value. */
+export const tokenSummarySchema = z.strictObject({
+  name,
+  /** valid | expiring | unknown | invalid | expired */
+  state: z.string().max(30),
+  /** The stated or predicted expiry; null when unknown. */
+  expiresAt: iso.nullable(),
+  secondsLeft: z.number().int().nullable(),
+  /** `expiresAt` is predicted from learned lifetimes, not stated by the token. */
+  predicted: z.boolean(),
+  /** 0..1: how sure `expiresAt` is. */
+  confidence: z.number().min(0).max(1),
+  /** The scripts that wait for it. */
+  usedBy: z.array(name).max(1000),
+});
+
 /** `POST /api/v1/ingest`. */
 export const ingestRequestSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
@@ -113,6 +129,8 @@ export const ingestRequestSchema = z.strictObject({
   acks: z.array(commandAckSchema).max(100).default([]),
   /** Events the agent's spool dropped (resource samples only), since it started. */
   dropped: z.number().int().nonnegative().default(0),
+  /** The agent's tokens and their time left (absent from agents without tokens support). */
+  tokens: z.array(tokenSummarySchema).max(100).optional(),
 });
 
 /**
@@ -181,6 +199,8 @@ export const dedupeResponseSchema = z.strictObject({ claimed: z.boolean() });
 export type AgentIdentity = z.infer<typeof agentIdentitySchema>;
 /** One script in a heartbeat. */
 export type ScriptSummary = z.infer<typeof scriptSummarySchema>;
+/** One token in a heartbeat. */
+export type TokenSummary = z.infer<typeof tokenSummarySchema>;
 /** One event on the wire. */
 export type WireEvent = z.infer<typeof wireEventSchema>;
 /** A command's outcome. */
