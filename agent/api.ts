@@ -14,7 +14,7 @@ import { type CheckState, PING_BODY_LIMIT } from "./health/types.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { CollectorLinkStatus } from "./collector_link.ts";
 import { type Notifier, UnknownWebhookError } from "./notifier.ts";
-import { parseSilenceRequest } from "./silence_request.ts";
+import { parseSilenceRequest } from "../shared/notify/silence_request.ts";
 import { MESSAGE_STATES, type MessageState } from "../shared/notify/types.ts";
 import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";

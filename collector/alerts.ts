@@ -29,7 +29,12 @@ import { queueDue } from "../shared/notify/queue_due.ts";
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../shared/notify/channels/mod.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
-import { AlertPolicy, type PolicyOutput } from "../shared/notify/policy.ts";
+import {
+  AlertPolicy,
+  type AlertPolicyOptions,
+  type PolicyOutput,
+} from "../shared/notify/policy.ts";
+import { RuntimeRules } from "../shared/notify/runtime_rules.ts";
 import type { Alert, Channel, MessageState } from "../shared/notify/types.ts";
 import { formatDuration } from "../shared/units.ts";
 import { retryLocked } from "./_kv_retry.ts";
@@ -77,6 +82,8 @@ export class CollectorAlerts implements AlertStats {
   #clock: Clock;
   #outbox: Outbox;
   #policy: AlertPolicy;
+  /** Silences and routes added through the API (kept in the KV). */
+  readonly rules: RuntimeRules;
   #firing = new Map<string, Alert>();
   #pending = new Map<string, AgentRecord>();
   #startedAt = 0;
@@ -117,12 +124,24 @@ export class CollectorAlerts implements AlertStats {
         };
       },
     });
-    this.#policy = new AlertPolicy(config.notify);
+    this.rules = new RuntimeRules(options.kv, {
+      prefix: ["alerts", "rules"],
+      now: () => this.#clock.now(),
+    });
+    this.#policy = new AlertPolicy(config.notify, this.#policyOptions());
+  }
+
+  #policyOptions(): AlertPolicyOptions {
+    return {
+      silences: () => this.rules.silences(),
+      routes: () => this.rules.resolvedRoutes(),
+    };
   }
 
   /** Restores the policy's state from the KV and starts delivering. */
   async start(): Promise<void> {
     const { kv, config } = this.#options;
+    await this.rules.load();
     const parts: Uint8Array[] = [];
     for await (const entry of kv.list<Uint8Array>({ prefix: STATE_PREFIX })) {
       parts.push(entry.value);
@@ -131,7 +150,7 @@ export class CollectorAlerts implements AlertStats {
     if (parts.length > 0) {
       try {
         const saved = JSON.parse(new TextDecoder().decode(concat(parts))) as Saved;
-        this.#policy = AlertPolicy.restore(config.notify, saved.policy);
+        this.#policy = AlertPolicy.restore(config.notify, saved.policy, this.#policyOptions());
         this.#firing = new Map(saved.firing);
       } catch (error) {
         log.error("Cannot restore the alert state; starting afresh: {error}", { error });
@@ -318,6 +337,22 @@ export class CollectorAlerts implements AlertStats {
       const run = this.#busy.then(() => this.#flush(this.#clock.now()));
       this.#busy = run.catch((error) => log.error("Alert flush failed: {error}", { error }));
     }, delay);
+  }
+
+  /**
+   * Takes a reloaded config: the notify policy (routes, silences, waits,
+   * repeat interval) and `offline_after` apply from now on. Webhooks are
+   * read at start only.
+   */
+  reconfigure(config: ResolvedCollectorConfig): void {
+    this.#policy.reconfigure(config.notify);
+    this.#options = { ...this.#options, config };
+    this.#schedule();
+  }
+
+  /** The outbox, for the notification history. */
+  get outbox(): Outbox {
+    return this.#outbox;
   }
 
   /** Conditions firing now, per rule. */

@@ -28,6 +28,8 @@ import {
 import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes_agent.ts";
 import { apiRoutes } from "./routes_api.ts";
+import { type AlertControl, alertingRoutes } from "./routes_alerting.ts";
+import { reportRoutes } from "./routes_reports.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
@@ -52,6 +54,10 @@ export interface AppDeps {
   counters?: IngestCounters;
   /** Alerts firing and outbox depth for `/metrics`; left out of it when absent. */
   alerts?: AlertStats;
+  /** The outbox and runtime rules behind `/notifications`, `/silences`, `/routes`; absent: no such routes. */
+  control?: AlertControl;
+  /** The config as last (re)loaded; default `config`. */
+  currentConfig?: () => ResolvedCollectorConfig;
   /** Users who sign in to the pages; default over the store's KV. */
   users?: Users;
   /** Their sessions; default over the store's KV with the default timeouts. */
@@ -134,6 +140,11 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     "/api/v1",
     apiRoutes({ store: deps.store, clock, commandTtlMs: deps.config.commandTtlMs }),
   );
+  app.route("/api/v1", reportRoutes({ store: deps.store, clock }));
+  if (deps.control !== undefined) {
+    const config = deps.currentConfig ?? (() => deps.config);
+    app.route("/api/v1", alertingRoutes({ control: deps.control, clock, config }));
+  }
 
   app.route(
     "/",

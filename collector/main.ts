@@ -152,7 +152,7 @@ function program(): Command {
       const stop = () => controller.abort();
       for (const signal of signals) Deno.addSignalListener(signal, stop);
       try {
-        await serve({ config, kv, signal: controller.signal });
+        await serve({ config, kv, signal: controller.signal, watchConfig: true });
       } finally {
         for (const signal of signals) Deno.removeSignalListener(signal, stop);
         kv.close();

@@ -8,8 +8,8 @@
 
 import { MAX_BATCH_EVENTS, MAX_INGEST_BYTES, PROTOCOL_VERSION } from "../shared/protocol.ts";
 import { VERSION } from "./version.ts";
-
-type Json = Record<string, unknown>;
+import { agentAuth, apiAuth, errors, type Json, json, path, query } from "./_openapi_parts.ts";
+import { alertingPaths, reportPaths } from "./openapi_reports.ts";
 
 const error: Json = {
   description: "Refused",
@@ -23,32 +23,6 @@ const error: Json = {
     },
   },
 };
-
-const json = (schema: Json, description = "OK"): Json => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-const query = (name: string, description: string, schema: Json = { type: "string" }): Json => ({
-  name,
-  in: "query",
-  required: false,
-  description,
-  schema,
-});
-
-const path = (name: string): Json => ({
-  name,
-  in: "path",
-  required: true,
-  schema: { type: "string" },
-});
-
-const errors = (...codes: number[]): Json =>
-  Object.fromEntries(codes.map((code) => [String(code), { $ref: "#/components/responses/Error" }]));
-
-const agentAuth = [{ agentToken: [] }];
-const apiAuth = [{ apiToken: [] }];
 
 const command: Json = {
   type: "object",
@@ -134,6 +108,8 @@ export function openApiDocument(): Json {
       schemas: { Command: command, Alert: alert },
     },
     paths: {
+      ...reportPaths(),
+      ...alertingPaths(),
       "/healthz": {
         get: {
           summary: "Liveness; the only route without a credential",

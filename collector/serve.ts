@@ -11,6 +11,7 @@ import { CollectorAlerts, readCaCerts } from "./alerts.ts";
 import { createApp } from "./app.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
+import { ConfigReloader } from "./config_reload.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { IngestCounters } from "./metrics.ts";
 import { Store } from "./store.ts";
@@ -34,6 +35,8 @@ export interface ServeOptions {
   onListen?: (address: { hostname: string; port: number; https: boolean }) => void;
   /** For the alert webhooks; default the global `fetch`. */
   fetch?: typeof fetch;
+  /** Reload the config file when it changes or on SIGHUP (see `config_reload.ts`). */
+  watchConfig?: boolean;
 }
 
 /** Serves until `signal` aborts; resolves once every connection is closed. */
@@ -51,7 +54,21 @@ export async function serve(options: ServeOptions): Promise<void> {
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
   const counters = new IngestCounters();
-  const app = createApp({ store, config, clock, waiters, counters, alerts });
+  const reloader = new ConfigReloader({
+    initial: config,
+    apply: (next) => alerts.reconfigure(next),
+  });
+  const current = () => reloader.current();
+  const app = createApp({
+    store,
+    config,
+    clock,
+    waiters,
+    counters,
+    alerts,
+    control: alerts,
+    currentConfig: current,
+  });
   const tls = config.tls === undefined ? {} : {
     cert: await Deno.readTextFile(config.tls.certFile),
     key: await Deno.readTextFile(config.tls.keyFile),
@@ -60,7 +77,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const offlineCheck = async () => {
     try {
-      const offline = await store.markOffline(clock.now(), config.offlineAfterMs);
+      const offline = await store.markOffline(clock.now(), current().offlineAfterMs);
       for (const agent of offline) {
         log.warn("Agent {site}/{host} is offline: last seen {lastSeenAt}", { ...agent });
       }
@@ -72,6 +89,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const purge = async () => {
     try {
       const now = clock.now();
+      const config = current();
       // Whole days are rolled up before their state changes can be purged.
       const rolled = await rollUpDays(store, {
         now,
@@ -95,6 +113,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   await alerts.start();
+  if (options.watchConfig) await reloader.start();
   const inFlight = new Set<Promise<void>>();
   const track = (task: () => Promise<void>) => () => {
     const running = task().finally(() => inFlight.delete(running));
@@ -107,6 +126,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
   track(purge)();
   const stopTimers = () => {
+    reloader.close();
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
   };

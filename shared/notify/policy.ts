@@ -59,6 +59,8 @@ export interface AlertPolicyOptions {
    * read on each decision. One with the id of a config silence is ignored.
    */
   silences?: () => readonly Silence[];
+  /** Routes added at run time (the collector's API), tried before the config's; read on each decision. */
+  routes?: () => readonly ResolvedRoute[];
 }
 
 interface Condition {
@@ -104,6 +106,7 @@ const snapshotSchema = z.object({
 export class AlertPolicy {
   #config: ResolvedNotifyPolicy;
   #extraSilences: () => readonly Silence[];
+  #extraRoutes: () => readonly ResolvedRoute[];
   #conditions = new Map<string, Condition>();
 
   /** @throws {RangeError} when `repeatIntervalMs` is not > 0 or a wait is negative. */
@@ -120,6 +123,16 @@ export class AlertPolicy {
     }
     this.#config = config;
     this.#extraSilences = options.silences ?? (() => []);
+    this.#extraRoutes = options.routes ?? (() => []);
+  }
+
+  /**
+   * Takes a new config (a reloaded file); conditions, episodes and repeat
+   * counts carry on. Validated like the constructor's.
+   */
+  reconfigure(config: ResolvedNotifyPolicy): void {
+    const fresh = new AlertPolicy(config);
+    this.#config = fresh.#config;
   }
 
   /**
@@ -315,7 +328,7 @@ export class AlertPolicy {
   /** The routes an alert takes: the first that matches, and the next ones while `continue` says so. */
   #routesFor(alert: Alert): ResolvedRoute[] {
     const taken: ResolvedRoute[] = [];
-    for (const route of this.#config.routes) {
+    for (const route of [...this.#extraRoutes(), ...this.#config.routes]) {
       if (!route.severity.includes(alert.severity) || !matchesAlert(route.match, alert)) continue;
       taken.push(route);
       if (!route.continue) break;

@@ -1,6 +1,6 @@
-/** A silence as the CLI asks for it (`POST /api/silences`), checked and completed. */
-import { parseDuration } from "../shared/units.ts";
-import { type AlertMatcher, MATCHER_FIELDS, type Silence } from "../shared/notify/silences.ts";
+/** A silence as an API asks for it (agent `POST /api/silences`, collector `POST /api/v1/silences`), checked and completed. */
+import { parseDuration } from "../units.ts";
+import { type AlertMatcher, MATCHER_FIELDS, type Silence } from "./silences.ts";
 
 /**
  * `{ match: { script: "rates" }, for: "2h" | until: ISO, comment?, createdBy? }` →

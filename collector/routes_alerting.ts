@@ -1,0 +1,148 @@
+/**
+ * The collector's notifications and their rules under `/api/v1`: the
+ * message history of its outbox, and the silences and routes added at
+ * run time (beside the config file's, which these routes list but cannot
+ * change).
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { getLogger } from "@logtape/logtape";
+import type { Outbox } from "../shared/notify/outbox.ts";
+import { parseRouteRequest, type RuntimeRules } from "../shared/notify/runtime_rules.ts";
+import { parseSilenceRequest } from "../shared/notify/silence_request.ts";
+import { isActive } from "../shared/notify/silences.ts";
+import { MESSAGE_STATES, type MessageRecord } from "../shared/notify/types.ts";
+import type { CollectorEnv } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import type { ResolvedCollectorConfig } from "./config.ts";
+import { HttpError } from "./http_error.ts";
+import { queryEnum, queryInt, queryText, queryTime } from "./_request.ts";
+
+const log = getLogger(["scriptmon", "collector", "api"]);
+
+/** What the alerting routes read and change (the collector's `CollectorAlerts`). */
+export interface AlertControl {
+  readonly outbox: Outbox;
+  readonly rules: RuntimeRules;
+}
+
+/** The sites a message is about: its alert's and those grouped into it. */
+export function messageSites(message: MessageRecord): string[] {
+  if (message.payload.type !== "alert") return [];
+  const { alert } = message.payload;
+  return [...new Set([alert.site, ...(alert.group ?? []).map((a) => a.site)])]
+    .filter((s): s is string => typeof s === "string");
+}
+
+/** How many messages the history reads before the site filter. */
+const SCAN_LIMIT = 10_000;
+
+/** The alerting routes, to mount at `/api/v1`. */
+export function alertingRoutes(
+  deps: { control: AlertControl; clock: Clock; config: () => ResolvedCollectorConfig },
+): Hono<CollectorEnv> {
+  const { control, clock } = deps;
+  const app = new Hono<CollectorEnv>();
+  const who = (c: { get(key: "token"): { name: string } }) => `api-token:${c.get("token").name}`;
+
+  app.get("/notifications", async (c) => {
+    const state = queryEnum(c, "state", ["any", ...MESSAGE_STATES] as const, "any");
+    const channel = queryText(c, "channel");
+    const site = queryText(c, "site");
+    const since = queryTime(c, "since");
+    const until = queryTime(c, "until");
+    const limit = queryInt(c, "limit", { min: 1, max: 1000, fallback: 100 });
+    const listed = await control.outbox.list({
+      ...(state === "any" ? {} : { state }),
+      ...(channel === undefined ? {} : { channel }),
+      ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
+      limit: site === undefined && until === undefined ? limit : SCAN_LIMIT,
+    });
+    const notifications = listed
+      .filter((m) => until === undefined || Date.parse(m.createdAt) < until)
+      .filter((m) => site === undefined || messageSites(m).includes(site))
+      .slice(0, limit);
+    return c.json({ notifications, counts: await control.outbox.counts() });
+  });
+
+  app.get("/silences", (c) => {
+    const now = clock.now();
+    return c.json({
+      silences: [
+        ...deps.config().notify.silences.filter((s) => isActive(s, now)).map((s) => ({
+          ...s,
+          source: "config",
+        })),
+        ...control.rules.silences().map((s) => ({ ...s, source: "api" })),
+      ],
+    });
+  });
+
+  app.post("/silences", async (c) => {
+    const body = await c.req.json().catch(() => {
+      throw new HttpError(400, "body: expected a JSON object with match and for (or until)");
+    });
+    let silence;
+    try {
+      silence = parseSilenceRequest({ ...body, createdBy: who(c) }, clock.now());
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message, { cause: error });
+    }
+    await control.rules.addSilence(silence);
+    log.info("Silence {id} of {match} until {until} added by {by}", {
+      id: silence.id,
+      match: JSON.stringify(silence.match),
+      until: silence.until,
+      by: silence.createdBy,
+    });
+    return c.json({ silence }, 201);
+  });
+
+  app.delete("/silences/:id", async (c) => {
+    const id = c.req.param("id");
+    if (deps.config().notify.silences.some((s) => s.id === id)) {
+      throw new HttpError(409, `Silence "${id}" is from the config file: remove it there`);
+    }
+    if (!await control.rules.removeSilence(id)) throw new HttpError(404, `No silence "${id}"`);
+    log.info("Silence {id} removed by {by}", { id, by: who(c) });
+    return c.json({ ok: true });
+  });
+
+  app.get("/routes", (c) => {
+    return c.json({ config: deps.config().notify.routes, runtime: control.rules.routes() });
+  });
+
+  app.post("/routes", async (c) => {
+    const body = await c.req.json().catch(() => {
+      throw new HttpError(400, "body: expected a JSON object with a route");
+    });
+    let route;
+    try {
+      route = parseRouteRequest(body, {
+        webhooks: Object.keys(deps.config().webhooks),
+        createdBy: who(c),
+        now: clock.now(),
+      });
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message, { cause: error });
+    }
+    await control.rules.addRoute(route);
+    log.info("Route {id} to {webhooks} added by {by}", {
+      id: route.id,
+      webhooks: route.route.webhooks.join(", "),
+      by: route.createdBy,
+    });
+    return c.json({ route }, 201);
+  });
+
+  app.delete("/routes/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!await control.rules.removeRoute(id)) throw new HttpError(404, `No runtime route "${id}"`);
+    log.info("Route {id} removed by {by}", { id, by: who(c) });
+    return c.json({ ok: true });
+  });
+
+  return app;
+}

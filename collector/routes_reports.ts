@@ -1,0 +1,101 @@
+/**
+ * Uptime and history under `/api/v1`: the uptime report of the fleet (JSON
+ * or CSV) and one script's history (uptime, state segments, resource
+ * samples) for its page.
+ *
+ * @module
+ */
+
+import { type Context, Hono } from "hono";
+import type { CollectorEnv } from "./auth.ts";
+import type { Clock } from "./clock.ts";
+import { toCsv } from "./csv.ts";
+import { HttpError } from "./http_error.ts";
+import { queryEnum, queryText, queryTime } from "./_request.ts";
+import type { Store } from "./store.ts";
+import {
+  DAY_MS,
+  scriptSegments,
+  scriptUptime,
+  UPTIME_CSV_COLUMNS,
+  uptimeCsvRow,
+  uptimeReport,
+} from "./uptime.ts";
+
+/** The longest window a report or history may cover. */
+const MAX_WINDOW_MS = 400 * DAY_MS;
+
+/** `since`/`until` of the query (ISO), defaulting to the `fallbackMs` before now. */
+export function queryWindow(
+  c: Context,
+  now: number,
+  fallbackMs: number,
+): { since: number; until: number } {
+  const until = queryTime(c, "until") ?? now;
+  const since = queryTime(c, "since") ?? until - fallbackMs;
+  if (until <= since) {
+    throw new HttpError(
+      400,
+      `until: expected a time after since (${new Date(since).toISOString()}), got ${
+        JSON.stringify(c.req.query("until") ?? new Date(until).toISOString())
+      }`,
+    );
+  }
+  if (until - since > MAX_WINDOW_MS) {
+    throw new HttpError(
+      400,
+      `since: a window may cover at most 400 days, got ${c.req.query("since")}`,
+    );
+  }
+  return { since, until };
+}
+
+/** The report and history routes, to mount at `/api/v1`. */
+export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<CollectorEnv> {
+  const { store, clock } = deps;
+  const app = new Hono<CollectorEnv>();
+
+  app.get("/reports/uptime", async (c) => {
+    const format = queryEnum(c, "format", ["json", "csv"] as const, "json");
+    const window = queryWindow(c, clock.now(), 7 * DAY_MS);
+    const site = queryText(c, "site");
+    const rows = await uptimeReport(store, { ...window, ...(site === undefined ? {} : { site }) });
+    if (format === "csv") {
+      return c.body(toCsv(UPTIME_CSV_COLUMNS, rows.map(uptimeCsvRow)), 200, {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="uptime.csv"',
+      });
+    }
+    return c.json({
+      since: new Date(window.since).toISOString(),
+      until: new Date(window.until).toISOString(),
+      scripts: rows,
+    });
+  });
+
+  app.get("/agents/:site/:host/scripts/:name/history", async (c) => {
+    const { site, host, name } = c.req.param();
+    const scripts = await store.getScripts(site, host);
+    if (scripts === null) throw new HttpError(404, `No agent ${site}/${host} has reported`);
+    if (!scripts.some((s) => s.name === name)) {
+      throw new HttpError(404, `Agent ${site}/${host} has not reported a script "${name}"`);
+    }
+    const window = queryWindow(c, clock.now(), DAY_MS);
+    const query = { site, host, script: name, ...window };
+    const [uptime, segments, resources] = await Promise.all([
+      scriptUptime(store, query),
+      scriptSegments(store, query),
+      store.history.resourceSeries(site, host, name, window),
+    ]);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return c.json({
+      since: iso(window.since),
+      until: iso(window.until),
+      uptime,
+      segments: segments.map((s) => ({ from: iso(s.from), to: iso(s.to), state: s.state })),
+      resources,
+    });
+  });
+
+  return app;
+}

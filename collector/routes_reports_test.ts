@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { createApp } from "./app.ts";
+import { parseConfig } from "./config.ts";
+import { Store } from "./store.ts";
+import { ingestRequest, script } from "./_testing.ts";
+
+const T0 = Date.parse("2026-05-01T00:00:00Z");
+const HOUR = 3_600_000;
+
+async function withApp(
+  fn: (api: (path: string) => Promise<Response>) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new Store(kv);
+    const clock = { now: () => T0 + 4 * HOUR };
+    const config = parseConfig("", { path: "/tmp/collector.toml", vars: {} });
+    const app = createApp({ store, config, clock });
+    const token = (await store.createToken({ kind: "api", name: "ops", now: T0 })).token;
+    const at = (ms: number) => new Date(ms).toISOString();
+    await store.ingest(
+      ingestRequest({
+        scripts: [script("rates", { rssBytes: 5_000_000 })],
+        events: [
+          {
+            seq: 1,
+            at: at(T0),
+            kind: "state",
+            script: "rates",
+            data: { from: "stopped", state: "running" },
+          },
+          {
+            seq: 2,
+            at: at(T0 + 3 * HOUR),
+            kind: "state",
+            script: "rates",
+            data: { from: "running", state: "backoff" },
+          },
+        ],
+      }),
+      { now: T0 + 10_000, tokenName: "ws-01" },
+    );
+    await fn(async (path) =>
+      await app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    );
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("GET /api/v1/reports/uptime gives every script's uptime as JSON or CSV", async () => {
+  await withApp(async (api) => {
+    const window = `since=${new Date(T0).toISOString()}&until=${
+      new Date(T0 + 4 * HOUR).toISOString()
+    }`;
+    const json = await (await api(`/api/v1/reports/uptime?${window}`)).json();
+    assert.equal(json.scripts.length, 1);
+    assert.deepEqual(
+      { host: json.scripts[0].host, upMs: json.scripts[0].upMs, downMs: json.scripts[0].downMs },
+      { host: "ws-01", upMs: 3 * HOUR, downMs: HOUR },
+    );
+    const csv = await api(`/api/v1/reports/uptime?format=csv&${window}`);
+    assert.equal(csv.headers.get("content-type"), "text/csv; charset=utf-8");
+    const lines = (await csv.text()).trim().split("\r\n");
+    assert.equal(lines[0], "site,host,script,uptimePercent,upMs,downMs,idleMs,unknownMs,restarts");
+    assert.equal(lines[1], `BFI4,ws-01,rates,75.000,${3 * HOUR},${HOUR},0,0,0`);
+  });
+});
+
+Deno.test("a script's history has its uptime, state segments and resource samples", async () => {
+  await withApp(async (api) => {
+    const response = await api("/api/v1/agents/BFI4/ws-01/scripts/rates/history");
+    assert.equal(response.status, 200);
+    const history = await response.json();
+    assert.equal(
+      history.until,
+      new Date(T0 + 4 * HOUR).toISOString(),
+      "default window: 24 h to now",
+    );
+    assert.deepEqual(history.segments.map((s: { state: string | null }) => s.state), [
+      null,
+      "running",
+      "backoff",
+    ]);
+    assert.equal(history.uptime.ratio, 0.75);
+    assert.deepEqual(history.resources.map((p: { rssBytes: number }) => p.rssBytes), [5_000_000]);
+  });
+});
+
+Deno.test("history and report requests with bad windows or unknown scripts are refused", async () => {
+  await withApp(async (api) => {
+    const cases: [string, number, RegExp][] = [
+      ["/api/v1/agents/BFI4/ws-01/scripts/nope/history", 404, /not reported a script "nope"/],
+      ["/api/v1/agents/BFI4/ws-99/scripts/rates/history", 404, /No agent BFI4\/ws-99/],
+      ["/api/v1/reports/uptime?since=yesterday", 400, /since: expected an ISO time/],
+      [
+        "/api/v1/reports/uptime?since=2026-05-02T00:00:00Z&until=2026-05-01T00:00:00Z",
+        400,
+        /until: expected a time after since/,
+      ],
+      ["/api/v1/reports/uptime?since=2020-01-01T00:00:00Z", 400, /at most 400 days/],
+      ["/api/v1/reports/uptime?format=pdf", 400, /format: expected one of/],
+    ];
+    for (const [path, status, message] of cases) {
+      const response = await api(path);
+      assert.equal(response.status, status, path);
+      assert.match((await response.json()).error, message, path);
+    }
+  });
+});
