@@ -115,15 +115,18 @@ export class Fleet implements AsyncDisposable {
     this.apiToken = apiToken;
   }
 
-  /** Writes the collector's config (offline_after 3s), makes an API token, starts serving. */
-  static async start(): Promise<Fleet> {
+  /**
+   * Writes the collector's config (offline_after 3s, then `extraToml`: webhooks, `[notify]`),
+   * makes an API token, starts serving.
+   */
+  static async start(options: { extraToml?: string } = {}): Promise<Fleet> {
     const dir = await Deno.makeTempDir({ prefix: "fleet-" });
     const config = join(dir, "collector.toml");
     const port = freePort();
     await Deno.writeTextFile(
       config,
       `[collector]\nlisten = "127.0.0.1:${port}"\ndata_dir = "collector"\n` +
-        `offline_after = "3s"\nlog_level = "info"\n`,
+        `offline_after = "3s"\nlog_level = "info"\n\n${options.extraToml ?? ""}`,
     );
     const collector = new CollectorProcess(config, port);
     const fleet = new Fleet(dir, collector, await collector.apiToken("fleet-tests"));
