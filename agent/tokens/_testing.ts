@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import type { Clock } from "../clock.ts";
-import type { ResolvedToken } from "./types.ts";
+import type { ResolvedToken, TokenStatus } from "./types.ts";
 
 /** A clock that moves only when told; sleepers wake when their time comes. */
 export class FakeClock implements Clock {
@@ -154,4 +154,25 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A token's status with plain defaults (valid, 2 h left, used by "rates"), for rendering tests. */
+export function tokenStatus(name: string, overrides: Partial<TokenStatus> = {}): TokenStatus {
+  return {
+    name,
+    format: "jwt",
+    state: "valid",
+    reason: "expires in 2h",
+    expiresAt: "2026-03-02T12:00:00.000Z",
+    secondsLeft: 7200,
+    predicted: false,
+    confidence: 1,
+    warning: null,
+    usedBy: ["rates"],
+    validatedAt: null,
+    validationOk: null,
+    refresh: null,
+    renewedAt: null,
+    ...overrides,
+  };
 }
