@@ -234,6 +234,11 @@ async function sessionUser(deps: AuthDeps, cookie: string): Promise<SessionUser 
  * Refuses (403) a request that another site made the browser send: a
  * `Sec-Fetch-Site` other than `same-origin`, or an `Origin` other than the
  * collector's own. Absent headers pass (older browsers, non-browser clients).
+ *
+ * `Origin: null` passes only together with `Sec-Fetch-Site: same-origin`:
+ * under the pages' `Referrer-Policy: no-referrer` browsers send `null` as
+ * the origin of their own form posts, and `Sec-Fetch-Site` (which no page
+ * can set) still says where the request came from.
  */
 export function checkSameOrigin(c: Context): void {
   const fetchSite = c.req.header("sec-fetch-site");
@@ -245,7 +250,9 @@ export function checkSameOrigin(c: Context): void {
   }
   const origin = c.req.header("origin");
   const own = new URL(c.req.url).origin;
-  if (origin !== undefined && origin !== own) {
+  if (
+    origin !== undefined && origin !== own && !(origin === "null" && fetchSite === "same-origin")
+  ) {
     throw new HttpError(
       403,
       `Cross-site request refused: Origin ${JSON.stringify(origin)} is not this collector (${own})`,

@@ -57,6 +57,42 @@ export class CollectorProcess implements AsyncDisposable {
     return collectorCli(this.config, "api-token", "create", name);
   }
 
+  /** Adds a web user (`user add <name> --role <role> [--sites ...] --password-stdin`). */
+  async addUser(
+    name: string,
+    options: { role: "viewer" | "operator" | "admin"; password: string; sites?: string[] },
+  ): Promise<void> {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        COLLECTOR_MAIN,
+        "--config",
+        this.config,
+        "user",
+        "add",
+        name,
+        "--role",
+        options.role,
+        ...(options.sites === undefined ? [] : ["--sites", options.sites.join(",")]),
+        "--password-stdin",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(`${options.password}\n`));
+    await writer.close();
+    const out = await child.output();
+    if (out.code !== 0) {
+      throw new Error(
+        `user add ${name} exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`,
+      );
+    }
+  }
+
   /** Starts `serve` and waits until `/healthz` answers. */
   async start(): Promise<void> {
     if (this.#child !== null) throw new Error("the collector is already running");

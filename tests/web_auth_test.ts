@@ -108,9 +108,14 @@ Deno.test("signing out ends the session: the old cookie no longer works", () =>
   withWeb(async (f) => {
     await f.addUser("alice", "viewer");
     const browser = await f.signIn("alice");
+    // As Chromium posts a form under Referrer-Policy: no-referrer: Origin "null", same-origin.
     const out = await browser.request("/logout", {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: "null",
+        "sec-fetch-site": "same-origin",
+      },
       body: new URLSearchParams({ _csrf: browser.csrf }),
     });
     assert.equal(out.status, 303);
@@ -163,6 +168,16 @@ Deno.test("a JSON request by cookie needs X-CSRF-Token and the collector's own o
     );
     const crossSite = await olive.post(RESTART, { headers: { "sec-fetch-site": "cross-site" } });
     assert.match(await errorOf(crossSite, 403), /came with Sec-Fetch-Site "cross-site"/);
+    // A sandboxed frame elsewhere posts with Origin "null": refused unless the browser says same-origin.
+    const nullCross = await olive.post(RESTART, {
+      headers: { origin: "null", "sec-fetch-site": "cross-site" },
+    });
+    assert.match(await errorOf(nullCross, 403), /^Cross-site request refused/);
+    const nullBare = await olive.request(RESTART, {
+      method: "POST",
+      headers: { origin: "null", "x-csrf-token": olive.csrf },
+    });
+    assert.match(await errorOf(nullBare, 403), /^Cross-site request refused: Origin "null"/);
     const ok = await olive.post(RESTART);
     assert.equal(ok.status, 202, await ok.clone().text());
     const { command } = await ok.json();
