@@ -35,6 +35,7 @@ import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
 import { Users } from "./users.ts";
 import { FleetLive } from "./web/live.ts";
+import { pageRoutes } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
 import { securityHeaders } from "./web/security_headers.ts";
 
@@ -146,6 +147,8 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     app.route("/api/v1", alertingRoutes({ control: deps.control, clock, config }));
   }
 
+  // Before the web routes: their /static/:name answers 404 for the pages' files.
+  app.route("/", pageRoutes({ store: deps.store, clock }));
   app.route(
     "/",
     webRoutes({

@@ -1,0 +1,349 @@
+/**
+ * A script's page (`GET /scripts/<site>/<host>/<script>`): its state now,
+ * a 24 h state timeline (SVG rendered here), uptime over 24 h and 7 d,
+ * restarts, memory and CPU charts (uPlot, drawn by
+ * `/static/script_page.js` from the samples in a data attribute), its
+ * health checks with their last results, recent events (paged), the
+ * control buttons and a link to the log viewer.
+ *
+ * @module
+ */
+import type { ScriptSummary } from "../../shared/protocol.ts";
+import { formatBytes, formatDuration } from "../../shared/units.ts";
+import type { SessionUser } from "../auth.ts";
+import type { Store } from "../store.ts";
+import type { AgentRecord, StoredEvent } from "../store_types.ts";
+import type { ResourcePoint } from "../store_history.ts";
+import {
+  bucketOf,
+  DAY_MS,
+  scriptSegments,
+  scriptUptime,
+  type Segment,
+  type Uptime,
+} from "../uptime.ts";
+import { canControl, ControlButtons } from "./controls.tsx";
+import { toneOf } from "./fleet_page.tsx";
+import { Layout, renderHtml, scriptHref } from "./layout.tsx";
+
+/** Events read per page of the store while looking for this script's. */
+const EVENT_PAGE = 200;
+/** Pages of the host's events read for one page of this script's. */
+const EVENT_PAGES = 5;
+
+/** Everything the page shows. */
+export interface ScriptView {
+  agent: AgentRecord;
+  script: ScriptSummary;
+  now: number;
+  segments: Segment[];
+  uptimeDay: Uptime;
+  uptimeWeek: Uptime;
+  resources: ResourcePoint[];
+  events: StoredEvent[];
+  /** The `events` cursor of the next (older) page; null when there is none. */
+  olderEvents: string | null;
+}
+
+/** Reads what the page shows; null when the agent or script is unknown. */
+export async function loadScriptView(
+  store: Store,
+  options: { site: string; host: string; script: string; now: number; eventsCursor?: string },
+): Promise<ScriptView | null> {
+  const { site, host, script, now } = options;
+  const [agent, scripts] = await Promise.all([
+    store.getAgent(site, host),
+    store.getScripts(site, host),
+  ]);
+  const summary = scripts?.find((s) => s.name === script);
+  if (agent === null || summary === undefined) return null;
+  const day = { site, host, script, since: now - DAY_MS, until: now };
+  const [segments, uptimeDay, uptimeWeek, resources, page] = await Promise.all([
+    scriptSegments(store, day),
+    scriptUptime(store, day),
+    scriptUptime(store, { ...day, since: now - 7 * DAY_MS }),
+    // The sample of the last heartbeat counts (until is exclusive).
+    store.history.resourceSeries(site, host, script, { since: day.since, until: now + 1 }),
+    scriptEvents(store, { site, host, script, cursor: options.eventsCursor }),
+  ]);
+  return {
+    agent,
+    script: summary,
+    now,
+    segments,
+    uptimeDay,
+    uptimeWeek,
+    resources,
+    events: page.events,
+    olderEvents: page.cursor,
+  };
+}
+
+/** This script's events, newest first, from a few pages of its host's. */
+async function scriptEvents(
+  store: Store,
+  q: { site: string; host: string; script: string; cursor: string | undefined },
+): Promise<{ events: StoredEvent[]; cursor: string | null }> {
+  const events: StoredEvent[] = [];
+  let cursor: string | null = q.cursor ?? null;
+  for (let i = 0; i < EVENT_PAGES; i++) {
+    const page = await store.listEvents({
+      site: q.site,
+      host: q.host,
+      limit: EVENT_PAGE,
+      ...(cursor === null ? {} : { cursor }),
+    });
+    events.push(...page.events.filter((e) => e.script === q.script));
+    cursor = page.cursor;
+    if (cursor === null || events.length >= 25) break;
+  }
+  return { events, cursor };
+}
+
+/** The whole page. */
+export function renderScriptPage(view: ScriptView, user: SessionUser): string {
+  const { agent, script: s } = view;
+  const href = scriptHref(agent.site, agent.host, s.name);
+  return renderHtml(
+    <Layout
+      title={`${s.name} on ${agent.host}`}
+      user={user}
+      scripts={["/static/uplot.js", "/static/script_page.js"]}
+    >
+      <link rel="stylesheet" href="/static/uplot.css" />
+      <link rel="stylesheet" href="/static/pages.css" />
+      <p class="crumbs">
+        <a href={`/?site=${encodeURIComponent(agent.site)}`}>{agent.site}</a> / {agent.host}
+        {agent.online ? null : <strong class="badge bad">agent offline</strong>}
+      </p>
+      <div class="page-head">
+        <h1>{s.name}</h1>
+        <span class={`badge ${toneOf(s)}`} id="state">{s.state}</span>
+        <span class="badge">{s.health}</span>
+        <a href={`${href}/log`}>Log</a>
+        {canControl(user)
+          ? <ControlButtons site={agent.site} host={agent.host} script={s.name} />
+          : null}
+      </div>
+      {s.reason === null ? null : <p class="muted">{s.reason}</p>}
+      <Cards view={view} />
+      <section class="panel timeline">
+        <h2>State, last 24 hours</h2>
+        <Timeline segments={view.segments} since={view.now - DAY_MS} until={view.now} />
+      </section>
+      <section class="panel">
+        <h2>Memory and CPU, last 24 hours</h2>
+        <div class="charts">
+          <Chart
+            id="chart-rss"
+            label="Memory (RSS)"
+            unit="MiB"
+            points={series(view.resources, "rss")}
+          />
+          <Chart id="chart-cpu" label="CPU" unit="%" points={series(view.resources, "cpu")} />
+        </div>
+      </section>
+      <section class="panel">
+        <h2>Health checks</h2>
+        <Checks checks={s.checks} />
+      </section>
+      <section class="panel">
+        <h2>Recent events</h2>
+        <Events events={view.events} />
+        <div class="pager">
+          {view.olderEvents === null
+            ? null
+            : <a href={`${href}?events=${encodeURIComponent(view.olderEvents)}`}>Older events</a>}
+        </div>
+      </section>
+    </Layout>,
+  );
+}
+
+function percent(u: Uptime): string {
+  return u.ratio === null ? "–" : `${(u.ratio * 100).toFixed(2)} %`;
+}
+
+function Cards(props: { view: ScriptView }) {
+  const { script: s, uptimeDay, uptimeWeek } = props.view;
+  const exit = s.lastExit;
+  return (
+    <div class="cards">
+      <div class="card">
+        <h2>Uptime 24 h</h2>
+        <div class="big" id="uptime-24h">{percent(uptimeDay)}</div>
+      </div>
+      <div class="card">
+        <h2>Uptime 7 d</h2>
+        <div class="big" id="uptime-7d">{percent(uptimeWeek)}</div>
+      </div>
+      <div class="card">
+        <h2>Restarts</h2>
+        <div class="big">{uptimeDay.restarts}</div>
+        <small>24 h · {uptimeWeek.restarts} in 7 d · {s.restarts} since the agent started</small>
+      </div>
+      <div class="card">
+        <h2>Process</h2>
+        <div>{s.pid === null ? "not running" : `pid ${s.pid}`}</div>
+        <small>{s.uptimeMs === null ? "" : `up ${formatDuration(s.uptimeMs)}`}</small>
+      </div>
+      <div class="card">
+        <h2>Resources now</h2>
+        <div>{s.rssBytes === null ? "–" : formatBytes(s.rssBytes)}</div>
+        <small>{s.cpuPercent === null ? "" : `${s.cpuPercent.toFixed(1)} % CPU`}</small>
+      </div>
+      <div class="card">
+        <h2>Last exit</h2>
+        <div>
+          {exit === null
+            ? "–"
+            : exit.signal === null
+            ? `code ${exit.code}`
+            : `signal ${exit.signal}`}
+        </div>
+        <small>{exit?.at ?? ""}</small>
+      </div>
+    </div>
+  );
+}
+
+/** The coloured bar: one rect per state segment over `[since, until)`. */
+export function Timeline(props: { segments: Segment[]; since: number; until: number }) {
+  const span = props.until - props.since;
+  const x = (ms: number) =>
+    ((Math.min(Math.max(ms, props.since), props.until) - props.since) / span) * 1000;
+  const iso = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ");
+  return (
+    <div>
+      <svg viewBox="0 0 1000 20" preserveAspectRatio="none" role="img" aria-label="State timeline">
+        <rect x="0" y="0" width="1000" height="20" class="seg-unknown" />
+        {props.segments.map((seg) => {
+          const left = x(seg.from);
+          const width = Math.max(0.5, x(seg.to) - left);
+          return (
+            <rect
+              x={left.toFixed(2)}
+              y="0"
+              width={width.toFixed(2)}
+              height="20"
+              class={`seg-${bucketOf(seg.state)}`}
+            >
+              <title>{`${seg.state ?? "unknown"}: ${iso(seg.from)} – ${iso(seg.to)} UTC`}</title>
+            </rect>
+          );
+        })}
+      </svg>
+      <div class="axis">
+        <span>{iso(props.since)} UTC</span>
+        <span>now</span>
+      </div>
+      <div class="legend">
+        <span>
+          <i class="k-up"></i>up
+        </span>
+        <span>
+          <i class="k-down"></i>down
+        </span>
+        <span>
+          <i class="k-idle"></i>stopped
+        </span>
+        <span>
+          <i class="k-unknown"></i>unknown (agent offline)
+        </span>
+      </div>
+    </div>
+  );
+}
+
+/** uPlot's data: `[[epoch seconds...], [values...]]`. */
+export function series(
+  points: ResourcePoint[],
+  which: "rss" | "cpu",
+): [number[], (number | null)[]] {
+  return [
+    points.map((p) => Math.round(Date.parse(p.at) / 1000)),
+    points.map((p) =>
+      which === "rss"
+        ? (p.rssBytes === null ? null : Math.round(p.rssBytes / 1024 / 1024 * 10) / 10)
+        : p.cpuPercent
+    ),
+  ];
+}
+
+function Chart(
+  props: { id: string; label: string; unit: string; points: [number[], (number | null)[]] },
+) {
+  return (
+    <figure>
+      <figcaption>{props.label}</figcaption>
+      <div
+        class="chart"
+        id={props.id}
+        data-label={props.label}
+        data-unit={props.unit}
+        data-points={JSON.stringify(props.points)}
+      />
+    </figure>
+  );
+}
+
+function Checks(props: { checks: ScriptSummary["checks"] }) {
+  if (props.checks.length === 0) return <p class="empty">No health checks configured.</p>;
+  return (
+    <table class="list">
+      <thead>
+        <tr>
+          <th>Check</th>
+          <th>Status</th>
+          <th>Last result</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.checks.map((c) => (
+          <tr>
+            <td>{c.name}</td>
+            <td class={`st-${c.status}`}>{c.status}</td>
+            <td>{c.reason}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** An event's data in one line (text, escaped by JSX). */
+function describe(data: Record<string, unknown>): string {
+  const { state, from, reason, ...rest } = data;
+  const head = [
+    typeof from === "string" && typeof state === "string" ? `${from} → ${state}` : state,
+    reason,
+  ].filter((x) => typeof x === "string" && x !== "").join(": ");
+  const more = Object.keys(rest).length > 0 ? JSON.stringify(rest) : "";
+  return [head, more].filter((x) => x !== "").join(" ");
+}
+
+function Events(props: { events: StoredEvent[] }) {
+  if (props.events.length === 0) return <p class="empty">No events on this page.</p>;
+  return (
+    <table class="list" id="events">
+      <thead>
+        <tr>
+          <th>Time (UTC)</th>
+          <th>Kind</th>
+          <th>Detail</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.events.map((e) => (
+          <tr>
+            <td>
+              <time datetime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+            </td>
+            <td>{e.kind}</td>
+            <td>{describe(e.data)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

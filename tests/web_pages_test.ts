@@ -1,0 +1,200 @@
+/**
+ * The script, log, alerts, notifications and export pages through
+ * `app.request()`: what a user sees, escaping of agent text, role checks
+ * for acknowledge and silence, site scoping, and the pages' static files.
+ */
+import assert from "node:assert/strict";
+import { script } from "../collector/_testing.ts";
+import { withWeb } from "./_web.ts";
+
+const HOSTILE = "<img src=x onerror=alert(1)>";
+const ESCAPED = "&lt;img src=x onerror=alert(1)&gt;";
+
+function noHostileMarkup(html: string): void {
+  assert.ok(!html.includes(HOSTILE), "agent text must not appear as markup");
+  assert.ok(!/<img/i.test(html), "no <img> element from agent text");
+}
+
+Deno.test("the script page shows state, uptime, timeline, charts data, checks and events, agent text escaped", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const now = f.clock.now();
+    const at = (ago: number) => new Date(now - ago).toISOString();
+    await f.ingest({
+      host: "ws-01",
+      scripts: [
+        script("rates", {
+          state: "running",
+          reason: `reason ${HOSTILE}`,
+          checks: [{ name: `check ${HOSTILE}`, status: "failing", reason: `because ${HOSTILE}` }],
+        }),
+      ],
+      events: [
+        {
+          seq: 1,
+          at: at(3_600_000),
+          kind: "state",
+          script: "rates",
+          data: { from: "starting", state: "running" },
+        },
+        {
+          seq: 2,
+          at: at(1_800_000),
+          kind: "state",
+          script: "rates",
+          data: { from: "running", state: "backoff", reason: HOSTILE },
+        },
+        {
+          seq: 3,
+          at: at(1_700_000),
+          kind: "state",
+          script: "rates",
+          data: { from: "backoff", state: "running" },
+        },
+        { seq: 4, at: at(1_000), kind: "state", script: "other", data: { state: "running" } },
+      ],
+    });
+    const vera = await f.signIn("vera");
+    const res = await vera.request("/scripts/BFI4/ws-01/rates");
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    noHostileMarkup(html);
+    assert.ok(html.includes(`check ${ESCAPED}`) && html.includes(`because ${ESCAPED}`));
+    assert.ok(html.includes(`reason ${ESCAPED}`));
+    assert.match(html, /<h1>rates<\/h1>/);
+    assert.match(html, /id="uptime-24h">\d+\.\d\d %</);
+    assert.match(html, /class="seg-up"/);
+    assert.match(html, /class="seg-down"/);
+    assert.match(html, /running → backoff: &lt;img/);
+    assert.ok(!html.includes("other"), "only this script's events");
+    assert.match(html, /id="chart-rss"[^>]*data-points="\[\[\d+\],\[9\.5\]\]"/);
+    assert.match(html, /<script [^>]*src="\/static\/uplot.js" defer><\/script>/);
+    assert.match(html, /href="\/scripts\/BFI4\/ws-01\/rates\/log"/);
+    assert.ok(!html.includes('class="ctl"'), "a viewer sees no control buttons");
+  }));
+
+Deno.test("the script page shows control buttons to an operator; unknown scripts and other sites are 404 or refused", () =>
+  withWeb(async (f) => {
+    await f.addUser("otto", "operator");
+    await f.addUser("sally", "viewer", ["DEN1"]);
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const otto = await f.signIn("otto");
+    assert.match(await (await otto.request("/scripts/BFI4/ws-01/rates")).text(), /class="ctl"/);
+    const missing = await otto.request("/scripts/BFI4/ws-01/nope");
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).error, /No script "nope" on BFI4\/ws-01/);
+    assert.equal((await otto.request("/scripts/BFI4/ws-01/nope/log")).status, 404);
+    const sally = await f.signIn("sally");
+    for (const path of ["/scripts/BFI4/ws-01/rates", "/scripts/BFI4/ws-01/rates/log"]) {
+      const res = await sally.request(path);
+      await res.body?.cancel();
+      assert.ok(res.status === 403 || res.status === 404, `${path}: ${res.status}`);
+    }
+  }));
+
+Deno.test("the log page is a shell that reads the logs API; a viewer may open it", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const vera = await f.signIn("vera");
+    const res = await vera.request("/scripts/BFI4/ws-01/rates/log");
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.match(html, /data-src="\/api\/v1\/agents\/BFI4\/ws-01\/scripts\/rates\/logs"/);
+    assert.match(html, /<script [^>]*src="\/static\/log_page.js" defer>/);
+    assert.match(html, /id="logsearch"/);
+    // The agent (a test ingest, not a real agent) never said it serves logs: a clear 409.
+    const logs = await vera.request("/api/v1/agents/BFI4/ws-01/scripts/rates/logs");
+    assert.equal(logs.status, 409);
+    assert.match((await logs.json()).error, /has not said that it answers log requests/);
+  }));
+
+Deno.test("the pages' static files are served by the collector with their types", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const vera = await f.signIn("vera");
+    for (
+      const [name, type, text] of [
+        ["uplot.js", "text/javascript", "uPlot"],
+        ["uplot.css", "text/css", ".uplot"],
+        ["log_page.js", "text/javascript", "logview"],
+        ["script_page.js", "text/javascript", "uPlot"],
+        ["alerts_page.js", "text/javascript", "X-CSRF-Token"],
+        ["pages.css", "text/css", ".timeline"],
+      ]
+    ) {
+      const res = await vera.request(`/static/${name}`);
+      assert.equal(res.status, 200, name);
+      assert.ok(res.headers.get("content-type")!.startsWith(type), name);
+      assert.ok((await res.text()).includes(text), name);
+    }
+    const app = await vera.request("/static/app.js");
+    assert.equal(app.status, 200, "the core's files still served");
+    await app.body?.cancel();
+    const none = await vera.request("/static/nope.js");
+    assert.equal(none.status, 404);
+    await none.body?.cancel();
+  }));
+
+Deno.test("the alerts page lists firing and resolved alerts; operators acknowledge, viewers cannot", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.addUser("otto", "operator");
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const now = new Date(f.clock.now()).toISOString();
+    const firing = await f.store.alerts.open({
+      rule: "script-down",
+      key: "script-down|BFI4|ws-01|rates|",
+      severity: "critical",
+      site: "BFI4",
+      host: "ws-01",
+      script: "rates",
+      check: null,
+      title: `rates is down ${HOSTILE}`,
+      firedAt: now,
+    });
+    const vera = await f.signIn("vera");
+    const page = await (await vera.request("/alerts")).text();
+    noHostileMarkup(page);
+    assert.ok(page.includes(`rates is down ${ESCAPED}`));
+    assert.ok(!page.includes('data-do="ack"'), "a viewer sees no acknowledge button");
+    const refused = await vera.post(`/api/v1/alerts/${firing.id}/ack`);
+    assert.equal(refused.status, 403);
+    await refused.body?.cancel();
+    const refusedSilence = await vera.post("/api/v1/silences", {
+      body: JSON.stringify({ match: { site: "BFI4" }, for: "1h" }),
+    });
+    assert.equal(refusedSilence.status, 403);
+    await refusedSilence.body?.cancel();
+
+    const otto = await f.signIn("otto");
+    assert.match(await (await otto.request("/alerts")).text(), /data-do="ack"/);
+    const acked = await otto.post(`/api/v1/alerts/${firing.id}/ack`);
+    assert.equal(acked.status, 200);
+    await acked.body?.cancel();
+    const after = await (await otto.request("/alerts?state=firing")).text();
+    assert.match(after, /user:otto/);
+    assert.ok(!after.includes('data-do="ack"'), "acknowledged: no button any more");
+    const resolved = await (await otto.request("/alerts?state=resolved")).text();
+    assert.match(resolved, /No alerts\./);
+  }));
+
+Deno.test("the notifications and export pages render for a viewer; a bad filter is a 400", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const vera = await f.signIn("vera");
+    const notes = await vera.request("/notifications?state=sent&since=2026-12-01T10:00");
+    assert.equal(notes.status, 200);
+    assert.match(await notes.text(), /<h1>Notifications<\/h1>/);
+    const bad = await vera.request("/notifications?since=yesterday");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /since: expected a time like/);
+    const badState = await vera.request("/notifications?state=lost");
+    assert.equal(badState.status, 400);
+    await badState.body?.cancel();
+    const exp = await (await vera.request("/export")).text();
+    assert.match(exp, /action="\/api\/v1\/events"/);
+    assert.match(exp, /action="\/api\/v1\/reports\/uptime"/);
+    assert.match(exp, /<option [^>]*value="BFI4">BFI4<\/option>/);
+  }));
