@@ -318,8 +318,10 @@ export function openApiDocument(): Json {
             query("since", "Inclusive ISO time", { type: "string", format: "date-time" }),
             query("until", "Exclusive ISO time", { type: "string", format: "date-time" }),
             query("cursor", "From the previous page, with the same filters"),
-            query("limit", "Page size (1..1000, CSV 1..10000)", { type: "integer" }),
-            query("format", "json (default) or csv", { enum: ["json", "csv"] }),
+            query("limit", "Page size (1..1000, CSV and xlsx 1..10000)", { type: "integer" }),
+            query("format", "json (default), csv, or xlsx (an Excel workbook)", {
+              enum: ["json", "csv", "xlsx"],
+            }),
           ],
           responses: {
             "200": {
@@ -332,6 +334,9 @@ export function openApiDocument(): Json {
                   },
                 },
                 "text/csv": { schema: { type: "string" } },
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                  schema: { type: "string", format: "binary" },
+                },
               },
             },
             ...errors(400, 401),

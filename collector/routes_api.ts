@@ -11,6 +11,7 @@ import { commandSchema } from "../shared/protocol.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { toCsv } from "./csv.ts";
+import { toXlsx, XLSX_CONTENT_TYPE } from "./xlsx.ts";
 import { scriptRows, siteSummaries } from "./fleet.ts";
 import { HttpError } from "./http_error.ts";
 import { queryEnum, queryInt, queryText, queryTime } from "./_request.ts";
@@ -25,7 +26,7 @@ export const ACTIONS = commandSchema.shape.action.options.filter(
   (a): a is Exclude<typeof a, "logs"> => a !== "logs",
 );
 
-/** Columns of `GET /api/v1/events?format=csv`, in order. */
+/** Columns of `GET /api/v1/events?format=csv|xlsx`, in order. */
 export const EVENT_CSV_COLUMNS = [
   "at",
   "site",
@@ -73,7 +74,8 @@ export function apiRoutes(
   });
 
   app.get("/events", async (c) => {
-    const format = queryEnum(c, "format", ["json", "csv"] as const, "json");
+    const format = queryEnum(c, "format", ["json", "csv", "xlsx"] as const, "json");
+    const file = format !== "json";
     const since = queryTime(c, "since");
     const until = queryTime(c, "until");
     if (since !== undefined && until !== undefined && until < since) {
@@ -93,8 +95,8 @@ export function apiRoutes(
       cursor: queryText(c, "cursor"),
       limit: queryInt(c, "limit", {
         min: 1,
-        max: format === "csv" ? 10_000 : 1000,
-        fallback: format === "csv" ? 10_000 : 100,
+        max: file ? 10_000 : 1000,
+        fallback: file ? 10_000 : 100,
       }),
     }).catch((error: unknown) => {
       if (error instanceof TypeError && /cursor/i.test(error.message)) {
@@ -108,6 +110,19 @@ export function apiRoutes(
       }
       throw error;
     });
+    if (format === "xlsx") {
+      const headers: Record<string, string> = {
+        "Content-Type": XLSX_CONTENT_TYPE,
+        "Content-Disposition": 'attachment; filename="events.xlsx"',
+      };
+      if (page.cursor !== null) headers["X-Next-Cursor"] = page.cursor;
+      const workbook = await toXlsx([{
+        name: "events",
+        columns: EVENT_CSV_COLUMNS,
+        rows: page.events as unknown as Record<string, unknown>[],
+      }]);
+      return c.body(workbook as Uint8Array<ArrayBuffer>, 200, headers);
+    }
     if (format === "csv") {
       const headers: Record<string, string> = {
         "Content-Type": "text/csv; charset=utf-8",

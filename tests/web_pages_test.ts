@@ -198,3 +198,42 @@ Deno.test("the notifications and export pages render for a viewer; a bad filter 
     assert.match(exp, /action="\/api\/v1\/reports\/uptime"/);
     assert.match(exp, /<option [^>]*value="BFI4">BFI4<\/option>/);
   }));
+
+Deno.test("events download as an Excel workbook with a filename, one row per event", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.ingest({
+      host: "ws-01",
+      scripts: [script("rates")],
+      events: [{
+        seq: 1,
+        at: new Date(f.clock.now()).toISOString(),
+        kind: "state",
+        script: "rates",
+        data: { state: HOSTILE },
+      }],
+    });
+    const vera = await f.signIn("vera");
+    const res = await vera.request("/api/v1/events?format=xlsx");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-disposition"), 'attachment; filename="events.xlsx"');
+    assert.equal(
+      res.headers.get("content-type"),
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    );
+    const dir = await Deno.makeTempDir({ prefix: "scriptmon_export_" });
+    try {
+      await Deno.writeFile(`${dir}/events.xlsx`, new Uint8Array(await res.arrayBuffer()));
+      const out = await new Deno.Command("unzip", {
+        args: ["-p", `${dir}/events.xlsx`, "xl/worksheets/sheet1.xml"],
+        stdout: "piped",
+      }).output();
+      assert.equal(out.code, 0);
+      const sheet = new TextDecoder().decode(out.stdout);
+      assert.equal(sheet.match(/<row /g)?.length, 2, "a header and one event");
+      assert.match(sheet, /<c r="D2"><v>1<\/v><\/c>/, "seq as a number");
+      assert.ok(sheet.includes("&lt;img src=x onerror=alert(1)&gt;"), "agent text escaped as XML");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }));
