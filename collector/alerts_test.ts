@@ -307,3 +307,24 @@ Deno.test("serve() sends one offline message for an agent that stops ingesting, 
     kv.close();
   }
 });
+
+Deno.test("the alert state of 2,000 offline agents is saved and restored across a restart", async () => {
+  await withAlerts(async ({ clock, ingest, check, alerts, config, store }) => {
+    const hosts = Array.from({ length: 2000 }, (_, i) => `ws-${String(i).padStart(4, "0")}`);
+    for (const host of hosts) await ingest(host);
+    clock.advance(31_000);
+    await check();
+    clock.advance(10_000);
+    await check();
+    assert.equal(alerts.firing()["agent-offline"], 2000);
+    await alerts.close();
+
+    const again = new CollectorAlerts({ kv: store.kv, store, config, clock });
+    await again.start();
+    try {
+      assert.equal(again.firing()["agent-offline"], 2000, "restored, not started afresh");
+    } finally {
+      await again.close();
+    }
+  });
+});
