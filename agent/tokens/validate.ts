@@ -50,12 +50,20 @@ export async function validateToken(
   } catch (error) {
     if (timeout.aborted) return { ok: false, reason: `timed out after ${validate.timeoutMs} ms` };
     if (options.signal?.aborted) return { ok: false, reason: "aborted" };
-    const message = error instanceof Error ? error.message : String(error);
-    const reason = /connection refused/i.test(message)
-      ? "connection refused"
-      : `request failed: ${message}`;
-    return { ok: false, reason: redact(reason, value) };
+    return { ok: false, reason: redact(fetchFailure(error), value) };
   }
+}
+
+/** `connection refused`, `cannot resolve the host`, or the innermost message of a fetch error. */
+function fetchFailure(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    messages.push(e.message);
+  }
+  const all = messages.join(" ");
+  if (/connection refused/i.test(all)) return "connection refused";
+  if (/dns error|failed to lookup/i.test(all)) return "cannot resolve the host";
+  return `request failed: ${messages.at(-1) ?? String(error)}`;
 }
 
 /** `text` with every occurrence of `secret` replaced by `[redacted]`. */
