@@ -16,8 +16,13 @@ export function canControl(user: SessionUser | null): boolean {
   return user !== null && roleAllows(user.role, "operator");
 }
 
-/** The three control buttons of one script. */
-export function ControlButtons(props: { site: string; host: string; script: string }) {
+/**
+ * The three control buttons of one script. Without `site`, `host` and
+ * `script` they act on the script of the closest element with
+ * `data-k="<site>/<host>/<script>"` (the fleet page's tiles, to keep 10,000
+ * of them lean).
+ */
+export function ControlButtons(props: { site?: string; host?: string; script?: string }) {
   return (
     <span class="ctl" data-site={props.site} data-host={props.host} data-script={props.script}>
       <button type="button" data-a="start">Start</button>

@@ -159,7 +159,7 @@ function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; 
       <span class="st">{s.health === "unknown" ? s.state : `${s.state} · ${s.health}`}</span>
       {facts === "" ? null : <span class="f">{facts}</span>}
       {reason === null || reason === undefined ? null : <span class="r">{reason}</span>}
-      {props.control ? <ControlButtons site={ws.site} host={ws.host} script={s.name} /> : null}
+      {props.control ? <ControlButtons /> : null}
     </div>
   );
 }

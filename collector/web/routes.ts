@@ -8,6 +8,7 @@
  */
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { compress } from "hono/compress";
 import { streamSSE } from "hono/streaming";
 import { getLogger } from "@logtape/logtape";
 import {
@@ -120,7 +121,8 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     return c.redirect("/login", 303);
   });
 
-  app.get("/", async (c) => {
+  // 10,000 tiles are some 4 MB of HTML and about 40 times less gzipped.
+  app.get("/", compress(), async (c) => {
     const user = signedIn(c);
     const site = queryText(c, "site");
     const state = queryEnum(c, "state", STATE_FILTERS.map((f) => f.value), "");

@@ -75,7 +75,8 @@ document.addEventListener("click", (event) => {
     : null;
   if (button === null) return;
   const box = button.closest(".ctl");
-  const { site, host, script } = box.dataset;
+  let { site, host, script } = box.dataset;
+  if (script === undefined) [site, host, script] = box.closest("[data-k]").dataset.k.split("/");
   const action = button.dataset.a;
   if (
     !globalThis.confirm(
