@@ -139,8 +139,15 @@ export function renderScriptPage(view: ScriptView, user: SessionUser): string {
             label="Memory (RSS)"
             unit="MiB"
             points={series(view.resources, "rss")}
+            now={view.now}
           />
-          <Chart id="chart-cpu" label="CPU" unit="%" points={series(view.resources, "cpu")} />
+          <Chart
+            id="chart-cpu"
+            label="CPU"
+            unit="%"
+            points={series(view.resources, "cpu")}
+            now={view.now}
+          />
         </div>
       </section>
       <section class="panel">
@@ -271,7 +278,13 @@ export function series(
 }
 
 function Chart(
-  props: { id: string; label: string; unit: string; points: [number[], (number | null)[]] },
+  props: {
+    id: string;
+    label: string;
+    unit: string;
+    points: [number[], (number | null)[]];
+    now: number;
+  },
 ) {
   return (
     <figure>
@@ -281,6 +294,8 @@ function Chart(
         id={props.id}
         data-label={props.label}
         data-unit={props.unit}
+        data-since={String(Math.round((props.now - DAY_MS) / 1000))}
+        data-until={String(Math.round(props.now / 1000))}
         data-points={JSON.stringify(props.points)}
       />
     </figure>

@@ -16,6 +16,10 @@ function drawChart(box) {
     width: Math.max(240, box.clientWidth),
     height: 180,
     legend: { show: true },
+    // The last 24 hours, however few samples there are.
+    scales: {
+      x: { time: true, range: () => [Number(box.dataset.since), Number(box.dataset.until)] },
+    },
     series: [
       {},
       {
