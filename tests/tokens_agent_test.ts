@@ -170,3 +170,52 @@ Deno.test("a failing refresh backs off and alerts, once per condition", async ()
     await agent.shutdown();
   }
 });
+
+Deno.test("every heartbeat to the collector carries the tokens' state and time left, not their value", async () => {
+  await using dir = await tempDir();
+  const file = join(dir.path, "sso.jwt");
+  await writeJwt(file, Date.now() + 6 * HOUR);
+  const jwt = await Deno.readTextFile(file);
+  const ingests: Record<string, unknown>[] = [];
+  const got = Promise.withResolvers<void>();
+  const fakeCollector: typeof fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (url.endsWith("/api/v1/ingest")) {
+      ingests.push(JSON.parse(String(init?.body)));
+      got.resolve();
+      return Response.json({ ackedSeq: 0, commands: [], now: new Date().toISOString() });
+    }
+    // The commands long-poll: nothing to do; answer when asked to stop.
+    await new Promise<void>((resolve) => init?.signal?.addEventListener("abort", () => resolve()));
+    throw new DOMException("aborted", "AbortError");
+  };
+  const path = await writeConfig(
+    dir.path,
+    "",
+    `[collector]\nurl = "http://127.0.0.1:9/"\ntoken = "agent-token-of-this-workstation"\n` +
+      `\n[tokens.sso]\nformat = "jwt"\nfile = "sso.jwt"\n`,
+  );
+  const agent = await startAgent({
+    config: await loadConfig(path),
+    watch: false,
+    fetch: fakeCollector,
+  });
+  try {
+    await got.promise;
+    const [tokens] = ingests.map((body) => body.tokens as Record<string, unknown>[]);
+    assert.equal(tokens.length, 1);
+    const { secondsLeft, ...rest } = tokens[0];
+    assert.deepEqual(rest, {
+      name: "sso",
+      state: "valid",
+      expiresAt: new Date(Math.floor((Date.now() + 6 * HOUR) / 1000) * 1000).toISOString(),
+      predicted: false,
+      confidence: 1,
+      usedBy: [],
+    });
+    assert.ok(Math.abs(Number(secondsLeft) - 6 * 3600) <= 5, `secondsLeft ${secondsLeft}`);
+    assert.ok(!JSON.stringify(ingests).includes(jwt));
+  } finally {
+    await agent.shutdown();
+  }
+});

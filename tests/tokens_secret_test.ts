@@ -59,6 +59,7 @@ Deno.test("a token's value appears in no log, status, page, metrics, once report
     outputs.onceDaemon = (await agentCli("once", "--json", "--config", path)).stdout;
     assert.match(outputs.metrics, /^scriptmon_token_expiry_seconds\{token="midway"\} \d+$/m);
     assert.match(outputs.statusTable, /^midway +invalid /m);
+    assert.match(outputs.onceDaemon, /"check": "token:midway",\s+"severity": "critical"/);
     agent.child.kill("SIGTERM");
     await agent.child.status;
     stderr = await agent.stderr();
