@@ -33,6 +33,7 @@ import { reportRoutes } from "./routes_reports.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
+import type { UptimeCache } from "./uptime_cache.ts";
 import { Users } from "./users.ts";
 import { FleetLive } from "./web/live.ts";
 import { pageRoutes } from "./web/pages.ts";
@@ -57,6 +58,8 @@ export interface AppDeps {
   alerts?: AlertStats;
   /** The outbox and runtime rules behind `/notifications`, `/silences`, `/routes`; absent: no such routes. */
   control?: AlertControl;
+  /** Every script's 24-hour uptime for `GET /api/v1/scripts`; absent: null there. */
+  uptime?: UptimeCache;
   /** The config as last (re)loaded; default `config`. */
   currentConfig?: () => ResolvedCollectorConfig;
   /** Users who sign in to the pages; default over the store's KV. */
@@ -139,7 +142,12 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   app.route("/api/v1", logRoutes({ store: deps.store, clock, logRequests }));
   app.route(
     "/api/v1",
-    apiRoutes({ store: deps.store, clock, commandTtlMs: deps.config.commandTtlMs }),
+    apiRoutes({
+      store: deps.store,
+      clock,
+      commandTtlMs: deps.config.commandTtlMs,
+      ...(deps.uptime === undefined ? {} : { uptime: deps.uptime }),
+    }),
   );
   app.route("/api/v1", reportRoutes({ store: deps.store, clock }));
   if (deps.control !== undefined) {

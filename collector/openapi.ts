@@ -291,7 +291,8 @@ export function openApiDocument(): Json {
       },
       "/api/v1/scripts": {
         get: {
-          summary: "Every script of every agent, flattened",
+          summary:
+            "Every script of every agent, flattened, with uptimeRatio24h (up / (up + down) over the last 24 h, refreshed every 5 minutes)",
           security: apiAuth,
           parameters: [
             query("site", "Only this site"),

@@ -17,6 +17,7 @@ import { HttpError } from "./http_error.ts";
 import { queryEnum, queryInt, queryText, queryTime } from "./_request.ts";
 import type { Store } from "./store.ts";
 import type { AgentRecord, StoredEvent } from "./store_types.ts";
+import type { UptimeCache } from "./uptime_cache.ts";
 import { toWireCommand } from "./routes_agent.ts";
 
 const log = getLogger(["scriptmon", "collector", "api"]);
@@ -46,7 +47,7 @@ function publicAgent(agent: AgentRecord) {
 
 /** The user API routes, to mount at `/api/v1`. */
 export function apiRoutes(
-  deps: { store: Store; clock: Clock; commandTtlMs: number },
+  deps: { store: Store; clock: Clock; commandTtlMs: number; uptime?: UptimeCache },
 ): Hono<CollectorEnv> {
   const { store, clock } = deps;
   const app = new Hono<CollectorEnv>();
@@ -70,7 +71,13 @@ export function apiRoutes(
       health: queryText(c, "health"),
       q: queryText(c, "q"),
     });
-    return c.json({ scripts });
+    const uptime = deps.uptime;
+    return c.json({
+      scripts: scripts.map((row) => ({
+        ...row,
+        uptimeRatio24h: uptime?.ratio(row.site, row.host, row.script) ?? null,
+      })),
+    });
   });
 
   app.get("/events", async (c) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createApp } from "./app.ts";
 import { parseConfig } from "./config.ts";
 import { Store } from "./store.ts";
+import { UptimeCache } from "./uptime_cache.ts";
 import { ingestRequest, script } from "./_testing.ts";
 
 const T0 = Date.parse("2026-05-01T00:00:00Z");
@@ -15,7 +16,8 @@ async function withApp(
     const store = new Store(kv);
     const clock = { now: () => T0 + 4 * HOUR };
     const config = parseConfig("", { path: "/tmp/collector.toml", vars: {} });
-    const app = createApp({ store, config, clock });
+    const uptime = new UptimeCache(store, clock);
+    const app = createApp({ store, config, clock, uptime });
     const token = (await store.createToken({ kind: "api", name: "ops", now: T0 })).token;
     const at = (ms: number) => new Date(ms).toISOString();
     await store.ingest(
@@ -40,6 +42,7 @@ async function withApp(
       }),
       { now: T0 + 10_000, tokenName: "ws-01" },
     );
+    await uptime.refresh();
     await fn(async (path) =>
       await app.request(path, { headers: { authorization: `Bearer ${token}` } })
     );
@@ -106,5 +109,13 @@ Deno.test("history and report requests with bad windows or unknown scripts are r
       assert.equal(response.status, status, path);
       assert.match((await response.json()).error, message, path);
     }
+  });
+});
+
+Deno.test("GET /api/v1/scripts shows each script's uptime over the last 24 hours", async () => {
+  await withApp(async (api) => {
+    const { scripts } = await (await api("/api/v1/scripts")).json();
+    assert.equal(scripts.length, 1);
+    assert.equal(scripts[0].uptimeRatio24h, 0.75);
   });
 });

@@ -17,9 +17,12 @@ import { IngestCounters } from "./metrics.ts";
 import { Store } from "./store.ts";
 import { SAMPLE_RETENTION_MS } from "./store_history.ts";
 import { DAY_MS, rollUpDays } from "./uptime.ts";
+import { UptimeCache } from "./uptime_cache.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
 
+/** How often every script's 24-hour uptime is recomputed. */
+const UPTIME_EVERY_MS = 5 * 60_000;
 /** How often the retention purge runs. */
 const PURGE_EVERY_MS = 3_600_000;
 
@@ -59,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     apply: (next) => alerts.reconfigure(next),
   });
   const current = () => reloader.current();
+  const uptime = new UptimeCache(store, clock);
   const app = createApp({
     store,
     config,
@@ -67,6 +71,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     counters,
     alerts,
     control: alerts,
+    uptime,
     currentConfig: current,
   });
   const tls = config.tls === undefined ? {} : {
@@ -124,11 +129,21 @@ export async function serve(options: ServeOptions): Promise<void> {
     Math.max(1000, Math.min(5000, config.offlineAfterMs / 3)),
   );
   const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
+  const refreshUptime = async () => {
+    try {
+      await uptime.refresh();
+    } catch (error) {
+      log.error("Uptime refresh failed: {error}", { error });
+    }
+  };
+  const uptimeTimer = setInterval(track(refreshUptime), UPTIME_EVERY_MS);
+  track(refreshUptime)();
   track(purge)();
   const stopTimers = () => {
     reloader.close();
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
+    clearInterval(uptimeTimer);
   };
 
   let server: Deno.HttpServer<Deno.NetAddr>;

@@ -199,6 +199,7 @@ Deno.test("scripts are listed flat across agents and filtered by site, state and
       "site",
       "state",
       "uptimeMs",
+      "uptimeRatio24h",
     ]);
     const looping = await (await f.api("/api/v1/scripts?state=crash-looping")).json();
     assert.deepEqual(looping.scripts.map((s: { host: string }) => s.host), ["ws-02"]);
