@@ -83,7 +83,8 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   deps.store.commands.onQueued((command) => waiters.wake(`${command.site}/${command.host}`));
   const users = deps.users ?? new Users(deps.store.kv);
   const sessions = deps.sessions ?? new Sessions(deps.store.kv);
-  const live = deps.live ?? new FleetLive();
+  const live = deps.live ??
+    new FleetLive({ offlineAfterMs: deps.config.offlineAfterMs, clock });
   const app = new Hono<CollectorEnv>();
   app.use("*", securityHeaders());
 

@@ -7,10 +7,14 @@
  * or removed), so a quiet fleet sends nothing but keep-alives.
  *
  * Subscribers are bounded ({@linkcode FleetLive.subscribe} returns null when
- * full) and each sees only its sites.
+ * full) and each sees only its sites. While anyone is subscribed, a
+ * once-a-second sweep sends a workstation silent for `offlineAfterMs` as
+ * offline (the store marks it so on its own timer; this is the page's view
+ * of the same rule), and {@linkcode FleetLive.offline} does it at once.
  *
  * @module
  */
+import type { Clock } from "../clock.ts";
 import type { WorkstationView } from "./fleet_page.tsx";
 
 /** Default bound of concurrent subscribers (SSE clients). */
@@ -37,15 +41,28 @@ function signature(ws: WorkstationView): string {
   ]);
 }
 
+/** How often the offline sweep runs while anyone is subscribed. */
+const SWEEP_EVERY_MS = 1000;
+
 /** The broadcaster of workstation changes. */
 export class FleetLive {
-  #last = new Map<string, { signature: string; ws: WorkstationView }>();
+  #last = new Map<string, { signature: string; ws: WorkstationView; at: number }>();
   #subscribers = new Set<{ sites: readonly string[] | null; listener: LiveListener }>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #clock: Clock;
+  #offlineAfterMs: number;
   readonly maxClients: number;
 
-  /** `maxClients` bounds {@linkcode subscribe}. */
-  constructor(options: { maxClients?: number } = {}) {
+  /**
+   * `maxClients` bounds {@linkcode subscribe}; `offlineAfterMs` (default
+   * never) is the collector's `offline_after`.
+   */
+  constructor(
+    options: { maxClients?: number; offlineAfterMs?: number; clock?: Clock } = {},
+  ) {
     this.maxClients = options.maxClients ?? MAX_LIVE_CLIENTS;
+    this.#offlineAfterMs = options.offlineAfterMs ?? Infinity;
+    this.#clock = options.clock ?? { now: () => Date.now() };
   }
 
   /** How many subscribers are connected. */
@@ -58,7 +75,7 @@ export class FleetLive {
     const key = `${ws.site}/${ws.host}`;
     const sig = signature(ws);
     const last = this.#last.get(key);
-    this.#last.set(key, { signature: sig, ws });
+    this.#last.set(key, { signature: sig, ws, at: ws.online ? this.#clock.now() : last?.at ?? 0 });
     if (last?.signature === sig) return;
     this.#publish(ws);
   }
@@ -81,7 +98,23 @@ export class FleetLive {
     if (this.#subscribers.size >= this.maxClients) return null;
     const subscriber = { sites, listener };
     this.#subscribers.add(subscriber);
-    return () => this.#subscribers.delete(subscriber);
+    if (this.#sweep === undefined && Number.isFinite(this.#offlineAfterMs)) {
+      this.#sweep = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
+    }
+    return () => {
+      this.#subscribers.delete(subscriber);
+      if (this.#subscribers.size === 0 && this.#sweep !== undefined) {
+        clearInterval(this.#sweep);
+        this.#sweep = undefined;
+      }
+    };
+  }
+
+  /** Sends every online workstation not heard from for `offlineAfterMs` as offline. */
+  sweep(): void {
+    const cutoff = this.#clock.now() - this.#offlineAfterMs;
+    const silent = [...this.#last.values()].filter((l) => l.ws.online && l.at < cutoff);
+    this.offline(silent.map((l) => l.ws));
   }
 
   #publish(ws: WorkstationView): void {

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { script } from "../_testing.ts";
+import type { WorkstationView } from "./fleet_page.tsx";
+import { FleetLive } from "./live.ts";
+
+function ws(site: string, host: string, state = "running"): WorkstationView {
+  return {
+    site,
+    host,
+    os: "linux",
+    version: "1",
+    online: true,
+    scripts: [script("rates", { state })],
+  };
+}
+
+Deno.test("FleetLive passes a workstation on only when a tile would change", () => {
+  const live = new FleetLive();
+  const seen: string[] = [];
+  const stop = live.subscribe(null, (w) => seen.push(`${w.host}:${w.scripts[0].state}`))!;
+  live.reported(ws("BFI4", "a"));
+  live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: 999_999 })] });
+  live.reported(ws("BFI4", "a", "backoff"));
+  stop();
+  live.reported(ws("BFI4", "a"));
+  assert.deepEqual(seen, ["a:running", "a:backoff"]);
+});
+
+Deno.test("FleetLive gives each subscriber only its sites, and at most maxClients subscribers", () => {
+  const live = new FleetLive({ maxClients: 2 });
+  const sea: string[] = [];
+  const all: string[] = [];
+  const a = live.subscribe(["SEA8"], (w) => sea.push(w.site))!;
+  const b = live.subscribe(null, (w) => all.push(w.site))!;
+  assert.equal(live.subscribe(null, () => {}), null);
+  live.reported(ws("BFI4", "a"));
+  live.reported(ws("SEA8", "b"));
+  assert.deepEqual([sea, all], [["SEA8"], ["BFI4", "SEA8"]]);
+  a();
+  b();
+  assert.equal(live.clients, 0);
+});
+
+Deno.test("FleetLive sends a workstation silent for offlineAfterMs as offline, once", () => {
+  let now = 1_000_000;
+  const live = new FleetLive({ offlineAfterMs: 3000, clock: { now: () => now } });
+  const seen: string[] = [];
+  const stop = live.subscribe(null, (w) => seen.push(`${w.host}:${w.online}`))!;
+  live.reported(ws("BFI4", "quiet"));
+  now += 2000;
+  live.reported(ws("BFI4", "busy"));
+  now += 1500;
+  live.sweep();
+  live.sweep();
+  assert.deepEqual(seen, ["quiet:true", "busy:true", "quiet:false"]);
+  live.reported(ws("BFI4", "quiet"));
+  assert.equal(seen.at(-1), "quiet:true", "back online on its next report");
+  stop(); // also stops the sweep timer (the test's sanitizer checks)
+});
