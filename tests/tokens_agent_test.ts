@@ -147,8 +147,10 @@ Deno.test("a failing refresh backs off and alerts, once per condition", async ()
   );
   const agent = await startAgent({ config: await loadConfig(path), clock, watch: false });
   try {
-    const first = agent.tokens.status()[0].refresh!;
-    assert.equal(first.failures, 1);
+    const first = await until("the first refresh", () => {
+      const r = agent.tokens.status()[0].refresh!;
+      return r.failures === 1 && !r.running && r;
+    });
     assert.equal(Date.parse(first.nextTryAt!) - clock.now(), MIN);
     await ticking(clock, hook.received(2));
     clock.set(Date.parse(first.nextTryAt!));
@@ -215,6 +217,42 @@ Deno.test("every heartbeat to the collector carries the tokens' state and time l
     });
     assert.ok(Math.abs(Number(secondsLeft) - 6 * 3600) <= 5, `secondsLeft ${secondsLeft}`);
     assert.ok(!JSON.stringify(ingests).includes(jwt));
+  } finally {
+    await agent.shutdown();
+  }
+});
+
+Deno.test("a script waits while its expired token is refreshed, then starts", async () => {
+  await using dir = await tempDir();
+  const file = join(dir.path, "sso.jwt");
+  const next = join(dir.path, "next.jwt");
+  await writeJwt(file, Date.now() - MIN);
+  await writeJwt(next, Date.now() + 8 * HOUR);
+  // A refresh that takes a moment, as a real SSO round trip does.
+  const refresh = [
+    "sh",
+    "-c",
+    `sleep 0.3 && cp "${next}" "${file}.tmp" && mv "${file}.tmp" "${file}"`,
+  ];
+  const path = await writeConfig(
+    dir.path,
+    fixtureScript("picker", "print_hang.ts", "1"),
+    `\n[tokens.sso]\nformat = "jwt"\nfile = "sso.jwt"\nused_by = ["picker"]\n` +
+      `[tokens.sso.refresh]\ncommand = ${JSON.stringify(refresh)}\n`,
+  );
+  const agent = await startAgent({ config: await loadConfig(path), watch: false });
+  try {
+    assert.equal(agent.supervisor.statusOf("picker").state, "waiting-for-token");
+    await nextEvent(agent.events, (e) => e.script === "picker" && e.state === "running");
+    const token = agent.tokens.status()[0];
+    assert.deepEqual([token.state, token.refresh?.lastOk], ["valid", true]);
+    const history = await agent.events.list({ script: "picker" });
+    // Newest first.
+    assert.deepEqual(history.filter((e) => e.kind === "state").map((e) => e.state).reverse(), [
+      "waiting-for-token",
+      "starting",
+      "running",
+    ]);
   } finally {
     await agent.shutdown();
   }

@@ -73,8 +73,11 @@ export class TokenMonitor {
     const saved = await this.#deps.kv?.get<number[]>([...KV_PREFIX, this.token.name]);
     this.#model = new LifetimeModel(saved?.value ?? []);
     this.#facts.prediction = this.#model.predict();
-    await this.#tick();
+    // The first look only reads and validates: a refresh (which may take minutes) runs in the loop,
+    // so the agent starts at once and the scripts that need the token wait for it meanwhile.
+    await this.#tick({ refresh: false });
     if (this.token.file && this.#deps.watch !== false) this.#watch(this.token.file);
+    if (this.#refreshDue()) this.poke();
     this.#loop = this.#run();
   }
 
@@ -150,11 +153,11 @@ export class TokenMonitor {
   }
 
   /** Reads, validates, maybe refreshes, and reports a change. */
-  async #tick(): Promise<void> {
+  async #tick(options: { refresh?: boolean } = {}): Promise<void> {
     await this.#read();
     await this.#validateIfDue();
     this.#evaluate();
-    if (this.#refreshDue()) await this.#runRefresh();
+    if (options.refresh !== false && this.#refreshDue()) await this.#runRefresh();
   }
 
   async #read(): Promise<void> {
