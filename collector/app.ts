@@ -36,7 +36,7 @@ import type { Store } from "./store.ts";
 import type { UptimeCache } from "./uptime_cache.ts";
 import { Users } from "./users.ts";
 import { FleetLive } from "./web/live.ts";
-import { pageRoutes } from "./web/pages.ts";
+import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
 import { securityHeaders } from "./web/security_headers.ts";
 
@@ -157,7 +157,20 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   }
 
   // Before the web routes: their /static/:name answers 404 for the pages' files.
-  app.route("/", pageRoutes({ store: deps.store, clock }));
+  const current = deps.currentConfig ?? (() => deps.config);
+  app.route(
+    "/",
+    pageRoutes({
+      store: deps.store,
+      clock,
+      ...(deps.control === undefined ? {} : {
+        alerting: pagesAlerting(deps.control, {
+          silences: () => current().notify.silences,
+          now: () => clock.now(),
+        }),
+      }),
+    }),
+  );
   app.route(
     "/",
     webRoutes({

@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { toCsv } from "./csv.ts";
+import { toXlsx, XLSX_CONTENT_TYPE } from "./xlsx.ts";
 import { HttpError } from "./http_error.ts";
 import { queryEnum, queryText, queryTime } from "./_request.ts";
 import type { Store } from "./store.ts";
@@ -56,7 +57,7 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
   const app = new Hono<CollectorEnv>();
 
   app.get("/reports/uptime", async (c) => {
-    const format = queryEnum(c, "format", ["json", "csv"] as const, "json");
+    const format = queryEnum(c, "format", ["json", "csv", "xlsx"] as const, "json");
     const window = queryWindow(c, clock.now(), 7 * DAY_MS);
     const site = queryText(c, "site");
     const rows = await uptimeReport(store, { ...window, ...(site === undefined ? {} : { site }) });
@@ -64,6 +65,21 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
       return c.body(toCsv(UPTIME_CSV_COLUMNS, rows.map(uptimeCsvRow)), 200, {
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": 'attachment; filename="uptime.csv"',
+      });
+    }
+    if (format === "xlsx") {
+      // As the CSV, with the percentage a number.
+      const workbook = await toXlsx([{
+        name: "uptime",
+        columns: UPTIME_CSV_COLUMNS,
+        rows: rows.map((row) => ({
+          ...row,
+          uptimePercent: row.ratio === null ? null : Math.round(row.ratio * 100_000) / 1000,
+        })),
+      }]);
+      return c.body(workbook as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": XLSX_CONTENT_TYPE,
+        "Content-Disposition": 'attachment; filename="uptime.xlsx"',
       });
     }
     return c.json({

@@ -237,3 +237,27 @@ Deno.test("events download as an Excel workbook with a filename, one row per eve
       await Deno.remove(dir, { recursive: true });
     }
   }));
+
+Deno.test("the uptime report downloads as an Excel workbook, one row per script", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const vera = await f.signIn("vera");
+    const res = await vera.request("/api/v1/reports/uptime?format=xlsx");
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-disposition"), 'attachment; filename="uptime.xlsx"');
+    const dir = await Deno.makeTempDir({ prefix: "scriptmon_export_" });
+    try {
+      await Deno.writeFile(`${dir}/uptime.xlsx`, new Uint8Array(await res.arrayBuffer()));
+      const out = await new Deno.Command("unzip", {
+        args: ["-p", `${dir}/uptime.xlsx`, "xl/worksheets/sheet1.xml"],
+        stdout: "piped",
+      }).output();
+      const sheet = new TextDecoder().decode(out.stdout);
+      assert.ok(sheet.includes(">uptimePercent<"), "the header row");
+      assert.ok(sheet.includes(">rates<"), "one row per script");
+      assert.equal(sheet.match(/<row /g)?.length, 2, "a header and one script");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }));

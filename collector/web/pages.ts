@@ -9,7 +9,7 @@
  */
 import { Hono } from "hono";
 import type { ListFilter } from "../../shared/notify/_outbox_options.ts";
-import type { Silence } from "../../shared/notify/silences.ts";
+import { isActive, type Silence } from "../../shared/notify/silences.ts";
 import { MESSAGE_STATES, type MessageRecord } from "../../shared/notify/types.ts";
 import { type CollectorEnv, signedIn } from "../auth.ts";
 import type { Clock } from "../clock.ts";
@@ -33,6 +33,23 @@ export interface PagesAlerting {
   outbox: { list(filter: ListFilter): Promise<MessageRecord[]> };
   /** The silences in force (config file's and run time's). */
   silences(): (Silence & { source?: string })[];
+}
+
+/** The pages' view of the collector's alerting (`AlertControl` and the config's silences). */
+export function pagesAlerting(
+  control: { outbox: PagesAlerting["outbox"]; rules: { silences(): Silence[] } },
+  options: { silences: () => readonly Silence[]; now: () => number },
+): PagesAlerting {
+  return {
+    outbox: control.outbox,
+    silences: () => [
+      ...options.silences().filter((s) => isActive(s, options.now())).map((s) => ({
+        ...s,
+        source: "config",
+      })),
+      ...control.rules.silences().map((s) => ({ ...s, source: "api" })),
+    ],
+  };
 }
 
 /** What {@linkcode pageRoutes} needs. */
