@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
+import type { IngestRequest, ScriptSummary, TokenSummary } from "../shared/protocol.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
 import type { SampleRow, Transition } from "./store_history.ts";
 import type { StoredEvent } from "./store_types.ts";
@@ -114,4 +114,14 @@ export function fitScript(script: ScriptSummary): ScriptSummary {
 
 export function keyText(key: Deno.KvKey): string {
   return JSON.stringify(key);
+}
+
+/** An agent's tokens cut to fit one KV value: long `usedBy` lists first, then whole tokens. */
+export function fitTokens(tokens: readonly TokenSummary[]): TokenSummary[] {
+  let fitted = [...tokens];
+  if (JSON.stringify(fitted).length > MAX_VALUE_CHARS) {
+    fitted = fitted.map((t) => ({ ...t, usedBy: t.usedBy.slice(0, 20) }));
+  }
+  while (fitted.length > 0 && JSON.stringify(fitted).length > MAX_VALUE_CHARS) fitted.pop();
+  return fitted;
 }

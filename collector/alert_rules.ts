@@ -3,12 +3,13 @@
  * agent reports in its heartbeat. The rule names and severities are the
  * agent's (`crash-looping`, `script-down`, `unhealthy`, `resource`), so a
  * route or silence written for one matches the other. Pure and
- * level-triggered: the conditions true now; the policy does the rest.
+ * level-triggered: the conditions true now; the policy does the rest. The
+ * agent's tokens (`token-invalid`, `token-expiring`) are read the same way.
  *
  * @module
  */
 
-import type { ScriptSummary } from "../shared/protocol.ts";
+import type { ScriptSummary, TokenSummary } from "../shared/protocol.ts";
 import type { Alert, Severity } from "../shared/notify/types.ts";
 
 /** One condition that holds now, under a stable key. */
@@ -90,6 +91,13 @@ export function scriptConditions(summary: ScriptSummary, ctx: RuleContext): Cond
       `${summary.name} is crash-looping ${where}`,
       `${summary.restarts} restarts; last ${lastExit}.`,
     );
+  } else if (summary.state === "waiting-for-token") {
+    add(
+      "waiting-for-token",
+      "warning",
+      `${summary.name} waits for a token ${where}`,
+      `Not started: ${summary.reason ?? "a token it uses is not valid"}.`,
+    );
   } else if (summary.enabled && isDown(summary, ctx.now)) {
     add(
       "script-down",
@@ -130,4 +138,42 @@ function isDown(summary: ScriptSummary, now: number): boolean {
   if (summary.state === "failed") return true;
   if (summary.state !== "backoff" || summary.lastExit === null) return false;
   return now - Date.parse(summary.lastExit.at) > DOWN_AFTER_MS;
+}
+
+/**
+ * The conditions of an agent's tokens (as the agent names them):
+ * `token-invalid` (critical) while one is expired or invalid,
+ * `token-expiring` (warning) while one is inside its `warn_before`. The
+ * agent sends its own once-per-lead-time warnings; these are the fleet's
+ * level view of the same states.
+ */
+export function tokenConditions(tokens: readonly TokenSummary[], ctx: RuleContext): Condition[] {
+  const out: Condition[] = [];
+  const where = `on ${ctx.host} (${ctx.site})`;
+  for (const t of tokens) {
+    const invalid = t.state === "expired" || t.state === "invalid";
+    if (!invalid && t.state !== "expiring") continue;
+    const rule = invalid ? "token-invalid" : "token-expiring";
+    const users = t.usedBy.length === 0 ? "" : ` Used by ${t.usedBy.join(", ")}.`;
+    const left = t.expiresAt === null
+      ? ""
+      : ` ${t.predicted ? "Predicted expiry" : "Expiry"} ${t.expiresAt}.`;
+    out.push({
+      key: [rule, ctx.site, ctx.host, "", `token:${t.name}`].join("|"),
+      alert: {
+        rule,
+        severity: invalid ? "critical" : "warning",
+        status: "firing",
+        title: `token ${t.name} is ${t.state} ${where}`,
+        text: `${left}${users}`.trim() || `token ${t.name} is ${t.state}`,
+        site: ctx.site,
+        host: ctx.host,
+        check: `token:${t.name}`,
+        ...(t.secondsLeft === null ? {} : { value: t.secondsLeft }),
+        at: new Date(ctx.now).toISOString(),
+        episode: "",
+      },
+    });
+  }
+  return out;
 }

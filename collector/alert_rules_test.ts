@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { scriptConditions } from "./alert_rules.ts";
+import { scriptConditions, tokenConditions } from "./alert_rules.ts";
 import { script } from "./_testing.ts";
 
 const now = Date.parse("2026-05-01T12:00:00Z");
@@ -89,4 +89,40 @@ Deno.test("scriptConditions() fires resource: warning for warning, critical for 
     ]],
   );
   assert.equal(conditions[0].alert.title, "rates memory is high on ws-07 (BFI4)");
+});
+
+Deno.test("scriptConditions() fires waiting-for-token (warning) for a script paused for its token", () => {
+  const [condition] = scriptConditions(
+    script("rates", { state: "waiting-for-token", reason: "token sso is expired" }),
+    ctx,
+  );
+  assert.equal(condition.alert.rule, "waiting-for-token");
+  assert.equal(condition.alert.severity, "warning");
+  assert.match(condition.alert.text, /sso is expired/);
+});
+
+Deno.test("tokenConditions() fires token-invalid for expired or invalid, token-expiring inside warn_before", () => {
+  const token = (name: string, state: string) => ({
+    name,
+    state,
+    expiresAt: "2026-05-01T13:00:00.000Z",
+    secondsLeft: 3600,
+    predicted: false,
+    confidence: 1,
+    usedBy: ["rates"],
+  });
+  const conditions = tokenConditions([
+    token("sso", "expired"),
+    token("api", "invalid"),
+    token("jwt", "expiring"),
+    token("cookie", "valid"),
+    token("file", "unknown"),
+  ], ctx);
+  assert.deepEqual(conditions.map((c) => [c.alert.rule, c.alert.severity, c.alert.check]), [
+    ["token-invalid", "critical", "token:sso"],
+    ["token-invalid", "critical", "token:api"],
+    ["token-expiring", "warning", "token:jwt"],
+  ]);
+  assert.equal(conditions[0].key, "token-invalid|BFI4|ws-07||token:sso");
+  assert.match(conditions[2].alert.text, /Expiry 2026-05-01T13:00:00.000Z\. Used by rates\./);
 });

@@ -40,7 +40,7 @@ import { formatDuration } from "../shared/units.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
-import { type Condition, scriptConditions } from "./alert_rules.ts";
+import { type Condition, scriptConditions, tokenConditions } from "./alert_rules.ts";
 import type { AlertStats } from "./metrics.ts";
 import type { Store } from "./store.ts";
 import type { AgentRecord } from "./store_types.ts";
@@ -206,7 +206,8 @@ export class CollectorAlerts implements AlertStats {
   /** Observes the script conditions of the agents that report, and resolves those that cleared. */
   async #evaluateScripts(now: number): Promise<void> {
     const { store, config } = this.#options;
-    const fleet = await store.listScripts();
+    const [fleet, tokens] = await Promise.all([store.listScripts(), store.agentTokens()]);
+    const tokensOf = new Map(tokens.map((t) => [agentId(t.site, t.host), t.tokens]));
     const covered = new Set<string>();
     const current = new Map<string, Condition>();
     for (const { agent, scripts } of fleet) {
@@ -224,6 +225,8 @@ export class CollectorAlerts implements AlertStats {
           current.set(condition.key, condition);
         }
       }
+      const own = tokensOf.get(agentId(agent.site, agent.host)) ?? [];
+      for (const condition of tokenConditions(own, ctx)) current.set(condition.key, condition);
     }
     for (const [key, { alert }] of current) {
       const known = this.#firing.get(key);

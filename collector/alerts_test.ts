@@ -328,3 +328,36 @@ Deno.test("the alert state of 2,000 offline agents is saved and restored across 
     }
   });
 });
+
+Deno.test("an expired token an agent reports is a token-invalid alert at the collector, resolved on renewal", async () => {
+  await withAlerts(async ({ clock, bodies, check, alerts, store }) => {
+    const report = async (state: string) => {
+      await store.ingest({
+        ...ingestRequest({ host: "ws-01" }),
+        tokens: [{
+          name: "sso",
+          state,
+          expiresAt: "2026-05-01T11:00:00.000Z",
+          secondsLeft: -3600,
+          predicted: false,
+          confidence: 1,
+          usedBy: ["rates"],
+        }],
+      }, { now: clock.now(), tokenName: "t" });
+    };
+    await report("expired");
+    await check();
+    assert.deepEqual(alerts.firing(), { "token-invalid": 1 });
+    clock.advance(10_000);
+    await report("expired");
+    await check();
+    assert.equal(bodies.length, 1);
+    assert.match(bodies[0].text, /token sso is expired on ws-01 \(BFI4\)/);
+    await report("valid");
+    await check();
+    assert.deepEqual(alerts.firing(), {});
+    const [record] = await store.alerts.list();
+    assert.equal(record.rule, "token-invalid");
+    assert.notEqual(record.resolvedAt, null);
+  });
+});

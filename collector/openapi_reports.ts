@@ -27,7 +27,7 @@ const uptime: Json = {
   },
 };
 
-/** `/api/v1/reports/uptime` and a script's history. */
+/** `/api/v1/reports/uptime`, a script's history, the tokens. */
 export function reportPaths(): Json {
   return {
     "/api/v1/reports/uptime": {
@@ -46,6 +46,18 @@ export function reportPaths(): Json {
             properties: { scripts: { type: "array", items: uptime } },
           }),
           ...errors(400, 401),
+        },
+      },
+    },
+    "/api/v1/tokens": {
+      get: {
+        summary:
+          "Every agent's tokens ([tokens.<name>]): state, expiry (stated or predicted), seconds left now, the scripts that use them; never their values",
+        security: apiAuth,
+        parameters: [query("site", "Only this site")],
+        responses: {
+          "200": json({ type: "object", properties: { tokens: { type: "array" } } }),
+          ...errors(401),
         },
       },
     },

@@ -1,7 +1,7 @@
 /**
  * Uptime and history under `/api/v1`: the uptime report of the fleet (JSON
- * or CSV) and one script's history (uptime, state segments, resource
- * samples) for its page.
+ * or CSV), one script's history (uptime, state segments, resource
+ * samples) for its page, and every agent's tokens with their time left.
  *
  * @module
  */
@@ -110,6 +110,25 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
       uptime,
       segments: segments.map((s) => ({ from: iso(s.from), to: iso(s.to), state: s.state })),
       resources,
+    });
+  });
+
+  app.get("/tokens", async (c) => {
+    const site = queryText(c, "site");
+    const now = clock.now();
+    const agents = await store.agentTokens(site === undefined ? {} : { site });
+    return c.json({
+      tokens: agents.flatMap((agent) =>
+        agent.tokens.map((t) => ({
+          site: agent.site,
+          host: agent.host,
+          ...t,
+          // Counted from the collector's clock now, not from the last heartbeat.
+          secondsLeft: t.expiresAt === null
+            ? t.secondsLeft
+            : Math.round((Date.parse(t.expiresAt) - now) / 1000),
+        }))
+      ),
     });
   });
 

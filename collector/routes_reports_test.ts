@@ -9,7 +9,7 @@ const T0 = Date.parse("2026-05-01T00:00:00Z");
 const HOUR = 3_600_000;
 
 async function withApp(
-  fn: (api: (path: string) => Promise<Response>) => Promise<void>,
+  fn: (api: (path: string) => Promise<Response>, store: Store) => Promise<void>,
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   try {
@@ -43,8 +43,9 @@ async function withApp(
       { now: T0 + 10_000, tokenName: "ws-01" },
     );
     await uptime.refresh();
-    await fn(async (path) =>
-      await app.request(path, { headers: { authorization: `Bearer ${token}` } })
+    await fn(
+      async (path) => await app.request(path, { headers: { authorization: `Bearer ${token}` } }),
+      store,
     );
   } finally {
     kv.close();
@@ -117,5 +118,43 @@ Deno.test("GET /api/v1/scripts shows each script's uptime over the last 24 hours
     const { scripts } = await (await api("/api/v1/scripts")).json();
     assert.equal(scripts.length, 1);
     assert.equal(scripts[0].uptimeRatio24h, 0.75);
+  });
+});
+
+Deno.test("GET /api/v1/tokens lists each agent's tokens with the seconds left now", async () => {
+  await withApp(async (api, store) => {
+    const expiresAt = new Date(T0 + 5 * HOUR).toISOString();
+    await store.ingest(
+      {
+        ...ingestRequest({ host: "ws-02" }),
+        tokens: [{
+          name: "sso",
+          state: "expiring",
+          expiresAt,
+          secondsLeft: 99_999,
+          predicted: true,
+          confidence: 0.8,
+          usedBy: ["rates"],
+        }],
+      },
+      { now: T0 + 10_000, tokenName: "ws-02" },
+    );
+    const { tokens } = await (await api("/api/v1/tokens")).json();
+    assert.equal(tokens.length, 1);
+    assert.deepEqual(
+      { ...tokens[0] },
+      {
+        site: "BFI4",
+        host: "ws-02",
+        name: "sso",
+        state: "expiring",
+        expiresAt,
+        secondsLeft: 3600,
+        predicted: true,
+        confidence: 0.8,
+        usedBy: ["rates"],
+      },
+    );
+    assert.deepEqual((await (await api("/api/v1/tokens?site=DEN2")).json()).tokens, []);
   });
 });

@@ -5,6 +5,7 @@
  * - `["token", kind, hash]` → {@linkcode TokenRecord}; `["token_name", kind, name]` → hash
  * - `["agent", site, host]` → {@linkcode AgentRecord}
  * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
+ * - `["tokens", site, host]` → the tokens of its last heartbeat that had any (never their values)
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
  * - transitions, presence, resource samples, daily rollups: see `store_history.ts`
  * - commands: see `store_commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
@@ -18,12 +19,13 @@
  * @module
  */
 
-import type { IngestRequest, ScriptSummary } from "../shared/protocol.ts";
+import type { IngestRequest, ScriptSummary, TokenSummary } from "../shared/protocol.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
 import {
   eventGroup,
+  fitTokens,
   isEventGroup,
   keyText,
   MAX_VALUE_CHARS,
@@ -38,6 +40,7 @@ import { generateToken, hashToken, type TokenKind } from "./tokens.ts";
 import {
   type AgentRecord,
   type AgentScripts,
+  type AgentTokens,
   type EventPage,
   type EventQuery,
   type IngestResult,
@@ -254,6 +257,10 @@ export class Store {
       if (cameOnline) {
         final.sets.push([["presence", site, host, options.now], { at: options.now, online: true }]);
       }
+      if (request.tokens !== undefined) {
+        final.sets.push([["tokens", site, host], fitTokens(request.tokens)]);
+        final.bytes += MAX_VALUE_CHARS;
+      }
       if (options.now - (previous?.sampledAt ?? 0) >= SAMPLE_EVERY_MS) {
         record.sampledAt = options.now;
         final.sets.push([["sample", site, host, options.now], sampleRows(request.scripts)]);
@@ -374,6 +381,16 @@ export class Store {
         .slice(0, agent.scriptChunks)
         .flatMap((part) => part ?? []),
     }));
+  }
+
+  /** The tokens each agent (of `site` when given) last reported, by site then host. */
+  async agentTokens(options: { site?: string } = {}): Promise<AgentTokens[]> {
+    const prefix = options.site === undefined ? ["tokens"] : ["tokens", options.site];
+    const out: AgentTokens[] = [];
+    for await (const entry of this.#kv.list<TokenSummary[]>({ prefix }, { batchSize: 500 })) {
+      out.push({ site: entry.key[1] as string, host: entry.key[2] as string, tokens: entry.value });
+    }
+    return out;
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Command, CommandAck, ScriptSummary } from "../shared/protocol.ts";
+import type { Command, CommandAck, ScriptSummary, TokenSummary } from "../shared/protocol.ts";
 import type { SeqRanges } from "./_seq_ranges.ts";
 import type { TokenKind } from "./tokens.ts";
 
@@ -103,6 +103,13 @@ export interface IngestResult {
 export interface AgentScripts {
   agent: AgentRecord;
   scripts: ScriptSummary[];
+}
+
+/** The tokens one agent last reported. */
+export interface AgentTokens {
+  site: string;
+  host: string;
+  tokens: TokenSummary[];
 }
 
 /** Filters of `Store.listEvents`. */
