@@ -46,6 +46,8 @@ class FakeCollector {
   queued: Command[] = [];
   /** Long-polls waiting now. */
   waiting = 0;
+  /** The features header of the last request. */
+  features: string | null = null;
   #ackedSeq = 0;
   #pollCommands: Command[] = [];
   #pollWaiters = new Set<() => void>();
@@ -94,6 +96,7 @@ class FakeCollector {
       return Response.json({ error: "bad token" }, { status: 401 });
     }
     const path = new URL(req.url).pathname;
+    this.features = req.headers.get("x-scriptmon-features");
     if (req.method === "GET" && path === "/api/v1/commands") return await this.#poll(req);
     if (req.method !== "POST" || path !== "/api/v1/ingest") {
       this.invalid.push(`${req.method} ${path}`);
@@ -277,6 +280,45 @@ Deno.test("the long-poll delivers a command promptly, well before the next heart
     assert.equal(ack.ok, true, ack.message);
     assert.equal(agent.supervisor.statusOf("s").state, "stopped");
     assert.match(agent.supervisor.statusOf("s").reason!, /remote command from ops@test/);
+  }, { heartbeat: "60s" });
+});
+
+Deno.test("a logs command is answered with the script's lines and stream marks, and runs nothing", async () => {
+  await withLinkedAgent(async (agent, link, collector) => {
+    await allAcked(agent, link);
+    assert.equal(collector.features, "logs", "the agent announces that it answers logs");
+    const before = agent.supervisor.statusOf("s");
+    await until("the fixture's lines in its log", async () => {
+      const text = await Deno.readTextFile(agent.supervisor.get("s").logPath).catch(() => "");
+      return text.includes("to stderr");
+    });
+    await until("a long-poll waiting", () => collector.waiting > 0);
+    collector.push({
+      id: "logs-1",
+      action: "logs",
+      params: { lines: 10 },
+      script: "s",
+      expiresAt: inAMinute(),
+      requestedBy: "user:vera",
+    });
+    const ack = await ackOf(collector, "logs-1");
+    assert.equal(ack.ok, true, ack.message);
+    assert.deepEqual(ack.logs?.lines.map((l) => [l.stream, l.text]), [
+      ["stdout", "line 1"],
+      ["stderr", "to stderr"],
+    ]);
+    const after = agent.supervisor.statusOf("s");
+    assert.equal(after.pid, before.pid, "nothing restarted");
+    collector.push({
+      id: "logs-2",
+      action: "logs",
+      params: { lines: 10, after: ack.logs!.cursor },
+      script: "s",
+      expiresAt: inAMinute(),
+      requestedBy: "user:vera",
+    });
+    const next = await ackOf(collector, "logs-2");
+    assert.deepEqual(next.logs?.lines, [], "nothing new since the cursor");
   }, { heartbeat: "60s" });
 });
 
