@@ -14,6 +14,17 @@ import type { CommandRecord } from "./store_types.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/**
+ * `logs` commands (a log viewer sends one every 2 s while open) are kept an
+ * hour, long enough to look one up; the others as long as the store lives.
+ */
+export const LOGS_COMMAND_KEEP_MS = 3_600_000;
+
+/** The KV options of a command record. */
+function keep(command: CommandRecord): { expireIn?: number } {
+  return command.action === "logs" ? { expireIn: LOGS_COMMAND_KEEP_MS } : {};
+}
+
 /** Options of {@linkcode CommandStore.queue}. */
 export interface QueueCommandOptions {
   site: string;
@@ -65,8 +76,8 @@ export class CommandStore {
     };
     await retryLocked(() =>
       this.#kv.atomic()
-        .set(["command", options.site, options.host, id], command)
-        .set(["command_pending", options.site, options.host, id], id)
+        .set(["command", options.site, options.host, id], command, keep(command))
+        .set(["command_pending", options.site, options.host, id], id, keep(command))
         .set(["command_flag", options.site, options.host], id)
         .commit()
     );
@@ -101,7 +112,7 @@ export class CommandStore {
         await retryLocked(() =>
           this.#kv.atomic()
             .check(entry)
-            .set(entry.key, { ...command, state: "expired" })
+            .set(entry.key, { ...command, state: "expired" }, keep(command))
             .delete(["command_pending", site, host, command.id])
             .commit()
         );
@@ -133,7 +144,7 @@ export class CommandStore {
       const result = await retryLocked(() =>
         this.#kv.atomic()
           .check(entry)
-          .set(key, command)
+          .set(key, command, keep(command))
           .delete(["command_pending", site, host, ack.id])
           .commit()
       );
