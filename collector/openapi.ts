@@ -292,7 +292,7 @@ export function openApiDocument(): Json {
       "/api/v1/scripts": {
         get: {
           summary:
-            "Every script of every agent, flattened, with uptimeRatio24h (up / (up + down) over the last 24 h, refreshed every 5 minutes)",
+            "Every script of every agent, flattened, with uptimeRatio24h (up / (up + down) over the last 24 h, refreshed every 30 s or so)",
           security: apiAuth,
           parameters: [
             query("site", "Only this site"),

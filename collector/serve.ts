@@ -21,8 +21,8 @@ import { UptimeCache } from "./uptime_cache.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
 
-/** How often every script's 24-hour uptime is recomputed. */
-const UPTIME_EVERY_MS = 5 * 60_000;
+/** Every script's 24-hour uptime is recomputed this often, or ten times its last cost if longer. */
+const UPTIME_EVERY_MS = 30_000;
 /** How often the retention purge runs. */
 const PURGE_EVERY_MS = 3_600_000;
 
@@ -129,21 +129,27 @@ export async function serve(options: ServeOptions): Promise<void> {
     Math.max(1000, Math.min(5000, config.offlineAfterMs / 3)),
   );
   const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
+  let uptimeTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
   const refreshUptime = async () => {
+    const started = performance.now();
     try {
       await uptime.refresh();
     } catch (error) {
       log.error("Uptime refresh failed: {error}", { error });
     }
+    // A big fleet costs more per pass: spread the passes out so that they stay cheap.
+    const next = Math.max(UPTIME_EVERY_MS, 10 * (performance.now() - started));
+    if (!stopped) uptimeTimer = setTimeout(track(refreshUptime), next);
   };
-  const uptimeTimer = setInterval(track(refreshUptime), UPTIME_EVERY_MS);
   track(refreshUptime)();
   track(purge)();
   const stopTimers = () => {
     reloader.close();
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
-    clearInterval(uptimeTimer);
+    stopped = true;
+    clearTimeout(uptimeTimer);
   };
 
   let server: Deno.HttpServer<Deno.NetAddr>;

@@ -1,6 +1,6 @@
 /**
  * Every script's uptime over the last 24 hours, recomputed in the
- * background (`serve` refreshes it every few minutes), so that listing
+ * background (`serve` refreshes it every 30 s, less often for a big fleet), so that listing
  * 10,000 scripts costs a map lookup per script instead of two KV queries.
  *
  * @module
