@@ -13,7 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { type IngestRequest, MAX_INGEST_BYTES } from "../shared/protocol.ts";
-import { authenticate, type CollectorEnv, sessionGuard } from "./auth.ts";
+import { authenticate, type CollectorEnv, isPagePath, sessionGuard } from "./auth.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
@@ -35,6 +35,7 @@ import { Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
 import type { UptimeCache } from "./uptime_cache.ts";
 import { Users } from "./users.ts";
+import { renderErrorPage, wantsHtml } from "./web/error_page.tsx";
 import { FleetLive } from "./web/live.ts";
 import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
@@ -200,6 +201,10 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
         status: refused.status,
         message: refused.message,
       });
+      if (wantsHtml(c) && isPagePath(c.req.path)) {
+        const page = renderErrorPage({ ...refused, user: c.get("user") ?? null });
+        return c.html(page, refused.status, refused.headers);
+      }
       return c.json({ error: refused.message }, refused.status, refused.headers);
     }
     log.error("{method} {path} failed: {error}", { method: c.req.method, path: c.req.path, error });

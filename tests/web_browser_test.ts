@@ -104,6 +104,22 @@ Deno.test({
     await page.emulateMedia({ colorScheme: "dark" });
     await page.screenshot({ path: new URL("fleet-dark.png", ARTIFACTS).pathname, fullPage: true });
     await page.emulateMedia({ colorScheme: "light" });
+    await page.setViewportSize({ width: 2560, height: 1440 }); // a wall screen
+    await page.screenshot({ path: new URL("fleet-wall.png", ARTIFACTS).pathname });
+    await page.setViewportSize({ width: 1400, height: 900 });
+
+    // Filtering as you type: no reload, the URL follows.
+    await page.fill('input[name="q"]', "EVI");
+    await page.waitForSelector('[data-ws="SITEA/a1"]', { state: "hidden" });
+    assert.equal(await page.locator('[data-k="SITEA/evil/evil"]').isVisible(), true);
+    assert.match(page.url(), /\?q=EVI$/);
+    await page.selectOption('select[name="state"]', "running");
+    await page.waitForSelector("#nomatch", { state: "visible" });
+    await page.fill('input[name="q"]', "");
+    await page.waitForSelector('[data-k="SITEA/a1/hang"]', { state: "visible" });
+    assert.equal(await page.locator('[data-k="SITEA/evil/evil"]').isVisible(), false);
+    await page.selectOption('select[name="state"]', "");
+    await page.waitForSelector('[data-k="SITEA/evil/evil"]', { state: "visible" });
 
     // Hostile text from an agent: shown as text, never run.
     const evil = page.locator('[data-k="SITEA/evil/evil"]');
@@ -160,6 +176,15 @@ Deno.test({
     const base = fleet.collector.url;
 
     const viewer = await browser.newPage();
+    // A wrong password first: one message, no hint which field was wrong.
+    await viewer.goto(`${base}login`);
+    await viewer.fill('input[name="username"]', "vic");
+    await viewer.fill('input[name="password"]', "not-it");
+    await viewer.click('button[type="submit"]');
+    assert.equal(
+      await viewer.locator(".error").textContent({ timeout: 10_000 }),
+      "Wrong username or password.",
+    );
     await signIn(viewer, base, "vic");
     await viewer.waitForSelector('[data-k="SITEA/a2/hang"][data-st="running"]', {
       timeout: 15_000,

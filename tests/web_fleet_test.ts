@@ -114,6 +114,12 @@ Deno.test("filters by query: other tiles are hidden, and a bad state is a 400", 
     const bad = await vera.request("/?state=sideways");
     assert.equal(bad.status, 400);
     assert.match((await bad.json()).error, /^state: expected one of "", "problems"/);
+    const page = await vera.request("/?state=sideways", { headers: { accept: "text/html" } });
+    assert.equal(page.status, 400);
+    assert.match(
+      await page.text(),
+      /<p class="error" role="alert">state: expected one of &quot;&quot;, &quot;problems&quot;/,
+    );
   }));
 
 Deno.test("a user scoped to a site sees only that site's agents on the page", () =>
