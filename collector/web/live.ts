@@ -4,7 +4,8 @@
  * heartbeat; it passes a workstation on to the subscribers only when
  * something a tile shows as a state changed (a script's state, health,
  * restarts, pid, reason or checks; the agent online or not; scripts added
- * or removed), so a quiet fleet sends nothing but keep-alives.
+ * or removed), or when it was last sent `refreshMs` ago (so uptime and memory
+ * on a page left open stay within a minute), so a quiet fleet sends little.
  *
  * Subscribers are bounded ({@linkcode FleetLive.subscribe} returns null when
  * full) and each sees only its sites. While anyone is subscribed, a
@@ -46,20 +47,27 @@ const SWEEP_EVERY_MS = 1000;
 
 /** The broadcaster of workstation changes. */
 export class FleetLive {
-  #last = new Map<string, { signature: string; ws: WorkstationView; at: number }>();
+  #last = new Map<
+    string,
+    { signature: string; ws: WorkstationView; at: number; sentAt: number }
+  >();
   #subscribers = new Set<{ sites: readonly string[] | null; listener: LiveListener }>();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #clock: Clock;
   #offlineAfterMs: number;
+  #refreshMs: number;
   readonly maxClients: number;
 
   /**
    * `maxClients` bounds {@linkcode subscribe}; `offlineAfterMs` (default
-   * never) is the collector's `offline_after`.
+   * never) is the collector's `offline_after`; `refreshMs` (default 60 s)
+   * how stale a workstation's uptime and memory may get on the page.
    */
   constructor(
-    options: { maxClients?: number; offlineAfterMs?: number; clock?: Clock } = {},
+    options: { maxClients?: number; offlineAfterMs?: number; refreshMs?: number; clock?: Clock } =
+      {},
   ) {
+    this.#refreshMs = options.refreshMs ?? 60_000;
     this.maxClients = options.maxClients ?? MAX_LIVE_CLIENTS;
     this.#offlineAfterMs = options.offlineAfterMs ?? Infinity;
     this.#clock = options.clock ?? { now: () => Date.now() };
@@ -75,8 +83,16 @@ export class FleetLive {
     const key = `${ws.site}/${ws.host}`;
     const sig = signature(ws);
     const last = this.#last.get(key);
-    this.#last.set(key, { signature: sig, ws, at: ws.online ? this.#clock.now() : last?.at ?? 0 });
-    if (last?.signature === sig) return;
+    const now = this.#clock.now();
+    const due = last === undefined || last.signature !== sig ||
+      now - last.sentAt >= this.#refreshMs;
+    this.#last.set(key, {
+      signature: sig,
+      ws,
+      at: ws.online ? now : last?.at ?? 0,
+      sentAt: due ? now : last.sentAt,
+    });
+    if (!due) return;
     this.#publish(ws);
   }
 

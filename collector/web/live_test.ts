@@ -26,6 +26,19 @@ Deno.test("FleetLive passes a workstation on only when a tile would change", () 
   assert.deepEqual(seen, ["a:running", "a:backoff"]);
 });
 
+Deno.test("FleetLive sends an unchanged workstation again after refreshMs, for fresh uptimes", () => {
+  let now = 0;
+  const live = new FleetLive({ refreshMs: 60_000, clock: { now: () => now } });
+  const seen: number[] = [];
+  const stop = live.subscribe(null, (w) => seen.push(w.scripts[0].uptimeMs ?? -1))!;
+  for (let second = 0; second <= 130; second += 10) {
+    now = second * 1000;
+    live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: now })] });
+  }
+  assert.deepEqual(seen, [0, 60_000, 120_000]);
+  stop();
+});
+
 Deno.test("FleetLive gives each subscriber only its sites, and at most maxClients subscribers", () => {
   const live = new FleetLive({ maxClients: 2 });
   const sea: string[] = [];
