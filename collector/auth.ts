@@ -63,9 +63,6 @@ export const PUBLIC_ROUTES: readonly (readonly [string, string])[] = [
   ["GET", "/static/app.css"],
 ];
 
-/** The only path answered without a credential before the web pages (kept for callers). */
-export const PUBLIC_PATH = "/healthz";
-
 /** Whether `method path` needs no credential. */
 export function isPublic(method: string, path: string): boolean {
   return PUBLIC_ROUTES.some(([m, p]) => m === method && p === path);
@@ -119,7 +116,11 @@ export function siteOfPath(path: string): string | undefined {
   }
 }
 
-/** Whether this request is authenticated by a cookie session (not a bearer token). */
+/**
+ * The signed-in user of a request made with the session cookie.
+ *
+ * @throws {HttpError} 401 when it came with a bearer token instead.
+ */
 export function signedIn(c: Context<CollectorEnv>): SessionUser {
   const user = c.get("user");
   if (user === null || user === undefined) {

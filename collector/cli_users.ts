@@ -9,16 +9,15 @@ import { type Command, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
 import { openCollectorKv } from "./kv.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
-import { Sessions } from "./sessions.ts";
 import { type Role, ROLES, Users } from "./users.ts";
 
 async function withUsers<T>(
   config: ResolvedCollectorConfig,
-  fn: (users: Users, kv: Deno.Kv) => Promise<T>,
+  fn: (users: Users) => Promise<T>,
 ): Promise<T> {
   const kv = await openCollectorKv(config.dataDir);
   try {
-    return await fn(new Users(kv), kv);
+    return await fn(new Users(kv));
   } finally {
     kv.close();
   }
@@ -118,10 +117,7 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
     });
   group.command("remove <name>").description("remove a user and end their sessions")
     .action(async (name: string) => {
-      const removed = await withUsers(await load(), async (users, kv) => {
-        const ended = await new Sessions(kv).revokeUser(name);
-        return await users.remove(name) ? ended : null;
-      });
+      const removed = await withUsers(await load(), (users) => users.remove(name));
       if (removed === null) throw new RangeError(`No user named "${name}"`);
       console.log(`Removed user "${name}" (${removed} session(s) ended)`);
     });

@@ -120,13 +120,12 @@ export class Users {
     return users;
   }
 
-  /** Removes a user and ends their sessions; false when there was none. */
-  async remove(name: string): Promise<boolean> {
+  /** Removes a user and ends their sessions; returns how many, or null when there was no user. */
+  async remove(name: string): Promise<number | null> {
     const existing = await this.get(name);
-    if (existing === null) return false;
+    if (existing === null) return null;
     await retryLocked(() => this.#kv.delete(userKey(name)));
-    await revokeUserSessions(this.#kv, name);
-    return true;
+    return await revokeUserSessions(this.#kv, name);
   }
 
   /**
