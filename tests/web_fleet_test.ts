@@ -204,6 +204,21 @@ Deno.test("the live stream carries only the user's sites", () =>
     assert.match(changes[0].html, /data-a="restart"/, "an operator's stream has the buttons");
   }));
 
+Deno.test("a quiet live stream sends keep-alive comments", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const stream = await (await f.signIn("vera")).request("/live/fleet");
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    for (let i = 0; i < 100 && !text.includes(": keep-alive\n\n"); i++) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    await reader.cancel();
+    assert.match(text, /^event: hello\ndata: \{"user":"vera"\}\n\n(: keep-alive\n\n)+$/);
+  }));
+
 Deno.test("the live stream ends with signedout once the session is revoked", () =>
   withWeb(async (f) => {
     await f.addUser("vera", "viewer");
