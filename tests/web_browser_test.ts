@@ -137,8 +137,9 @@ Deno.test({
       timeout: 10_000,
     });
     const seenAfter = Date.now() - killedAt;
-    // The agent reports a new event at once; the page has it within 2 s of that report.
-    assert.ok(seenAfter < 3000, `the tile changed ${seenAfter} ms after the kill`);
+    // The agent reports a new event at once and the page has it within 2 s of that report
+    // (here some 200 ms after the kill; the bound leaves room for a loaded CI machine).
+    assert.ok(seenAfter < 5000, `the tile changed ${seenAfter} ms after the kill`);
     assert.match(await tile.locator(".st").textContent() ?? "", /^(backoff|starting)/);
     await page.waitForSelector('[data-k="SITEA/a1/hang"][data-st="running"]', { timeout: 15_000 });
     const afterCrash = (await agent.running("hang")).hang.pid as number;
