@@ -14,6 +14,8 @@ import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { type IngestRequest, MAX_INGEST_BYTES } from "../shared/protocol.ts";
 import { authenticate, type CollectorEnv, isPagePath, sessionGuard } from "./auth.ts";
+import { AuditLog } from "./audit.ts";
+import { auditRequests } from "./audit_http.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
@@ -28,6 +30,7 @@ import {
 import { openApiDocument } from "./openapi.ts";
 import { agentRoutes } from "./routes_agent.ts";
 import { apiRoutes } from "./routes_api.ts";
+import { auditRoutes } from "./routes_audit.ts";
 import { type AlertControl, alertingRoutes } from "./routes_alerting.ts";
 import { reportRoutes } from "./routes_reports.ts";
 import { logRoutes } from "./routes_logs.ts";
@@ -61,6 +64,8 @@ export interface AppDeps {
   control?: AlertControl;
   /** Every script's 24-hour uptime for `GET /api/v1/scripts`; absent: null there. */
   uptime?: UptimeCache;
+  /** The audit trail every state-changing request goes on; default over the store's KV. */
+  audit?: AuditLog;
   /** The config as last (re)loaded; default `config`. */
   currentConfig?: () => ResolvedCollectorConfig;
   /** Users who sign in to the pages; default over the store's KV. */
@@ -111,6 +116,8 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     }
     counters.record({ status: c.res.status, events });
   });
+  const audit = deps.audit ?? new AuditLog(deps.store.kv, { now: () => clock.now() });
+  app.use("*", auditRequests(audit));
   app.use("*", authenticate({ store: deps.store, clock, users, sessions }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
@@ -152,6 +159,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     }),
   );
   app.route("/api/v1", reportRoutes({ store: deps.store, clock }));
+  app.route("/api/v1", auditRoutes({ audit }));
   if (deps.control !== undefined) {
     const config = deps.currentConfig ?? (() => deps.config);
     app.route("/api/v1", alertingRoutes({ control: deps.control, clock, config }));

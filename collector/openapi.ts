@@ -9,7 +9,7 @@
 import { MAX_BATCH_EVENTS, MAX_INGEST_BYTES, PROTOCOL_VERSION } from "../shared/protocol.ts";
 import { VERSION } from "./version.ts";
 import { agentAuth, apiAuth, errors, type Json, json, path, query } from "./_openapi_parts.ts";
-import { alertingPaths, reportPaths } from "./openapi_reports.ts";
+import { alertingPaths, auditPaths, reportPaths } from "./openapi_reports.ts";
 
 const error: Json = {
   description: "Refused",
@@ -110,6 +110,7 @@ export function openApiDocument(): Json {
     paths: {
       ...reportPaths(),
       ...alertingPaths(),
+      ...auditPaths(),
       "/healthz": {
         get: {
           summary: "Liveness; the only route without a credential",

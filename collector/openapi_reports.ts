@@ -1,6 +1,7 @@
 /**
- * The OpenAPI paths of `routes_reports.ts` (uptime, history) and
- * `routes_alerting.ts` (notifications, silences, routes).
+ * The OpenAPI paths of `routes_reports.ts` (uptime, history, tokens),
+ * `routes_alerting.ts` (notifications, silences, routes) and
+ * `routes_audit.ts` (the audit trail).
  *
  * @module
  */
@@ -171,5 +172,26 @@ export function alertingPaths(): Json {
       },
     },
     "/api/v1/routes/{id}": remove("route", [404]),
+  };
+}
+
+/** The audit trail. */
+export function auditPaths(): Json {
+  return {
+    "/api/v1/audit": {
+      get: {
+        summary:
+          "The audit trail, newest first: sign-ins, commands, acks, silences, routes, users, tokens, backups; each entry hash-chained to the one before (admins only)",
+        security: apiAuth,
+        parameters: [
+          ...window,
+          query("action", "Actions starting with this (command, signin, silence.add, ...)"),
+          query("actor", "Exactly this actor (user:<name>, api-token:<name>, cli:<user>)"),
+          query("limit", "At most this many (default 100; CSV 100,000)", { type: "integer" }),
+          query("format", "json (default) or csv", { enum: ["json", "csv"] }),
+        ],
+        responses: { "200": json({ type: "object" }), ...errors(400, 401, 403) },
+      },
+    },
   };
 }
