@@ -73,10 +73,24 @@ export async function loadScriptView(
     segments,
     uptimeDay,
     uptimeWeek,
-    resources,
+    resources: withCurrent(resources, summary, now),
     events: page.events,
     olderEvents: page.cursor,
   };
+}
+
+/** The samples and, when the last is over a minute old (or empty), the last heartbeat's values at `now`. */
+function withCurrent(points: ResourcePoint[], s: ScriptSummary, now: number): ResourcePoint[] {
+  const last = points.at(-1);
+  const fresh = last !== undefined && now - Date.parse(last.at) <= 60_000;
+  // The first heartbeat's sample comes before the agent has measured anything.
+  if (fresh && (last.rssBytes !== null || s.rssBytes === null)) return points;
+  if (s.rssBytes === null && s.cpuPercent === null) return points;
+  return [...points, {
+    at: new Date(now).toISOString(),
+    rssBytes: s.rssBytes,
+    cpuPercent: s.cpuPercent,
+  }];
 }
 
 /** This script's events, newest first, from a few pages of its host's. */

@@ -26,6 +26,8 @@ function drawChart(box) {
         label,
         stroke: accent,
         width: 2,
+        // Samples come every 5 minutes: a lone one is still seen.
+        points: { show: points[0].length < 50, size: 5 },
         value: (_, v) => v === null ? "–" : `${v.toFixed(1)} ${unit}`,
       },
     ],
