@@ -76,8 +76,11 @@ export function parseCookieFile(text: string): FileCookie[] {
     const [domain, , path, , expiry, name, ...rest] = fields;
     const seconds = Number(expiry);
     if (!/^\d+$/.test(expiry.trim()) || !Number.isFinite(seconds)) {
+      // Not quoted: in a garbled line this field may hold the cookie's value.
       throw new SyntaxError(
-        `expected an expiry in epoch seconds at line ${index + 1}, got ${JSON.stringify(expiry)}`,
+        `expected an expiry in epoch seconds in field 5 at line ${index + 1}, got ${
+          describe(expiry)
+        }`,
       );
     }
     cookies.push({
