@@ -98,12 +98,46 @@ const url = z.string().check((ctx) => {
 /** Run a refinement even when the table has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };
 
+/**
+ * A table that refuses unknown keys with a hint of the keys it knows (a typo
+ * must not be silently ignored): the config loader's hints cover only its own tables.
+ */
+function tokenTable<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.looseObject(shape).superRefine((value, ctx) => {
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue;
+      const close = known.find((k) => editDistance(k, key) <= 2);
+      issue(
+        ctx,
+        [key],
+        value[key],
+        close === undefined
+          ? `unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`
+          : `unknown key ${JSON.stringify(key)}; did you mean "${close}"?`,
+      );
+    }
+  }, ALWAYS);
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
 function issue(ctx: z.RefinementCtx, path: string[], input: unknown, message: string): void {
   ctx.addIssue({ code: "custom", input, path, message });
 }
 
 /** `[tokens.<name>.validate]`: an HTTP request (`url`) or a command. */
-export const tokenValidateSchema = z.strictObject({
+export const tokenValidateSchema = tokenTable({
   url: url.optional(),
   method: z.enum(["GET", "HEAD", "POST"]).optional(),
   header: z.string().min(1).optional(),
@@ -137,7 +171,7 @@ export const tokenValidateSchema = z.strictObject({
 }, ALWAYS);
 
 /** `[tokens.<name>.refresh]`. */
-export const tokenRefreshSchema = z.strictObject({
+export const tokenRefreshSchema = tokenTable({
   command,
   cwd: z.string().min(1).optional(),
   timeout: positiveDuration.optional(),
@@ -158,7 +192,7 @@ const FORMAT_KEYS = {
 } as const;
 
 /** `[tokens.<name>]` as written. */
-export const tokenSchema = z.strictObject({
+export const tokenSchema = tokenTable({
   format: z.enum(TOKEN_FORMATS),
   file: z.string().min(1).optional(),
   cookie: z.string().min(1).optional(),

@@ -119,3 +119,23 @@ Deno.test("config.example.toml documents every token key", async () => {
     assert.match(text, new RegExp(`^#? ?${key} = `, "m"), `${key} is documented`);
   }
 });
+
+Deno.test("an unknown key in a token table is refused with a hint", () => {
+  const issues = issuesOf(
+    '[tokens.x]\nformat = "jwt"\nfile = "a"\nwarn_befor = ["1h"]\n' +
+      '[tokens.x.refresh]\ncommand = "renew"\nmagic = true\n',
+  );
+  assert.deepEqual(issues, [
+    {
+      path: "tokens.x.warn_befor",
+      line: 4,
+      message: 'unknown key "warn_befor"; did you mean "warn_before"?',
+    },
+    {
+      path: "tokens.x.refresh.magic",
+      line: 7,
+      message:
+        'unknown key "magic"; expected one of command, cwd, timeout, before, min_delay, max_delay',
+    },
+  ]);
+});
