@@ -257,3 +257,26 @@ Deno.test("a script waits while its expired token is refreshed, then starts", as
     await agent.shutdown();
   }
 });
+
+Deno.test("a token added by a config reload gates the script's next start, not its current run", async () => {
+  await using dir = await tempDir();
+  await writeJwt(join(dir.path, "sso.jwt"), Date.now() - MIN);
+  const script = fixtureScript("picker", "print_hang.ts", "1");
+  const path = await writeConfig(dir.path, script);
+  const agent = await startAgent({ config: await loadConfig(path), watch: false });
+  try {
+    assert.equal(agent.supervisor.statusOf("picker").state, "running");
+    await writeConfig(
+      dir.path,
+      script,
+      `\n[tokens.sso]\nformat = "jwt"\nfile = "sso.jwt"\nused_by = ["picker"]\n`,
+    );
+    await agent.reload();
+    assert.deepEqual(agent.tokens.status().map((t) => [t.name, t.state]), [["sso", "expired"]]);
+    assert.equal(agent.supervisor.statusOf("picker").state, "running");
+    await agent.supervisor.get("picker").restart();
+    assert.equal(agent.supervisor.statusOf("picker").state, "waiting-for-token");
+  } finally {
+    await agent.shutdown();
+  }
+});
