@@ -7,17 +7,18 @@
  */
 import { type Command, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
+import { recordCli } from "./cli_audit.ts";
 import { openCollectorKv } from "./kv.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { type Role, ROLES, Users } from "./users.ts";
 
 async function withUsers<T>(
   config: ResolvedCollectorConfig,
-  fn: (users: Users) => Promise<T>,
+  fn: (users: Users, kv: Deno.Kv) => Promise<T>,
 ): Promise<T> {
   const kv = await openCollectorKv(config.dataDir);
   try {
-    return await fn(new Users(kv));
+    return await fn(new Users(kv), kv);
   } finally {
     kv.close();
   }
@@ -89,10 +90,25 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
           : options.sites.split(",").map((s) => s.trim()).filter((s) => s !== "");
         const config = await load();
         const password = options.passwordStdin ? await readLine() : await promptPassword();
-        const user = await withUsers(
-          config,
-          (users) => users.add({ name, role: options.role, sites, password, now: Date.now() }),
-        );
+        const user = await withUsers(config, async (users, kv) => {
+          const added = await users.add({
+            name,
+            role: options.role,
+            sites,
+            password,
+            now: Date.now(),
+          });
+          await recordCli(kv, {
+            action: "user.add",
+            target: name,
+            result: "ok",
+            detail: {
+              role: added.role,
+              sites: added.sites === null ? "all" : added.sites.join(","),
+            },
+          });
+          return added;
+        });
         console.log(
           `Added ${user.role} "${user.name}" for ${
             user.sites === null ? "all sites" : `sites ${user.sites.join(", ")}`
@@ -117,7 +133,18 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
     });
   group.command("remove <name>").description("remove a user and end their sessions")
     .action(async (name: string) => {
-      const removed = await withUsers(await load(), (users) => users.remove(name));
+      const removed = await withUsers(await load(), async (users, kv) => {
+        const ended = await users.remove(name);
+        if (ended !== null) {
+          await recordCli(kv, {
+            action: "user.remove",
+            target: name,
+            result: "ok",
+            detail: { sessions: ended },
+          });
+        }
+        return ended;
+      });
       if (removed === null) throw new RangeError(`No user named "${name}"`);
       console.log(`Removed user "${name}" (${removed} session(s) ended)`);
     });

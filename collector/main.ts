@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
 import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
+import { auditCommands, recordCli } from "./cli_audit.ts";
 import { userCommands } from "./cli_users.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { openCollectorKv } from "./kv.ts";
@@ -80,11 +81,21 @@ function tokenCommands(
       ? [checkName("site", String(args[0])), checkName("name", String(args[1]))]
       : [undefined, checkName("name", String(args[0]))];
     const config = await load();
-    const { token } = await withStore(
-      config,
-      (store) =>
-        store.createToken({ kind, name, ...(site === undefined ? {} : { site }), now: Date.now() }),
-    );
+    const { token } = await withStore(config, async (store) => {
+      const created = await store.createToken({
+        kind,
+        name,
+        ...(site === undefined ? {} : { site }),
+        now: Date.now(),
+      });
+      await recordCli(store.kv, {
+        action: "token.create",
+        target: `${kind}/${name}`,
+        result: "ok",
+        detail: { site: site ?? null },
+      });
+      return created;
+    });
     console.error(
       `Created ${kind} token "${name}"${
         site === undefined ? "" : ` for site ${site}`
@@ -111,10 +122,17 @@ function tokenCommands(
     });
   group.command("revoke <name>").description("revoke a token; it stops working at once")
     .action(async (name: string) => {
-      const revoked = await withStore(
-        await load(),
-        (store) => store.revokeToken(kind, name, Date.now()),
-      );
+      const revoked = await withStore(await load(), async (store) => {
+        const record = await store.revokeToken(kind, name, Date.now());
+        if (record !== null) {
+          await recordCli(store.kv, {
+            action: "token.revoke",
+            target: `${kind}/${name}`,
+            result: "ok",
+          });
+        }
+        return record;
+      });
       if (revoked === null) throw new RangeError(`No active ${kind} token named "${name}"`);
       console.log(`Revoked ${kind} token "${name}"`);
     });
@@ -165,7 +183,12 @@ function program(): Command {
       const config = await load();
       const kv = await openCollectorKv(config.dataDir);
       try {
-        const { count } = await backupKv(kv, file);
+        // On the trail first, so that the dump holds its own entry.
+        await recordCli(kv, { action: "backup", target: file, result: "ok" });
+        const { count } = await backupKv(kv, file).catch(async (error) => {
+          await recordCli(kv, { action: "backup", target: file, result: "failed" });
+          throw error;
+        });
         console.log(`Backed up ${count} entries to ${file}`);
       } finally {
         kv.close();
@@ -183,6 +206,7 @@ function program(): Command {
       const kv = await openCollectorKv(config.dataDir);
       try {
         const { count } = await restoreKv(kv, file);
+        await recordCli(kv, { action: "restore", target: file, result: "ok", detail: { count } });
         console.log(`Restored ${count} entries from ${file} into ${config.dataDir}`);
       } finally {
         kv.close();
@@ -191,6 +215,7 @@ function program(): Command {
   tokenCommands(cli, "agent", load);
   tokenCommands(cli, "api", load);
   userCommands(cli, load);
+  auditCommands(cli, load);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-collector ${VERSION}`);
   });

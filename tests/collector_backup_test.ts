@@ -128,10 +128,16 @@ Deno.test("backup then restore into a new data_dir gives every key and value bac
     const restore = await cli(restored, "restore", file);
     assert.equal(restore.code, 0, restore.stderr);
     const after = await entries(join(dir, "data2"));
+    // The restore went on the restored store's audit trail, after the backup's own entry.
+    const isRestore = (e: Deno.KvEntry<unknown>) =>
+      e.key[0] === "audit" && (e.value as { action?: string }).action === "restore";
+    assert.equal(after.filter(isRestore).length, 1);
+    const same = (e: Deno.KvEntry<unknown>) => !isRestore(e) && e.key[0] !== "audit_head";
     assert.deepEqual(
-      after.map((e) => [e.key, e.value]),
-      before.map((e) => [e.key, e.value]),
+      after.filter(same).map((e) => [e.key, e.value]),
+      before.filter(same).map((e) => [e.key, e.value]),
     );
+    assert.ok(before.some((e) => e.key[0] === "audit"), "the dump holds the backup's audit entry");
 
     const again = await cli(restored, "restore", file);
     assert.equal(again.code, 2);
