@@ -147,7 +147,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
   });
   app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
-  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters, logRequests }));
+  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters, logRequests, audit }));
   app.route("/api/v1", logRoutes({ store: deps.store, clock, logRequests }));
   app.route(
     "/api/v1",

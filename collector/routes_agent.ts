@@ -20,6 +20,7 @@ import {
   type IngestResponse,
   leaseRequestSchema,
 } from "../shared/protocol.ts";
+import type { AuditLog } from "./audit.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { CommandWaiters } from "./command_waiters.ts";
@@ -53,7 +54,14 @@ export function toWireCommand(command: CommandRecord): Command {
 
 /** The agent routes, to mount at `/api/v1`. */
 export function agentRoutes(
-  deps: { store: Store; clock: Clock; waiters: CommandWaiters; logRequests?: LogRequests },
+  deps: {
+    store: Store;
+    clock: Clock;
+    waiters: CommandWaiters;
+    logRequests?: LogRequests;
+    /** Where command results go (not those of read-only `logs`). */
+    audit?: AuditLog;
+  },
 ): Hono<CollectorEnv> {
   const { store, clock, waiters, logRequests } = deps;
   const app = new Hono<CollectorEnv>();
@@ -90,6 +98,19 @@ export function agentRoutes(
             message: command.result?.message,
           },
         );
+        if (command.action !== "logs") {
+          await deps.audit?.append({
+            actor: `agent-token:${token.name}`,
+            action: `command.${command.action}.result`,
+            target: `${site}/${host}/${command.script}`,
+            result: command.result?.ok ? "ok" : "failed",
+            detail: {
+              id: command.id,
+              requestedBy: command.requestedBy,
+              message: command.result?.message ?? "",
+            },
+          });
+        }
       }
     }
     const result = await store.ingest(request, { now, tokenName: token.name }).catch((error) => {

@@ -31,7 +31,15 @@ Deno.test("sign-ins, failed sign-ins, commands and sign-outs are on the trail wi
     const olga = await signIn("olga");
     const restart = await olga.post("/api/v1/agents/BFI4/ws-07/scripts/rates/restart");
     assert.equal(restart.status, 202);
-    await restart.body?.cancel();
+    const { id } = await restart.json();
+    const acked = await ingest({
+      site: "BFI4",
+      host: "ws-07",
+      scripts: [script("rates")],
+      acks: [{ id, ok: true, message: "restarted (pid 4711)", at: new Date().toISOString() }],
+    });
+    assert.equal(acked.status, 200);
+    await acked.body?.cancel();
     const vera = await signIn("vera");
     const forged = await vera.post("/api/v1/agents/BFI4/ws-07/scripts/rates/stop");
     assert.equal(forged.status, 403);
@@ -48,6 +56,7 @@ Deno.test("sign-ins, failed sign-ins, commands and sign-outs are on the trail wi
       ["user:olga", "signin.failed", "olga", "refused"],
       ["user:olga", "signin", "olga", "ok"],
       ["user:olga", "command.restart", "BFI4/ws-07/rates", "ok"],
+      ["agent-token:BFI4-ws-07", "command.restart.result", "BFI4/ws-07/rates", "ok"],
       ["user:vera", "signin", "vera", "ok"],
       ["user:vera", "command.stop", "BFI4/ws-07/rates", "refused"],
       ["user:olga", "signout", "", "ok"],
@@ -60,7 +69,7 @@ Deno.test("sign-ins, failed sign-ins, commands and sign-outs are on the trail wi
     const listed = await (await ada.request("/api/v1/audit?action=command")).json();
     assert.deepEqual(
       listed.entries.map((e: Entry) => `${e.action} ${e.result}`),
-      ["command.stop refused", "command.restart ok"],
+      ["command.stop refused", "command.restart.result ok", "command.restart ok"],
     );
     const csv = await (await ada.request("/api/v1/audit?format=csv")).text();
     const lines = csv.trim().split("\r\n");
