@@ -45,7 +45,7 @@ export function alertingRoutes(
 ): Hono<CollectorEnv> {
   const { control, clock } = deps;
   const app = new Hono<CollectorEnv>();
-  const who = (c: { get(key: "token"): { name: string } }) => `api-token:${c.get("token").name}`;
+  const who = (c: { get(key: "actor"): string }) => c.get("actor");
 
   app.get("/notifications", async (c) => {
     const state = queryEnum(c, "state", ["any", ...MESSAGE_STATES] as const, "any");

@@ -158,13 +158,12 @@ export function apiRoutes(
     if (!scripts.some((s) => s.name === name)) {
       throw new HttpError(404, `Agent ${site}/${host} has not reported a script "${name}"`);
     }
-    const token = c.get("token");
     const command = await store.commands.queue({
       site,
       host,
       action: action as typeof ACTIONS[number],
       script: name,
-      requestedBy: `api-token:${token.name}`,
+      requestedBy: c.get("actor"),
       ttlMs: deps.commandTtlMs,
       now: clock.now(),
     });
@@ -191,7 +190,7 @@ export function apiRoutes(
 
   app.post("/alerts/:id/ack", async (c) => {
     const { id } = c.req.param();
-    const by = `api-token:${c.get("token").name}`;
+    const by = c.get("actor");
     const alert = await store.alerts.ack(id, { by, now: clock.now() });
     if (alert === null) throw new HttpError(404, `No alert "${id}"`);
     log.info("Alert {id} ({title}) acknowledged by {by}", { id, title: alert.title, by });

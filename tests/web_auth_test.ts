@@ -181,7 +181,7 @@ Deno.test("a JSON request by cookie needs X-CSRF-Token and the collector's own o
     const ok = await olive.post(RESTART);
     assert.equal(ok.status, 202, await ok.clone().text());
     const { command } = await ok.json();
-    assert.equal(command.requestedBy, "api-token:user:olive");
+    assert.equal(command.requestedBy, "user:olive");
   }));
 
 Deno.test("bearer tokens skip the CSRF check: they are not sent by browsers on their own", () =>
