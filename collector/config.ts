@@ -43,6 +43,8 @@ export interface ResolvedCollectorConfig {
   retentionMs: number;
   /** Daily uptime rollups older than this are purged. */
   rollupRetentionMs: number;
+  /** Audit entries older than this are purged (the chain keeps an anchor). */
+  auditRetentionMs: number;
   /** How long a queued command stays deliverable. */
   commandTtlMs: number;
   /** At most this many open long-polls at once. */
@@ -168,6 +170,7 @@ function resolveConfig(
       offlineAfterMs: parseDuration(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
       retentionMs: parseDuration(c.retention ?? COLLECTOR_DEFAULTS.retention),
       rollupRetentionMs: parseDuration(c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention),
+      auditRetentionMs: parseDuration(c.audit_retention ?? COLLECTOR_DEFAULTS.audit_retention),
       commandTtlMs: parseDuration(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
       maxWaiters: c.max_waiters ?? COLLECTOR_DEFAULTS.max_waiters,
       ...(c.tls_cert !== undefined && c.tls_key !== undefined

@@ -35,11 +35,24 @@ export function restartOnlyChanges(
   return RESTART_ONLY.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
 }
 
+/** The keys of the resolved config that differ between `a` and `b` (`path` aside). */
+export function changedKeys(a: ResolvedCollectorConfig, b: ResolvedCollectorConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  keys.delete("path");
+  return [...keys].filter((key) =>
+    JSON.stringify(Reflect.get(a, key)) !== JSON.stringify(Reflect.get(b, key))
+  );
+}
+
 /** What {@linkcode ConfigReloader} needs. */
 export interface ConfigReloaderOptions {
   initial: ResolvedCollectorConfig;
   /** Called with each new good config (after `current()` returns it). */
   apply: (next: ResolvedCollectorConfig) => void;
+  /** Told of every reload: the keys that changed, or why it was refused. */
+  onReload?: (
+    outcome: { reason: string; changed: string[] } | { reason: string; error: string },
+  ) => void;
   /** How often the file is checked for a change; default 2 s. */
   pollMs?: number;
   /** Variables for `${VAR}`; default the environment. */
@@ -107,6 +120,7 @@ export class ConfigReloader {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       this.#error = error.message;
+      this.#options.onReload?.({ reason, error: error.message });
       log.error("Config reload ({reason}) refused; the last good config stays: {message}", {
         reason,
         message: error.message,
@@ -114,9 +128,11 @@ export class ConfigReloader {
       return false;
     }
     const waiting = restartOnlyChanges(this.#current, next);
+    const changed = changedKeys(this.#current, next);
     this.#current = next;
     this.#error = null;
     this.#options.apply(next);
+    this.#options.onReload?.({ reason, changed });
     log.info("Config reloaded ({reason}) from {path}", { reason, path });
     if (waiting.length > 0) {
       log.warn("Config changes to {keys} take effect when the collector restarts", {

@@ -66,3 +66,21 @@ Deno.test("changes to listen, webhooks and the like are the ones that wait for a
     assert.deepEqual(restartOnlyChanges(initial, initial), []);
   });
 });
+
+Deno.test("every reload is reported with the keys it changed, or why it was refused", async () => {
+  await withFile('[collector]\noffline_after = "30s"\n', async (path, initial) => {
+    const outcomes: unknown[] = [];
+    const reloader = new ConfigReloader({
+      initial,
+      vars: {},
+      apply: () => {},
+      onReload: (outcome) => outcomes.push(outcome),
+    });
+    await Deno.writeTextFile(path, '[collector]\noffline_after = "1m"\nretention = "7d"\n');
+    assert.equal(await reloader.reload("SIGHUP"), true);
+    await Deno.writeTextFile(path, "[collector\n");
+    assert.equal(await reloader.reload("SIGHUP"), false);
+    assert.deepEqual(outcomes[0], { reason: "SIGHUP", changed: ["offlineAfterMs", "retentionMs"] });
+    assert.match((outcomes[1] as { error: string }).error, /invalid TOML/);
+  });
+});

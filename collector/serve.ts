@@ -11,6 +11,7 @@ import { CollectorAlerts, readCaCerts } from "./alerts.ts";
 import { createApp } from "./app.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./command_waiters.ts";
+import { AuditLog } from "./audit.ts";
 import { ConfigReloader } from "./config_reload.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { IngestCounters } from "./metrics.ts";
@@ -57,9 +58,21 @@ export async function serve(options: ServeOptions): Promise<void> {
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
   const counters = new IngestCounters();
+  const audit = new AuditLog(options.kv, { now: () => clock.now() });
   const reloader = new ConfigReloader({
     initial: config,
     apply: (next) => alerts.reconfigure(next),
+    // Routes, silences and webhooks are changed by editing the file: that goes on the trail.
+    onReload: (outcome) =>
+      void audit.append({
+        actor: "collector",
+        action: "config.reload",
+        target: config.path,
+        result: "error" in outcome ? "refused" : "ok",
+        detail: "error" in outcome
+          ? { reason: outcome.reason, error: outcome.error.slice(0, 300) }
+          : { reason: outcome.reason, changed: outcome.changed.join(", ") },
+      }).catch((error) => log.error("Cannot audit the config reload: {error}", { error })),
   });
   const current = () => reloader.current();
   const uptime = new UptimeCache(store, clock);
@@ -71,6 +84,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     counters,
     alerts,
     control: alerts,
+    audit,
     uptime,
     currentConfig: current,
   });
@@ -107,6 +121,10 @@ export async function serve(options: ServeOptions): Promise<void> {
         samplesBefore: now - Math.min(config.retentionMs, SAMPLE_RETENTION_MS),
         rollupsBefore: now - config.rollupRetentionMs,
       });
+      const audited = await audit.purge(now - config.auditRetentionMs);
+      if (audited > 0) {
+        log.info("Purged {audited} audit entries older than audit_retention", { audited });
+      }
       if (purged + history > 0) {
         log.info("Purged {purged} events and {history} history entries older than retention", {
           purged,
