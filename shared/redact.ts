@@ -1,0 +1,53 @@
+/**
+ * The process's secrets (webhook URLs, passwords, tokens, decrypted
+ * `enc:v1:` values), registered when the config is loaded, and
+ * {@linkcode redact}, which every log line, printed error and API answer
+ * passes through so that none of them is ever shown.
+ *
+ * @module
+ */
+
+/** What a secret is replaced with. */
+export const REDACTED = "[redacted]";
+
+/** Shorter values are too likely to be ordinary words to be replaced everywhere. */
+const MIN_LENGTH = 8;
+
+const secrets = new Set<string>();
+let ordered: string[] = [];
+
+/** Remembers `value` (and its JSON- and URL-escaped forms) as a secret. */
+export function registerSecret(value: string | undefined | null): void {
+  if (value === undefined || value === null || value.length < MIN_LENGTH) return;
+  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  let added = false;
+  for (const form of forms) {
+    if (!secrets.has(form)) {
+      secrets.add(form);
+      added = true;
+    }
+  }
+  // Longest first, so that a secret inside another is not half-replaced.
+  if (added) ordered = [...secrets].sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every registered secret replaced by {@linkcode REDACTED}. */
+export function redact(text: string): string {
+  if (ordered.length === 0) return text;
+  let out = text;
+  for (const secret of ordered) {
+    if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
+  }
+  return out;
+}
+
+/** How many secrets are registered (for tests and the status). */
+export function secretCount(): number {
+  return secrets.size;
+}
+
+/** Forgets every secret (tests). */
+export function clearSecrets(): void {
+  secrets.clear();
+  ordered = [];
+}
