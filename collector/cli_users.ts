@@ -8,6 +8,7 @@
 import { type Command, Option } from "commander";
 import { formatTable } from "../shared/table.ts";
 import { recordCli } from "./cli_audit.ts";
+import { readLine } from "./_stdin.ts";
 import { openCollectorKv } from "./kv.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { type Role, ROLES, Users } from "./users.ts";
@@ -22,23 +23,6 @@ async function withUsers<T>(
   } finally {
     kv.close();
   }
-}
-
-/** Reads one line of stdin (without its line ending); at most 4 KiB. */
-async function readLine(): Promise<string> {
-  const reader = Deno.stdin.readable.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    while (!text.includes("\n") && text.length < 4096) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text.split(/\r?\n/)[0];
 }
 
 /** Asks for a password twice on the terminal without echoing it. */

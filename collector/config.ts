@@ -18,6 +18,8 @@ import {
   unknownWebhooks,
 } from "../shared/notify/policy_schema.ts";
 import { interpolateTree } from "./_interpolate.ts";
+import { ENCRYPTED_PREFIX, SecretError } from "../shared/secrets.ts";
+import { loadSecretKey } from "./secret_key.ts";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { describeIssue } from "./_zod_issue.ts";
 import {
@@ -62,6 +64,8 @@ export interface ParseConfigOptions {
   path: string;
   /** Variables for `${VAR}`; default `Deno.env.toObject()`. */
   vars?: Readonly<Record<string, string | undefined>>;
+  /** The key of `enc:v1:` values; none: such a value is a problem. */
+  secretKey?: Uint8Array | null;
 }
 
 /**
@@ -85,7 +89,11 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
   }
   const lines = scanKeyLines(text);
   const lineOf = (path: string) => path === "" ? undefined : findLine(lines, path.split("."));
-  const interpolated = interpolateTree(raw, options.vars ?? Deno.env.toObject());
+  const interpolated = interpolateTree(
+    raw,
+    options.vars ?? Deno.env.toObject(),
+    options.secretKey ?? null,
+  );
   const issues: ConfigIssue[] = interpolated.problems.map((p) => ({ ...p, line: lineOf(p.path) }));
   const failed = new Set(interpolated.problems.map((p) => p.path));
   const result = collectorConfigSchema.safeParse(interpolated.value, { reportInput: true });
@@ -131,7 +139,17 @@ export async function loadConfig(
       cause: error,
     });
   }
-  return parseConfig(text, { ...options, path });
+  let secretKey = options.secretKey ?? null;
+  // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
+  if (secretKey === null && text.includes(ENCRYPTED_PREFIX)) {
+    try {
+      secretKey = await loadSecretKey(options.vars);
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      throw new ConfigError([{ path: "", message: error.message }], { file: path, cause: error });
+    }
+  }
+  return parseConfig(text, { ...options, path, secretKey });
 }
 
 function resolveConfig(

@@ -4,9 +4,12 @@
  * people or exits.
  */
 import { Command, CommanderError, Option } from "commander";
+import { redact } from "../shared/redact.ts";
+import { SecretError } from "../shared/secrets.ts";
 import { formatTable } from "../shared/table.ts";
 import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
 import { auditCommands, recordCli } from "./cli_audit.ts";
+import { secretCommands } from "./cli_secret.ts";
 import { userCommands } from "./cli_users.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { openCollectorKv } from "./kv.ts";
@@ -216,6 +219,7 @@ function program(): Command {
   tokenCommands(cli, "api", load);
   userCommands(cli, load);
   auditCommands(cli, load);
+  secretCommands(cli);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-collector ${VERSION}`);
   });
@@ -229,10 +233,11 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    console.error(`scriptmon-collector: ${error instanceof Error ? error.message : error}`);
+    // A message may quote a config value: never a secret.
+    console.error(redact(`scriptmon-collector: ${error instanceof Error ? error.message : error}`));
     return error instanceof ConfigError || error instanceof RangeError ||
         error instanceof StoreConflictError || error instanceof RestoreTargetError ||
-        error instanceof BackupFormatError
+        error instanceof BackupFormatError || error instanceof SecretError
       ? EXIT.usage
       : EXIT.failed;
   }

@@ -140,3 +140,45 @@ export async function resolveSecretKey(source: KeySource): Promise<Uint8Array | 
   }
   return parseKey(text, `key file "${path}"`);
 }
+
+const WEBHOOK_SECRET_KEYS = new Set([
+  "url",
+  "secret",
+  "password",
+  "auth_token",
+  "secret_access_key",
+  "session_token",
+]);
+
+/**
+ * Whether the config value at `path` is a secret to redact wherever it
+ * shows: a webhook's URL, password, tokens and header values, and the
+ * agent's collector token.
+ */
+export function isSecretPath(path: readonly string[]): boolean {
+  const last = path.at(-1) ?? "";
+  if (path[0] === "webhooks") return WEBHOOK_SECRET_KEYS.has(last) || path.includes("headers");
+  return path[0] === "collector" && last === "token";
+}
+
+/**
+ * A config string after `${VAR}` interpolation: an `enc:v1:` value is
+ * decrypted with `key`. Returns the value or the problem, in words.
+ */
+export function revealValue(
+  value: string,
+  key: Uint8Array | null,
+): { value: string; problem?: string } {
+  if (!isEncrypted(value)) return { value };
+  if (key === null) {
+    return {
+      value: "",
+      problem: `an ${ENCRYPTED_PREFIX} value, but no key: set ${KEY_ENV} or ${KEY_FILE_ENV}`,
+    };
+  }
+  try {
+    return { value: decryptSecret(value, key) };
+  } catch (error) {
+    return { value: "", problem: (error as Error).message };
+  }
+}

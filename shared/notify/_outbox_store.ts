@@ -12,6 +12,7 @@
  * - ["count", state]       a KvU64 counter per state, for counts()
  * - ["dedupe", key]        { id, at } of the message that claimed the key
  */
+import { redact } from "../redact.ts";
 import {
   MESSAGE_STATES,
   type MessageEvent,
@@ -196,7 +197,7 @@ export class OutboxStore {
       createdAt: at,
       updatedAt: at,
       attempts: 0,
-      history: [{ at, state: m.state, ...(m.note ? { note: cut(m.note, NOTE_MAX) } : {}) }],
+      history: [{ at, state: m.state, ...(m.note ? { note: cut(redact(m.note), NOTE_MAX) } : {}) }],
     };
     const dedupeKey = keys.dedupe(m.claimKey);
     for (let round = 1;; round++) {
@@ -240,7 +241,7 @@ export class OutboxStore {
     const event: MessageEvent = {
       at,
       state: change.state,
-      ...(change.note ? { note: cut(change.note, NOTE_MAX) } : {}),
+      ...(change.note ? { note: cut(redact(change.note), NOTE_MAX) } : {}),
     };
     const record: StoredRecord = {
       ...old,

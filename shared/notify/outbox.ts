@@ -11,6 +11,7 @@
  * one process delivers (the agent's instance lock sees to that).
  */
 import { getLogger } from "@logtape/logtape";
+import { redact } from "../redact.ts";
 import {
   cut,
   encodePayload,
@@ -432,7 +433,10 @@ export class Outbox {
     const { id, channel, attempts } = sending.record;
     const provider = {
       ...(result.status !== undefined ? { providerStatus: result.status } : {}),
-      ...(result.answer !== undefined ? { providerAnswer: cut(result.answer, ANSWER_MAX) } : {}),
+      // A provider's error may echo the URL it was sent to: no secret is kept.
+      ...(result.answer !== undefined
+        ? { providerAnswer: cut(redact(result.answer), ANSWER_MAX) }
+        : {}),
     };
     const status = result.status !== undefined ? `HTTP ${result.status}` : "";
     let next: VersionedRecord | null;
