@@ -9,6 +9,7 @@ import { SecretError } from "../shared/secrets.ts";
 import { formatTable } from "../shared/table.ts";
 import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
 import { auditCommands, recordCli } from "./cli_audit.ts";
+import { eraseCommands } from "./cli_erase.ts";
 import { secretCommands } from "./cli_secret.ts";
 import { userCommands } from "./cli_users.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
@@ -219,6 +220,7 @@ function program(): Command {
   tokenCommands(cli, "api", load);
   userCommands(cli, load);
   auditCommands(cli, load);
+  eraseCommands(cli, load);
   secretCommands(cli);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-collector ${VERSION}`);
