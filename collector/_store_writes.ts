@@ -15,7 +15,29 @@ export const MAX_VALUE_CHARS = 30_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** An event as stored; data larger than one KV value is replaced by its size. */
+/**
+ * Event data nested deeper than this is not kept: Deno KV writes some
+ * 3,000 levels of objects but cannot read them back ("could not
+ * deserialize value"), which would break every listing that meets it.
+ */
+export const MAX_DATA_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays more than `max` levels deep (no recursion). */
+export function nestsDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * An event as stored; data larger than one KV value, or nested deeper than
+ * {@linkcode MAX_DATA_DEPTH}, is replaced by its size.
+ */
 export function toStored(
   site: string,
   host: string,
@@ -33,7 +55,9 @@ export function toStored(
     receivedAt: iso(now),
   };
   const size = JSON.stringify(event.data).length;
-  return size > MAX_VALUE_CHARS ? { ...stored, data: { truncated: true, size } } : stored;
+  return size > MAX_VALUE_CHARS || nestsDeeper(event.data, MAX_DATA_DEPTH)
+    ? { ...stored, data: { truncated: true, size } }
+    : stored;
 }
 
 /** An event's writes: by seq (checked absent), by time, and a script's state change. */
