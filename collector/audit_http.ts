@@ -82,7 +82,12 @@ export function routeParams(pattern: string, path: string): Record<string, strin
   const out: Record<string, string> = {};
   names.forEach((name, i) => {
     if (name.startsWith(":") && values[i] !== undefined) {
-      out[name.slice(1)] = decodeURIComponent(values[i]);
+      // A malformed %-escape (`/alerts/%/ack`) is named as it came, not a 500.
+      try {
+        out[name.slice(1)] = decodeURIComponent(values[i]);
+      } catch {
+        out[name.slice(1)] = values[i];
+      }
     }
   });
   return out;
