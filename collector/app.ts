@@ -21,6 +21,7 @@ import { CommandWaiters } from "./command_waiters.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { LogRequests } from "./log_requests.ts";
 import { HttpError } from "./http_error.ts";
+import { pathLimit } from "./_path_limit.ts";
 import {
   type AlertStats,
   IngestCounters,
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     new FleetLive({ offlineAfterMs: deps.config.offlineAfterMs, clock });
   const app = new Hono<CollectorEnv>();
   app.use("*", securityHeaders());
+  app.use("*", pathLimit());
 
   // Outside the auth, so that refused ingests are counted too.
   app.use("/api/v1/ingest", async (c, next) => {
