@@ -32,6 +32,25 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
   throw new HttpError(400, `${first.path === "" ? "body" : first.path}: ${first.message}`);
 }
 
+/** A form body as Hono parses it. */
+export type FormBody = Awaited<ReturnType<Context["req"]["parseBody"]>>;
+
+/**
+ * The request body parsed as a form (urlencoded or multipart).
+ *
+ * @throws {HttpError} 400 when it does not parse (a multipart type without its boundary, say).
+ */
+export async function readForm(c: Context): Promise<FormBody> {
+  try {
+    return await c.req.parseBody();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HttpError(400, `body: expected a form, got one that does not parse (${reason})`, {
+      cause: error,
+    });
+  }
+}
+
 /** A query parameter as an integer in `[min, max]`, or `fallback` when absent. */
 export function queryInt(
   c: Context,

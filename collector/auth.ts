@@ -20,6 +20,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { HttpError } from "./http_error.ts";
+import { readForm } from "./_request.ts";
 import type { Clock } from "./clock.ts";
 import { csrfMatches, type SessionRecord, type Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
@@ -285,7 +286,7 @@ export function sessionGuard(): MiddlewareHandler<CollectorEnv> {
       (type.startsWith("application/x-www-form-urlencoded") ||
         type.startsWith("multipart/form-data"))
     ) {
-      const field = (await c.req.parseBody())["_csrf"];
+      const field = (await readForm(c))["_csrf"];
       given = typeof field === "string" ? field : undefined;
     }
     if (!csrfMatches(user.session, given)) {

@@ -24,7 +24,7 @@ import type { Sessions } from "../sessions.ts";
 import type { Store } from "../store.ts";
 import type { AgentScripts } from "../store_types.ts";
 import { canSeeSite, type Users } from "../users.ts";
-import { queryEnum, queryText } from "../_request.ts";
+import { queryEnum, queryText, readForm } from "../_request.ts";
 import { canControl } from "./controls.tsx";
 import {
   renderFleetPage,
@@ -89,7 +89,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     ) {
       throw new HttpError(400, `body: expected a form (username, password), got "${type}"`);
     }
-    const form = await c.req.parseBody();
+    const form = await readForm(c);
     const field = (name: string) => typeof form[name] === "string" ? form[name] as string : "";
     const username = field("username").slice(0, 100);
     const password = field("password");
