@@ -44,7 +44,8 @@ for (let i = 0; i < AGENTS; i++) {
   });
   agents.push({ host, token, seq: 0 });
 }
-const apiToken = (await store.createToken({ kind: "api", name: "bench", now })).token;
+const apiToken =
+  (await store.createToken({ kind: "api", name: "bench", role: "admin", now })).token;
 
 const controller = new AbortController();
 let port = 0;

@@ -228,7 +228,12 @@ Deno.test("a script alert of an agent that goes offline stays firing until it re
 Deno.test("GET /api/v1/alerts lists alerts by state and site; POST .../ack records the token", async () => {
   await withAlerts(async ({ config, store, ingest, check, clock }) => {
     const app = createApp({ store, config, clock });
-    const { token } = await store.createToken({ kind: "api", name: "ops-desk", now: clock.now() });
+    const { token } = await store.createToken({
+      kind: "api",
+      name: "ops-desk",
+      role: "operator",
+      now: clock.now(),
+    });
     const api = (path: string, init: RequestInit = {}) =>
       app.request(path, { ...init, headers: { authorization: `Bearer ${token}` } });
     await ingest("ws-07", { site: "SEA1", scripts: crashing() });

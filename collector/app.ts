@@ -13,6 +13,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { type IngestRequest, MAX_INGEST_BYTES } from "../shared/protocol.ts";
+import { accessGuard } from "./access.ts";
 import { authenticate, type CollectorEnv, isPagePath, sessionGuard } from "./auth.ts";
 import { AuditLog } from "./audit.ts";
 import { auditRequests } from "./audit_http.ts";
@@ -36,11 +37,13 @@ import { type AlertControl, alertingRoutes } from "./routes_alerting.ts";
 import { reportRoutes } from "./routes_reports.ts";
 import { logRoutes } from "./routes_logs.ts";
 import { Sessions } from "./sessions.ts";
+import { SignInLimiter, type SignInLimits } from "./signin_limit.ts";
 import type { Store } from "./store.ts";
 import type { UptimeCache } from "./uptime_cache.ts";
 import { Users } from "./users.ts";
 import { renderErrorPage, wantsHtml } from "./web/error_page.tsx";
 import { FleetLive } from "./web/live.ts";
+import { auditPageRoutes } from "./web/audit_page.tsx";
 import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
 import { securityHeaders } from "./web/security_headers.ts";
@@ -79,6 +82,8 @@ export interface AppDeps {
   keepAliveMs?: number;
   /** Log lines on their way from agents to viewers; default a fresh one. */
   logRequests?: LogRequests;
+  /** Sign-in lockout limits; default `DEFAULT_SIGNIN_LIMITS` (`signin_limit.ts`). */
+  signInLimits?: Partial<SignInLimits>;
 }
 
 /** The collector's HTTP app. Queued commands wake the agent's long-poll. */
@@ -134,6 +139,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     })(c, next);
   });
   app.use("*", sessionGuard());
+  app.use("*", accessGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/metrics", async (c) => {
@@ -182,6 +188,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       }),
     }),
   );
+  app.route("/", auditPageRoutes({ audit }));
   app.route(
     "/",
     webRoutes({
@@ -191,6 +198,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       sessions,
       live,
       secureCookie: deps.config.tls !== undefined,
+      signInLimiter: new SignInLimiter(deps.store.kv, deps.signInLimits ?? {}),
       ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
     }),
   );

@@ -7,9 +7,11 @@
  * - A session cookie ({@linkcode SESSION_COOKIE}, from `POST /login`) for
  *   the pages, the SSE streams and the REST API (not the agent routes).
  *   Every state-changing request by cookie passes {@linkcode sessionGuard}:
- *   same origin (`Sec-Fetch-Site`, `Origin`), the session's CSRF token
- *   (`X-CSRF-Token` or the form field `_csrf`), and the role its route needs
- *   ({@linkcode requiredRole}).
+ *   same origin (`Sec-Fetch-Site`, `Origin`) and the session's CSRF token
+ *   (`X-CSRF-Token` or the form field `_csrf`).
+ *
+ * Both set the same `principal` (name, role, sites): `access.ts` checks
+ * the role and the sites of every request, whichever credential it came with.
  *
  * Without a credential, a page (GET outside `/api/`, `/live/`, `/static/`,
  * `/metrics`) redirects to `/login` (303); everything else answers 401.
@@ -25,7 +27,8 @@ import type { Clock } from "./clock.ts";
 import { csrfMatches, type SessionRecord, type Sessions } from "./sessions.ts";
 import type { Store } from "./store.ts";
 import type { TokenKind, TokenRecord } from "./store_types.ts";
-import { canSeeSite, type Role, roleAllows, type Users } from "./users.ts";
+import type { Role, Users } from "./users.ts";
+import type { Principal } from "./access.ts";
 
 /** A signed-in user, as the routes see them. */
 export interface SessionUser {
@@ -50,6 +53,8 @@ export interface CollectorEnv {
     user: SessionUser | null;
     /** Who is asking, for logs and records: `api-token:<name>`, `agent-token:<name>`, `user:<name>`. */
     actor: string;
+    /** Who asks, for the role and site checks (`access.ts`); absent for agents and public routes. */
+    principal: Principal | null;
   };
 }
 
@@ -81,29 +86,6 @@ export function tokenKindFor(path: string): TokenKind {
       path.startsWith("/api/v1/leases/")
     ? "agent"
     : "api";
-}
-
-/**
- * The role a signed-in user needs for a state-changing request; reads
- * (GET, HEAD) need `viewer`. Anything not listed needs `admin`, so a new
- * route is closed until it has a rule here.
- */
-const SESSION_RULES: readonly { method: string; path: RegExp; role: Role }[] = [
-  { method: "POST", path: /^\/logout$/, role: "viewer" },
-  {
-    method: "POST",
-    path: /^\/api\/v1\/agents\/[^/]+\/[^/]+\/scripts\/[^/]+\/[^/]+$/,
-    role: "operator",
-  },
-  { method: "POST", path: /^\/api\/v1\/alerts\/[^/]+\/(ack|silence)$/, role: "operator" },
-  { method: "POST", path: /^\/api\/v1\/silences(\/[^/]+)?$/, role: "operator" },
-  { method: "DELETE", path: /^\/api\/v1\/silences\/[^/]+$/, role: "operator" },
-];
-
-/** The role a signed-in user needs for `method path`. */
-export function requiredRole(method: string, path: string): Role {
-  if (method === "GET" || method === "HEAD") return "viewer";
-  return SESSION_RULES.find((r) => r.method === method && r.path.test(path))?.role ?? "admin";
 }
 
 /** The site a per-site path names (`/api/v1/agents/<site>/...`, `/scripts/<site>/...`), if any. */
@@ -161,6 +143,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
     const { method, path } = c.req;
     c.set("user", null);
+    c.set("principal", null);
     if (isPublic(method, path)) {
       c.set("actor", "anonymous");
       return await next();
@@ -175,6 +158,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
         c.set("user", user);
         c.set("token", userToken(user));
         c.set("actor", `user:${user.name}`);
+        c.set("principal", { kind: "user", name: user.name, role: user.role, sites: user.sites });
         return await next();
       }
       if (isPagePath(path) && method === "GET") {
@@ -203,6 +187,15 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
     }
     c.set("token", record);
     c.set("actor", `${kind}-token:${record.name}`);
+    if (kind === "api") {
+      // Records made before roles: admin of every site, as they were.
+      c.set("principal", {
+        kind: "api-token",
+        name: record.name,
+        role: record.role ?? "admin",
+        sites: record.sites ?? null,
+      });
+    }
     await next();
   };
 }
@@ -264,19 +257,14 @@ export function checkSameOrigin(c: Context): void {
 
 /**
  * For signed-in users (not bearer tokens): every request but GET/HEAD must
- * come from this origin with the session's CSRF token, and the user's role
- * must allow it; a per-site path must be one of the user's sites. Runs
- * after the body limit (it may read a form's `_csrf`).
+ * come from this origin with the session's CSRF token (roles and sites are
+ * `access.ts`'s). Runs after the body limit (it may read a form's `_csrf`).
  */
 export function sessionGuard(): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
     const user = c.get("user");
     if (user === null || user === undefined) return await next();
     const { method, path } = c.req;
-    const site = siteOfPath(path);
-    if (site !== undefined && !canSeeSite(user, site)) {
-      throw new HttpError(403, `User "${user.name}" may not see site "${site}"`);
-    }
     if (method === "GET" || method === "HEAD") return await next();
     checkSameOrigin(c);
     let given = c.req.header("x-csrf-token");
@@ -293,13 +281,6 @@ export function sessionGuard(): MiddlewareHandler<CollectorEnv> {
       throw new HttpError(
         403,
         `Missing or wrong CSRF token for ${method} ${path}: send the page's token in X-CSRF-Token (or the form field _csrf)`,
-      );
-    }
-    const needed = requiredRole(method, path);
-    if (!roleAllows(user.role, needed)) {
-      throw new HttpError(
-        403,
-        `User "${user.name}" (${user.role}) may not ${method} ${path}: that needs the ${needed} role`,
       );
     }
     await next();

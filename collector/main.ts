@@ -11,6 +11,8 @@ import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./ba
 import { auditCommands, recordCli } from "./cli_audit.ts";
 import { eraseCommands } from "./cli_erase.ts";
 import { secretCommands } from "./cli_secret.ts";
+import { userSessionCommands } from "./cli_sessions.ts";
+import { apiTokenCommands } from "./cli_tokens.ts";
 import { userCommands } from "./cli_users.ts";
 import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { openCollectorKv } from "./kv.ts";
@@ -217,8 +219,9 @@ function program(): Command {
       }
     });
   tokenCommands(cli, "agent", load);
-  tokenCommands(cli, "api", load);
+  apiTokenCommands(cli, load);
   userCommands(cli, load);
+  userSessionCommands(cli, load);
   auditCommands(cli, load);
   eraseCommands(cli, load);
   secretCommands(cli);

@@ -26,7 +26,8 @@ async function withApp(
     const now = Date.now();
     const agentToken = (await store.createToken({ kind: "agent", name: "a", site: "BFI4", now }))
       .token;
-    const apiToken = (await store.createToken({ kind: "api", name: "ops", now })).token;
+    const apiToken =
+      (await store.createToken({ kind: "api", name: "ops", role: "admin", now })).token;
     const otherToken =
       (await store.createToken({ kind: "agent", name: "b", site: "BFI4", now })).token;
     const app = createApp({

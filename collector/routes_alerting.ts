@@ -2,7 +2,9 @@
  * The collector's notifications and their rules under `/api/v1`: the
  * message history of its outbox, and the silences and routes added at
  * run time (beside the config file's, which these routes list but cannot
- * change).
+ * change). A caller scoped to some sites sees only their messages and
+ * silences, and may add or remove only silences that name one of its sites
+ * (`match.site`); the routes are for admins of every site (`access.ts`).
  *
  * @module
  */
@@ -12,8 +14,9 @@ import { getLogger } from "@logtape/logtape";
 import type { Outbox } from "../shared/notify/outbox.ts";
 import { parseRouteRequest, type RuntimeRules } from "../shared/notify/runtime_rules.ts";
 import { parseSilenceRequest } from "../shared/notify/silence_request.ts";
-import { isActive } from "../shared/notify/silences.ts";
+import { isActive, type Silence } from "../shared/notify/silences.ts";
 import { MESSAGE_STATES, type MessageRecord } from "../shared/notify/types.ts";
+import { canSee, describe, inScope, principalOf, siteScope } from "./access.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
@@ -36,6 +39,11 @@ export function messageSites(message: MessageRecord): string[] {
     .filter((s): s is string => typeof s === "string");
 }
 
+/** Whether a silence concerns sites `principal` may see (one of no site concerns every site). */
+function silenceVisible(principal: { sites: string[] | null }, silence: Silence): boolean {
+  return silence.match.site === undefined || canSee(principal, silence.match.site);
+}
+
 /** How many messages the history reads before the site filter. */
 const SCAN_LIMIT = 10_000;
 
@@ -50,7 +58,8 @@ export function alertingRoutes(
   app.get("/notifications", async (c) => {
     const state = queryEnum(c, "state", ["any", ...MESSAGE_STATES] as const, "any");
     const channel = queryText(c, "channel");
-    const site = queryText(c, "site");
+    const scope = siteScope(c);
+    const scoped = scope.site !== undefined || scope.sites !== undefined;
     const since = queryTime(c, "since");
     const until = queryTime(c, "until");
     const limit = queryInt(c, "limit", { min: 1, max: 1000, fallback: 100 });
@@ -58,17 +67,19 @@ export function alertingRoutes(
       ...(state === "any" ? {} : { state }),
       ...(channel === undefined ? {} : { channel }),
       ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
-      limit: site === undefined && until === undefined ? limit : SCAN_LIMIT,
+      limit: !scoped && until === undefined ? limit : SCAN_LIMIT,
     });
     const notifications = listed
       .filter((m) => until === undefined || Date.parse(m.createdAt) < until)
-      .filter((m) => site === undefined || messageSites(m).includes(site))
+      // Relayed posts name no site: only callers of every site see them.
+      .filter((m) => !scoped || messageSites(m).some((s) => inScope(scope, s)))
       .slice(0, limit);
     return c.json({ notifications, counts: await control.outbox.counts() });
   });
 
   app.get("/silences", (c) => {
     const now = clock.now();
+    const principal = principalOf(c);
     return c.json({
       silences: [
         ...deps.config().notify.silences.filter((s) => isActive(s, now)).map((s) => ({
@@ -76,7 +87,7 @@ export function alertingRoutes(
           source: "config",
         })),
         ...control.rules.silences().map((s) => ({ ...s, source: "api" })),
-      ],
+      ].filter((s) => silenceVisible(principal, s)),
     });
   });
 
@@ -89,6 +100,15 @@ export function alertingRoutes(
       silence = parseSilenceRequest({ ...body, createdBy: who(c) }, clock.now());
     } catch (error) {
       throw new HttpError(400, (error as Error).message, { cause: error });
+    }
+    const principal = principalOf(c);
+    if (principal.sites !== null && !principal.sites.includes(silence.match.site ?? "")) {
+      throw new HttpError(
+        403,
+        `${describe(principal)} may silence only its sites (${
+          principal.sites.join(", ")
+        }): match.site must name one, got ${JSON.stringify(silence.match.site ?? null)}`,
+      );
     }
     await control.rules.addSilence(silence);
     log.info("Silence {id} of {match} until {until} added by {by}", {
@@ -104,6 +124,17 @@ export function alertingRoutes(
     const id = c.req.param("id");
     if (deps.config().notify.silences.some((s) => s.id === id)) {
       throw new HttpError(409, `Silence "${id}" is from the config file: remove it there`);
+    }
+    const principal = principalOf(c);
+    const existing = control.rules.silences().find((s) => s.id === id);
+    if (existing === undefined) throw new HttpError(404, `No silence "${id}"`);
+    if (principal.sites !== null && !principal.sites.includes(existing.match.site ?? "")) {
+      throw new HttpError(
+        403,
+        `${describe(principal)} may remove only silences of its sites (${
+          principal.sites.join(", ")
+        }); silence "${id}" matches ${JSON.stringify(existing.match)}`,
+      );
     }
     if (!await control.rules.removeSilence(id)) throw new HttpError(404, `No silence "${id}"`);
     log.info("Silence {id} removed by {by}", { id, by: who(c) });

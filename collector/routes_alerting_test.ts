@@ -46,7 +46,8 @@ async function withFixture(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const alerts = new CollectorAlerts({ kv, store, config, clock });
   await alerts.start();
   const app = createApp({ store, config, clock, alerts, control: alerts });
-  const token = (await store.createToken({ kind: "api", name: "ops", now: t })).token;
+  const token =
+    (await store.createToken({ kind: "api", name: "ops", role: "admin", now: t })).token;
   // The offline alert waits for the collector to have been up for offline_after.
   t += 31_000;
   try {

@@ -9,6 +9,7 @@
 
 import { Hono } from "hono";
 import { MAX_LOG_LINES } from "../shared/protocol.ts";
+import { checkSite } from "./access.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { HttpError } from "./http_error.ts";
@@ -126,6 +127,7 @@ export function logRoutes(deps: LogsDeps): Hono<CollectorEnv> {
   const app = new Hono<CollectorEnv>();
   app.get("/agents/:site/:host/scripts/:name/logs", async (c) => {
     const { site, host, name } = c.req.param();
+    checkSite(c, site);
     const lines = queryInt(c, "lines", { min: 1, max: MAX_LOG_LINES, fallback: 200 });
     const after = queryText(c, "after");
     if (after !== undefined && !CURSOR.test(after)) {

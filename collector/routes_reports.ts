@@ -7,12 +7,13 @@
  */
 
 import { type Context, Hono } from "hono";
+import { checkSite, inScope, siteScope } from "./access.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { toCsv } from "./csv.ts";
 import { toXlsx, XLSX_CONTENT_TYPE } from "./xlsx.ts";
 import { HttpError } from "./http_error.ts";
-import { queryEnum, queryText, queryTime } from "./_request.ts";
+import { queryEnum, queryTime } from "./_request.ts";
 import type { Store } from "./store.ts";
 import {
   DAY_MS,
@@ -59,8 +60,11 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
   app.get("/reports/uptime", async (c) => {
     const format = queryEnum(c, "format", ["json", "csv", "xlsx"] as const, "json");
     const window = queryWindow(c, clock.now(), 7 * DAY_MS);
-    const site = queryText(c, "site");
-    const rows = await uptimeReport(store, { ...window, ...(site === undefined ? {} : { site }) });
+    const scope = siteScope(c);
+    const rows = (await uptimeReport(store, {
+      ...window,
+      ...(scope.site === undefined ? {} : { site: scope.site }),
+    })).filter((row) => inScope(scope, row.site));
     if (format === "csv") {
       return c.body(toCsv(UPTIME_CSV_COLUMNS, rows.map(uptimeCsvRow)), 200, {
         "Content-Type": "text/csv; charset=utf-8",
@@ -91,6 +95,7 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
 
   app.get("/agents/:site/:host/scripts/:name/history", async (c) => {
     const { site, host, name } = c.req.param();
+    checkSite(c, site);
     const scripts = await store.getScripts(site, host);
     if (scripts === null) throw new HttpError(404, `No agent ${site}/${host} has reported`);
     if (!scripts.some((s) => s.name === name)) {
@@ -114,9 +119,10 @@ export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<Collect
   });
 
   app.get("/tokens", async (c) => {
-    const site = queryText(c, "site");
+    const scope = siteScope(c);
     const now = clock.now();
-    const agents = await store.agentTokens(site === undefined ? {} : { site });
+    const agents = (await store.agentTokens(scope.site === undefined ? {} : { site: scope.site }))
+      .filter((agent) => inScope(scope, agent.site));
     return c.json({
       tokens: agents.flatMap((agent) =>
         agent.tokens.map((t) => ({

@@ -18,7 +18,8 @@ async function withApp(
     const config = parseConfig("", { path: "/tmp/collector.toml", vars: {} });
     const uptime = new UptimeCache(store, clock);
     const app = createApp({ store, config, clock, uptime });
-    const token = (await store.createToken({ kind: "api", name: "ops", now: T0 })).token;
+    const token =
+      (await store.createToken({ kind: "api", name: "ops", role: "admin", now: T0 })).token;
     const at = (ms: number) => new Date(ms).toISOString();
     await store.ingest(
       ingestRequest({

@@ -127,6 +127,28 @@ export async function revokeUserSessions(kv: Deno.Kv, user: string): Promise<num
   return count;
 }
 
+/** A session as listings show it: a short id (the start of its stored hash), never the cookie. */
+export interface SessionListing {
+  id: string;
+  user: string;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+/** The live sessions of `user` in `kv`, oldest first. */
+export async function listUserSessions(kv: Deno.Kv, user: string): Promise<SessionListing[]> {
+  const out: SessionListing[] = [];
+  for await (const entry of kv.list({ prefix: ["session_user", user] })) {
+    const hash = entry.key[2] as string;
+    const record = (await retryLocked(() => kv.get<SessionRecord>(sessionKey(hash)))).value;
+    if (record === null) continue;
+    const { createdAt, lastSeenAt, expiresAt } = record;
+    out.push({ id: hash.slice(0, 12), user, createdAt, lastSeenAt, expiresAt });
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
 /** Whether `given` is the session's CSRF token (constant time). */
 export function csrfMatches(record: SessionRecord, given: string | undefined): boolean {
   if (given === undefined) return false;

@@ -41,6 +41,7 @@ import {
   type AgentRecord,
   type AgentScripts,
   type AgentTokens,
+  type CreateTokenOptions,
   type EventPage,
   type EventQuery,
   type IngestResult,
@@ -99,7 +100,7 @@ export class Store {
    * @throws {StoreConflictError} when a live token of `kind` has `name`.
    */
   async createToken(
-    options: { kind: TokenKind; name: string; site?: string; now: number },
+    options: CreateTokenOptions,
   ): Promise<{ token: string; record: TokenRecord }> {
     const token = generateToken(options.kind);
     const record: TokenRecord = {
@@ -112,6 +113,10 @@ export class Store {
       lastUsedAt: null,
       revoked: false,
       revokedAt: null,
+      // An API token reads only, of every site, unless told otherwise.
+      ...(options.kind === "api"
+        ? { role: options.role ?? "viewer", sites: options.sites ?? null }
+        : {}),
     };
     const nameKey = ["token_name", options.kind, options.name];
     const held = await retryLocked(() => this.#kv.get<string>(nameKey));
@@ -443,6 +448,7 @@ export class Store {
       const event = entry.value;
       if (
         (query.site === undefined || event.site === query.site) &&
+        (query.sites === undefined || query.sites.includes(event.site)) &&
         (query.host === undefined || event.host === query.host) &&
         (query.kind === undefined || event.kind === query.kind)
       ) {

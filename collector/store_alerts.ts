@@ -104,6 +104,11 @@ export class AlertStore {
     return out;
   }
 
+  /** Alert `id`, or null when there is none. */
+  async get(id: string): Promise<AlertRecord | null> {
+    return (await retryLocked(() => this.#kv.get<AlertRecord>(["alert", id]))).value;
+  }
+
   /** Records who acknowledged alert `id`; null when there is no such alert. */
   async ack(id: string, options: { by: string; now: number }): Promise<AlertRecord | null> {
     for (;;) {

@@ -8,6 +8,7 @@
 import type { Command, CommandAck, ScriptSummary, TokenSummary } from "../shared/protocol.ts";
 import type { SeqRanges } from "./_seq_ranges.ts";
 import type { TokenKind } from "./tokens.ts";
+import type { Role } from "./users.ts";
 
 export type { TokenKind };
 
@@ -27,6 +28,23 @@ export interface TokenRecord {
   lastUsedAt: string | null;
   revoked: boolean;
   revokedAt: string | null;
+  /** What an API token may do; absent on records made before roles (read as `admin`). */
+  role?: Role;
+  /** The sites an API token may see; null or absent: every site. */
+  sites?: string[] | null;
+}
+
+/** What `Store.createToken` makes. */
+export interface CreateTokenOptions {
+  kind: TokenKind;
+  name: string;
+  /** An agent token's site. */
+  site?: string;
+  /** An API token's role; default `viewer` (read only). */
+  role?: Role;
+  /** An API token's sites; default null (every site). */
+  sites?: string[] | null;
+  now: number;
 }
 
 /** One agent (workstation) as the collector knows it. */
@@ -115,6 +133,8 @@ export interface AgentTokens {
 /** Filters of `Store.listEvents`. */
 export interface EventQuery {
   site?: string;
+  /** Only events of these sites (a scoped caller's); absent: every site. */
+  sites?: readonly string[];
   host?: string;
   kind?: string;
   /** Inclusive, ms since the epoch (of the event's `at`). */

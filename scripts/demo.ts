@@ -39,7 +39,7 @@ async function tokens(): Promise<Tokens> {
     const made: Tokens = {
       DEMO1: await collectorCli("agent-token", "create", "DEMO1", `demo1-${Date.now()}`),
       DEMO2: await collectorCli("agent-token", "create", "DEMO2", `demo2-${Date.now()}`),
-      api: await collectorCli("api-token", "create", `demo-${Date.now()}`),
+      api: await collectorCli("api-token", "create", `demo-${Date.now()}`, "--role", "operator"),
     };
     await Deno.writeTextFile(TOKENS, JSON.stringify(made), { mode: 0o600 });
     return made;

@@ -47,14 +47,19 @@ export class CollectorProcess implements AsyncDisposable {
     this.url = `http://127.0.0.1:${port}/`;
   }
 
+  /** The pid of the running `serve` process, or null while stopped. */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
   /** Prints a new agent token for `site` (run before `start()` or while stopped). */
   agentToken(site: string, name: string): Promise<string> {
     return collectorCli(this.config, "agent-token", "create", site, name);
   }
 
-  /** Prints a new API token. */
+  /** Prints a new API token (operator: it controls scripts). */
   apiToken(name: string): Promise<string> {
-    return collectorCli(this.config, "api-token", "create", name);
+    return collectorCli(this.config, "api-token", "create", name, "--role", "operator");
   }
 
   /** Adds a web user (`user add <name> --role <role> [--sites ...] --password-stdin`). */

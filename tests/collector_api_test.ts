@@ -29,7 +29,8 @@ async function withCollector(fn: (f: Fixture) => Promise<void>): Promise<void> {
     const agentToken =
       (await store.createToken({ kind: "agent", name: "bfi4-ws", site: "BFI4", now }))
         .token;
-    const apiToken = (await store.createToken({ kind: "api", name: "ops", now })).token;
+    const apiToken =
+      (await store.createToken({ kind: "api", name: "ops", role: "admin", now })).token;
     await fn({
       app,
       store,

@@ -49,7 +49,7 @@ async function fill(dataDir: string): Promise<void> {
       tokens[host] = (await store.createToken({ kind: "agent", name: host, site: "BFI4", now }))
         .token;
     }
-    const api = (await store.createToken({ kind: "api", name: "ops", now })).token;
+    const api = (await store.createToken({ kind: "api", name: "ops", role: "admin", now })).token;
     await store.createToken({ kind: "api", name: "old", now });
     await store.revokeToken("api", "old", now);
     const post = (path: string, token: string, body?: unknown) =>

@@ -187,7 +187,12 @@ Deno.test("a JSON request by cookie needs X-CSRF-Token and the collector's own o
 Deno.test("bearer tokens skip the CSRF check: they are not sent by browsers on their own", () =>
   withWeb(async (f) => {
     assert.equal((await f.ingest({})).status, 200);
-    const { token } = await f.store.createToken({ kind: "api", name: "ops", now: Date.now() });
+    const { token } = await f.store.createToken({
+      kind: "api",
+      name: "ops",
+      role: "admin",
+      now: Date.now(),
+    });
     const res = await f.app.request(RESTART, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, origin: "https://elsewhere.example" },

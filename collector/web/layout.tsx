@@ -25,6 +25,11 @@ export const NAV: readonly { href: string; label: string }[] = [
   { href: "/export", label: "Export" },
 ];
 
+/** Nav entries only admins of every site see (the routes refuse everyone else). */
+export const ADMIN_NAV: readonly { href: string; label: string }[] = [
+  { href: "/audit", label: "Audit" },
+];
+
 /** Props of {@linkcode Layout}. */
 export interface LayoutProps {
   title: string;
@@ -57,7 +62,9 @@ export function Layout(props: LayoutProps) {
           <header class="top">
             <a class="brand" href="/">scriptmon</a>
             <nav>
-              {NAV.map((item) => (
+              {[...NAV, ...(user.role === "admin" && user.sites === null ? ADMIN_NAV : [])].map((
+                item,
+              ) => (
                 <a href={item.href} aria-current={props.current === item.href ? "page" : undefined}>
                   {item.label}
                 </a>

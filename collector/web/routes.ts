@@ -18,7 +18,9 @@ import {
   type SessionUser,
   signedIn,
 } from "../auth.ts";
+import { remoteAddress } from "../audit_http.ts";
 import type { Clock } from "../clock.ts";
+import { type Lockout, lockoutMessage, SignInLimiter } from "../signin_limit.ts";
 import { HttpError } from "../http_error.ts";
 import type { Sessions } from "../sessions.ts";
 import type { Store } from "../store.ts";
@@ -54,6 +56,8 @@ export interface WebDeps {
   secureCookie: boolean;
   /** Default {@linkcode KEEPALIVE_MS}. */
   keepAliveMs?: number;
+  /** Sign-in lockouts; default the default limits over the store's KV. */
+  signInLimiter?: SignInLimiter;
 }
 
 /** The fleet as workstations, only of sites `user` may see. */
@@ -74,6 +78,7 @@ export function workstationsFor(
 /** The web routes, to mount at `/`. */
 export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
   const { store, clock, users, sessions, live } = deps;
+  const limiter = deps.signInLimiter ?? new SignInLimiter(store.kv);
   const keepAliveMs = deps.keepAliveMs ?? KEEPALIVE_MS;
   const files = new StaticFiles();
   const app = new Hono<CollectorEnv>();
@@ -94,13 +99,32 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     const username = field("username").slice(0, 100);
     const password = field("password");
     const next = safeNext(field("next"));
+    const address = remoteAddress(c);
+    const refuse = (lockout: Lockout) => {
+      log.info("Sign-in refused for {username} from {address}: locked ({scope})", {
+        username,
+        address,
+        scope: lockout.scope,
+      });
+      return c.html(
+        renderLoginPage({ next, error: lockoutMessage(lockout), username }),
+        429,
+        { "Retry-After": String(Math.ceil(lockout.retryAfterMs / 1000)) },
+      );
+    };
+    const lockout = await limiter.locked(username, address, clock.now());
+    // Locked: the password is not even checked (so its hash costs nothing, and tells nothing).
+    if (lockout !== null) return refuse(lockout);
     const user = password.length > 0 && password.length <= 1000
       ? await users.verify(username, password)
       : null;
     if (user === null) {
       log.info("Sign-in failed for {username}", { username });
+      const locks = await limiter.failed(username, address, clock.now());
+      if (locks !== null) return refuse(locks);
       return c.html(renderLoginPage({ next, error: SIGN_IN_FAILED, username }), 401);
     }
+    await limiter.succeeded(user.name);
     const { id } = await sessions.create(user.name, clock.now());
     setCookie(c, SESSION_COOKIE, id, {
       httpOnly: true,
