@@ -105,8 +105,38 @@ export function queryEnum<T extends string>(
   return text as T;
 }
 
-/** A query parameter as a string, or undefined when absent or empty. */
+/** Query values longer than this (UTF-8 bytes) name nothing: no site, host or filter is that long. */
+export const MAX_QUERY_BYTES = 512;
+
+/**
+ * A query parameter as text, or undefined when absent or empty.
+ *
+ * @throws {HttpError} 400 when it is longer than {@linkcode MAX_QUERY_BYTES} (it could not
+ *   even be part of a KV key: a listing by such a `site` failed with "Key too large").
+ */
 export function queryText(c: Context, name: string): string | undefined {
   const text = c.req.query(name);
-  return text === undefined || text === "" ? undefined : text;
+  if (text === undefined || text === "") return undefined;
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_QUERY_BYTES) {
+    throw new HttpError(400, `${name}: expected at most ${MAX_QUERY_BYTES} bytes, got ${bytes}`);
+  }
+  return text;
+}
+
+/**
+ * A KV list cursor handed back by an earlier page (base64url), or undefined when absent.
+ *
+ * @throws {HttpError} 400 for anything else (KV throws on a non-Latin-1 or an overlong one).
+ */
+export function queryCursor(c: Context, name = "cursor"): string | undefined {
+  const text = c.req.query(name);
+  if (text === undefined || text === "") return undefined;
+  if (!/^[A-Za-z0-9_=-]{1,1000}$/.test(text)) {
+    throw new HttpError(
+      400,
+      `${name}: expected a cursor from a previous page, got ${JSON.stringify(text.slice(0, 100))}`,
+    );
+  }
+  return text;
 }
