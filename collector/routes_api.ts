@@ -1,6 +1,7 @@
 /**
  * The user REST API under `/api/v1` (API token): sites, agents, scripts,
  * events (JSON or CSV), remote commands, and alerts (list, acknowledge).
+ * Every listing leaves out the sites its caller may not see (`access.ts`).
  *
  * @module
  */
@@ -8,6 +9,7 @@
 import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
 import { commandSchema } from "../shared/protocol.ts";
+import { checkSite, inScope, siteScope } from "./access.ts";
 import type { CollectorEnv } from "./auth.ts";
 import type { Clock } from "./clock.ts";
 import { toCsv } from "./csv.ts";
@@ -53,18 +55,23 @@ export function apiRoutes(
   const app = new Hono<CollectorEnv>();
 
   app.get("/sites", async (c) => {
-    return c.json({ sites: siteSummaries(await store.listScripts()) });
+    const scope = siteScope(c);
+    const fleet = (await store.listScripts(scope.site === undefined ? {} : { site: scope.site }))
+      .filter(({ agent }) => inScope(scope, agent.site));
+    return c.json({ sites: siteSummaries(fleet) });
   });
 
   app.get("/agents", async (c) => {
-    const site = queryText(c, "site");
-    const agents = await store.listAgents(site === undefined ? {} : { site });
+    const scope = siteScope(c);
+    const agents = (await store.listAgents(scope.site === undefined ? {} : { site: scope.site }))
+      .filter((agent) => inScope(scope, agent.site));
     return c.json({ agents: agents.map(publicAgent) });
   });
 
   app.get("/scripts", async (c) => {
-    const site = queryText(c, "site");
-    const fleet = await store.listScripts(site === undefined ? {} : { site });
+    const scope = siteScope(c);
+    const fleet = (await store.listScripts(scope.site === undefined ? {} : { site: scope.site }))
+      .filter(({ agent }) => inScope(scope, agent.site));
     const scripts = scriptRows(fleet, {
       host: queryText(c, "host"),
       state: queryText(c, "state"),
@@ -94,7 +101,7 @@ export function apiRoutes(
       );
     }
     const page = await store.listEvents({
-      site: queryText(c, "site"),
+      ...siteScope(c),
       host: queryText(c, "host"),
       kind: queryText(c, "kind"),
       since,
@@ -147,6 +154,7 @@ export function apiRoutes(
 
   app.post("/agents/:site/:host/scripts/:name/:action", async (c) => {
     const { site, host, name, action } = c.req.param();
+    checkSite(c, site);
     if (!(ACTIONS as readonly string[]).includes(action)) {
       throw new HttpError(
         404,
@@ -180,17 +188,20 @@ export function apiRoutes(
 
   app.get("/alerts", async (c) => {
     const state = queryEnum(c, "state", ["all", "firing", "resolved"] as const, "all");
-    const site = queryText(c, "site");
-    const alerts = await store.alerts.list({
+    const scope = siteScope(c);
+    const alerts = (await store.alerts.list({
       ...(state === "all" ? {} : { state }),
-      ...(site === undefined ? {} : { site }),
-    });
+      ...(scope.site === undefined ? {} : { site: scope.site }),
+    })).filter((alert) => inScope(scope, alert.site));
     return c.json({ alerts });
   });
 
   app.post("/alerts/:id/ack", async (c) => {
     const { id } = c.req.param();
     const by = c.get("actor");
+    const existing = await store.alerts.get(id);
+    if (existing === null) throw new HttpError(404, `No alert "${id}"`);
+    checkSite(c, existing.site);
     const alert = await store.alerts.ack(id, { by, now: clock.now() });
     if (alert === null) throw new HttpError(404, `No alert "${id}"`);
     log.info("Alert {id} ({title}) acknowledged by {by}", { id, title: alert.title, by });
@@ -199,6 +210,7 @@ export function apiRoutes(
 
   app.get("/agents/:site/:host/commands/:id", async (c) => {
     const { site, host, id } = c.req.param();
+    checkSite(c, site);
     const command = await store.commands.get(site, host, id);
     if (command === null) throw new HttpError(404, `No command "${id}" for agent ${site}/${host}`);
     return c.json({ command });
