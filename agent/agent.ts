@@ -193,6 +193,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       }
       : {}),
   });
+  // Made before the API serves, so that the status shows the link from the first answer on;
+  // it starts once the scripts are applied.
+  if (config.collector) {
+    collector = new CollectorLink({
+      config: config.collector,
+      kv,
+      events,
+      supervisor,
+      info,
+      tokens: () => tokens.status(),
+      clock,
+      fetch: options.fetch,
+    });
+  }
   const secret = await ensureControlSecret(dataDir);
   const app = createApi({
     supervisor,
@@ -222,19 +236,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await tokens.apply(config.tokens);
   await supervisor.apply(config);
   sampler.start();
-  if (config.collector) {
-    collector = new CollectorLink({
-      config: config.collector,
-      kv,
-      events,
-      supervisor,
-      info,
-      tokens: () => tokens.status(),
-      clock,
-      fetch: options.fetch,
-    });
-    await collector.start();
-  }
+  await collector?.start();
   // Singleton scripts were not started by the supervisor: the lease manager starts them.
   const leases = config.collector
     ? new SiteLeaseManager({

@@ -16,6 +16,7 @@ import type { CollectorLinkStatus } from "./collector_link.ts";
 import { type Notifier, UnknownWebhookError } from "./notifier.ts";
 import { parseSilenceRequest } from "../shared/notify/silence_request.ts";
 import { MESSAGE_STATES, type MessageState } from "../shared/notify/types.ts";
+import { redactAnswers } from "../shared/redact_answers.ts";
 import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
 import type { TokenStatus } from "./tokens/types.ts";
@@ -86,6 +87,7 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 /** Builds the local API app. */
 export function createApi(deps: ApiDeps): Hono {
   const app = new Hono();
+  app.use("*", redactAnswers());
 
   // Loopback only, and not reachable through DNS rebinding from a browser.
   app.use("*", async (c, next) => {

@@ -33,6 +33,7 @@ import type { ResolvedCollectorLink } from "./config_types.ts";
 import type { EventLog } from "./event_log.ts";
 import { readLogsAnswer } from "./log_request.ts";
 import type { ScriptStatus } from "./script_state.ts";
+import { redact } from "../shared/redact.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "./supervisor.ts";
 import type { TokenStatus } from "./tokens/types.ts";
@@ -371,7 +372,8 @@ export class CollectorLink {
   /** Records a failed ingest, logging when the kind of failure changes; returns the retry delay. */
   #failed(error: unknown): number {
     const failure = error instanceof LinkError ? error.failure : "unreachable";
-    const message = errorText(error);
+    // The collector's answer may quote what it was sent (the token): never kept or shown.
+    const message = redact(errorText(error));
     if (this.#state === "up") this.#whenConnected = Promise.withResolvers<void>();
     this.#failures++;
     this.#lastError = message;

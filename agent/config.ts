@@ -14,6 +14,9 @@ import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { interpolate } from "../shared/interpolate.ts";
+import { registerSecret } from "../shared/redact.ts";
+import { ENCRYPTED_PREFIX, isSecretPath, revealValue, SecretError } from "../shared/secrets.ts";
+import { loadSecretKey } from "./secret_key.ts";
 import {
   agentConfigSchema,
   agentSchema,
@@ -40,6 +43,8 @@ export interface ParseConfigOptions {
   envName?: string;
   /** Variables for `${VAR}`; default `Deno.env.toObject()`. */
   vars?: Readonly<Record<string, string | undefined>>;
+  /** The key of `enc:v1:` values; none: such a value is a problem. */
+  secretKey?: Uint8Array | null;
 }
 
 /** Options of {@linkcode loadConfig}. */
@@ -66,7 +71,15 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
   const issues: ConfigIssue[] = [];
   const { merged, lineOf } = applyOverlay(raw, lines, options.envName, issues);
   if (merged === undefined) throw new ConfigError(issues, { file }); // unknown --env
-  const failed = interpolateAll(merged, options.vars ?? Deno.env.toObject(), lineOf, issues);
+  const failed = interpolateAll(
+    merged,
+    {
+      vars: options.vars ?? Deno.env.toObject(),
+      secretKey: options.secretKey ?? null,
+    },
+    lineOf,
+    issues,
+  );
   const result = agentConfigSchema.safeParse(merged, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
@@ -112,7 +125,17 @@ export async function loadConfig(
       cause: error,
     });
   }
-  return parseConfig(text, { ...options, path });
+  let secretKey = options.secretKey ?? null;
+  // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
+  if (secretKey === null && text.includes(ENCRYPTED_PREFIX)) {
+    try {
+      secretKey = await loadSecretKey(options.vars);
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      throw new ConfigError([{ path: "", message: error.message }], { file: path, cause: error });
+    }
+  }
+  return parseConfig(text, { ...options, path, secretKey });
 }
 
 /** The overlay to apply: the `--env` flag wins, then `SCRIPTMON_ENV`, else none. */
@@ -234,10 +257,14 @@ function valueAt(table: unknown, path: string[]): unknown {
   return value;
 }
 
-/** Interpolates every string in place; returns the paths that had problems. */
+/**
+ * Interpolates every string in place, decrypts `enc:v1:` values and
+ * registers the secrets (those, webhook URLs and passwords, the collector
+ * token) for redaction; returns the paths that had problems.
+ */
 function interpolateAll(
   table: Table,
-  vars: Readonly<Record<string, string | undefined>>,
+  options: { vars: Readonly<Record<string, string | undefined>>; secretKey: Uint8Array | null },
   lineOf: (path: string[]) => number | undefined,
   issues: ConfigIssue[],
 ): string[] {
@@ -245,10 +272,13 @@ function interpolateAll(
   const visit = (holder: Table | unknown[], key: string | number, path: string[]) => {
     const value = (holder as Table)[key];
     if (typeof value === "string") {
-      const result = interpolate(value, vars);
-      (holder as Table)[key] = result.value;
-      if (result.problems.length > 0) failed.push(path.join("."));
-      for (const message of result.problems) {
+      const result = interpolate(value, options.vars);
+      const revealed = revealValue(result.value, options.secretKey);
+      (holder as Table)[key] = revealed.value;
+      if (revealed.value !== result.value || isSecretPath(path)) registerSecret(revealed.value);
+      const problems = [...result.problems, ...(revealed.problem ? [revealed.problem] : [])];
+      if (problems.length > 0) failed.push(path.join("."));
+      for (const message of problems) {
         issues.push({ path: path.join("."), line: lineOf(path), message });
       }
     } else if (Array.isArray(value)) {

@@ -1,7 +1,8 @@
-/** The agent's own log: LogTape to stderr and to a rotating file in the log folder. */
+/** The agent's own log: LogTape to stderr and to a rotating file in the log folder, secrets redacted. */
 import { configure, getStreamSink, getTextFormatter, type LogLevel, reset } from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
 import { join } from "node:path";
+import { redact } from "../shared/redact.ts";
 
 /** Where and how much the agent logs. */
 export interface LoggingOptions {
@@ -14,7 +15,9 @@ export interface LoggingOptions {
 
 /** Sets up logging; returns the function that flushes and closes it (await before exit). */
 export async function setupLogging(options: LoggingOptions): Promise<() => Promise<void>> {
-  const formatter = getTextFormatter({ timestamp: "date-time-timezone", value: "bare" });
+  const text = getTextFormatter({ timestamp: "date-time-timezone", value: "bare" });
+  // No secret of the config (webhook URLs, passwords, the collector token) is ever logged.
+  const formatter = (record: Parameters<typeof text>[0]) => redact(text(record));
   const sinks: Record<string, Parameters<typeof configure>[0]["sinks"][string]> = {};
   if (options.stderr ?? true) sinks.stderr = getStreamSink(Deno.stderr.writable, { formatter });
   if (options.logDir) {

@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { dirname, join, resolve } from "node:path";
 import { startAgent } from "./agent.ts";
+import { secretCommands } from "./cli_secret.ts";
 import { ConfigError, envNameFrom, loadConfig, locateDataDir } from "./config.ts";
 import type { ResolvedAgentConfig } from "./config_types.ts";
 import { ControlClient } from "./control_client.ts";
@@ -17,6 +18,8 @@ import type { ScriptStatus } from "./script_state.ts";
 import { timeLeft } from "./tokens/once.ts";
 import type { TokenStatus } from "./tokens/types.ts";
 import { VERSION } from "./version.ts";
+import { redact } from "../shared/redact.ts";
+import { SecretError } from "../shared/secrets.ts";
 import { formatTable } from "../shared/table.ts";
 import { formatBytes, formatDuration, parseDuration } from "../shared/units.ts";
 import type { Payload } from "../shared/notify/types.ts";
@@ -230,7 +233,7 @@ function program(): Command {
     .option("--ping", "also send a test message to every webhook and report the answers")
     .action(async (opts: { json?: boolean; ping?: boolean }) => {
       const config = await load(globals());
-      if (opts.json) console.log(JSON.stringify(redactConfig(config), null, 2));
+      if (opts.json) console.log(redact(JSON.stringify(redactConfig(config), null, 2)));
       else {
         const n = Object.keys(config.scripts).length;
         const w = Object.keys(config.webhooks).length;
@@ -379,6 +382,7 @@ function program(): Command {
     console.log(`removed ${id}`);
   });
 
+  secretCommands(cli);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
   });
@@ -396,10 +400,11 @@ export async function main(args: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    console.error(`scriptmon-agent: ${error instanceof Error ? error.message : error}`);
+    // A message may quote a config value: never a secret.
+    console.error(redact(`scriptmon-agent: ${error instanceof Error ? error.message : error}`));
     // For a monitoring system, a pass that could not look is "unknown".
     if (argv[0] === "once") return EXIT.unknown;
-    return error instanceof ConfigError ? EXIT.usage : EXIT.failed;
+    return error instanceof ConfigError || error instanceof SecretError ? EXIT.usage : EXIT.failed;
   }
 }
 

@@ -37,7 +37,7 @@ export async function pingWebhooks(config: ResolvedAgentConfig): Promise<PingRes
   );
 }
 
-/** The config with webhook secrets replaced, for `validate --json`. */
+/** The config with webhook secrets and the collector token replaced, for `validate --json`. */
 export function redactConfig(config: ResolvedAgentConfig): unknown {
   const secretKeys = /url|secret|password|token|auth|key/i;
   const webhooks = Object.fromEntries(
@@ -50,5 +50,6 @@ export function redactConfig(config: ResolvedAgentConfig): unknown {
       ),
     ]),
   );
-  return { ...config, webhooks };
+  if (config.collector === undefined) return { ...config, webhooks };
+  return { ...config, webhooks, collector: { ...config.collector, token: "<redacted>" } };
 }

@@ -1,46 +1,20 @@
 /**
- * `scriptmon-collector secret keygen|encrypt`: make the key of `enc:v1:`
- * values, and turn a secret (a webhook URL, an SMTP password) into one to
- * paste into the config. The secret is read from stdin, never from the
- * command line (which other users of the machine can see).
+ * `scriptmon-collector secret keygen|encrypt` (shared/secret_commands.ts)
+ * with the collector's I/O.
  *
  * @module
  */
 import type { Command } from "commander";
-import {
-  encryptSecret,
-  generateKey,
-  KEY_ENV,
-  KEY_FILE_ENV,
-  SecretError,
-} from "../shared/secrets.ts";
+import { readLine } from "../shared/read_line.ts";
+import { secretCommands as addSecretCommands } from "../shared/secret_commands.ts";
 import { loadSecretKey } from "./secret_key.ts";
-import { readLine } from "./_stdin.ts";
 
 /** Adds `secret keygen` and `secret encrypt` to `cli`. */
 export function secretCommands(cli: Command): void {
-  const group = cli.command("secret").description(
-    `encrypted config values (enc:v1:...), under the key in ${KEY_ENV} or ${KEY_FILE_ENV}`,
-  );
-  group.command("keygen")
-    .description("print a new key, or write it to a file only you can read (--out)")
-    .option("--out <file>", "write the key to this new file (mode 0600) instead")
-    .action(async (options: { out?: string }) => {
-      const key = generateKey();
-      if (options.out === undefined) return console.log(key);
-      await Deno.writeTextFile(options.out, `${key}\n`, { mode: 0o600, createNew: true });
-      console.error(`Wrote a new key to ${options.out}; point ${KEY_FILE_ENV} at it`);
-    });
-  group.command("encrypt")
-    .description("read a secret from stdin (one line) and print it as an enc:v1: value")
-    .action(async () => {
-      const key = await loadSecretKey();
-      if (key === null) {
-        throw new SecretError(`No key: set ${KEY_ENV} or ${KEY_FILE_ENV} (see "secret keygen")`);
-      }
-      if (Deno.stdin.isTerminal()) console.error("Secret (one line, then Enter):");
-      const plain = await readLine();
-      if (plain === "") throw new SecretError("Nothing to encrypt: stdin was empty");
-      console.log(encryptSecret(plain, key));
-    });
+  addSecretCommands(cli, {
+    loadKey: () => loadSecretKey(),
+    readLine: () => readLine(Deno.stdin.readable),
+    isTerminal: () => Deno.stdin.isTerminal(),
+    writeKeyFile: (path, text) => Deno.writeTextFile(path, text, { mode: 0o600, createNew: true }),
+  });
 }

@@ -6,9 +6,9 @@
  * @module
  */
 import { type Command, Option } from "commander";
+import { readLine } from "../shared/read_line.ts";
 import { formatTable } from "../shared/table.ts";
 import { recordCli } from "./cli_audit.ts";
-import { readLine } from "./_stdin.ts";
 import { openCollectorKv } from "./kv.ts";
 import type { ResolvedCollectorConfig } from "./config.ts";
 import { type Role, ROLES, Users } from "./users.ts";
@@ -73,7 +73,9 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
           ? null
           : options.sites.split(",").map((s) => s.trim()).filter((s) => s !== "");
         const config = await load();
-        const password = options.passwordStdin ? await readLine() : await promptPassword();
+        const password = options.passwordStdin
+          ? await readLine(Deno.stdin.readable)
+          : await promptPassword();
         const user = await withUsers(config, async (users, kv) => {
           const added = await users.add({
             name,

@@ -52,14 +52,15 @@ export class AgentProcess implements AsyncDisposable {
   readonly dataDir: string;
   #stderr: Promise<string>;
 
-  constructor(configPath: string) {
+  /** Starts `run --config configPath`, with `options.env` added to the environment. */
+  constructor(configPath: string, options: { env?: Record<string, string> } = {}) {
     const [cmd, ...args] = agentArgv("run", "--config", configPath);
     this.child = new Deno.Command(cmd, {
       args,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...options.env },
     }).spawn();
     this.dataDir = join(configPath, "..", "data");
     this.#stderr = new Response(this.child.stderr).text();

@@ -1,8 +1,8 @@
-/** Reading what a person pipes into the CLI. */
+/** Reading what a person pipes into a CLI (the caller passes `Deno.stdin.readable`). */
 
-/** Reads one line of stdin (without its line ending); at most 4 KiB. */
-export async function readLine(): Promise<string> {
-  const reader = Deno.stdin.readable.getReader();
+/** Reads one line of `stream` (without its line ending); at most 4 KiB. */
+export async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
   const decoder = new TextDecoder();
   let text = "";
   try {
