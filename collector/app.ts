@@ -111,7 +111,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       const list = typeof body === "object" && body !== null ? Reflect.get(body, "events") : [];
       events = Array.isArray(list) ? list.length : 0;
       // Valid (it was stored): the page's live tiles follow the heartbeat.
-      const { agent, scripts } = body as IngestRequest;
+      const { agent, scripts, tokens } = body as IngestRequest;
       live.reported({
         site: agent.site,
         host: agent.host,
@@ -119,6 +119,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
         version: agent.version,
         online: true,
         scripts,
+        ...(tokens === undefined ? {} : { tokens }),
       });
     }
     counters.record({ status: c.res.status, events });

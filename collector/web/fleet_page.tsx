@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ScriptSummary } from "../../shared/protocol.ts";
+import type { ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { formatBytes, formatDuration } from "../../shared/units.ts";
 import type { SessionUser } from "../auth.ts";
 import { isDown } from "../fleet.ts";
@@ -25,6 +25,8 @@ export interface WorkstationView {
   version: string;
   online: boolean;
   scripts: ScriptSummary[];
+  /** Its tokens (`[tokens.<name>]`) as last reported, never their values. */
+  tokens?: TokenSummary[];
 }
 
 /** The page's filters (query parameters `site`, `state`, `q`). */
@@ -164,6 +166,37 @@ function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; 
   );
 }
 
+const TOKEN_TONE: Record<string, Tone> = {
+  valid: "ok",
+  expiring: "warn",
+  expired: "bad",
+  invalid: "bad",
+};
+
+/** A workstation's tokens: state and time left (from the stated or predicted expiry). */
+function Tokens(props: { tokens: TokenSummary[] }) {
+  return (
+    <div class="tokens">
+      {props.tokens.map((t) => {
+        const left = t.expiresAt === null ? null : Date.parse(t.expiresAt) - Date.now();
+        const when = left === null
+          ? ""
+          : left > 0
+          ? ` · ${formatDuration(left)} left${t.predicted ? " (predicted)" : ""}`
+          : ` · expired ${formatDuration(-left)} ago`;
+        return (
+          <span
+            class={`tk ${TOKEN_TONE[t.state] ?? "off"}`}
+            title={`used by ${t.usedBy.join(", ")}`}
+          >
+            {`token ${t.name}: ${t.state}${when}`}
+          </span>
+        );
+      })}
+    </div>
+  );
+}
+
 /** Whether a script passes every filter but the site. */
 function passes(ws: WorkstationView, s: ScriptSummary, filter: FleetFilter): boolean {
   return matchesState(s, ws.online, filter.state) && matchesText(ws, s, filter.q);
@@ -190,6 +223,7 @@ function Workstation(props: { ws: WorkstationView; filter: FleetFilter; control:
         </span>{" "}
         <small>{`${ws.os} · ${ws.version}`}</small>
       </h3>
+      {ws.tokens === undefined || ws.tokens.length === 0 ? null : <Tokens tokens={ws.tokens} />}
       <div class="tiles">
         {scripts.map((s, i) => (
           <Tile key={s.name} ws={ws} s={s} control={props.control} hidden={!shown[i]} />

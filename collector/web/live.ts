@@ -39,6 +39,8 @@ function signature(ws: WorkstationView): string {
       s.reason,
       s.checks.map((c) => [c.name, c.status, c.reason]),
     ]),
+    // A token's state, not its seconds left: those change on every heartbeat.
+    (ws.tokens ?? []).map((t) => [t.name, t.state, t.expiresAt]),
   ]);
 }
 

@@ -24,7 +24,7 @@ import { type Lockout, lockoutMessage, SignInLimiter } from "../signin_limit.ts"
 import { HttpError } from "../http_error.ts";
 import type { Sessions } from "../sessions.ts";
 import type { Store } from "../store.ts";
-import type { AgentScripts } from "../store_types.ts";
+import type { AgentScripts, AgentTokens } from "../store_types.ts";
 import { canSeeSite, type Users } from "../users.ts";
 import { queryEnum, queryText, readForm } from "../_request.ts";
 import { canControl } from "./controls.tsx";
@@ -64,7 +64,9 @@ export interface WebDeps {
 export function workstationsFor(
   fleet: readonly AgentScripts[],
   user: SessionUser,
+  tokens: readonly AgentTokens[] = [],
 ): WorkstationView[] {
+  const tokensOf = new Map(tokens.map((t) => [`${t.site}/${t.host}`, t.tokens]));
   return fleet.filter(({ agent }) => canSeeSite(user, agent.site)).map(({ agent, scripts }) => ({
     site: agent.site,
     host: agent.host,
@@ -72,6 +74,7 @@ export function workstationsFor(
     version: agent.version,
     online: agent.online,
     scripts,
+    tokens: tokensOf.get(`${agent.site}/${agent.host}`) ?? [],
   }));
 }
 
@@ -154,7 +157,8 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     if (q !== undefined && q.length > 100) {
       throw new HttpError(400, `q: expected at most 100 characters, got ${q.length}`);
     }
-    const workstations = workstationsFor(await store.listScripts(), user);
+    const [fleet, tokens] = await Promise.all([store.listScripts(), store.agentTokens()]);
+    const workstations = workstationsFor(fleet, user, tokens);
     return c.html(renderFleetPage({
       workstations,
       user,
