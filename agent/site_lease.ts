@@ -82,7 +82,8 @@ const STOP_SLACK_MS = 1000;
 const MIN_STEP_MS = 100;
 
 const log = getLogger(["scriptmon", "lease"]);
-const ACTIVE = new Set(["starting", "running", "backoff", "crash-looping"]);
+// A script waiting for its token would start by itself once the token is valid: it is stopped too.
+const ACTIVE = new Set(["starting", "running", "backoff", "crash-looping", "waiting-for-token"]);
 
 /** Acquires and renews the site leases of singleton scripts; see the module comment. */
 export class SiteLeaseManager {
