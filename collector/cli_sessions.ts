@@ -64,7 +64,8 @@ export function userSessionCommands(
           action: "user.revoke-sessions",
           target: name,
           result: "ok",
-          detail: { sessions: count },
+          // Not "sessions": the trail drops detail keys that could name a secret.
+          detail: { ended: count },
         });
         return count;
       });

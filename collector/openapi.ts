@@ -10,6 +10,7 @@ import { MAX_BATCH_EVENTS, MAX_INGEST_BYTES, PROTOCOL_VERSION } from "../shared/
 import { VERSION } from "./version.ts";
 import { agentAuth, apiAuth, errors, type Json, json, path, query } from "./_openapi_parts.ts";
 import { alertingPaths, auditPaths, reportPaths } from "./openapi_reports.ts";
+import { ACCESS_NOTE, sessionScheme, withAccess } from "./_openapi_access.ts";
 
 const error: Json = {
   description: "Refused",
@@ -89,7 +90,7 @@ export function openApiDocument(): Json {
       title: "scriptmon collector",
       version: VERSION,
       description:
-        `The fleet server of scriptmon. Agent protocol version ${PROTOCOL_VERSION}. Every route but /healthz needs "Authorization: Bearer <token>": an agent token for ingest and commands, an API token for the rest. Every 4xx answers {"error": "..."}.`,
+        `The fleet server of scriptmon. Agent protocol version ${PROTOCOL_VERSION}. Every route but /healthz needs "Authorization: Bearer <token>": an agent token for ingest and commands, an API token (or a signed-in user's session cookie) for the rest. ${ACCESS_NOTE} Every 4xx answers {"error": "..."}.`,
     },
     components: {
       securitySchemes: {
@@ -101,13 +102,15 @@ export function openApiDocument(): Json {
         apiToken: {
           type: "http",
           scheme: "bearer",
-          description: "scriptmon-collector api-token create",
+          description:
+            "scriptmon-collector api-token create [--role viewer|operator|admin] [--sites A,B]",
         },
+        ...sessionScheme,
       },
       responses: { Error: error },
       schemas: { Command: command, Alert: alert },
     },
-    paths: {
+    paths: withAccess({
       ...reportPaths(),
       ...alertingPaths(),
       ...auditPaths(),
@@ -467,6 +470,6 @@ export function openApiDocument(): Json {
           responses: { "200": json({ type: "object" }), ...errors(401) },
         },
       },
-    },
+    }),
   };
 }

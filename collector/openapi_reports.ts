@@ -142,9 +142,11 @@ export function alertingPaths(): Json {
       },
       post: {
         summary: "Adds a silence: matching alerts are recorded but not delivered until it ends",
+        description:
+          "A caller scoped to some sites must name one of them in match.site (else 403); it may remove only such silences.",
         security: apiAuth,
         requestBody: { content: { "application/json": { schema: silenceBody } } },
-        responses: { "201": json({ type: "object" }, "Added"), ...errors(400, 401, 413) },
+        responses: { "201": json({ type: "object" }, "Added"), ...errors(400, 401, 403, 413) },
       },
     },
     "/api/v1/silences/{id}": remove("silence", [404, 409]),

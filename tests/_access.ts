@@ -7,6 +7,7 @@ import { CollectorAlerts } from "../collector/alerts.ts";
 import { createApp } from "../collector/app.ts";
 import { AuditLog } from "../collector/audit.ts";
 import { parseConfig } from "../collector/config.ts";
+import type { SignInLimits } from "../collector/signin_limit.ts";
 import { Store } from "../collector/store.ts";
 import { type Role, Users } from "../collector/users.ts";
 import { ingestRequest } from "../collector/_testing.ts";
@@ -38,6 +39,8 @@ export interface AccessFixture {
   request(who: PrincipalName, via: Credential, path: string, init?: RequestInit): Promise<Response>;
   /** The fake clock. */
   now(): number;
+  /** Moves the fake clock. */
+  setNow(ms: number): void;
 }
 
 const ROLE_OF: Record<"viewer" | "operator" | "admin" | "wrong", Role> = {
@@ -48,9 +51,12 @@ const ROLE_OF: Record<"viewer" | "operator" | "admin" | "wrong", Role> = {
 };
 
 /** Runs `fn` with a fresh in-memory collector (see the module doc). */
-export async function withAccess(fn: (f: AccessFixture) => Promise<void>): Promise<void> {
+export async function withAccess(
+  fn: (f: AccessFixture) => Promise<void>,
+  options: { signInLimits?: Partial<SignInLimits> } = {},
+): Promise<void> {
   const kv = await Deno.openKv(":memory:");
-  const t = Date.now();
+  let t = Date.now();
   const clock = { now: () => t };
   const config = parseConfig(
     `[webhooks.ops]\nkind = "slack"\nurl = "http://127.0.0.1:9/ops"\n`,
@@ -60,7 +66,16 @@ export async function withAccess(fn: (f: AccessFixture) => Promise<void>): Promi
   const alerts = new CollectorAlerts({ kv, store, config, clock });
   const audit = new AuditLog(kv, { now: clock.now });
   await alerts.start();
-  const app = createApp({ store, config, clock, alerts, control: alerts, audit, keepAliveMs: 50 });
+  const app = createApp({
+    store,
+    config,
+    clock,
+    alerts,
+    control: alerts,
+    audit,
+    keepAliveMs: 50,
+    ...(options.signInLimits === undefined ? {} : { signInLimits: options.signInLimits }),
+  });
   try {
     const agentToken =
       (await store.createToken({ kind: "agent", name: "ws-01", site: SITE, now: t }))
@@ -114,6 +129,7 @@ export async function withAccess(fn: (f: AccessFixture) => Promise<void>): Promi
       audit,
       headers,
       now: clock.now,
+      setNow: (ms) => t = ms,
       request: async (who, via, path, init = {}) =>
         await app.request(path, {
           ...init,

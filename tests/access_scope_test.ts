@@ -104,7 +104,7 @@ for (const via of VIAS) {
   });
 }
 
-Deno.test("a scoped operator's silences must name one of its sites, and it sees only those", async () => {
+Deno.test("the silences of a principal of some sites must name one of them; it sees and removes only those", async () => {
   await withAccess(async (f) => {
     const post = (match: Record<string, string>) =>
       f.request("wrong", "token", "/api/v1/silences", {

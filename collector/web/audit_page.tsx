@@ -90,7 +90,7 @@ export function renderAuditPage(
             </thead>
             <tbody>
               {view.entries.map((e) => (
-                <tr key={String(e.seq)}>
+                <tr>
                   <td class="num">{e.seq}</td>
                   <td>{e.at.replace("T", " ").slice(0, 19)}</td>
                   <td>{e.actor}</td>
