@@ -18,8 +18,10 @@
  *   bound to its host) are DELETED, not revoked. A revoked record would keep
  *   naming the site and host; a deleted one is unknown, which refuses the
  *   token exactly like a revoked one (401), and frees its name.
- * - a user: `user` and every `session` with its `session_user` index, so
- *   their sessions stop working at once.
+ * - a user: `user`, every `session` with its `session_user` index (so
+ *   their sessions stop working at once), and their failed sign-ins
+ *   (`signin_fail`; those counted per address name no user and stay until
+ *   they expire).
  *
  * What stays: the audit trail. It is append-only and hash-chained, so an
  * entry cannot be removed without breaking `audit verify`; its entries name
@@ -28,7 +30,9 @@
  * `erase.agent`, `erase.user`, with these counts). Audit retention purges
  * old entries in its own time. Also left alone: the notification outbox
  * (delivery history, kept for its `max_age`) and the alert policy's state,
- * which the running collector holds in memory and rewrites.
+ * which the running collector holds in memory and rewrites. Users and API
+ * tokens scoped to an erased site keep its name in their list of sites
+ * (they are people's access, not the site's data): edit or revoke them.
  *
  * @module
  */
@@ -197,7 +201,7 @@ export async function eraseAgent(
   return eraser.counts;
 }
 
-/** A user and every session of theirs (which stop working at once). */
+/** A user, every session of theirs (which stop working at once) and their failed sign-ins. */
 export async function eraseUser(
   kv: Deno.Kv,
   name: string,
@@ -217,6 +221,11 @@ export async function eraseUser(
       await eraser.delete("session", session);
     }
     await eraser.delete("session_user", key);
+  }
+  eraser.counts.signin_fail = 0;
+  const failures = ["signin_fail", "user", name];
+  if ((await retryLocked(() => kv.get(failures))).versionstamp !== null) {
+    await eraser.delete("signin_fail", failures);
   }
   await eraser.flush();
   return eraser.counts;

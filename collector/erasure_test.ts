@@ -3,6 +3,7 @@ import { AuditLog } from "./audit.ts";
 import { eraseAgent, eraseSite, eraseUser, totalErased } from "./erasure.ts";
 import { SiteLeases } from "./leases.ts";
 import { Sessions } from "./sessions.ts";
+import { SignInLimiter } from "./signin_limit.ts";
 import { SiteDedupe } from "./site_dedupe.ts";
 import { Store } from "./store.ts";
 import { Users } from "./users.ts";
@@ -188,10 +189,11 @@ Deno.test("eraseUser() removes the user, and their sessions stop working", () =>
     const a1 = await sessions.create("alice", NOW);
     const a2 = await sessions.create("alice", NOW);
     const b1 = await sessions.create("bob", NOW);
+    await new SignInLimiter(kv, {}).failed("alice", "10.0.0.1", NOW);
 
     const counts = await eraseUser(kv, "alice");
 
-    assert.deepEqual(counts, { user: 1, session: 2, session_user: 2 });
+    assert.deepEqual(counts, { user: 1, session: 2, session_user: 2, signin_fail: 1 });
     assert.equal(await users.get("alice"), null);
     assert.equal(await sessions.get(a1.id, NOW + 1000), null);
     assert.equal(await sessions.get(a2.id, NOW + 1000), null);
