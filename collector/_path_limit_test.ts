@@ -9,7 +9,12 @@ async function withApp(fn: (app: ReturnType<typeof createApp>, token: string) =>
   try {
     const store = new Store(kv);
     const config = parseConfig("", { path: "/tmp/collector.toml", vars: {} });
-    const { token } = await store.createToken({ kind: "api", name: "t", now: Date.now() });
+    const { token } = await store.createToken({
+      kind: "api",
+      name: "t",
+      role: "admin",
+      now: Date.now(),
+    });
     await fn(createApp({ store, config }), token);
   } finally {
     kv.close();
