@@ -16,11 +16,25 @@ interface Tokens {
   DEMO1: string;
   DEMO2: string;
   api: string;
+  /** The web page's demo user (an operator) and its password. */
+  user?: { name: string; password: string };
 }
 
-async function run(args: string[], env: Record<string, string> = {}): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, env, stdin: "null" })
-    .output();
+async function run(args: string[], env: Record<string, string> = {}, stdin?: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
   const text = new TextDecoder().decode(out.stdout).trim();
   if (out.code !== 0) {
     throw new Error(`${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
@@ -31,15 +45,49 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<st
 const collectorCli = (...args: string[]) =>
   run(["run", "--allow-all", "collector/main.ts", "--config", COLLECTOR_CONFIG, ...args]);
 
+/** An operator for the web page, with a fresh random password. */
+async function demoUser(): Promise<{ name: string; password: string }> {
+  const password = Array.from(
+    crypto.getRandomValues(new Uint8Array(9)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  // A demo user left in the store by an earlier run (whose password is lost) is made anew.
+  await collectorCli("user", "remove", "demo").catch(() => {});
+  await run(
+    [
+      "run",
+      "--allow-all",
+      "collector/main.ts",
+      "--config",
+      COLLECTOR_CONFIG,
+      "user",
+      "add",
+      "demo",
+      "--role",
+      "operator",
+      "--password-stdin",
+    ],
+    {},
+    `${password}\n`,
+  );
+  return { name: "demo", password };
+}
+
 /** Tokens for the two demo agents and one API token, made once and kept in .demo-data. */
 async function tokens(): Promise<Tokens> {
   try {
-    return JSON.parse(await Deno.readTextFile(TOKENS));
+    const kept: Tokens = JSON.parse(await Deno.readTextFile(TOKENS));
+    if (kept.user === undefined) {
+      kept.user = await demoUser();
+      await Deno.writeTextFile(TOKENS, JSON.stringify(kept), { mode: 0o600 });
+    }
+    return kept;
   } catch {
     const made: Tokens = {
       DEMO1: await collectorCli("agent-token", "create", "DEMO1", `demo1-${Date.now()}`),
       DEMO2: await collectorCli("agent-token", "create", "DEMO2", `demo2-${Date.now()}`),
       api: await collectorCli("api-token", "create", `demo-${Date.now()}`, "--role", "operator"),
+      user: await demoUser(),
     };
     await Deno.writeTextFile(TOKENS, JSON.stringify(made), { mode: 0o600 });
     return made;
@@ -88,6 +136,7 @@ const children = [
 ];
 console.error(`
 demo: a collector on http://127.0.0.1:8790 and two agents (sites DEMO1 and DEMO2).
+  fleet page:   http://127.0.0.1:8790/  (sign in as ${t.user?.name} / ${t.user?.password})
   local pages:  http://127.0.0.1:8791/  http://127.0.0.1:8792/
   fleet API:    curl -H "Authorization: Bearer ${t.api}" http://127.0.0.1:8790/api/v1/scripts
   an agent:     deno task agent --config config.example.toml --env demo status
