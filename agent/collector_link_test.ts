@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { type Agent, startAgent } from "./agent.ts";
 import { loadConfig } from "./config.ts";
-import { type CollectorLink, fitIngest } from "./collector_link.ts";
+import type { CollectorLink } from "./collector_link.ts";
+import { fitIngest } from "./ingest_body.ts";
 import { DROPPED_KIND } from "./spool.ts";
 import {
   type Command,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { StatusBody } from "../api.ts";
-import { toTokenSummary } from "../collector_link.ts";
+import { toTokenSummary } from "../ingest_body.ts";
 import { renderMetrics } from "../metrics.ts";
 import { renderStatusFragment } from "../status_page.tsx";
 import { ingestRequestSchema, PROTOCOL_VERSION } from "../../shared/protocol.ts";
