@@ -23,20 +23,26 @@
  *   (`signin_fail`; those counted per address name no user and stay until
  *   they expire).
  *
+ * - `outbox`: the notification history of alerts about it (a grouped
+ *   message goes when any alert in it is about it), once delivered or
+ *   otherwise finished; a message still on its way is left to its sender.
+ *
  * What stays: the audit trail. It is append-only and hash-chained, so an
  * entry cannot be removed without breaking `audit verify`; its entries name
  * only ids (a site, a host, a user name, a token name), never the data
  * itself, and the erasure is itself recorded there (`erase.site`,
  * `erase.agent`, `erase.user`, with these counts). Audit retention purges
- * old entries in its own time. Also left alone: the notification outbox
- * (delivery history, kept for its `max_age`) and the alert policy's state,
- * which the running collector holds in memory and rewrites. Users and API
+ * old entries in its own time. Also left alone: the alert policy's state
+ * (`["alerts", "state", n]`), which the running collector holds in memory
+ * and rewrites (it is not edited here). Users and API
  * tokens scoped to an erased site keep its name in their list of sites
  * (they are people's access, not the site's data): edit or revoke them.
  *
  * @module
  */
 
+import { eraseMessages } from "../shared/notify/outbox.ts";
+import type { Alert, Payload } from "../shared/notify/types.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import type { Store } from "./store.ts";
 import type { AlertRecord } from "./store_alerts.ts";
@@ -130,6 +136,13 @@ function conditionAgent(conditionKey: unknown): [string, string] | null {
   return parts.length >= 3 ? [parts[1], parts[2]] : null;
 }
 
+/** Whether `payload` is an alert about `site` (and `host`), itself or one grouped into it. */
+function alertAbout(payload: Payload, site: string, host?: string): boolean {
+  if (payload.type !== "alert") return false;
+  const about = (a: Alert) => a.site === site && (host === undefined || a.host === host);
+  return about(payload.alert) || (payload.alert.group ?? []).some(about);
+}
+
 /** Deletes the agent tokens `match` accepts, with their name index entries. */
 async function eraseTokens(
   kv: Deno.Kv,
@@ -166,6 +179,7 @@ export async function eraseSite(
   await eraser.prefix("dedupe", ["dedupe", site]);
   await eraseTokens(kv, eraser, (record) => record.site === site);
   await eraser.flush();
+  eraser.counts.outbox = await eraseMessages(kv, (p) => alertAbout(p, site), options);
   return eraser.counts;
 }
 
@@ -198,6 +212,7 @@ export async function eraseAgent(
   await eraser.scan<DedupeClaim>("dedupe", ["dedupe", site], (_key, claim) => claim.by === holder);
   await eraseTokens(kv, eraser, (record) => record.site === site && record.host === host);
   await eraser.flush();
+  eraser.counts.outbox = await eraseMessages(kv, (p) => alertAbout(p, site, host), options);
   return eraser.counts;
 }
 

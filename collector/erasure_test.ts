@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { Outbox } from "../shared/notify/outbox.ts";
+import { okChannel } from "../shared/notify/_outbox_testing.ts";
 import { AuditLog } from "./audit.ts";
 import { eraseAgent, eraseSite, eraseUser, totalErased } from "./erasure.ts";
 import { SiteLeases } from "./leases.ts";
@@ -89,6 +91,29 @@ async function fill(store: Store, site: string, host: string): Promise<string> {
     by: `${site}/${host}`,
     now: NOW,
   });
+  // A delivered notification about it.
+  const outbox = new Outbox(store.kv, { channels: new Map([["ops", okChannel("ops")]]) });
+  outbox.start();
+  await outbox.enqueue({
+    channel: "ops",
+    dedupeKey: `agent-offline|${site}|${host}|1`,
+    payload: {
+      type: "alert",
+      alert: {
+        rule: "agent-offline",
+        severity: "critical",
+        status: "firing",
+        title: `${host} is offline (${site})`,
+        text: "not heard from",
+        site,
+        host,
+        at: new Date(NOW).toISOString(),
+        episode: "1",
+      },
+    },
+  });
+  await outbox.idle();
+  await outbox.close({ graceMs: 0 });
   return token;
 }
 
@@ -96,8 +121,11 @@ async function fill(store: Store, site: string, host: string): Promise<string> {
 async function dump(kv: Deno.Kv): Promise<string[]> {
   const out: string[] = [];
   for await (const { key, value } of kv.list({ prefix: [] })) {
-    if (String(key[0]).startsWith("audit")) continue;
-    out.push(JSON.stringify([key, value]));
+    // The outbox's indexes name only ids: checked through counts() and list().
+    const index = key[0] === "outbox" && (key[1] === "count" || key[1] === "state");
+    if (String(key[0]).startsWith("audit") || index) continue;
+    const text = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
+    out.push(JSON.stringify([key, text]));
   }
   return out;
 }
@@ -130,6 +158,12 @@ Deno.test("eraseSite() leaves nothing that mentions the site and leaves the othe
     assert.equal(counts.token, 2);
     assert.equal(counts.alert, 2);
     assert.equal(counts.alert_open, 2);
+    assert.equal(counts.outbox, 2);
+    const outbox = new Outbox(kv, { channels: new Map() });
+    assert.equal((await outbox.counts()).sent, 1);
+    assert.deepEqual((await outbox.list({ state: "sent" })).map((m) => m.dedupeKey), [
+      "agent-offline|KEEP2|ws-c|1",
+    ]);
     // The erased site's agent token no longer works; the other site's does.
     assert.equal(await store.authenticate("agent", gone, NOW), null);
     assert.equal((await store.authenticate("agent", kept, NOW))?.site, "KEEP2");
@@ -168,8 +202,16 @@ Deno.test("eraseAgent() removes one agent and leaves its site's other agents", (
     assert.equal(await store.getAgent("SITE1", "host-gone"), null);
     assert.notEqual(await store.getAgent("SITE1", "host-kept"), null);
     assert.deepEqual(
-      [counts.agent, counts.event, counts.lease, counts.dedupe, counts.token, counts.token_name],
-      [1, 4, 1, 1, 1, 1],
+      [
+        counts.agent,
+        counts.event,
+        counts.lease,
+        counts.dedupe,
+        counts.token,
+        counts.token_name,
+        counts.outbox,
+      ],
+      [1, 4, 1, 1, 1, 1, 1],
     );
   }));
 

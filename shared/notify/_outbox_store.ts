@@ -363,6 +363,47 @@ export class OutboxStore {
     return await this.full(ids);
   }
 
+  /**
+   * Deletes every message in a final state whose payload `match` accepts
+   * (an erasure request), with its payload, indexes, count and dedupe claim;
+   * returns how many (with `dryRun`, how many it would). Messages still on
+   * their way are left to the sender.
+   */
+  async erase(
+    match: (payload: Payload) => boolean,
+    options: { dryRun?: boolean } = {},
+  ): Promise<number> {
+    let erased = 0;
+    for (const state of FINAL_STATES) {
+      for (const id of await this.idsIn(state)) {
+        const current = await this.record(id);
+        const payload = await this.payload(id);
+        if (current === null || payload === null || !match(payload)) continue;
+        const { record } = current;
+        if (!FINAL_STATES.has(record.state)) continue;
+        if (options.dryRun) {
+          erased++;
+          continue;
+        }
+        const claim = keys.dedupe(await storedDedupeKey(record.dedupeKey));
+        const held = await retryLocked(
+          "read a dedupe key",
+          () => this.#kv.get<{ id: string }>(claim),
+        );
+        const op = this.#kv.atomic()
+          .check({ key: keys.msg(id), versionstamp: current.versionstamp })
+          .delete(keys.msg(id))
+          .delete(keys.payload(id))
+          .delete(keys.state(record.state, id))
+          .delete(keys.queue(record.channel, id))
+          .mutate({ type: "sum", key: keys.count(record.state), value: MINUS_ONE });
+        if (held.value?.id === id) op.check(held).delete(claim);
+        if ((await retryLocked(`erase message ${id}`, () => op.commit())).ok) erased++;
+      }
+    }
+    return erased;
+  }
+
   /** Messages per state. */
   async counts(): Promise<Record<MessageState, number>> {
     const entries = await retryLocked(
