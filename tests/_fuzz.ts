@@ -394,8 +394,11 @@ export function junkQuery(rng: Rng, names: readonly string[]): string {
 /** Sometimes a flood of extra headers, otherwise none. */
 export function extraHeaders(rng: Rng): Record<string, string> {
   if (!rng.chance(0.03)) return {};
+  // The servers answer a request over their header limits (some 100 headers, 64 KiB) with 400.
+  if (rng.chance(0.2)) return { "x-fuzz-huge": "h".repeat(rng.pick([10_000, 100_000])) };
   const out: Record<string, string> = {};
-  const n = rng.pick([50, 90]);
-  for (let i = 0; i < n; i++) out[`x-fuzz-${i}`] = "v".repeat(rng.pick([10, 100]));
+  const n = rng.pick([50, 90, 150, 300]);
+  const size = rng.pick([10, 100, 1000]);
+  for (let i = 0; i < n; i++) out[`x-fuzz-${i}`] = "v".repeat(size);
   return out;
 }
