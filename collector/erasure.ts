@@ -23,6 +23,9 @@
  *   (`signin_fail`; those counted per address name no user and stay until
  *   they expire).
  *
+ * - `silence`: silences added through the API that name it exactly
+ *   (`match.site`, and `match.host` for an agent; a pattern like `BFI*`
+ *   stays). The running collector keeps those it loaded until they expire.
  * - `outbox`: the notification history of alerts about it (a grouped
  *   message goes when any alert in it is about it), once delivered or
  *   otherwise finished; a message still on its way is left to its sender.
@@ -42,6 +45,7 @@
  */
 
 import { eraseMessages } from "../shared/notify/outbox.ts";
+import type { Silence } from "../shared/notify/silences.ts";
 import type { Alert, Payload } from "../shared/notify/types.ts";
 import { retryLocked } from "./_kv_retry.ts";
 import type { Store } from "./store.ts";
@@ -58,6 +62,9 @@ export interface EraseOptions {
   /** Count what would be deleted, delete nothing. */
   dryRun?: boolean;
 }
+
+/** Where the collector keeps silences added through the API (`alerts.ts`'s runtime rules). */
+const SILENCES: Deno.KvKey = ["alerts", "rules", "silence"];
 
 /** Deletes per atomic commit (KV allows 1000 mutations). */
 const BATCH = 500;
@@ -177,6 +184,7 @@ export async function eraseSite(
   await eraser.scan("alert_open", ["alert_open"], (key) => conditionAgent(key[1])?.[0] === site);
   await eraser.prefix("lease", ["lease", site]);
   await eraser.prefix("dedupe", ["dedupe", site]);
+  await eraser.scan<Silence>("silence", SILENCES, (_key, silence) => silence.match?.site === site);
   await eraseTokens(kv, eraser, (record) => record.site === site);
   await eraser.flush();
   eraser.counts.outbox = await eraseMessages(kv, (p) => alertAbout(p, site), options);
@@ -210,6 +218,11 @@ export async function eraseAgent(
     (_key, lease) => lease.holder === holder,
   );
   await eraser.scan<DedupeClaim>("dedupe", ["dedupe", site], (_key, claim) => claim.by === holder);
+  await eraser.scan<Silence>(
+    "silence",
+    SILENCES,
+    (_key, silence) => silence.match?.site === site && silence.match.host === host,
+  );
   await eraseTokens(kv, eraser, (record) => record.site === site && record.host === host);
   await eraser.flush();
   eraser.counts.outbox = await eraseMessages(kv, (p) => alertAbout(p, site, host), options);

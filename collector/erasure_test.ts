@@ -91,6 +91,12 @@ async function fill(store: Store, site: string, host: string): Promise<string> {
     by: `${site}/${host}`,
     now: NOW,
   });
+  await store.kv.set(["alerts", "rules", "silence", `s-${host}`], {
+    id: `s-${host}`,
+    match: { site, host },
+    until: new Date(NOW + 3_600_000).toISOString(),
+    createdBy: "user:op",
+  });
   // A delivered notification about it.
   const outbox = new Outbox(store.kv, { channels: new Map([["ops", okChannel("ops")]]) });
   outbox.start();
@@ -159,6 +165,7 @@ Deno.test("eraseSite() leaves nothing that mentions the site and leaves the othe
     assert.equal(counts.alert, 2);
     assert.equal(counts.alert_open, 2);
     assert.equal(counts.outbox, 2);
+    assert.equal(counts.silence, 2);
     const outbox = new Outbox(kv, { channels: new Map() });
     assert.equal((await outbox.counts()).sent, 1);
     assert.deepEqual((await outbox.list({ state: "sent" })).map((m) => m.dedupeKey), [
