@@ -169,6 +169,25 @@ function resolveConfig(
         `expected ${missing} too (HTTPS needs both a certificate and a key), got only ${present}`,
     });
   }
+  const retentionMs = parseDuration(c.retention ?? COLLECTOR_DEFAULTS.retention);
+  const rollupRetentionMs = parseDuration(
+    c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention,
+  );
+  // Days are rolled up from the state changes the events' retention still holds.
+  if (retentionMs < 86_400_000) {
+    issues.push({
+      path: "collector.retention",
+      message: `expected at least 1d (whole days are rolled up from it), got "${c.retention}"`,
+    });
+  }
+  if (rollupRetentionMs < retentionMs) {
+    issues.push({
+      path: "collector.rollup_retention",
+      message: `expected at least retention (${
+        c.retention ?? COLLECTOR_DEFAULTS.retention
+      }), got "${c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention}"`,
+    });
+  }
   const webhooks: Record<string, ResolvedWebhook> = {};
   for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
     const resolved = resolveWebhook(name, webhook);
@@ -186,8 +205,8 @@ function resolveConfig(
       listen: parseListen(c.listen ?? COLLECTOR_DEFAULTS.listen),
       dataDir: at(c.data_dir ?? COLLECTOR_DEFAULTS.data_dir),
       offlineAfterMs: parseDuration(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
-      retentionMs: parseDuration(c.retention ?? COLLECTOR_DEFAULTS.retention),
-      rollupRetentionMs: parseDuration(c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention),
+      retentionMs,
+      rollupRetentionMs,
       auditRetentionMs: parseDuration(c.audit_retention ?? COLLECTOR_DEFAULTS.audit_retention),
       commandTtlMs: parseDuration(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
       maxWaiters: c.max_waiters ?? COLLECTOR_DEFAULTS.max_waiters,

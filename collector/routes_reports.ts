@@ -33,7 +33,8 @@ export function queryWindow(
   now: number,
   fallbackMs: number,
 ): { since: number; until: number } {
-  const until = queryTime(c, "until") ?? now;
+  // Nothing is known of the future: a window ends now at the latest.
+  const until = Math.min(queryTime(c, "until") ?? now, now);
   const since = queryTime(c, "since") ?? until - fallbackMs;
   if (until <= since) {
     throw new HttpError(

@@ -159,3 +159,12 @@ Deno.test("GET /api/v1/tokens lists each agent's tokens with the seconds left no
     assert.deepEqual((await (await api("/api/v1/tokens?site=DEN2")).json()).tokens, []);
   });
 });
+
+Deno.test("a window that reaches into the future ends now", async () => {
+  await withApp(async (api) => {
+    const history = await (await api(
+      `/api/v1/agents/BFI4/ws-01/scripts/rates/history?until=2099-01-01T00:00:00Z`,
+    )).json();
+    assert.equal(history.until, new Date(T0 + 4 * HOUR).toISOString());
+  });
+});

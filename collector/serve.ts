@@ -24,6 +24,8 @@ const log = getLogger(["scriptmon", "collector"]);
 
 /** Every script's 24-hour uptime is recomputed this often, or ten times its last cost if longer. */
 const UPTIME_EVERY_MS = 30_000;
+/** A day is rolled up this long (plus offline_after) after it ended: late reports are in. */
+const SETTLE_MS = 10 * 60_000;
 /** How often the retention purge runs. */
 const PURGE_EVERY_MS = 3_600_000;
 
@@ -105,7 +107,11 @@ export async function serve(options: ServeOptions): Promise<void> {
       log.error("Offline check failed: {error}", { error });
     }
   };
+  let purging = false;
   const purge = async () => {
+    // A slow pass (a big fleet's first rollups) is not joined by the next one.
+    if (purging) return;
+    purging = true;
     try {
       const now = clock.now();
       const config = current();
@@ -113,6 +119,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       const rolled = await rollUpDays(store, {
         now,
         maxDays: Math.ceil(config.retentionMs / DAY_MS),
+        settleMs: config.offlineAfterMs + SETTLE_MS,
       });
       if (rolled > 0) log.info("Rolled up {rolled} script-days of uptime", { rolled });
       const purged = await store.purgeEvents(now - config.retentionMs);
@@ -133,6 +140,8 @@ export async function serve(options: ServeOptions): Promise<void> {
       }
     } catch (error) {
       log.error("Retention purge failed: {error}", { error });
+    } finally {
+      purging = false;
     }
   };
   await alerts.start();

@@ -11,8 +11,9 @@
  *   kept past the events' retention (`rollup_retention`).
  *
  * The purge keeps, per script and per agent, the newest transition and
- * presence mark before the cut-off: they say what state the history
- * starts in.
+ * presence mark before the cut-off (they say what state the history starts
+ * in), and notes the cut-off in `["history_purged_before"]`: raw history
+ * before it is unknown (whole days there come from their rollups).
  *
  * @module
  */
@@ -56,6 +57,9 @@ export interface DayRollup {
   unknownMs: number;
   restarts: number;
 }
+
+/** Where the purge notes its latest cut-off. */
+const CUTOFF_KEY = ["history_purged_before"];
 
 /** How many KV entries one purge commit deletes. */
 const PURGE_BATCH = 400;
@@ -168,6 +172,11 @@ export class HistoryStore {
     return null;
   }
 
+  /** Before this time (ms) the purge took the history: it is unknown there (0: never purged). */
+  async purgedBefore(): Promise<number> {
+    return (await retryLocked(() => this.#kv.get<number>(CUTOFF_KEY))).value ?? 0;
+  }
+
   /**
    * Deletes transitions and presence marks before `before` (keeping the
    * newest one of each script and agent), samples before `samplesBefore`
@@ -182,6 +191,8 @@ export class HistoryStore {
     await this.#keepLastOld(["presence"], 3, cutoffs.before, deletes);
     await this.#olderThan(["sample"], 3, cutoffs.samplesBefore, deletes);
     await this.#olderThan(["rollup"], 4, cutoffs.rollupsBefore, deletes);
+    const cutoff = await this.purgedBefore();
+    if (cutoffs.before > cutoff) await retryLocked(() => this.#kv.set(CUTOFF_KEY, cutoffs.before));
     for (let i = 0; i < deletes.length; i += PURGE_BATCH) {
       const op = this.#kv.atomic();
       for (const key of deletes.slice(i, i + PURGE_BATCH)) op.delete(key);

@@ -56,7 +56,7 @@ export interface Uptime {
   unknownMs: number;
   /** up / (up + down); null when the script was neither. */
   ratio: number | null;
-  /** Starts that were not from "stopped" (the agent restarting it). */
+  /** Starts after a crash (from backoff or crash-looping), as the agent counts restarts. */
   restarts: number;
 }
 
@@ -109,7 +109,10 @@ interface Walk {
   online: boolean;
 }
 
-/** Sums `segments` into buckets; `restarts` counts starts in the window not from "stopped". */
+/** The states a start counts as a restart from: the agent restarting a script that died. */
+const RESTART_FROM = new Set(["backoff", "crash-looping"]);
+
+/** Sums `segments` into buckets; `restarts` counts starts after a crash (from backoff). */
 export function summarize(
   parts: readonly Segment[],
   transitions: readonly Transition[],
@@ -119,7 +122,7 @@ export function summarize(
   const sum = { upMs: 0, downMs: 0, idleMs: 0, unknownMs: 0, restarts: 0 };
   for (const part of parts) sum[`${bucketOf(part.state)}Ms`] += part.to - part.from;
   for (const t of transitions) {
-    if (t.at >= since && t.at < until && t.state === "starting" && t.from !== "stopped") {
+    if (t.at >= since && t.at < until && t.state === "starting" && RESTART_FROM.has(t.from ?? "")) {
       sum.restarts++;
     }
   }
@@ -131,27 +134,31 @@ function withRatio(sum: Omit<Uptime, "ratio">): Uptime {
   return { ...sum, ratio: counted === 0 ? null : sum.upMs / counted };
 }
 
+/**
+ * The raw history of a window: its transitions and segments. What the
+ * purge took (before its cut-off) is unknown.
+ */
+async function rawHistory(store: Store, q: UptimeQuery) {
+  const cutoff = await store.history.purgedBefore();
+  const since = Math.min(Math.max(q.since, cutoff), q.until);
+  const [transitions, presence] = await Promise.all([
+    store.history.transitions(q.site, q.host, q.script, since, q.until),
+    store.history.presence(q.site, q.host, since, q.until),
+  ]);
+  const parts = segments(transitions, presence, since, q.until);
+  if (since > q.since) parts.unshift({ from: q.since, to: since, state: null });
+  return { transitions, parts };
+}
+
 /** A window's uptime from the raw history (no rollups). */
 async function rawUptime(store: Store, q: UptimeQuery): Promise<Omit<Uptime, "ratio">> {
-  const [transitions, presence] = await Promise.all([
-    store.history.transitions(q.site, q.host, q.script, q.since, q.until),
-    store.history.presence(q.site, q.host, q.since, q.until),
-  ]);
-  return summarize(
-    segments(transitions, presence, q.since, q.until),
-    transitions,
-    q.since,
-    q.until,
-  );
+  const { transitions, parts } = await rawHistory(store, q);
+  return summarize(parts, transitions, q.since, q.until);
 }
 
 /** The state segments of a script over a window, for its timeline. */
 export async function scriptSegments(store: Store, q: UptimeQuery): Promise<Segment[]> {
-  const [transitions, presence] = await Promise.all([
-    store.history.transitions(q.site, q.host, q.script, q.since, q.until),
-    store.history.presence(q.site, q.host, q.since, q.until),
-  ]);
-  return segments(transitions, presence, q.since, q.until);
+  return (await rawHistory(store, q)).parts;
 }
 
 /**
@@ -233,15 +240,18 @@ export function uptimeCsvRow(row: UptimeRow): Record<typeof UPTIME_CSV_COLUMNS[n
 }
 
 /**
- * Rolls up every whole UTC day before `now`'s day not rolled up yet, for
- * every script the fleet reports, from the day after its newest rollup
- * (at most `maxDays` back). Returns how many rollups it wrote.
+ * Rolls up every whole UTC day that ended at least `settleMs` before
+ * `now` and is not rolled up yet, for every script the fleet reports, from
+ * the day after its newest rollup (at most `maxDays` back). Returns how
+ * many rollups it wrote.
  */
 export async function rollUpDays(
   store: Store,
-  options: { now: number; maxDays: number },
+  options: { now: number; maxDays: number; settleMs?: number },
 ): Promise<number> {
-  const today = Math.floor(options.now / DAY_MS) * DAY_MS;
+  // A day is final only once late news of it has arrived: an offline mark is written back
+  // to the agent's last report up to offline_after later.
+  const today = Math.floor((options.now - (options.settleMs ?? 0)) / DAY_MS) * DAY_MS;
   let written = 0;
   for (const { agent, scripts } of await store.listScripts()) {
     const firstSeen = Math.floor(Date.parse(agent.firstSeenAt) / DAY_MS) * DAY_MS;

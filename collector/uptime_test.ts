@@ -169,3 +169,43 @@ Deno.test("one resource sample per agent is kept every five minutes", async () =
     assert.deepEqual(points[0].at, new Date(DAY0).toISOString());
   });
 });
+
+Deno.test("time an agent was offline is unknown, and so is what a purge took", async () => {
+  await withStore(async (store) => {
+    await ingest(store, DAY0 + HOUR, [change(1, DAY0 + HOUR, "stopped", "running")]);
+    await store.markOffline(DAY0 + 2 * HOUR, 60_000); // silent since DAY0 + 1 h
+    await ingest(store, DAY0 + 5 * HOUR, []); // back
+    const window = { ...rates, since: DAY0 + 2 * HOUR, until: DAY0 + 8 * HOUR };
+    const before = await scriptUptime(store, window);
+    assert.deepEqual([before.upMs, before.unknownMs], [3 * HOUR, 3 * HOUR]);
+    // After a purge what it took is unknown, never guessed online.
+    await store.history.purge({ before: DAY0 + 6 * HOUR, samplesBefore: 0, rollupsBefore: 0 });
+    const after = await scriptUptime(store, window);
+    assert.deepEqual([after.upMs, after.unknownMs], [2 * HOUR, 4 * HOUR]);
+  });
+});
+
+Deno.test("a scheduled script's runs and a start after its token are not restarts", async () => {
+  await withStore(async (store) => {
+    await ingest(store, DAY0 + 4 * HOUR, [
+      change(1, DAY0, "stopped", "starting"),
+      change(2, DAY0 + 1000, "starting", "running"),
+      change(3, DAY0 + HOUR, "running", "exited"),
+      change(4, DAY0 + 2 * HOUR, "exited", "starting"),
+      change(5, DAY0 + 2 * HOUR + 1000, "starting", "waiting-for-token"),
+      change(6, DAY0 + 3 * HOUR, "waiting-for-token", "starting"),
+      change(7, DAY0 + 3 * HOUR + 1000, "starting", "running"),
+    ]);
+    const up = await scriptUptime(store, { ...rates, since: DAY0, until: DAY0 + 4 * HOUR });
+    assert.equal(up.restarts, 0);
+  });
+});
+
+Deno.test("a day is rolled up only once it has settled", async () => {
+  await withStore(async (store) => {
+    await ingest(store, DAY0 + HOUR, [change(1, DAY0, "stopped", "running")]);
+    const settle = { maxDays: 30, settleMs: 10 * 60_000 };
+    assert.equal(await rollUpDays(store, { now: DAY0 + DAY_MS + 60_000, ...settle }), 0);
+    assert.equal(await rollUpDays(store, { now: DAY0 + DAY_MS + 11 * 60_000, ...settle }), 1);
+  });
+});
