@@ -67,7 +67,10 @@ export class ConfigReloader {
   #stamp: string | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy: Promise<unknown> = Promise.resolve();
-  #hup = () => void this.reload("SIGHUP");
+  #hup = () =>
+    void this.reload("SIGHUP").catch((error) =>
+      log.error("Config reload failed; the last good config stays: {error}", { error })
+    );
 
   constructor(options: ConfigReloaderOptions) {
     this.#options = options;
@@ -127,6 +130,22 @@ export class ConfigReloader {
       });
       return false;
     }
+    // A route to a webhook that is not running could never be delivered to.
+    const running = Object.keys(this.#options.initial.webhooks);
+    const newRoutes = next.notify.routes.flatMap((r) => r.webhooks).filter((w) =>
+      !running.includes(w)
+    );
+    if (newRoutes.length > 0) {
+      const message = `notify.routes name webhook ${JSON.stringify(newRoutes[0])}, which is not ` +
+        "running: webhooks are read at start only, so restart the collector to add it";
+      this.#error = message;
+      this.#options.onReload?.({ reason, error: message });
+      log.error("Config reload ({reason}) refused; the last good config stays: {message}", {
+        reason,
+        message,
+      });
+      return false;
+    }
     const waiting = restartOnlyChanges(this.#current, next);
     const changed = changedKeys(this.#current, next);
     this.#current = next;
@@ -146,7 +165,12 @@ export class ConfigReloader {
     const stamp = await this.#readStamp();
     if (stamp === this.#stamp) return;
     this.#stamp = stamp;
-    if (stamp !== null) await this.reload("file changed");
+    if (stamp === null) return;
+    try {
+      await this.reload("file changed");
+    } catch (error) {
+      log.error("Config reload failed; the last good config stays: {error}", { error });
+    }
   }
 
   async #readStamp(): Promise<string | null> {

@@ -84,3 +84,21 @@ Deno.test("every reload is reported with the keys it changed, or why it was refu
     assert.match((outcomes[1] as { error: string }).error, /invalid TOML/);
   });
 });
+
+Deno.test("a reload whose routes name a webhook that is not running is refused", async () => {
+  const hook = '[webhooks.ops]\nkind = "slack"\nurl = "https://hooks.slack.com/services/T/B/X"\n';
+  await withFile(
+    `${hook}\n[notify]\n[[notify.routes]]\nwebhooks = ["ops"]\n`,
+    async (path, initial) => {
+      const reloader = new ConfigReloader({ initial, vars: {}, apply: () => {} });
+      await Deno.writeTextFile(
+        path,
+        `${hook}\n[webhooks.pager]\nkind = "slack"\nurl = "https://hooks.slack.com/services/T/B/Y"\n\n` +
+          `[notify]\n[[notify.routes]]\nwebhooks = ["pager"]\n`,
+      );
+      assert.equal(await reloader.reload("SIGHUP"), false);
+      assert.match(reloader.lastError()!, /webhook "pager", which is not running.*restart/);
+      assert.deepEqual(reloader.current().notify.routes[0].webhooks, ["ops"]);
+    },
+  );
+});

@@ -108,6 +108,11 @@ export class Outbox {
     this.#random = options.random ?? Math.random;
   }
 
+  /** The channels (webhook names) this outbox delivers to. */
+  channelNames(): string[] {
+    return [...this.#channels.keys()];
+  }
+
   /**
    * Claims `dedupeKey` atomically and queues the message; a key already
    * claimed (within `dedupeWindowMs` when given, else forever) is a

@@ -2,7 +2,8 @@
  * Hands the alert policy's due messages to the outbox, the same way in both
  * programs: suppressed ones are recorded as silenced, and when the outbox
  * cannot take one (KV busy), it and the rest are returned to try again on the
- * next pass. The dedupe keys make that retry safe.
+ * next pass. The dedupe keys make that retry safe. One for a webhook the
+ * outbox does not have is dropped (and logged), never retried.
  */
 import { getLogger } from "@logtape/logtape";
 import type { Outbox } from "./outbox.ts";
@@ -13,6 +14,15 @@ const log = getLogger(["scriptmon", "notify"]);
 /** Queues `due` in order; returns the outputs not queued (empty when all went in). */
 export async function queueDue(outbox: Outbox, due: PolicyOutput[]): Promise<PolicyOutput[]> {
   for (const [index, out] of due.entries()) {
+    // A route to a webhook this outbox does not have (added to the file, not yet restarted)
+    // would never queue: dropped with an error, so that it does not hold up the others.
+    if (!out.suppressed && !outbox.channelNames().includes(out.channel)) {
+      log.error("Alert {title} for webhook {channel} dropped: no such webhook is running", {
+        title: out.payload.alert.title,
+        channel: out.channel,
+      });
+      continue;
+    }
     try {
       const { duplicate } = await outbox.enqueue({
         channel: out.channel,
