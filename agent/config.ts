@@ -15,7 +15,7 @@ import type { z } from "zod";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { interpolate } from "../shared/interpolate.ts";
 import { registerSecret } from "../shared/redact.ts";
-import { ENCRYPTED_PREFIX, isSecretPath, revealValue, SecretError } from "../shared/secrets.ts";
+import { isSecretPath, needsKey, revealValue, SecretError } from "../shared/secrets.ts";
 import { loadSecretKey } from "./secret_key.ts";
 import {
   agentConfigSchema,
@@ -127,7 +127,7 @@ export async function loadConfig(
   }
   let secretKey = options.secretKey ?? null;
   // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
-  if (secretKey === null && text.includes(ENCRYPTED_PREFIX)) {
+  if (secretKey === null && needsKey(text, options.vars ?? Deno.env.toObject())) {
     try {
       secretKey = await loadSecretKey(options.vars);
     } catch (error) {

@@ -1,12 +1,13 @@
 /**
  * What the agent tells the collector, shaped for the wire: script and token
  * summaries (no token values, reasons cut to size), and an ingest body fitted
- * within the collector's limit.
+ * within the collector's limit, every registered secret redacted.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
+import { redact } from "../shared/redact.ts";
 import {
   type IngestRequestInput,
   MAX_INGEST_BYTES,
@@ -90,13 +91,16 @@ export function fitIngest(
 ): FittedIngest {
   const encoder = new TextEncoder();
   const fits = (body: string) => encoder.encode(body).length <= limit;
+  // Reasons, log lines and messages may quote a secret of the config: none leaves the agent.
+  const text = (list: ScriptSummary[], sent: WireEvent[]) =>
+    redact(JSON.stringify(build(list, sent)));
   /** The most events (halving) that fit with `list`, or null when not even one does. */
   const withEvents = (list: ScriptSummary[]): FittedIngest | null => {
     let sent = events;
-    let body = JSON.stringify(build(list, sent));
+    let body = text(list, sent);
     while (!fits(body) && sent.length > 1) {
       sent = sent.slice(0, Math.ceil(sent.length / 2));
-      body = JSON.stringify(build(list, sent));
+      body = text(list, sent);
     }
     return fits(body) ? { body, sent } : null;
   };
@@ -105,7 +109,7 @@ export function fitIngest(
   if (full) return full;
   // One event alone too big (whatever the summaries): it goes reduced.
   let first = events.slice(0, 1);
-  if (first.length === 1 && !fits(JSON.stringify(build([], first)))) {
+  if (first.length === 1 && !fits(text([], first))) {
     const size = encoder.encode(JSON.stringify(first[0])).length;
     first = [{ ...first[0], data: { truncated: true, size } }];
     log.warn("Event {seq} is too big to send ({size} bytes): sending it truncated", {
@@ -125,15 +129,15 @@ export function fitIngest(
       const more = withEvents(list);
       if (more) return more;
     }
-    const body = JSON.stringify(build(list, first));
+    const body = text(list, first);
     if (fits(body)) return { body, sent: first };
   }
   // The summaries without checks still too big: as many scripts as fit.
   let list = bare;
-  let body = JSON.stringify(build(list, first));
+  let body = text(list, first);
   while (!fits(body) && list.length > 0) {
     list = list.slice(0, Math.floor(list.length / 2));
-    body = JSON.stringify(build(list, first));
+    body = text(list, first);
   }
   log.warn("The ingest is too big with every script: sending {sent} of {total}", {
     sent: list.length,

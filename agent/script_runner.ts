@@ -21,6 +21,7 @@ import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from 
 import type { Platform } from "./platform/types.ts";
 import type { TokenGate } from "./tokens/manager.ts";
 import type { ExitInfo, RunnerStatus, ScriptState } from "./script_state.ts";
+import { childEnv } from "./child_env.ts";
 
 /** A script could not be started: the command or its folder is missing. */
 export class SpawnError extends Error {
@@ -412,7 +413,12 @@ export class ScriptRunner {
       const child = new Deno.Command(command, {
         args,
         cwd: cfg.cwd,
-        env: { ...this.#deps.scriptEnv?.(cfg.name), ...cfg.env, SCRIPTMON_SCRIPT: cfg.name },
+        clearEnv: true,
+        env: childEnv({
+          ...this.#deps.scriptEnv?.(cfg.name),
+          ...cfg.env,
+          SCRIPTMON_SCRIPT: cfg.name,
+        }),
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

@@ -18,7 +18,7 @@ import {
   unknownWebhooks,
 } from "../shared/notify/policy_schema.ts";
 import { interpolateTree } from "./_interpolate.ts";
-import { ENCRYPTED_PREFIX, SecretError } from "../shared/secrets.ts";
+import { needsKey, SecretError } from "../shared/secrets.ts";
 import { loadSecretKey } from "./secret_key.ts";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { describeIssue } from "./_zod_issue.ts";
@@ -141,7 +141,7 @@ export async function loadConfig(
   }
   let secretKey = options.secretKey ?? null;
   // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
-  if (secretKey === null && text.includes(ENCRYPTED_PREFIX)) {
+  if (secretKey === null && needsKey(text, options.vars ?? Deno.env.toObject())) {
     try {
       secretKey = await loadSecretKey(options.vars);
     } catch (error) {

@@ -16,10 +16,12 @@ const MIN_LENGTH = 8;
 const secrets = new Set<string>();
 let ordered: string[] = [];
 
-/** Remembers `value` (and its JSON- and URL-escaped forms) as a secret. */
+/** Remembers `value` (and its JSON-, URL- and HTML-escaped forms) as a secret. */
 export function registerSecret(value: string | undefined | null): void {
   if (value === undefined || value === null || value.length < MIN_LENGTH) return;
-  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  const html = value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
+  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), html];
   let added = false;
   for (const form of forms) {
     if (!secrets.has(form)) {

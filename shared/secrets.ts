@@ -16,6 +16,7 @@
 
 import { Buffer } from "node:buffer";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { registerSecret } from "./redact.ts";
 
 /** What an encrypted value starts with. */
 export const ENCRYPTED_PREFIX = "enc:v1:";
@@ -31,6 +32,18 @@ const TAG_BYTES = 16;
 /** A key, a value or a key file that cannot be used; the message says which and why. */
 export class SecretError extends Error {
   override name = "SecretError";
+}
+
+/**
+ * Whether a config needs the key: an `enc:v1:` value in its text, or in a
+ * variable it may refer to (`url = "${OPS_WEBHOOK}"`).
+ */
+export function needsKey(
+  text: string,
+  vars: Readonly<Record<string, string | undefined>>,
+): boolean {
+  return text.includes(ENCRYPTED_PREFIX) ||
+    Object.values(vars).some((value) => value?.startsWith(ENCRYPTED_PREFIX));
 }
 
 /** Whether `value` is an `enc:v1:` value. */
@@ -118,7 +131,11 @@ export interface KeySource {
  */
 export async function resolveSecretKey(source: KeySource): Promise<Uint8Array | null> {
   const inline = source.env(KEY_ENV);
-  if (inline !== undefined && inline !== "") return parseKey(inline, KEY_ENV);
+  if (inline !== undefined && inline !== "") {
+    const key = parseKey(inline, KEY_ENV);
+    registerSecret(inline.trim());
+    return key;
+  }
   const path = source.env(KEY_FILE_ENV);
   if (path === undefined || path === "") return null;
   let text: string;
@@ -138,7 +155,9 @@ export async function resolveSecretKey(source: KeySource): Promise<Uint8Array | 
       }); chmod 600 it`,
     );
   }
-  return parseKey(text, `key file "${path}"`);
+  const key = parseKey(text, `key file "${path}"`);
+  registerSecret(text.trim());
+  return key;
 }
 
 const WEBHOOK_SECRET_KEYS = new Set([

@@ -4,6 +4,7 @@ import {
   encryptSecret,
   generateKey,
   isEncrypted,
+  needsKey,
   parseKey,
   resolveSecretKey,
   SecretError,
@@ -82,5 +83,23 @@ Deno.test("redact() hides every registered secret, also JSON- and URL-escaped", 
   assert.equal(redact(JSON.stringify({ password: secret })), '{"password":"[redacted]"}');
   assert.equal(redact(`?p=${encodeURIComponent(secret)}`), "?p=[redacted]");
   assert.equal(redact("a short word"), "a short word", "short values are not secrets");
+  clearSecrets();
+});
+
+Deno.test("a config needs the key for an enc:v1: value in its text or in a variable it may use", () => {
+  assert.equal(needsKey('url = "https://x"', {}), false);
+  assert.equal(needsKey('url = "enc:v1:abc"', {}), true);
+  assert.equal(needsKey('url = "${OPS}"', { OPS: "enc:v1:abc" }), true);
+});
+
+Deno.test("the key itself is registered as a secret once loaded", async () => {
+  clearSecrets();
+  const text = generateKey();
+  await resolveSecretKey({
+    env: (name) => (name === "SCRIPTMON_SECRET_KEY" ? text : undefined),
+    readFile: () => Promise.reject(new Error("unused")),
+    fileMode: () => Promise.resolve(null),
+  });
+  assert.equal(redact(`SCRIPTMON_SECRET_KEY=${text}`), "SCRIPTMON_SECRET_KEY=[redacted]");
   clearSecrets();
 });

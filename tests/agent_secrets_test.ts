@@ -53,7 +53,8 @@ Deno.test("the agent decrypts enc:v1: values, uses them, and never shows them", 
     const token = encryptSecret(PLANTED_TOKEN, key);
     const config = await writeConfig(
       dir,
-      `[scripts.idle]\ncommand = ["sleep", "600"]\n`,
+      `[scripts.idle]\ncommand = ["sleep", "600"]\n\n` +
+        `[scripts.envdump]\ncommand = ["/bin/sh", "-c", "env; echo ENV-END; exec sleep 600"]\n`,
       `\n[collector]\nurl = "http://127.0.0.1:${collector.addr.port}/"\ntoken = "${token}"\n` +
         `heartbeat_interval = "1s"\ntimeout = "2s"\n\n` +
         `[webhooks.ops]\nkind = "slack"\nurl = "${hookUrl}"\n`,
@@ -90,6 +91,12 @@ Deno.test("the agent decrypts enc:v1: values, uses them, and never shows them", 
       const { stdout } = await cli(env, "notifications", "--json", "--config", config);
       return stdout.includes("404") ? stdout : undefined;
     });
+
+    // A script never gets the key (nor the collector token) in its environment.
+    await agent.logMatch("envdump", /ENV-END/);
+    const dumped = await Deno.readTextFile(join(agent.dataDir, "logs", "envdump.log"));
+    assert.match(dumped, /PATH=/);
+    assert.ok(!dumped.includes("SCRIPTMON_SECRET_KEY") && !dumped.includes(keyText), dumped);
 
     const outputs: Record<string, string> = {
       notifications: notes,

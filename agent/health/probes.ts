@@ -11,6 +11,7 @@ import type {
 } from "../config_types.ts";
 import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
+import { childEnv } from "../child_env.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -169,6 +170,8 @@ async function runExec(
     child = new Deno.Command(program, {
       args,
       cwd: probe.cwd,
+      clearEnv: true,
+      env: childEnv(),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

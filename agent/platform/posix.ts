@@ -5,6 +5,7 @@
  */
 
 import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
+import { childEnv } from "../child_env.ts";
 
 /** The fields of `/proc/<pid>/stat` the agent uses. */
 export interface ProcStat {
@@ -208,7 +209,8 @@ abstract class PosixBase implements Platform {
       child = new Deno.Command("/bin/sh", {
         args: detachedShellArgs(argv),
         cwd: options.cwd,
-        env: { ...options.env, SCRIPTMON_LOG: options.logPath },
+        clearEnv: true,
+        env: childEnv({ ...options.env, SCRIPTMON_LOG: options.logPath }),
         detached: true,
         stdin: "null",
         stdout: "null",

@@ -6,6 +6,7 @@
  */
 
 import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
+import { childEnv } from "../child_env.ts";
 
 /** One Win32_Process row as `ConvertTo-Json` prints it. */
 export interface CimProcess {
@@ -382,7 +383,8 @@ export class WindowsPlatform implements Platform {
         args: [raw],
         windowsRawArguments: true,
         cwd: options.cwd,
-        env: options.env,
+        clearEnv: true,
+        env: childEnv(options.env),
         detached: true,
         stdin: "null",
         stdout: "null",

@@ -6,6 +6,7 @@
  * @module
  */
 import { platform } from "../platform/mod.ts";
+import { childEnv } from "../child_env.ts";
 
 /** How a command ended. */
 export interface CommandResult {
@@ -30,7 +31,8 @@ export async function runCommand(
     child = new Deno.Command(program, {
       args,
       cwd: options.cwd,
-      env: options.env,
+      clearEnv: true,
+      env: childEnv(options.env),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -1,0 +1,16 @@
+/**
+ * The environment the agent's children get (scripts, exec probes, token
+ * commands): the agent's own, without what only the agent may know.
+ *
+ * @module
+ */
+
+/** Variables no child is given: the key of `enc:v1:` values, the collector token. */
+export const AGENT_ONLY_ENV: readonly string[] = ["SCRIPTMON_SECRET_KEY", "SCRIPTMON_AGENT_TOKEN"];
+
+/** The agent's environment without {@linkcode AGENT_ONLY_ENV}, with `extra` on top. */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const name of AGENT_ONLY_ENV) delete env[name];
+  return { ...env, ...extra };
+}
