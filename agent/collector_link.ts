@@ -280,7 +280,8 @@ export class CollectorLink {
           events: list,
           acks,
           dropped,
-          ...(tokens.length > 0 ? { tokens } : {}),
+          // Also when empty: the collector forgets tokens taken out of the config.
+          tokens,
         }),
         supervisor.status().slice(0, 1000).map(toScriptSummary),
         available,

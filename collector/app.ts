@@ -125,7 +125,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     counters.record({ status: c.res.status, events });
   });
   const audit = deps.audit ?? new AuditLog(deps.store.kv, { now: () => clock.now() });
-  app.use("*", auditRequests(audit));
+  app.use("*", auditRequests(audit, { now: () => clock.now() }));
   app.use("*", authenticate({ store: deps.store, clock, users, sessions }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {

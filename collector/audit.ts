@@ -18,6 +18,7 @@
  * @module
  */
 
+import { redact } from "../shared/redact.ts";
 import { retryLocked } from "./_kv_retry.ts";
 
 /** How an audited action ended. */
@@ -110,7 +111,7 @@ function cleanDetail(detail: AuditInput["detail"]): AuditEntry["detail"] {
   const out: AuditEntry["detail"] = {};
   for (const [key, value] of Object.entries(detail ?? {})) {
     if (SECRET_KEY.test(key)) continue;
-    out[key] = typeof value === "string" ? value.slice(0, MAX_DETAIL_CHARS) : value;
+    out[key] = typeof value === "string" ? redact(value).slice(0, MAX_DETAIL_CHARS) : value;
   }
   return out;
 }
@@ -138,7 +139,7 @@ export class AuditLog {
         actor: input.actor,
         address: input.address ?? null,
         action: input.action,
-        target: input.target,
+        target: redact(input.target).slice(0, MAX_DETAIL_CHARS),
         result: input.result,
         detail: cleanDetail(input.detail),
         prev: last.hash,
@@ -180,14 +181,24 @@ export class AuditLog {
 
   /** Walks the whole trail from the anchor and checks every link; see the module doc. */
   async verify(): Promise<AuditVerdict> {
-    const anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
+    // The trail as far as its head now: appends during the walk are not a cut-off end.
     const head = (await this.#kv.get<Head>(HEAD_KEY)).value;
+    let anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
     let expected = anchor ?? { seq: 0, hash: GENESIS };
     let entries = 0;
     let first: number | null = null;
-    for await (const { key, value } of this.#kv.list<AuditEntry>({ prefix: ["audit"] })) {
+    const list = this.#kv.list<AuditEntry>({
+      prefix: ["audit"],
+      end: ["audit", (head?.seq ?? 0) + 1],
+    });
+    for await (const { key, value } of list) {
       const seq = key[1] as number;
       const fail = (problem: string): AuditVerdict => ({ ok: false, entries, seq, problem });
+      if (seq !== expected.seq + 1 && entries === 0) {
+        // The retention purge may have moved the anchor since it was read.
+        anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
+        if (anchor !== null && anchor.seq + 1 === seq) expected = anchor;
+      }
       if (seq !== expected.seq + 1) {
         return fail(
           `entry ${expected.seq + 1}${

@@ -112,8 +112,33 @@ async function createdBody(c: Context): Promise<Record<string, unknown> | null> 
   }
 }
 
+/** At most this many failed sign-ins of one address go on the trail per minute. */
+export const MAX_FAILED_SIGNINS_PER_MINUTE = 20;
+
+/** Counts per address and minute (at most 10,000 addresses are tracked). */
+class MinuteBudget {
+  #counts = new Map<string, { minute: number; count: number }>();
+  constructor(readonly max: number, readonly now: () => number) {}
+
+  /** Whether one more is allowed for `key` this minute (and counts it). */
+  take(key: string): boolean {
+    const minute = Math.floor(this.now() / 60_000);
+    const seen = this.#counts.get(key);
+    if (seen === undefined || seen.minute !== minute) {
+      if (this.#counts.size >= 10_000) this.#counts.clear();
+      this.#counts.set(key, { minute, count: 1 });
+      return true;
+    }
+    return ++seen.count <= this.max;
+  }
+}
+
 /** Records each state-changing request on `audit` once answered; see the module doc. */
-export function auditRequests(audit: AuditLog): MiddlewareHandler<CollectorEnv> {
+export function auditRequests(
+  audit: AuditLog,
+  options: { now?: () => number } = {},
+): MiddlewareHandler<CollectorEnv> {
+  const signInFailures = new MinuteBudget(MAX_FAILED_SIGNINS_PER_MINUTE, options.now ?? Date.now);
   return async (c, next) => {
     await next();
     if (!CHANGES.has(c.req.method) || tokenKindFor(c.req.path) === "agent") return;
@@ -127,6 +152,14 @@ export function auditRequests(audit: AuditLog): MiddlewareHandler<CollectorEnv> 
     let actor = c.get("actor") ?? "anonymous";
     let action = naming?.action(params) ?? `http.${c.req.method} ${route}`;
     let target = naming?.target(params, await createdBody(c)) ?? c.req.path;
+    if (isSignIn && c.res.status >= 400 && !signInFailures.take(remoteAddress(c) ?? "")) {
+      // A flood of failed sign-ins from one address: the first ones per minute tell the story.
+      log.info("Failed sign-in from {address} not audited: over {max} a minute", {
+        address: remoteAddress(c),
+        max: MAX_FAILED_SIGNINS_PER_MINUTE,
+      });
+      return;
+    }
     if (isSignIn) {
       // The form was read by the route; Hono hands back its cached body.
       const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));

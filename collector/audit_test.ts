@@ -111,3 +111,24 @@ Deno.test("details whose names could hold a secret are never written", async () 
     assert.deepEqual(entry.detail, { site: "BFI4" });
   });
 });
+
+Deno.test("verify() on a busy trail checks it up to its head: later appends are no cut-off", async () => {
+  await withAudit(async (audit, _kv, clock) => {
+    await appendMany(audit, clock, 600);
+    const [verdict] = await Promise.all([
+      audit.verify(),
+      (async () => {
+        for (let i = 0; i < 5; i++) {
+          await audit.append({
+            actor: "api-token:ops",
+            action: "alert.ack",
+            target: "a",
+            result: "ok",
+          });
+        }
+      })(),
+    ]);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.equal((await audit.verify()).ok, true);
+  });
+});

@@ -126,7 +126,7 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
             action: "user.remove",
             target: name,
             result: "ok",
-            detail: { sessions: ended },
+            detail: { ended },
           });
         }
         return ended;

@@ -1,12 +1,20 @@
 /** CSV output (RFC 4180): a header row, then one row per record, CRLF line ends. */
 
-/** One field, quoted when it holds a comma, quote or line break. */
+/** Text a spreadsheet would run as a formula when a cell starts with it. */
+const FORMULA = /^[=+\-@\t\r]/;
+
+/**
+ * One field, quoted when it holds a comma, quote or line break. Text that
+ * a spreadsheet would take for a formula (`=HYPERLINK(...)` as a user name)
+ * starts with `'`, so that it is shown, never run; numbers are left as they are.
+ */
 export function csvField(value: unknown): string {
-  const text = value === null || value === undefined
+  const raw = value === null || value === undefined
     ? ""
     : typeof value === "object"
     ? JSON.stringify(value)
     : String(value);
+  const text = typeof value === "string" && FORMULA.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -99,6 +99,7 @@ export function agentRoutes(
           },
         );
         if (command.action !== "logs") {
+          // The ack is stored already: a trail that cannot take it is logged, the ingest goes on.
           await deps.audit?.append({
             actor: `agent-token:${token.name}`,
             action: `command.${command.action}.result`,
@@ -109,7 +110,9 @@ export function agentRoutes(
               requestedBy: command.requestedBy,
               message: command.result?.message ?? "",
             },
-          });
+          }).catch((error) =>
+            log.error("Cannot audit command {id}: {error}", { id: command.id, error })
+          );
         }
       }
     }

@@ -168,3 +168,27 @@ Deno.test("a window that reaches into the future ends now", async () => {
     assert.equal(history.until, new Date(T0 + 4 * HOUR).toISOString());
   });
 });
+
+Deno.test("an agent whose tokens were all taken out of its config has none listed any more", async () => {
+  await withApp(async (api, store) => {
+    const sso = {
+      name: "sso",
+      state: "expired",
+      expiresAt: new Date(T0).toISOString(),
+      secondsLeft: 0,
+      predicted: false,
+      confidence: 1,
+      usedBy: [],
+    };
+    const report = async (tokens: (typeof sso)[] | undefined) =>
+      await store.ingest(
+        { ...ingestRequest({ host: "ws-02" }), ...(tokens === undefined ? {} : { tokens }) },
+        { now: T0 + 10_000, tokenName: "ws-02" },
+      );
+    await report([sso]);
+    await report(undefined); // an agent without tokens support says nothing: kept
+    assert.equal((await (await api("/api/v1/tokens")).json()).tokens.length, 1);
+    await report([]);
+    assert.deepEqual((await (await api("/api/v1/tokens")).json()).tokens, []);
+  });
+});

@@ -262,7 +262,11 @@ export class Store {
       if (cameOnline) {
         final.sets.push([["presence", site, host, options.now], { at: options.now, online: true }]);
       }
-      if (request.tokens !== undefined) {
+      // An agent without tokens support sends none: its last list is kept. An empty list is
+      // an agent whose tokens were all taken out of its config.
+      if (request.tokens !== undefined && request.tokens.length === 0) {
+        final.deletes.push(["tokens", site, host]);
+      } else if (request.tokens !== undefined) {
         final.sets.push([["tokens", site, host], fitTokens(request.tokens)]);
         final.bytes += MAX_VALUE_CHARS;
       }

@@ -88,3 +88,18 @@ Deno.test("requests without any credential are not anybody's actions: the trail 
     assert.deepEqual(await new AuditLog(store.kv).list({ limit: 10 }), []);
   });
 });
+
+Deno.test("a flood of failed sign-ins puts at most 20 a minute on the trail", async () => {
+  await withWeb(async ({ app, store }) => {
+    for (let i = 0; i < 30; i++) {
+      const res = await app.request("/login", {
+        method: "POST",
+        body: new URLSearchParams({ username: `=HYPERLINK("x")${i}`, password: "wrong" }),
+      });
+      await res.body?.cancel();
+    }
+    const audit = new AuditLog(store.kv);
+    assert.equal((await audit.list({ limit: 100 })).length, 20);
+    assert.equal((await audit.verify()).ok, true);
+  });
+});

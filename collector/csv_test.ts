@@ -1,0 +1,11 @@
+import assert from "node:assert/strict";
+import { csvField, toCsv } from "./csv.ts";
+
+Deno.test("text a spreadsheet would run as a formula is shown as text; numbers stay numbers", () => {
+  assert.equal(csvField('=HYPERLINK("http://x","y")'), `"'=HYPERLINK(""http://x"",""y"")"`);
+  assert.equal(csvField("+1 555"), "'+1 555");
+  assert.equal(csvField("@sum"), "'@sum");
+  assert.equal(csvField(-5), "-5");
+  assert.equal(csvField("plain, text"), '"plain, text"');
+  assert.equal(toCsv(["a"], [{ a: "-x" }]), "a\r\n'-x\r\n");
+});
