@@ -8,6 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import { registerSecret } from "../../shared/redact.ts";
 import { basename, dirname } from "node:path";
 import type { Clock } from "../clock.ts";
 import { runCommand } from "./_command.ts";
@@ -181,6 +182,8 @@ export class TokenMonitor {
     const changed = before === null || before.value !== reading.value ||
       before.expiresAt !== reading.expiresAt || before.mtime !== reading.mtime;
     this.#facts.reading = reading;
+    // The value is a secret wherever it might show (an error, a log line, an ingest).
+    registerSecret(reading.value);
     if (!changed) return;
     if (before !== null) {
       // A new value: whatever the old one was, it is gone; validate the new one at once.
@@ -205,6 +208,15 @@ export class TokenMonitor {
     const result = await validateToken(validate, reading.value, { signal: this.#stop.signal });
     if (this.#stop.signal.aborted) return;
     this.#validatedAt = this.#deps.clock.now();
+    if (result.unavailable) {
+      // No verdict (the check's server is away): the token is not called invalid for it,
+      // nothing is learned from it, and the check is tried again at its interval.
+      this.#log.warn("Token {token} could not be validated: {reason}", {
+        token: this.token.name,
+        reason: result.reason,
+      });
+      return;
+    }
     const was = this.#facts.validation;
     this.#facts.validation = result;
     if (!result.ok && (was === null || was.ok)) {

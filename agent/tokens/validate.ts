@@ -13,6 +13,11 @@ export interface ValidationResult {
   ok: boolean;
   /** `HTTP 200`, `HTTP 401 (expected 200)`, `exit code 1`, `connection refused`. */
   reason: string;
+  /**
+   * The check gave no verdict on the token (the server could not be reached,
+   * timed out): neither valid nor invalid.
+   */
+  unavailable?: boolean;
 }
 
 /** Validates `value` once, within the validation's timeout; never throws. */
@@ -32,8 +37,16 @@ export async function validateToken(
   }
   if (value === null) return { ok: false, reason: "the token has no value to send" };
   const headers = new Headers();
-  if (validate.cookie !== undefined) headers.set("cookie", `${validate.cookie}=${value}`);
-  else headers.set(validate.header ?? "authorization", `${validate.prefix}${value}`);
+  try {
+    if (validate.cookie !== undefined) headers.set("cookie", `${validate.cookie}=${value}`);
+    else headers.set(validate.header ?? "authorization", `${validate.prefix}${value}`);
+  } catch {
+    // The runtime's error quotes the value: never shown.
+    return {
+      ok: false,
+      reason: "the value cannot be sent in a header (a line break or a non-Latin-1 character)",
+    };
+  }
   const timeout = AbortSignal.timeout(validate.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   try {
@@ -48,9 +61,11 @@ export async function validateToken(
       ? { ok: true, reason: `HTTP ${response.status}` }
       : { ok: false, reason: `HTTP ${response.status} (expected ${validate.status})` };
   } catch (error) {
-    if (timeout.aborted) return { ok: false, reason: `timed out after ${validate.timeoutMs} ms` };
-    if (options.signal?.aborted) return { ok: false, reason: "aborted" };
-    return { ok: false, reason: redact(fetchFailure(error), value) };
+    if (timeout.aborted) {
+      return { ok: false, unavailable: true, reason: `timed out after ${validate.timeoutMs} ms` };
+    }
+    if (options.signal?.aborted) return { ok: false, unavailable: true, reason: "aborted" };
+    return { ok: false, unavailable: true, reason: redact(fetchFailure(error), value) };
   }
 }
 

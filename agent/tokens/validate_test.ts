@@ -54,12 +54,22 @@ Deno.test("an exec validation gets the token in SCRIPTMON_TOKEN and passes on ex
   });
 });
 
-Deno.test("a validation that cannot connect says so", async () => {
+Deno.test("a validation that cannot connect says so, and gives no verdict on the token", async () => {
   const server = new TokenServer();
   const url = server.url;
   await server[Symbol.asyncDispose]();
   assert.deepEqual(await validateToken(http(url), "good-token"), {
     ok: false,
+    unavailable: true,
     reason: "connection refused",
   });
+});
+
+Deno.test("a value no header can carry is refused without quoting it", async () => {
+  await using server = new TokenServer();
+  const result = await validateToken(http(server.url), "line one\nSECRET-VALUE");
+  assert.equal(result.ok, false);
+  assert.equal(result.unavailable, undefined);
+  assert.match(result.reason, /cannot be sent in a header/);
+  assert.ok(!result.reason.includes("SECRET-VALUE"));
 });
