@@ -2,8 +2,10 @@
  * Sign-in rate limits with lockout, per user name and per remote address,
  * kept in KV (they survive restarts) under `["signin_fail", "user"|"addr", id]`.
  *
- * Each value counts the failures of its window and, once a limit is
- * reached, holds when the lock ends; the expiry is kept in the value (KV's
+ * Each value counts the attempts of its window (each is counted before
+ * its password is checked, so a burst sent at once cannot outrun the
+ * count; a success clears it) and, once a limit is reached, holds when the
+ * lock ends; the expiry is kept in the value (KV's
  * own `expireIn` only cleans up, it is not exact). Failures for names
  * nobody has count the same, so a lock tells nothing about who exists.
  * A successful sign-in clears its user's count (not its address's).
@@ -87,18 +89,19 @@ export class SignInLimiter {
     return found;
   }
 
-  /** Counts a failed sign-in; returns the lock it started, if any. */
+  /**
+   * Counts a sign-in attempt before its password is checked, so that many
+   * sent at once cannot all be checked before the first failure counts.
+   * Returns the lock that refuses it: one in force, or one this attempt
+   * starts by going past the limit.
+   */
+  async attempt(user: string, addr: string | null, now: number): Promise<Lockout | null> {
+    return await this.#each(user, addr, (scope, id) => this.#update(scope, id, now, "attempt"));
+  }
+
+  /** The attempt's password was wrong: returns the lock it starts at the limit, if any. */
   async failed(user: string, addr: string | null, now: number): Promise<Lockout | null> {
-    let lock: Lockout | null = null;
-    const ids: [Scope, string][] = [["user", user]];
-    if (addr !== null) ids.push(["addr", addr]);
-    for (const [scope, id] of ids) {
-      const started = await this.#count(scope, id, now);
-      if (started !== null && (lock === null || started > lock.retryAfterMs)) {
-        lock = { scope, retryAfterMs: started };
-      }
-    }
-    return lock;
+    return await this.#each(user, addr, (scope, id) => this.#update(scope, id, now, "failed"));
   }
 
   /** A successful sign-in: clears its user's count. */
@@ -106,29 +109,52 @@ export class SignInLimiter {
     await retryLocked(() => this.#kv.delete(key("user", user)));
   }
 
-  /** Adds one failure; returns the lock's length when this one started it. */
-  async #count(scope: Scope, id: string, now: number): Promise<number | null> {
+  async #each(
+    user: string,
+    addr: string | null,
+    fn: (scope: Scope, id: string) => Promise<number | null>,
+  ): Promise<Lockout | null> {
+    let lock: Lockout | null = null;
+    const ids: [Scope, string][] = [["user", user]];
+    if (addr !== null) ids.push(["addr", addr]);
+    for (const [scope, id] of ids) {
+      const retryAfterMs = await fn(scope, id);
+      if (retryAfterMs !== null && (lock === null || retryAfterMs > lock.retryAfterMs)) {
+        lock = { scope, retryAfterMs };
+      }
+    }
+    return lock;
+  }
+
+  /**
+   * An attempt adds one to the count (a lock starts past `max`); a failure
+   * locks once the count is at `max`. Returns how long a lock in force lasts yet.
+   */
+  async #update(scope: Scope, id: string, now: number, kind: "attempt" | "failed") {
     const limit = this.limits[scope];
     for (let attempt = 0; attempt < 10; attempt++) {
       const entry = await retryLocked(() => this.#kv.get<FailCount>(key(scope, id)));
       const old = entry.value;
       const fresh = old === null || now >= old.expiresAt || now - old.since >= limit.windowMs;
-      const stillLocked = !fresh && old.lockedUntil !== null && old.lockedUntil > now;
-      const counted = fresh ? 1 : old.count + 1;
-      const locks = counted >= limit.max && !stillLocked;
-      // A lock starts a new window: after it, the next failures count from one.
-      const count = locks ? 0 : counted;
+      if (!fresh && old.lockedUntil !== null && old.lockedUntil > now) {
+        return old.lockedUntil - now;
+      }
+      if (kind === "failed" && fresh) return null; // cleared meanwhile by a success
+      const count = fresh ? 1 : old.count + (kind === "attempt" ? 1 : 0);
+      const locks = kind === "attempt" ? count > limit.max : count >= limit.max;
+      // A lock starts a new window: after it, the next attempts count from one.
       const since = fresh || locks ? now : old.since;
-      const lockedUntil = locks ? now + limit.lockMs : stillLocked ? old.lockedUntil : null;
-      const expiresAt = Math.max(since + limit.windowMs, lockedUntil ?? 0);
-      const value: FailCount = { count, since, lockedUntil, expiresAt };
+      const lockedUntil = locks ? now + limit.lockMs : null;
+      const value: FailCount = { count: locks ? 0 : count, since, lockedUntil, expiresAt: 0 };
+      value.expiresAt = Math.max(since + limit.windowMs, lockedUntil ?? 0);
       const result = await retryLocked(() =>
         this.#kv.atomic().check(entry).set(key(scope, id), value, {
-          expireIn: Math.max(1000, expiresAt - now),
+          expireIn: Math.max(1000, value.expiresAt - now),
         }).commit()
       );
       if (result.ok) return locks ? limit.lockMs : null;
     }
-    return null;
+    // Too many at once to count: an attempt is refused (closed, not open), a failure was counted.
+    return kind === "attempt" ? limit.lockMs : null;
   }
 }

@@ -115,7 +115,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
         { "Retry-After": String(Math.ceil(lockout.retryAfterMs / 1000)) },
       );
     };
-    const lockout = await limiter.locked(username, address, clock.now());
+    const lockout = await limiter.attempt(username, address, clock.now());
     // Locked: the password is not even checked (so its hash costs nothing, and tells nothing).
     if (lockout !== null) return refuse(lockout);
     const user = password.length > 0 && password.length <= 1000
