@@ -238,7 +238,7 @@ Deno.test("eraseUser() removes the user, and their sessions stop working", () =>
     const a1 = await sessions.create("alice", NOW);
     const a2 = await sessions.create("alice", NOW);
     const b1 = await sessions.create("bob", NOW);
-    await new SignInLimiter(kv, {}).failed("alice", "10.0.0.1", NOW);
+    await new SignInLimiter(kv, {}).attempt("alice", "10.0.0.1", NOW);
 
     const counts = await eraseUser(kv, "alice");
 

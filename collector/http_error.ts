@@ -2,7 +2,7 @@
 export class HttpError extends Error {
   override name = "HttpError";
   /** The HTTP status to answer with (4xx, 502, 503 or 504). */
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 502 | 503 | 504;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429 | 502 | 503 | 504;
   /** Extra response headers (e.g. `WWW-Authenticate`). */
   readonly headers: Record<string, string>;
 

@@ -44,6 +44,36 @@ function silenceVisible(principal: { sites: string[] | null }, silence: Silence)
   return silence.match.site === undefined || canSee(principal, silence.match.site);
 }
 
+/**
+ * `message` as a caller who sees only some sites may see it: a grouped
+ * message keeps only the members of those sites (the first of them leads
+ * when the main alert is elsewhere); null when none is theirs. Relayed and
+ * test messages name no site: only callers of every site see them.
+ */
+export function scopedMessage(
+  message: MessageRecord,
+  visible: (site: string) => boolean,
+): MessageRecord | null {
+  if (message.payload.type !== "alert") return null;
+  const { alert } = message.payload;
+  const members = [alert, ...(alert.group ?? [])]
+    .filter((a) => typeof a.site === "string" && visible(a.site));
+  if (members.length === 0) return null;
+  const [lead, ...rest] = members;
+  const { group: _group, ...leadAlone } = lead;
+  const scoped = rest.length === 0 ? leadAlone : { ...leadAlone, group: rest };
+  // The dedupe key names the main alert's subject: not shown when that is another site's.
+  const dedupeKey = lead === alert ? message.dedupeKey : "";
+  return { ...message, dedupeKey, payload: { type: "alert", alert: scoped } };
+}
+
+/** Messages per state. */
+function countStates(messages: readonly MessageRecord[]): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(MESSAGE_STATES.map((s) => [s, 0]));
+  for (const m of messages) counts[m.state]++;
+  return counts;
+}
+
 /** How many messages the history reads before the site filter. */
 const SCAN_LIMIT = 10_000;
 
@@ -71,10 +101,12 @@ export function alertingRoutes(
     });
     const notifications = listed
       .filter((m) => until === undefined || Date.parse(m.createdAt) < until)
-      // Relayed posts name no site: only callers of every site see them.
-      .filter((m) => !scoped || messageSites(m).some((s) => inScope(scope, s)))
+      .map((m) => scoped ? scopedMessage(m, (s) => inScope(scope, s)) : m)
+      .filter((m): m is MessageRecord => m !== null)
       .slice(0, limit);
-    return c.json({ notifications, counts: await control.outbox.counts() });
+    // The outbox's counts are the whole fleet's: a scoped caller gets those of what it sees.
+    const counts = scoped ? countStates(notifications) : await control.outbox.counts();
+    return c.json({ notifications, counts });
   });
 
   app.get("/silences", (c) => {

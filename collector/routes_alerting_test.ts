@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { CollectorAlerts } from "./alerts.ts";
 import { createApp } from "./app.ts";
+import { scopedMessage } from "./routes_alerting.ts";
 import { parseConfig, type ResolvedCollectorConfig } from "./config.ts";
 import { Store } from "./store.ts";
 import { ingestRequest } from "./_testing.ts";
@@ -183,4 +184,43 @@ Deno.test("a reconfigured policy routes the next alerts by the new config", asyn
     assert.equal(texts.night.length, 1);
     assert.equal(texts.ops.length, 1);
   });
+});
+
+Deno.test("a grouped message shows a caller of some sites only their sites' members", async () => {
+  const member = (site: string, host: string) => ({
+    rule: "crash-looping",
+    severity: "critical" as const,
+    status: "firing" as const,
+    title: `rates is crash-looping on ${host} (${site})`,
+    text: "",
+    site,
+    host,
+    at: "2026-05-01T12:00:00.000Z",
+    episode: "e",
+  });
+  const message = {
+    id: "m1",
+    channel: "ops",
+    dedupeKey: "crash-looping|BFI4|ws-01|rates|@1|0|firing|ops",
+    state: "sent" as const,
+    createdAt: "2026-05-01T12:00:00.000Z",
+    updatedAt: "2026-05-01T12:00:00.000Z",
+    attempts: 1,
+    history: [],
+    payload: {
+      type: "alert" as const,
+      alert: {
+        ...member("BFI4", "ws-01"),
+        group: [member("SEA8", "ws-09"), member("SEA8", "ws-10")],
+      },
+    },
+  };
+  const sea = scopedMessage(message, (s) => s === "SEA8");
+  assert.ok(sea !== null && sea.payload.type === "alert");
+  assert.deepEqual(
+    [sea.payload.alert.host, ...(sea.payload.alert.group ?? []).map((a) => a.host)],
+    ["ws-09", "ws-10"],
+  );
+  assert.ok(!JSON.stringify(sea).includes("BFI4"), "nothing of the other site");
+  assert.equal(scopedMessage(message, (s) => s === "DEN2"), null);
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { script } from "../collector/_testing.ts";
 import { CONTENT_SECURITY_POLICY } from "../collector/web/security_headers.ts";
+import { safeNext } from "../collector/web/login_page.tsx";
 import { withWeb } from "./_web.ts";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";
@@ -256,3 +257,30 @@ Deno.test("without a session the live stream is 401, not a redirect", () =>
     assert.equal(res.status, 401);
     await res.body?.cancel();
   }));
+
+Deno.test("a busy live stream also ends once the session is revoked", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const vera = await f.signIn("vera");
+    const stream = await vera.request("/live/fleet");
+    const reading = readEvents(stream, (events) => events.some((e) => e.event === "signedout"));
+    await f.sessions.revokeUser("vera");
+    // Heartbeats keep arriving faster than the keep-alive: the stream is never quiet.
+    let done = false;
+    reading.finally(() => done = true);
+    for (let i = 0; i < 200 && !done; i++) {
+      (await f.ingest({ host: "ws-01", scripts: [script(`s${i}`)] })).body?.cancel();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const events = await reading;
+    assert.equal(events.at(-1)?.event, "signedout");
+  }));
+
+Deno.test("sign-in sends people back only to a page of this collector", () => {
+  assert.equal(safeNext("/scripts/BFI4/ws-01/rates?x=1"), "/scripts/BFI4/ws-01/rates?x=1");
+  for (
+    const evil of ["//evil.example/", "/\\evil.example", "/\t/evil.example/", "https://x", "/\n"]
+  ) {
+    assert.equal(safeNext(evil), "/", JSON.stringify(evil));
+  }
+});

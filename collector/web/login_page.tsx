@@ -39,9 +39,23 @@ export function renderLoginPage(
   );
 }
 
-/** `next` if it is a path on this collector (not `//host` or a URL), else `/`. */
+/**
+ * `next` if it is a path on this collector, else `/`: no other origin,
+ * however written (`//host`, `/\\host`, a tab or other control character
+ * that browsers strip, a backslash anywhere).
+ */
 export function safeNext(next: string | undefined): string {
-  if (next === undefined || !next.startsWith("/") || next.startsWith("//")) return "/";
-  if (next.startsWith("/\\") || /[\r\n]/.test(next)) return "/";
-  return next;
+  const unsafe = (ch: string) =>
+    ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f || ch === "\\";
+  if (next === undefined || !next.startsWith("/") || [...next].some(unsafe)) {
+    return "/";
+  }
+  const base = "http://collector.invalid";
+  let url: URL;
+  try {
+    url = new URL(next, base);
+  } catch {
+    return "/";
+  }
+  return url.origin === base ? `${url.pathname}${url.search}` : "/";
 }

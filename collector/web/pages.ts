@@ -17,6 +17,7 @@ import { HttpError } from "../http_error.ts";
 import type { Store } from "../store.ts";
 import { canSeeSite } from "../users.ts";
 import { queryEnum, queryText } from "../_request.ts";
+import { scopedMessage } from "../routes_alerting.ts";
 import { renderAlertsPage } from "./alerts_page.tsx";
 import { PAGE_ASSETS } from "./assets.ts";
 import { renderExportPage } from "./export_page.tsx";
@@ -164,8 +165,10 @@ export function pageRoutes(deps: PagesDeps): Hono<CollectorEnv> {
       messages = listed
         .filter((m) => until === undefined || Date.parse(m.createdAt) < until)
         .filter((m) => filter.site === undefined || sitesOf(m).includes(filter.site))
-        // A user of some sites sees the messages about them (relayed posts name no site).
-        .filter((m) => user.sites === null || sitesOf(m).some((s) => canSeeSite(user, s)))
+        // A user of some sites sees the messages about them, and of grouped ones only
+        // their own sites' members (relayed posts name no site).
+        .map((m) => user.sites === null ? m : scopedMessage(m, (s) => canSeeSite(user, s)))
+        .filter((m): m is MessageRecord => m !== null)
         .slice(0, PAGE_MESSAGES);
     }
     const channels = messages === null ? [] : [...new Set(messages.map((m) => m.channel))];

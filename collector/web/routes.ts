@@ -60,6 +60,9 @@ export interface WebDeps {
   signInLimiter?: SignInLimiter;
 }
 
+/** At most this many live streams (pages) per user at once. */
+export const MAX_STREAMS_PER_USER = 8;
+
 /** The fleet as workstations, only of sites `user` may see. */
 export function workstationsFor(
   fleet: readonly AgentScripts[],
@@ -81,6 +84,8 @@ export function workstationsFor(
 /** The web routes, to mount at `/`. */
 export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
   const { store, clock, users, sessions, live } = deps;
+  /** Open live streams per user name. */
+  const streamsOf = new Map<string, number>();
   const limiter = deps.signInLimiter ?? new SignInLimiter(store.kv);
   const keepAliveMs = deps.keepAliveMs ?? KEEPALIVE_MS;
   const files = new StaticFiles();
@@ -187,25 +192,60 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     const queue: WorkstationView[] = [];
     let overflow = false;
     let wake: (() => void) | null = null;
-    const unsubscribe = live.subscribe(user.sites, (ws) => {
+    // One person cannot take every slot of the collector's streams.
+    const open = streamsOf.get(user.name) ?? 0;
+    if (open >= MAX_STREAMS_PER_USER) {
+      throw new HttpError(
+        429,
+        `${user.name} has ${open} live pages open already (at most ${MAX_STREAMS_PER_USER}); close one`,
+        { headers: { "Retry-After": "10" } },
+      );
+    }
+    const subscription = live.subscribe(user.sites, (ws) => {
       if (queue.length < MAX_QUEUED) queue.push(ws);
       else overflow = true;
       wake?.();
     });
-    if (unsubscribe === null) {
+    if (subscription === null) {
       throw new HttpError(503, `Too many live clients (${live.maxClients}); retry in a moment`, {
         headers: { "Retry-After": "10" },
       });
     }
+    streamsOf.set(user.name, open + 1);
+    let subscribed = true;
+    const unsubscribe = () => {
+      if (!subscribed) return;
+      subscribed = false;
+      subscription();
+      const left = (streamsOf.get(user.name) ?? 1) - 1;
+      if (left > 0) streamsOf.set(user.name, left);
+      else streamsOf.delete(user.name);
+    };
     return streamSSE(c, async (stream) => {
       let closed = false;
       stream.onAbort(() => {
         closed = true;
         wake?.();
       });
+      // The session and user are checked again this often, however busy the fleet is:
+      // a revoked session, a removed user or an expired one ends the stream.
+      let checkedAt = performance.now();
+      const stillSignedIn = async () => {
+        if (performance.now() - checkedAt < keepAliveMs) return true;
+        checkedAt = performance.now();
+        const session = await sessions.get(cookie, clock.now());
+        const current = session === null ? null : await users.get(user.name);
+        // Signed out, removed, or changed (role, sites): the page reloads with what is true now.
+        return current !== null && current.role === user.role &&
+          JSON.stringify(current.sites) === JSON.stringify(user.sites);
+      };
       try {
         await stream.writeSSE({ event: "hello", data: JSON.stringify({ user: user.name }) });
         while (!closed) {
+          if (!(await stillSignedIn())) {
+            await stream.writeSSE({ event: "signedout", data: "{}" });
+            break;
+          }
           if (overflow) {
             await stream.writeSSE({ event: "reload", data: "{}" });
             break;
@@ -228,11 +268,6 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
           });
           wake = null;
           if (!timedOut || closed) continue;
-          const session = await sessions.get(cookie, clock.now());
-          if (session === null || (await users.get(user.name)) === null) {
-            await stream.writeSSE({ event: "signedout", data: "{}" });
-            break;
-          }
           await stream.write(": keep-alive\n\n");
         }
       } finally {
