@@ -21,6 +21,8 @@ export type LogsOutcome =
 /** Pending `logs` answers by command id, at most `max` at once. */
 export class LogRequests {
   #pending = new Map<string, (outcome: LogsOutcome) => void>();
+  /** `site/host` of the agent each pending request asked. */
+  #agents = new Map<string, string>();
   #capable = new Set<string>();
   #max: number;
 
@@ -56,11 +58,17 @@ export class LogRequests {
    * Waits at most `ms` for the ack of command `id` (register right after
    * queueing it: an ack cannot come before the agent was woken).
    */
-  wait(id: string, ms: number, signal?: AbortSignal): Promise<LogsOutcome> {
+  wait(
+    id: string,
+    ms: number,
+    signal?: AbortSignal,
+    agent?: { site: string; host: string },
+  ): Promise<LogsOutcome> {
     return new Promise((resolve) => {
       const finish = (outcome: LogsOutcome) => {
         if (this.#pending.get(id) !== finish) return;
         this.#pending.delete(id);
+        this.#agents.delete(id);
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         resolve(outcome);
@@ -68,6 +76,7 @@ export class LogRequests {
       const onAbort = () => finish({ kind: "closed" });
       const timer = setTimeout(() => finish({ kind: "timeout" }), ms);
       this.#pending.set(id, finish);
+      if (agent !== undefined) this.#agents.set(id, `${agent.site}/${agent.host}`);
       if (signal?.aborted) onAbort();
       else signal?.addEventListener("abort", onAbort, { once: true });
     });
@@ -78,9 +87,13 @@ export class LogRequests {
    * the acks without them (for the store). Acks nobody waits for lose
    * their lines too.
    */
-  take(acks: CommandAck[]): CommandAck[] {
+  take(acks: CommandAck[], from?: { site: string; host: string }): CommandAck[] {
     return acks.map((ack) => {
-      const finish = this.#pending.get(ack.id);
+      // Only the agent that was asked answers: another one's lines for this id are dropped.
+      const asked = this.#agents.get(ack.id);
+      const mine = asked === undefined || from === undefined ||
+        asked === `${from.site}/${from.host}`;
+      const finish = mine ? this.#pending.get(ack.id) : undefined;
       finish?.({ kind: "answer", ok: ack.ok, message: ack.message, logs: ack.logs ?? null });
       if (ack.logs === undefined) return ack;
       const { logs: _logs, ...rest } = ack;

@@ -39,3 +39,23 @@ Deno.test("canServe() is true only for an agent whose last request named the log
   requests.noteFeatures("S", "h", undefined);
   assert.equal(requests.canServe("S", "h"), false);
 });
+
+Deno.test("only the agent that was asked can answer a log request", async () => {
+  const requests = new LogRequests();
+  const waiting = requests.wait("cmd-1", 1000, undefined, { site: "BFI4", host: "ws-01" });
+  const logs = {
+    lines: [{ at: null, stream: "stdout" as const, text: "forged" }],
+    cursor: "c",
+    truncated: false,
+  };
+  const ack = { id: "cmd-1", ok: true, message: "", at: "2026-05-01T12:00:00.000Z", logs };
+  const stripped = requests.take([ack], { site: "SEA8", host: "ws-09" });
+  assert.equal(stripped[0].logs, undefined, "the forged lines go nowhere");
+  requests.take([{ ...ack, logs: { ...logs, lines: [{ ...logs.lines[0], text: "real" }] } }], {
+    site: "BFI4",
+    host: "ws-01",
+  });
+  const outcome = await waiting;
+  assert.equal(outcome.kind, "answer");
+  assert.equal(outcome.kind === "answer" ? outcome.logs?.lines[0].text : null, "real");
+});

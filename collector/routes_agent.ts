@@ -82,7 +82,7 @@ export function agentRoutes(
     logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
     const now = clock.now();
     // Log lines go to the request waiting for them, never into the store.
-    const acks = logRequests?.take(request.acks) ?? request.acks;
+    const acks = logRequests?.take(request.acks, { site, host }) ?? request.acks;
     if (acks.length > 0) {
       for (const command of await store.commands.ack(site, host, acks)) {
         // A log viewer follows with a `logs` command every few seconds: those only at debug.

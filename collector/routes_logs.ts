@@ -105,7 +105,7 @@ export async function fetchLogs(
     now: clock.now(),
   });
   const waitMs = deps.waitMs ?? LOGS_WAIT_MS;
-  const outcome = await logRequests.wait(command.id, waitMs, request.signal);
+  const outcome = await logRequests.wait(command.id, waitMs, request.signal, { site, host });
   if (outcome.kind === "timeout") {
     throw new HttpError(
       504,
