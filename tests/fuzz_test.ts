@@ -15,10 +15,14 @@ import { type FuzzContext, type FuzzRequest, Rng, validIngest } from "./_fuzz.ts
 import { hostileRequest } from "./_fuzz_targets.ts";
 import { Recorder } from "./_recorder.ts";
 
-const REQUESTS = Number(Deno.env.get("FUZZ_REQUESTS") ?? 10_000);
+/** Every VALID_EVERY-th request is a valid ingest. */
+const VALID_EVERY = 20;
+/** Hostile requests sent (the valid ingests between them come on top). */
+const HOSTILE = Number(Deno.env.get("FUZZ_REQUESTS") ?? 10_000);
+/** All requests: enough that HOSTILE of them are hostile. */
+const REQUESTS = HOSTILE + Math.ceil(HOSTILE / (VALID_EVERY - 1));
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const IN_FLIGHT = 16;
-const VALID_EVERY = 20;
 const REQUEST_TIMEOUT_MS = 15_000;
 /** Growth of either process's RSS over the run that counts as a leak. */
 const RSS_GROWTH_BOUND = 150 * 1024 * 1024;
@@ -254,6 +258,7 @@ Deno.test({
 
   // Every valid event is stored, once.
   const validOutcomes = outcomes.filter((_, i) => i % VALID_EVERY === 0);
+  assert.ok(outcomes.length - validOutcomes.length >= HOSTILE, "every hostile request was sent");
   assert.deepEqual(validOutcomes.filter((o) => o.status !== 200).map(describe), []);
   const stored = await fleet.eventSeqs("fuzz-ws");
   assert.deepEqual(stored, validSeqs, "the valid events, each stored exactly once");
