@@ -117,19 +117,26 @@ export const MAX_FAILED_SIGNINS_PER_MINUTE = 20;
 
 /** Counts per address and minute (at most 10,000 addresses are tracked). */
 class MinuteBudget {
-  #counts = new Map<string, { minute: number; count: number }>();
+  #counts = new Map<string, { minute: number; count: number; skipped: number }>();
   constructor(readonly max: number, readonly now: () => number) {}
 
-  /** Whether one more is allowed for `key` this minute (and counts it). */
-  take(key: string): boolean {
+  /**
+   * Whether one more is allowed for `key` this minute (and counts it); an
+   * allowed one also says how many were skipped since the last allowed one.
+   */
+  take(key: string): { allowed: boolean; skipped: number } {
     const minute = Math.floor(this.now() / 60_000);
     const seen = this.#counts.get(key);
     if (seen === undefined || seen.minute !== minute) {
       if (this.#counts.size >= 10_000) this.#counts.clear();
-      this.#counts.set(key, { minute, count: 1 });
-      return true;
+      this.#counts.set(key, { minute, count: 1, skipped: 0 });
+      return { allowed: true, skipped: seen?.skipped ?? 0 };
     }
-    return ++seen.count <= this.max;
+    if (++seen.count > this.max) {
+      seen.skipped++;
+      return { allowed: false, skipped: 0 };
+    }
+    return { allowed: true, skipped: 0 };
   }
 }
 
@@ -152,7 +159,10 @@ export function auditRequests(
     let actor = c.get("actor") ?? "anonymous";
     let action = naming?.action(params) ?? `http.${c.req.method} ${route}`;
     let target = naming?.target(params, await createdBody(c)) ?? c.req.path;
-    if (isSignIn && c.res.status >= 400 && !signInFailures.take(remoteAddress(c) ?? "")) {
+    const budget = isSignIn && c.res.status >= 400
+      ? signInFailures.take(remoteAddress(c) ?? "")
+      : { allowed: true, skipped: 0 };
+    if (!budget.allowed) {
       // A flood of failed sign-ins from one address: the first ones per minute tell the story.
       log.info("Failed sign-in from {address} not audited: over {max} a minute", {
         address: remoteAddress(c),
@@ -175,7 +185,10 @@ export function auditRequests(
         action,
         target,
         result: resultOf(c.res.status),
-        detail: { status: c.res.status },
+        // Failed sign-ins of that address left off the trail since its last entry, counted.
+        detail: budget.skipped > 0
+          ? { status: c.res.status, notAuditedBefore: budget.skipped }
+          : { status: c.res.status },
       });
     } catch (error) {
       log.error("Cannot record {action} on the audit trail: {error}", { action, error });

@@ -89,8 +89,8 @@ Deno.test("requests without any credential are not anybody's actions: the trail 
   });
 });
 
-Deno.test("a flood of failed sign-ins puts at most 20 a minute on the trail", async () => {
-  await withWeb(async ({ app, store }) => {
+Deno.test("a flood of failed sign-ins puts at most 20 a minute on the trail, and counts the rest", async () => {
+  await withWeb(async ({ app, store, clock }) => {
     for (let i = 0; i < 30; i++) {
       const res = await app.request("/login", {
         method: "POST",
@@ -101,5 +101,14 @@ Deno.test("a flood of failed sign-ins puts at most 20 a minute on the trail", as
     const audit = new AuditLog(store.kv);
     assert.equal((await audit.list({ limit: 100 })).length, 20);
     assert.equal((await audit.verify()).ok, true);
+    // The next minute's first entry says how many were left off.
+    clock.set(clock.now() + 60_000);
+    const res = await app.request("/login", {
+      method: "POST",
+      body: new URLSearchParams({ username: "nobody", password: "wrong" }),
+    });
+    await res.body?.cancel();
+    const [latest] = await audit.list({ limit: 1 });
+    assert.equal(latest.detail.notAuditedBefore, 10);
   });
 });
