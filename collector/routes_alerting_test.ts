@@ -186,7 +186,7 @@ Deno.test("a reconfigured policy routes the next alerts by the new config", asyn
   });
 });
 
-Deno.test("a grouped message shows a caller of some sites only their sites' members", async () => {
+Deno.test("a grouped message shows a caller of some sites only their sites' members", () => {
   const member = (site: string, host: string) => ({
     rule: "crash-looping",
     severity: "critical" as const,
