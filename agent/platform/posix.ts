@@ -245,8 +245,15 @@ async function readTextOrNull(path: string): Promise<string | null> {
     return await Deno.readTextFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
-    // ESRCH when the process vanishes between open and read.
-    if (error instanceof Error && /ESRCH/.test(error.message)) return null;
+    // ESRCH when the process vanishes between open and read: Deno says "No such process
+    // (os error 3)", with the code on the error where it sets one.
+    if (
+      error instanceof Error &&
+      (Reflect.get(error, "code") === "ESRCH" ||
+        /ESRCH|No such process|os error 3\)/.test(error.message))
+    ) {
+      return null;
+    }
     throw error;
   }
 }
