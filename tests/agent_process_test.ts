@@ -100,13 +100,18 @@ Deno.test("a SIGKILLed agent leaves no script running; the next one reaps the le
   agent.child.kill("SIGKILL");
   await agent[Symbol.asyncDispose]();
   // The script itself dies with the agent (parent-death signal)...
-  await until("the script to die with its agent", async () => !(await alive(tree.pid!)));
+  // Deadlines with room for a machine busy with the other suites.
+  await until("the script to die with its agent", async () => !(await alive(tree.pid!)), 30_000);
   try {
     // ...and what it left in its process group is stopped by the next agent.
     await using next = new AgentProcess(config);
     const again = await next.running("tree");
     assert.notEqual(again.tree.pid, tree.pid);
-    await until("the orphaned grandchild to be reaped", async () => !(await alive(grandchild)));
+    await until(
+      "the orphaned grandchild to be reaped",
+      async () => !(await alive(grandchild)),
+      30_000,
+    );
   } finally {
     await killAll([grandchild]);
   }
