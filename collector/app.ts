@@ -80,6 +80,8 @@ export interface AppDeps {
   live?: FleetLive;
   /** How often the live streams send keep-alives (ms); default 15 s. */
   keepAliveMs?: number;
+  /** Live streams one user may hold at once (default 8). */
+  maxStreamsPerUser?: number;
   /** Log lines on their way from agents to viewers; default a fresh one. */
   logRequests?: LogRequests;
   /** Sign-in lockout limits; default `DEFAULT_SIGNIN_LIMITS` (`signin_limit.ts`). */
@@ -201,6 +203,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       secureCookie: deps.config.tls !== undefined,
       signInLimiter: new SignInLimiter(deps.store.kv, deps.signInLimits ?? {}),
       ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
+      ...(deps.maxStreamsPerUser === undefined
+        ? {}
+        : { maxStreamsPerUser: deps.maxStreamsPerUser }),
     }),
   );
 

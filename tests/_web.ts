@@ -43,7 +43,13 @@ export const ORIGIN = "http://localhost";
 /** Runs `fn` with a fresh in-memory collector. */
 export async function withWeb(
   fn: (f: WebFixture) => Promise<void>,
-  options: { config?: string; idleMs?: number; maxAgeMs?: number; keepAliveMs?: number } = {},
+  options: {
+    config?: string;
+    idleMs?: number;
+    maxAgeMs?: number;
+    keepAliveMs?: number;
+    maxStreamsPerUser?: number;
+  } = {},
 ): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   let time = Date.now();
@@ -65,6 +71,9 @@ export async function withWeb(
       sessions,
       live,
       keepAliveMs: options.keepAliveMs ?? 50,
+      ...(options.maxStreamsPerUser === undefined
+        ? {}
+        : { maxStreamsPerUser: options.maxStreamsPerUser }),
     });
     const tokens = new Map<string, string>();
     await fn({

@@ -284,3 +284,17 @@ Deno.test("sign-in sends people back only to a page of this collector", () => {
     assert.equal(safeNext(evil), "/", JSON.stringify(evil));
   }
 });
+
+Deno.test("one user cannot take every live slot: past their own limit they are told to close one", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await f.addUser("olga", "operator");
+    const vera = await f.signIn("vera");
+    const mine = [await vera.request("/live/fleet"), await vera.request("/live/fleet")];
+    const third = await vera.request("/live/fleet");
+    assert.equal(third.status, 429);
+    assert.match((await third.json()).error, /vera has 2 live pages open already \(at most 2\)/);
+    const other = await (await f.signIn("olga")).request("/live/fleet");
+    assert.equal(other.status, 200, "another user still gets one");
+    for (const stream of [...mine, other]) await stream.body!.cancel();
+  }, { maxStreamsPerUser: 2 }));

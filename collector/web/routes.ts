@@ -56,6 +56,8 @@ export interface WebDeps {
   secureCookie: boolean;
   /** Default {@linkcode KEEPALIVE_MS}. */
   keepAliveMs?: number;
+  /** Live streams one user may hold at once; default {@linkcode MAX_STREAMS_PER_USER}. */
+  maxStreamsPerUser?: number;
   /** Sign-in lockouts; default the default limits over the store's KV. */
   signInLimiter?: SignInLimiter;
 }
@@ -88,6 +90,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
   const streamsOf = new Map<string, number>();
   const limiter = deps.signInLimiter ?? new SignInLimiter(store.kv);
   const keepAliveMs = deps.keepAliveMs ?? KEEPALIVE_MS;
+  const maxStreamsPerUser = deps.maxStreamsPerUser ?? MAX_STREAMS_PER_USER;
   const files = new StaticFiles();
   const app = new Hono<CollectorEnv>();
 
@@ -194,10 +197,10 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     let wake: (() => void) | null = null;
     // One person cannot take every slot of the collector's streams.
     const open = streamsOf.get(user.name) ?? 0;
-    if (open >= MAX_STREAMS_PER_USER) {
+    if (open >= maxStreamsPerUser) {
       throw new HttpError(
         429,
-        `${user.name} has ${open} live pages open already (at most ${MAX_STREAMS_PER_USER}); close one`,
+        `${user.name} has ${open} live pages open already (at most ${maxStreamsPerUser}); close one`,
         { headers: { "Retry-After": "10" } },
       );
     }
