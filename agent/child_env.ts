@@ -5,8 +5,12 @@
  * @module
  */
 
-/** Variables no child is given: the key of `enc:v1:` values, the collector token. */
-export const AGENT_ONLY_ENV: readonly string[] = ["SCRIPTMON_SECRET_KEY", "SCRIPTMON_AGENT_TOKEN"];
+/** Variables no child is given: the key of `enc:v1:` values (or its file), the collector token. */
+export const AGENT_ONLY_ENV: readonly string[] = [
+  "SCRIPTMON_SECRET_KEY",
+  "SCRIPTMON_SECRET_KEY_FILE",
+  "SCRIPTMON_AGENT_TOKEN",
+];
 
 /** The agent's environment without {@linkcode AGENT_ONLY_ENV}, with `extra` on top. */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {

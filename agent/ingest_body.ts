@@ -92,8 +92,13 @@ export function fitIngest(
   const encoder = new TextEncoder();
   const fits = (body: string) => encoder.encode(body).length <= limit;
   // Reasons, log lines and messages may quote a secret of the config: none leaves the agent.
+  // Each string value is redacted, never the JSON text: a secret of digits or one ending in a
+  // backslash must not break the body.
   const text = (list: ScriptSummary[], sent: WireEvent[]) =>
-    redact(JSON.stringify(build(list, sent)));
+    JSON.stringify(
+      build(list, sent),
+      (_key, value) => typeof value === "string" ? redact(value) : value,
+    );
   /** The most events (halving) that fit with `list`, or null when not even one does. */
   const withEvents = (list: ScriptSummary[]): FittedIngest | null => {
     let sent = events;

@@ -39,3 +39,38 @@ Deno.test("no registered secret leaves the agent in an ingest: reasons, log line
     clearSecrets();
   }
 });
+
+Deno.test("a secret of digits or ending in a backslash cannot break the ingest body", () => {
+  registerSecret("12345678");
+  registerSecret("abcdefg\\");
+  try {
+    const { body } = fitIngest(
+      (scripts, events) => ({
+        protocol: PROTOCOL_VERSION,
+        agent: {
+          site: "BFI4",
+          host: "ws-01",
+          version: "0.0.0",
+          os: "linux",
+          pid: 12345678,
+          startedAt: "2026-05-01T11:00:00.000Z",
+          now: "2026-05-01T12:00:00.000Z",
+        },
+        scripts,
+        events,
+      }),
+      [],
+      [{
+        seq: 1,
+        at: "2026-05-01T12:00:00.000Z",
+        kind: "check",
+        data: { reason: 'abcdefg\\"x and 12345678' },
+      }],
+    );
+    const parsed = JSON.parse(body);
+    assert.equal(parsed.agent.pid, 12345678, "numbers are numbers");
+    assert.equal(parsed.events[0].data.reason, '[redacted]"x and [redacted]');
+  } finally {
+    clearSecrets();
+  }
+});

@@ -194,10 +194,12 @@ export class AuditLog {
     for await (const { key, value } of list) {
       const seq = key[1] as number;
       const fail = (problem: string): AuditVerdict => ({ ok: false, entries, seq, problem });
-      if (seq !== expected.seq + 1 && entries === 0) {
-        // The retention purge may have moved the anchor since it was read.
+      if (seq !== expected.seq + 1) {
+        // The retention purge may have moved the anchor past what was walked since it was read.
         anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
-        if (anchor !== null && anchor.seq + 1 === seq) expected = anchor;
+        if (anchor !== null && anchor.seq + 1 === seq && anchor.seq >= expected.seq) {
+          expected = anchor;
+        }
       }
       if (seq !== expected.seq + 1) {
         return fail(
@@ -216,6 +218,11 @@ export class AuditLog {
       first ??= seq;
       entries++;
       expected = { seq, hash };
+    }
+    if (entries === 0) {
+      // Everything up to the head may have been purged meanwhile: the anchor says so.
+      anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
+      if (anchor !== null && anchor.seq >= expected.seq) expected = anchor;
     }
     const end = head ?? anchor ?? { seq: 0, hash: GENESIS };
     if (end.seq !== expected.seq || end.hash !== expected.hash) {

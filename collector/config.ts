@@ -174,10 +174,11 @@ function resolveConfig(
     c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention,
   );
   // Days are rolled up from the state changes the events' retention still holds.
-  if (retentionMs < 86_400_000) {
+  // A day is rolled up a little after it ends, from what the events' retention still holds.
+  if (retentionMs < 2 * 86_400_000) {
     issues.push({
       path: "collector.retention",
-      message: `expected at least 1d (whole days are rolled up from it), got "${c.retention}"`,
+      message: `expected at least 2d (whole days are rolled up from it), got "${c.retention}"`,
     });
   }
   if (rollupRetentionMs < retentionMs) {

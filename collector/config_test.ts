@@ -89,7 +89,7 @@ Deno.test("a missing file is a ConfigError naming it", async () => {
 
 Deno.test("retention under a day, or rollups kept for less than the events, are refused", () => {
   assert.deepEqual(problems('[collector]\nretention = "12h"\n'), [
-    '2 collector.retention: expected at least 1d (whole days are rolled up from it), got "12h"',
+    '2 collector.retention: expected at least 2d (whole days are rolled up from it), got "12h"',
   ]);
   assert.deepEqual(problems('[collector]\nretention = "30d"\nrollup_retention = "7d"\n'), [
     '3 collector.rollup_retention: expected at least retention (30d), got "7d"',

@@ -99,13 +99,13 @@ export function alertingRoutes(
       ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
       limit: !scoped && until === undefined ? limit : SCAN_LIMIT,
     });
-    const notifications = listed
+    const visible = listed
       .filter((m) => until === undefined || Date.parse(m.createdAt) < until)
       .map((m) => scoped ? scopedMessage(m, (s) => inScope(scope, s)) : m)
-      .filter((m): m is MessageRecord => m !== null)
-      .slice(0, limit);
+      .filter((m): m is MessageRecord => m !== null);
+    const notifications = visible.slice(0, limit);
     // The outbox's counts are the whole fleet's: a scoped caller gets those of what it sees.
-    const counts = scoped ? countStates(notifications) : await control.outbox.counts();
+    const counts = scoped ? countStates(visible) : await control.outbox.counts();
     return c.json({ notifications, counts });
   });
 

@@ -104,9 +104,25 @@ export class SignInLimiter {
     return await this.#each(user, addr, (scope, id) => this.#update(scope, id, now, "failed"));
   }
 
-  /** A successful sign-in: clears its user's count. */
-  async succeeded(user: string): Promise<void> {
+  /**
+   * A successful sign-in: clears its user's count, and takes its attempt back
+   * off its address's (only failures count there: an office behind one
+   * address signs in many times).
+   */
+  async succeeded(user: string, addr: string | null = null): Promise<void> {
     await retryLocked(() => this.#kv.delete(key("user", user)));
+    if (addr === null) return;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await retryLocked(() => this.#kv.get<FailCount>(key("addr", addr)));
+      if (entry.value === null || entry.value.count === 0) return;
+      const value = { ...entry.value, count: entry.value.count - 1 };
+      const result = await retryLocked(() =>
+        this.#kv.atomic().check(entry).set(key("addr", addr), value, {
+          expireIn: Math.max(1000, value.expiresAt - Date.now()),
+        }).commit()
+      );
+      if (result.ok) return;
+    }
   }
 
   async #each(

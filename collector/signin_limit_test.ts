@@ -77,3 +77,16 @@ Deno.test("lockoutMessage() names the limit and the minutes left, rounded up", (
     "Too many failed sign-ins from this address; try again in 1 min.",
   );
 });
+
+Deno.test("successful sign-ins from one address never lock it", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const limiter = new SignInLimiter(kv);
+    for (let i = 0; i < 30; i++) {
+      assert.equal(await limiter.attempt(`user${i}`, "10.0.0.9", T0 + i), null, `sign-in ${i}`);
+      await limiter.succeeded(`user${i}`, "10.0.0.9");
+    }
+  } finally {
+    kv.close();
+  }
+});

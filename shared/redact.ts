@@ -16,12 +16,16 @@ const MIN_LENGTH = 8;
 const secrets = new Set<string>();
 let ordered: string[] = [];
 
+function escapedForms(value: string): string[] {
+  const html = value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
+  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), html];
+}
+
 /** Remembers `value` (and its JSON-, URL- and HTML-escaped forms) as a secret. */
 export function registerSecret(value: string | undefined | null): void {
   if (value === undefined || value === null || value.length < MIN_LENGTH) return;
-  const html = value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
-  const forms = [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), html];
+  const forms = escapedForms(value);
   let added = false;
   for (const form of forms) {
     if (!secrets.has(form)) {
@@ -41,6 +45,13 @@ export function redact(text: string): string {
     if (out.includes(secret)) out = out.replaceAll(secret, REDACTED);
   }
   return out;
+}
+
+/** Forgets `value` (and its escaped forms): a token value replaced twice over. */
+export function unregisterSecret(value: string | undefined | null): void {
+  if (value === undefined || value === null) return;
+  for (const form of escapedForms(value)) secrets.delete(form);
+  ordered = [...secrets].sort((a, b) => b.length - a.length);
 }
 
 /** How many secrets are registered (for tests and the status). */

@@ -42,8 +42,10 @@ export function needsKey(
   text: string,
   vars: Readonly<Record<string, string | undefined>>,
 ): boolean {
-  return text.includes(ENCRYPTED_PREFIX) ||
-    Object.values(vars).some((value) => value?.startsWith(ENCRYPTED_PREFIX));
+  if (text.includes(ENCRYPTED_PREFIX)) return true;
+  // Only the variables the text names (`${NAME}` or `${NAME:-fallback}`).
+  const named = [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+  return named.some((name) => vars[name]?.startsWith(ENCRYPTED_PREFIX));
 }
 
 /** Whether `value` is an `enc:v1:` value. */

@@ -90,6 +90,8 @@ Deno.test("a config needs the key for an enc:v1: value in its text or in a varia
   assert.equal(needsKey('url = "https://x"', {}), false);
   assert.equal(needsKey('url = "enc:v1:abc"', {}), true);
   assert.equal(needsKey('url = "${OPS}"', { OPS: "enc:v1:abc" }), true);
+  assert.equal(needsKey('url = "${OPS:-x}"', { OPS: "enc:v1:abc" }), true);
+  assert.equal(needsKey('url = "https://x"', { OTHER: "enc:v1:abc" }), false, "not named");
 });
 
 Deno.test("the key itself is registered as a secret once loaded", async () => {

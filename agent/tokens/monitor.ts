@@ -8,7 +8,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { registerSecret } from "../../shared/redact.ts";
+import { registerSecret, unregisterSecret } from "../../shared/redact.ts";
 import { basename, dirname } from "node:path";
 import type { Clock } from "../clock.ts";
 import { runCommand } from "./_command.ts";
@@ -47,6 +47,8 @@ export class TokenMonitor {
   #model = new LifetimeModel();
   /** The current value already counted as a lifetime (or renewed before it failed). */
   #learned = false;
+  /** Token values registered for redaction: the current one and the one before. */
+  #secrets: string[] = [];
   #validatedAt: number | null = null;
   #lastExecReadAt: number | null = null;
   #refresh: RefreshStatus = {
@@ -182,8 +184,13 @@ export class TokenMonitor {
     const changed = before === null || before.value !== reading.value ||
       before.expiresAt !== reading.expiresAt || before.mtime !== reading.mtime;
     this.#facts.reading = reading;
-    // The value is a secret wherever it might show (an error, a log line, an ingest).
-    registerSecret(reading.value);
+    // The value is a secret wherever it might show (an error, a log line, an ingest); the
+    // current and the previous value stay registered, older ones are forgotten.
+    if (reading.value !== null && this.#secrets.at(-1) !== reading.value) {
+      registerSecret(reading.value);
+      this.#secrets.push(reading.value);
+      if (this.#secrets.length > 2) unregisterSecret(this.#secrets.shift());
+    }
     if (!changed) return;
     if (before !== null) {
       // A new value: whatever the old one was, it is gone; validate the new one at once.

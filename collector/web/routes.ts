@@ -135,7 +135,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
       if (locks !== null) return refuse(locks);
       return c.html(renderLoginPage({ next, error: SIGN_IN_FAILED, username }), 401);
     }
-    await limiter.succeeded(user.name);
+    await limiter.succeeded(user.name, address);
     const { id } = await sessions.create(user.name, clock.now());
     setCookie(c, SESSION_COOKIE, id, {
       httpOnly: true,
