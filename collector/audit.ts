@@ -196,8 +196,13 @@ export class AuditLog {
       const fail = (problem: string): AuditVerdict => ({ ok: false, entries, seq, problem });
       if (seq !== expected.seq + 1) {
         // The retention purge may have moved the anchor past what was walked since it was read.
+        // It deletes oldest first: what was walked must be gone too, or this is no purge.
         anchor = (await this.#kv.get<Head>(ANCHOR_KEY)).value;
-        if (anchor !== null && anchor.seq + 1 === seq && anchor.seq >= expected.seq) {
+        const walkedGone = first === null ||
+          (await this.#kv.get(["audit", first])).versionstamp === null;
+        if (
+          anchor !== null && anchor.seq + 1 === seq && anchor.seq >= expected.seq && walkedGone
+        ) {
           expected = anchor;
         }
       }

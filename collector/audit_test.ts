@@ -132,3 +132,15 @@ Deno.test("verify() on a busy trail checks it up to its head: later appends are 
     assert.equal((await audit.verify()).ok, true);
   });
 });
+
+Deno.test("entries removed from the middle are found even when the anchor is moved to hide them", async () => {
+  await withAudit(async (audit, kv, clock) => {
+    await appendMany(audit, clock, 6);
+    const fourth = (await kv.get<AuditEntry>(["audit", 4])).value!;
+    await kv.delete(["audit", 3]);
+    await kv.delete(["audit", 4]);
+    await kv.set(["audit_anchor"], { seq: 4, hash: fourth.hash });
+    const verdict = await audit.verify();
+    assert.equal(verdict.ok, false, JSON.stringify(verdict));
+  });
+});
