@@ -6,47 +6,13 @@
  * @module
  */
 import { resolve } from "node:path";
-import type { Clock } from "../clock.ts";
+import { FakeClock as SharedFakeClock } from "../../shared/notify/_outbox_testing.ts";
 import type { ResolvedToken, TokenStatus } from "./types.ts";
 
-/** A clock that moves only when told; sleepers wake when their time comes. */
-export class FakeClock implements Clock {
-  #now: number;
-  #sleepers = new Set<{ at: number; wake: () => void }>();
-
+/** The outbox tests' fake clock, starting on the tokens tests' morning. */
+export class FakeClock extends SharedFakeClock {
   constructor(start = Date.parse("2026-12-01T08:00:00Z")) {
-    this.#now = start;
-  }
-
-  now(): number {
-    return this.#now;
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (ms <= 0 || signal?.aborted) return resolve();
-      const sleeper = {
-        at: this.#now + ms,
-        wake: () => {
-          this.#sleepers.delete(sleeper);
-          signal?.removeEventListener("abort", sleeper.wake);
-          resolve();
-        },
-      };
-      this.#sleepers.add(sleeper);
-      signal?.addEventListener("abort", sleeper.wake, { once: true });
-    });
-  }
-
-  /** Moves time on by `ms`, waking the sleepers due. */
-  advance(ms: number): void {
-    this.#now += ms;
-    for (const s of [...this.#sleepers]) if (s.at <= this.#now) s.wake();
-  }
-
-  /** Moves time to `at` (epoch ms). */
-  set(at: number): void {
-    this.advance(at - this.#now);
+    super(start);
   }
 }
 

@@ -13,8 +13,12 @@ import type { Channel, Payload, SendResult } from "./types.ts";
 
 /** A clock that moves only when told; sleepers wake when their time comes. */
 export class FakeClock implements Clock {
-  #now = Date.parse("2025-01-06T09:00:00Z");
+  #now: number;
   #sleepers = new Set<{ at: number; wake: () => void }>();
+
+  constructor(start = Date.parse("2025-01-06T09:00:00Z")) {
+    this.#now = start;
+  }
 
   /** The fake time. */
   now(): number {
@@ -42,6 +46,11 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     this.#now += ms;
     for (const s of [...this.#sleepers]) if (s.at <= this.#now) s.wake();
+  }
+
+  /** Moves time to `at` (epoch ms). */
+  set(at: number): void {
+    this.advance(at - this.#now);
   }
 }
 
