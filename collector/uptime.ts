@@ -67,6 +67,8 @@ export interface UptimeQuery {
   script: string;
   since: number;
   until: number;
+  /** The purge's cut-off, when the caller read it already (once for a pass over many scripts). */
+  purgedBefore?: number;
 }
 
 /**
@@ -139,7 +141,7 @@ function withRatio(sum: Omit<Uptime, "ratio">): Uptime {
  * purge took (before its cut-off) is unknown.
  */
 async function rawHistory(store: Store, q: UptimeQuery) {
-  const cutoff = await store.history.purgedBefore();
+  const cutoff = q.purgedBefore ?? await store.history.purgedBefore();
   const since = Math.min(Math.max(q.since, cutoff), q.until);
   const [transitions, presence] = await Promise.all([
     store.history.transitions(q.site, q.host, q.script, since, q.until),
@@ -217,13 +219,19 @@ export async function uptimeReport(
   const wanted = fleet.flatMap(({ agent, scripts }) =>
     scripts.map((s) => ({ site: agent.site, host: agent.host, script: s.name }))
   );
+  const purgedBefore = await store.history.purgedBefore();
   const rows: UptimeRow[] = [];
   for (let i = 0; i < wanted.length; i += PARALLEL) {
     rows.push(
       ...await Promise.all(
         wanted.slice(i, i + PARALLEL).map(async (id) => ({
           ...id,
-          ...await scriptUptime(store, { ...id, since: options.since, until: options.until }),
+          ...await scriptUptime(store, {
+            ...id,
+            since: options.since,
+            until: options.until,
+            purgedBefore,
+          }),
         })),
       ),
     );
@@ -253,6 +261,7 @@ export async function rollUpDays(
   // to the agent's last report up to offline_after later.
   const today = Math.floor((options.now - (options.settleMs ?? 0)) / DAY_MS) * DAY_MS;
   let written = 0;
+  const purgedBefore = await store.history.purgedBefore();
   for (const { agent, scripts } of await store.listScripts()) {
     const firstSeen = Math.floor(Date.parse(agent.firstSeenAt) / DAY_MS) * DAY_MS;
     for (const script of scripts) {
@@ -263,7 +272,12 @@ export async function rollUpDays(
       );
       for (; day < today; day += DAY_MS) {
         const id = { site: agent.site, host: agent.host, script: script.name };
-        const sum = await rawUptime(store, { ...id, since: day, until: day + DAY_MS });
+        const sum = await rawUptime(store, {
+          ...id,
+          since: day,
+          until: day + DAY_MS,
+          purgedBefore,
+        });
         const rollup: DayRollup = { day, ...sum };
         await store.history.saveRollup(id.site, id.host, id.script, rollup);
         written++;
