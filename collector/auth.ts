@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { IngestRequest } from "../shared/protocol.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie } from "hono/cookie";
 import { HttpError } from "./http_error.ts";
@@ -55,6 +56,8 @@ export interface CollectorEnv {
     actor: string;
     /** Who asks, for the role and site checks (`access.ts`); absent for agents and public routes. */
     principal: Principal | null;
+    /** The ingest the route stored, for the counters and the live page (parsed once). */
+    ingest?: IngestRequest;
   };
 }
 

@@ -71,6 +71,7 @@ export function agentRoutes(
   app.post("/ingest", async (c) => {
     const token = c.get("token");
     const request = await readBody(c, ingestRequestSchema);
+    c.set("ingest", request);
     const { site, host } = request.agent;
     if (site !== token.site) {
       throw new HttpError(
