@@ -15,7 +15,8 @@ import type { z } from "zod";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { interpolate } from "../shared/interpolate.ts";
 import { registerSecret } from "../shared/redact.ts";
-import { isSecretPath, needsKey, revealValue, SecretError } from "../shared/secrets.ts";
+import { isSecretPath, revealValue } from "../shared/secrets.ts";
+import { readConfigFile } from "../shared/config_file.ts";
 import { loadSecretKey } from "./secret_key.ts";
 import {
   agentConfigSchema,
@@ -111,30 +112,10 @@ export async function loadConfig(
   path: string,
   options: LoadConfigOptions = {},
 ): Promise<ResolvedAgentConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "not found"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new ConfigError([{ path: "", message: `cannot read config file "${path}": ${why}` }], {
-      file: path,
-      cause: error,
-    });
-  }
-  let secretKey = options.secretKey ?? null;
-  // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
-  if (secretKey === null && needsKey(text, options.vars ?? Deno.env.toObject())) {
-    try {
-      secretKey = await loadSecretKey(options.vars);
-    } catch (error) {
-      if (!(error instanceof SecretError)) throw error;
-      throw new ConfigError([{ path: "", message: error.message }], { file: path, cause: error });
-    }
-  }
+  const { text, secretKey } = await readConfigFile(path, options, {
+    readTextFile: (file) => Deno.readTextFile(file),
+    loadKey: loadSecretKey,
+  });
   return parseConfig(text, { ...options, path, secretKey });
 }
 

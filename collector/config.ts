@@ -18,7 +18,7 @@ import {
   unknownWebhooks,
 } from "../shared/notify/policy_schema.ts";
 import { interpolateTree } from "./_interpolate.ts";
-import { needsKey, SecretError } from "../shared/secrets.ts";
+import { readConfigFile } from "../shared/config_file.ts";
 import { loadSecretKey } from "./secret_key.ts";
 import { findLine, scanKeyLines } from "./_toml_lines.ts";
 import { describeIssue } from "./_zod_issue.ts";
@@ -125,30 +125,10 @@ export async function loadConfig(
   path: string,
   options: Omit<ParseConfigOptions, "path"> = {},
 ): Promise<ResolvedCollectorConfig> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
-      ? "not found"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new ConfigError([{ path: "", message: `cannot read config file "${path}": ${why}` }], {
-      file: path,
-      cause: error,
-    });
-  }
-  let secretKey = options.secretKey ?? null;
-  // The key is looked for only when the file needs one: a bad key file elsewhere is no problem.
-  if (secretKey === null && needsKey(text, options.vars ?? Deno.env.toObject())) {
-    try {
-      secretKey = await loadSecretKey(options.vars);
-    } catch (error) {
-      if (!(error instanceof SecretError)) throw error;
-      throw new ConfigError([{ path: "", message: error.message }], { file: path, cause: error });
-    }
-  }
+  const { text, secretKey } = await readConfigFile(path, options, {
+    readTextFile: (file) => Deno.readTextFile(file),
+    loadKey: loadSecretKey,
+  });
   return parseConfig(text, { ...options, path, secretKey });
 }
 
