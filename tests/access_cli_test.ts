@@ -3,27 +3,17 @@
  * `user sessions|revoke-sessions`, as a person runs them.
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { AuditEntry } from "../collector/audit.ts";
 import { openCollectorKv } from "../collector/kv.ts";
 import { Sessions } from "../collector/sessions.ts";
 import { Store } from "../collector/store.ts";
 import { Users } from "../collector/users.ts";
 import { tempDir } from "./_helpers.ts";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = resolve(import.meta.dirname!, "..", "collector", "main.ts");
 
-async function cli(config: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "--config", config, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (config: string, args: string[]) => collectorCli(config, args);
 
 async function setup(dir: string): Promise<string> {
   const config = join(dir, "collector.toml");

@@ -3,25 +3,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { AuditEntry } from "../collector/audit.ts";
 import { openCollectorKv } from "../collector/kv.ts";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
-
-async function cli(config: string, args: string[], stdin?: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = (config: string, args: string[], stdin?: string) =>
+  collectorCli(config, args, stdin === undefined ? {} : { stdin });
 
 Deno.test("tokens, users and backups made with the CLI are audited; verify finds a changed entry", async () => {
   const dir = await Deno.makeTempDir({ prefix: "collector-audit-" });

@@ -13,18 +13,9 @@ import { Store } from "../collector/store.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
 import type { Channel } from "../shared/notify/types.ts";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
-
-async function cli(config: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = (config: string, ...args: string[]) => collectorCli(config, args);
 
 async function entries(dataDir: string): Promise<Deno.KvEntry<unknown>[]> {
   const kv = await Deno.openKv(kvPath(dataDir));

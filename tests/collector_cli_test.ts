@@ -1,18 +1,9 @@
 /** The collector's command line, run as a real process on a temporary data folder. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
-
-async function cli(config: string, ...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = (config: string, ...args: string[]) => collectorCli(config, args);
 
 Deno.test("agent-token create prints the token once; list shows it; revoke stops it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "collector-cli-" });

@@ -6,26 +6,10 @@ import { openCollectorKv } from "../collector/kv.ts";
 import { Sessions } from "../collector/sessions.ts";
 import { Store } from "../collector/store.ts";
 import { events, ingestRequest } from "../collector/_testing.ts";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
-
-async function cli(config: string, args: string[], stdin?: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config, ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
+const cli = (config: string, args: string[], stdin?: string) =>
+  collectorCli(config, args, stdin === undefined ? {} : { stdin });
 
 /** Opens the collector's KV in `dataDir` for `fn`, then closes it. */
 async function withKv<T>(dataDir: string, fn: (kv: Deno.Kv) => Promise<T>): Promise<T> {

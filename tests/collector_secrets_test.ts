@@ -8,26 +8,14 @@ import { join } from "node:path";
 import { ingestRequest } from "../collector/_testing.ts";
 import { freePort } from "./_fleet.ts";
 import { until } from "./_helpers.ts";
+import { collectorCli } from "./_cli.ts";
 
 const MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
 /** What must never show: the secret part of the webhook URL. */
 const PLANTED = "T0SECRET/B0SECRET/planted-xoxb-4242";
 
-async function cli(config: string, env: Record<string, string>, args: string[], stdin = "") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--config", config, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const out = await child.output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (config: string, env: Record<string, string>, args: string[], stdin = "") =>
+  collectorCli(config, args, { env, stdin });
 
 Deno.test("an enc:v1: webhook URL is decrypted, used, and redacted everywhere it could show", async () => {
   // The provider refuses, echoing the URL it was called on, as some do.

@@ -3,29 +3,16 @@
  * password on stdin, a table or JSON, removal ending the user's sessions.
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { openCollectorKv } from "../collector/kv.ts";
 import { Sessions } from "../collector/sessions.ts";
 import { Users } from "../collector/users.ts";
 import { tempDir } from "./_helpers.ts";
+import { collectorCli } from "./_cli.ts";
 
-const MAIN = resolve(import.meta.dirname!, "..", "collector", "main.ts");
 
-async function cli(config: string, args: string[], stdin = "") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "--config", config, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
-  const out = await child.output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
+const cli = (config: string, args: string[], stdin = "") =>
+  collectorCli(config, args, { stdin, trim: false });
 
 Deno.test("user add reads the password from stdin; list shows role and sites but never the hash", async () => {
   await using dir = await tempDir();
