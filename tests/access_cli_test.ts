@@ -12,7 +12,6 @@ import { Users } from "../collector/users.ts";
 import { tempDir } from "./_helpers.ts";
 import { collectorCli } from "./_cli.ts";
 
-
 const cli = (config: string, args: string[]) => collectorCli(config, args);
 
 async function setup(dir: string): Promise<string> {

@@ -10,7 +10,6 @@ import { Users } from "../collector/users.ts";
 import { tempDir } from "./_helpers.ts";
 import { collectorCli } from "./_cli.ts";
 
-
 const cli = (config: string, args: string[], stdin = "") =>
   collectorCli(config, args, { stdin, trim: false });
 
