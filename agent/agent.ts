@@ -5,24 +5,24 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
-import { type AgentInfo, createApi } from "./api.ts";
+import { type AgentInfo, createApi } from "./local_api/api.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { CollectorLink } from "./collector_link.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import type { ResolvedAgentConfig } from "./config_types.ts";
-import { ConfigWatcher } from "./config_watcher.ts";
-import { EventLog } from "./event_log.ts";
+import { CollectorLink } from "./uplink/collector_link.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import type { ResolvedAgentConfig } from "./config/types.ts";
+import { ConfigWatcher } from "./config/watcher.ts";
+import { EventLog } from "./supervise/event_log.ts";
 import { ResourceSampler } from "./health/sampler.ts";
-import { Notifier } from "./notifier.ts";
-import { readCaCerts } from "./ca_certs.ts";
-import { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
+import { Notifier } from "./notify/notifier.ts";
+import { readCaCerts } from "./config/ca_certs.ts";
+import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
 import { openKv } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
-import { ensureControlSecret } from "./secret.ts";
-import { SiteClaims } from "./site_claim.ts";
-import { SiteLeaseManager } from "./site_lease.ts";
-import { Supervisor } from "./supervisor.ts";
+import { ensureControlSecret } from "./local_api/control_secret.ts";
+import { SiteClaims } from "./notify/site_claim.ts";
+import { SiteLeaseManager } from "./supervise/site_lease.ts";
+import { Supervisor } from "./supervise/supervisor.ts";
 import { TokenManager } from "./tokens/manager.ts";
 import { VERSION } from "./version.ts";
 

@@ -1,13 +1,13 @@
 /**
- * `scriptmon-agent secret keygen|encrypt` (shared/secret_commands.ts)
+ * `scriptmon-agent secret keygen|encrypt` (shared/config/secret_commands.ts)
  * with the agent's I/O.
  *
  * @module
  */
 import type { Command } from "commander";
 import { readLine } from "../shared/read_line.ts";
-import { secretCommands as addSecretCommands } from "../shared/secret_commands.ts";
-import { loadSecretKey } from "./secret_key.ts";
+import { secretCommands as addSecretCommands } from "../shared/config/secret_commands.ts";
+import { loadSecretKey } from "./config/secret_key.ts";
 
 /** Adds `secret keygen` and `secret encrypt` to `cli`. */
 export function secretCommands(cli: Command): void {

@@ -6,18 +6,23 @@
  * daemon holds the lock, the pass reads the daemon's status instead.
  */
 import { join } from "node:path";
-import type { ResolvedAgentConfig, ResolvedScript } from "./config_types.ts";
-import { EventLog } from "./event_log.ts";
-import { findExecutable } from "./find_executable.ts";
-import { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
+import type { ResolvedAgentConfig, ResolvedScript } from "./config/types.ts";
+import { EventLog } from "./supervise/event_log.ts";
+import { findExecutable } from "./platform/find_executable.ts";
+import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
 import { openKv } from "./kv.ts";
-import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
+import {
+  readPidRecord,
+  removePidRecord,
+  verifyPidRecord,
+  writePidRecord,
+} from "./supervise/pid_records.ts";
 import type { Platform, ProcessSample } from "./platform/types.ts";
 import { runProbe } from "./health/probes.ts";
 import { treeUsage } from "./health/resources.ts";
 import { diskFree } from "./health/sampler.ts";
-import { formatBytes, formatDuration } from "../shared/units.ts";
-import type { ScriptStatus } from "./script_state.ts";
+import { formatBytes, formatDuration } from "../shared/config/units.ts";
+import type { ScriptStatus } from "./supervise/state.ts";
 import { blockedBy, checkTokensOnce, timeLeft, tokenSeverity } from "./tokens/once.ts";
 import type { TokenStatus } from "./tokens/types.ts";
 

@@ -9,9 +9,9 @@
  * `BENCH_AGENTS`, `BENCH_SECONDS`, `BENCH_CONCURRENCY` change the sizes.
  */
 import { join } from "node:path";
-import { parseConfig } from "../collector/config.ts";
+import { parseConfig } from "../collector/config/load.ts";
 import { serve } from "../collector/serve.ts";
-import { Store } from "../collector/store.ts";
+import { Store } from "../collector/store/store.ts";
 import { script } from "../collector/_testing.ts";
 import type { IngestRequest } from "../shared/protocol.ts";
 

@@ -10,7 +10,7 @@
  */
 import { join } from "node:path";
 import { startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config.ts";
+import { loadConfig } from "../agent/config/load.ts";
 
 const MESSAGES = Number(Deno.env.get("BENCH_RELAY_MESSAGES") ?? 2000);
 const SINGLES = 200;

@@ -12,12 +12,12 @@
  */
 import { join, resolve } from "node:path";
 import { systemClock } from "../agent/clock.ts";
-import { EventLog } from "../agent/event_log.ts";
+import { EventLog } from "../agent/supervise/event_log.ts";
 import { platform } from "../agent/platform/mod.ts";
-import { ScriptRunner } from "../agent/script_runner.ts";
+import { ScriptRunner } from "../agent/supervise/script_runner.ts";
 import { agentFlags } from "../scripts/agent_flags.ts";
 import { startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config.ts";
+import { loadConfig } from "../agent/config/load.ts";
 
 const CRASHES = Number(Deno.env.get("BENCH_CRASHES") ?? 300);
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 60);

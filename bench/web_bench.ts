@@ -9,9 +9,9 @@
  */
 import { join } from "node:path";
 import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config.ts";
-import { Store } from "../collector/store.ts";
-import { Users } from "../collector/users.ts";
+import { parseConfig } from "../collector/config/load.ts";
+import { Store } from "../collector/store/store.ts";
+import { Users } from "../collector/auth/users.ts";
 import { renderFleetPage } from "../collector/web/fleet_page.tsx";
 import { workstationsFor } from "../collector/web/routes.ts";
 import { ingestRequest, script } from "../collector/_testing.ts";

@@ -13,34 +13,34 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
 import { MAX_INGEST_BYTES } from "../shared/protocol.ts";
-import { accessGuard } from "./access.ts";
-import { authenticate, type CollectorEnv, isPagePath, sessionGuard } from "./auth.ts";
-import { AuditLog } from "./audit.ts";
-import { auditRequests } from "./audit_http.ts";
+import { accessGuard } from "./auth/access.ts";
+import { authenticate, type CollectorEnv, isPagePath, sessionGuard } from "./auth/authenticate.ts";
+import { AuditLog } from "./audit/trail.ts";
+import { auditRequests } from "./audit/http.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { CommandWaiters } from "./command_waiters.ts";
-import type { ResolvedCollectorConfig } from "./config.ts";
-import { LogRequests } from "./log_requests.ts";
-import { HttpError } from "./http_error.ts";
-import { pathLimit } from "./_path_limit.ts";
+import { CommandWaiters } from "./fleet/command_waiters.ts";
+import type { ResolvedCollectorConfig } from "./config/load.ts";
+import { LogRequests } from "./fleet/log_requests.ts";
+import { HttpError } from "./http/http_error.ts";
+import { pathLimit } from "./http/path_limit.ts";
 import {
   type AlertStats,
   IngestCounters,
   METRICS_CONTENT_TYPE,
   renderCollectorMetrics,
-} from "./metrics.ts";
-import { openApiDocument } from "./openapi.ts";
-import { agentRoutes } from "./routes_agent.ts";
-import { apiRoutes } from "./routes_api.ts";
-import { auditRoutes } from "./routes_audit.ts";
-import { type AlertControl, alertingRoutes } from "./routes_alerting.ts";
-import { reportRoutes } from "./routes_reports.ts";
-import { logRoutes } from "./routes_logs.ts";
-import { Sessions } from "./sessions.ts";
-import { SignInLimiter, type SignInLimits } from "./signin_limit.ts";
-import type { Store } from "./store.ts";
-import type { UptimeCache } from "./uptime_cache.ts";
-import { Users } from "./users.ts";
+} from "./fleet/metrics.ts";
+import { openApiDocument } from "./api/openapi.ts";
+import { agentRoutes } from "./api/agent_routes.ts";
+import { apiRoutes } from "./api/fleet_routes.ts";
+import { auditRoutes } from "./api/audit_routes.ts";
+import { type AlertControl, alertingRoutes } from "./api/alerting_routes.ts";
+import { reportRoutes } from "./api/report_routes.ts";
+import { logRoutes } from "./api/log_routes.ts";
+import { Sessions } from "./auth/sessions.ts";
+import { SignInLimiter, type SignInLimits } from "./auth/signin_limit.ts";
+import type { Store } from "./store/store.ts";
+import type { UptimeCache } from "./fleet/uptime_cache.ts";
+import { Users } from "./auth/users.ts";
 import { renderErrorPage, wantsHtml } from "./web/error_page.tsx";
 import { FleetLive } from "./web/live.ts";
 import { auditPageRoutes } from "./web/audit_page.tsx";

@@ -5,21 +5,26 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { redact } from "../shared/redact.ts";
-import { SecretError } from "../shared/secrets.ts";
+import { SecretError } from "../shared/config/secrets.ts";
 import { formatTable } from "../shared/table.ts";
-import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./backup.ts";
-import { auditCommands, recordCli } from "./cli_audit.ts";
-import { eraseCommands } from "./cli_erase.ts";
-import { secretCommands } from "./cli_secret.ts";
-import { userSessionCommands } from "./cli_sessions.ts";
-import { apiTokenCommands } from "./cli_tokens.ts";
-import { userCommands } from "./cli_users.ts";
-import { ConfigError, loadConfig, parseConfig, type ResolvedCollectorConfig } from "./config.ts";
-import { openCollectorKv } from "./kv.ts";
+import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./store/backup.ts";
+import { auditCommands, recordCli } from "./cli/audit.ts";
+import { eraseCommands } from "./cli/erase.ts";
+import { secretCommands } from "./cli/secret.ts";
+import { userSessionCommands } from "./cli/sessions.ts";
+import { apiTokenCommands } from "./cli/tokens.ts";
+import { userCommands } from "./cli/users.ts";
+import {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  type ResolvedCollectorConfig,
+} from "./config/load.ts";
+import { openCollectorKv } from "./store/kv.ts";
 import { setupLogging } from "./logging.ts";
 import { serve } from "./serve.ts";
-import { Store } from "./store.ts";
-import { StoreConflictError, type TokenKind } from "./store_types.ts";
+import { Store } from "./store/store.ts";
+import { StoreConflictError, type TokenKind } from "./store/types.ts";
 import { VERSION } from "./version.ts";
 
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */

@@ -7,18 +7,18 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { CollectorAlerts, readCaCerts } from "./alerts.ts";
+import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { CommandWaiters } from "./command_waiters.ts";
-import { AuditLog } from "./audit.ts";
-import { ConfigReloader } from "./config_reload.ts";
-import type { ResolvedCollectorConfig } from "./config.ts";
-import { IngestCounters } from "./metrics.ts";
-import { Store } from "./store.ts";
-import { SAMPLE_RETENTION_MS } from "./store_history.ts";
-import { DAY_MS, rollUpDays } from "./uptime.ts";
-import { UptimeCache } from "./uptime_cache.ts";
+import { CommandWaiters } from "./fleet/command_waiters.ts";
+import { AuditLog } from "./audit/trail.ts";
+import { ConfigReloader } from "./config/reload.ts";
+import type { ResolvedCollectorConfig } from "./config/load.ts";
+import { IngestCounters } from "./fleet/metrics.ts";
+import { Store } from "./store/store.ts";
+import { SAMPLE_RETENTION_MS } from "./store/history.ts";
+import { DAY_MS, rollUpDays } from "./fleet/uptime.ts";
+import { UptimeCache } from "./fleet/uptime_cache.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
 

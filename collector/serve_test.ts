@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseConfig } from "./config.ts";
+import { parseConfig } from "./config/load.ts";
 import { serve } from "./serve.ts";
-import { Store } from "./store.ts";
+import { Store } from "./store/store.ts";
 import { ingestRequest } from "./_testing.ts";
 
 /** A CA and a leaf certificate for 127.0.0.1 signed by it, or null without openssl. */

@@ -3,13 +3,13 @@
  * agents that reported (BFI4/ws-01 and SEA8/ws-02), and one principal per
  * role, each as a signed-in user and as an API token, for the access tests.
  */
-import { CollectorAlerts } from "../collector/alerts.ts";
+import { CollectorAlerts } from "../collector/fleet/alerts.ts";
 import { createApp } from "../collector/app.ts";
-import { AuditLog } from "../collector/audit.ts";
-import { parseConfig } from "../collector/config.ts";
-import type { SignInLimits } from "../collector/signin_limit.ts";
-import { Store } from "../collector/store.ts";
-import { type Role, Users } from "../collector/users.ts";
+import { AuditLog } from "../collector/audit/trail.ts";
+import { parseConfig } from "../collector/config/load.ts";
+import type { SignInLimits } from "../collector/auth/signin_limit.ts";
+import { Store } from "../collector/store/store.ts";
+import { type Role, Users } from "../collector/auth/users.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 
 /** The site, host and script every per-site path names. */

@@ -3,10 +3,10 @@
  * sign in, keep the cookie and the page's CSRF token, ingest as an agent.
  */
 import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config.ts";
-import { Sessions } from "../collector/sessions.ts";
-import { Store } from "../collector/store.ts";
-import { type Role, Users } from "../collector/users.ts";
+import { parseConfig } from "../collector/config/load.ts";
+import { Sessions } from "../collector/auth/sessions.ts";
+import { Store } from "../collector/store/store.ts";
+import { type Role, Users } from "../collector/auth/users.ts";
 import { FleetLive } from "../collector/web/live.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config.ts";
+import { loadConfig } from "../agent/config/load.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
 import { alive, nextEvent, tempDir } from "./_helpers.ts";
 

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../collector/app.ts";
-import { isPagePath, isPublic } from "../collector/auth.ts";
-import { parseConfig } from "../collector/config.ts";
-import { Store } from "../collector/store.ts";
+import { isPagePath, isPublic } from "../collector/auth/authenticate.ts";
+import { parseConfig } from "../collector/config/load.ts";
+import { Store } from "../collector/store/store.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
 import type { IngestRequest, IngestResponse } from "../shared/protocol.ts";
 

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config.ts";
-import { kvPath } from "../collector/kv.ts";
-import { Store } from "../collector/store.ts";
+import { parseConfig } from "../collector/config/load.ts";
+import { kvPath } from "../collector/store/kv.ts";
+import { Store } from "../collector/store/store.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
 import { Outbox } from "../shared/notify/outbox.ts";
 import type { Channel } from "../shared/notify/types.ts";

@@ -1,10 +1,10 @@
 /** `scriptmon-collector erase`: a site or a user is purged on request, and the trail says so. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { AuditEntry } from "../collector/audit.ts";
-import { openCollectorKv } from "../collector/kv.ts";
-import { Sessions } from "../collector/sessions.ts";
-import { Store } from "../collector/store.ts";
+import type { AuditEntry } from "../collector/audit/trail.ts";
+import { openCollectorKv } from "../collector/store/kv.ts";
+import { Sessions } from "../collector/auth/sessions.ts";
+import { Store } from "../collector/store/store.ts";
 import { events, ingestRequest } from "../collector/_testing.ts";
 import { collectorCli } from "./_cli.ts";
 

@@ -5,8 +5,8 @@
 import { promtoolCheck } from "./_promtool.ts";
 import assert from "node:assert/strict";
 import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config.ts";
-import type { AgentEvent } from "../agent/event_log.ts";
+import { loadConfig } from "../agent/config/load.ts";
+import type { AgentEvent } from "../agent/supervise/event_log.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
 import { nextEvent, tempDir, until } from "./_helpers.ts";
 

@@ -8,10 +8,10 @@
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
 import { type Agent, startAgent } from "../agent/agent.ts";
-import { parseConfig as parseAgentConfig } from "../agent/config.ts";
+import { parseConfig as parseAgentConfig } from "../agent/config/load.ts";
 import { createApp } from "../collector/app.ts";
-import { parseConfig as parseCollectorConfig } from "../collector/config.ts";
-import { Store } from "../collector/store.ts";
+import { parseConfig as parseCollectorConfig } from "../collector/config/load.ts";
+import { Store } from "../collector/store/store.ts";
 import { tempDir } from "./_helpers.ts";
 
 const SCRIPT = "report";

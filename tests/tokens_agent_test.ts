@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config.ts";
+import { loadConfig } from "../agent/config/load.ts";
 import { FakeClock, refreshCommand, signJwt } from "../agent/tokens/_testing.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
 import { nextEvent, tempDir, until } from "./_helpers.ts";

@@ -9,8 +9,8 @@
  * Pure state: the monitor feeds it runs, pings and the time, and arms one
  * timer at `deadline()`.
  */
-import { formatDuration } from "../../shared/units.ts";
-import type { ResolvedHeartbeat } from "../config_types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
+import type { ResolvedHeartbeat } from "../config/types.ts";
 import { initialState, nextState } from "./check_state.ts";
 import { type CheckState, type CheckStatus, type HeartbeatInfo, PING_BODY_LIMIT } from "./types.ts";
 

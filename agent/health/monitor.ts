@@ -7,9 +7,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
-import type { ResolvedAction, ResolvedProbe } from "../config_types.ts";
-import type { EventLog } from "../event_log.ts";
-import type { ScriptRunner } from "../script_runner.ts";
+import type { ResolvedAction, ResolvedProbe } from "../config/types.ts";
+import type { EventLog } from "../supervise/event_log.ts";
+import type { ScriptRunner } from "../supervise/script_runner.ts";
 import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
 import { ProbeTracker, runProbe } from "./probes.ts";
 import { ResourceTracker, type TreeUsage } from "./resources.ts";

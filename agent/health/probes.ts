@@ -8,10 +8,10 @@ import type {
   ResolvedHttpProbe,
   ResolvedProbe,
   ResolvedTcpProbe,
-} from "../config_types.ts";
+} from "../config/types.ts";
 import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
-import { childEnv } from "../child_env.ts";
+import { childEnv } from "../platform/child_env.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {

@@ -5,7 +5,7 @@ import type {
   ResolvedHttpProbe,
   ResolvedProbe,
   ResolvedTcpProbe,
-} from "../config_types.ts";
+} from "../config/types.ts";
 import { platform } from "../platform/mod.ts";
 import { type ProbeResult, ProbeTracker, runProbe } from "./probes.ts";
 

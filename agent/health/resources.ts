@@ -4,8 +4,8 @@
  * A limit counts only once it has held for `limits.samples` consecutive
  * samples, so one spike neither warns nor restarts.
  */
-import { formatBytes } from "../../shared/units.ts";
-import type { ResolvedLimits } from "../config_types.ts";
+import { formatBytes } from "../../shared/config/units.ts";
+import type { ResolvedLimits } from "../config/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 import type { CheckState, CheckStatus, ResourceSample } from "./types.ts";
 

@@ -5,13 +5,13 @@
  */
 import { statfs } from "node:fs/promises";
 import { getLogger } from "@logtape/logtape";
-import { formatBytes } from "../../shared/units.ts";
-import type { AgentResources } from "../api.ts";
+import { formatBytes } from "../../shared/config/units.ts";
+import type { AgentResources } from "../local_api/api.ts";
 import type { Clock } from "../clock.ts";
-import type { ResolvedAgentSettings } from "../config_types.ts";
-import type { EventLog } from "../event_log.ts";
+import type { ResolvedAgentSettings } from "../config/types.ts";
+import type { EventLog } from "../supervise/event_log.ts";
 import type { Platform } from "../platform/types.ts";
-import type { Supervisor } from "../supervisor.ts";
+import type { Supervisor } from "../supervise/supervisor.ts";
 import { initialState, nextState } from "./check_state.ts";
 import type { CheckState } from "./types.ts";
 

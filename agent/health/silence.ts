@@ -3,8 +3,8 @@
  * `silence_timeout` is taken as hung. Pure state, like the heartbeat: the
  * monitor tells it about runs and output and arms a timer at `deadline()`.
  */
-import { formatDuration } from "../../shared/units.ts";
-import type { ResolvedSilence } from "../config_types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
+import type { ResolvedSilence } from "../config/types.ts";
 import { initialState, nextState } from "./check_state.ts";
 import type { CheckState } from "./types.ts";
 

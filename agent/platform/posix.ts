@@ -5,7 +5,7 @@
  */
 
 import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
-import { childEnv } from "../child_env.ts";
+import { childEnv } from "./child_env.ts";
 
 /** The fields of `/proc/<pid>/stat` the agent uses. */
 export interface ProcStat {

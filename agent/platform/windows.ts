@@ -6,7 +6,7 @@
  */
 
 import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
-import { childEnv } from "../child_env.ts";
+import { childEnv } from "./child_env.ts";
 
 /** One Win32_Process row as `ConvertTo-Json` prints it. */
 export interface CimProcess {

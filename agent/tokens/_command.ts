@@ -6,7 +6,7 @@
  * @module
  */
 import { platform } from "../platform/mod.ts";
-import { childEnv } from "../child_env.ts";
+import { childEnv } from "../platform/child_env.ts";
 
 /** How a command ended. */
 export interface CommandResult {

@@ -12,8 +12,8 @@
  * @module
  */
 import type { Alert } from "../../shared/notify/types.ts";
-import { formatDuration } from "../../shared/units.ts";
-import type { AlertContext, Condition } from "../alert_rules.ts";
+import { formatDuration } from "../../shared/config/units.ts";
+import type { AlertContext, Condition } from "../notify/alert_rules.ts";
 import type { TokenStatus } from "./types.ts";
 
 /** A warning to send once: `dedupeKey` (plus the channel) makes it once-only. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { scriptConditions } from "../alert_rules.ts";
+import { scriptConditions } from "../notify/alert_rules.ts";
 import { script } from "../../tests/_status_fixtures.ts";
 import { testScript } from "../../tests/_helpers.ts";
 import { tokenConditions, tokenWarnings } from "./alerts.ts";

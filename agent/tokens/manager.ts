@@ -8,7 +8,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { Clock } from "../clock.ts";
-import type { NewEvent } from "../event_log.ts";
+import type { NewEvent } from "../supervise/event_log.ts";
 import { TokenMonitor } from "./monitor.ts";
 import { type ResolvedToken, type TokenStatus, tokenUsable } from "./types.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { formatDuration } from "../../shared/units.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import { LifetimeModel } from "./lifetime.ts";
 import { readToken, type TokenReading } from "./read.ts";
 import { evaluateToken } from "./state.ts";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { StatusBody } from "../api.ts";
-import { toTokenSummary } from "../ingest_body.ts";
-import { renderMetrics } from "../metrics.ts";
-import { renderStatusFragment } from "../status_page.tsx";
+import type { StatusBody } from "../local_api/api.ts";
+import { toTokenSummary } from "../uplink/ingest_body.ts";
+import { renderMetrics } from "../local_api/metrics.ts";
+import { renderStatusFragment } from "../local_api/status_page.tsx";
 import { ingestRequestSchema, PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { promtoolCheck } from "../../tests/_promtool.ts";
 import { iso, NOW } from "../../tests/_status_fixtures.ts";

@@ -20,8 +20,8 @@
  * @module
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../../shared/units.ts";
-import { splitWords } from "../_words.ts";
+import { DURATION_HINT, parseDuration } from "../../shared/config/units.ts";
+import { splitWords } from "../platform/words.ts";
 import { TOKEN_FORMATS } from "./types.ts";
 import type { ResolvedToken, ResolvedTokenValidate } from "./types.ts";
 

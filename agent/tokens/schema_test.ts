@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue, parseConfig } from "../config.ts";
+import { ConfigError, type ConfigIssue, parseConfig } from "../config/load.ts";
 
 const FILE = "/etc/scriptmon/config.toml";
 const SCRIPT = '[scripts.token_monitor]\ncommand = ["python", "token_monitor.py"]\n';

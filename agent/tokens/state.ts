@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatDuration } from "../../shared/units.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import type { LifetimePrediction } from "./lifetime.ts";
 import type { TokenReading } from "./read.ts";
 import type { ResolvedToken, TokenState } from "./types.ts";

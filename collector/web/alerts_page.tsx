@@ -9,8 +9,8 @@
  * @module
  */
 import type { Silence } from "../../shared/notify/silences.ts";
-import type { SessionUser } from "../auth.ts";
-import type { AlertRecord } from "../store_alerts.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
+import type { AlertRecord } from "../store/alerts.ts";
 import { canControl } from "./controls.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 

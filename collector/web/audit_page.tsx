@@ -7,10 +7,10 @@
  * @module
  */
 import { Hono } from "hono";
-import type { AuditEntry, AuditLog, AuditQuery, AuditVerdict } from "../audit.ts";
-import { type CollectorEnv, type SessionUser, signedIn } from "../auth.ts";
-import { HttpError } from "../http_error.ts";
-import { queryText } from "../_request.ts";
+import type { AuditEntry, AuditLog, AuditQuery, AuditVerdict } from "../audit/trail.ts";
+import { type CollectorEnv, type SessionUser, signedIn } from "../auth/authenticate.ts";
+import { HttpError } from "../http/http_error.ts";
+import { queryText } from "../http/request.ts";
 import { Layout, renderHtml } from "./layout.tsx";
 
 /** Entries the page shows at most. */

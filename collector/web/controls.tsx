@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { SessionUser } from "../auth.ts";
-import { roleAllows } from "../users.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
+import { roleAllows } from "../auth/users.ts";
 
 /** Whether `user` may start, stop and restart scripts. */
 export function canControl(user: SessionUser | null): boolean {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { SessionUser } from "../auth.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
 import { Layout, renderHtml } from "./layout.tsx";
 
 /** Whether the request is a browser's page load (GET accepting HTML). */

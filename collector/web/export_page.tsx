@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SessionUser } from "../auth.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
 import { Layout, renderHtml } from "./layout.tsx";
 
 /** The whole page; `sites` are the ones the user may see. */

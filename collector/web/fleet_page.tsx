@@ -11,9 +11,9 @@
  * @module
  */
 import type { ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
-import { formatBytes, formatDuration } from "../../shared/units.ts";
-import type { SessionUser } from "../auth.ts";
-import { isDown } from "../fleet.ts";
+import { formatBytes, formatDuration } from "../../shared/config/units.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
+import { isDown } from "../fleet/views.ts";
 import { ControlButtons } from "./controls.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Child } from "hono/jsx";
-import type { SessionUser } from "../auth.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
 
 /** The link to a script's page. */
 export function scriptHref(site: string, host: string, script: string): string {

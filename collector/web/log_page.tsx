@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { SessionUser } from "../auth.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 
 /** The line counts the first load offers. */

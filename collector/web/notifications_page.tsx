@@ -7,7 +7,7 @@
  * @module
  */
 import { MESSAGE_STATES, type MessageRecord } from "../../shared/notify/types.ts";
-import type { SessionUser } from "../auth.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
 import { Layout, renderHtml } from "./layout.tsx";
 
 /** The page's filters, as given (times as the form's text). */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import type { MessageRecord } from "../../shared/notify/types.ts";
-import type { CollectorEnv, SessionUser } from "../auth.ts";
-import { Store } from "../store.ts";
+import type { CollectorEnv, SessionUser } from "../auth/authenticate.ts";
+import { Store } from "../store/store.ts";
 import { pageRoutes, type PagesAlerting, pagesAlerting } from "./pages.ts";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";

@@ -17,16 +17,16 @@ import {
   SESSION_COOKIE,
   type SessionUser,
   signedIn,
-} from "../auth.ts";
-import { remoteAddress } from "../audit_http.ts";
+} from "../auth/authenticate.ts";
+import { remoteAddress } from "../audit/http.ts";
 import type { Clock } from "../clock.ts";
-import { type Lockout, lockoutMessage, SignInLimiter } from "../signin_limit.ts";
-import { HttpError } from "../http_error.ts";
-import type { Sessions } from "../sessions.ts";
-import type { Store } from "../store.ts";
-import type { AgentScripts, AgentTokens } from "../store_types.ts";
-import { canSeeSite, type Users } from "../users.ts";
-import { queryEnum, queryText, readForm } from "../_request.ts";
+import { type Lockout, lockoutMessage, SignInLimiter } from "../auth/signin_limit.ts";
+import { HttpError } from "../http/http_error.ts";
+import type { Sessions } from "../auth/sessions.ts";
+import type { Store } from "../store/store.ts";
+import type { AgentScripts, AgentTokens } from "../store/types.ts";
+import { canSeeSite, type Users } from "../auth/users.ts";
+import { queryEnum, queryText, readForm } from "../http/request.ts";
 import { canControl } from "./controls.tsx";
 import {
   renderFleetPage,

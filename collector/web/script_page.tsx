@@ -9,11 +9,11 @@
  * @module
  */
 import type { ScriptSummary } from "../../shared/protocol.ts";
-import { formatBytes, formatDuration } from "../../shared/units.ts";
-import type { SessionUser } from "../auth.ts";
-import type { Store } from "../store.ts";
-import type { AgentRecord, StoredEvent } from "../store_types.ts";
-import type { ResourcePoint } from "../store_history.ts";
+import { formatBytes, formatDuration } from "../../shared/config/units.ts";
+import type { SessionUser } from "../auth/authenticate.ts";
+import type { Store } from "../store/store.ts";
+import type { AgentRecord, StoredEvent } from "../store/types.ts";
+import type { ResourcePoint } from "../store/history.ts";
 import {
   bucketOf,
   DAY_MS,
@@ -21,7 +21,7 @@ import {
   scriptUptime,
   type Segment,
   type Uptime,
-} from "../uptime.ts";
+} from "../fleet/uptime.ts";
 import { canControl, ControlButtons } from "./controls.tsx";
 import { toneOf } from "./fleet_page.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";

@@ -31,7 +31,7 @@
  */
 
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../units.ts";
+import { DURATION_HINT, parseDuration } from "../config/units.ts";
 import { type BusinessHours, parseHours } from "./business_hours.ts";
 import type { AlertMatcher, Silence } from "./silences.ts";
 import type { Severity } from "./types.ts";

@@ -1,5 +1,5 @@
 /** A silence as an API asks for it (agent `POST /api/silences`, collector `POST /api/v1/silences`), checked and completed. */
-import { parseDuration } from "../units.ts";
+import { parseDuration } from "../config/units.ts";
 import { type AlertMatcher, MATCHER_FIELDS, type Silence } from "./silences.ts";
 
 /**

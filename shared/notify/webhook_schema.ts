@@ -13,7 +13,7 @@
  */
 
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../units.ts";
+import { DURATION_HINT, parseDuration } from "../config/units.ts";
 
 /** The kinds of destination a webhook may be. */
 export const WEBHOOK_KINDS = [

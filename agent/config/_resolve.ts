@@ -1,0 +1,301 @@
+/**
+ * Turns a validated config as written into a `ResolvedAgentConfig`: applies
+ * `[defaults]` and {@linkcode CONFIG_DEFAULTS}, converts units, makes paths
+ * absolute, splits string commands into words.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, join, normalize, resolve, win32 } from "node:path";
+import { formatDuration, parseDuration, parseSize } from "../../shared/config/units.ts";
+import { splitWords } from "../platform/words.ts";
+import {
+  type ActionConfig,
+  type AgentConfig,
+  CONFIG_DEFAULTS,
+  type ProbeConfig,
+  type ScriptConfig,
+} from "./schema.ts";
+import type {
+  ResolvedAction,
+  ResolvedAgentConfig,
+  ResolvedCollectorLink,
+  ResolvedHealth,
+  ResolvedProbe,
+  ResolvedScript,
+} from "./types.ts";
+import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhook_schema.ts";
+import { resolveNotifyPolicy, unknownWebhooks } from "../../shared/notify/policy_schema.ts";
+import { resolveToken } from "../tokens/schema.ts";
+import type { ResolvedToken } from "../tokens/types.ts";
+
+/** A problem only visible once defaults are applied (no line yet). */
+export interface ResolveIssue {
+  path: string;
+  message: string;
+}
+
+/** Resolves `config` read from the file at `options.path` (relative to the working directory). */
+export function resolveConfig(
+  config: AgentConfig,
+  options: { path: string; envName?: string },
+): { config: ResolvedAgentConfig } | { issues: ResolveIssue[] } {
+  const path = resolve(options.path);
+  const base = dirname(path);
+  const agent = config.agent ?? {};
+  const dataDir = resolvePath(base, agent.data_dir ?? CONFIG_DEFAULTS.agent.data_dir);
+  const issues: ResolveIssue[] = [];
+  const scripts: Record<string, ResolvedScript> = {};
+  for (const [name, script] of Object.entries(config.scripts ?? {})) {
+    scripts[name] = resolveScript(name, script, { base, defaults: config.defaults ?? {}, issues });
+    if (script.singleton !== undefined && config.collector === undefined) {
+      issues.push({
+        path: `scripts.${name}.singleton`,
+        message: `expected singleton only together with a [collector] table (the site lease is ` +
+          `held at the collector), got ${JSON.stringify(script.singleton)} without one`,
+      });
+    }
+  }
+  const webhooks: Record<string, ResolvedWebhook> = {};
+  for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
+    const resolved = resolveWebhook(name, webhook);
+    webhooks[name] = resolved.kind === "email" && resolved.caFile
+      ? { ...resolved, caFile: resolvePath(base, resolved.caFile) }
+      : resolved;
+  }
+  for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
+    if (webhook.dedupe_scope === "site" && config.collector === undefined) {
+      issues.push({
+        path: `webhooks.${name}.dedupe_scope`,
+        message: `expected dedupe_scope = "site" only together with a [collector] table (the ` +
+          `claims are made at the collector), got "site" without one`,
+      });
+    }
+  }
+  const tokens: Record<string, ResolvedToken> = {};
+  for (const [name, token] of Object.entries(config.tokens ?? {})) {
+    tokens[name] = resolveToken(name, token, { base, resolvePath });
+    (token.used_by ?? []).forEach((script, index) => {
+      if (!(script in scripts)) {
+        issues.push({
+          path: `tokens.${name}.used_by.${index}`,
+          message: `expected the name of a script in [scripts], got ${
+            JSON.stringify(script)
+          } (known: ${Object.keys(scripts).join(", ") || "none"})`,
+        });
+      }
+    });
+  }
+  for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
+    issues.push({ path: `notify.${issue.path}`, message: issue.message });
+  }
+  if (issues.length > 0) return { issues };
+  return {
+    config: {
+      path,
+      ...(options.envName === undefined ? {} : { envName: options.envName }),
+      agent: {
+        site: agent.site ?? CONFIG_DEFAULTS.agent.site,
+        host: agent.host ?? Deno.hostname(),
+        dataDir,
+        logDir: agent.log_dir === undefined
+          ? join(dataDir, CONFIG_DEFAULTS.agent.log_subdir)
+          : resolvePath(base, agent.log_dir),
+        apiPort: agent.api_port ?? CONFIG_DEFAULTS.agent.api_port,
+        logLevel: agent.log_level ?? CONFIG_DEFAULTS.agent.log_level,
+        sampleIntervalMs: parseDuration(
+          agent.sample_interval ?? CONFIG_DEFAULTS.agent.sample_interval,
+        ),
+        ...(agent.memory_warn === undefined
+          ? {}
+          : { memoryWarnBytes: parseSize(agent.memory_warn) }),
+        diskWarnBytes: parseSize(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
+      },
+      scripts,
+      webhooks,
+      notify: resolveNotifyPolicy(config.notify ?? {}),
+      ...(config.collector === undefined ? {} : { collector: resolveCollector(config.collector) }),
+      tokens,
+    },
+  };
+}
+
+function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): ResolvedCollectorLink {
+  const fallback = CONFIG_DEFAULTS.collector;
+  const url = new URL(collector.url);
+  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  return {
+    url: url.href,
+    token: collector.token,
+    heartbeatIntervalMs: parseDuration(collector.heartbeat_interval ?? fallback.heartbeat_interval),
+    batchSize: collector.batch_size ?? fallback.batch_size,
+    spoolLimit: collector.spool_limit ?? fallback.spool_limit,
+    timeoutMs: parseDuration(collector.timeout ?? fallback.timeout),
+    leaseTtlMs: parseDuration(collector.lease_ttl ?? fallback.lease_ttl),
+  };
+}
+
+/** An absolute path; Windows drive paths like "C:/fc" are kept as written on any OS. */
+export function resolvePath(base: string, path: string): string {
+  if (!isAbsolute(path) && win32.isAbsolute(path)) return path;
+  return normalize(resolve(base, path));
+}
+
+function resolveScript(
+  name: string,
+  script: ScriptConfig,
+  context: { base: string; defaults: NonNullable<AgentConfig["defaults"]>; issues: ResolveIssue[] },
+): ResolvedScript {
+  const { defaults } = context;
+  const fallback = CONFIG_DEFAULTS.script;
+  const restart = { ...fallback.restart, ...defaults.restart, ...script.restart };
+  const log = { ...fallback.log, ...defaults.log, ...script.log };
+  const minDelayMs = parseDuration(restart.min_delay);
+  const maxDelayMs = parseDuration(restart.max_delay);
+  if (maxDelayMs < minDelayMs) {
+    context.issues.push({
+      path: `scripts.${name}.restart.max_delay`,
+      message: `expected max_delay >= min_delay (${
+        formatDuration(minDelayMs)
+      }), got "${restart.max_delay}"`,
+    });
+  }
+  const timezone = script.timezone ?? defaults.timezone;
+  const cwd = resolvePath(context.base, script.cwd ?? ".");
+  return {
+    name,
+    command: typeof script.command === "string" ? splitWords(script.command) : [...script.command],
+    cwd,
+    env: { ...script.env },
+    enabled: script.enabled ?? defaults.enabled ?? fallback.enabled,
+    restart: {
+      policy: restart.policy,
+      minDelayMs,
+      maxDelayMs,
+      multiplier: restart.multiplier,
+      jitter: restart.jitter,
+      resetAfterMs: parseDuration(restart.reset_after),
+      maxRestarts: restart.max_restarts,
+      windowMs: parseDuration(restart.window),
+    },
+    stopSignal: script.stop_signal ?? defaults.stop_signal ?? fallback.stop_signal,
+    stopTimeoutMs: parseDuration(
+      script.stop_timeout ?? defaults.stop_timeout ?? fallback.stop_timeout,
+    ),
+    log: {
+      maxSizeBytes: parseSize(log.max_size),
+      maxAgeMs: parseDuration(log.max_age),
+      keep: log.keep,
+    },
+    ...(script.schedule === undefined ? {} : {
+      schedule: { cron: script.schedule, ...(timezone === undefined ? {} : { timezone }) },
+    }),
+    health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
+    ...(script.singleton === undefined ? {} : { singleton: script.singleton }),
+  };
+}
+
+function resolveHealth(
+  at: string,
+  script: ScriptConfig,
+  context: { base: string; cwd: string; issues: ResolveIssue[] },
+): ResolvedHealth {
+  const fallback = CONFIG_DEFAULTS.health;
+  const health: ResolvedHealth = { probes: [] };
+  if (script.heartbeat_timeout !== undefined) {
+    health.heartbeat = {
+      timeoutMs: parseDuration(script.heartbeat_timeout),
+      graceMs: parseDuration(script.grace ?? fallback.grace),
+      ...(script.heartbeat_file === undefined
+        ? {}
+        : { file: resolvePath(context.base, script.heartbeat_file) }),
+      action: resolveAction(script.heartbeat_action ?? fallback.heartbeat_action),
+    };
+  }
+  if (script.silence_timeout !== undefined) {
+    health.silence = {
+      timeoutMs: parseDuration(script.silence_timeout),
+      action: resolveAction(script.silence_action ?? fallback.silence_action),
+    };
+  }
+  (script.probes ?? []).forEach((written, index) => {
+    const probe = resolveProbe(written, index, context);
+    if (health.probes.some((earlier) => earlier.name === probe.name)) {
+      context.issues.push({
+        path: `${at}.probes.${index}.name`,
+        message: `expected a probe name unique within the script, got ${
+          JSON.stringify(probe.name)
+        } a second time${written.name === undefined ? " (the default name of this probe)" : ""}`,
+      });
+    }
+    if (probe.timeoutMs >= probe.intervalMs) {
+      const timeout = written.timeout ?? fallback.probes.timeout;
+      context.issues.push({
+        path: `${at}.probes.${index}.timeout`,
+        message: `expected timeout < interval (${formatDuration(probe.intervalMs)}), got ${
+          JSON.stringify(timeout)
+        }${written.timeout === undefined ? " (the default)" : ""}`,
+      });
+    }
+    health.probes.push(probe);
+  });
+  const limits = script.limits;
+  if (limits !== undefined) {
+    const bytes = (size: string | undefined) => size === undefined ? undefined : parseSize(size);
+    health.limits = withoutUndefined({
+      memoryWarnBytes: bytes(limits.memory_warn),
+      memoryRestartBytes: bytes(limits.memory_restart),
+      cpuWarnPercent: limits.cpu_warn,
+      cpuRestartPercent: limits.cpu_restart,
+      samples: limits.samples ?? fallback.limits.samples,
+    });
+  }
+  return health;
+}
+
+function resolveProbe(
+  probe: ProbeConfig,
+  index: number,
+  context: { base: string; cwd: string },
+): ResolvedProbe {
+  const fallback = CONFIG_DEFAULTS.health.probes;
+  const common = {
+    name: probe.name ?? `${probe.kind}-${index + 1}`,
+    intervalMs: parseDuration(probe.interval ?? fallback.interval),
+    timeoutMs: parseDuration(probe.timeout ?? fallback.timeout),
+    failures: probe.failures ?? fallback.failures,
+    action: resolveAction(probe.action ?? fallback.action),
+  };
+  switch (probe.kind) {
+    case "http":
+      return {
+        kind: "http",
+        ...common,
+        url: probe.url,
+        method: probe.method ?? fallback.method,
+        status: probe.status ?? fallback.status,
+        ...(probe.body === undefined ? {} : { body: probe.body }),
+      };
+    case "tcp":
+      return { kind: "tcp", ...common, host: probe.host, port: probe.port };
+    case "exec":
+      return {
+        kind: "exec",
+        ...common,
+        command: typeof probe.command === "string" ? splitWords(probe.command) : [...probe.command],
+        cwd: probe.cwd === undefined ? context.cwd : resolvePath(context.base, probe.cwd),
+      };
+  }
+}
+
+function resolveAction(action: ActionConfig): ResolvedAction {
+  const actions: readonly string[] = typeof action === "string" ? [action] : action;
+  return { alert: actions.includes("alert"), restart: actions.includes("restart") };
+}
+
+/** `value` without its undefined keys, so optional fields are absent rather than undefined. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, inner]) => inner !== undefined),
+  ) as T;
+}

@@ -1,0 +1,412 @@
+/**
+ * Reads the agent's TOML config into a `ResolvedAgentConfig`, in one pass:
+ * parse → pick the `[env.<name>]` overlay and deep-merge it → `${VAR}`
+ * interpolation → schema validation → defaults, units and absolute paths.
+ * Every problem found on the way is reported at once, each with its key path
+ * and line, in one `ConfigError`.
+ *
+ * @module
+ */
+
+import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.ts";
+import { dirname, resolve } from "node:path";
+import { parse, TomlError } from "smol-toml";
+import type { z } from "zod";
+import { findLine, scanKeyLines } from "./_toml_lines.ts";
+import { interpolate } from "../../shared/config/interpolate.ts";
+import { registerSecret } from "../../shared/redact.ts";
+import { isSecretPath, revealValue } from "../../shared/config/secrets.ts";
+import { readConfigFile } from "../../shared/config/config_file.ts";
+import { loadSecretKey } from "./secret_key.ts";
+import {
+  agentConfigSchema,
+  agentSchema,
+  CONFIG_DEFAULTS,
+  describeValue,
+  limitsSchema,
+  logSchema,
+  NAME_PATTERN,
+  PROBE_SCHEMAS,
+  restartSchema,
+  scriptDefaultsSchema,
+  scriptSchema,
+} from "./schema.ts";
+import { resolveConfig, resolvePath } from "./_resolve.ts";
+import type { ResolvedAgentConfig } from "./types.ts";
+
+export { ConfigError, type ConfigIssue } from "../../shared/config/config_error.ts";
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /** The file the text came from: names it in errors and anchors relative paths. */
+  path: string;
+  /** The `[env.<name>]` overlay to apply (see {@linkcode envNameFrom}). */
+  envName?: string;
+  /** Variables for `${VAR}`; default `Deno.env.toObject()`. */
+  vars?: Readonly<Record<string, string | undefined>>;
+  /** The key of `enc:v1:` values; none: such a value is a problem. */
+  secretKey?: Uint8Array | null;
+}
+
+/** Options of {@linkcode loadConfig}. */
+export type LoadConfigOptions = Omit<ParseConfigOptions, "path">;
+
+type Table = Record<string, unknown>;
+
+/**
+ * Parses, overlays, interpolates, validates and resolves config text.
+ * Reads no files; `host` defaults to `Deno.hostname()`.
+ *
+ * @throws {ConfigError} listing every problem found.
+ */
+export function parseConfig(text: string, options: ParseConfigOptions): ResolvedAgentConfig {
+  const file = options.path;
+  let raw: Table;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    throw new ConfigError([tomlIssue(error)], { file, cause: error });
+  }
+  const lines = scanKeyLines(text);
+  const issues: ConfigIssue[] = [];
+  const { merged, lineOf } = applyOverlay(raw, lines, options.envName, issues);
+  if (merged === undefined) throw new ConfigError(issues, { file }); // unknown --env
+  const failed = interpolateAll(
+    merged,
+    {
+      vars: options.vars ?? Deno.env.toObject(),
+      secretKey: options.secretKey ?? null,
+    },
+    lineOf,
+    issues,
+  );
+  const result = agentConfigSchema.safeParse(merged, { reportInput: true });
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const found of fromZod(issue)) {
+        if (failed.some((prefix) => found.path === prefix || found.path.startsWith(`${prefix}.`))) {
+          continue; // already reported as a missing variable
+        }
+        issues.push({ ...found, line: lineOf(found.path.split(".")) });
+      }
+    }
+  }
+  if (issues.length > 0 || !result.success) throw new ConfigError(issues, { file });
+  const resolved = resolveConfig(result.data, { path: file, envName: options.envName });
+  if ("issues" in resolved) {
+    throw new ConfigError(
+      resolved.issues.map((issue) => ({ ...issue, line: lineOf(issue.path.split(".")) })),
+      { file },
+    );
+  }
+  return resolved.config;
+}
+
+/**
+ * Reads and parses a config file.
+ *
+ * @throws {ConfigError} when the file cannot be read or has problems.
+ */
+export async function loadConfig(
+  path: string,
+  options: LoadConfigOptions = {},
+): Promise<ResolvedAgentConfig> {
+  const { text, secretKey } = await readConfigFile(path, options, {
+    readTextFile: (file) => Deno.readTextFile(file),
+    loadKey: loadSecretKey,
+  });
+  return parseConfig(text, { ...options, path, secretKey });
+}
+
+/** The overlay to apply: the `--env` flag wins, then `SCRIPTMON_ENV`, else none. */
+export function envNameFrom(
+  flag?: string,
+  vars?: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  if (flag !== undefined && flag !== "") return flag;
+  const fromVars = vars === undefined ? Deno.env.get("SCRIPTMON_ENV") : vars.SCRIPTMON_ENV;
+  return fromVars === undefined || fromVars === "" ? undefined : fromVars;
+}
+
+function tomlIssue(error: TomlError): ConfigIssue {
+  const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+  return {
+    path: "",
+    line: error.line,
+    message: `invalid TOML: ${reason} (column ${error.column})`,
+  };
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+/** Deep-merges `overlay` into `base` (tables merge; arrays and scalars replace). */
+function mergeTables(base: Table, overlay: Table): Table {
+  const merged: Table = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    const under = merged[key];
+    merged[key] = isTable(under) && isTable(value) ? mergeTables(under, value) : value;
+  }
+  return merged;
+}
+
+/** Checks the `[env.*]` tables, merges the chosen one, and maps paths to lines. */
+function applyOverlay(
+  raw: Table,
+  lines: ReadonlyMap<string, number>,
+  envName: string | undefined,
+  issues: ConfigIssue[],
+): { merged: Table | undefined; lineOf: (path: string[]) => number | undefined } {
+  const { env, ...base } = raw;
+  const overlays: Table = isTable(env) ? env : {};
+  if (env !== undefined && !isTable(env)) {
+    issues.push({
+      path: "env",
+      line: lines.get("env"),
+      message: `expected [env.<name>] tables, got ${describeValue(env)}`,
+    });
+  }
+  for (const [name, overlay] of Object.entries(overlays)) {
+    const path = `env.${name}`;
+    if (!NAME_PATTERN.test(name)) {
+      issues.push({
+        path,
+        line: lines.get(path),
+        message: `expected an environment name of letters, digits, "_" and "-", got ${
+          JSON.stringify(name)
+        }`,
+      });
+    } else if (!isTable(overlay)) {
+      issues.push({
+        path,
+        line: lines.get(path),
+        message: `expected a table [env.${name}], got ${describeValue(overlay)}`,
+      });
+    } else if ("env" in overlay) {
+      issues.push({
+        path: `${path}.env`,
+        line: lines.get(`${path}.env`),
+        message: "expected no [env] table inside an overlay, got one",
+      });
+    }
+  }
+  if (envName === undefined) {
+    return { merged: base, lineOf: (path) => findLine(lines, path) };
+  }
+  const overlay = overlays[envName];
+  if (!isTable(overlay)) {
+    const known = Object.keys(overlays);
+    issues.push({
+      path: "env",
+      line: lines.get("env"),
+      message: `unknown environment ${JSON.stringify(envName)}: ${
+        known.length === 0
+          ? "this file has no [env.<name>] tables"
+          : `expected one of ${known.map((name) => JSON.stringify(name)).join(", ")}`
+      }`,
+    });
+    return { merged: undefined, lineOf: (path) => findLine(lines, path) };
+  }
+  const effective = new Map(lines);
+  const prefix = `env.${envName}.`;
+  for (const key of lines.keys()) {
+    // An array the overlay sets replaces the base one: forget the base lines inside it.
+    const path = key.slice(prefix.length);
+    if (!key.startsWith(prefix) || !Array.isArray(valueAt(overlay, path.split(".")))) continue;
+    for (const inner of effective.keys()) {
+      if (inner.startsWith(`${path}.`)) effective.delete(inner);
+    }
+  }
+  for (const [key, line] of lines) {
+    if (!key.startsWith(prefix)) continue;
+    const path = key.slice(prefix.length);
+    if (!effective.has(path) || !isTable(valueAt(overlay, path.split(".")))) {
+      effective.set(path, line);
+    }
+  }
+  return { merged: mergeTables(base, overlay), lineOf: (path) => findLine(effective, path) };
+}
+
+function valueAt(table: unknown, path: string[]): unknown {
+  let value = table;
+  for (const key of path) {
+    value = isTable(value) || Array.isArray(value) ? (value as Table)[key] : undefined;
+  }
+  return value;
+}
+
+/**
+ * Interpolates every string in place, decrypts `enc:v1:` values and
+ * registers the secrets (those, webhook URLs and passwords, the collector
+ * token) for redaction; returns the paths that had problems.
+ */
+function interpolateAll(
+  table: Table,
+  options: { vars: Readonly<Record<string, string | undefined>>; secretKey: Uint8Array | null },
+  lineOf: (path: string[]) => number | undefined,
+  issues: ConfigIssue[],
+): string[] {
+  const failed: string[] = [];
+  const visit = (holder: Table | unknown[], key: string | number, path: string[]) => {
+    const value = (holder as Table)[key];
+    if (typeof value === "string") {
+      const result = interpolate(value, options.vars);
+      const revealed = revealValue(result.value, options.secretKey);
+      (holder as Table)[key] = revealed.value;
+      if (revealed.value !== result.value || isSecretPath(path)) registerSecret(revealed.value);
+      const problems = [...result.problems, ...(revealed.problem ? [revealed.problem] : [])];
+      if (problems.length > 0) failed.push(path.join("."));
+      for (const message of problems) {
+        issues.push({ path: path.join("."), line: lineOf(path), message });
+      }
+    } else if (Array.isArray(value)) {
+      const copy = [...value];
+      (holder as Table)[key] = copy;
+      copy.forEach((_, index) => visit(copy, index, [...path, String(index)]));
+    } else if (isTable(value)) {
+      const copy = { ...value };
+      (holder as Table)[key] = copy;
+      for (const inner of Object.keys(copy)) visit(copy, inner, [...path, inner]);
+    }
+  };
+  for (const key of Object.keys(table)) visit(table, key, [key]);
+  return failed;
+}
+
+/** The kind of the probe at `path` (`scripts.<name>.probes.<n>`), if it is one. */
+function probeKind(
+  path: readonly PropertyKey[],
+  input: unknown,
+): keyof typeof PROBE_SCHEMAS | undefined {
+  if (path.length !== 4 || path[0] !== "scripts" || path[2] !== "probes") return undefined;
+  const kind = isTable(input) ? input.kind : undefined;
+  return typeof kind === "string" && Object.hasOwn(PROBE_SCHEMAS, kind)
+    ? kind as keyof typeof PROBE_SCHEMAS
+    : undefined;
+}
+
+/** Our message for an unknown `key` of the table at `path` holding `input`. */
+function unknownKey(path: readonly PropertyKey[], key: string, input: unknown): string {
+  const kind = probeKind(path, input);
+  if (kind !== undefined) {
+    const owner = Object.entries(PROBE_SCHEMAS).find(([, schema]) => key in schema.shape)?.[0];
+    if (owner !== undefined) {
+      return `expected ${key} only together with kind = "${owner}", got it with kind = "${kind}"`;
+    }
+    return unknownKeyMessage(key, Object.keys(PROBE_SCHEMAS[kind].shape));
+  }
+  return unknownKeyMessage(key, knownKeys(path));
+}
+
+/** Known keys of the table at `path`, for "did you mean" hints. */
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  const last = path.at(-1);
+  const shape = path.length === 0
+    ? agentConfigSchema.shape
+    : path.length === 1 && last === "agent"
+    ? agentSchema.shape
+    : path.length === 1 && last === "defaults"
+    ? scriptDefaultsSchema.shape
+    : path.length === 2 && path[0] === "scripts"
+    ? scriptSchema.shape
+    : last === "restart"
+    ? restartSchema.shape
+    : last === "log"
+    ? logSchema.shape
+    : last === "limits"
+    ? limitsSchema.shape
+    : {};
+  return Object.keys(shape);
+}
+
+/** Our wording for one zod issue (one per unknown key). */
+function fromZod(issue: z.core.$ZodIssue): ConfigIssue[] {
+  const path = issue.path.map(String).join(".");
+  const got = describeValue(issue.input);
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((key) => ({
+        path: [...issue.path.map(String), key].join("."),
+        message: unknownKey(issue.path, key, issue.input),
+      }));
+    case "invalid_type":
+      return [{ path, message: `expected ${typeNoun(issue.expected)}, got ${got}` }];
+    case "invalid_value":
+      return [{
+        path,
+        message: `expected one of ${
+          issue.values.map((v) => JSON.stringify(v)).join(", ")
+        }, got ${got}`,
+      }];
+    case "too_small":
+    case "too_big": {
+      if (issue.origin === "string") {
+        return [{ path, message: `expected a non-empty string, got ${got}` }];
+      }
+      const op = issue.code === "too_small"
+        ? (issue.inclusive ? ">=" : ">")
+        : (issue.inclusive ? "<=" : "<");
+      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
+      return [{ path, message: `expected a number ${op} ${bound}, got ${got}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+function typeNoun(expected: string): string {
+  const nouns: Record<string, string> = {
+    string: "a string",
+    number: "a number",
+    int: "an integer",
+    boolean: "true or false",
+    object: "a table",
+    record: "a table",
+    array: "an array",
+  };
+  return nouns[expected] ?? expected;
+}
+
+function unknownKeyMessage(key: string, known: string[]): string {
+  const close = known.find((candidate) => editDistance(candidate, key) <= 2);
+  if (close !== undefined) return `unknown key ${JSON.stringify(key)}; did you mean "${close}"?`;
+  return `unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * The data dir a config file names, read leniently (other problems in the
+ * file are ignored), or null. Lets `status` and `stop` reach a running agent
+ * while its config file has a broken edit.
+ */
+export function locateDataDir(text: string, options: ParseConfigOptions): string | null {
+  let raw: Table;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    // A syntax error: the part above it is usually enough to find [agent].
+    if (!(error instanceof TomlError) || error.line <= 1) return null;
+    return locateDataDir(text.split("\n").slice(0, error.line - 1).join("\n"), options);
+  }
+  const { merged } = applyOverlay(raw, new Map(), options.envName, []);
+  const agent = isTable(merged?.agent) ? merged.agent : {};
+  const written = agent.data_dir ?? CONFIG_DEFAULTS.agent.data_dir;
+  if (typeof written !== "string") return null;
+  const { value, problems } = interpolate(written, options.vars ?? Deno.env.toObject());
+  if (problems.length > 0) return null;
+  return resolvePath(dirname(resolve(options.path)), value);
+}

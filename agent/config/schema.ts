@@ -1,0 +1,626 @@
+/**
+ * The agent's TOML configuration as written: every key optional, unknown
+ * keys rejected (a typo must not be silently ignored), durations and sizes
+ * still strings. `config.ts` applies {@linkcode CONFIG_DEFAULTS} and turns
+ * this into a `ResolvedAgentConfig`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { Cron } from "croner";
+import {
+  DURATION_HINT,
+  formatDuration,
+  parseDuration,
+  parseSize,
+  SIZE_HINT,
+} from "../../shared/config/units.ts";
+import { splitWords } from "../platform/words.ts";
+import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
+import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
+import { isLoopbackHost } from "../../shared/notify/webhook_schema.ts";
+import { MAX_BATCH_EVENTS } from "../../shared/protocol.ts";
+import { tokenSchema } from "../tokens/schema.ts";
+
+/**
+ * Every default of the config in one place, in the units of the TOML file.
+ * Not listed because they depend on the machine or the file: `agent.host`
+ * (the OS hostname), `agent.log_dir` (`<data_dir>/<log_subdir>`), a script's
+ * `cwd` (the config file's folder), `timezone` (the machine's zone).
+ */
+export const CONFIG_DEFAULTS = {
+  agent: {
+    site: "default",
+    data_dir: "./scriptmon-data",
+    /** Not a key: the folder of `log_dir` inside `data_dir` when `log_dir` is not set. */
+    log_subdir: "logs",
+    api_port: 8791,
+    log_level: "info",
+    sample_interval: "10s",
+    disk_warn: "500MB",
+  },
+  /** `[collector]`: the link to the collector (off unless the table is there). */
+  collector: {
+    heartbeat_interval: "10s",
+    batch_size: 500,
+    spool_limit: 100_000,
+    timeout: "10s",
+    /** How long a `singleton = "site"` script's lease lasts unless renewed (every third of it). */
+    lease_ttl: "15s",
+  },
+  /** A script's own keys win over `[defaults]`, which win over these. */
+  script: {
+    enabled: true,
+    stop_signal: "SIGTERM",
+    stop_timeout: "10s",
+    restart: {
+      policy: "always",
+      min_delay: "1s",
+      max_delay: "5m",
+      multiplier: 2,
+      jitter: 0.2,
+      reset_after: "10m",
+      max_restarts: 10,
+      window: "10m",
+    },
+    log: {
+      max_size: "10MB",
+      max_age: "1d",
+      keep: 5,
+    },
+  },
+  /** Health checks of `[scripts.<name>]`; `[defaults]` does not set these. */
+  health: {
+    grace: "0s",
+    heartbeat_action: "alert",
+    silence_action: "alert",
+    /** Each `[[scripts.<name>.probes]]`. */
+    probes: {
+      interval: "30s",
+      timeout: "5s",
+      failures: 3,
+      action: "alert",
+      method: "GET",
+      status: 200,
+    },
+    limits: {
+      samples: 3,
+    },
+  },
+} as const;
+
+/** Signals a script may be stopped with. */
+export const STOP_SIGNALS = [
+  "SIGTERM",
+  "SIGINT",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGUSR2",
+] as const satisfies readonly Deno.Signal[];
+
+/** Levels of the agent's own log. */
+export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** Script, probe and overlay names: letters, digits, `_` and `-`. */
+export const NAME_PATTERN: RegExp = /^[A-Za-z0-9_-]+$/;
+
+/** What a failing health check may do; written as one of these or an array of them. */
+export const HEALTH_ACTIONS = ["alert", "restart"] as const;
+
+/** Methods an HTTP probe may use. */
+export const HTTP_METHODS = ["GET", "HEAD", "POST"] as const;
+
+/** The smallest `agent.sample_interval`, in milliseconds. */
+export const MIN_SAMPLE_INTERVAL_MS = 100;
+
+/** The smallest `collector.heartbeat_interval`, in milliseconds. */
+export const MIN_HEARTBEAT_INTERVAL_MS = 1000;
+
+/** The shortest `collector.lease_ttl`, in milliseconds (the protocol's bound). */
+export const MIN_LEASE_TTL_MS = 1000;
+
+/** The longest `collector.lease_ttl`, in milliseconds (the protocol's bound). */
+export const MAX_LEASE_TTL_MS = 600_000;
+
+/** The values of a script's `singleton` key: `"site"` runs it on one agent of the site. */
+export const SINGLETON_SCOPES = ["site"] as const;
+
+/** The smallest `collector.spool_limit`. */
+export const MIN_SPOOL_LIMIT = 10;
+
+/** Run a refinement even when the object has other issues, so all are reported at once. */
+const ALWAYS = { when: () => true };
+
+const duration = z.string().check((ctx) => {
+  try {
+    parseDuration(ctx.value);
+  } catch {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+const size = z.string().check((ctx) => {
+  try {
+    parseSize(ctx.value);
+  } catch {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected ${SIZE_HINT}, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+/** A duration of at least `minMs`; `bound` says it in messages, e.g. "> 0" or ">= 1s". */
+function durationAtLeast(minMs: number, bound: string) {
+  return duration.check((ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(ctx.value);
+    } catch {
+      return; // reported by `duration`
+    }
+    if (ms < minMs) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message: `expected a duration ${bound}, got ${JSON.stringify(ctx.value)}`,
+      });
+    }
+  });
+}
+
+const positiveDuration = durationAtLeast(1, "> 0");
+
+const timezone = z.string().check((ctx) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: ctx.value });
+  } catch {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected an IANA time zone like "Europe/Berlin" or "UTC", got ${
+        JSON.stringify(ctx.value)
+      }`,
+    });
+  }
+});
+
+const command = z.union([z.string(), z.array(z.string())], {
+  error: (issue) =>
+    `expected a command: an array of strings like ["python", "x.py"] or one string, got ${
+      describeValue(issue.input)
+    }`,
+}).check((ctx) => {
+  let words: string[];
+  try {
+    words = typeof ctx.value === "string" ? splitWords(ctx.value) : ctx.value;
+  } catch (error) {
+    ctx.issues.push({ code: "custom", input: ctx.value, message: lowerFirst(error) });
+    return;
+  }
+  if (words.length === 0 || words[0] === "") {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected a non-empty command, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+const schedule = z.string().check((ctx) => {
+  const fields = ctx.value.trim().split(/\s+/).length;
+  const nickname = ctx.value.startsWith("@");
+  let problem = nickname || fields === 5 || fields === 6 ? undefined : `it has ${fields} fields`;
+  try {
+    if (problem === undefined) new Cron(ctx.value, { paused: true });
+  } catch (error) {
+    problem = lowerFirst(error).replace(/^cronPattern: /i, "");
+    problem = lowerFirst(problem);
+  }
+  if (problem !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected a cron expression of 5 or 6 fields like "*/5 * * * *", got ${
+        JSON.stringify(ctx.value)
+      } (${problem})`,
+    });
+  }
+});
+
+/** `[scripts.<name>.restart]` as written. */
+export const restartSchema = z.strictObject({
+  policy: z.enum(["always", "on-failure", "never"]).optional(),
+  min_delay: duration.optional(),
+  max_delay: duration.optional(),
+  multiplier: z.number().min(1).optional(),
+  jitter: z.number().min(0).max(1).optional(),
+  reset_after: duration.optional(),
+  max_restarts: z.int().min(1).optional(),
+  window: duration.optional(),
+});
+
+/** `[scripts.<name>.log]` as written. */
+export const logSchema = z.strictObject({
+  max_size: size.optional(),
+  max_age: duration.optional(),
+  keep: z.int().min(0).max(1000).optional(),
+});
+
+const ACTION_HINT = 'expected "alert", "restart" or an array of them like ["alert", "restart"]';
+
+const action = z.union([z.enum(HEALTH_ACTIONS), z.array(z.enum(HEALTH_ACTIONS))], {
+  error: (issue) => `${ACTION_HINT}, got ${describeValue(issue.input)}`,
+}).check((ctx) => {
+  if (!Array.isArray(ctx.value)) return;
+  const problem = ctx.value.length === 0
+    ? "an empty array"
+    : new Set(ctx.value).size < ctx.value.length
+    ? `a repeated action in ${JSON.stringify(ctx.value)}`
+    : undefined;
+  if (problem !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `${ACTION_HINT}, got ${problem}`,
+    });
+  }
+});
+
+const httpUrl = z.string().check((ctx) => {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(ctx.value).protocol;
+  } catch {
+    // not a URL at all
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+const probeName = z.string().check((ctx) => {
+  if (!NAME_PATTERN.test(ctx.value)) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected a probe name of letters, digits, "_" and "-", got ${
+        JSON.stringify(ctx.value)
+      }`,
+    });
+  }
+});
+
+/** The keys every kind of probe has. */
+const probeCommon = {
+  name: probeName.optional(),
+  interval: positiveDuration.optional(),
+  /** Must be shorter than `interval`; checked once defaults apply. */
+  timeout: positiveDuration.optional(),
+  failures: z.int().min(1).optional(),
+  action: action.optional(),
+};
+
+/** `[[scripts.<name>.probes]]` with `kind = "http"`. */
+export const httpProbeSchema = z.strictObject({
+  kind: z.literal("http"),
+  ...probeCommon,
+  url: httpUrl,
+  method: z.enum(HTTP_METHODS).optional(),
+  status: z.int().min(100).max(599).optional(),
+  body: z.string().optional(),
+});
+
+/** `[[scripts.<name>.probes]]` with `kind = "tcp"`. */
+export const tcpProbeSchema = z.strictObject({
+  kind: z.literal("tcp"),
+  ...probeCommon,
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535),
+});
+
+/** `[[scripts.<name>.probes]]` with `kind = "exec"`. */
+export const execProbeSchema = z.strictObject({
+  kind: z.literal("exec"),
+  ...probeCommon,
+  command,
+  cwd: z.string().min(1).optional(),
+});
+
+/** The schema of each probe kind, for per-kind key hints. */
+export const PROBE_SCHEMAS = {
+  http: httpProbeSchema,
+  tcp: tcpProbeSchema,
+  exec: execProbeSchema,
+} as const;
+
+/** One `[[scripts.<name>.probes]]` as written: its keys depend on `kind`. */
+export const probeSchema = z.discriminatedUnion(
+  "kind",
+  [httpProbeSchema, tcpProbeSchema, execProbeSchema],
+  {
+    error: (issue) => {
+      if (issue.code !== "invalid_union") return undefined;
+      const kind = isRecord(issue.input) ? issue.input.kind : undefined;
+      return `expected one of ${
+        Object.keys(PROBE_SCHEMAS).map((name) => JSON.stringify(name)).join(", ")
+      }, got ${describeValue(kind)}`;
+    },
+  },
+);
+
+/** `[scripts.<name>.limits]` as written: thresholds on the script's process tree. */
+export const limitsSchema = z.strictObject({
+  memory_warn: size.optional(),
+  memory_restart: size.optional(),
+  cpu_warn: z.number().gt(0).optional(),
+  cpu_restart: z.number().gt(0).optional(),
+  samples: z.int().min(1).optional(),
+}).superRefine((limits, ctx) => {
+  const { memory_warn, memory_restart, cpu_warn, cpu_restart } = limits;
+  if ([memory_warn, memory_restart, cpu_warn, cpu_restart].every((v) => v === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      input: limits,
+      path: [],
+      message:
+        "expected at least one threshold (memory_warn, memory_restart, cpu_warn or cpu_restart), got none",
+    });
+  }
+  const warnBytes = trySize(memory_warn);
+  const restartBytes = trySize(memory_restart);
+  if (warnBytes !== undefined && restartBytes !== undefined && restartBytes <= warnBytes) {
+    ctx.addIssue({
+      code: "custom",
+      input: memory_restart,
+      path: ["memory_restart"],
+      message: `expected memory_restart > memory_warn (${JSON.stringify(memory_warn)}), got ${
+        JSON.stringify(memory_restart)
+      }`,
+    });
+  }
+  if (
+    typeof cpu_warn === "number" && typeof cpu_restart === "number" && cpu_restart <= cpu_warn
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      input: cpu_restart,
+      path: ["cpu_restart"],
+      message: `expected cpu_restart > cpu_warn (${cpu_warn}), got ${cpu_restart}`,
+    });
+  }
+}, ALWAYS);
+
+/** Keys that mean nothing without another key of the same script: [key, the key it needs]. */
+const NEEDS = [
+  ["timezone", "schedule"],
+  ["grace", "heartbeat_timeout"],
+  ["heartbeat_file", "heartbeat_timeout"],
+  ["heartbeat_action", "heartbeat_timeout"],
+  ["silence_action", "silence_timeout"],
+] as const;
+
+/** `[defaults]`: the keys a script may inherit. */
+export const scriptDefaultsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  stop_signal: z.enum(STOP_SIGNALS).optional(),
+  stop_timeout: duration.optional(),
+  /** Applies only to scripts with a `schedule`. */
+  timezone: timezone.optional(),
+  restart: restartSchema.optional(),
+  log: logSchema.optional(),
+});
+
+/** `[scripts.<name>]` as written. */
+export const scriptSchema = scriptDefaultsSchema.extend({
+  command,
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  schedule: schedule.optional(),
+  /** Dead-man's switch: expect a ping (or a touch of heartbeat_file) this often. */
+  heartbeat_timeout: positiveDuration.optional(),
+  grace: duration.optional(),
+  heartbeat_file: z.string().min(1).optional(),
+  heartbeat_action: action.optional(),
+  /** Hang check: expect an output line this often. */
+  silence_timeout: positiveDuration.optional(),
+  silence_action: action.optional(),
+  probes: z.array(probeSchema).optional(),
+  limits: limitsSchema.optional(),
+  /** `"site"`: run on exactly one agent of the site, the holder of its lease at the collector. */
+  singleton: z.enum(SINGLETON_SCOPES).optional(),
+}).superRefine((script, ctx) => {
+  for (const [key, needed] of NEEDS) {
+    if (script[key] !== undefined && script[needed] === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        input: script[key],
+        path: [key],
+        message: `expected ${key} only together with ${needed}, got ${
+          describeValue(script[key])
+        } without one`,
+      });
+    }
+  }
+}, ALWAYS);
+
+/** `[agent]` as written. */
+export const agentSchema = z.strictObject({
+  site: z.string().min(1).optional(),
+  host: z.string().min(1).optional(),
+  data_dir: z.string().min(1).optional(),
+  log_dir: z.string().min(1).optional(),
+  api_port: z.int().min(0).max(65535).optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  sample_interval: durationAtLeast(
+    MIN_SAMPLE_INTERVAL_MS,
+    `>= ${formatDuration(MIN_SAMPLE_INTERVAL_MS)}`,
+  ).optional(),
+  memory_warn: size.optional(),
+  disk_warn: size.optional(),
+});
+
+const collectorUrl = z.string().check((ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(ctx.value);
+  } catch {
+    // not a URL at all
+  }
+  const problem = url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")
+    ? "an http:// or https:// URL"
+    : url.protocol === "http:" && !isLoopbackHost(url.hostname)
+    ? "an https:// URL (plain http:// only to 127.0.0.1 or localhost)"
+    : url.username !== "" || url.password !== ""
+    ? "a URL without credentials (the token goes in collector.token)"
+    : url.search !== "" || url.hash !== ""
+    ? "a URL without a query or fragment"
+    : undefined;
+  if (problem !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `expected ${problem}, got ${JSON.stringify(ctx.value)}`,
+    });
+  }
+});
+
+/** `[collector]` as written: where the agent reports, and how. */
+export const collectorSchema = z.strictObject({
+  /** The collector's base URL; the API is under `<url>api/v1/`. */
+  url: collectorUrl,
+  /** The agent's bearer token, usually `"${SCRIPTMON_AGENT_TOKEN}"`. */
+  token: z.string().min(1),
+  heartbeat_interval: durationAtLeast(
+    MIN_HEARTBEAT_INTERVAL_MS,
+    `>= ${formatDuration(MIN_HEARTBEAT_INTERVAL_MS)}`,
+  ).optional(),
+  batch_size: z.int().min(1).max(MAX_BATCH_EVENTS).optional(),
+  spool_limit: z.int().min(MIN_SPOOL_LIMIT).optional(),
+  timeout: positiveDuration.optional(),
+  lease_ttl: durationAtLeast(MIN_LEASE_TTL_MS, `>= ${formatDuration(MIN_LEASE_TTL_MS)}`).check(
+    (ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(ctx.value);
+      } catch {
+        return; // reported by `duration`
+      }
+      if (ms > MAX_LEASE_TTL_MS) {
+        ctx.issues.push({
+          code: "custom",
+          input: ctx.value,
+          message: `expected a duration <= ${formatDuration(MAX_LEASE_TTL_MS)}, got ${
+            JSON.stringify(ctx.value)
+          }`,
+        });
+      }
+    },
+  ).optional(),
+});
+
+/** The whole file as written; `[env.<name>]` overlays are merged before validation. */
+export const agentConfigSchema = z.strictObject({
+  agent: agentSchema.optional(),
+  defaults: scriptDefaultsSchema.optional(),
+  scripts: z.record(z.string(), scriptSchema).superRefine((scripts, ctx) => {
+    for (const name of Object.keys(scripts)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a script name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }, ALWAYS).optional(),
+  webhooks: z.record(z.string(), webhookSchema).superRefine((webhooks, ctx) => {
+    for (const name of Object.keys(webhooks)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a webhook name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }, ALWAYS).optional(),
+  notify: notifyPolicySchema.optional(),
+  collector: collectorSchema.optional(),
+  /** `[tokens.<name>]`: credentials scripts depend on (see `tokens/schema.ts`). */
+  tokens: z.record(z.string(), tokenSchema).superRefine((tokens, ctx) => {
+    for (const name of Object.keys(tokens)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a token name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }, ALWAYS).optional(),
+  env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+});
+
+/** The agent's config as written in TOML (all keys optional). */
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+
+/** `[scripts.<name>]` as written. */
+export type ScriptConfig = z.infer<typeof scriptSchema>;
+
+/** One `[[scripts.<name>.probes]]` as written. */
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+/** A health check's action as written: `"alert"`, `"restart"` or an array of them. */
+export type ActionConfig = z.infer<typeof action>;
+
+/** A value as config messages show it: strings quoted, tables named. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return truncate(JSON.stringify(value));
+  if (typeof value === "object" && value !== null) return "a table";
+  return truncate(JSON.stringify(value) ?? String(value));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function trySize(value: unknown): number | undefined {
+  try {
+    return typeof value === "string" ? parseSize(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function lowerFirst(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.charAt(0).toLowerCase() + message.slice(1);
+}

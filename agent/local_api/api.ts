@@ -1,0 +1,283 @@
+/**
+ * The agent's local API, served on 127.0.0.1 only: health, status, and the
+ * control routes the CLI uses (those need the control secret).
+ */
+import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { getLogger } from "@logtape/logtape";
+import type { ScriptStatus } from "../supervise/state.ts";
+import { type Supervisor, UnknownScriptError } from "../supervise/supervisor.ts";
+import type { ConfigIssue } from "../config/load.ts";
+import { type CheckState, PING_BODY_LIMIT } from "../health/types.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { CollectorLinkStatus } from "../uplink/collector_link.ts";
+import { type Notifier, UnknownWebhookError } from "../notify/notifier.ts";
+import { parseSilenceRequest } from "../../shared/notify/silence_request.ts";
+import { MESSAGE_STATES, type MessageState } from "../../shared/notify/types.ts";
+import { redactAnswers } from "../../shared/redact_answers.ts";
+import { MAX_RELAY_BODY_BYTES } from "../../shared/notify/outbox.ts";
+import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
+import type { TokenStatus } from "../tokens/types.ts";
+
+/** What the API reports of the agent itself. */
+export interface AgentInfo {
+  version: string;
+  pid: number;
+  site: string;
+  host: string;
+  configPath: string;
+  envName: string | null;
+  startedAt: string;
+  /** The last reload that failed, while the previous config keeps running. */
+  configError: { at: string; message: string; issues: ConfigIssue[] } | null;
+  /** The agent's own resources at the last sample (null before the first). */
+  resources: AgentResources | null;
+  /** Agent-wide checks: "agent-memory" and "disk:<path>" for data_dir and log_dir. */
+  checks: CheckState[];
+  /** The link to the collector, when one is configured. */
+  collector: CollectorLinkStatus | null;
+}
+
+/** The agent process's own resources and the free disk of its folders. */
+export interface AgentResources {
+  /** ISO time of the sample. */
+  at: string;
+  rssBytes: number;
+  cpuSeconds: number;
+  disk: { path: string; freeBytes: number | null }[];
+}
+
+/** The body of `GET /api/status`. */
+export interface StatusBody {
+  agent: AgentInfo;
+  scripts: ScriptStatus[];
+  /** Every `[tokens.*]`: state and time left, never the value (absent from older agents). */
+  tokens?: TokenStatus[];
+}
+
+/** The answer of `GET /readyz`. */
+export interface Readiness {
+  /** A config is loaded and running (a failed reload keeps it, see `configError`). */
+  config: boolean;
+  kv: boolean;
+  lock: boolean;
+}
+
+/** What the API needs from the running agent. */
+export interface ApiDeps {
+  supervisor: Supervisor;
+  info: () => AgentInfo;
+  readiness: () => Promise<Readiness>;
+  secret: string;
+  /** Re-reads the config file now. */
+  reload: () => Promise<void>;
+  notifier: Notifier;
+  /** The tokens' status (none when not given). */
+  tokens?: () => TokenStatus[];
+}
+
+/** Relayed posts larger than this are refused with 413 (a KV value holds at most 64 KiB). */
+export const RELAY_BODY_LIMIT = MAX_RELAY_BODY_BYTES;
+
+const log = getLogger(["scriptmon", "api"]);
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** Builds the local API app. */
+export function createApi(deps: ApiDeps): Hono {
+  const app = new Hono();
+  app.use("*", redactAnswers());
+
+  // Loopback only, and not reachable through DNS rebinding from a browser.
+  app.use("*", async (c, next) => {
+    const hostHeader = c.req.header("host") ?? "";
+    const host = hostHeader.replace(/:\d+$/, "");
+    if (!LOOPBACK_HOSTS.has(host)) {
+      throw new HTTPException(421, { message: `Host "${host}" is not a loopback name` });
+    }
+    // Scripts and the CLI send neither header; a browser does. Only the agent's own page may
+    // talk to it: a page elsewhere must not ping, relay into the chat channels, or control.
+    const site = c.req.header("sec-fetch-site");
+    const origin = c.req.header("origin");
+    if (
+      (site !== undefined && site !== "same-origin" && site !== "none") ||
+      (origin !== undefined && origin !== `http://${hostHeader}`)
+    ) {
+      log.warn("Refused a cross-site {method} {path} from {origin}", {
+        method: c.req.method,
+        path: c.req.path,
+        origin: origin ?? site,
+      });
+      throw new HTTPException(403, { message: "Cross-site requests are not accepted" });
+    }
+    await next();
+  });
+  const status = (): StatusBody => ({
+    agent: deps.info(),
+    scripts: deps.supervisor.status(),
+    tokens: deps.tokens?.() ?? [],
+  });
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/readyz", async (c) => {
+    const checks = await deps.readiness();
+    const ready = checks.config && checks.kv && checks.lock;
+    return c.json({ ready, ...checks }, ready ? 200 : 503);
+  });
+  app.get("/api/status", (c) => c.json(status()));
+  app.get("/metrics", (c) =>
+    c.body(renderMetrics(status()), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }));
+  app.get("/", (c) => {
+    if (c.req.query("fragment") !== undefined) return c.html(renderStatusFragment(status()));
+    const nonce = crypto.randomUUID().replaceAll("-", "");
+    c.header(
+      "content-security-policy",
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " +
+        "frame-ancestors 'none'",
+    );
+    c.header("x-content-type-options", "nosniff");
+    c.header("referrer-policy", "no-referrer");
+    return c.html(renderStatusPage(status(), { nonce }));
+  });
+
+  // Heartbeats: GET or POST, an optional body kept as the last message.
+  for (const [suffix, kind] of [["", "success"], ["/start", "start"], ["/fail", "fail"]] as const) {
+    app.on(["GET", "POST"], `/ping/:name${suffix}`, async (c) => {
+      const body = c.req.method === "POST" ? await readCut(c.req.raw, PING_BODY_LIMIT) : null;
+      deps.supervisor.ping(c.req.param("name"), kind, body);
+      return c.text("OK");
+    });
+  }
+
+  // The scripts' own webhook posts: the body exactly as the provider takes it.
+  app.post(
+    "/relay/:webhook",
+    bodyLimit({
+      maxSize: RELAY_BODY_LIMIT,
+      onError: (c) =>
+        c.json({ error: `A relayed post may be at most ${RELAY_BODY_LIMIT} bytes` }, 413),
+    }),
+    async (c) => {
+      const body = await c.req.text();
+      const contentType = c.req.header("content-type") ?? "application/json";
+      const { id, duplicate } = await deps.notifier.relay(
+        c.req.param("webhook"),
+        body,
+        contentType,
+        c.req.header("idempotency-key"),
+      );
+      return duplicate ? c.json({ id, duplicate: true }, 200) : c.json({ id }, 202);
+    },
+  );
+  app.get("/api/silences", (c) => c.json({ silences: deps.notifier.silences() }));
+
+  const control = new Hono();
+  control.use("*", bodyLimit({ maxSize: 64 * 1024 }));
+  control.use("*", bearerAuth({ token: deps.secret }));
+  for (const action of ["start", "stop", "restart"] as const) {
+    control.post(`/scripts/:name/${action}`, async (c) => {
+      const runner = deps.supervisor.get(c.req.param("name"));
+      log.info("Control request: {action} {script}", { action, script: runner.name });
+      await runner[action]();
+      return c.json({ ok: true, script: deps.supervisor.statusOf(runner.name) });
+    });
+  }
+  control.get("/notifications", async (c) => {
+    const state = c.req.query("state");
+    if (state !== undefined && !MESSAGE_STATES.includes(state as MessageState)) {
+      throw new HTTPException(400, {
+        message: `state must be one of ${MESSAGE_STATES.join(", ")}, got "${state}"`,
+      });
+    }
+    const since = c.req.query("since");
+    if (since !== undefined && Number.isNaN(Date.parse(since))) {
+      throw new HTTPException(400, { message: `since must be an ISO time, got "${since}"` });
+    }
+    const limit = Number(c.req.query("limit") ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new HTTPException(400, {
+        message: `limit must be 1..10000, got "${c.req.query("limit")}"`,
+      });
+    }
+    const messages = await deps.notifier.list({
+      since,
+      state: state as MessageState | undefined,
+      channel: c.req.query("channel"),
+      limit,
+    });
+    return c.json({ messages, counts: await deps.notifier.outbox.counts() });
+  });
+  control.post("/silences", async (c) => {
+    const body = await c.req.json().catch(() => null);
+    const silence = parseSilenceRequest(body, Date.now());
+    return c.json({ silence: await deps.notifier.addSilence(silence) }, 201);
+  });
+  control.delete("/silences/:id", async (c) => {
+    const removed = await deps.notifier.removeSilence(c.req.param("id"));
+    if (!removed) throw new HTTPException(404, { message: `No silence "${c.req.param("id")}"` });
+    return c.json({ ok: true });
+  });
+  control.post("/reload", async (c) => {
+    await deps.reload();
+    return c.json({ ok: deps.info().configError === null, agent: deps.info() });
+  });
+  app.route("/api", control);
+
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => {
+    if (error instanceof UnknownScriptError) {
+      return c.json({ error: error.message, scripts: error.known }, 404);
+    }
+    if (error instanceof UnknownWebhookError) {
+      return c.json({ error: error.message, webhooks: error.known }, 404);
+    }
+    if (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) {
+      log.info("Refused {method} {path}: {message}", {
+        method: c.req.method,
+        path: c.req.path,
+        message: error.message,
+      });
+      return c.json({ error: error.message }, 400);
+    }
+    if (error instanceof HTTPException) {
+      return c.json({ error: error.message || "request refused" }, error.status);
+    }
+    log.error("Local API {method} {path} failed: {error}", {
+      method: c.req.method,
+      path: c.req.path,
+      error,
+    });
+    return c.json({ error: "internal error; see the agent log" }, 500);
+  });
+  return app;
+}
+
+/** The request body as text, cut after `limit` bytes (the rest is not read). */
+async function readCut(request: Request, limit: number): Promise<string | null> {
+  if (!request.body) return null;
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value.subarray(0, limit - size));
+      size += Math.min(value.byteLength, limit - size);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  // A cut in the middle of a character decodes to U+FFFD; drop it.
+  return new TextDecoder().decode(bytes).replace(/\uFFFD$/, "") || null;
+}

@@ -1,0 +1,299 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { alive, denoFixture, nextEvent, tempDir, testScript, until } from "../../tests/_helpers.ts";
+import { systemClock } from "../clock.ts";
+import { EventLog } from "./event_log.ts";
+import { readLastLines } from "../logs/tail.ts";
+import { readPidRecord, writePidRecord } from "./pid_records.ts";
+import { platform } from "../platform/mod.ts";
+import { ScriptRunner } from "./script_runner.ts";
+import type { ResolvedScript } from "../config/types.ts";
+
+/** A runner on a temp data dir; disposing stops the script and closes everything. */
+async function harness(script: ResolvedScript) {
+  const dir = await tempDir();
+  const kv = await Deno.openKv(join(dir.path, "agent.kv"));
+  const events = await EventLog.open(kv);
+  const deps = {
+    platform,
+    events,
+    clock: systemClock,
+    pidDir: join(dir.path, "pids"),
+    logDir: join(dir.path, "logs"),
+  };
+  await Deno.mkdir(deps.pidDir, { recursive: true });
+  const runner = new ScriptRunner(script, deps);
+  return {
+    runner,
+    events,
+    deps,
+    async [Symbol.asyncDispose]() {
+      await runner.dispose();
+      await events.flush();
+      kv.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+const stateOf =
+  (name: string, state: string) => (e: { script?: string; state?: string; kind: string }) =>
+    e.kind === "state" && e.script === name && e.state === state;
+
+Deno.test("a crashing script is restarted with growing backoff delays", async () => {
+  await using h = await harness(
+    testScript("crashy", denoFixture("exit_after.ts", "0", "3"), {
+      restart: { minDelayMs: 50, maxDelayMs: 400, multiplier: 2 },
+    }),
+  );
+  const delays: number[] = [];
+  const seen = new Promise<void>((resolve) => {
+    h.events.subscribe((e) => {
+      const m = e.kind === "state" && e.state === "backoff" &&
+        /next start in (\d+) ms/.exec(e.reason ?? "");
+      if (m && delays.push(Number(m[1])) === 4) resolve();
+    });
+  });
+  await h.runner.start();
+  await seen;
+  assert.deepEqual(delays.slice(0, 4), [50, 100, 200, 400]);
+  assert.equal(h.runner.status().lastExit?.code, 3);
+  // Every transition and exit is kept in KV, newest first.
+  const stored = await h.events.list({ script: "crashy", limit: 1000 });
+  const exits = stored.filter((e) => e.kind === "exit");
+  assert.ok(exits.length >= 4);
+  assert.deepEqual([exits[0].exitCode, exits[0].reason], [3, "exited with code 3"]);
+  assert.ok(
+    stored.some((e) => e.kind === "state" && e.from === "running" && e.state === "backoff"),
+  );
+});
+
+Deno.test("a run that lasts reset_after resets the backoff to min_delay", async () => {
+  await using h = await harness(
+    testScript("steady", denoFixture("exit_after.ts", "400", "1"), {
+      restart: { minDelayMs: 20, maxDelayMs: 5000, multiplier: 10, resetAfterMs: 300 },
+    }),
+  );
+  const delays: number[] = [];
+  const seen = new Promise<void>((resolve) => {
+    h.events.subscribe((e) => {
+      const m = e.kind === "state" && e.state === "backoff" &&
+        /next start in (\d+) ms/.exec(e.reason ?? "");
+      if (m && delays.push(Number(m[1])) === 3) resolve();
+    });
+  });
+  await h.runner.start();
+  await seen;
+  // Every run lasted longer than reset_after, so no delay ever grew.
+  assert.deepEqual(delays, [20, 20, 20]);
+});
+
+Deno.test("more than max_restarts within window moves the script to crash-looping", async () => {
+  await using h = await harness(
+    testScript("loop", denoFixture("exit_after.ts", "0", "1"), {
+      restart: { minDelayMs: 0, maxDelayMs: 30_000, maxRestarts: 3, windowMs: 60_000 },
+    }),
+  );
+  const looping = nextEvent(h.events, stateOf("loop", "crash-looping"));
+  await h.runner.start();
+  const event = await looping;
+  assert.match(event.reason ?? "", /4 restarts within the window; next start in 30000 ms/);
+  const status = h.runner.status();
+  assert.equal(status.state, "crash-looping");
+  assert.equal(status.crashLoop, true);
+  assert.equal(status.restarts, 3);
+  assert.ok(status.nextStartAt);
+});
+
+Deno.test("stop() ends the whole process tree, grandchild included", async () => {
+  await using h = await harness(testScript("tree", denoFixture("tree.ts")));
+  await h.runner.start();
+  const pid = h.runner.status().pid!;
+  const grandchild = await until(
+    "the grandchild pid in the log",
+    () => h.runner.recentLines.find((l) => /^\d+$/.test(l.line))?.line,
+  );
+  assert.ok(await alive(Number(grandchild)));
+  await h.runner.stop();
+  assert.equal(h.runner.state, "stopped");
+  assert.equal(await alive(pid), false);
+  assert.equal(await alive(Number(grandchild)), false);
+  assert.equal((await readPidRecord(h.deps.pidDir, "tree")).record, null);
+});
+
+Deno.test("stop() kills a tree that ignores SIGTERM after stop_timeout", async () => {
+  await using h = await harness(
+    testScript("stubborn", denoFixture("tree.ts", "--ignore-term"), { stopTimeoutMs: 300 }),
+  );
+  await h.runner.start();
+  const grandchild = await until(
+    "the grandchild pid",
+    () => h.runner.recentLines.find((l) => /^\d+$/.test(l.line))?.line,
+  );
+  const pid = h.runner.status().pid!;
+  await h.runner.stop();
+  assert.equal(await alive(pid), false);
+  assert.equal(await alive(Number(grandchild)), false);
+  assert.equal(h.runner.status().lastExit?.signal, "SIGKILL");
+});
+
+Deno.test("stdout and stderr lines land in the script's log, tagged by stream", async () => {
+  await using h = await harness(testScript("printer", denoFixture("print_hang.ts", "3")));
+  await h.runner.start();
+  await until("four lines", () => h.runner.recentLines.length >= 4);
+  await h.runner.stop();
+  const lines = await readLastLines(h.runner.logPath, 10);
+  const outs = lines.filter((l) => / out /.test(l)).map((l) => l.split(" out ")[1]);
+  assert.deepEqual(outs, ["line 1", "line 2", "line 3"]);
+  assert.ok(lines.some((l) => / err to stderr$/.test(l)));
+  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z out line 1$/);
+});
+
+Deno.test("a missing command fails with a clear reason and is retried", async () => {
+  await using h = await harness(
+    testScript("ghost", ["no-such-program-xyz", "--flag"], { restart: { minDelayMs: 50 } }),
+  );
+  const failed = nextEvent(h.events, stateOf("ghost", "failed"));
+  const retried = nextEvent(h.events, stateOf("ghost", "backoff"));
+  await h.runner.start();
+  assert.equal(
+    (await failed).reason,
+    'Cannot start script "ghost": command "no-such-program-xyz" not found',
+  );
+  await retried;
+});
+
+Deno.test("a running copy from a valid PID record is adopted, not started twice", async () => {
+  const argv = ["sleep", "300"];
+  const sleeper = new Deno.Command("sleep", { args: ["300"], detached: true }).spawn();
+  try {
+    await using h = await harness(testScript("sleeper", argv));
+    const info = (await platform.inspect(sleeper.pid))!;
+    await writePidRecord(h.deps.pidDir, {
+      script: "sleeper",
+      pid: sleeper.pid,
+      startTime: info.startTime,
+      argv,
+      owner: "once",
+      agentPid: 1,
+      startedAt: new Date().toISOString(),
+    });
+    await h.runner.start();
+    const status = h.runner.status();
+    assert.equal(status.pid, sleeper.pid);
+    assert.equal(status.adopted, true);
+    assert.equal(status.state, "running");
+    await h.runner.stop();
+    assert.equal((await sleeper.status).signal, "SIGTERM");
+  } finally {
+    try {
+      sleeper.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await sleeper.status;
+  }
+});
+
+Deno.test("a PID record whose pid now belongs to another process is not trusted", async () => {
+  const stranger = new Deno.Command("sleep", { args: ["300"] }).spawn();
+  try {
+    await using h = await harness(testScript("rates", denoFixture("print_hang.ts", "1")));
+    const info = (await platform.inspect(stranger.pid))!;
+    // Same pid, but recorded with another start time: the pid was reused.
+    await writePidRecord(h.deps.pidDir, {
+      script: "rates",
+      pid: stranger.pid,
+      startTime: info.startTime + "0",
+      argv: ["sleep", "300"],
+      owner: "daemon",
+      agentPid: 1,
+      startedAt: new Date().toISOString(),
+    });
+    await h.runner.start();
+    const status = h.runner.status();
+    assert.notEqual(status.pid, stranger.pid);
+    assert.equal(status.adopted, false);
+    await h.runner.stop();
+    assert.equal(await alive(stranger.pid), true, "the unrelated process was not signalled");
+  } finally {
+    stranger.kill("SIGKILL");
+    await stranger.status;
+  }
+});
+
+Deno.test("policy on-failure leaves a script that exited 0 in state exited", async () => {
+  await using h = await harness(
+    testScript("oneshot", denoFixture("exit_after.ts", "0", "0"), {
+      restart: { policy: "on-failure" },
+    }),
+  );
+  const exited = nextEvent(h.events, stateOf("oneshot", "exited"));
+  await h.runner.start();
+  await exited;
+  assert.equal(h.runner.status().restarts, 0);
+  assert.equal(h.runner.status().lastExit?.code, 0);
+});
+
+Deno.test("a scheduled script runs at its cron time and waits in state exited", async () => {
+  await using h = await harness(
+    testScript("report", denoFixture("exit_after.ts", "0", "0"), {
+      schedule: { cron: "* * * * * *", timezone: "UTC" },
+    }),
+  );
+  const ran = nextEvent(
+    h.events,
+    (e) => e.kind === "state" && e.script === "report" && e.state === "running",
+  );
+  const done = nextEvent(
+    h.events,
+    (e) =>
+      e.kind === "state" && e.script === "report" && e.state === "exited" &&
+      e.reason === "exited with code 0",
+  );
+  await h.runner.start();
+  await ran;
+  await done;
+  assert.equal(h.runner.status().lastExit?.code, 0);
+  assert.ok(h.runner.status().nextStartAt);
+});
+
+Deno.test("a stop that arrives during a restart wins: the script ends stopped", async () => {
+  await using h = await harness(testScript("racy", denoFixture("print_hang.ts", "1")));
+  await h.runner.start();
+  const restarting = h.runner.restart();
+  const stopping = h.runner.stop();
+  await Promise.all([restarting, stopping]);
+  assert.equal(h.runner.state, "stopped");
+  assert.equal(h.runner.status().pid, null);
+});
+
+Deno.test("a disposed runner cannot be started again", async () => {
+  await using h = await harness(testScript("gone", denoFixture("print_hang.ts", "1")));
+  await h.runner.start();
+  await h.runner.dispose("removed from the config");
+  await h.runner.start();
+  assert.equal(h.runner.state, "stopped");
+  assert.equal(h.runner.status().pid, null);
+});
+
+Deno.test("an adopted on-failure script that ends is not restarted", async () => {
+  const sleeper = new Deno.Command("sleep", { args: ["0.3"], detached: true }).spawn();
+  await using h = await harness(
+    testScript("job", ["sleep", "0.3"], { restart: { policy: "on-failure" } }),
+  );
+  const info = (await platform.inspect(sleeper.pid))!;
+  await writePidRecord(h.deps.pidDir, {
+    script: "job",
+    pid: sleeper.pid,
+    startTime: info.startTime,
+    argv: ["sleep", "0.3"],
+    owner: "once",
+    agentPid: 1,
+    startedAt: new Date().toISOString(),
+  });
+  const exited = nextEvent(h.events, stateOf("job", "exited"));
+  await h.runner.start();
+  assert.equal(h.runner.status().adopted, true);
+  await sleeper.status;
+  await exited;
+  assert.equal(h.runner.status().restarts, 0);
+});

@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { LeaseResponse } from "../../shared/protocol.ts";
+import { denoFixture, tempDir, testScript, until } from "../../tests/_helpers.ts";
+import { systemClock } from "../clock.ts";
+import { parseConfig } from "../config/load.ts";
+import type { ResolvedCollectorLink, ResolvedScript } from "../config/types.ts";
+import { EventLog } from "./event_log.ts";
+import { platform } from "../platform/mod.ts";
+import { SiteLeaseManager, waitingReason } from "./site_lease.ts";
+import { Supervisor } from "./supervisor.ts";
+
+const LINK: ResolvedCollectorLink = {
+  url: "http://127.0.0.1:9/",
+  token: "t0ken",
+  heartbeatIntervalMs: 10_000,
+  batchSize: 500,
+  spoolLimit: 1000,
+  timeoutMs: 1000,
+  leaseTtlMs: 1500,
+};
+
+const FREE: LeaseResponse = { held: false, holder: null, expiresAt: null };
+const OTHER: LeaseResponse = {
+  held: false,
+  holder: "BFI4/ws-07",
+  expiresAt: "2026-05-01T12:00:15.000Z",
+};
+const MINE: LeaseResponse = {
+  held: true,
+  holder: "BFI4/ws-01",
+  expiresAt: "2026-05-01T12:00:15.000Z",
+};
+
+/** A collector that answers lease requests with `answer` (an Error: no answer) after `delayMs`. */
+class FakeCollector {
+  answer: LeaseResponse | Error = OTHER;
+  requests: { url: string; action: string; ttlMs?: number }[] = [];
+  delayMs = 0;
+  /** Requests not answered yet, and the most there were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** When the last request answered "held" was sent (Date.now()). */
+  lastHeldSentAt = 0;
+
+  readonly fetch: typeof fetch = async (input, init) => {
+    const sentAt = Date.now();
+    const body = JSON.parse(String(init?.body));
+    this.requests.push({ url: String(input), ...body });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (this.delayMs > 0) await delay(this.delayMs, init?.signal ?? undefined);
+      const answer = this.answer;
+      if (answer instanceof Error) throw answer;
+      if (answer.held && body.action !== "release") this.lastHeldSentAt = sentAt;
+      return Response.json(body.action === "release" ? FREE : answer);
+    } finally {
+      this.inFlight--;
+    }
+  };
+}
+
+/** Waits `ms`, or rejects with the reason once `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+async function harness(options: { ttlMs?: number } = {}) {
+  const dir = await tempDir();
+  const kv = await Deno.openKv(join(dir.path, "agent.kv"));
+  const events = await EventLog.open(kv);
+  const pidDir = join(dir.path, "pids");
+  await Deno.mkdir(pidDir, { recursive: true });
+  const supervisor = new Supervisor({
+    platform,
+    events,
+    clock: systemClock,
+    pidDir,
+    logDir: join(dir.path, "logs"),
+  });
+  const collector = new FakeCollector();
+  const leases = new SiteLeaseManager({
+    config: { ...LINK, leaseTtlMs: options.ttlMs ?? LINK.leaseTtlMs },
+    supervisor,
+    host: "ws-01",
+    fetch: collector.fetch,
+  });
+  const script = testScript("report", denoFixture("print_hang.ts", "1"), { singleton: "site" });
+  return {
+    supervisor,
+    leases,
+    collector,
+    script,
+    status: () => supervisor.statusOf("report"),
+    async apply(scripts: Record<string, ResolvedScript> = { report: script }) {
+      const config = parseConfig(
+        '[collector]\nurl = "http://127.0.0.1:9/"\ntoken = "t0ken"\n',
+        { path: join(dir.path, "scriptmon.toml"), vars: {} },
+      );
+      await supervisor.apply({ ...config, scripts });
+    },
+    async [Symbol.asyncDispose]() {
+      await leases.close({ release: false });
+      await supervisor.shutdown();
+      await events.flush();
+      kv.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("the supervisor does not start a singleton script by itself", async () => {
+  await using h = await harness();
+  await h.apply();
+  assert.equal(h.status().state, "stopped");
+  assert.equal(h.status().reason, "waiting for the site lease");
+});
+
+Deno.test("a script whose lease another agent holds stays stopped, saying who holds it", async () => {
+  await using h = await harness();
+  await h.apply();
+  h.leases.start();
+  await until("the acquire", () => h.collector.requests.length >= 2);
+  assert.equal(h.status().state, "stopped");
+  assert.equal(
+    h.status().reason,
+    "waiting for the site lease (held by BFI4/ws-07 until 2026-05-01T12:00:15.000Z)",
+  );
+  assert.deepEqual(h.collector.requests[0], {
+    url: "http://127.0.0.1:9/api/v1/leases/report?host=ws-01",
+    action: "acquire",
+    ttlMs: 1500,
+  });
+});
+
+Deno.test("holding the lease starts the script; losing it at a renewal stops it", async () => {
+  await using h = await harness();
+  h.collector.answer = MINE;
+  await h.apply();
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  h.collector.answer = OTHER;
+  await until("the script stopped", () => h.status().state === "stopped");
+  assert.equal(h.status().reason, waitingReason(OTHER));
+});
+
+Deno.test("with the collector unreachable the holder runs until its lease would expire", async () => {
+  await using h = await harness();
+  h.collector.answer = MINE;
+  await h.apply({ report: { ...h.script, stopTimeoutMs: 200 } });
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  h.collector.answer = new TypeError("fetch failed");
+  await until("the script stopped", () => h.status().state === "stopped", 5000);
+  const ranFor = Date.now() - h.collector.lastHeldSentAt;
+  // Stopped by the local expiry: from 1.5 s - 200 ms - 1 s on, before the lease's 1.5 s are over.
+  assert.ok(ranFor >= 300 && ranFor < 1500, `stopped ${ranFor} ms after the last renewal`);
+  await until(
+    "the waiting reason",
+    () => /^waiting for the site lease \(no answer .*fetch failed\)$/.test(h.status().reason ?? ""),
+  );
+});
+
+Deno.test("a non-holder never starts the script while the collector is unreachable", async () => {
+  await using h = await harness();
+  h.collector.answer = new TypeError("fetch failed");
+  await h.apply();
+  h.leases.start();
+  await until("three attempts", () => h.collector.requests.length >= 3);
+  assert.equal(h.status().state, "stopped");
+  assert.equal(
+    h.status().reason,
+    "waiting for the site lease (no answer from the collector: fetch failed)",
+  );
+});
+
+Deno.test("a singleton script started by hand on a non-holder is stopped again", async () => {
+  await using h = await harness();
+  await h.apply();
+  h.leases.start();
+  await until("the acquire", () => h.collector.requests.length >= 1);
+  await h.supervisor.get("report").start();
+  await until("the script stopped", () => h.status().state === "stopped", 5000);
+  assert.equal(h.status().reason, waitingReason(OTHER));
+});
+
+Deno.test("close({ release: true }) gives a held lease up", async () => {
+  await using h = await harness();
+  h.collector.answer = MINE;
+  await h.apply();
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await h.supervisor.shutdown();
+  await h.leases.close({ release: true });
+  assert.equal(h.collector.requests.at(-1)?.action, "release");
+});
+
+Deno.test("a holder cut off from the collector kills a script ignoring SIGTERM before its ttl is over", async () => {
+  await using h = await harness({ ttlMs: 3000 });
+  h.collector.answer = MINE;
+  const stubborn = testScript("report", denoFixture("ignore_term.ts"), {
+    singleton: "site",
+    stopTimeoutMs: 1000,
+  });
+  await h.apply({ report: stubborn });
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  h.collector.answer = new TypeError("fetch failed");
+  await until("the script stopped", () => h.status().state === "stopped", 10_000);
+  const after = Date.now() - h.collector.lastHeldSentAt;
+  // The collector may hand the lease on 3 s after the last granted request.
+  assert.ok(after < 3000, `killed ${after} ms after the last granted request`);
+});
+
+Deno.test("the leases of several scripts are renewed in parallel", async () => {
+  await using h = await harness();
+  h.collector.answer = OTHER;
+  h.collector.delayMs = 200;
+  const scripts: Record<string, ResolvedScript> = {};
+  for (const name of ["a", "b", "c"]) {
+    scripts[name] = testScript(name, denoFixture("print_hang.ts", "1"), { singleton: "site" });
+  }
+  await h.apply(scripts);
+  h.leases.start();
+  await until("three requests", () => h.collector.requests.length >= 3);
+  assert.equal(h.collector.maxInFlight, 3);
+});
+
+Deno.test("a holder whose collector stops answering kills a script ignoring SIGTERM before its ttl is over", async () => {
+  await using h = await harness({ ttlMs: 3000 });
+  h.collector.answer = MINE;
+  const stubborn = testScript("report", denoFixture("ignore_term.ts"), {
+    singleton: "site",
+    stopTimeoutMs: 1000,
+  });
+  await h.apply({ report: stubborn });
+  h.leases.start();
+  await until("the script running", () => h.status().state === "running");
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  // Requests hang until they time out.
+  h.collector.delayMs = 60_000;
+  await until("the script stopped", () => h.status().state === "stopped", 10_000);
+  const after = Date.now() - h.collector.lastHeldSentAt;
+  assert.ok(after < 3000, `killed ${after} ms after the last granted request`);
+});

@@ -1,0 +1,243 @@
+/**
+ * The routes agents call with their agent token: `POST /api/v1/ingest`
+ * (heartbeat, events, acks → ackedSeq and pending commands) and
+ * `GET /api/v1/commands?wait=<ms>` (the commands long-poll), and the site
+ * coordination: `POST /api/v1/leases/<script>` and `POST /api/v1/dedupe`.
+ * The agent is the token's site and the host of `?host=`, else the host it
+ * last ingested with.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { getLogger } from "@logtape/logtape";
+import {
+  AGENT_FEATURES_HEADER,
+  type Command,
+  dedupeRequestSchema,
+  type DedupeResponse,
+  ingestRequestSchema,
+  type IngestResponse,
+  leaseRequestSchema,
+} from "../../shared/protocol.ts";
+import type { AuditLog } from "../audit/trail.ts";
+import type { CollectorEnv } from "../auth/authenticate.ts";
+import type { Clock } from "../clock.ts";
+import type { CommandWaiters } from "../fleet/command_waiters.ts";
+import { HttpError } from "../http/http_error.ts";
+import { SiteLeases } from "../fleet/leases.ts";
+import type { LogRequests } from "../fleet/log_requests.ts";
+import { SiteDedupe } from "../fleet/site_dedupe.ts";
+import { queryInt, queryText, readBody } from "../http/request.ts";
+import { SeqGapError, type Store } from "../store/store.ts";
+import type { CommandRecord, TokenRecord } from "../store/types.ts";
+
+const log = getLogger(["scriptmon", "collector", "ingest"]);
+
+/** What a script name in a lease path may be (the protocol's names). */
+const SCRIPT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/** The longest long-poll the collector holds open. */
+export const MAX_WAIT_MS = 25_000;
+
+/** A command as the wire carries it (the protocol's strict shape). */
+export function toWireCommand(command: CommandRecord): Command {
+  return {
+    id: command.id,
+    action: command.action,
+    ...(command.params === undefined ? {} : { params: command.params }),
+    script: command.script,
+    expiresAt: command.expiresAt,
+    requestedBy: command.requestedBy,
+  };
+}
+
+/** The agent routes, to mount at `/api/v1`. */
+export function agentRoutes(
+  deps: {
+    store: Store;
+    clock: Clock;
+    waiters: CommandWaiters;
+    logRequests?: LogRequests;
+    /** Where command results go (not those of read-only `logs`). */
+    audit?: AuditLog;
+  },
+): Hono<CollectorEnv> {
+  const { store, clock, waiters, logRequests } = deps;
+  const app = new Hono<CollectorEnv>();
+  const leases = new SiteLeases(store.kv);
+  const dedupe = new SiteDedupe(store.kv);
+
+  app.post("/ingest", async (c) => {
+    const token = c.get("token");
+    const request = await readBody(c, ingestRequestSchema);
+    c.set("ingest", request);
+    const { site, host } = request.agent;
+    if (site !== token.site) {
+      throw new HttpError(
+        403,
+        `Agent token "${token.name}" is for site "${token.site}", not agent.site "${site}"`,
+      );
+    }
+    await bindHost(store, token, host);
+    logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
+    const now = clock.now();
+    // Log lines go to the request waiting for them, never into the store.
+    const acks = logRequests?.take(request.acks, { site, host }) ?? request.acks;
+    if (acks.length > 0) {
+      for (const command of await store.commands.ack(site, host, acks)) {
+        // A log viewer follows with a `logs` command every few seconds: those only at debug.
+        log[command.action === "logs" ? "debug" : "info"](
+          "Command {id} ({action} {script}) on {site}/{host} done: {ok} {message}",
+          {
+            id: command.id,
+            action: command.action,
+            script: command.script,
+            site,
+            host,
+            ok: command.result?.ok,
+            message: command.result?.message,
+          },
+        );
+        if (command.action !== "logs") {
+          // The ack is stored already: a trail that cannot take it is logged, the ingest goes on.
+          await deps.audit?.append({
+            actor: `agent-token:${token.name}`,
+            action: `command.${command.action}.result`,
+            target: `${site}/${host}/${command.script}`,
+            result: command.result?.ok ? "ok" : "failed",
+            detail: {
+              id: command.id,
+              requestedBy: command.requestedBy,
+              message: command.result?.message ?? "",
+            },
+          }).catch((error) =>
+            log.error("Cannot audit command {id}: {error}", { id: command.id, error })
+          );
+        }
+      }
+    }
+    const result = await store.ingest(request, { now, tokenName: token.name }).catch((error) => {
+      if (error instanceof SeqGapError) throw new HttpError(400, error.message);
+      throw error;
+    });
+    if (result.cameOnline) log.info("Agent {site}/{host} is online", { site, host });
+    const commands = result.mayHaveCommands ? await store.commands.pending(site, host, now) : [];
+    const body: IngestResponse = {
+      ackedSeq: result.ackedSeq,
+      commands: commands.map(toWireCommand),
+      now: new Date(now).toISOString(),
+    };
+    return c.json(body);
+  });
+
+  app.get("/commands", async (c) => {
+    const token = c.get("token");
+    const wait = Math.min(MAX_WAIT_MS, queryInt(c, "wait", { min: 0, max: 30_000, fallback: 0 }));
+    const { site, host } = await agentOf(store, token, queryText(c, "host"));
+    logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
+    const waiter = wait > 0 ? waiters.open(`${site}/${host}`, wait, c.req.raw.signal) : null;
+    if (wait > 0 && waiter === null) {
+      throw new HttpError(503, `Too many agents are waiting for commands; retry in a few seconds`, {
+        headers: { "Retry-After": "5" },
+      });
+    }
+    try {
+      let commands = await store.commands.pending(site, host, clock.now());
+      if (commands.length === 0 && waiter !== null && (await waiter.outcome) === "woken") {
+        commands = await store.commands.pending(site, host, clock.now());
+      }
+      return c.json({
+        commands: commands.map(toWireCommand),
+        now: new Date(clock.now()).toISOString(),
+      });
+    } finally {
+      waiter?.close();
+    }
+  });
+
+  app.post("/leases/:script", async (c) => {
+    const script = c.req.param("script");
+    if (!SCRIPT_NAME.test(script)) {
+      throw new HttpError(
+        400,
+        `script: expected a name of letters, digits, "_", "." and "-", got ${
+          JSON.stringify(script)
+        }`,
+      );
+    }
+    const request = await readBody(c, leaseRequestSchema);
+    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
+    const holder = `${site}/${host}`;
+    const options = { site, script, holder, ttlMs: request.ttlMs, now: clock.now() };
+    const answer = request.action === "acquire"
+      ? await leases.acquire(options)
+      : request.action === "renew"
+      ? await leases.renew(options)
+      : await leases.release(options);
+    if (request.action !== "renew" || !answer.held) {
+      log.debug("Lease {action} of {site}/{script} by {holder}: held by {current}", {
+        action: request.action,
+        site,
+        script,
+        holder,
+        current: answer.holder ?? "nobody",
+      });
+    }
+    return c.json(answer);
+  });
+
+  app.post("/dedupe", async (c) => {
+    const request = await readBody(c, dedupeRequestSchema);
+    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
+    const claimed = await dedupe.claim({
+      site,
+      key: request.key,
+      windowMs: request.windowMs,
+      by: `${site}/${host}`,
+      now: clock.now(),
+    });
+    const body: DedupeResponse = { claimed };
+    return c.json(body);
+  });
+
+  return app;
+}
+
+/**
+ * The agent a request comes from: the token's site and its host. A token is
+ * bound to the first host that uses it (ingest or `?host=`); any other host
+ * is refused, so one workstation's token cannot speak for another.
+ */
+async function agentOf(
+  store: Store,
+  token: TokenRecord,
+  host: string | undefined,
+): Promise<{ site: string; host: string }> {
+  const name = host ?? token.host;
+  if (name === null) {
+    throw new HttpError(
+      409,
+      `Agent token "${token.name}" has not ingested yet: send one ingest first, or pass ?host=`,
+    );
+  }
+  if (!SCRIPT_NAME.test(name)) {
+    throw new HttpError(
+      400,
+      `host: expected a name of letters, digits, "_", "." and "-", got ${JSON.stringify(name)}`,
+    );
+  }
+  await bindHost(store, token, name);
+  return { site: token.site ?? "", host: name };
+}
+
+/** Binds `token` to `host` on first use; refuses (403) a token bound to another host. */
+async function bindHost(store: Store, token: TokenRecord, host: string): Promise<void> {
+  const bound = token.host ?? await store.setTokenHost(token, host);
+  if (bound !== host) {
+    throw new HttpError(
+      403,
+      `Agent token "${token.name}" belongs to host "${bound}", not "${host}"`,
+    );
+  }
+}

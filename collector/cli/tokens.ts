@@ -1,0 +1,143 @@
+/**
+ * `scriptmon-collector api-token create|list|revoke`: tokens for the REST
+ * API, each with a role (default `viewer`: read only) and the sites it may
+ * see (default every site). Shown once; only the hash is kept; listed with
+ * role, sites and last use; each change on the audit trail.
+ *
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { formatTable } from "../../shared/table.ts";
+import { recordCli } from "./audit.ts";
+import type { ResolvedCollectorConfig } from "../config/load.ts";
+import { openCollectorKv } from "../store/kv.ts";
+import { Store } from "../store/store.ts";
+import type { TokenRecord } from "../store/types.ts";
+import { type Role, ROLES, USER_NAME } from "../auth/users.ts";
+
+async function withStore<T>(
+  config: ResolvedCollectorConfig,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  const kv = await openCollectorKv(config.dataDir);
+  try {
+    return await fn(new Store(kv));
+  } finally {
+    kv.close();
+  }
+}
+
+function checkName(what: string, value: string): string {
+  if (!USER_NAME.test(value)) {
+    throw new RangeError(
+      `Invalid ${what} ${JSON.stringify(value)}: expected 1-100 letters, digits, "_", "." or "-"`,
+    );
+  }
+  return value;
+}
+
+/** `--sites A,B` as a list (null when not given: every site). */
+export function parseSites(text: string | undefined): string[] | null {
+  if (text === undefined) return null;
+  const sites = [...new Set(text.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  if (sites.length === 0) {
+    throw new RangeError(
+      `Invalid --sites ${
+        JSON.stringify(text)
+      }: expected sites like "BFI4,SEA8" (leave it out for every site)`,
+    );
+  }
+  return sites.map((s) => checkName("site", s));
+}
+
+/** A token as `api-token list --json` shows it (never the hash). */
+export function publicToken(t: TokenRecord) {
+  return {
+    name: t.name,
+    // Records made before roles are admins of every site.
+    role: t.role ?? "admin",
+    sites: t.sites ?? null,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+    revoked: t.revoked,
+    revokedAt: t.revokedAt,
+  };
+}
+
+/** Adds the `api-token` command group to `cli`. */
+export function apiTokenCommands(cli: Command, load: () => Promise<ResolvedCollectorConfig>): void {
+  const group = cli.command("api-token").description("tokens for the REST API");
+  group.command("create <name>")
+    .description("create a token and print it (shown only once; only its hash is kept)")
+    .addOption(
+      new Option(
+        "--role <role>",
+        "viewer: read; operator: also control scripts, ack and silence; admin: all",
+      ).choices(ROLES).default("viewer"),
+    )
+    .option("--sites <sites>", "comma-separated sites the token may see (default: all)")
+    .action(async (raw: string, options: { role: Role; sites?: string }) => {
+      const name = checkName("name", raw);
+      const sites = parseSites(options.sites);
+      const config = await load();
+      const { token } = await withStore(config, async (store) => {
+        const created = await store.createToken({
+          kind: "api",
+          name,
+          role: options.role,
+          sites,
+          now: Date.now(),
+        });
+        await recordCli(store.kv, {
+          action: "token.create",
+          target: `api/${name}`,
+          result: "ok",
+          detail: { role: options.role, sites: sites === null ? "all" : sites.join(",") },
+        });
+        return created;
+      });
+      console.error(
+        `Created ${options.role} API token "${name}" for ${
+          sites === null ? "all sites" : `sites ${sites.join(", ")}`
+        }. It is shown once; store it now:`,
+      );
+      console.log(token);
+    });
+  group.command("list").description("list tokens (names, roles, sites and use, never the tokens)")
+    .option("--json", "as JSON")
+    .action(async (options: { json?: boolean }) => {
+      const tokens = (await withStore(await load(), (store) => store.listTokens("api")))
+        .map(publicToken);
+      if (options.json) {
+        console.log(JSON.stringify({ tokens }, null, 2));
+        return;
+      }
+      console.log(formatTable(
+        ["NAME", "ROLE", "SITES", "CREATED", "LAST USED", "STATE"],
+        tokens.map((t) => [
+          t.name,
+          t.role,
+          t.sites === null ? "all" : t.sites.join(","),
+          t.createdAt,
+          t.lastUsedAt,
+          t.revoked ? `revoked ${t.revokedAt}` : "active",
+        ]),
+      ));
+    });
+  group.command("revoke <name>").description("revoke a token; it stops working at once")
+    .action(async (name: string) => {
+      const revoked = await withStore(await load(), async (store) => {
+        const record = await store.revokeToken("api", name, Date.now());
+        if (record !== null) {
+          await recordCli(store.kv, {
+            action: "token.revoke",
+            target: `api/${name}`,
+            result: "ok",
+          });
+        }
+        return record;
+      });
+      if (revoked === null) throw new RangeError(`No active api token named "${name}"`);
+      console.log(`Revoked api token "${name}"`);
+    });
+}

@@ -1,0 +1,118 @@
+/**
+ * The collector's TOML configuration as written: every key optional,
+ * unknown keys rejected, durations still strings. `config.ts` applies
+ * {@linkcode COLLECTOR_DEFAULTS} and resolves it into a
+ * `ResolvedCollectorConfig`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { DURATION_HINT, parseDuration } from "../../shared/config/units.ts";
+import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
+import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
+
+/** Every default of `[collector]`, in the units of the TOML file. */
+export const COLLECTOR_DEFAULTS = {
+  listen: "127.0.0.1:8790",
+  data_dir: "./collector-data",
+  offline_after: "30s",
+  retention: "30d",
+  rollup_retention: "400d",
+  audit_retention: "2557d",
+  command_ttl: "5m",
+  max_waiters: 10_000,
+  log_level: "info",
+} as const;
+
+/** Log levels `log_level` accepts. */
+export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** Webhook names: letters, digits, "_" and "-". */
+export const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+function custom(input: unknown, message: string) {
+  return { code: "custom" as const, input, message };
+}
+
+const positiveDuration = z.string().check((ctx) => {
+  let ms: number;
+  try {
+    ms = parseDuration(ctx.value);
+  } catch {
+    ctx.issues.push(
+      custom(ctx.value, `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`),
+    );
+    return;
+  }
+  if (ms <= 0) {
+    ctx.issues.push(custom(ctx.value, `expected a duration > 0, got ${JSON.stringify(ctx.value)}`));
+  }
+});
+
+/** `host:port`, `[v6]:port`; the port 1..65535 (0 asks the OS for a free one). */
+export function parseListen(text: string): { hostname: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    throw new SyntaxError(
+      `Expected an address like "127.0.0.1:8790" or "[::1]:8790", got ${JSON.stringify(text)}`,
+    );
+  }
+  return { hostname: match[1] ?? match[2], port };
+}
+
+const listen = z.string().check((ctx) => {
+  try {
+    parseListen(ctx.value);
+  } catch {
+    ctx.issues.push(
+      custom(
+        ctx.value,
+        `expected an address like "127.0.0.1:8790" or "[::1]:8790", got ${
+          JSON.stringify(ctx.value)
+        }`,
+      ),
+    );
+  }
+});
+
+const nonEmpty = z.string().min(1);
+
+/** `[collector]` as written. */
+export const collectorSchema = z.strictObject({
+  listen: listen.optional(),
+  data_dir: nonEmpty.optional(),
+  offline_after: positiveDuration.optional(),
+  retention: positiveDuration.optional(),
+  rollup_retention: positiveDuration.optional(),
+  audit_retention: positiveDuration.optional(),
+  command_ttl: positiveDuration.optional(),
+  max_waiters: z.number().int().positive().optional(),
+  tls_cert: nonEmpty.optional(),
+  tls_key: nonEmpty.optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+});
+
+/** The whole collector file as written. */
+export const collectorConfigSchema = z.strictObject({
+  collector: collectorSchema.optional(),
+  webhooks: z.record(z.string(), webhookSchema).superRefine((webhooks, ctx) => {
+    for (const name of Object.keys(webhooks)) {
+      if (!NAME_PATTERN.test(name)) {
+        ctx.addIssue({
+          code: "custom",
+          input: name,
+          path: [name],
+          message: `expected a webhook name of letters, digits, "_" and "-", got ${
+            JSON.stringify(name)
+          }`,
+        });
+      }
+    }
+  }).optional(),
+  notify: notifyPolicySchema.optional(),
+});
+
+/** The collector's config as written in TOML (all keys optional). */
+export type CollectorConfig = z.infer<typeof collectorConfigSchema>;

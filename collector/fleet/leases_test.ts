@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { leaseResponseSchema } from "../../shared/protocol.ts";
+import { createApp } from "../app.ts";
+import { parseConfig } from "../config/load.ts";
+import { SiteLeases } from "./leases.ts";
+import { Store } from "../store/store.ts";
+
+async function withLeases(fn: (leases: SiteLeases, kv: Deno.Kv) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "scriptmon-leases-" });
+  const kv = await Deno.openKv(`${dir}/collector.kv`);
+  try {
+    await fn(new SiteLeases(kv), kv);
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const T0 = Date.parse("2026-05-01T12:00:00Z");
+const A = { site: "BFI4", script: "rates", holder: "BFI4/ws-01", ttlMs: 15_000 };
+const B = { ...A, holder: "BFI4/ws-07" };
+
+Deno.test("acquire() takes a free lease with its expiry by the collector's clock", () =>
+  withLeases(async (leases) => {
+    assert.deepEqual(await leases.acquire({ ...A, now: T0 }), {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:15.000Z",
+    });
+    assert.equal((await leases.get("BFI4", "rates"))?.expiresAt, T0 + 15_000);
+  }));
+
+Deno.test("acquire() by another agent is refused while the lease lasts, naming the holder", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...A, now: T0 });
+    assert.deepEqual(await leases.acquire({ ...B, now: T0 + 14_999 }), {
+      held: false,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:15.000Z",
+    });
+  }));
+
+Deno.test("acquire() takes over an expired lease (the value decides, not expireIn)", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...A, now: T0 });
+    const answer = await leases.acquire({ ...B, now: T0 + 15_000 });
+    assert.equal(answer.held, true);
+    assert.equal(answer.holder, "BFI4/ws-07");
+    assert.equal((await leases.renew({ ...A, now: T0 + 15_001 })).held, false);
+  }));
+
+Deno.test("renew() extends only the holder's lease", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...A, now: T0 });
+    const renewed = await leases.renew({ ...A, now: T0 + 5_000 });
+    assert.deepEqual(renewed, {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:20.000Z",
+    });
+    assert.equal((await leases.get("BFI4", "rates"))?.acquiredAt, T0);
+    assert.equal((await leases.renew({ ...B, now: T0 + 5_000 })).held, false);
+    assert.equal((await leases.get("BFI4", "rates"))?.holder, "BFI4/ws-01");
+  }));
+
+Deno.test("renew() of a free lease does not take it", () =>
+  withLeases(async (leases) => {
+    assert.deepEqual(await leases.renew({ ...A, now: T0 }), {
+      held: false,
+      holder: null,
+      expiresAt: null,
+    });
+    assert.equal(await leases.get("BFI4", "rates"), null);
+  }));
+
+Deno.test("release() frees the holder's lease and ignores anyone else's", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...A, now: T0 });
+    assert.equal((await leases.release({ ...B, now: T0 + 1 })).holder, "BFI4/ws-01");
+    assert.deepEqual(await leases.release({ ...A, now: T0 + 1 }), {
+      held: false,
+      holder: null,
+      expiresAt: null,
+    });
+    assert.equal((await leases.acquire({ ...B, now: T0 + 2 })).held, true);
+  }));
+
+Deno.test("leases of other sites and scripts are separate", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...A, now: T0 });
+    assert.equal((await leases.acquire({ ...B, script: "token_monitor", now: T0 })).held, true);
+    const other = { ...A, site: "SEA8", holder: "SEA8/ws-01" };
+    assert.equal((await leases.acquire({ ...other, now: T0 })).held, true);
+  }));
+
+Deno.test("of many agents racing for a free lease, exactly one gets it", () =>
+  withLeases(async (leases) => {
+    const answers = await Promise.all(
+      Array.from(
+        { length: 8 },
+        (_, i) => leases.acquire({ ...A, holder: `BFI4/ws-${i}`, now: T0 }),
+      ),
+    );
+    assert.equal(answers.filter((a) => a.held).length, 1);
+    const winner = answers.find((a) => a.held)!.holder;
+    assert.ok(answers.every((a) => a.holder === winner));
+  }));
+
+// --- POST /api/v1/leases/<script> -----------------------------------------
+
+async function withApp(
+  fn: (
+    post: (path: string, body: unknown, token?: string) => Promise<Response>,
+    /** A second agent token of the same site (a token speaks for one host only). */
+    other: string,
+  ) => Promise<void>,
+): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const store = new Store(kv);
+    const app = createApp({
+      store,
+      config: parseConfig("", { path: "/tmp/collector.toml", vars: {} }),
+      clock: { now: () => T0 },
+    });
+    const { token } = await store.createToken({
+      kind: "agent",
+      name: "bfi4-ws",
+      site: "BFI4",
+      now: T0,
+    });
+    const { token: other } = await store.createToken({
+      kind: "agent",
+      name: "bfi4-ws7",
+      site: "BFI4",
+      now: T0,
+    });
+    await fn((path, body, bearer = token) =>
+      Promise.resolve(app.request(path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })), other);
+  } finally {
+    kv.close();
+  }
+}
+
+Deno.test("POST /api/v1/leases/<script> answers a LeaseResponse for the token's site and ?host=", () =>
+  withApp(async (post, other) => {
+    const first = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire", ttlMs: 2000 });
+    assert.equal(first.status, 200);
+    assert.deepEqual(leaseResponseSchema.parse(await first.json()), {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:02.000Z",
+    });
+    const second = await post("/api/v1/leases/rates?host=ws-07", { action: "acquire" }, other);
+    assert.deepEqual(await second.json(), {
+      held: false,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:02.000Z",
+    });
+  }));
+
+Deno.test("an agent token speaks for its first host only", () =>
+  withApp(async (post) => {
+    assert.equal(
+      (await post("/api/v1/leases/rates?host=ws-01", { action: "acquire" })).status,
+      200,
+    );
+    const forged = await post("/api/v1/leases/rates?host=ws-08", { action: "release" });
+    assert.equal(forged.status, 403);
+    assert.match((await forged.json()).error, /belongs to host "ws-01", not "ws-08"/);
+  }));
+
+Deno.test("POST /api/v1/leases/<script> before any ingest and without ?host= is a 409", () =>
+  withApp(async (post) => {
+    const response = await post("/api/v1/leases/rates", { action: "acquire" });
+    assert.equal(response.status, 409);
+    assert.equal(
+      (await response.json()).error,
+      'Agent token "bfi4-ws" has not ingested yet: send one ingest first, or pass ?host=',
+    );
+  }));
+
+Deno.test("POST /api/v1/leases/<script> refuses a bad action and an unknown token", () =>
+  withApp(async (post) => {
+    const bad = await post("/api/v1/leases/rates?host=ws-01", { action: "steal" });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /^action: /);
+    const unknown = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire" }, "nope");
+    assert.equal(unknown.status, 401);
+  }));

@@ -1,0 +1,128 @@
+/**
+ * Alert records, as `GET /api/v1/alerts` shows them. Keys:
+ * `["alert", id]` → {@linkcode AlertRecord}; `["alert_open", key]` → the id
+ * of the key's firing record.
+ *
+ * @module
+ */
+
+import type { Severity } from "../../shared/notify/types.ts";
+import { retryLocked } from "./kv_retry.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** One alert's life, as `GET /api/v1/alerts` shows it. Times are ISO strings. */
+export interface AlertRecord {
+  id: string;
+  rule: string;
+  /** The condition's key, `<rule>|<site>|<host>|<script>|<check>`. */
+  key: string;
+  severity: Severity;
+  site: string;
+  host: string;
+  script: string | null;
+  check: string | null;
+  title: string;
+  firedAt: string;
+  /** Null while it fires. */
+  resolvedAt: string | null;
+  /** `api-token:<name>` of who acknowledged it, or null. */
+  acknowledgedBy: string | null;
+  acknowledgedAt: string | null;
+}
+
+/** What {@linkcode AlertStore.open} records. */
+export type NewAlert = Omit<
+  AlertRecord,
+  "id" | "resolvedAt" | "acknowledgedBy" | "acknowledgedAt"
+>;
+
+/** Every alert's life: fired, resolved, acknowledged. */
+export class AlertStore {
+  #kv: Deno.Kv;
+  #newId: (now: number) => string;
+
+  /** `newId` makes ids that sort by time. */
+  constructor(kv: Deno.Kv, newId: (now: number) => string) {
+    this.#kv = kv;
+    this.#newId = newId;
+  }
+
+  /** Records `alert` as firing; when its key is firing already, returns that record unchanged. */
+  async open(alert: NewAlert): Promise<AlertRecord> {
+    const openKey = ["alert_open", alert.key];
+    for (;;) {
+      const open = await retryLocked(() => this.#kv.get<string>(openKey));
+      if (open.value !== null) {
+        const found = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
+        if (found.value !== null) return found.value;
+      }
+      const record: AlertRecord = {
+        id: this.#newId(Date.parse(alert.firedAt)),
+        ...alert,
+        resolvedAt: null,
+        acknowledgedBy: null,
+        acknowledgedAt: null,
+      };
+      const result = await retryLocked(() =>
+        this.#kv.atomic().check(open).set(openKey, record.id).set(["alert", record.id], record)
+          .commit()
+      );
+      if (result.ok) return record;
+    }
+  }
+
+  /** Marks the firing record of `key` resolved at `resolvedAt` (ISO); null when none fires. */
+  async resolve(key: string, resolvedAt: string): Promise<AlertRecord | null> {
+    const openKey = ["alert_open", key];
+    for (;;) {
+      const open = await retryLocked(() => this.#kv.get<string>(openKey));
+      if (open.value === null) return null;
+      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", open.value!]));
+      const op = this.#kv.atomic().check(open).check(entry).delete(openKey);
+      const record = entry.value === null ? null : { ...entry.value, resolvedAt };
+      if (record !== null) op.set(entry.key, record);
+      if ((await retryLocked(() => op.commit())).ok) return record;
+    }
+  }
+
+  /** Alert records, newest first, filtered by state (firing: not resolved) and site. */
+  async list(
+    options: { state?: "firing" | "resolved"; site?: string } = {},
+  ): Promise<AlertRecord[]> {
+    const out: AlertRecord[] = [];
+    const list = this.#kv.list<AlertRecord>({ prefix: ["alert"] }, {
+      reverse: true,
+      batchSize: 500,
+    });
+    for await (const { value } of list) {
+      if (options.site !== undefined && value.site !== options.site) continue;
+      if (options.state === "firing" && value.resolvedAt !== null) continue;
+      if (options.state === "resolved" && value.resolvedAt === null) continue;
+      out.push(value);
+    }
+    return out;
+  }
+
+  /** Alert `id`, or null when there is none. */
+  async get(id: string): Promise<AlertRecord | null> {
+    return (await retryLocked(() => this.#kv.get<AlertRecord>(["alert", id]))).value;
+  }
+
+  /** Records who acknowledged alert `id`; null when there is no such alert. */
+  async ack(id: string, options: { by: string; now: number }): Promise<AlertRecord | null> {
+    for (;;) {
+      const entry = await retryLocked(() => this.#kv.get<AlertRecord>(["alert", id]));
+      if (entry.value === null) return null;
+      const record: AlertRecord = {
+        ...entry.value,
+        acknowledgedBy: options.by,
+        acknowledgedAt: iso(options.now),
+      };
+      const result = await retryLocked(() =>
+        this.#kv.atomic().check(entry).set(entry.key, record).commit()
+      );
+      if (result.ok) return record;
+    }
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * What the collector keeps for uptime and charts, beside the raw events:
+ *
+ * - `["transition", site, host, script, atMs, seq]` → {@linkcode Transition}: every state
+ *   change of a script, written in the same atomic as its event (so exactly once);
+ * - `["presence", site, host, atMs]` → `"online" | "offline"`: when the collector saw an
+ *   agent come back or go silent (while offline, its scripts' state is unknown);
+ * - `["sample", site, host, atMs]` → one compact resource sample of every script of the
+ *   agent, at most one per {@linkcode SAMPLE_EVERY_MS};
+ * - `["rollup", site, host, script, dayMs]` → {@linkcode DayRollup}: a UTC day's uptime,
+ *   kept past the events' retention (`rollup_retention`).
+ *
+ * The purge keeps, per script and per agent, the newest transition and
+ * presence mark before the cut-off (they say what state the history starts
+ * in), and notes the cut-off in `["history_purged_before"]`: raw history
+ * before it is unknown (whole days there come from their rollups).
+ *
+ * @module
+ */
+
+import { retryLocked } from "./kv_retry.ts";
+
+/** One resource sample of an agent's scripts is kept per this many ms. */
+export const SAMPLE_EVERY_MS = 5 * 60_000;
+/** Resource samples are kept this long (the script page charts 24 h and 7 d). */
+export const SAMPLE_RETENTION_MS = 8 * 24 * 3_600_000;
+
+/** A script's state change. */
+export interface Transition {
+  at: number;
+  state: string;
+  from: string | null;
+}
+
+/** An agent coming back or going silent, as the collector saw it. */
+export interface PresenceMark {
+  at: number;
+  online: boolean;
+}
+
+/** `[script, rssBytes, cpuPercent]` of one script in a sample. */
+export type SampleRow = [string, number | null, number | null];
+
+/** One point of a script's resource chart. */
+export interface ResourcePoint {
+  at: string;
+  rssBytes: number | null;
+  cpuPercent: number | null;
+}
+
+/** A UTC day's uptime of one script, in ms per bucket (see `uptime.ts`). */
+export interface DayRollup {
+  day: number;
+  upMs: number;
+  downMs: number;
+  idleMs: number;
+  unknownMs: number;
+  restarts: number;
+}
+
+/** Where the purge notes its latest cut-off. */
+const CUTOFF_KEY = ["history_purged_before"];
+
+/** How many KV entries one purge commit deletes. */
+const PURGE_BATCH = 400;
+
+/** Reads and prunes the history the module doc describes. */
+export class HistoryStore {
+  #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** The transitions of a script in `[since, until)`, after the last one before `since`. */
+  async transitions(
+    site: string,
+    host: string,
+    script: string,
+    since: number,
+    until: number,
+  ): Promise<Transition[]> {
+    const prefix = ["transition", site, host, script];
+    const out = await this.#lastBefore<Transition>(prefix, since);
+    if (since >= until) return out;
+    for await (
+      const { value } of this.#kv.list<Transition>({
+        start: [...prefix, since],
+        end: [...prefix, until],
+      })
+    ) out.push(value);
+    return out;
+  }
+
+  /** The presence marks of an agent in `[since, until)`, after the last one before `since`. */
+  async presence(
+    site: string,
+    host: string,
+    since: number,
+    until: number,
+  ): Promise<PresenceMark[]> {
+    const prefix = ["presence", site, host];
+    const out = await this.#lastBefore<PresenceMark>(prefix, since);
+    if (since >= until) return out;
+    for await (
+      const { value } of this.#kv.list<PresenceMark>({
+        start: [...prefix, since],
+        end: [...prefix, until],
+      })
+    ) out.push(value);
+    return out;
+  }
+
+  /** The resource samples of one script in `[since, until)`, oldest first. */
+  async resourceSeries(
+    site: string,
+    host: string,
+    script: string,
+    range: { since: number; until: number },
+  ): Promise<ResourcePoint[]> {
+    const points: ResourcePoint[] = [];
+    if (range.since >= range.until) return points;
+    const list = this.#kv.list<SampleRow[]>({
+      start: ["sample", site, host, range.since],
+      end: ["sample", site, host, range.until],
+    }, { batchSize: 500 });
+    for await (const entry of list) {
+      const row = entry.value.find((r) => r[0] === script);
+      if (row === undefined) continue;
+      points.push({
+        at: new Date(entry.key[3] as number).toISOString(),
+        rssBytes: row[1],
+        cpuPercent: row[2],
+      });
+    }
+    return points;
+  }
+
+  /** The rollups of a script for the UTC days starting in `[since, until)`. */
+  async rollups(
+    site: string,
+    host: string,
+    script: string,
+    since: number,
+    until: number,
+  ): Promise<Map<number, DayRollup>> {
+    const prefix = ["rollup", site, host, script];
+    const out = new Map<number, DayRollup>();
+    if (since >= until) return out;
+    for await (
+      const { value } of this.#kv.list<DayRollup>({
+        start: [...prefix, since],
+        end: [...prefix, until],
+      })
+    ) out.set(value.day, value);
+    return out;
+  }
+
+  /** Stores `rollup` (a day rolled up twice is overwritten with the same numbers). */
+  async saveRollup(site: string, host: string, script: string, rollup: DayRollup): Promise<void> {
+    await retryLocked(() => this.#kv.set(["rollup", site, host, script, rollup.day], rollup));
+  }
+
+  /** The newest day rolled up for a script, or null. */
+  async lastRollupDay(site: string, host: string, script: string): Promise<number | null> {
+    for await (
+      const entry of this.#kv.list<DayRollup>({ prefix: ["rollup", site, host, script] }, {
+        reverse: true,
+        limit: 1,
+      })
+    ) return entry.value.day;
+    return null;
+  }
+
+  /** Before this time (ms) the purge took the history: it is unknown there (0: never purged). */
+  async purgedBefore(): Promise<number> {
+    return (await retryLocked(() => this.#kv.get<number>(CUTOFF_KEY))).value ?? 0;
+  }
+
+  /**
+   * Deletes transitions and presence marks before `before` (keeping the
+   * newest one of each script and agent), samples before `samplesBefore`
+   * and rollups before `rollupsBefore`. Returns how many entries went.
+   */
+  async purge(
+    cutoffs: { before: number; samplesBefore: number; rollupsBefore: number },
+  ): Promise<number> {
+    const deletes: Deno.KvKey[] = [];
+    // Keys sort by (site, host[, script]) then time: all but the last old entry of each group go.
+    await this.#keepLastOld(["transition"], 4, cutoffs.before, deletes);
+    await this.#keepLastOld(["presence"], 3, cutoffs.before, deletes);
+    await this.#olderThan(["sample"], 3, cutoffs.samplesBefore, deletes);
+    await this.#olderThan(["rollup"], 4, cutoffs.rollupsBefore, deletes);
+    const cutoff = await this.purgedBefore();
+    if (cutoffs.before > cutoff) await retryLocked(() => this.#kv.set(CUTOFF_KEY, cutoffs.before));
+    for (let i = 0; i < deletes.length; i += PURGE_BATCH) {
+      const op = this.#kv.atomic();
+      for (const key of deletes.slice(i, i + PURGE_BATCH)) op.delete(key);
+      await retryLocked(() => op.commit());
+    }
+    return deletes.length;
+  }
+
+  async #lastBefore<T>(prefix: Deno.KvKey, before: number): Promise<T[]> {
+    for await (
+      const { value } of this.#kv.list<T>({ start: prefix, end: [...prefix, before] }, {
+        reverse: true,
+        limit: 1,
+      })
+    ) return [value];
+    return [];
+  }
+
+  async #keepLastOld(
+    prefix: Deno.KvKey,
+    timeIndex: number,
+    before: number,
+    deletes: Deno.KvKey[],
+  ): Promise<void> {
+    let held: Deno.KvKey | null = null;
+    let heldGroup = "";
+    for await (const { key } of this.#kv.list({ prefix }, { batchSize: 1000 })) {
+      if ((key[timeIndex] as number) >= before) continue;
+      const group = JSON.stringify(key.slice(0, timeIndex));
+      if (held !== null && group === heldGroup) deletes.push(held);
+      held = key;
+      heldGroup = group;
+    }
+  }
+
+  async #olderThan(
+    prefix: Deno.KvKey,
+    timeIndex: number,
+    before: number,
+    deletes: Deno.KvKey[],
+  ): Promise<void> {
+    for await (const { key } of this.#kv.list({ prefix }, { batchSize: 1000 })) {
+      if ((key[timeIndex] as number) < before) deletes.push(key);
+    }
+  }
+}

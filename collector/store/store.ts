@@ -1,0 +1,509 @@
+/**
+ * All of the collector's storage, behind one class. The only backend is
+ * Deno KV (the handle is passed in; `main` opens the file). Keys:
+ *
+ * - `["token", kind, hash]` → {@linkcode TokenRecord}; `["token_name", kind, name]` → hash
+ * - `["agent", site, host]` → {@linkcode AgentRecord}
+ * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
+ * - `["tokens", site, host]` → the tokens of its last heartbeat that had any (never their values)
+ * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
+ * - transitions, presence, resource samples, daily rollups: see `store_history.ts`
+ * - commands: see `store_commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
+ * - alerts: see `store_alerts.ts`
+ *
+ * Ingest is one read of the agent record plus (usually) one atomic: a seq at
+ * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
+ * replay and skipped without a read; the rest are set with a
+ * non-existence check, so a seq already stored is never written twice.
+ *
+ * @module
+ */
+
+import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
+import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { retryLocked } from "./kv_retry.ts";
+import { addSeqs, isStored } from "./_seq_ranges.ts";
+import {
+  eventGroup,
+  fitTokens,
+  isEventGroup,
+  keyText,
+  MAX_VALUE_CHARS,
+  sampleRows,
+  scriptChunks,
+  toStored,
+} from "./_writes.ts";
+import { HistoryStore, SAMPLE_EVERY_MS } from "./history.ts";
+import { AlertStore } from "./alerts.ts";
+import { CommandStore } from "./commands.ts";
+import { generateToken, hashToken, type TokenKind } from "./token_hash.ts";
+import {
+  type AgentRecord,
+  type AgentScripts,
+  type AgentTokens,
+  type CreateTokenOptions,
+  type EventPage,
+  type EventQuery,
+  type IngestResult,
+  StoreConflictError,
+  type StoredEvent,
+  type TokenRecord,
+} from "./types.ts";
+
+/** `lastUsedAt` is written at most this often. */
+const TOUCH_EVERY_MS = 60_000;
+/** A listing stops after reading this many entries and hands back a cursor. */
+const SCAN_BUDGET = 20_000;
+/** Ingest gives up after this many conflicting concurrent writes of one agent. */
+const MAX_ATTEMPTS = 20;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** An ingest would leave more gaps in an agent's seqs than the store keeps track of. */
+export class SeqGapError extends RangeError {
+  override name = "SeqGapError";
+}
+
+/** Gaps (ranges of stored seqs above the contiguous ack) kept per agent. */
+export const MAX_SEQ_GAPS = 64;
+
+/** The collector's storage: tokens, agents, scripts, events, commands, alerts. */
+export class Store {
+  #kv: Deno.Kv;
+  /** Alert records (fired, resolved, acknowledged). */
+  readonly alerts: AlertStore;
+  /** Remote commands per agent. */
+  readonly commands: CommandStore;
+  /** State changes, presence, resource samples and daily rollups (uptime and charts). */
+  readonly history: HistoryStore;
+  #lastStamp = 0;
+
+  /** Uses `kv`; the caller opens and closes it. */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+    this.alerts = new AlertStore(kv, (now) => this.#newId("alert", now));
+    this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
+    this.history = new HistoryStore(kv);
+  }
+
+  /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
+  get kv(): Deno.Kv {
+    return this.#kv;
+  }
+
+  // ---- tokens ---------------------------------------------------------------
+
+  /**
+   * Creates a token and returns it (shown once) with its record. A name may
+   * be reused only once the token holding it is revoked.
+   *
+   * @throws {StoreConflictError} when a live token of `kind` has `name`.
+   */
+  async createToken(
+    options: CreateTokenOptions,
+  ): Promise<{ token: string; record: TokenRecord }> {
+    const token = generateToken(options.kind);
+    const record: TokenRecord = {
+      kind: options.kind,
+      hash: hashToken(token),
+      name: options.name,
+      site: options.site ?? null,
+      host: null,
+      createdAt: iso(options.now),
+      lastUsedAt: null,
+      revoked: false,
+      revokedAt: null,
+      // An API token reads only, of every site, unless told otherwise.
+      ...(options.kind === "api"
+        ? { role: options.role ?? "viewer", sites: options.sites ?? null }
+        : {}),
+    };
+    const nameKey = ["token_name", options.kind, options.name];
+    const held = await retryLocked(() => this.#kv.get<string>(nameKey));
+    if (held.value !== null) {
+      const current = await this.#kv.get<TokenRecord>(["token", options.kind, held.value]);
+      if (current.value !== null && !current.value.revoked) {
+        throw new StoreConflictError(
+          `An ${options.kind} token named "${options.name}" exists already; revoke it first or pick another name`,
+        );
+      }
+    }
+    const result = await retryLocked(() =>
+      this.#kv.atomic()
+        .check(held)
+        .set(nameKey, record.hash)
+        .set(["token", options.kind, record.hash], record)
+        .commit()
+    );
+    if (!result.ok) {
+      throw new StoreConflictError(
+        `An ${options.kind} token named "${options.name}" was just created by someone else`,
+      );
+    }
+    return { token, record };
+  }
+
+  /** Every token of `kind`, revoked ones too, oldest first. */
+  async listTokens(kind: TokenKind): Promise<TokenRecord[]> {
+    const records: TokenRecord[] = [];
+    for await (const entry of this.#kv.list<TokenRecord>({ prefix: ["token", kind] })) {
+      records.push(entry.value);
+    }
+    return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Revokes the live token named `name`; returns its record, or null when there is none. */
+  async revokeToken(kind: TokenKind, name: string, now: number): Promise<TokenRecord | null> {
+    const hash = await retryLocked(() => this.#kv.get<string>(["token_name", kind, name]));
+    if (hash.value === null) return null;
+    const key = ["token", kind, hash.value];
+    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
+    if (entry.value === null || entry.value.revoked) return null;
+    const record: TokenRecord = { ...entry.value, revoked: true, revokedAt: iso(now) };
+    await retryLocked(() => this.#kv.set(key, record));
+    return record;
+  }
+
+  /** The live token record of `token`, or null when it is unknown or revoked. */
+  async authenticate(kind: TokenKind, token: string, now: number): Promise<TokenRecord | null> {
+    const key = ["token", kind, hashToken(token)];
+    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
+    const record = entry.value;
+    if (record === null || record.revoked) return null;
+    if (record.lastUsedAt === null || now - Date.parse(record.lastUsedAt) >= TOUCH_EVERY_MS) {
+      const touched = { ...record, lastUsedAt: iso(now) };
+      // A lost race only loses a newer lastUsedAt; a revoke in between must win.
+      await retryLocked(() => this.#kv.atomic().check(entry).set(key, touched).commit());
+      return touched;
+    }
+    return record;
+  }
+
+  /** Records `host` as the one using agent token `record` (kept for the long-poll). */
+  async setTokenHost(record: TokenRecord, host: string): Promise<string | null> {
+    const key = ["token", record.kind, record.hash];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
+      if (entry.value === null || entry.value.revoked) return null;
+      // A token is bound to the first host it is used by; that never changes.
+      if (entry.value.host !== null) return entry.value.host;
+      const done = await retryLocked(() =>
+        this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
+      );
+      if (done.ok) return host;
+    }
+    return null;
+  }
+
+  // ---- ingest ---------------------------------------------------------------
+
+  /**
+   * Stores one ingest: the agent's identity and clock skew, its scripts,
+   * and the events not stored yet. Idempotent per seq.
+   */
+  async ingest(
+    request: IngestRequest,
+    options: { now: number; tokenName: string },
+  ): Promise<IngestResult> {
+    const { site, host } = request.agent;
+    const agentKey = ["agent", site, host];
+    const batch = new Map<number, StoredEvent>();
+    for (const event of request.events) {
+      if (!batch.has(event.seq)) batch.set(event.seq, toStored(site, host, event, options.now));
+    }
+    const scriptGroups = scriptChunks(site, host, request.scripts);
+    for (let attempt = 1;; attempt++) {
+      const [entry, flag] = await retryLocked(() =>
+        this.#kv.getMany<[AgentRecord, string]>([agentKey, ["command_flag", site, host]])
+      );
+      const previous = entry.value;
+      const ackedBefore = previous?.ackedSeq ?? 0;
+      const aheadBefore = previous?.ahead ?? [];
+      const fresh = [...batch.values()].filter((e) => !isStored(e.seq, ackedBefore, aheadBefore));
+      const { acked, ahead } = addSeqs(ackedBefore, aheadBefore, fresh.map((e) => e.seq));
+      // Each gap is kept in the agent record (one KV value): a bounded number of them.
+      if (ahead.length > MAX_SEQ_GAPS) {
+        throw new SeqGapError(
+          `Events of ${site}/${host} leave ${ahead.length} gaps above seq ${acked} ` +
+            `(at most ${MAX_SEQ_GAPS}): send events in seq order`,
+        );
+      }
+      const record: AgentRecord = {
+        site,
+        host,
+        version: request.agent.version,
+        os: request.agent.os,
+        pid: request.agent.pid,
+        startedAt: request.agent.startedAt,
+        firstSeenAt: previous?.firstSeenAt ?? iso(options.now),
+        lastSeenAt: iso(options.now),
+        clockSkewMs: Date.parse(request.agent.now) - options.now,
+        online: true,
+        offlineAt: previous?.offlineAt ?? null,
+        ackedSeq: acked,
+        ahead,
+        dropped: request.dropped,
+        tokenName: options.tokenName,
+        scriptChunks: scriptGroups.length,
+        scriptCount: request.scripts.length,
+        sampledAt: previous?.sampledAt ?? 0,
+      };
+      const stale: Deno.KvKey[] = [];
+      for (let chunk = scriptGroups.length; chunk < (previous?.scriptChunks ?? 0); chunk++) {
+        stale.push(["scripts", site, host, chunk]);
+      }
+      const final: WriteGroup = {
+        checks: [{ key: agentKey, versionstamp: entry.versionstamp }],
+        sets: [[agentKey, record]],
+        deletes: stale,
+        bytes: 2000,
+      };
+      const cameOnline = previous === null || !previous.online;
+      if (cameOnline) {
+        final.sets.push([["presence", site, host, options.now], { at: options.now, online: true }]);
+      }
+      // An agent without tokens support sends none: its last list is kept. An empty list is
+      // an agent whose tokens were all taken out of its config.
+      if (request.tokens !== undefined && request.tokens.length === 0) {
+        final.deletes.push(["tokens", site, host]);
+      } else if (request.tokens !== undefined) {
+        final.sets.push([["tokens", site, host], fitTokens(request.tokens)]);
+        final.bytes += MAX_VALUE_CHARS;
+      }
+      if (options.now - (previous?.sampledAt ?? 0) >= SAMPLE_EVERY_MS) {
+        record.sampledAt = options.now;
+        final.sets.push([["sample", site, host, options.now], sampleRows(request.scripts)]);
+        final.bytes += MAX_VALUE_CHARS;
+      }
+      const eventGroups = fresh.map(eventGroup);
+      const stored = await this.#commitAll([...eventGroups, ...scriptGroups, final], final);
+      if (stored !== null) {
+        return {
+          ackedSeq: acked,
+          stored: stored,
+          duplicates: batch.size - stored,
+          cameOnline,
+          mayHaveCommands: flag.versionstamp !== null,
+          agent: record,
+        };
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new Error(
+          `Cannot store the ingest of agent ${site}/${host}: ${MAX_ATTEMPTS} concurrent updates conflicted`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Commits `groups` in as few atomics as fit; groups whose event already
+   * exists are dropped. Returns how many event groups were written, or null
+   * when `final`'s agent check failed (someone else updated the agent).
+   */
+  async #commitAll(groups: WriteGroup[], final: WriteGroup): Promise<number | null> {
+    let written = 0;
+    for (let batch of packGroups(groups)) {
+      for (;;) {
+        const ops = toAtomic(this.#kv, batch);
+        const result = await retryLocked(() => ops.commit());
+        if (result.ok) {
+          written += batch.filter(isEventGroup).length;
+          break;
+        }
+        if (batch.includes(final)) {
+          const now = await retryLocked(() => this.#kv.get(final.checks[0].key));
+          if (now.versionstamp !== final.checks[0].versionstamp) return null;
+        }
+        const existing = await this.#existing(batch.filter(isEventGroup).map((g) => g.sets[0][0]));
+        const next = batch.filter((g) => !(isEventGroup(g) && existing.has(keyText(g.sets[0][0]))));
+        if (next.length === batch.length) {
+          throw new Error("Ingest atomic failed although no check should fail"); // cannot happen
+        }
+        batch = next;
+      }
+    }
+    return written;
+  }
+
+  /** Which of `keys` exist (getMany, ten at a time). */
+  async #existing(keys: Deno.KvKey[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < keys.length; i += 10) {
+      const entries = await retryLocked(() => this.#kv.getMany(keys.slice(i, i + 10)));
+      for (const entry of entries) if (entry.versionstamp !== null) found.add(keyText(entry.key));
+    }
+    return found;
+  }
+
+  // ---- fleet ----------------------------------------------------------------
+
+  /** One agent, or null when it never reported. */
+  async getAgent(site: string, host: string): Promise<AgentRecord | null> {
+    return (await retryLocked(() => this.#kv.get<AgentRecord>(["agent", site, host]))).value;
+  }
+
+  /** Every agent (of `site` when given), by site then host. */
+  async listAgents(options: { site?: string } = {}): Promise<AgentRecord[]> {
+    const prefix = options.site === undefined ? ["agent"] : ["agent", options.site];
+    const agents: AgentRecord[] = [];
+    for await (const entry of this.#kv.list<AgentRecord>({ prefix }, { batchSize: 500 })) {
+      agents.push(entry.value);
+    }
+    return agents;
+  }
+
+  /** The scripts of one agent's last heartbeat, or null when the agent is unknown. */
+  async getScripts(site: string, host: string): Promise<ScriptSummary[] | null> {
+    const agent = await this.getAgent(site, host);
+    if (agent === null) return null;
+    const scripts: ScriptSummary[] = [];
+    for await (
+      const entry of this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", site, host] })
+    ) {
+      if ((entry.key[3] as number) < agent.scriptChunks) scripts.push(...entry.value);
+    }
+    return scripts;
+  }
+
+  /** Every agent (of `site` when given) with its scripts, by site then host. */
+  async listScripts(options: { site?: string } = {}): Promise<AgentScripts[]> {
+    const suffix = options.site === undefined ? [] : [options.site];
+    const [agents, chunks] = await Promise.all([
+      this.listAgents(options),
+      (async () => {
+        const byAgent = new Map<string, ScriptSummary[][]>();
+        const list = this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, {
+          batchSize: 500,
+        });
+        for await (const entry of list) {
+          const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
+          const parts = byAgent.get(id) ?? [];
+          parts[entry.key[3] as number] = entry.value;
+          byAgent.set(id, parts);
+        }
+        return byAgent;
+      })(),
+    ]);
+    return agents.map((agent) => ({
+      agent,
+      scripts: (chunks.get(`${agent.site}\0${agent.host}`) ?? [])
+        .slice(0, agent.scriptChunks)
+        .flatMap((part) => part ?? []),
+    }));
+  }
+
+  /** The tokens each agent (of `site` when given) last reported, by site then host. */
+  async agentTokens(options: { site?: string } = {}): Promise<AgentTokens[]> {
+    const prefix = options.site === undefined ? ["tokens"] : ["tokens", options.site];
+    const out: AgentTokens[] = [];
+    for await (const entry of this.#kv.list<TokenSummary[]>({ prefix }, { batchSize: 500 })) {
+      out.push({ site: entry.key[1] as string, host: entry.key[2] as string, tokens: entry.value });
+    }
+    return out;
+  }
+
+  /**
+   * Marks offline every online agent not seen for `offlineAfterMs`; returns
+   * those it marked (an agent that reported meanwhile is left alone).
+   */
+  async markOffline(now: number, offlineAfterMs: number): Promise<AgentRecord[]> {
+    const marked: AgentRecord[] = [];
+    for await (
+      const entry of this.#kv.list<AgentRecord>({ prefix: ["agent"] }, { batchSize: 500 })
+    ) {
+      const agent = entry.value;
+      if (!agent.online || now - Date.parse(agent.lastSeenAt) < offlineAfterMs) continue;
+      const offline: AgentRecord = { ...agent, online: false, offlineAt: iso(now) };
+      // Its scripts' state is unknown from the last time it was heard.
+      const silentSince = Date.parse(agent.lastSeenAt);
+      const result = await retryLocked(() =>
+        this.#kv.atomic()
+          .check(entry)
+          .set(entry.key, offline)
+          .set(["presence", agent.site, agent.host, silentSince], {
+            at: silentSince,
+            online: false,
+          })
+          .commit()
+      );
+      if (result.ok) marked.push(offline);
+    }
+    return marked;
+  }
+
+  // ---- events ---------------------------------------------------------------
+
+  /** Events newest first (by their `at`), filtered, one page at a time. */
+  async listEvents(query: EventQuery): Promise<EventPage> {
+    const selector: Deno.KvListSelector = query.since === undefined && query.until === undefined
+      ? { prefix: ["event_time"] }
+      : {
+        start: ["event_time", query.since ?? 0],
+        end: ["event_time", query.until ?? Number.MAX_SAFE_INTEGER],
+      };
+    const list = this.#kv.list<StoredEvent>(selector, {
+      reverse: true,
+      batchSize: Math.min(500, query.limit + 1),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+    });
+    const events: StoredEvent[] = [];
+    let scanned = 0;
+    for await (const entry of list) {
+      const event = entry.value;
+      if (
+        (query.site === undefined || event.site === query.site) &&
+        (query.sites === undefined || query.sites.includes(event.site)) &&
+        (query.host === undefined || event.host === query.host) &&
+        (query.kind === undefined || event.kind === query.kind)
+      ) {
+        events.push(event);
+      }
+      if (events.length >= query.limit || ++scanned >= SCAN_BUDGET) {
+        return { events, cursor: list.cursor };
+      }
+    }
+    return { events, cursor: null };
+  }
+
+  /** One agent's event by seq, or null. */
+  async getEvent(site: string, host: string, seq: number): Promise<StoredEvent | null> {
+    return (await retryLocked(() => this.#kv.get<StoredEvent>(["event", site, host, seq]))).value;
+  }
+
+  /** Deletes events whose `at` is before `before` (ms); returns how many. */
+  async purgeEvents(before: number): Promise<number> {
+    let purged = 0;
+    const list = this.#kv.list<StoredEvent>({
+      start: ["event_time", 0],
+      end: ["event_time", before],
+    });
+    let op = this.#kv.atomic();
+    let pending = 0;
+    for await (const entry of list) {
+      const e = entry.value;
+      op.delete(entry.key).delete(["event", e.site, e.host, e.seq]);
+      if (++pending === 400) {
+        const full = op;
+        await retryLocked(() => full.commit());
+        purged += pending;
+        op = this.#kv.atomic();
+        pending = 0;
+      }
+    }
+    if (pending > 0) {
+      const last = op;
+      await retryLocked(() => last.commit());
+    }
+    return purged + pending;
+  }
+
+  /** `<prefix>-<stamp>-<random>`: ids sort by time, the stamp never repeats within this process. */
+  #newId(prefix: string, now: number): string {
+    const random = Array.from(
+      crypto.getRandomValues(new Uint8Array(5)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    const stamp = this.#lastStamp = Math.max(now, this.#lastStamp + 1);
+    return `${prefix}-${stamp.toString(36).padStart(9, "0")}-${random}`;
+  }
+}
