@@ -5,7 +5,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { join } from "node:path";
-import { type AgentInfo, createApi } from "./local_api/api.ts";
+import { createApi } from "./local_api/api.ts";
+import type { AgentInfo } from "./local_api/status.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CollectorLink } from "./uplink/collector_link.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";

@@ -6,7 +6,7 @@
 import { statfs } from "node:fs/promises";
 import { getLogger } from "@logtape/logtape";
 import { formatBytes } from "../../shared/config/units.ts";
-import type { AgentResources } from "../local_api/api.ts";
+import type { AgentResources } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentSettings } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";

@@ -7,63 +7,17 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
-import type { ScriptStatus } from "../supervise/state.ts";
 import { type Supervisor, UnknownScriptError } from "../supervise/supervisor.ts";
-import type { ConfigIssue } from "../config/load.ts";
-import { type CheckState, PING_BODY_LIMIT } from "../health/types.ts";
+import { PING_BODY_LIMIT } from "../health/types.ts";
 import { renderMetrics } from "./metrics.ts";
-import type { CollectorLinkStatus } from "../uplink/collector_link.ts";
 import { type Notifier, UnknownWebhookError } from "../notify/notifier.ts";
 import { parseSilenceRequest } from "../../shared/notify/silence_request.ts";
 import { MESSAGE_STATES, type MessageState } from "../../shared/notify/types.ts";
 import { redactAnswers } from "../../shared/redact_answers.ts";
 import { MAX_RELAY_BODY_BYTES } from "../../shared/notify/outbox.ts";
 import { renderStatusFragment, renderStatusPage } from "./status_page.tsx";
+import type { AgentInfo, Readiness, StatusBody } from "./status.ts";
 import type { TokenStatus } from "../tokens/types.ts";
-
-/** What the API reports of the agent itself. */
-export interface AgentInfo {
-  version: string;
-  pid: number;
-  site: string;
-  host: string;
-  configPath: string;
-  envName: string | null;
-  startedAt: string;
-  /** The last reload that failed, while the previous config keeps running. */
-  configError: { at: string; message: string; issues: ConfigIssue[] } | null;
-  /** The agent's own resources at the last sample (null before the first). */
-  resources: AgentResources | null;
-  /** Agent-wide checks: "agent-memory" and "disk:<path>" for data_dir and log_dir. */
-  checks: CheckState[];
-  /** The link to the collector, when one is configured. */
-  collector: CollectorLinkStatus | null;
-}
-
-/** The agent process's own resources and the free disk of its folders. */
-export interface AgentResources {
-  /** ISO time of the sample. */
-  at: string;
-  rssBytes: number;
-  cpuSeconds: number;
-  disk: { path: string; freeBytes: number | null }[];
-}
-
-/** The body of `GET /api/status`. */
-export interface StatusBody {
-  agent: AgentInfo;
-  scripts: ScriptStatus[];
-  /** Every `[tokens.*]`: state and time left, never the value (absent from older agents). */
-  tokens?: TokenStatus[];
-}
-
-/** The answer of `GET /readyz`. */
-export interface Readiness {
-  /** A config is loaded and running (a failed reload keeps it, see `configError`). */
-  config: boolean;
-  kv: boolean;
-  lock: boolean;
-}
 
 /** What the API needs from the running agent. */
 export interface ApiDeps {

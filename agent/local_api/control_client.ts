@@ -4,7 +4,7 @@
  */
 import { readLockHolder } from "../supervise/instance_lock.ts";
 import { readControlSecret } from "./control_secret.ts";
-import type { StatusBody } from "./api.ts";
+import type { StatusBody } from "./status.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { MessageRecord } from "../../shared/notify/types.ts";
 

@@ -16,7 +16,7 @@
  * @module
  */
 import { Exposition } from "../../shared/prometheus.ts";
-import type { StatusBody } from "./api.ts";
+import type { StatusBody } from "./status.ts";
 import { SCRIPT_STATES } from "../supervise/state.ts";
 import { TOKEN_STATES } from "../tokens/types.ts";
 

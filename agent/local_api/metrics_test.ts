@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { StatusBody } from "./api.ts";
+import type { StatusBody } from "./status.ts";
 import { renderMetrics } from "./metrics.ts";
 import { escapeLabelValue } from "../../shared/prometheus.ts";
 import { promtoolCheck } from "../../tests/_promtool.ts";

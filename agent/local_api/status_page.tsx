@@ -11,7 +11,7 @@
  * @module
  */
 import type { Child } from "hono/jsx";
-import type { AgentInfo, StatusBody } from "./api.ts";
+import type { AgentInfo, StatusBody } from "./status.ts";
 import type { CheckState, ScriptHealth } from "../health/types.ts";
 import type { ScriptState, ScriptStatus } from "../supervise/state.ts";
 import { formatBytes, formatDuration } from "../../shared/config/units.ts";

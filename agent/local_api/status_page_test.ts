@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { StatusBody } from "./api.ts";
+import type { StatusBody } from "./status.ts";
 import type { ScriptStatus } from "../supervise/state.ts";
 import { check, iso, NOW, script } from "../../tests/_status_fixtures.ts";
 import { renderStatusFragment, renderStatusPage, STATUS_FRAGMENT_PATH } from "./status_page.tsx";

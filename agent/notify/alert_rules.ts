@@ -4,7 +4,7 @@
  * policy turns "true now" into firing, repeated and resolved messages.
  */
 import type { Alert, Severity } from "../../shared/notify/types.ts";
-import type { AgentInfo } from "../local_api/api.ts";
+import type { AgentInfo } from "../local_api/status.ts";
 import type { ResolvedScript } from "../config/types.ts";
 import type { CheckState } from "../health/types.ts";
 import type { ScriptStatus } from "../supervise/state.ts";

@@ -13,7 +13,7 @@ import { AlertPolicy, type PolicyOutput } from "../../shared/notify/policy.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../../shared/notify/types.ts";
 import { agentConditions, type Condition, scriptConditions } from "./alert_rules.ts";
-import type { AgentInfo } from "../local_api/api.ts";
+import type { AgentInfo } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentConfig } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";

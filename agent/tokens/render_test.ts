@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { StatusBody } from "../local_api/api.ts";
+import type { StatusBody } from "../local_api/status.ts";
 import { toTokenSummary } from "../uplink/ingest_body.ts";
 import { renderMetrics } from "../local_api/metrics.ts";
 import { renderStatusFragment } from "../local_api/status_page.tsx";

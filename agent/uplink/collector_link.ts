@@ -24,7 +24,7 @@ import {
   PROTOCOL_VERSION,
   type WireEvent,
 } from "../../shared/protocol.ts";
-import type { AgentInfo } from "../local_api/api.ts";
+import type { AgentInfo, CollectorLinkStatus } from "../local_api/status.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
@@ -49,24 +49,6 @@ export interface CollectorLinkDeps {
   clock?: Clock;
   /** In [0, 1), like Math.random (the default): spreads the retry delays. */
   random?: () => number;
-}
-
-/** What the local status API shows of the link. */
-export interface CollectorLinkStatus {
-  /** The collector's base URL (it never holds credentials). */
-  url: string;
-  /** The last ingest succeeded. */
-  connected: boolean;
-  /** ISO time of the last successful ingest; null before the first. */
-  lastOkAt: string | null;
-  /** Why the last ingest failed; null once one succeeds again. */
-  lastError: string | null;
-  /** Every event up to this seq is stored at the collector. */
-  ackedSeq: number;
-  /** Events waiting to be sent. */
-  pending: number;
-  /** Resource samples the spool dropped since the agent started. */
-  dropped: number;
 }
 
 /** What a long-poll answers (the protocol leaves the body open: `commands` is read). */
