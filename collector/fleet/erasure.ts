@@ -44,7 +44,7 @@
  * @module
  */
 
-import { eraseMessages } from "../../shared/notify/outbox.ts";
+import { eraseMessages } from "../../shared/notify/outbox_erase.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Alert, Payload } from "../../shared/notify/types.ts";
 import { retryLocked } from "../store/kv_retry.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { ListFilter } from "../../shared/notify/_outbox_options.ts";
+import type { ListFilter } from "../../shared/notify/outbox.ts";
 import { isActive, type Silence } from "../../shared/notify/silences.ts";
 import { MESSAGE_STATES, type MessageRecord } from "../../shared/notify/types.ts";
 import { type CollectorEnv, signedIn } from "../auth/authenticate.ts";

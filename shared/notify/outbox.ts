@@ -52,19 +52,6 @@ export type {
 } from "./_outbox_options.ts";
 export { MAX_RELAY_BODY_BYTES } from "./_outbox_options.ts";
 
-/**
- * Deletes the delivered (or otherwise finished) messages in `kv`'s outbox
- * whose payload `match` accepts, for an erasure request; returns how many
- * (with `dryRun`, how many it would). Needs no channels: a CLI can call it.
- */
-export function eraseMessages(
-  kv: Deno.Kv,
-  match: (payload: Payload) => boolean,
-  options: { dryRun?: boolean } = {},
-): Promise<number> {
-  return new OutboxStore(kv).erase(match, options);
-}
-
 const log = getLogger(["scriptmon", "notify", "outbox"]);
 const ANSWER_MAX = 2048;
 const ERROR_PAUSE_MS = 1000;

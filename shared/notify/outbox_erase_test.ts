@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { eraseMessages, Outbox } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
+import { eraseMessages } from "./outbox_erase.ts";
 import type { Alert, Payload } from "./types.ts";
 import { okChannel } from "./_outbox_testing.ts";
 
