@@ -11,7 +11,10 @@ export interface ChannelDeps {
   fetch: typeof fetch;
   /** For email: opens the TCP connection to the SMTP server. */
   connect?: typeof Deno.connect;
-  /** For email: STARTTLS and implicit TLS. */
+  /**
+   * Not used: email's TLS is nodemailer's, on the connection from `connect`.
+   * @deprecated Kept while the callers still pass it; drop it from them.
+   */
   startTls?: typeof Deno.startTls;
   /** For email: PEM certificates trusted besides the system's (from the webhook's `ca_file`). */
   caCerts?: string[];

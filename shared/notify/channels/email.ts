@@ -1,7 +1,8 @@
 /**
  * Email through SMTP (see `../smtp.ts`): the alert's heading as the
  * subject, the plain-text rendering as the body, one transaction for all
- * recipients. Relayed posts are refused.
+ * recipients (those the server refuses while it takes others are named in
+ * the answer). Relayed posts are refused.
  *
  * @module
  */
@@ -54,7 +55,6 @@ export function createEmailChannel(
           ...(deps.caCerts === undefined ? {} : { caCerts: deps.caCerts }),
           ...(deps.clientName === undefined ? {} : { clientName: deps.clientName }),
           connect: deps.connect,
-          ...(deps.startTls === undefined ? {} : { startTls: deps.startTls }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
         }, {
           from: webhook.from,
@@ -64,7 +64,14 @@ export function createEmailChannel(
           date: new Date((deps.now ?? Date.now)()),
           messageId: `${crypto.randomUUID()}@${domain}`,
         });
-        return { ok: true, status: Number(receipt.reply.slice(0, 3)), answer: receipt.reply };
+        const refused = receipt.refused.map(({ recipient, reply }) => `<${recipient}> ${reply}`);
+        return {
+          ok: true,
+          status: Number(receipt.reply.slice(0, 3)),
+          answer: refused.length === 0
+            ? receipt.reply
+            : `${receipt.reply}; refused: ${refused.join("; ")}`,
+        };
       } catch (error) {
         if (!(error instanceof SmtpError)) throw error;
         const secrets = webhook.password === undefined ? [] : [webhook.password];

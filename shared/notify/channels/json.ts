@@ -24,9 +24,9 @@
 
 import type { Channel, Payload, SendResult } from "../types.ts";
 import { formatAlertText, formatTestText } from "../format.ts";
-import { hmac, toHex } from "../sigv4.ts";
 import type { ResolvedJsonWebhook } from "../webhook_schema.ts";
 import type { ChannelDeps } from "./_deps.ts";
+import { hmacSha256Hex } from "./_hmac.ts";
 import { post } from "./_http.ts";
 
 /** The header holding the unix time (seconds) the post was signed at. */
@@ -43,7 +43,7 @@ export function jsonBody(payload: Exclude<Payload, { type: "relay" }>): string {
 
 /** `sha256=<hex>` for a body signed at `timestamp` (unix seconds). */
 export async function signBody(secret: string, timestamp: number, body: string): Promise<string> {
-  return `sha256=${toHex(await hmac(new TextEncoder().encode(secret), `${timestamp}.${body}`))}`;
+  return `sha256=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`;
 }
 
 /** A generic JSON channel: HMAC-signed POSTs to one URL. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createChannel } from "./mod.ts";
 import { withRecordingServer } from "./_recording_server.ts";
 import { testAlert } from "./_test_alert.ts";
-import { signRequest } from "../sigv4.ts";
+import { signAws } from "./sns.ts";
 import type { ResolvedSnsWebhook } from "../webhook_schema.ts";
 
 const NOW = Date.parse("2025-03-04T05:06:07Z");
@@ -63,7 +63,7 @@ Deno.test("SNS channel publishes to a topic with a form body and a SigV4 Authori
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20250304\/eu-west-1\/sns\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
     );
     // What AWS does on arrival: sign the received request again and compare.
-    const again = await signRequest({
+    const again = await signAws({
       method: req.method,
       url: `http://${req.headers.get("host")}${req.path}`,
       headers: { "content-type": req.headers.get("content-type")! },
@@ -75,6 +75,80 @@ Deno.test("SNS channel publishes to a topic with a form body and a SigV4 Authori
     });
     assert.equal(authorization, again.authorization);
   });
+});
+
+// The examples of AWS's General Reference, "Signature Version 4 signing process"
+// ("Examples of the complete Signature Version 4 signing process"): an IAM ListUsers
+// request signed with the documented example credentials.
+const EXAMPLE_CREDENTIALS = {
+  accessKeyId: "AKIDEXAMPLE",
+  secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+};
+const FORM = "application/x-www-form-urlencoded; charset=utf-8";
+
+Deno.test("signAws() matches AWS's documented GET example (2015-08-30)", async () => {
+  const headers = await signAws({
+    method: "GET",
+    url: "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08",
+    headers: { "Content-Type": FORM },
+    body: "",
+    region: "us-east-1",
+    service: "iam",
+    credentials: EXAMPLE_CREDENTIALS,
+    date: new Date("2015-08-30T12:36:00Z"),
+  });
+  assert.deepEqual(headers, {
+    authorization: "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, " +
+      "SignedHeaders=content-type;host;x-amz-date, " +
+      "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+    "content-type": FORM,
+    "x-amz-date": "20150830T123600Z",
+  });
+});
+
+Deno.test("signAws() matches AWS's documented POST example with a form body (2011-09-09)", async () => {
+  const headers = await signAws({
+    method: "POST",
+    url: "http://iam.amazonaws.com/",
+    headers: { "Content-type": FORM },
+    body: "Action=ListUsers&Version=2010-05-08",
+    region: "us-east-1",
+    service: "iam",
+    credentials: EXAMPLE_CREDENTIALS,
+    date: new Date("2011-09-09T23:36:00Z"),
+  });
+  assert.equal(
+    headers.authorization,
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/iam/aws4_request, " +
+      "SignedHeaders=content-type;host;x-amz-date, " +
+      "Signature=ced6826de92d2bdeed8f846f0bf508e8559e98e4b0199114b84c54174deb456c",
+  );
+});
+
+Deno.test("signAws() signs and sends the session token of temporary credentials", async () => {
+  const request = {
+    method: "POST",
+    url: "http://iam.amazonaws.com/",
+    headers: { "content-type": FORM },
+    body: "Action=ListUsers&Version=2010-05-08",
+    region: "us-east-1",
+    service: "iam",
+    date: new Date("2011-09-09T23:36:00.678Z"),
+  };
+  const withToken = await signAws({
+    ...request,
+    credentials: { ...EXAMPLE_CREDENTIALS, sessionToken: "token/with+chars" },
+  });
+  assert.equal(withToken["x-amz-security-token"], "token/with+chars");
+  assert.equal(withToken["x-amz-date"], "20110909T233600Z");
+  assert.match(
+    withToken.authorization,
+    /SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/,
+  );
+  const withoutToken = await signAws({ ...request, credentials: EXAMPLE_CREDENTIALS });
+  assert.equal(withoutToken["x-amz-security-token"], undefined);
+  // The same request as the documented example: milliseconds are dropped from the date.
+  assert.match(withoutToken.authorization, /Signature=ced6826de92d2bdeed8f846f0bf508e8/);
 });
 
 Deno.test("SNS channel publishes once per phone number", async () => {
