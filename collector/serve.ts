@@ -96,9 +96,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   const https = config.tls !== undefined;
 
+  // While the collector was down no agent could report: each gets offline_after from this start
+  // before it counts as silent, so a restart is not taken for the fleet's outage.
+  const startedAt = clock.now();
   const offlineCheck = async () => {
+    const { offlineAfterMs } = current();
+    if (clock.now() - startedAt < offlineAfterMs) return;
     try {
-      const offline = await store.markOffline(clock.now(), current().offlineAfterMs);
+      const offline = await store.markOffline(clock.now(), offlineAfterMs);
       for (const agent of offline) {
         log.warn("Agent {site}/{host} is offline: last seen {lastSeenAt}", { ...agent });
       }

@@ -157,17 +157,21 @@ export class Fleet implements AsyncDisposable {
   }
 
   /**
-   * Writes the collector's config (offline_after 3s, then `extraToml`: webhooks, `[notify]`),
-   * makes an API token, starts serving.
+   * Writes the collector's config (offline_after 3s unless `offlineAfter` says otherwise, then
+   * `extraToml`: webhooks, `[notify]`), makes an API token, starts serving.
    */
-  static async start(options: { extraToml?: string } = {}): Promise<Fleet> {
+  static async start(
+    options: { extraToml?: string; offlineAfter?: string } = {},
+  ): Promise<Fleet> {
     const dir = await Deno.makeTempDir({ prefix: "fleet-" });
     const config = join(dir, "collector.toml");
     const port = freePort();
     await Deno.writeTextFile(
       config,
       `[collector]\nlisten = "127.0.0.1:${port}"\ndata_dir = "collector"\n` +
-        `offline_after = "3s"\nlog_level = "info"\n\n${options.extraToml ?? ""}`,
+        `offline_after = "${options.offlineAfter ?? "3s"}"\nlog_level = "info"\n\n${
+          options.extraToml ?? ""
+        }`,
     );
     const collector = new CollectorProcess(config, port);
     const fleet = new Fleet(dir, collector, await collector.apiToken("fleet-tests"));
