@@ -254,12 +254,17 @@ function program(): Command {
     });
 
   for (const action of ["start", "stop", "restart"] as const) {
-    cli.command(`${action} <name>`).description(`${action} one script in the running agent`)
+    cli.command(`${action} <name>`)
+      .description(
+        `${action} a script in the running agent; "all" or a glob ('rates_*') names several` +
+          (action === "start" ? " (scripts disabled in the config are started only by name)" : ""),
+      )
       .action(async (name: string) => {
         const client = await connect(globals());
-        await client.control(action, name);
+        const { scripts } = await client.control(action, name);
         const status = await client.status();
-        printStatus(status.scripts.filter((s) => s.name === name));
+        const done = new Set(scripts.map((s) => s.name));
+        printStatus(status.scripts.filter((s) => done.has(s.name)));
       });
   }
 

@@ -242,6 +242,47 @@ Deno.test("status, stop, start and restart work through the CLI", async () => {
   const unknown = await agentCli("restart", "nope", "--config", config);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /No script named "nope" in the config \(known: rates\)/);
+  assert.doesNotMatch(unknown.stderr, /\/api\/|POST/, "no internal path in the message");
+});
+
+Deno.test("restart all, stop and start by a glob act on every script they name", async () => {
+  await using dir = await tempDir();
+  const scripts = ["rates_a", "rates_b", "token"].map((name) =>
+    fixtureScript(name, "print_hang.ts", "1")
+  ).join("");
+  const config = await writeConfig(dir.path, scripts);
+  await using agent = new AgentProcess(config);
+  const before = await agent.running("rates_a", "rates_b", "token");
+
+  const restarted = await agentCli("restart", "all", "--config", config);
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const after = await agent.running("rates_a", "rates_b", "token");
+  for (const name of ["rates_a", "rates_b", "token"] as const) {
+    assert.notEqual(after[name].pid, before[name].pid, `${name} was restarted`);
+    assert.match(restarted.stdout, new RegExp(`^${name}\\s+running\\s`, "m"));
+  }
+
+  const stopped = await agentCli("stop", "rates_*", "--config", config);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.match(stopped.stdout, /^rates_a\s+stopped\s/m);
+  assert.match(stopped.stdout, /^rates_b\s+stopped\s/m);
+  assert.doesNotMatch(stopped.stdout, /^token/m, "only what the glob names is listed");
+  const status = await agent.status();
+  const state = (name: string) => status.scripts.find((s) => s.name === name)?.state;
+  assert.deepEqual([state("rates_a"), state("rates_b"), state("token")], [
+    "stopped",
+    "stopped",
+    "running",
+  ]);
+
+  assert.equal((await agentCli("start", "rates_?", "--config", config)).code, 0);
+  await agent.running("rates_a", "rates_b");
+  const none = await agentCli("stop", "dock_*", "--config", config);
+  assert.equal(none.code, 1);
+  assert.match(
+    none.stderr,
+    /No script matches "dock_\*" in the config \(known: rates_a, rates_b, token\)/,
+  );
 });
 
 Deno.test("logs prints the last lines of a script's log", async () => {

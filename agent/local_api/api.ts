@@ -7,6 +7,7 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
+import { isPattern, NoMatchError, selectScripts } from "../supervise/select.ts";
 import { type Supervisor, UnknownScriptError } from "../supervise/supervisor.ts";
 import { PING_BODY_LIMIT } from "../health/types.ts";
 import { renderMetrics } from "./metrics.ts";
@@ -133,11 +134,20 @@ export function createApi(deps: ApiDeps): Hono {
   control.use("*", bodyLimit({ maxSize: 64 * 1024 }));
   control.use("*", bearerAuth({ token: deps.secret }));
   for (const action of ["start", "stop", "restart"] as const) {
+    // One script by name, or `all` / a glob: `start` by pattern leaves disabled scripts alone.
     control.post(`/scripts/:name/${action}`, async (c) => {
-      const runner = deps.supervisor.get(c.req.param("name"));
-      log.info("Control request: {action} {script}", { action, script: runner.name });
-      await runner[action]();
-      return c.json({ ok: true, script: deps.supervisor.statusOf(runner.name) });
+      const pattern = c.req.param("name");
+      const statuses = deps.supervisor.status();
+      const names = selectScripts(pattern, statuses.map((s) => s.name)).filter((name) =>
+        action !== "start" || !isPattern(pattern) ||
+        statuses.find((s) => s.name === name)?.enabled
+      );
+      log.info("Control request: {action} {scripts}", { action, scripts: names.join(", ") });
+      await Promise.all(names.map((name) => deps.supervisor.get(name)[action]()));
+      const scripts = names.map((name) => deps.supervisor.statusOf(name));
+      return c.json(
+        isPattern(pattern) ? { ok: true, scripts } : { ok: true, script: scripts[0], scripts },
+      );
     });
   }
   control.get("/notifications", async (c) => {
@@ -183,7 +193,7 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((error, c) => {
-    if (error instanceof UnknownScriptError) {
+    if (error instanceof UnknownScriptError || error instanceof NoMatchError) {
       return c.json({ error: error.message, scripts: error.known }, 404);
     }
     if (error instanceof UnknownWebhookError) {

@@ -4,6 +4,7 @@
  */
 import { readLockHolder } from "../supervise/instance_lock.ts";
 import { readControlSecret } from "./control_secret.ts";
+import type { ScriptStatus } from "../supervise/state.ts";
 import type { StatusBody } from "./status.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { MessageRecord } from "../../shared/notify/types.ts";
@@ -11,6 +12,11 @@ import type { MessageRecord } from "../../shared/notify/types.ts";
 /** No agent is running for this data dir, or it did not answer. */
 export class AgentUnreachableError extends Error {
   override name = "AgentUnreachableError";
+}
+
+/** The agent answered a request with an error; the message is the agent's own. */
+export class AgentRefusedError extends Error {
+  override name = "AgentRefusedError";
 }
 
 /** Talks to the agent running on `dataDir`. */
@@ -42,8 +48,14 @@ export class ControlClient {
     return this.#call("GET", "/api/status");
   }
 
-  /** Starts, stops or restarts one script; resolves when the agent has done it. */
-  control(action: "start" | "stop" | "restart", name: string): Promise<unknown> {
+  /**
+   * Starts, stops or restarts one script, `all`, or those a glob matches;
+   * resolves with their status when the agent has done it.
+   */
+  control(
+    action: "start" | "stop" | "restart",
+    name: string,
+  ): Promise<{ ok: boolean; scripts: ScriptStatus[] }> {
     return this.#call("POST", `/api/scripts/${encodeURIComponent(name)}/${action}`);
   }
 
@@ -96,11 +108,7 @@ export class ControlClient {
       );
     }
     const answer = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      throw new Error(
-        `${method} ${path} failed (${res.status}): ${answer.error ?? res.statusText}`,
-      );
-    }
+    if (!res.ok) throw new AgentRefusedError(answer.error ?? `the agent answered ${res.status}`);
     return answer as T;
   }
 }
