@@ -81,10 +81,13 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json({ ready, ...checks }, ready ? 200 : 503);
   });
   app.get("/api/status", (c) => c.json(status()));
-  app.get("/metrics", (c) =>
-    c.body(renderMetrics(status()), 200, {
-      "content-type": "text/plain; version=0.0.4; charset=utf-8",
-    }));
+  app.get(
+    "/metrics",
+    async (c) =>
+      c.body(renderMetrics(status(), { notifications: await deps.notifier.outbox.counts() }), 200, {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      }),
+  );
   app.get("/", (c) => {
     if (c.req.query("fragment") !== undefined) return c.html(renderStatusFragment(status()));
     const nonce = crypto.randomUUID().replaceAll("-", "");

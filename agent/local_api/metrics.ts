@@ -19,11 +19,14 @@ import { Exposition } from "../../shared/prometheus.ts";
 import type { StatusBody } from "./status.ts";
 import { SCRIPT_STATES } from "../supervise/state.ts";
 import { TOKEN_STATES } from "../tokens/types.ts";
+import { MESSAGE_STATES } from "../../shared/notify/types.ts";
 
 /** Options of `renderMetrics`. */
 export interface RenderMetricsOptions {
   /** Epoch milliseconds ages are measured against; defaults to `Date.now()`. */
   now?: number;
+  /** The outbox's messages per state (`Outbox.counts()`); the family is left out without it. */
+  notifications?: Readonly<Record<string, number>>;
 }
 
 /** The `Content-Type` of the text `renderMetrics` returns. */
@@ -185,5 +188,15 @@ export function renderMetrics(status: StatusBody, options: RenderMetricsOptions 
     }
   }
 
+  if (options.notifications !== undefined) {
+    const messages = family(
+      "scriptmon_agent_notifications",
+      "gauge",
+      "Messages in the agent's outbox by state: alert on retrying, dead-lettered or uncertain.",
+    );
+    for (const state of MESSAGE_STATES) {
+      messages.push({ labels: { state }, value: options.notifications[state] ?? 0 });
+    }
+  }
   return exposition.render();
 }

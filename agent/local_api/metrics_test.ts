@@ -190,10 +190,26 @@ Deno.test("renderMetrics() escapes backslash, quote and newline in label values"
   assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
 });
 
+Deno.test("renderMetrics() gives the outbox's messages by state, every state present", () => {
+  const text = renderMetrics(statusBody([]), {
+    now: NOW,
+    notifications: { sent: 12, retrying: 2, "dead-lettered": 1 },
+  });
+  const lines = samples(text, "scriptmon_agent_notifications");
+  assert.equal(lines.length, 9);
+  assert.ok(lines.includes('scriptmon_agent_notifications{state="retrying"} 2'));
+  assert.ok(lines.includes('scriptmon_agent_notifications{state="dead-lettered"} 1'));
+  assert.ok(lines.includes('scriptmon_agent_notifications{state="uncertain"} 0'));
+  assert.equal(
+    samples(renderMetrics(statusBody([]), { now: NOW }), "scriptmon_agent_notifications").length,
+    0,
+  );
+});
+
 Deno.test("renderMetrics() output passes `promtool check metrics` without lint complaints", async () => {
   const text = renderMetrics(
     statusBody([...realistic().scripts, script('odd "name" \\ here')], true),
-    { now: NOW },
+    { now: NOW, notifications: { sent: 3, uncertain: 1 } },
   );
   const { code, complaints } = await promtoolCheck(text);
   assert.equal(complaints, "", `promtool complained about:\n${text}`);
