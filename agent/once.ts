@@ -39,7 +39,8 @@ export interface OnceCheck {
   /** "process" (is it running), or a health check: "heartbeat", "probe:api", "memory", "disk:<path>"... */
   check: string;
   severity: Severity;
-  state: string;
+  /** The script's state; null on the agent's own checks (a `once` pass is no running agent). */
+  state: string | null;
   pid: number | null;
   message: string;
 }
@@ -128,7 +129,7 @@ async function ensureRunning(
     return {
       ...base,
       severity: "ok",
-      state: "exited",
+      state: "scheduled",
       message: `scheduled (${script.schedule.cron}); runs under \`scriptmon-agent run\``,
     };
   }
@@ -142,7 +143,7 @@ async function ensureRunning(
         pid: record.pid,
         severity: "ok",
         state: "running",
-        message: `running for ${Math.round(up / 1000)} s (started by ${record.owner})`,
+        message: `running for ${formatDuration(up)} (started by ${record.owner})`,
       };
     }
     await removePidRecord(ctx.pidDir, script.name);
@@ -325,8 +326,8 @@ async function agentChecks(config: ResolvedAgentConfig): Promise<OnceCheck[]> {
       script: "agent",
       check: `disk:${path}`,
       severity: free < diskWarnBytes ? "warning" : "ok",
-      state: "running",
-      pid: Deno.pid,
+      state: null,
+      pid: null,
       message: `${formatBytes(free)} free (disk_warn ${formatBytes(diskWarnBytes)})`,
     });
   }

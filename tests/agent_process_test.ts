@@ -134,6 +134,13 @@ Deno.test("ten concurrent `once` runs start a script exactly once", async () => 
     const { record } = await readPidRecord(join(dir.path, "data", "pids"), "rates");
     assert.equal(record?.pid, pids[0]);
     assert.equal(record?.owner, "once");
+    // The others saw it running, for a time a person reads; the agent's own rows name no
+    // process: a `once` pass is not a running agent.
+    const seen = reports.find((r) => r !== started[0]).checks[0];
+    assert.match(seen.message, /^running for (\d+ms|\d+(\.\d)?s) \(started by once\)$/);
+    const own = reports.flatMap((r) => r.checks).filter((c) => c.script === "agent");
+    assert.ok(own.length > 0);
+    assert.ok(own.every((c) => c.pid === null && c.state === null), JSON.stringify(own));
   } finally {
     await killAll(await processesWith(marker));
   }
