@@ -155,7 +155,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     });
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
   });
-  app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
+  let openapi: ReturnType<typeof openApiDocument> | undefined;
+  // Built once, on the first request: the route table does not change while the app runs.
+  app.get("/api/v1/openapi.json", (c) => c.json(openapi ??= openApiDocument()));
   app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters, logRequests, audit }));
   app.route("/api/v1", logRoutes({ store: deps.store, clock, logRequests }));
   app.route(

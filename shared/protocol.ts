@@ -9,6 +9,10 @@
  * - `GET /api/v1/commands?wait=<ms>`: a long-poll for commands (≤ 30 s).
  * - `POST /api/v1/leases/<script>`: a `LeaseRequest` → a `LeaseResponse`.
  * - `POST /api/v1/dedupe`: a `DedupeRequest` → a `DedupeResponse`.
+ *
+ * The ids and descriptions given with `.meta()` and `.describe()` name and
+ * explain these shapes in the collector's OpenAPI document, generated from
+ * them (`collector/api/openapi.ts`).
  */
 import { z } from "zod";
 
@@ -22,7 +26,8 @@ export const MAX_BATCH_EVENTS = 500;
 export const MAX_INGEST_BYTES = 1024 * 1024;
 
 const name = z.string().min(1).max(100).regex(/^[A-Za-z0-9_.-]+$/);
-const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO time");
+const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "expected an ISO time")
+  .meta({ format: "date-time" });
 
 /** Who is talking: sent with every ingest. */
 export const agentIdentitySchema = z.strictObject({
@@ -32,9 +37,8 @@ export const agentIdentitySchema = z.strictObject({
   os: z.string().max(50),
   pid: z.number().int().nonnegative(),
   startedAt: iso,
-  /** The agent's clock when it sent the request, for the skew. */
-  now: iso,
-});
+  now: iso.describe("The agent's clock when it sent the request, for the skew"),
+}).meta({ id: "AgentIdentity", description: "Who is talking: sent with every ingest" });
 
 /** One script as the heartbeat reports it. */
 export const scriptSummarySchema = z.strictObject({
@@ -58,7 +62,7 @@ export const scriptSummarySchema = z.strictObject({
     reason: z.string().max(1000),
   })).max(100),
   reason: z.string().max(1000).nullable(),
-});
+}).meta({ id: "ScriptSummary", description: "One script as the heartbeat reports it" });
 
 /** One event from the agent's event log, numbered per agent. */
 export const wireEventSchema = z.strictObject({
@@ -66,8 +70,12 @@ export const wireEventSchema = z.strictObject({
   at: iso,
   kind: z.string().max(30),
   script: name.optional(),
-  /** The rest of the agent's event (state, exitCode, reason, check, value...). */
-  data: z.record(z.string(), z.unknown()),
+  data: z.record(z.string(), z.unknown()).describe(
+    "The rest of the agent's event (state, exitCode, reason, check, value...)",
+  ),
+}).meta({
+  id: "WireEvent",
+  description: "One event from the agent's event log, numbered per agent",
 });
 
 /** At most this many log lines in one `logs` answer. */
@@ -82,15 +90,21 @@ export const logStreamSchema = z.enum(["stdout", "stderr", "other"]);
 /** The answer to a `logs` command: lines of a script's log, oldest first. */
 export const logsPayloadSchema = z.strictObject({
   lines: z.array(z.strictObject({
-    /** When the agent wrote it; null for a line without the agent's timestamp. */
-    at: iso.nullable(),
+    at: iso.nullable().describe(
+      "When the agent wrote it; null for a line without the agent's timestamp",
+    ),
     stream: logStreamSchema,
     text: z.string().max(MAX_LOG_LINE_CHARS),
   })).max(MAX_LOG_LINES),
-  /** Pass it back as `after` for the lines written since; opaque. */
-  cursor: z.string().max(200),
-  /** Lines after `after` were left out (more were written than one answer holds). */
-  truncated: z.boolean(),
+  cursor: z.string().max(200).describe(
+    "Pass it back as after for the lines written since; opaque",
+  ),
+  truncated: z.boolean().describe(
+    "Lines after `after` were left out (more were written than one answer holds)",
+  ),
+}).meta({
+  id: "LogsPayload",
+  description: "The answer to a logs command: lines of a script's log, oldest first",
 });
 
 /** A command's outcome, as the agent reports it. */
@@ -99,24 +113,23 @@ export const commandAckSchema = z.strictObject({
   ok: z.boolean(),
   message: z.string().max(1000),
   at: iso,
-  /** Only in the answer to a `logs` command. */
-  logs: logsPayloadSchema.optional(),
-});
+  logs: logsPayloadSchema.optional().describe("Only in the answer to a logs command"),
+}).meta({ id: "CommandAck", description: "A command's outcome, as the agent reports it" });
 
 /** One token (`[tokens.<name>]`) as the heartbeat reports it: never its value. */
 export const tokenSummarySchema = z.strictObject({
   name,
-  /** valid | expiring | unknown | invalid | expired */
-  state: z.string().max(30),
-  /** The stated or predicted expiry; null when unknown. */
-  expiresAt: iso.nullable(),
+  state: z.string().max(30).describe("valid | expiring | unknown | invalid | expired"),
+  expiresAt: iso.nullable().describe("The stated or predicted expiry; null when unknown"),
   secondsLeft: z.number().int().nullable(),
-  /** `expiresAt` is predicted from learned lifetimes, not stated by the token. */
-  predicted: z.boolean(),
-  /** 0..1: how sure `expiresAt` is. */
-  confidence: z.number().min(0).max(1),
-  /** The scripts that wait for it. */
-  usedBy: z.array(name).max(1000),
+  predicted: z.boolean().describe(
+    "expiresAt is predicted from learned lifetimes, not stated by the token",
+  ),
+  confidence: z.number().min(0).max(1).describe("0..1: how sure expiresAt is"),
+  usedBy: z.array(name).max(1000).describe("The scripts that wait for it"),
+}).meta({
+  id: "TokenSummary",
+  description: "One token ([tokens.<name>]) as the heartbeat reports it: never its value",
 });
 
 /** `POST /api/v1/ingest`. */
@@ -124,13 +137,19 @@ export const ingestRequestSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
   agent: agentIdentitySchema,
   scripts: z.array(scriptSummarySchema).max(1000),
-  /** Ascending seq; may repeat ones already stored (a replay): those are no-ops. */
-  events: z.array(wireEventSchema).max(MAX_BATCH_EVENTS),
+  events: z.array(wireEventSchema).max(MAX_BATCH_EVENTS).describe(
+    "Ascending seq; may repeat ones already stored (a replay): those are no-ops",
+  ),
   acks: z.array(commandAckSchema).max(100).default([]),
-  /** Events the agent's spool dropped (resource samples only), since it started. */
-  dropped: z.number().int().nonnegative().default(0),
-  /** The agent's tokens and their time left (absent from agents without tokens support). */
-  tokens: z.array(tokenSummarySchema).max(100).optional(),
+  dropped: z.number().int().nonnegative().default(0).describe(
+    "Events the agent's spool dropped (resource samples only), since it started",
+  ),
+  tokens: z.array(tokenSummarySchema).max(100).optional().describe(
+    "The agent's tokens and their time left (absent from agents without tokens support)",
+  ),
+}).meta({
+  id: "IngestRequest",
+  description: "Heartbeat, a batch of events numbered per agent, and command acks",
 });
 
 /**
@@ -142,11 +161,13 @@ export const AGENT_FEATURES_HEADER = "X-Scriptmon-Features";
 
 /** Parameters of a `logs` command. */
 export const logsParamsSchema = z.strictObject({
-  /** The last this many lines (when `after` is absent), or at most this many after it. */
-  lines: z.number().int().min(1).max(MAX_LOG_LINES),
-  /** A cursor from an earlier answer: only lines written since. */
-  after: z.string().max(200).optional(),
-});
+  lines: z.number().int().min(1).max(MAX_LOG_LINES).describe(
+    "The last this many lines (when after is absent), or at most this many after it",
+  ),
+  after: z.string().max(200).optional().describe(
+    "A cursor from an earlier answer: only lines written since",
+  ),
+}).meta({ id: "LogsParams", description: "Parameters of a logs command" });
 
 /**
  * A remote command: only these actions on configured scripts. `logs` reads
@@ -155,45 +176,49 @@ export const logsParamsSchema = z.strictObject({
 export const commandSchema = z.strictObject({
   id: z.string().max(100),
   action: z.enum(["start", "stop", "restart", "logs"]),
-  /** Only with `logs`. */
-  params: logsParamsSchema.optional(),
+  params: logsParamsSchema.optional().describe("Only with logs"),
   script: name,
-  /** ISO time after which the agent must not carry it out. */
-  expiresAt: iso,
+  expiresAt: iso.describe("After this the agent must not carry it out"),
   requestedBy: z.string().max(200),
+}).meta({
+  id: "Command",
+  description:
+    "A remote command: only these actions on configured scripts; logs reads the script's log and answers with the lines in the ack",
 });
 
 /** The answer to an ingest. */
 export const ingestResponseSchema = z.strictObject({
-  /** Every event up to this seq is stored: the agent may drop them from its spool. */
-  ackedSeq: z.number().int().nonnegative(),
+  ackedSeq: z.number().int().nonnegative().describe(
+    "Every event up to this seq is stored: the agent may drop them from its spool",
+  ),
   commands: z.array(commandSchema),
-  /** The collector's clock. */
-  now: iso,
-});
+  now: iso.describe("The collector's clock"),
+}).meta({ id: "IngestResponse", description: "The answer to an ingest" });
 
 /** `POST /api/v1/leases/<script>`. */
 export const leaseRequestSchema = z.strictObject({
   action: z.enum(["acquire", "renew", "release"]),
   ttlMs: z.number().int().min(1000).max(600_000).default(15_000),
-});
+}).meta({ id: "LeaseRequest", description: "Acquire, renew or release a site lease" });
 
 /** A lease's state after the request. */
 export const leaseResponseSchema = z.strictObject({
   held: z.boolean(),
-  /** `site/host` of the holder, or null when free. */
-  holder: z.string().nullable(),
+  holder: z.string().nullable().describe("site/host of the holder, null when free"),
   expiresAt: iso.nullable(),
-});
+}).meta({ id: "LeaseResponse", description: "A lease's state after the request" });
 
 /** `POST /api/v1/dedupe`: claim a site-wide dedupe key. */
 export const dedupeRequestSchema = z.strictObject({
   key: z.string().min(1).max(1000),
   windowMs: z.number().int().min(1000).max(7 * 24 * 3600_000),
-});
+}).meta({ id: "DedupeRequest", description: "Claim a site-wide dedupe key for a window" });
 
 /** Whether this agent got the claim. */
-export const dedupeResponseSchema = z.strictObject({ claimed: z.boolean() });
+export const dedupeResponseSchema = z.strictObject({ claimed: z.boolean() }).meta({
+  id: "DedupeResponse",
+  description: "Whether this agent got the claim",
+});
 
 /** The agent's identity. */
 export type AgentIdentity = z.infer<typeof agentIdentitySchema>;

@@ -97,7 +97,8 @@ export class RuntimeRules {
   }
 }
 
-const routeRequestSchema = z.strictObject({
+/** `POST /api/v1/routes`: a route as `[[notify.routes]]` writes it, and a comment. */
+export const routeRequestSchema = z.strictObject({
   route: routeSchema,
   comment: z.string().max(500).optional(),
 });
