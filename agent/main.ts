@@ -105,22 +105,38 @@ function printTokens(tokens: TokenStatus[]): void {
 }
 
 function printStatus(scripts: ScriptStatus[]): void {
+  const now = Date.now();
   const rows = scripts.map((s) => [
     s.name,
     s.state + (s.crashLoop && s.state !== "crash-looping" ? " (crash loop)" : ""),
-    s.health,
+    // A script without checks has no health to speak of: "-", not "unknown".
+    s.checks.length === 0 ? null : s.health,
     s.pid,
     s.uptimeMs === null ? null : formatDuration(s.uptimeMs),
     s.restarts,
     s.resources ? formatBytes(s.resources.rssBytes) : null,
-    s.lastExit ? (s.lastExit.signal ?? `code ${s.lastExit.code}`) : null,
+    s.lastExit
+      ? (s.lastExit.signal ?? `code ${s.lastExit.code}`)
+      : s.schedule === null
+      ? null
+      : "never ran",
     s.checks.filter((c) => c.status === "failing" || c.status === "warning")
-      .map((c) => `${c.name}: ${c.reason}`).join("; ") || s.reason,
+      .map((c) => `${c.name}: ${c.reason}`).join("; ") || nextRun(s, now) || s.reason,
   ]);
   console.log(formatTable(
     ["NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "MEMORY", "LAST EXIT", "NOTE"],
     rows,
   ));
+}
+
+/** "next run 03:00 (in 2h 53m)" for a scheduled script waiting for its time; null otherwise. */
+function nextRun(s: ScriptStatus, now: number): string | null {
+  if (s.schedule === null || s.nextStartAt === null || s.pid !== null) return null;
+  const at = Date.parse(s.nextStartAt);
+  const local = new Date(at);
+  const clock = [local.getHours(), local.getMinutes()].map((n) => String(n).padStart(2, "0"))
+    .join(":");
+  return `next run ${clock} (in ${formatDuration(Math.max(0, at - now))}; ${s.schedule})`;
 }
 
 function describePayload(payload: Payload): string {

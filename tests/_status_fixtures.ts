@@ -37,6 +37,7 @@ export function script(name: string, overrides: Partial<ScriptStatus> = {}): Scr
     restarts: 0,
     crashLoop: false,
     lastExit: null,
+    schedule: null,
     nextStartAt: null,
     reason: null,
     command: ["python3", `${name}.py`],

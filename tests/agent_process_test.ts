@@ -252,6 +252,29 @@ Deno.test("status, stop, start and restart work through the CLI", async () => {
   assert.doesNotMatch(unknown.stderr, /\/api\/|POST/, "no internal path in the message");
 });
 
+Deno.test("status shows a scheduled script's next run and that it never ran; no health without checks", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    fixtureScript("rates", "print_hang.ts", "1") +
+      `[scripts.nightly]\ncommand = ["${Deno.execPath()}", "eval", "0"]\n` +
+      `schedule = "0 3 * * *"\n\n`,
+  );
+  await using agent = new AgentProcess(config);
+  await agent.running("rates");
+  const table = await agentCli("status", "--config", config);
+  assert.equal(table.code, 0, table.stderr);
+  const nightly = table.stdout.split("\n").find((line) => line.startsWith("nightly"));
+  assert.match(
+    nightly ?? "",
+    /\snever ran\s+next run \d\d:\d\d \(in (\d+h )?\d+m; 0 3 \* \* \*\)$/,
+  );
+  assert.match(table.stdout, /^rates\s+running\s+-\s+\d+\s/m, "no health badge without checks");
+  const page = await (await fetch(`http://127.0.0.1:${await agent.ready()}/`)).text();
+  assert.doesNotMatch(page, /health-unknown/);
+  assert.match(page, /never ran/);
+});
+
 Deno.test("restart all, stop and start by a glob act on every script they name", async () => {
   await using dir = await tempDir();
   const scripts = ["rates_a", "rates_b", "token"].map((name) =>

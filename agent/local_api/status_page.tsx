@@ -185,9 +185,13 @@ function ScriptTile(props: { script: ScriptStatus; now: number }) {
         <span class={`badge state state-${script.state} tone-${STATE_TONE[script.state]}`}>
           {script.state}
         </span>
-        <span class={`badge health health-${script.health} tone-${HEALTH_TONE[script.health]}`}>
-          {script.health}
-        </span>
+        {script.checks.length === 0
+          ? null
+          : (
+            <span class={`badge health health-${script.health} tone-${HEALTH_TONE[script.health]}`}>
+              {script.health}
+            </span>
+          )}
       </h2>
       <dl>
         <Fact label="pid">{script.pid ?? "–"}{script.adopted ? " (adopted)" : ""}</Fact>
@@ -208,13 +212,19 @@ function ScriptTile(props: { script: ScriptStatus; now: number }) {
         )}
         {script.nextStartAt === null
           ? null
-          : <Fact label="next start">in {age(now, Date.parse(script.nextStartAt))}</Fact>}
-        {script.lastExit === null ? null : (
-          <Fact label="last exit">
-            {script.lastExit.signal ?? `code ${script.lastExit.code}`},{" "}
-            {age(script.lastExit.at, now)} ago
-          </Fact>
-        )}
+          : (
+            <Fact label={script.schedule === null ? "next start" : "next run"}>
+              in {age(now, Date.parse(script.nextStartAt))}
+            </Fact>
+          )}
+        {script.lastExit === null
+          ? (script.schedule === null ? null : <Fact label="last exit">never ran</Fact>)
+          : (
+            <Fact label="last exit">
+              {script.lastExit.signal ?? `code ${script.lastExit.code}`},{" "}
+              {age(script.lastExit.at, now)} ago
+            </Fact>
+          )}
       </dl>
       {script.reason === null ? null : <p class="reason">{script.reason}</p>}
       {script.checks.length === 0 ? null : <Checks checks={script.checks} />}

@@ -54,9 +54,19 @@ function realistic(): StatusBody {
         { stream: "err", line: "Traceback (most recent call last):" },
       ],
     }),
-    script("rates", { state: "backoff", restarts: 5, health: "healthy" }),
-    script("cleanup", { state: "crash-looping", health: "warning" }),
+    script("rates", {
+      state: "backoff",
+      restarts: 5,
+      health: "healthy",
+      checks: [check("memory")],
+    }),
+    script("cleanup", {
+      state: "crash-looping",
+      health: "warning",
+      checks: [check("cpu", { status: "warning" })],
+    }),
     script("idle", { state: "stopped" }),
+    script("waiting", { state: "running", checks: [check("heartbeat", { status: "unknown" })] }),
   ]);
 }
 
@@ -74,6 +84,9 @@ Deno.test("renderStatusPage() shows every script with its state and health class
   assert.match(html, /class="badge health health-warning tone-warn"/);
   assert.match(html, /class="badge health health-healthy tone-ok"/);
   assert.match(html, /class="badge health health-unknown tone-off"/);
+  // A script without checks has no health to show.
+  const idle = html.slice(html.indexOf('<span class="name">idle</span>'));
+  assert.doesNotMatch(idle.slice(0, idle.indexOf("</h2>")), /badge health/);
 });
 
 Deno.test("renderStatusPage() shows the agent line and a script's numbers", () => {

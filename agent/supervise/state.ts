@@ -29,7 +29,7 @@ export interface ExitInfo {
 /** What the runner itself knows of a script; `ScriptStatus` adds its health. */
 export type RunnerStatus = Omit<
   ScriptStatus,
-  "health" | "checks" | "resources" | "heartbeat" | "lastLines"
+  "health" | "checks" | "resources" | "heartbeat" | "lastLines" | "schedule"
 >;
 
 /** What `status` shows of one script. */
@@ -47,6 +47,8 @@ export interface ScriptStatus {
   /** Crash loop detected and not yet cleared by a stable run. */
   crashLoop: boolean;
   lastExit: ExitInfo | null;
+  /** The cron expression of a scheduled script (it runs to completion); null otherwise. */
+  schedule: string | null;
   /** ISO timestamp of the next start (backoff or schedule). */
   nextStartAt: string | null;
   reason: string | null;

@@ -170,6 +170,7 @@ function statusOf({ runner, monitor, waiting }: Entry): ScriptStatus {
   return {
     ...status,
     ...(waiting !== null && status.state === "stopped" ? { reason: waiting } : {}),
+    schedule: runner.config.schedule?.cron ?? null,
     health: foldHealth(checks),
     checks,
     resources: monitor.resources,

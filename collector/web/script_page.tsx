@@ -133,7 +133,7 @@ export function renderScriptPage(view: ScriptView, user: SessionUser): string {
       <div class="page-head">
         <h1>{s.name}</h1>
         <span class={`badge ${toneOf(s)}`} id="state">{s.state}</span>
-        <span class="badge">{s.health}</span>
+        {s.checks.length === 0 ? null : <span class="badge">{s.health}</span>}
         <a href={`${href}/log`}>Log</a>
         {canControl(user)
           ? <ControlButtons site={agent.site} host={agent.host} script={s.name} />
