@@ -9,7 +9,8 @@ import { AuditLog } from "../collector/audit/trail.ts";
 import { parseConfig } from "../collector/config/load.ts";
 import type { SignInLimits } from "../collector/auth/signin_limit.ts";
 import { Store } from "../collector/store/store.ts";
-import { type Role, Users } from "../collector/auth/users.ts";
+import type { Role } from "../collector/auth/roles.ts";
+import { Users } from "../collector/auth/users.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 
 /** The site, host and script every per-site path names. */

@@ -109,3 +109,16 @@ export async function tempDir(
 export function inDir(dir: { path: string }, ...parts: string[]): string {
   return join(dir.path, ...parts);
 }
+
+/** The first line a child prints on stdout; the stream is released afterwards. */
+export async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  return text.split("\n")[0];
+}

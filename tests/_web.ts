@@ -6,7 +6,8 @@ import { createApp } from "../collector/app.ts";
 import { parseConfig } from "../collector/config/load.ts";
 import { Sessions } from "../collector/auth/sessions.ts";
 import { Store } from "../collector/store/store.ts";
-import { type Role, Users } from "../collector/auth/users.ts";
+import type { Role } from "../collector/auth/roles.ts";
+import { Users } from "../collector/auth/users.ts";
 import { FleetLive } from "../collector/web/live.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 

@@ -8,17 +8,21 @@
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAction, ResolvedProbe } from "../config/types.ts";
-import type { EventLog } from "../supervise/event_log.ts";
-import type { ScriptRunner } from "../supervise/script_runner.ts";
 import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
 import { ProbeTracker, runProbe } from "./probes.ts";
 import { ResourceTracker, type TreeUsage } from "./resources.ts";
 import { SilenceCheck } from "./silence.ts";
-import type { CheckState, HeartbeatInfo, ResourceSample } from "./types.ts";
+import type {
+  CheckState,
+  HealthEvents,
+  HealthRunner,
+  HeartbeatInfo,
+  ResourceSample,
+} from "./types.ts";
 
 /** What a monitor needs from the agent. */
 export interface MonitorDeps {
-  events: EventLog;
+  events: HealthEvents;
   clock: Clock;
 }
 
@@ -28,7 +32,7 @@ const FILE_RECHECK_MS = 1000;
 
 /** Health checks of one script; see the module comment. */
 export class HealthMonitor {
-  #runner: ScriptRunner;
+  #runner: HealthRunner;
   #deps: MonitorDeps;
   #log;
   #heartbeat: HeartbeatCheck | null;
@@ -45,7 +49,7 @@ export class HealthMonitor {
   #unsubscribe: () => void;
   #work = new Set<Promise<unknown>>();
 
-  constructor(runner: ScriptRunner, deps: MonitorDeps) {
+  constructor(runner: HealthRunner, deps: MonitorDeps) {
     this.#runner = runner;
     this.#deps = deps;
     this.#log = getLogger(["scriptmon", "health", runner.name]);

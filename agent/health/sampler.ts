@@ -9,17 +9,15 @@ import { formatBytes } from "../../shared/config/units.ts";
 import type { AgentResources } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentSettings } from "../config/types.ts";
-import type { EventLog } from "../supervise/event_log.ts";
 import type { Platform } from "../platform/types.ts";
-import type { Supervisor } from "../supervise/supervisor.ts";
 import { initialState, nextState } from "./check_state.ts";
-import type { CheckState } from "./types.ts";
+import type { CheckState, HealthEvents, HealthSupervisor } from "./types.ts";
 
 /** What the sampler needs. */
 export interface SamplerDeps {
   platform: Platform;
-  supervisor: Supervisor;
-  events: EventLog;
+  supervisor: HealthSupervisor;
+  events: HealthEvents;
   clock: Clock;
   settings: ResolvedAgentSettings;
 }

@@ -1,4 +1,11 @@
-/** What the health checks report: one state per check, folded into one health per script. */
+/**
+ * What the health checks report: one state per check, folded into one health
+ * per script; and the narrow views of the runner, the supervisor and the
+ * event log that the checks use, so that health/ never imports supervise/
+ * (the real classes fit these shapes).
+ */
+import type { ResolvedScript } from "../config/types.ts";
+import type { ProcessSample } from "../platform/types.ts";
 
 /** The result of one check. `warning` is only used by resource `warn` thresholds. */
 export type CheckStatus = "ok" | "warning" | "failing" | "unknown";
@@ -58,4 +65,57 @@ export function foldHealth(checks: readonly CheckState[]): ScriptHealth {
   if (checks.some((c) => c.status === "warning")) return "warning";
   if (checks.length === 0 || checks.every((c) => c.status === "unknown")) return "unknown";
   return "healthy";
+}
+
+/** What a script's health monitor uses of its runner (`ScriptRunner` fits it). */
+export interface HealthRunner {
+  readonly name: string;
+  readonly config: ResolvedScript;
+  /** The runner's state (`running`, `stopped`, ...). */
+  readonly state: string;
+  /** Called with the time whenever the script printed. */
+  onOutput: ((at: number) => void) | null;
+  /** Stops and starts the script again (a check whose action says so). */
+  restart(): Promise<void>;
+}
+
+/** What the resource sampler hands each process-table snapshot to (`Supervisor` fits it). */
+export interface HealthSupervisor {
+  /** Feeds one snapshot, taken at `at` (ms), to every script's monitor. */
+  sample(table: ProcessSample[], at: number): void;
+}
+
+/** A check's result changed (or restarted its script): the event health appends. */
+export interface CheckEvent {
+  kind: "check";
+  /** Absent for the agent's own checks (memory, disk). */
+  script?: string;
+  check: string;
+  status: CheckStatus;
+  previous?: CheckStatus;
+  reason: string;
+  value?: number;
+  threshold?: number;
+  /** The check's action asks for an alert. */
+  alert?: boolean;
+  /** The script was restarted because of it. */
+  restarted?: boolean;
+}
+
+/** What health hears of an event: a script's state changes start and end its runs. */
+export interface HeardEvent {
+  kind: string;
+  /** ISO timestamp. */
+  at: string;
+  script?: string;
+  state?: string;
+  from?: string;
+}
+
+/** What health uses of the agent's event log (`EventLog` fits it). */
+export interface HealthEvents {
+  /** Records a check result. */
+  append(event: CheckEvent): unknown;
+  /** Calls `listener` with every event appended; returns the unsubscribe. */
+  subscribe(listener: (event: HeardEvent) => void): () => void;
 }

@@ -1,7 +1,8 @@
 /**
- * Supervises one script: starts it, captures its output, restarts it with
- * backoff, notices a crash loop, stops its whole process tree, and adopts a
- * copy that is already running instead of starting a second one.
+ * Supervises one script: starts it (`_spawn.ts`), captures its output
+ * (`_output.ts`), restarts it with backoff, notices a crash loop, stops its
+ * whole process tree (`_terminate.ts`), and adopts a copy that is already
+ * running instead of starting a second one (`_adopt.ts`).
  *
  * Everything that touches the process happens in one loop (`#supervise`);
  * `start`, `stop` and `restart` only flip what is wanted and wake the loop,
@@ -14,19 +15,17 @@ import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedScript } from "../config/types.ts";
 import type { EventLog } from "./event_log.ts";
-import { findExecutable } from "../platform/find_executable.ts";
-import { pumpLines } from "../logs/line_splitter.ts";
-import { RotatingLogWriter } from "../logs/writer.ts";
-import { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
+import { removePidRecord } from "./pid_records.ts";
 import type { Platform } from "../platform/types.ts";
 import type { TokenGate } from "../tokens/manager.ts";
 import type { ExitInfo, RunnerStatus, ScriptState } from "./state.ts";
-import { childEnv } from "../platform/child_env.ts";
+import { type AdoptContext, adoptRecorded, recordChild } from "./_adopt.ts";
+import { checkRunnable, SpawnError, spawnScript } from "./_spawn.ts";
+import { reapGroup, type RunEnd, stopTree } from "./_terminate.ts";
+import { type OutputLine, ScriptOutput } from "./_output.ts";
 
 /** A script could not be started: the command or its folder is missing. */
-export class SpawnError extends Error {
-  override name = "SpawnError";
-}
+export { SpawnError };
 
 /** What a runner needs from the agent. */
 export interface RunnerDeps {
@@ -48,14 +47,10 @@ interface Run {
   pid: number;
   startedAt: number;
   adopted: boolean;
-  exited: Promise<{ code: number | null; signal: string | null }>;
+  exited: Promise<RunEnd>;
 }
 
-const RECENT_LINES = 50;
-const ADOPTED_POLL_MS = 1000;
 const DRAIN_TIMEOUT_MS = 2000;
-/** How long a killed tree may take to be reaped before stop gives up on it. */
-const KILL_WAIT_MS = 5000;
 const STOPPED = Symbol("stopped");
 
 /** Supervises one script; see the module comment. */
@@ -63,6 +58,8 @@ export class ScriptRunner {
   #config: ResolvedScript;
   #deps: RunnerDeps;
   #log;
+  /** What adopting and stopping the script's processes need. */
+  #tree: AdoptContext;
   #backoff: Backoff;
   #state: ScriptState = "stopped";
   #reason: string | null = null;
@@ -75,10 +72,7 @@ export class ScriptRunner {
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
   #ops: Promise<void> = Promise.resolve();
-  #writer: RotatingLogWriter | null = null;
-  #recent: { stream: "out" | "err"; line: string }[] = [];
-  #lastOutputAt: number | null = null;
-  #outputErrors = 0;
+  #output: ScriptOutput;
   #background = new Set<Promise<unknown>>();
   #disposed = false;
   /** Resolves the pending `start()` once the first run is settled. */
@@ -88,6 +82,16 @@ export class ScriptRunner {
     this.#config = config;
     this.#deps = deps;
     this.#log = getLogger(["scriptmon", "script", config.name]);
+    const { platform, clock, pidDir } = deps;
+    this.#tree = { platform, clock, pidDir, logPath: this.logPath, log: this.#log, script: config };
+    this.#output = new ScriptOutput({
+      script: config,
+      logPath: this.logPath,
+      events: deps.events,
+      clock,
+      log: this.#log,
+      onOutput: (at) => this.onOutput?.(at),
+    });
     this.#backoff = new Backoff(config.restart);
     this.#reason = config.enabled ? null : "disabled";
   }
@@ -113,13 +117,13 @@ export class ScriptRunner {
   }
 
   /** The last lines the script printed, oldest first. */
-  get recentLines(): readonly { stream: "out" | "err"; line: string }[] {
-    return this.#recent;
+  get recentLines(): readonly OutputLine[] {
+    return this.#output.recent;
   }
 
   /** Milliseconds since epoch of the last output line, or null. */
   get lastOutputAt(): number | null {
-    return this.#lastOutputAt;
+    return this.#output.lastAt;
   }
 
   /** Called with the time whenever the script printed (once per batch of lines). */
@@ -212,8 +216,7 @@ export class ScriptRunner {
     const timeout = new AbortController();
     await Promise.race([settled, this.#deps.clock.sleep(DRAIN_TIMEOUT_MS, timeout.signal)]);
     timeout.abort();
-    await this.#writer?.close();
-    this.#writer = null;
+    await this.#output.close();
   }
 
   #serial(op: () => void | Promise<void>): Promise<void> {
@@ -356,79 +359,24 @@ export class ScriptRunner {
 
   /** Adopts a copy of this script that is already running, per its PID record. */
   async #adopt(): Promise<Run | null> {
-    const { pidDir, platform } = this.#deps;
-    const { record, error } = await readPidRecord(pidDir, this.name);
-    if (error) {
-      this.#log.warn("Ignoring a corrupt PID record of {script}: {error}", {
-        script: this.name,
-        error,
-      });
-      await removePidRecord(pidDir, this.name);
-    }
-    if (!record) return null;
-    const verdict = await verifyPidRecord(record, platform);
-    if (verdict.status !== "alive") {
-      await removePidRecord(pidDir, this.name);
-      if (verdict.status === "gone") await this.#reapGroup(record.pid, "left over");
-      else {
-        this.#log.info("Ignoring the PID record of {script}: {reason}", {
-          script: this.name,
-          reason: verdict.reason,
-        });
-      }
-      return null;
-    }
-    const startedAt = Date.parse(record.startedAt) || this.#deps.clock.now();
-    const run: Run = {
-      pid: record.pid,
-      startedAt,
-      adopted: true,
-      exited: this.#watchAdopted(record.pid, verdict.info.startTime),
-    };
+    const adopted = await adoptRecorded(this.#tree);
+    if (!adopted) return null;
+    const { pid, startedAt, exited, reason } = adopted;
+    const run: Run = { pid, startedAt, adopted: true, exited };
     this.#run = run;
-    this.#setState("running", {
-      pid: run.pid,
-      reason: `adopted (started by ${record.owner}, agent pid ${record.agentPid})`,
-    });
+    this.#setState("running", { pid, reason });
     return run;
   }
 
-  async #watchAdopted(pid: number, startTime: string) {
-    const { platform, clock } = this.#deps;
-    for (;;) {
-      await clock.sleep(ADOPTED_POLL_MS);
-      const info = await platform.inspect(pid);
-      if (!info || info.startTime !== startTime) return { code: null, signal: null };
-    }
-  }
-
   async #spawn(): Promise<Run | null> {
-    const { platform, clock, pidDir } = this.#deps;
     const cfg = this.#config;
     this.#setState("starting", {});
     try {
-      await this.#checkRunnable();
-      this.#writer ??= await RotatingLogWriter.open({ path: this.logPath, ...cfg.log });
-      const { command, args } = platform.spawnCommand(cfg.command);
-      const child = new Deno.Command(command, {
-        args,
-        cwd: cfg.cwd,
-        clearEnv: true,
-        env: childEnv({
-          ...this.#deps.scriptEnv?.(cfg.name),
-          ...cfg.env,
-          SCRIPTMON_SCRIPT: cfg.name,
-        }),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
-      const startedAt = clock.now();
-      const writer = this.#writer;
-      const out = pumpLines(child.stdout, (lines) => this.#onLines(writer, "out", lines));
-      const err = pumpLines(child.stderr, (lines) => this.#onLines(writer, "err", lines));
-      this.#track(Promise.all([out, err]));
+      await checkRunnable(cfg);
+      await this.#output.open();
+      const child = spawnScript(cfg, this.#deps.platform, this.#deps.scriptEnv?.(cfg.name));
+      const startedAt = this.#deps.clock.now();
+      this.#track(this.#output.capture(child));
       const run: Run = {
         pid: child.pid,
         startedAt,
@@ -440,15 +388,7 @@ export class ScriptRunner {
       };
       this.#run = run;
       this.#setState("running", { pid: child.pid });
-      this.#track(
-        this.#recordPid(child.pid, startedAt).catch((error) => {
-          this.#log.error("Cannot write the PID record of {script} in {dir}: {error}", {
-            script: cfg.name,
-            dir: pidDir,
-            error,
-          });
-        }),
-      );
+      this.#track(recordChild(child.pid, startedAt, this.#tree));
       return run;
     } catch (error) {
       const reason = error instanceof SpawnError
@@ -460,70 +400,8 @@ export class ScriptRunner {
     }
   }
 
-  async #checkRunnable(): Promise<void> {
-    const cfg = this.#config;
-    try {
-      if (!(await Deno.stat(cfg.cwd)).isDirectory) throw new Error("not a folder");
-    } catch {
-      throw new SpawnError(`Cannot start script "${cfg.name}": cwd "${cfg.cwd}" is not a folder`);
-    }
-    const found = await findExecutable(cfg.command[0], {
-      cwd: cfg.cwd,
-      path: cfg.env.PATH ?? Deno.env.get("PATH"),
-      pathExt: Deno.env.get("PATHEXT"),
-    });
-    if (!found) {
-      throw new SpawnError(
-        `Cannot start script "${cfg.name}": command "${cfg.command[0]}" not found`,
-      );
-    }
-  }
-
-  async #recordPid(pid: number, startedAt: number): Promise<void> {
-    const info = await this.#deps.platform.inspect(pid);
-    if (!info) return; // already gone; nothing to adopt later
-    await writePidRecord(this.#deps.pidDir, {
-      script: this.name,
-      pid,
-      startTime: info.startTime,
-      argv: this.#config.command,
-      owner: "daemon",
-      agentPid: Deno.pid,
-      startedAt: new Date(startedAt).toISOString(),
-      logPath: this.logPath,
-    });
-  }
-
-  #onLines(writer: RotatingLogWriter, stream: "out" | "err", lines: string[]): Promise<void> {
-    if (lines.length === 0) return Promise.resolve();
-    this.#lastOutputAt = this.#deps.clock.now();
-    this.onOutput?.(this.#lastOutputAt);
-    for (const line of lines.slice(-RECENT_LINES)) this.#recent.push({ stream, line });
-    if (this.#recent.length > RECENT_LINES) {
-      this.#recent.splice(0, this.#recent.length - RECENT_LINES);
-    }
-    return writer.write(stream, lines).catch((error) => {
-      // A full disk must not stop the script: count, report now and then, go on.
-      if (this.#outputErrors++ % 1000 === 0) {
-        this.#log.error("Cannot write the log of {script}: {error}", { script: this.name, error });
-        this.#deps.events.append({
-          kind: "output-error",
-          script: this.name,
-          reason: `${this.#outputErrors} log write(s) failed: ${error}`,
-        });
-      }
-    });
-  }
-
-  #finishRun(run: Run, ended: { code: number | null; signal: string | null }): void {
-    const now = this.#deps.clock.now();
-    this.#lastExit = {
-      at: new Date(now).toISOString(),
-      code: ended.code,
-      signal: ended.signal,
-      runtimeMs: now - run.startedAt,
-    };
-    this.#run = null;
+  #finishRun(run: Run, ended: RunEnd): void {
+    this.#endRun(run, ended);
     const failed = ended.code !== 0;
     const how = ended.signal ? `killed by ${ended.signal}` : `exited with code ${ended.code}`;
     if (this.#config.schedule) this.#setState(failed ? "failed" : "exited", { reason: how });
@@ -545,78 +423,26 @@ export class ScriptRunner {
     }
     this.#track(removePidRecord(this.#deps.pidDir, this.name));
     // The leader is gone; whatever it left in its process group goes too.
-    this.#track(this.#reapGroup(run.pid, "orphaned"));
+    this.#track(reapGroup(run.pid, "orphaned", this.#tree));
   }
 
-  /** Stops what is left of a process group whose leader has ended. */
-  async #reapGroup(pgid: number, what: string): Promise<void> {
-    const { platform, clock } = this.#deps;
-    const members = await platform.groupMembers(pgid);
-    if (members.length === 0) return;
-    this.#log.info("Stopping {n} {what} process(es) of {script}: {pids}", {
-      n: members.length,
-      what,
-      script: this.name,
-      pids: members.join(", "),
-    });
-    await platform.signalTree(pgid, this.#config.stopSignal).catch(() => {});
-    for (let waited = 0; waited < this.#config.stopTimeoutMs; waited += 50) {
-      if ((await platform.groupMembers(pgid)).length === 0) return;
-      await clock.sleep(50);
-    }
-    await platform.killTree(pgid).catch(() => {});
-  }
-
-  /** Stops a run's whole tree: stop signal, then SIGKILL after stop_timeout. */
-  async #terminate(run: Run): Promise<void> {
-    const { platform, clock } = this.#deps;
-    const cfg = this.#config;
-    this.#setState("stopping", { pid: run.pid });
-    await platform.signalTree(run.pid, cfg.stopSignal).catch(() => {});
-    const timeout = new AbortController();
-    const ended = await Promise.race([
-      run.exited,
-      clock.sleep(cfg.stopTimeoutMs, timeout.signal).then(() => STOPPED),
-    ]);
-    timeout.abort();
-    if (ended === STOPPED) {
-      this.#log.warn("{script} (pid {pid}) ignored {signal} for {ms} ms; killing its tree", {
-        script: this.name,
-        pid: run.pid,
-        signal: cfg.stopSignal,
-        ms: cfg.stopTimeoutMs,
-      });
-      await platform.killTree(run.pid).catch(() => {});
-    }
-    let result = typeof ended === "symbol" ? null : ended;
-    if (!result) {
-      const wait = new AbortController();
-      result = await Promise.race([
-        run.exited,
-        clock.sleep(KILL_WAIT_MS, wait.signal).then(() => null),
-      ]);
-      wait.abort();
-      if (!result) {
-        this.#log.error(
-          "{script} (pid {pid}) is still alive {ms} ms after SIGKILL; giving up on it",
-          {
-            script: this.name,
-            pid: run.pid,
-            ms: KILL_WAIT_MS,
-          },
-        );
-        result = { code: null, signal: null };
-      }
-    }
-    const now = clock.now();
+  /** Keeps how `run` ended as the last exit; no run is current any more. */
+  #endRun(run: Run, ended: RunEnd): void {
+    const now = this.#deps.clock.now();
     this.#lastExit = {
       at: new Date(now).toISOString(),
-      code: result.code,
-      signal: result.signal,
+      code: ended.code,
+      signal: ended.signal,
       runtimeMs: now - run.startedAt,
     };
     this.#run = null;
-    await this.#reapGroup(run.pid, "remaining");
+  }
+
+  /** Stops a run's whole tree (stop signal, then SIGKILL), then what is left of its group. */
+  async #terminate(run: Run): Promise<void> {
+    this.#setState("stopping", { pid: run.pid });
+    this.#endRun(run, await stopTree(run, this.#tree));
+    await reapGroup(run.pid, "remaining", this.#tree);
     await removePidRecord(this.#deps.pidDir, this.name);
   }
 

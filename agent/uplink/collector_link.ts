@@ -7,7 +7,7 @@
  * {@linkcode Spool}; after an outage full batches follow each other at once,
  * so the collector catches up quickly and in order. Remote commands arrive in
  * the ingest answers and, faster, through a long-poll kept open while the
- * collector is reachable; each runs at most once.
+ * collector is reachable; each runs at most once ({@linkcode RemoteCommands}).
  *
  * @module
  */
@@ -15,9 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import { z } from "zod";
 import {
   AGENT_FEATURES_HEADER,
-  type Command,
   type CommandAck,
-  commandSchema,
   type IngestRequestInput,
   type IngestResponse,
   ingestResponseSchema,
@@ -28,9 +26,9 @@ import type { AgentInfo, CollectorLinkStatus } from "../local_api/status.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
-import { cut, fitIngest, toScriptSummary, toTokenSummary } from "./ingest_body.ts";
-import { readLogsAnswer } from "../logs/request.ts";
+import { errorText, fitIngest, toScriptSummary, toTokenSummary } from "./ingest_body.ts";
 import { redact } from "../../shared/redact.ts";
+import { RemoteCommands } from "./remote_commands.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenStatus } from "../tokens/types.ts";
@@ -51,21 +49,10 @@ export interface CollectorLinkDeps {
   random?: () => number;
 }
 
-/** What a long-poll answers (the protocol leaves the body open: `commands` is read). */
-const commandsAnswerSchema = z.object({ commands: z.array(commandSchema) });
-
-/** A command carried out (or refused), kept a day so that it is never done twice. */
-interface DoneRecord {
-  /** Null while it runs: an agent that stopped meanwhile does not run it again. */
-  ack: CommandAck | null;
-}
-
 /** How a failed request is retried. */
 type Failure = "unreachable" | "auth" | "rejected";
 
 const log = getLogger(["scriptmon", "collector"]);
-const DONE_PREFIX = ["link", "done"];
-const DAY_MS = 86_400_000;
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 15_000;
 const RETRY_JITTER = 0.2;
@@ -73,12 +60,6 @@ const RETRY_JITTER = 0.2;
 const AUTH_RETRY_MS = 60_000;
 /** Events arriving together go out together: the link waits this long after the first. */
 const COALESCE_MS = 100;
-/** The long-poll's `wait`. */
-const LONG_POLL_MS = 25_000;
-/** Acks per ingest (the protocol's bound). */
-const MAX_ACKS = 100;
-/** Bytes of acks per ingest (log lines are large): the rest go with the next one, at once. */
-const MAX_ACK_BYTES = 512 * 1024;
 /** What this agent understands beyond version 1's commands (the collector asks before sending). */
 const FEATURES = "logs";
 
@@ -102,14 +83,8 @@ export class CollectorLink {
   #failures = 0;
   #lastOkAt: string | null = null;
   #lastError: string | null = null;
-  #acks: CommandAck[] = [];
-  /** A command just finished: its ack goes out at once. */
-  #freshAck = false;
-  /** Commands queued or running in this process. */
-  #running = new Set<string>();
-  #commands: Promise<void> = Promise.resolve();
-  /** `logs` commands being answered (read-only: beside the queue, not in it). */
-  #reads = new Set<Promise<void>>();
+  /** The long-poll, the commands it and the ingest answers bring, and their acks. */
+  #commands: RemoteCommands;
   #whenConnected = Promise.withResolvers<void>();
 
   constructor(deps: CollectorLinkDeps) {
@@ -118,6 +93,18 @@ export class CollectorLink {
     this.#fetch = deps.fetch ?? fetch;
     this.#clock = deps.clock ?? systemClock;
     this.#random = deps.random ?? Math.random;
+    this.#commands = new RemoteCommands({
+      kv: deps.kv,
+      supervisor: deps.supervisor,
+      clock: this.#clock,
+      signal: this.#stop.signal,
+      heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+      request: (path, init, read, extraMs) => this.#request(path, init, read, extraMs),
+      isUp: () => this.#state === "up",
+      whenUp: () => this.#whenConnected.promise,
+      retryDelay: (failures) => this.#retryDelay(failures),
+      onAck: () => this.#poke(),
+    });
   }
 
   /** The seq up to which the collector has every event (0 before `start()`). */
@@ -131,7 +118,7 @@ export class CollectorLink {
     const { kv, events } = this.#deps;
     this.#spool = await Spool.open({ kv, events, limit: this.#config.spoolLimit });
     this.#unsubscribe = events.subscribe(() => this.#onEvent());
-    this.#loops.push(this.#run(), this.#poll());
+    this.#loops.push(this.#run(), this.#commands.poll());
   }
 
   /** For the local status API. */
@@ -154,8 +141,7 @@ export class CollectorLink {
     this.#whenConnected.resolve();
     this.#unsubscribe?.();
     await Promise.all(this.#loops);
-    await this.#commands;
-    await Promise.all(this.#reads);
+    await this.#commands.close();
   }
 
   #onEvent(): void {
@@ -249,8 +235,7 @@ export class CollectorLink {
     try {
       const { batchSize } = this.#config;
       available = await spool.nextBatch(batchSize);
-      acks = withinBudget(this.#acks.slice(0, MAX_ACKS));
-      this.#freshAck = false;
+      acks = this.#commands.nextAcks();
       const agent = this.#identity(info());
       const dropped = spool.dropped;
       const tokens = (this.#deps.tokens?.() ?? []).slice(0, 100).map(toTokenSummary);
@@ -278,7 +263,6 @@ export class CollectorLink {
     let answer: IngestResponse;
     try {
       answer = await this.#request("api/v1/ingest", { method: "POST", body }, async (res) => {
-        if (!res.ok) throw await httpFailure(res);
         const parsed = ingestResponseSchema.safeParse(await res.json());
         if (!parsed.success) {
           throw new LinkError(
@@ -309,13 +293,13 @@ export class CollectorLink {
         log.error("Cannot store the acked seq {seq}: {error}", { seq: answer.ackedSeq, error });
       }
     }
-    this.#acks = this.#acks.filter((ack) => !acks.includes(ack));
+    this.#commands.delivered(acks);
     this.#succeeded();
-    this.#handle(answer.commands);
+    this.#commands.handle(answer.commands);
     const advanced = answer.ackedSeq > before;
     const more = advanced &&
       (available.length === this.#config.batchSize || sent.length < available.length);
-    return { ok: true, more: more || this.#freshAck || this.#acks.length > 0 };
+    return { ok: true, more: more || this.#commands.pending };
   }
 
   #identity(info: AgentInfo): IngestRequestInput["agent"] {
@@ -387,7 +371,10 @@ export class CollectorLink {
     return Math.round(Math.min(RETRY_MAX_MS, base * spread));
   }
 
-  /** One request to the collector within `timeout` (plus `extraMs`); `read` handles the answer. */
+  /**
+   * One request to the collector within `timeout` (plus `extraMs`); `read`
+   * handles a 2xx answer, any other status throws a {@linkcode LinkError}.
+   */
   async #request<T>(
     path: string,
     init: RequestInit,
@@ -413,6 +400,7 @@ export class CollectorLink {
         },
         signal: abort.signal,
       });
+      if (!res.ok) throw await httpFailure(res);
       return await read(res);
     } catch (error) {
       if (abort.signal.reason instanceof LinkError && !stop.aborted) {
@@ -423,163 +411,6 @@ export class CollectorLink {
       done.abort();
       stop.removeEventListener("abort", onStop);
     }
-  }
-
-  // --- commands --------------------------------------------------------
-
-  async #poll(): Promise<void> {
-    const stop = this.#stop.signal;
-    let failures = 0;
-    while (!stop.aborted) {
-      if (this.#state !== "up") {
-        await this.#whenConnected.promise;
-        continue;
-      }
-      const startedAt = this.#clock.now();
-      try {
-        const commands = await this.#request(
-          `api/v1/commands?wait=${LONG_POLL_MS}`,
-          { method: "GET" },
-          async (res) => {
-            if (!res.ok) throw await httpFailure(res);
-            return commandsAnswerSchema.parse(await res.json()).commands;
-          },
-          LONG_POLL_MS,
-        );
-        failures = 0;
-        this.#handle(commands);
-        // A collector that answers at once must not make this a busy loop.
-        if (commands.length === 0 && this.#clock.now() - startedAt < RETRY_MIN_MS) {
-          await this.#clock.sleep(this.#config.heartbeatIntervalMs, stop);
-        }
-      } catch (error) {
-        if (stop.aborted) break;
-        failures++;
-        log.debug("Command long-poll failed: {error}", { error });
-        await this.#clock.sleep(this.#retryDelay(failures), stop);
-      }
-    }
-  }
-
-  /** Queues each command not already queued or running. */
-  #handle(commands: Command[]): void {
-    for (const command of commands) {
-      if (this.#running.has(command.id) || this.#stop.signal.aborted) continue;
-      this.#running.add(command.id);
-      if (command.action === "logs") {
-        // Read-only and quick: answered at once, not behind a restart in the queue.
-        const read: Promise<void> = this.#answerLogs(command)
-          .catch((error) => log.error("Command {id} failed: {error}", { id: command.id, error }))
-          .finally(() => {
-            this.#running.delete(command.id);
-            this.#reads.delete(read);
-          });
-        this.#reads.add(read);
-        continue;
-      }
-      this.#commands = this.#commands
-        .then(() => this.#execute(command))
-        .catch((error) => log.error("Command {id} failed: {error}", { id: command.id, error }))
-        .finally(() => this.#running.delete(command.id));
-    }
-  }
-
-  async #execute(command: Command): Promise<void> {
-    if (this.#stop.signal.aborted) return;
-    const { kv, supervisor } = this.#deps;
-    const key = [...DONE_PREFIX, command.id];
-    const done = (await kv.get<DoneRecord>(key)).value;
-    if (done) {
-      // Done before: its answer again with the next ingest (the collector may not have it),
-      // never a second run.
-      const ack = done.ack ?? this.#ack(command, false, "the agent stopped while carrying it out");
-      if (!this.#acks.some((a) => a.id === ack.id)) this.#acks.push(ack);
-      return;
-    }
-    let ack: CommandAck;
-    const what = `${command.action} ${command.script}`;
-    if (Date.parse(command.expiresAt) <= this.#clock.now()) {
-      ack = this.#ack(command, false, `not carried out: expired at ${command.expiresAt}`);
-    } else if (!supervisor.runners().some((r) => r.name === command.script)) {
-      const known = supervisor.runners().map((r) => r.name).join(", ") || "none";
-      ack = this.#ack(
-        command,
-        false,
-        `not carried out: no script named "${command.script}" (known: ${known})`,
-      );
-    } else {
-      await kv.set(key, { ack: null } satisfies DoneRecord, { expireIn: DAY_MS });
-      log.info("Remote command {what} from {by} ({id})", {
-        what,
-        by: command.requestedBy,
-        id: command.id,
-      });
-      try {
-        const runner = supervisor.get(command.script);
-        if (command.action === "start") await runner.start();
-        else if (command.action === "stop") {
-          await runner.stop(`stopped by a remote command from ${command.requestedBy}`);
-        } else await runner.restart();
-        ack = this.#ack(command, true, `${what}: done, now ${runner.state}`);
-      } catch (error) {
-        ack = this.#ack(command, false, `${what} failed: ${errorText(error)}`);
-      }
-    }
-    await kv.set(key, { ack } satisfies DoneRecord, { expireIn: DAY_MS });
-    this.#queueAck(ack);
-  }
-
-  /** Answers a `logs` command with the lines of the script's log; nothing is recorded. */
-  async #answerLogs(command: Command): Promise<void> {
-    const { supervisor } = this.#deps;
-    const runner = supervisor.runners().find((r) => r.name === command.script);
-    if (Date.parse(command.expiresAt) <= this.#clock.now()) {
-      this.#queueAck(this.#ack(command, false, `not read: expired at ${command.expiresAt}`));
-      return;
-    }
-    if (runner === undefined) {
-      const known = supervisor.runners().map((r) => r.name).join(", ") || "none";
-      this.#queueAck(
-        this.#ack(
-          command,
-          false,
-          `not read: no script named "${command.script}" (known: ${known})`,
-        ),
-      );
-      return;
-    }
-    const params = command.params ?? { lines: 100 };
-    let ack: CommandAck;
-    try {
-      const logs = await readLogsAnswer(runner.logPath, params);
-      ack = {
-        ...this.#ack(command, true, `${logs.lines.length} line(s) of ${command.script}'s log`),
-        logs,
-      };
-    } catch (error) {
-      ack = this.#ack(
-        command,
-        false,
-        `cannot read the log of ${command.script}: ${errorText(error)}`,
-      );
-    }
-    log.debug("Answered logs command {id} from {by}", { id: command.id, by: command.requestedBy });
-    this.#queueAck(ack);
-  }
-
-  #ack(command: Command, ok: boolean, message: string): CommandAck {
-    return {
-      id: command.id,
-      ok,
-      message: cut(message),
-      at: new Date(this.#clock.now()).toISOString(),
-    };
-  }
-
-  #queueAck(ack: CommandAck): void {
-    if (!this.#acks.some((a) => a.id === ack.id)) this.#acks.push(ack);
-    this.#freshAck = true;
-    this.#poke();
   }
 }
 
@@ -594,17 +425,6 @@ class LinkError extends Error {
   }
 }
 
-/** The first acks whose JSON fits in {@linkcode MAX_ACK_BYTES} (at least one). */
-function withinBudget(acks: CommandAck[]): CommandAck[] {
-  const encoder = new TextEncoder();
-  let bytes = 0;
-  for (let i = 0; i < acks.length; i++) {
-    bytes += encoder.encode(JSON.stringify(acks[i])).length;
-    if (bytes > MAX_ACK_BYTES && i > 0) return acks.slice(0, i);
-  }
-  return acks;
-}
-
 async function httpFailure(res: Response): Promise<LinkError> {
   const text = (await res.text().catch(() => "")).trim().slice(0, 200);
   const status = `HTTP ${res.status}${text ? `: ${text}` : ""}`;
@@ -614,10 +434,4 @@ async function httpFailure(res: Response): Promise<LinkError> {
     return new LinkError("unreachable", status);
   }
   return new LinkError("rejected", status);
-}
-
-function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause.message : undefined;
-  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
 }

@@ -152,3 +152,8 @@ export function fitIngest(
 }
 
 /** An error's message, with its cause's (fetch says only "fetch failed", the cause says why). */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && !error.message.includes(cause) ? `${error.message}: ${cause}` : error.message;
+}

@@ -1,7 +1,8 @@
 /**
- * Access: one principal for a signed-in user and an API token alike (a
- * name, a role, the sites it may see), one table of the role each route
- * needs ({@linkcode ACCESS_RULES}), and the site checks every route uses.
+ * Access: one principal for a signed-in user and an API token alike
+ * (`Principal` of `roles.ts`: a name, a role, the sites it may see), one
+ * table of the role each route needs ({@linkcode ACCESS_RULES}), and the
+ * site checks every route uses.
  *
  * - Roles: `viewer` reads; `operator` also controls scripts and
  *   acknowledges and silences alerts; `admin` may do everything (runtime
@@ -21,16 +22,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { type CollectorEnv, siteOfPath, tokenKindFor } from "./authenticate.ts";
 import { HttpError } from "../http/http_error.ts";
 import { queryText } from "../http/request.ts";
-import { type Role, roleAllows } from "./users.ts";
-
-/** Who asks, the same shape for a signed-in user and an API token. */
-export interface Principal {
-  kind: "user" | "api-token";
-  name: string;
-  role: Role;
-  /** Null: every site. */
-  sites: string[] | null;
-}
+import { type Principal, type Role, roleAllows } from "./roles.ts";
 
 /** What a route needs: a role, and whether a principal of some sites is refused. */
 export interface AccessRule {

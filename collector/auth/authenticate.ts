@@ -28,8 +28,8 @@ import type { Clock } from "../clock.ts";
 import { csrfMatches, type SessionRecord, type Sessions } from "./sessions.ts";
 import type { Store } from "../store/store.ts";
 import type { TokenKind, TokenRecord } from "../store/types.ts";
-import type { Role, Users } from "./users.ts";
-import type { Principal } from "./access.ts";
+import type { Users } from "./users.ts";
+import type { Principal, Role } from "./roles.ts";
 
 /** A signed-in user, as the routes see them. */
 export interface SessionUser {

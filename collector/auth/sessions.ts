@@ -11,7 +11,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 import { retryLocked } from "../store/kv_retry.ts";
-import { hashToken } from "../store/token_hash.ts";
+import { hashToken } from "../store/tokens.ts";
 
 /** A session as stored. */
 export interface SessionRecord {

@@ -2,8 +2,7 @@
  * The collector's users: a name, a role, the sites they may see, and a
  * password hash (`passwords.ts`), in the store's KV under `["user", name]`.
  *
- * - `viewer` reads; `operator` also controls scripts and acknowledges and
- *   silences alerts; `admin` may do everything.
+ * - The role is one of `roles.ts`: `viewer`, `operator` or `admin`.
  * - `sites` null means every site; otherwise only those sites.
  *
  * @module
@@ -13,12 +12,7 @@ import { hashPassword, type PasswordHash, verifyPassword } from "./passwords.ts"
 import { retryLocked } from "../store/kv_retry.ts";
 import { StoreConflictError } from "../store/types.ts";
 import { revokeUserSessions } from "./sessions.ts";
-
-/** The roles, weakest first. */
-export const ROLES = ["viewer", "operator", "admin"] as const;
-
-/** What a user may do. */
-export type Role = typeof ROLES[number];
+import { type Role, ROLES } from "./roles.ts";
 
 /** A user as stored. */
 export interface UserRecord {
@@ -35,11 +29,6 @@ export type PublicUser = Omit<UserRecord, "password">;
 
 /** User names: like token and site names. */
 export const USER_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
-
-/** Whether `role` includes everything `needed` may do. */
-export function roleAllows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
-}
 
 /** Whether `user` may see `site`. */
 export function canSeeSite(user: { sites: string[] | null }, site: string): boolean {

@@ -13,7 +13,8 @@ import type { ResolvedCollectorConfig } from "../config/load.ts";
 import { openCollectorKv } from "../store/kv.ts";
 import { Store } from "../store/store.ts";
 import type { TokenRecord } from "../store/types.ts";
-import { type Role, ROLES, USER_NAME } from "../auth/users.ts";
+import { type Role, ROLES } from "../auth/roles.ts";
+import { USER_NAME } from "../auth/users.ts";
 
 async function withStore<T>(
   config: ResolvedCollectorConfig,

@@ -11,7 +11,8 @@ import { formatTable } from "../../shared/table.ts";
 import { recordCli } from "./audit.ts";
 import { openCollectorKv } from "../store/kv.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
-import { type Role, ROLES, Users } from "../auth/users.ts";
+import { type Role, ROLES } from "../auth/roles.ts";
+import { Users } from "../auth/users.ts";
 
 async function withUsers<T>(
   config: ResolvedCollectorConfig,

@@ -1,11 +1,12 @@
 /**
  * A small Excel workbook (.xlsx) writer: one sheet per table, a bold header
  * row, numbers as numbers, everything else as inline strings (times as ISO
- * text, objects as JSON). The OOXML package is zipped by {@linkcode zip}
- * (deflate through `CompressionStream("deflate-raw")`, CRC-32).
+ * text, objects as JSON). The OOXML package is zipped with `fflate`.
  *
  * @module
  */
+
+import { strToU8, zipSync } from "fflate";
 
 /** One sheet: a header row of `columns`, then `rows` (each row's value per column name). */
 export interface Sheet {
@@ -22,24 +23,31 @@ export const XLSX_CONTENT_TYPE =
 /** Excel's limit on the text of one cell. */
 const MAX_CELL_CHARS = 32_767;
 
-const encoder = new TextEncoder();
+/** 1980-01-01 00:00, zip's first date: the same bytes for the same content. */
+const ZIP_TIME = new Date(1980, 0, 1);
 
-/** The workbook of `sheets` as .xlsx bytes. */
-export async function toXlsx(sheets: readonly Sheet[]): Promise<Uint8Array> {
+/**
+ * The workbook of `sheets` as .xlsx bytes.
+ *
+ * @throws {RangeError} when `sheets` is empty.
+ */
+export function toXlsx(sheets: readonly Sheet[]): Uint8Array {
   if (sheets.length === 0) throw new RangeError("A workbook needs at least one sheet, got none");
   const names = uniqueNames(sheets.map((s) => s.name));
-  const files: { name: string; text: string }[] = [
-    { name: "[Content_Types].xml", text: contentTypes(sheets.length) },
-    { name: "_rels/.rels", text: ROOT_RELS },
-    { name: "xl/workbook.xml", text: workbook(names) },
-    { name: "xl/_rels/workbook.xml.rels", text: workbookRels(sheets.length) },
-    { name: "xl/styles.xml", text: STYLES },
-    ...sheets.map((sheet, i) => ({
-      name: `xl/worksheets/sheet${i + 1}.xml`,
-      text: worksheet(sheet),
-    })),
-  ];
-  return await zip(files.map((f) => ({ name: f.name, data: encoder.encode(f.text) })));
+  const parts: Record<string, string> = {
+    "[Content_Types].xml": contentTypes(sheets.length),
+    "_rels/.rels": ROOT_RELS,
+    "xl/workbook.xml": workbook(names),
+    "xl/_rels/workbook.xml.rels": workbookRels(sheets.length),
+    "xl/styles.xml": STYLES,
+  };
+  sheets.forEach((sheet, i) => {
+    parts[`xl/worksheets/sheet${i + 1}.xml`] = worksheet(sheet);
+  });
+  const files = Object.fromEntries(
+    Object.entries(parts).map(([name, text]) => [name, strToU8(text)]),
+  );
+  return zipSync(files, { mtime: ZIP_TIME });
 }
 
 const XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
@@ -167,89 +175,4 @@ function uniqueNames(names: string[]): string[] {
     used.add(name.toLowerCase());
     return name;
   });
-}
-
-// ---- zip -------------------------------------------------------------------
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE, as zip and gzip use it) of `data`. */
-export function crc32(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-async function deflateRaw(data: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(new CompressionStream("deflate-raw"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** A zip archive of `files`, each deflated (no zip64: fine below 4 GiB). */
-export async function zip(
-  files: readonly { name: string; data: Uint8Array }[],
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  // 1980-01-01 00:00: the same bytes for the same content.
-  const dosTime = 0;
-  const dosDate = (0 << 9) | (1 << 5) | 1;
-  for (const file of files) {
-    const name = encoder.encode(file.name);
-    const compressed = await deflateRaw(file.data);
-    const crc = crc32(file.data);
-    const local = new DataView(new ArrayBuffer(30));
-    local.setUint32(0, 0x04034b50, true);
-    local.setUint16(4, 20, true); // version needed: 2.0 (deflate)
-    local.setUint16(6, 0x0800, true); // UTF-8 names
-    local.setUint16(8, 8, true); // deflate
-    local.setUint16(10, dosTime, true);
-    local.setUint16(12, dosDate, true);
-    local.setUint32(14, crc, true);
-    local.setUint32(18, compressed.length, true);
-    local.setUint32(22, file.data.length, true);
-    local.setUint16(26, name.length, true);
-    local.setUint16(28, 0, true);
-    const entry = new DataView(new ArrayBuffer(46));
-    entry.setUint32(0, 0x02014b50, true);
-    entry.setUint16(4, 20, true); // made by: 2.0
-    entry.setUint16(6, 20, true);
-    entry.setUint16(8, 0x0800, true);
-    entry.setUint16(10, 8, true);
-    entry.setUint16(12, dosTime, true);
-    entry.setUint16(14, dosDate, true);
-    entry.setUint32(16, crc, true);
-    entry.setUint32(20, compressed.length, true);
-    entry.setUint32(24, file.data.length, true);
-    entry.setUint16(28, name.length, true);
-    entry.setUint32(42, offset, true); // extra, comment, disk, attributes: 0
-    chunks.push(new Uint8Array(local.buffer), name, compressed);
-    central.push(new Uint8Array(entry.buffer), name);
-    offset += 30 + name.length + compressed.length;
-  }
-  const centralSize = central.reduce((sum, c) => sum + c.length, 0);
-  const end = new DataView(new ArrayBuffer(22));
-  end.setUint32(0, 0x06054b50, true);
-  end.setUint16(8, files.length, true);
-  end.setUint16(10, files.length, true);
-  end.setUint32(12, centralSize, true);
-  end.setUint32(16, offset, true);
-  const all = [...chunks, ...central, new Uint8Array(end.buffer)];
-  const out = new Uint8Array(all.reduce((sum, c) => sum + c.length, 0));
-  let at = 0;
-  for (const c of all) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

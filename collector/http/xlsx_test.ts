@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { columnName, crc32, toXlsx } from "./xlsx.ts";
+import { strFromU8, unzipSync } from "fflate";
+import { columnName, toXlsx } from "./xlsx.ts";
 
 /** Reads an .xlsx with Python's zipfile and ElementTree (an independent reader): every part parsed. */
 const READER = `
@@ -48,13 +49,52 @@ async function read(bytes: Uint8Array) {
   }
 }
 
-Deno.test("crc32() matches the standard check value", () => {
-  assert.equal(crc32(new TextEncoder().encode("123456789")), 0xcbf43926);
+Deno.test("columnName() counts A to Z, then AA, AB, ...", () => {
   assert.deepEqual([0, 25, 26, 27, 701, 702].map(columnName), ["A", "Z", "AA", "AB", "ZZ", "AAA"]);
 });
 
+Deno.test("toXlsx() zips the OOXML parts, the same bytes for the same content", () => {
+  const sheets = [
+    { name: "a & b", columns: ["n"], rows: [{ n: 1 }] },
+    { name: "second", columns: ["t"], rows: [{ t: "x<y" }] },
+  ];
+  const bytes = toXlsx(sheets);
+  assert.deepEqual(toXlsx(sheets), bytes);
+  const parts = Object.fromEntries(
+    Object.entries(unzipSync(bytes)).map(([name, data]) => [name, strFromU8(data)]),
+  );
+  assert.deepEqual(Object.keys(parts), [
+    "[Content_Types].xml",
+    "_rels/.rels",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "xl/worksheets/sheet1.xml",
+    "xl/worksheets/sheet2.xml",
+  ]);
+  for (const [name, text] of Object.entries(parts)) {
+    assert.ok(text.startsWith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'), name);
+  }
+  assert.match(parts["[Content_Types].xml"], /<Override PartName="\/xl\/worksheets\/sheet2\.xml"/);
+  assert.match(parts["_rels/.rels"], /Target="xl\/workbook\.xml"/);
+  assert.match(
+    parts["xl/workbook.xml"],
+    /<sheets><sheet name="a &amp; b" sheetId="1" r:id="rId1"\/><sheet name="second" sheetId="2" r:id="rId2"\/><\/sheets>/,
+  );
+  assert.match(
+    parts["xl/_rels/workbook.xml.rels"],
+    /Id="rId3" Type="[^"]+\/styles" Target="styles\.xml"/,
+  );
+  assert.match(parts["xl/styles.xml"], /<cellXfs count="2">/);
+  assert.match(
+    parts["xl/worksheets/sheet1.xml"],
+    /<row r="1"><c r="A1" s="1" t="inlineStr"><is><t xml:space="preserve">n<\/t><\/is><\/c><\/row><row r="2"><c r="A2"><v>1<\/v><\/c><\/row>/,
+  );
+  assert.match(parts["xl/worksheets/sheet2.xml"], /<t xml:space="preserve">x&lt;y<\/t>/);
+});
+
 Deno.test("toXlsx() writes a valid package: a header row, numbers as numbers, text escaped", async () => {
-  const bytes = await toXlsx([{
+  const bytes = toXlsx([{
     name: "events",
     columns: ["at", "seq", "ok", "script", "data"],
     rows: [
@@ -97,11 +137,11 @@ Deno.test("toXlsx() writes a valid package: a header row, numbers as numbers, te
 
 Deno.test("toXlsx() of many rows stays a valid workbook", async () => {
   const rows = Array.from({ length: 5000 }, (_, i) => ({ n: i, text: `row ${i} ü` }));
-  const book = await read(await toXlsx([{ name: "big", columns: ["n", "text"], rows }]));
+  const book = await read(toXlsx([{ name: "big", columns: ["n", "text"], rows }]));
   assert.equal(book.sheets.big.length, 5001);
   assert.deepEqual(book.sheets.big[5000], [["A5001", "n", 4999], ["B5001", "s", "row 4999 ü"]]);
 });
 
-Deno.test("toXlsx() needs a sheet", async () => {
-  await assert.rejects(toXlsx([]), new RangeError("A workbook needs at least one sheet, got none"));
+Deno.test("toXlsx() needs a sheet", () => {
+  assert.throws(() => toXlsx([]), new RangeError("A workbook needs at least one sheet, got none"));
 });

@@ -2,14 +2,14 @@
  * All of the collector's storage, behind one class. The only backend is
  * Deno KV (the handle is passed in; `main` opens the file). Keys:
  *
- * - `["token", kind, hash]` → {@linkcode TokenRecord}; `["token_name", kind, name]` → hash
+ * - tokens: see `tokens.ts` (`["token", kind, hash]`, `["token_name", kind, name]`)
  * - `["agent", site, host]` → {@linkcode AgentRecord}
  * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
  * - `["tokens", site, host]` → the tokens of its last heartbeat that had any (never their values)
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
- * - transitions, presence, resource samples, daily rollups: see `store_history.ts`
- * - commands: see `store_commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
- * - alerts: see `store_alerts.ts`
+ * - transitions, presence, resource samples, daily rollups: see `history.ts`
+ * - commands: see `commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
+ * - alerts: see `alerts.ts`
  *
  * Ingest is one read of the agent record plus (usually) one atomic: a seq at
  * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
@@ -36,22 +36,20 @@ import {
 import { HistoryStore, SAMPLE_EVERY_MS } from "./history.ts";
 import { AlertStore } from "./alerts.ts";
 import { CommandStore } from "./commands.ts";
-import { generateToken, hashToken, type TokenKind } from "./token_hash.ts";
-import {
-  type AgentRecord,
-  type AgentScripts,
-  type AgentTokens,
-  type CreateTokenOptions,
-  type EventPage,
-  type EventQuery,
-  type IngestResult,
-  StoreConflictError,
-  type StoredEvent,
-  type TokenRecord,
+import { TokenStore } from "./tokens.ts";
+import type {
+  AgentRecord,
+  AgentScripts,
+  AgentTokens,
+  CreateTokenOptions,
+  EventPage,
+  EventQuery,
+  IngestResult,
+  StoredEvent,
+  TokenKind,
+  TokenRecord,
 } from "./types.ts";
 
-/** `lastUsedAt` is written at most this often. */
-const TOUCH_EVERY_MS = 60_000;
 /** A listing stops after reading this many entries and hands back a cursor. */
 const SCAN_BUDGET = 20_000;
 /** Ingest gives up after this many conflicting concurrent writes of one agent. */
@@ -76,6 +74,7 @@ export class Store {
   readonly commands: CommandStore;
   /** State changes, presence, resource samples and daily rollups (uptime and charts). */
   readonly history: HistoryStore;
+  #tokens: TokenStore;
   #lastStamp = 0;
 
   /** Uses `kv`; the caller opens and closes it. */
@@ -84,6 +83,7 @@ export class Store {
     this.alerts = new AlertStore(kv, (now) => this.#newId("alert", now));
     this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
     this.history = new HistoryStore(kv);
+    this.#tokens = new TokenStore(kv);
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
@@ -91,108 +91,35 @@ export class Store {
     return this.#kv;
   }
 
-  // ---- tokens ---------------------------------------------------------------
+  // ---- tokens: see tokens.ts ---------------------------------------------
 
   /**
-   * Creates a token and returns it (shown once) with its record. A name may
-   * be reused only once the token holding it is revoked.
+   * Creates a token and returns it (shown once) with its record.
    *
    * @throws {StoreConflictError} when a live token of `kind` has `name`.
    */
-  async createToken(
-    options: CreateTokenOptions,
-  ): Promise<{ token: string; record: TokenRecord }> {
-    const token = generateToken(options.kind);
-    const record: TokenRecord = {
-      kind: options.kind,
-      hash: hashToken(token),
-      name: options.name,
-      site: options.site ?? null,
-      host: null,
-      createdAt: iso(options.now),
-      lastUsedAt: null,
-      revoked: false,
-      revokedAt: null,
-      // An API token reads only, of every site, unless told otherwise.
-      ...(options.kind === "api"
-        ? { role: options.role ?? "viewer", sites: options.sites ?? null }
-        : {}),
-    };
-    const nameKey = ["token_name", options.kind, options.name];
-    const held = await retryLocked(() => this.#kv.get<string>(nameKey));
-    if (held.value !== null) {
-      const current = await this.#kv.get<TokenRecord>(["token", options.kind, held.value]);
-      if (current.value !== null && !current.value.revoked) {
-        throw new StoreConflictError(
-          `An ${options.kind} token named "${options.name}" exists already; revoke it first or pick another name`,
-        );
-      }
-    }
-    const result = await retryLocked(() =>
-      this.#kv.atomic()
-        .check(held)
-        .set(nameKey, record.hash)
-        .set(["token", options.kind, record.hash], record)
-        .commit()
-    );
-    if (!result.ok) {
-      throw new StoreConflictError(
-        `An ${options.kind} token named "${options.name}" was just created by someone else`,
-      );
-    }
-    return { token, record };
+  createToken(options: CreateTokenOptions): Promise<{ token: string; record: TokenRecord }> {
+    return this.#tokens.create(options);
   }
 
   /** Every token of `kind`, revoked ones too, oldest first. */
-  async listTokens(kind: TokenKind): Promise<TokenRecord[]> {
-    const records: TokenRecord[] = [];
-    for await (const entry of this.#kv.list<TokenRecord>({ prefix: ["token", kind] })) {
-      records.push(entry.value);
-    }
-    return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  listTokens(kind: TokenKind): Promise<TokenRecord[]> {
+    return this.#tokens.list(kind);
   }
 
   /** Revokes the live token named `name`; returns its record, or null when there is none. */
-  async revokeToken(kind: TokenKind, name: string, now: number): Promise<TokenRecord | null> {
-    const hash = await retryLocked(() => this.#kv.get<string>(["token_name", kind, name]));
-    if (hash.value === null) return null;
-    const key = ["token", kind, hash.value];
-    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
-    if (entry.value === null || entry.value.revoked) return null;
-    const record: TokenRecord = { ...entry.value, revoked: true, revokedAt: iso(now) };
-    await retryLocked(() => this.#kv.set(key, record));
-    return record;
+  revokeToken(kind: TokenKind, name: string, now: number): Promise<TokenRecord | null> {
+    return this.#tokens.revoke(kind, name, now);
   }
 
   /** The live token record of `token`, or null when it is unknown or revoked. */
-  async authenticate(kind: TokenKind, token: string, now: number): Promise<TokenRecord | null> {
-    const key = ["token", kind, hashToken(token)];
-    const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
-    const record = entry.value;
-    if (record === null || record.revoked) return null;
-    if (record.lastUsedAt === null || now - Date.parse(record.lastUsedAt) >= TOUCH_EVERY_MS) {
-      const touched = { ...record, lastUsedAt: iso(now) };
-      // A lost race only loses a newer lastUsedAt; a revoke in between must win.
-      await retryLocked(() => this.#kv.atomic().check(entry).set(key, touched).commit());
-      return touched;
-    }
-    return record;
+  authenticate(kind: TokenKind, token: string, now: number): Promise<TokenRecord | null> {
+    return this.#tokens.authenticate(kind, token, now);
   }
 
   /** Records `host` as the one using agent token `record` (kept for the long-poll). */
-  async setTokenHost(record: TokenRecord, host: string): Promise<string | null> {
-    const key = ["token", record.kind, record.hash];
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
-      if (entry.value === null || entry.value.revoked) return null;
-      // A token is bound to the first host it is used by; that never changes.
-      if (entry.value.host !== null) return entry.value.host;
-      const done = await retryLocked(() =>
-        this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
-      );
-      if (done.ok) return host;
-    }
-    return null;
+  setTokenHost(record: TokenRecord, host: string): Promise<string | null> {
+    return this.#tokens.bindHost(record, host);
   }
 
   // ---- ingest ---------------------------------------------------------------

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { Store } from "./store.ts";
-import { StoreConflictError } from "./types.ts";
 import { events, ingestRequest, script } from "../_testing.ts";
 
 async function withStore(fn: (store: Store, kv: Deno.Kv) => Promise<void>): Promise<void> {
@@ -84,28 +83,6 @@ Deno.test("markOffline() marks agents silent for offline_after once; ingest brin
     const back = await store.ingest(ingestRequest({ host: "old" }), opts);
     assert.equal(back.cameOnline, true);
     assert.equal(back.agent.online, true);
-  }));
-
-Deno.test("tokens: stored hashed, authenticate, revoke, names unique among live tokens", () =>
-  withStore(async (store) => {
-    const { token, record } = await store.createToken({
-      kind: "agent",
-      name: "ws-01",
-      site: "BFI4",
-      now: NOW,
-    });
-    assert.match(token, /^smag_[A-Za-z0-9_-]{43}$/);
-    assert.notEqual(record.hash, token);
-    assert.equal((await store.authenticate("agent", token, NOW))?.name, "ws-01");
-    assert.equal(await store.authenticate("api", token, NOW), null);
-    await assert.rejects(
-      store.createToken({ kind: "agent", name: "ws-01", site: "BFI4", now: NOW }),
-      StoreConflictError,
-    );
-    assert.equal((await store.revokeToken("agent", "ws-01", NOW))?.revoked, true);
-    assert.equal(await store.authenticate("agent", token, NOW), null);
-    await store.createToken({ kind: "agent", name: "ws-01", site: "BFI4", now: NOW });
-    assert.equal((await store.listTokens("agent")).length, 2);
   }));
 
 Deno.test("commands: queued, pending until acked or expired", () =>

@@ -7,10 +7,10 @@
 
 import type { Command, CommandAck, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import type { SeqRanges } from "./_seq_ranges.ts";
-import type { TokenKind } from "./token_hash.ts";
-import type { Role } from "../auth/users.ts";
+import type { Role } from "../auth/roles.ts";
 
-export type { TokenKind };
+/** What a token lets its holder do. */
+export type TokenKind = "agent" | "api";
 
 /** A token as stored: its hash, never the token. */
 export interface TokenRecord {
@@ -34,7 +34,7 @@ export interface TokenRecord {
   sites?: string[] | null;
 }
 
-/** What `Store.createToken` makes. */
+/** What `TokenStore.create` (`Store.createToken`) makes. */
 export interface CreateTokenOptions {
   kind: TokenKind;
   name: string;

@@ -9,7 +9,7 @@
  * @module
  */
 import type { SessionUser } from "../auth/authenticate.ts";
-import { roleAllows } from "../auth/users.ts";
+import { roleAllows } from "../auth/roles.ts";
 
 /** Whether `user` may start, stop and restart scripts. */
 export function canControl(user: SessionUser | null): boolean {
