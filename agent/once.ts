@@ -221,6 +221,7 @@ async function ensureRunning(
 
 function checksFromStatus(s: ScriptStatus): OnceCheck[] {
   const severity: Severity = s.state === "running" || s.state === "exited" ||
+      s.state === "scheduled" ||
       (s.state === "stopped" && !s.enabled)
     ? "ok"
     : s.state === "crash-looping" || s.state === "failed"

@@ -232,7 +232,7 @@ Deno.test("status, stop, start and restart work through the CLI", async () => {
     table.stdout,
     /^NAME\s+STATE\s+HEALTH\s+PID\s+UPTIME\s+RESTARTS\s+MEMORY\s+LAST EXIT\s+NOTE$/m,
   );
-  assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+unknown\\s+${rates.pid}\\s`, "m"));
+  assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+-\\s+${rates.pid}\\s`, "m"));
 
   const stop = await agentCli("stop", "rates", "--config", config);
   assert.equal(stop.code, 0, stop.stderr);

@@ -106,6 +106,7 @@ Deno.test("a silent script is taken as hung and restarted when its action says s
       (e) => e.kind === "state" && e.script === "quiet" && e.state === "running",
     );
     assert.notEqual(agent.supervisor.statusOf("quiet").pid, first);
+    assert.ok(agent.supervisor.statusOf("quiet").restarts >= 1, "counted as a restart");
   });
 });
 
@@ -147,7 +148,11 @@ Deno.test("a script that grows past memory_restart is restarted by the memory li
       agent.events,
       (e) => e.kind === "state" && e.script === "fluidload" && e.state === "running",
     );
-    assert.notEqual(agent.supervisor.statusOf("fluidload").pid, first);
+    const status = agent.supervisor.statusOf("fluidload");
+    assert.notEqual(status.pid, first);
+    // A restart by a limit is a restart: counted, and it feeds the crash-loop detector.
+    assert.equal(status.restarts, 1);
+    assert.equal(status.lastExit?.signal, "SIGTERM");
   }, `sample_interval = "250ms"`);
 });
 

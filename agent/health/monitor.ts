@@ -250,7 +250,7 @@ export class HealthMonitor {
       restarted: true,
     });
     this.#track(
-      this.#runner.restart().catch((error) => {
+      this.#runner.recycle(`${check}: ${reason}`).catch((error) => {
         this.#log.error("Restart of {script} for {check} failed: {error}", {
           script: this.#runner.name,
           check,

@@ -75,8 +75,8 @@ export interface HealthRunner {
   readonly state: string;
   /** Called with the time whenever the script printed. */
   onOutput: ((at: number) => void) | null;
-  /** Stops and starts the script again (a check whose action says so). */
-  restart(): Promise<void>;
+  /** Restarts the current run because a check says so (counted as a restart). */
+  recycle(reason: string): Promise<void>;
 }
 
 /** What the resource sampler hands each process-table snapshot to (`Supervisor` fits it). */

@@ -116,6 +116,7 @@ Deno.test("renderMetrics() gives one state sample per script state, 1 for the cu
     'scriptmon_script_state{script="rates",state="stopping"} 0',
     'scriptmon_script_state{script="rates",state="stopped"} 0',
     'scriptmon_script_state{script="rates",state="exited"} 0',
+    'scriptmon_script_state{script="rates",state="scheduled"} 0',
     'scriptmon_script_state{script="rates",state="failed"} 0',
     'scriptmon_script_state{script="rates",state="waiting-for-token"} 0',
   ]);

@@ -45,6 +45,7 @@ const STATE_TONE: Readonly<Record<ScriptState, "ok" | "warn" | "bad" | "off">> =
   failed: "bad",
   stopped: "off",
   exited: "off",
+  scheduled: "off",
   "waiting-for-token": "warn",
 };
 

@@ -11,6 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import { Cron } from "croner";
 import { join } from "node:path";
+import { formatDuration } from "../../shared/config/units.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedScript } from "../config/types.ts";
@@ -52,6 +53,8 @@ interface Run {
 
 const DRAIN_TIMEOUT_MS = 2000;
 const STOPPED = Symbol("stopped");
+const RECYCLED = Symbol("recycled");
+const STABLE = Symbol("stable");
 
 /** Supervises one script; see the module comment. */
 export class ScriptRunner {
@@ -67,7 +70,10 @@ export class ScriptRunner {
   #lastExit: ExitInfo | null = null;
   #nextStartAt: number | null = null;
   #restarts = 0;
+  /** A crash-loop episode: it holds through the retries until a run lasts reset_after. */
   #crashLoop = false;
+  /** Aborted (with the reason) when a check asks for the current run to be restarted. */
+  #recycle: AbortController | null = null;
   #wanted = false;
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
@@ -142,9 +148,7 @@ export class ScriptRunner {
       startedAt: run ? new Date(run.startedAt).toISOString() : null,
       uptimeMs: run ? now - run.startedAt : null,
       restarts: this.#restarts,
-      // A run that has lasted reset_after has cleared the crash loop.
-      crashLoop: this.#crashLoop &&
-        !(run && now - run.startedAt >= this.#config.restart.resetAfterMs),
+      crashLoop: this.#crashLoop,
       lastExit: this.#lastExit,
       nextStartAt: this.#nextStartAt ? new Date(this.#nextStartAt).toISOString() : null,
       reason: this.#reason,
@@ -164,6 +168,18 @@ export class ScriptRunner {
   /** Stops the script's whole process tree and keeps it stopped. */
   stop(reason = "stopped by request"): Promise<void> {
     return this.#serial(() => this.#stopNow(reason));
+  }
+
+  /**
+   * Restarts the current run because a health check or a resource limit
+   * says so: the run ends as a crash would, counted as a restart and seen by
+   * the crash-loop detector (a leak restarted every few minutes escalates).
+   */
+  recycle(reason: string): Promise<void> {
+    return this.#serial(() => {
+      if (this.#run === null || this.#recycle === null) return;
+      this.#recycle.abort(reason);
+    });
   }
 
   /** Stops and starts again with a fresh backoff, as one step no other request can split. */
@@ -203,6 +219,9 @@ export class ScriptRunner {
     await this.#loop;
     this.#loop = null;
     this.#nextStartAt = null;
+    // A person stopping the script ends a crash-loop episode.
+    this.#crashLoop = false;
+    this.#backoff.reset();
     this.#setState("stopped", { reason });
   }
 
@@ -248,12 +267,21 @@ export class ScriptRunner {
         if (!(await this.#backoffWait(clock.now(), stop))) return;
         continue;
       }
-      const ended = await Promise.race([run.exited, abortion(stop)]);
+      const recycle = new AbortController();
+      this.#recycle = recycle;
+      let ended = await this.#watch(run, stop, recycle.signal);
+      this.#recycle = null;
       if (ended === STOPPED) {
         await this.#terminate(run);
         return;
       }
-      this.#finishRun(run, ended);
+      let recycled: string | null = null;
+      if (ended === RECYCLED) {
+        recycled = String(recycle.signal.reason);
+        this.#setState("stopping", { pid: run.pid, reason: `restarting: ${recycled}` });
+        ended = await stopTree(run, this.#tree);
+      }
+      this.#finishRun(run, ended, recycled);
       if (cron) {
         this.#reportSkippedTicks(cron, run.startedAt);
         continue;
@@ -261,7 +289,7 @@ export class ScriptRunner {
       // An adopted process's exit code cannot be known: not counted as a failure.
       const clean = ended.code === 0 || (run.adopted && ended.code === null && !ended.signal);
       const policy = this.#config.restart.policy;
-      if (policy === "never" || (policy === "on-failure" && clean)) {
+      if (recycled === null && (policy === "never" || (policy === "on-failure" && clean))) {
         this.#setState(clean ? "exited" : "failed", { reason: `restart policy is "${policy}"` });
         this.#wanted = false;
         return;
@@ -270,31 +298,65 @@ export class ScriptRunner {
     }
   }
 
+  /**
+   * Waits until the run ends, is stopped or recycled. During a crash loop a
+   * run that lasts reset_after ends the episode: the script is running again.
+   */
+  async #watch(
+    run: Run,
+    stop: AbortSignal,
+    recycle: AbortSignal,
+  ): Promise<RunEnd | typeof STOPPED | typeof RECYCLED> {
+    const { clock } = this.#deps;
+    const done = new AbortController();
+    try {
+      const watching = [
+        run.exited,
+        abortion(stop, STOPPED, done.signal),
+        abortion(recycle, RECYCLED, done.signal),
+      ] as const;
+      if (!this.#crashLoop) return await Promise.race(watching);
+      const stableAt = run.startedAt + this.#config.restart.resetAfterMs;
+      const stable = clock.sleep(Math.max(0, stableAt - clock.now()), done.signal)
+        .then((): typeof STABLE => STABLE);
+      const ended = await Promise.race([...watching, stable]);
+      if (ended !== STABLE) return ended;
+      this.#crashLoop = false;
+      this.#backoff.reset();
+      this.#log.info("{script} ran for {resetAfter}: the crash loop is over", {
+        script: this.name,
+        resetAfter: formatDuration(this.#config.restart.resetAfterMs),
+      });
+      this.#setState("running", { pid: run.pid, reason: "the crash loop is over" });
+      return await Promise.race(watching);
+    } finally {
+      done.abort();
+    }
+  }
+
   /** Waits the backoff delay; false when stopped meanwhile. */
   async #backoffWait(startedAt: number, stop: AbortSignal): Promise<boolean> {
     const { clock } = this.#deps;
     const now = clock.now();
     const decision = this.#backoff.next(startedAt, now);
+    const window = formatDuration(this.#config.restart.windowMs);
+    const delay = formatDuration(decision.delayMs);
     if (decision.crashLooping && !this.#crashLoop) {
       this.#log.warn(
-        "{script} is crash-looping: {n} restarts within {window} ms; retrying every {delay} ms",
-        {
-          script: this.name,
-          n: decision.restartsInWindow,
-          window: this.#config.restart.windowMs,
-          delay: decision.delayMs,
-        },
+        "{script} is crash-looping: {n} restarts within {window}; retrying every {delay}",
+        { script: this.name, n: decision.restartsInWindow, window, delay },
       );
     }
-    this.#crashLoop = decision.crashLooping;
+    // Once in a crash loop, the episode holds through its retries (see #watch).
+    this.#crashLoop ||= decision.crashLooping;
+    // Counted when decided, so the count and the reason's "N within" agree at every moment.
+    this.#restarts++;
     this.#nextStartAt = now + decision.delayMs;
-    this.#setState(decision.crashLooping ? "crash-looping" : "backoff", {
-      reason:
-        `${decision.restartsInWindow} restarts within the window; next start in ${decision.delayMs} ms`,
+    this.#setState(this.#crashLoop ? "crash-looping" : "backoff", {
+      reason: `${decision.restartsInWindow} restarts within ${window}; next start in ${delay}`,
     });
     if (decision.delayMs > 0) await clock.sleep(decision.delayMs, stop);
     this.#nextStartAt = null;
-    this.#restarts++;
     return !stop.aborted;
   }
 
@@ -334,7 +396,10 @@ export class ScriptRunner {
       return false;
     }
     this.#nextStartAt = next.getTime();
-    if (this.#state === "stopped") this.#setState("exited", { reason: "waiting for schedule" });
+    // A failed run stays visible as failed until the next run; otherwise it waits, scheduled.
+    if (this.#state !== "failed" && this.#state !== "scheduled") {
+      this.#setState("scheduled", { reason: "waiting for schedule" });
+    }
     await clock.sleep(next.getTime() - clock.now(), stop);
     this.#nextStartAt = null;
     return !stop.aborted;
@@ -370,7 +435,9 @@ export class ScriptRunner {
 
   async #spawn(): Promise<Run | null> {
     const cfg = this.#config;
-    this.#setState("starting", {});
+    // A retry in a crash loop stays crash-looping until it lasts reset_after.
+    const retrying = this.#crashLoop;
+    this.#setState(retrying ? "crash-looping" : "starting", retrying ? { reason: "retrying" } : {});
     try {
       await checkRunnable(cfg);
       await this.#output.open();
@@ -387,7 +454,14 @@ export class ScriptRunner {
         })),
       };
       this.#run = run;
-      this.#setState("running", { pid: child.pid });
+      if (retrying) {
+        const resetAfter = formatDuration(cfg.restart.resetAfterMs);
+        this.#setState("crash-looping", {
+          pid: child.pid,
+          reason:
+            `retry running (pid ${child.pid}); the crash loop ends once a run lasts ${resetAfter}`,
+        });
+      } else this.#setState("running", { pid: child.pid });
       this.#track(recordChild(child.pid, startedAt, this.#tree));
       return run;
     } catch (error) {
@@ -400,11 +474,16 @@ export class ScriptRunner {
     }
   }
 
-  #finishRun(run: Run, ended: RunEnd): void {
+  /** A run ended (by itself, or `recycled` by a check: its reason). */
+  #finishRun(run: Run, ended: RunEnd, recycled: string | null = null): void {
     this.#endRun(run, ended);
     const failed = ended.code !== 0;
-    const how = ended.signal ? `killed by ${ended.signal}` : `exited with code ${ended.code}`;
-    if (this.#config.schedule) this.#setState(failed ? "failed" : "exited", { reason: how });
+    const how = recycled !== null
+      ? `restarted: ${recycled}`
+      : ended.signal
+      ? `killed by ${ended.signal}`
+      : `exited with code ${ended.code}`;
+    if (this.#config.schedule) this.#setState(failed ? "failed" : "scheduled", { reason: how });
     else {
       this.#deps.events.append({
         kind: "exit",
@@ -416,7 +495,9 @@ export class ScriptRunner {
         reason: how,
       });
     }
-    if (ended.code === null && !ended.signal) {
+    if (recycled !== null) {
+      this.#log.warn("{script} (pid {pid}) {how}", { script: this.name, pid: run.pid, how });
+    } else if (ended.code === null && !ended.signal) {
       this.#log.info("Adopted {script} (pid {pid}) ended", { script: this.name, pid: run.pid });
     } else if (failed) {
       this.#log.warn("{script} (pid {pid}) {how}", { script: this.name, pid: run.pid, how });
@@ -474,9 +555,10 @@ export class ScriptRunner {
   }
 }
 
-function abortion(signal: AbortSignal): Promise<typeof STOPPED> {
+/** Resolves with `value` when `signal` aborts; `until` removes the listener. */
+function abortion<T extends symbol>(signal: AbortSignal, value: T, until: AbortSignal): Promise<T> {
   return new Promise((resolve) => {
-    if (signal.aborted) resolve(STOPPED);
-    signal.addEventListener("abort", () => resolve(STOPPED), { once: true });
+    if (signal.aborted) resolve(value);
+    signal.addEventListener("abort", () => resolve(value), { once: true, signal: until });
   });
 }

@@ -7,6 +7,7 @@ import { readLastLines } from "../logs/tail.ts";
 import { readPidRecord, writePidRecord } from "./pid_records.ts";
 import { platform } from "../platform/mod.ts";
 import { ScriptRunner } from "./script_runner.ts";
+import { parseDuration } from "../../shared/config/units.ts";
 import type { ResolvedScript } from "../config/types.ts";
 
 /** A runner on a temp data dir; disposing stops the script and closes everything. */
@@ -50,8 +51,8 @@ Deno.test("a crashing script is restarted with growing backoff delays", async ()
   const seen = new Promise<void>((resolve) => {
     h.events.subscribe((e) => {
       const m = e.kind === "state" && e.state === "backoff" &&
-        /next start in (\d+) ms/.exec(e.reason ?? "");
-      if (m && delays.push(Number(m[1])) === 4) resolve();
+        /next start in (\S+)$/.exec(e.reason ?? "");
+      if (m && delays.push(parseDuration(m[1])) === 4) resolve();
     });
   });
   await h.runner.start();
@@ -78,8 +79,8 @@ Deno.test("a run that lasts reset_after resets the backoff to min_delay", async 
   const seen = new Promise<void>((resolve) => {
     h.events.subscribe((e) => {
       const m = e.kind === "state" && e.state === "backoff" &&
-        /next start in (\d+) ms/.exec(e.reason ?? "");
-      if (m && delays.push(Number(m[1])) === 3) resolve();
+        /next start in (\S+)$/.exec(e.reason ?? "");
+      if (m && delays.push(parseDuration(m[1])) === 3) resolve();
     });
   });
   await h.runner.start();
@@ -97,12 +98,80 @@ Deno.test("more than max_restarts within window moves the script to crash-loopin
   const looping = nextEvent(h.events, stateOf("loop", "crash-looping"));
   await h.runner.start();
   const event = await looping;
-  assert.match(event.reason ?? "", /4 restarts within the window; next start in 30000 ms/);
+  assert.equal(event.reason, "4 restarts within 1m; next start in 30s");
   const status = h.runner.status();
   assert.equal(status.state, "crash-looping");
   assert.equal(status.crashLoop, true);
-  assert.equal(status.restarts, 3);
+  // The count and the reason's text agree.
+  assert.equal(status.restarts, 4);
   assert.ok(status.nextStartAt);
+});
+
+Deno.test("crash-looping holds through the retries and ends when a run lasts reset_after", async () => {
+  await using dir = await tempDir();
+  const counter = join(dir.path, "runs");
+  await using h = await harness(
+    testScript("flaky", denoFixture("crash_then_run.ts", counter, "4"), {
+      restart: {
+        minDelayMs: 0,
+        maxDelayMs: 50,
+        maxRestarts: 2,
+        windowMs: 60_000,
+        resetAfterMs: 700,
+      },
+    }),
+  );
+  const states: string[] = [];
+  h.events.subscribe((e) => {
+    if (e.kind === "state" && e.script === "flaky") states.push(e.state ?? "");
+  });
+  const over = nextEvent(
+    h.events,
+    (e) => e.kind === "state" && e.state === "running" && e.reason === "the crash loop is over",
+  );
+  await h.runner.start();
+  const retry = await until("the fifth run up while crash-looping", () => {
+    const s = h.runner.status();
+    return s.pid !== null && s.state === "crash-looping" ? s : undefined;
+  });
+  assert.equal(retry.crashLoop, true);
+  await over;
+  const looping = states.indexOf("crash-looping");
+  const episode = states.slice(looping, states.lastIndexOf("running"));
+  assert.ok(looping > 0, states.join(" "));
+  assert.deepEqual(episode.filter((s) => s !== "crash-looping"), [], states.join(" "));
+  const status = h.runner.status();
+  assert.deepEqual([status.state, status.crashLoop, status.restarts], ["running", false, 4]);
+});
+
+Deno.test("recycle() restarts a run for a check: counted, and repeated it becomes a crash loop", async () => {
+  await using h = await harness(
+    testScript("leaky", denoFixture("print_hang.ts", "1"), {
+      restart: { minDelayMs: 0, maxDelayMs: 50, maxRestarts: 2, windowMs: 60_000 },
+    }),
+  );
+  await h.runner.start();
+  const first = h.runner.status().pid;
+  const looping = nextEvent(h.events, stateOf("leaky", "crash-looping"));
+  for (let i = 1; i <= 3; i++) {
+    const pid = h.runner.status().pid;
+    await h.runner.recycle("memory: 600 MB over memory_restart 500 MB");
+    await until(`run ${i + 1} up`, () => {
+      const s = h.runner.status();
+      return s.pid !== null && s.pid !== pid && s.restarts === i ? s : undefined;
+    });
+  }
+  await looping;
+  const status = h.runner.status();
+  assert.notEqual(status.pid, first);
+  assert.equal(status.state, "crash-looping");
+  assert.equal(status.restarts, 3);
+  const exits = await h.events.list({ script: "leaky", limit: 100 });
+  assert.ok(
+    exits.some((e) =>
+      e.kind === "exit" && e.reason === "restarted: memory: 600 MB over memory_restart 500 MB"
+    ),
+  );
 });
 
 Deno.test("stop() ends the whole process tree, grandchild included", async () => {
@@ -233,12 +302,13 @@ Deno.test("policy on-failure leaves a script that exited 0 in state exited", asy
   assert.equal(h.runner.status().lastExit?.code, 0);
 });
 
-Deno.test("a scheduled script runs at its cron time and waits in state exited", async () => {
+Deno.test("a scheduled script waits in state scheduled, runs at its cron time, waits again", async () => {
   await using h = await harness(
     testScript("report", denoFixture("exit_after.ts", "0", "0"), {
       schedule: { cron: "* * * * * *", timezone: "UTC" },
     }),
   );
+  const waiting = nextEvent(h.events, stateOf("report", "scheduled"));
   const ran = nextEvent(
     h.events,
     (e) => e.kind === "state" && e.script === "report" && e.state === "running",
@@ -246,10 +316,11 @@ Deno.test("a scheduled script runs at its cron time and waits in state exited", 
   const done = nextEvent(
     h.events,
     (e) =>
-      e.kind === "state" && e.script === "report" && e.state === "exited" &&
+      e.kind === "state" && e.script === "report" && e.state === "scheduled" &&
       e.reason === "exited with code 0",
   );
   await h.runner.start();
+  assert.equal((await waiting).reason, "waiting for schedule");
   await ran;
   await done;
   assert.equal(h.runner.status().lastExit?.code, 0);

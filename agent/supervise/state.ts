@@ -10,6 +10,7 @@ export const SCRIPT_STATES = [
   "stopping",
   "stopped",
   "exited",
+  "scheduled",
   "failed",
   "waiting-for-token",
 ] as const;

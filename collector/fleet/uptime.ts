@@ -3,8 +3,8 @@
  *
  * Each moment of a script's life falls in one bucket: **up** (starting,
  * running, stopping), **down** (backoff, crash-looping, failed,
- * waiting-for-token), **idle** (stopped or exited: switched off, or a
- * scheduled script between runs) or **unknown** (its agent was offline, or
+ * waiting-for-token), **idle** (stopped, exited or scheduled: switched off,
+ * done, or a scheduled script between runs) or **unknown** (its agent was offline, or
  * no state is known yet). Uptime % is up / (up + down): idle and unknown
  * time count for neither.
  *
@@ -34,6 +34,7 @@ const BUCKETS: Record<string, Bucket> = {
   "waiting-for-token": "down",
   stopped: "idle",
   exited: "idle",
+  scheduled: "idle",
 };
 
 /** The bucket of a state the agent reports (unknown for states this collector does not know). */
