@@ -49,7 +49,7 @@ Deno.test("the script page shows state, uptime, timeline, charts data, checks an
           at: at(1_700_000),
           kind: "state",
           script: "rates",
-          data: { from: "backoff", state: "running" },
+          data: { from: "backoff", state: "running", pid: 20724 },
         },
         { seq: 4, at: at(1_000), kind: "state", script: "other", data: { state: "running" } },
       ],
@@ -66,6 +66,9 @@ Deno.test("the script page shows state, uptime, timeline, charts data, checks an
     assert.match(html, /class="seg-up"/);
     assert.match(html, /class="seg-down"/);
     assert.match(html, /running → backoff: &lt;img/);
+    // Events read as sentences, never as JSON.
+    assert.match(html, /<td>backoff → running, pid 20724<\/td>/);
+    assert.doesNotMatch(html, /\{&quot;pid&quot;|\{"pid"/);
     assert.ok(!html.includes("other"), "only this script's events");
     assert.match(html, /id="chart-rss"[^>]*data-points="\[\[\d+\],\[9\.5\]\]"/);
     assert.match(html, /<script [^>]*src="\/static\/uplot.js" defer><\/script>/);

@@ -23,6 +23,7 @@ import {
   type Uptime,
 } from "../fleet/uptime.ts";
 import { canControl, ControlButtons } from "./controls.tsx";
+import { describeEvent } from "./event_text.ts";
 import { toneOf } from "./fleet_page.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 
@@ -340,17 +341,6 @@ function Checks(props: { checks: ScriptSummary["checks"] }) {
   );
 }
 
-/** An event's data in one line (text, escaped by JSX). */
-function describe(data: Record<string, unknown>): string {
-  const { state, from, reason, ...rest } = data;
-  const head = [
-    typeof from === "string" && typeof state === "string" ? `${from} → ${state}` : state,
-    reason,
-  ].filter((x) => typeof x === "string" && x !== "").join(": ");
-  const more = Object.keys(rest).length > 0 ? JSON.stringify(rest) : "";
-  return [head, more].filter((x) => x !== "").join(" ");
-}
-
 function Events(props: { events: StoredEvent[] }) {
   if (props.events.length === 0) return <p class="empty">No events on this page.</p>;
   return (
@@ -369,7 +359,7 @@ function Events(props: { events: StoredEvent[] }) {
               <time datetime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
             </td>
             <td>{e.kind}</td>
-            <td>{describe(e.data)}</td>
+            <td>{describeEvent(e.kind, e.data)}</td>
           </tr>
         ))}
       </tbody>
