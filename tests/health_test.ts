@@ -125,7 +125,7 @@ Deno.test("probes: healthy passes, a 500 fails after `failures` tries, a slow on
     const late = nextEvent(agent.events, checkEvent("web", "probe:slow", "failing"));
     await good;
     assert.equal((await bad).reason, "HTTP 500 (expected 200)");
-    assert.match((await late).reason!, /timed out after 300 ms/);
+    assert.match((await late).reason!, /timed out after 300ms/);
     const checks = agent.supervisor.statusOf("web").checks;
     assert.ok(checks.find((c) => c.name === "probe:bad")!.consecutiveFailures >= 2);
     assert.equal(agent.supervisor.statusOf("web").health, "unhealthy");

@@ -12,6 +12,7 @@ import type {
 import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
 import { childEnv } from "../platform/child_env.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -38,7 +39,7 @@ const PIPE_GRACE_MS = 500;
 class Stopped {
   constructor(readonly timeout: AbortSignal, readonly timeoutMs: number) {}
   reason(): string {
-    return this.timeout.aborted ? `timed out after ${this.timeoutMs} ms` : "aborted";
+    return this.timeout.aborted ? `timed out after ${formatDuration(this.timeoutMs)}` : "aborted";
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { formatDuration } from "../../shared/config/units.ts";
 import type {
   ResolvedExecProbe,
   ResolvedHttpProbe,
@@ -100,7 +101,7 @@ Deno.test("an HTTP probe times out on a server that answers after 3× the timeou
     const result = await runProbe(httpProbe(url));
     finishProbe();
     assert.equal(result.ok, false);
-    assert.equal(result.reason, `timed out after ${TIMEOUT_MS} ms`);
+    assert.equal(result.reason, `timed out after ${formatDuration(TIMEOUT_MS)}`);
     assert.ok(
       result.durationMs >= TIMEOUT_MS - 5 && result.durationMs < 2 * TIMEOUT_MS,
       `took ${result.durationMs} ms`,
@@ -175,7 +176,7 @@ Deno.test({
     try {
       const result = await runProbe(execProbe(code, { timeoutMs: 2_000 }));
       assert.equal(result.ok, false);
-      assert.equal(result.reason, "timed out after 2000 ms");
+      assert.equal(result.reason, "timed out after 2s");
       const pids = (await Deno.readTextFile(pidFile)).split(" ").map(Number);
       assert.equal(pids.length, 2);
       for (const pid of pids) {

@@ -10,6 +10,7 @@
 import { dedupeResponseSchema } from "../../shared/protocol.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** What {@linkcode SiteClaims} needs. */
 export interface SiteClaimsDeps {
@@ -48,7 +49,9 @@ export class SiteClaims {
     const abort = new AbortController();
     const done = new AbortController();
     this.#clock.sleep(timeoutMs, done.signal).then(() => {
-      if (!done.signal.aborted) abort.abort(new Error(`no answer within ${timeoutMs} ms`));
+      if (!done.signal.aborted) {
+        abort.abort(new Error(`no answer within ${formatDuration(timeoutMs)}`));
+      }
     });
     try {
       const res = await this.#fetch(

@@ -56,5 +56,5 @@ Deno.test("claim() gives up after its timeout when the collector does not answer
         init?.signal?.addEventListener("abort", () => reject(init.signal!.reason));
       }),
   });
-  await assert.rejects(claims.claim("k1", 1000), { message: "no answer within 100 ms" });
+  await assert.rejects(claims.claim("k1", 1000), { message: "no answer within 100ms" });
 });

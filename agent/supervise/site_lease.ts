@@ -41,6 +41,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import type { Supervisor } from "./supervisor.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** What the lease manager needs. */
 export interface SiteLeaseDeps {
@@ -220,9 +221,13 @@ export class SiteLeaseManager {
       lease?.expiry.abort();
       if (lease === undefined && runner.config.stopTimeoutMs >= this.#ttlMs) {
         log.warn(
-          "lease_ttl ({ttl} ms) should exceed the stop_timeout of {script} ({stop} ms): " +
+          "lease_ttl ({ttl}) should exceed the stop_timeout of {script} ({stop}): " +
             "it is stopped as soon as a lease renewal fails",
-          { ttl: this.#ttlMs, script, stop: runner.config.stopTimeoutMs },
+          {
+            ttl: formatDuration(this.#ttlMs),
+            script,
+            stop: formatDuration(runner.config.stopTimeoutMs),
+          },
         );
       }
       lease = {
@@ -360,7 +365,9 @@ export class SiteLeaseManager {
     const abort = new AbortController();
     const done = new AbortController();
     this.#clock.sleep(timeoutMs, done.signal).then(() => {
-      if (!done.signal.aborted) abort.abort(new Error(`no answer within ${timeoutMs} ms`));
+      if (!done.signal.aborted) {
+        abort.abort(new Error(`no answer within ${formatDuration(timeoutMs)}`));
+      }
     });
     try {
       const res = await this.#fetch(url, {

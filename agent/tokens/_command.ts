@@ -7,6 +7,7 @@
  */
 import { platform } from "../platform/mod.ts";
 import { childEnv } from "../platform/child_env.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** How a command ended. */
 export interface CommandResult {
@@ -64,7 +65,7 @@ export async function runCommand(
   options.signal?.removeEventListener("abort", kill);
   await killed;
   const how = timedOut
-    ? `timed out after ${options.timeoutMs} ms`
+    ? `timed out after ${formatDuration(options.timeoutMs)}`
     : options.signal?.aborted
     ? "aborted"
     : status.signal

@@ -9,6 +9,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { registerSecret, unregisterSecret } from "../../shared/redact.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import { basename, dirname } from "node:path";
 import type { Clock } from "../clock.ts";
 import { runCommand } from "./_command.ts";
@@ -333,11 +334,11 @@ export class TokenMonitor {
     };
     if (ok) this.#log.info("Token {token}: {reason}", { token: this.token.name, reason });
     else {
-      this.#log.warn("Token {token}: {reason}; {n} failure(s) in a row, next try in {delay} ms", {
+      this.#log.warn("Token {token}: {reason}; {n} failure(s) in a row, next try in {delay}", {
         token: this.token.name,
         reason,
         n: failures,
-        delay,
+        delay: formatDuration(delay),
       });
     }
     const previous = this.#verdict;
@@ -350,10 +351,10 @@ export class TokenMonitor {
     try {
       this.#watcher = Deno.watchFs(dirname(file), { recursive: false });
     } catch (error) {
-      this.#log.warn("Cannot watch {file} ({error}); re-reading it every {ms} ms", {
+      this.#log.warn("Cannot watch {file} ({error}); re-reading it every {interval}", {
         file,
         error: String(error),
-        ms: this.token.checkIntervalMs,
+        interval: formatDuration(this.token.checkIntervalMs),
       });
       return;
     }

@@ -7,6 +7,7 @@
  */
 import { runCommand } from "./_command.ts";
 import type { ResolvedTokenValidate } from "./types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** One validation's outcome. */
 export interface ValidationResult {
@@ -62,7 +63,11 @@ export async function validateToken(
       : { ok: false, reason: `HTTP ${response.status} (expected ${validate.status})` };
   } catch (error) {
     if (timeout.aborted) {
-      return { ok: false, unavailable: true, reason: `timed out after ${validate.timeoutMs} ms` };
+      return {
+        ok: false,
+        unavailable: true,
+        reason: `timed out after ${formatDuration(validate.timeoutMs)}`,
+      };
     }
     if (options.signal?.aborted) return { ok: false, unavailable: true, reason: "aborted" };
     return { ok: false, unavailable: true, reason: redact(fetchFailure(error), value) };

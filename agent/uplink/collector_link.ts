@@ -32,6 +32,7 @@ import { RemoteCommands } from "./remote_commands.ts";
 import { Spool } from "./spool.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenStatus } from "../tokens/types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** What the link needs from the agent. */
 export interface CollectorLinkDeps {
@@ -404,7 +405,9 @@ export class CollectorLink {
       return await read(res);
     } catch (error) {
       if (abort.signal.reason instanceof LinkError && !stop.aborted) {
-        throw new LinkError("unreachable", `no answer within ${timeoutMs} ms`, { cause: error });
+        throw new LinkError("unreachable", `no answer within ${formatDuration(timeoutMs)}`, {
+          cause: error,
+        });
       }
       throw error;
     } finally {

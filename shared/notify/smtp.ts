@@ -20,6 +20,7 @@ import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { rootCertificates } from "node:tls";
 import { isLoopbackHost } from "./webhook_schema.ts";
+import { formatDuration } from "../config/units.ts";
 
 /** The whole transaction's time limit, by default. */
 export const SMTP_TIMEOUT_MS = 30_000;
@@ -205,11 +206,14 @@ function smtpErrorOf(
   const { server, timeoutMs } = context;
   // nodemailer's own timers run with the same limit and may fire first
   if (context.timedOut || error.code === "ETIMEDOUT") {
-    return new SmtpError(`SMTP conversation with ${server} timed out after ${timeoutMs} ms`, {
-      code: 0,
-      retryable: true,
-      cause: error,
-    });
+    return new SmtpError(
+      `SMTP conversation with ${server} timed out after ${formatDuration(timeoutMs)}`,
+      {
+        code: 0,
+        retryable: true,
+        cause: error,
+      },
+    );
   }
   if (error.responseCode === undefined || error.response === undefined) {
     return new SmtpError(`SMTP conversation with ${server} broke: ${error.message}`, {

@@ -335,7 +335,7 @@ Deno.test("sendMail() gives up retryably when the server does not answer within 
       ),
       (error: unknown) =>
         error instanceof SmtpError && error.retryable && error.code === 0 &&
-        error.message === `SMTP conversation with 127.0.0.1:${port} timed out after 200 ms`,
+        error.message === `SMTP conversation with 127.0.0.1:${port} timed out after 200ms`,
     );
   });
 });
