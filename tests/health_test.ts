@@ -92,6 +92,26 @@ Deno.test("touching the heartbeat file counts as a ping", async () => {
   });
 });
 
+Deno.test("a touch of the heartbeat file shows in status at once, long before the deadline", async () => {
+  await using dir = await tempDir();
+  const file = `${dir.path}/rates.heartbeat`;
+  const script = fixtureScript("rates", "print_hang.ts", "1") +
+    `heartbeat_timeout = "10m"\nheartbeat_file = "${file}"\n`;
+  await withAgent(script, async (agent) => {
+    const heartbeat = () =>
+      agent.supervisor.statusOf("rates").checks.find((c) => c.name === "heartbeat")!;
+    await until("the script running", () => agent.supervisor.statusOf("rates").pid !== null);
+    assert.equal(heartbeat().reason, "waiting for the first ping of this run");
+    await Deno.writeTextFile(file, "");
+    const ok = await until("the touch seen", () => {
+      const check = heartbeat();
+      return check.status === "ok" ? check : undefined;
+    }, 5_000);
+    assert.match(ok.reason, /^last ping \d+ms ago$/);
+    assert.notEqual(agent.supervisor.statusOf("rates").heartbeat?.lastPingAt, null);
+  });
+});
+
 Deno.test("a silent script is taken as hung and restarted when its action says so", async () => {
   const script = fixtureScript("quiet", "print_hang.ts", "1") +
     `silence_timeout = "300ms"\nsilence_action = ["alert", "restart"]\n`;

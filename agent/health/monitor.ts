@@ -6,6 +6,7 @@
  * restarts the script.
  */
 import { getLogger } from "@logtape/logtape";
+import { watchFile } from "../platform/watch_file.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAction, ResolvedProbe } from "../config/types.ts";
 import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
@@ -47,6 +48,8 @@ export class HealthMonitor {
   #closed = new AbortController();
   #deadline: AbortController | null = null;
   #unsubscribe: () => void;
+  /** Stops watching the heartbeat file (null when there is none, or it is polled). */
+  #unwatch: (() => void) | null = null;
   #work = new Set<Promise<unknown>>();
 
   constructor(runner: HealthRunner, deps: MonitorDeps) {
@@ -71,6 +74,23 @@ export class HealthMonitor {
       runner.onOutput = (at) => this.#report(this.#silence!.output(at), health.silence!.action);
     }
     for (const entry of this.#probes) this.#track(this.#probeLoop(entry));
+    const file = health.heartbeat?.file;
+    if (file) {
+      // A touch is a ping the moment it happens; without a watch, the deadline looks at the file.
+      try {
+        this.#unwatch = watchFile(file, () => {
+          if (this.#running) this.#track(this.#lookAtFile());
+        });
+      } catch (error) {
+        this.#log.warn(
+          "Cannot watch the heartbeat file {file} ({error}); looking at it at the deadline",
+          {
+            file,
+            error: String(error),
+          },
+        );
+      }
+    }
     if (runner.state === "running") this.#runStarted(now);
   }
 
@@ -125,6 +145,7 @@ export class HealthMonitor {
   async close(): Promise<void> {
     this.#closed.abort();
     this.#deadline?.abort();
+    this.#unwatch?.();
     this.#unsubscribe();
     this.#runner.onOutput = null;
     await Promise.allSettled([...this.#work]);
@@ -139,6 +160,7 @@ export class HealthMonitor {
     this.#report(this.#heartbeat?.evaluate(at) ?? null, health.heartbeat?.action);
     this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
     this.#armDeadline();
+    if (this.#unwatch !== null) this.#track(this.#lookAtFile());
   }
 
   #runEnded(at: number): void {
@@ -178,16 +200,21 @@ export class HealthMonitor {
   async #onDeadline(): Promise<void> {
     const at = this.#deps.clock.now();
     const health = this.#runner.config.health;
-    if (this.#heartbeat && health.heartbeat?.file) {
-      // A touched heartbeat file is a ping; look at it only when it matters.
-      const mtime = await Deno.stat(health.heartbeat.file).then((s) => s.mtime?.getTime() ?? null)
-        .catch(() => null);
-      if (mtime !== null && mtime > (this.#heartbeat.lastPingAt ?? 0)) {
-        this.#report(this.#heartbeat.ping("success", Math.min(mtime, at)), health.heartbeat.action);
-      }
-    }
+    await this.#lookAtFile();
     this.#report(this.#heartbeat?.evaluate(at) ?? null, health.heartbeat?.action);
     this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
+  }
+
+  /** A heartbeat file touched since the last ping is a ping, at its mtime. */
+  async #lookAtFile(): Promise<void> {
+    const heartbeat = this.#runner.config.health.heartbeat;
+    if (!this.#heartbeat || !heartbeat?.file) return;
+    const mtime = await Deno.stat(heartbeat.file).then((s) => s.mtime?.getTime() ?? null)
+      .catch(() => null);
+    if (mtime === null || mtime <= (this.#heartbeat.lastPingAt ?? 0)) return;
+    const at = this.#deps.clock.now();
+    this.#report(this.#heartbeat.ping("success", Math.min(mtime, at)), heartbeat.action);
+    this.#armDeadline();
   }
 
   async #probeLoop(entry: { probe: ResolvedProbe; tracker: ProbeTracker }): Promise<void> {

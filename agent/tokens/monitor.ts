@@ -10,9 +10,9 @@
 import { getLogger } from "@logtape/logtape";
 import { registerSecret, unregisterSecret } from "../../shared/redact.ts";
 import { formatDuration } from "../../shared/config/units.ts";
-import { basename, dirname } from "node:path";
 import type { Clock } from "../clock.ts";
 import { runCommand } from "./_command.ts";
+import { watchFile } from "../platform/watch_file.ts";
 import { LifetimeModel } from "./lifetime.ts";
 import { readToken, type TokenReading } from "./read.ts";
 import { evaluateToken, nextBoundary, type TokenFacts, type TokenVerdict } from "./state.ts";
@@ -63,7 +63,7 @@ export class TokenMonitor {
   #stop = new AbortController();
   #poke = new AbortController();
   #loop: Promise<void> | null = null;
-  #watcher: Deno.FsWatcher | null = null;
+  #unwatch: (() => void) | null = null;
 
   constructor(token: ResolvedToken, deps: TokenMonitorDeps) {
     this.token = token;
@@ -93,11 +93,7 @@ export class TokenMonitor {
   /** Stops watching; a refresh under way is killed. */
   async close(): Promise<void> {
     this.#stop.abort();
-    try {
-      this.#watcher?.close();
-    } catch {
-      // already closed
-    }
+    this.#unwatch?.();
     await this.#loop;
   }
 
@@ -349,20 +345,13 @@ export class TokenMonitor {
 
   #watch(file: string): void {
     try {
-      this.#watcher = Deno.watchFs(dirname(file), { recursive: false });
+      this.#unwatch = watchFile(file, () => this.poke());
     } catch (error) {
       this.#log.warn("Cannot watch {file} ({error}); re-reading it every {interval}", {
         file,
         error: String(error),
         interval: formatDuration(this.token.checkIntervalMs),
       });
-      return;
     }
-    const name = basename(file);
-    (async () => {
-      for await (const event of this.#watcher!) {
-        if (event.paths.some((p) => basename(p) === name)) this.poke();
-      }
-    })().catch(() => {});
   }
 }
