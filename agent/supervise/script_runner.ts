@@ -7,9 +7,13 @@
  * Everything that touches the process happens in one loop (`#supervise`);
  * `start`, `stop` and `restart` only flip what is wanted and wake the loop,
  * and they are serialised so two callers can never race a second copy.
+ *
+ * Longer than 500 lines because one script's life (spawn, watch, the
+ * crash-loop episode, backoff, schedule and token waits) is one state
+ * machine over one set of fields, read best in one place; what does not
+ * touch that state is in the private files beside it.
  */
 import { getLogger } from "@logtape/logtape";
-import { Cron } from "croner";
 import { join } from "node:path";
 import { formatDuration } from "../../shared/config/units.ts";
 import { Backoff } from "./backoff.ts";
@@ -24,6 +28,7 @@ import { type AdoptContext, adoptRecorded, recordChild } from "./_adopt.ts";
 import { checkRunnable, SpawnError, spawnScript } from "./_spawn.ts";
 import { reapGroup, type RunEnd, stopTree } from "./_terminate.ts";
 import { type OutputLine, ScriptOutput } from "./_output.ts";
+import { Schedule } from "./_schedule.ts";
 
 /** A script could not be started: the command or its folder is missing. */
 export { SpawnError };
@@ -246,12 +251,7 @@ export class ScriptRunner {
 
   async #supervise(stop: AbortSignal): Promise<void> {
     const { clock } = this.#deps;
-    const cron = this.#config.schedule
-      ? new Cron(this.#config.schedule.cron, {
-        timezone: this.#config.schedule.timezone,
-        paused: true,
-      })
-      : null;
+    const cron = this.#config.schedule ? new Schedule(this.#config.schedule) : null;
     let first = true;
     while (!stop.aborted) {
       let run = first ? await this.#adopt() : null;
@@ -386,33 +386,27 @@ export class ScriptRunner {
   }
 
   /** Waits for the next scheduled time; false when stopped meanwhile. */
-  async #waitForSchedule(cron: Cron, stop: AbortSignal): Promise<boolean> {
+  async #waitForSchedule(cron: Schedule, stop: AbortSignal): Promise<boolean> {
     const { clock } = this.#deps;
-    const next = cron.nextRun(new Date(clock.now()));
-    if (!next) {
+    const next = cron.next(clock.now());
+    if (next === null) {
       this.#setState(this.#state === "failed" ? "failed" : "exited", {
         reason: "the schedule has no future run",
       });
       return false;
     }
-    this.#nextStartAt = next.getTime();
+    this.#nextStartAt = next;
     // A failed run stays visible as failed until the next run; otherwise it waits, scheduled.
     if (this.#state !== "failed" && this.#state !== "scheduled") {
       this.#setState("scheduled", { reason: "waiting for schedule" });
     }
-    await clock.sleep(next.getTime() - clock.now(), stop);
+    await clock.sleep(next - clock.now(), stop);
     this.#nextStartAt = null;
     return !stop.aborted;
   }
 
-  #reportSkippedTicks(cron: Cron, startedAt: number): void {
-    const now = this.#deps.clock.now();
-    let skipped = 0;
-    let t = cron.nextRun(new Date(startedAt + 1));
-    while (t && t.getTime() < now && skipped < 1000) {
-      skipped++;
-      t = cron.nextRun(t);
-    }
+  #reportSkippedTicks(cron: Schedule, startedAt: number): void {
+    const skipped = cron.skipped(startedAt, this.#deps.clock.now());
     if (skipped === 0) return;
     this.#deps.events.append({
       kind: "state",
