@@ -12,17 +12,17 @@ import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.
 import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
-import { findLine, scanKeyLines } from "./_toml_lines.ts";
+import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
 import { interpolate } from "../../shared/config/interpolate.ts";
 import { registerSecret } from "../../shared/redact.ts";
 import { isSecretPath, revealValue } from "../../shared/config/secrets.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { loadSecretKey } from "./secret_key.ts";
+import { describeValue, unknownKeyMessage } from "../../shared/config/wording.ts";
 import {
   agentConfigSchema,
   agentSchema,
   CONFIG_DEFAULTS,
-  describeValue,
   limitsSchema,
   logSchema,
   NAME_PATTERN,
@@ -368,24 +368,6 @@ function typeNoun(expected: string): string {
     array: "an array",
   };
   return nouns[expected] ?? expected;
-}
-
-function unknownKeyMessage(key: string, known: string[]): string {
-  const close = known.find((candidate) => editDistance(candidate, key) <= 2);
-  if (close !== undefined) return `unknown key ${JSON.stringify(key)}; did you mean "${close}"?`;
-  return `unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i += 1) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
 }
 
 /**

@@ -9,14 +9,18 @@
 
 import { z } from "zod";
 import { Cron } from "croner";
+import { formatDuration, parseDuration, parseSize } from "../../shared/config/units.ts";
 import {
-  DURATION_HINT,
-  formatDuration,
-  parseDuration,
-  parseSize,
-  SIZE_HINT,
-} from "../../shared/config/units.ts";
+  duration,
+  durationAtLeast,
+  NAME_PATTERN,
+  namedRecord,
+  positiveDuration,
+  size,
+  timezone,
+} from "../../shared/config/zod_units.ts";
 import { splitWords } from "../platform/words.ts";
+import { describeValue } from "../../shared/config/wording.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
 import { isLoopbackHost } from "../../shared/notify/webhook_schema.ts";
@@ -105,7 +109,10 @@ export const STOP_SIGNALS = [
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
 /** Script, probe and overlay names: letters, digits, `_` and `-`. */
-export const NAME_PATTERN: RegExp = /^[A-Za-z0-9_-]+$/;
+export { NAME_PATTERN };
+
+/** Words a script may not be named: they mean something else to `start`, `stop`, `restart`. */
+const RESERVED_SCRIPT_NAMES = { all: "`all` names every script in start, stop and restart" };
 
 /** What a failing health check may do; written as one of these or an array of them. */
 export const HEALTH_ACTIONS = ["alert", "restart"] as const;
@@ -133,65 +140,6 @@ export const MIN_SPOOL_LIMIT = 10;
 
 /** Run a refinement even when the object has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };
-
-const duration = z.string().check((ctx) => {
-  try {
-    parseDuration(ctx.value);
-  } catch {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
-
-const size = z.string().check((ctx) => {
-  try {
-    parseSize(ctx.value);
-  } catch {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected ${SIZE_HINT}, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
-
-/** A duration of at least `minMs`; `bound` says it in messages, e.g. "> 0" or ">= 1s". */
-function durationAtLeast(minMs: number, bound: string) {
-  return duration.check((ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(ctx.value);
-    } catch {
-      return; // reported by `duration`
-    }
-    if (ms < minMs) {
-      ctx.issues.push({
-        code: "custom",
-        input: ctx.value,
-        message: `expected a duration ${bound}, got ${JSON.stringify(ctx.value)}`,
-      });
-    }
-  });
-}
-
-const positiveDuration = durationAtLeast(1, "> 0");
-
-const timezone = z.string().check((ctx) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: ctx.value });
-  } catch {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected an IANA time zone like "Europe/Berlin" or "UTC", got ${
-        JSON.stringify(ctx.value)
-      }`,
-    });
-  }
-});
 
 const command = z.union([z.string(), z.array(z.string())], {
   error: (issue) =>
@@ -535,51 +483,12 @@ export const collectorSchema = z.strictObject({
 export const agentConfigSchema = z.strictObject({
   agent: agentSchema.optional(),
   defaults: scriptDefaultsSchema.optional(),
-  scripts: z.record(z.string(), scriptSchema).superRefine((scripts, ctx) => {
-    for (const name of Object.keys(scripts)) {
-      if (!NAME_PATTERN.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          input: name,
-          path: [name],
-          message: `expected a script name of letters, digits, "_" and "-", got ${
-            JSON.stringify(name)
-          }`,
-        });
-      }
-    }
-  }, ALWAYS).optional(),
-  webhooks: z.record(z.string(), webhookSchema).superRefine((webhooks, ctx) => {
-    for (const name of Object.keys(webhooks)) {
-      if (!NAME_PATTERN.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          input: name,
-          path: [name],
-          message: `expected a webhook name of letters, digits, "_" and "-", got ${
-            JSON.stringify(name)
-          }`,
-        });
-      }
-    }
-  }, ALWAYS).optional(),
+  scripts: namedRecord(scriptSchema, "script", { reserved: RESERVED_SCRIPT_NAMES }).optional(),
+  webhooks: namedRecord(webhookSchema, "webhook").optional(),
   notify: notifyPolicySchema.optional(),
   collector: collectorSchema.optional(),
   /** `[tokens.<name>]`: credentials scripts depend on (see `tokens/schema.ts`). */
-  tokens: z.record(z.string(), tokenSchema).superRefine((tokens, ctx) => {
-    for (const name of Object.keys(tokens)) {
-      if (!NAME_PATTERN.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          input: name,
-          path: [name],
-          message: `expected a token name of letters, digits, "_" and "-", got ${
-            JSON.stringify(name)
-          }`,
-        });
-      }
-    }
-  }, ALWAYS).optional(),
+  tokens: namedRecord(tokenSchema, "token").optional(),
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 
@@ -595,15 +504,6 @@ export type ProbeConfig = z.infer<typeof probeSchema>;
 /** A health check's action as written: `"alert"`, `"restart"` or an array of them. */
 export type ActionConfig = z.infer<typeof action>;
 
-/** A value as config messages show it: strings quoted, tables named. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return truncate(JSON.stringify(value));
-  if (typeof value === "object" && value !== null) return "a table";
-  return truncate(JSON.stringify(value) ?? String(value));
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -614,10 +514,6 @@ function trySize(value: unknown): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function truncate(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 function lowerFirst(error: unknown): string {

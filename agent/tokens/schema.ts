@@ -20,7 +20,9 @@
  * @module
  */
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../../shared/config/units.ts";
+import { parseDuration } from "../../shared/config/units.ts";
+import { positiveDuration } from "../../shared/config/zod_units.ts";
+import { unknownKeyMessage } from "../../shared/config/wording.ts";
 import { splitWords } from "../platform/words.ts";
 import { TOKEN_FORMATS } from "./types.ts";
 import type { ResolvedToken, ResolvedTokenValidate } from "./types.ts";
@@ -41,24 +43,6 @@ export const TOKEN_DEFAULTS = {
   },
   refresh: { timeout: "2m", before: "30m", min_delay: "30s", max_delay: "30m" },
 } as const;
-
-const positiveDuration = z.string().check((ctx) => {
-  let ms: number | undefined;
-  try {
-    ms = parseDuration(ctx.value);
-  } catch {
-    // reported below
-  }
-  if (ms === undefined || ms <= 0) {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: ms === undefined
-        ? `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`
-        : `expected a duration > 0, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
 
 const command = z.union([z.string(), z.array(z.string())], {
   error: () => 'expected a command: an array of strings like ["mwinit", "-o"] or one string',
@@ -107,29 +91,9 @@ function tokenTable<T extends z.ZodRawShape>(shape: T) {
   return z.looseObject(shape).superRefine((value, ctx) => {
     for (const key of Object.keys(value)) {
       if (known.includes(key)) continue;
-      const close = known.find((k) => editDistance(k, key) <= 2);
-      issue(
-        ctx,
-        [key],
-        value[key],
-        close === undefined
-          ? `unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`
-          : `unknown key ${JSON.stringify(key)}; did you mean "${close}"?`,
-      );
+      issue(ctx, [key], value[key], unknownKeyMessage(key, known));
     }
   }, ALWAYS);
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
 }
 
 function issue(ctx: z.RefinementCtx, path: string[], input: unknown, message: string): void {

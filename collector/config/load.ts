@@ -20,7 +20,7 @@ import {
 import { interpolateTree } from "./_interpolate.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { loadSecretKey } from "./secret_key.ts";
-import { findLine, scanKeyLines } from "./_toml_lines.ts";
+import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
 import { describeIssue } from "./zod_issue.ts";
 import {
   COLLECTOR_DEFAULTS,

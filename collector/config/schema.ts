@@ -8,7 +8,12 @@
  */
 
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../../shared/config/units.ts";
+import {
+  customIssue as custom,
+  NAME_PATTERN,
+  namedRecord,
+  positiveDuration,
+} from "../../shared/config/zod_units.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
 
@@ -29,26 +34,7 @@ export const COLLECTOR_DEFAULTS = {
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
 /** Webhook names: letters, digits, "_" and "-". */
-export const NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
-
-function custom(input: unknown, message: string) {
-  return { code: "custom" as const, input, message };
-}
-
-const positiveDuration = z.string().check((ctx) => {
-  let ms: number;
-  try {
-    ms = parseDuration(ctx.value);
-  } catch {
-    ctx.issues.push(
-      custom(ctx.value, `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`),
-    );
-    return;
-  }
-  if (ms <= 0) {
-    ctx.issues.push(custom(ctx.value, `expected a duration > 0, got ${JSON.stringify(ctx.value)}`));
-  }
-});
+export { NAME_PATTERN };
 
 /** `host:port`, `[v6]:port`; the port 1..65535 (0 asks the OS for a free one). */
 export function parseListen(text: string): { hostname: string; port: number } {
@@ -97,20 +83,7 @@ export const collectorSchema = z.strictObject({
 /** The whole collector file as written. */
 export const collectorConfigSchema = z.strictObject({
   collector: collectorSchema.optional(),
-  webhooks: z.record(z.string(), webhookSchema).superRefine((webhooks, ctx) => {
-    for (const name of Object.keys(webhooks)) {
-      if (!NAME_PATTERN.test(name)) {
-        ctx.addIssue({
-          code: "custom",
-          input: name,
-          path: [name],
-          message: `expected a webhook name of letters, digits, "_" and "-", got ${
-            JSON.stringify(name)
-          }`,
-        });
-      }
-    }
-  }).optional(),
+  webhooks: namedRecord(webhookSchema, "webhook").optional(),
   notify: notifyPolicySchema.optional(),
 });
 

@@ -31,7 +31,8 @@
  */
 
 import { z } from "zod";
-import { DURATION_HINT, parseDuration } from "../config/units.ts";
+import { parseDuration } from "../config/units.ts";
+import { customIssue, duration, positiveDuration, timezone } from "../config/zod_units.ts";
 import { type BusinessHours, parseHours } from "./business_hours.ts";
 import type { AlertMatcher, Silence } from "./silences.ts";
 import type { Severity } from "./types.ts";
@@ -49,43 +50,7 @@ export const NOTIFY_DEFAULTS = {
 /** Severities, most severe first. */
 export const SEVERITIES = ["critical", "warning", "info"] as const satisfies readonly Severity[];
 
-function custom(input: unknown, message: string) {
-  return { code: "custom" as const, input, message };
-}
-
-const duration = z.string().check((ctx) => {
-  try {
-    parseDuration(ctx.value);
-  } catch {
-    ctx.issues.push(
-      custom(ctx.value, `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`),
-    );
-  }
-});
-
-const positiveDuration = duration.check((ctx) => {
-  try {
-    if (parseDuration(ctx.value) > 0) return;
-  } catch {
-    return; // reported by `duration`
-  }
-  ctx.issues.push(custom(ctx.value, `expected a duration > 0, got ${JSON.stringify(ctx.value)}`));
-});
-
-const timezone = z.string().check((ctx) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: ctx.value });
-  } catch {
-    ctx.issues.push(
-      custom(
-        ctx.value,
-        `expected an IANA time zone like "Europe/Berlin" or "UTC", got ${
-          JSON.stringify(ctx.value)
-        }`,
-      ),
-    );
-  }
-});
+const custom = customIssue;
 
 const hoursSpec = z.string().check((ctx) => {
   try {

@@ -14,6 +14,8 @@
 
 import { z } from "zod";
 import { DURATION_HINT, parseDuration } from "../config/units.ts";
+import { checkDuration } from "../config/zod_units.ts";
+import { describeValue } from "../config/wording.ts";
 
 /** The kinds of destination a webhook may be. */
 export const WEBHOOK_KINDS = [
@@ -76,15 +78,7 @@ function custom(message: string, input: unknown) {
 
 const duration = z.string({
   error: (issue) => `expected ${DURATION_HINT}, got ${describeValue(issue.input)}`,
-}).check((ctx) => {
-  try {
-    parseDuration(ctx.value);
-  } catch {
-    ctx.issues.push(
-      custom(`expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`, ctx.value),
-    );
-  }
-});
+}).check(checkDuration);
 
 const rateLimit = z.string({
   error: (issue) => `expected a rate like "20/m", got ${describeValue(issue.input)}`,
@@ -549,12 +543,4 @@ function typeOf(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value === null) return "null";
   return typeof value === "object" ? "a table" : `a ${typeof value}`;
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) return "a table";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "smol-toml";
-import { findLine, scanKeyLines } from "./_toml_lines.ts";
+import { findLine, scanKeyLines } from "./toml_lines.ts";
 
 function scan(text: string): Record<string, number> {
   parse(text); // the scanner only ever sees valid TOML

@@ -1,0 +1,28 @@
+/**
+ * The agent's config: the TOML file read and checked against its schema (`load.ts`,
+ * `schema.ts`), resolved once into `ResolvedAgentConfig` (`types.ts`, `_resolve.ts`), watched
+ * for edits (`watcher.ts`), the `enc:v1:` key and the CA certificates it names.
+ *
+ * @module
+ */
+
+export { readCaCerts } from "./ca_certs.ts";
+export { ConfigError, envNameFrom, loadConfig, locateDataDir, parseConfig } from "./load.ts";
+export type { ConfigIssue } from "./load.ts";
+export { loadSecretKey } from "./secret_key.ts";
+export type {
+  ResolvedAction,
+  ResolvedAgentConfig,
+  ResolvedAgentSettings,
+  ResolvedCollectorLink,
+  ResolvedExecProbe,
+  ResolvedHeartbeat,
+  ResolvedHttpProbe,
+  ResolvedLimits,
+  ResolvedProbe,
+  ResolvedRestartPolicy,
+  ResolvedScript,
+  ResolvedSilence,
+  ResolvedTcpProbe,
+} from "./types.ts";
+export { ConfigWatcher } from "./watcher.ts";

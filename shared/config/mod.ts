@@ -1,0 +1,29 @@
+/**
+ * The config toolkit of both programs: durations and sizes, `${VAR}` interpolation, `enc:v1:`
+ * secrets, the config error with key path and line, the file reader.
+ *
+ * @module
+ */
+
+export { ConfigError } from "./config_error.ts";
+export type { ConfigIssue } from "./config_error.ts";
+export { readConfigFile } from "./config_file.ts";
+export { interpolate } from "./interpolate.ts";
+export { secretCommands } from "./secret_commands.ts";
+export {
+  encryptSecret,
+  generateKey,
+  isSecretPath,
+  parseKey,
+  resolveSecretKey,
+  revealValue,
+  SecretError,
+} from "./secrets.ts";
+export {
+  DURATION_HINT,
+  formatBytes,
+  formatDuration,
+  parseDuration,
+  parseSize,
+  SIZE_HINT,
+} from "./units.ts";
