@@ -19,7 +19,7 @@ import {
   size,
   timezone,
 } from "../../shared/config/zod_units.ts";
-import { splitWords } from "../platform/words.ts";
+import { commandSchema } from "./command_schema.ts";
 import { describeValue } from "../../shared/config/wording.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
@@ -141,27 +141,7 @@ export const MIN_SPOOL_LIMIT = 10;
 /** Run a refinement even when the object has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };
 
-const command = z.union([z.string(), z.array(z.string())], {
-  error: (issue) =>
-    `expected a command: an array of strings like ["python", "x.py"] or one string, got ${
-      describeValue(issue.input)
-    }`,
-}).check((ctx) => {
-  let words: string[];
-  try {
-    words = typeof ctx.value === "string" ? splitWords(ctx.value) : ctx.value;
-  } catch (error) {
-    ctx.issues.push({ code: "custom", input: ctx.value, message: lowerFirst(error) });
-    return;
-  }
-  if (words.length === 0 || words[0] === "") {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected a non-empty command, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
+const command = commandSchema('["python", "x.py"]');
 
 const schedule = z.string().check((ctx) => {
   const fields = ctx.value.trim().split(/\s+/).length;

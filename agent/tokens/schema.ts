@@ -23,6 +23,7 @@ import { z } from "zod";
 import { parseDuration } from "../../shared/config/units.ts";
 import { positiveDuration } from "../../shared/config/zod_units.ts";
 import { unknownKeyMessage } from "../../shared/config/wording.ts";
+import { commandSchema } from "../config/command_schema.ts";
 import { splitWords } from "../platform/words.ts";
 import { TOKEN_FORMATS } from "./types.ts";
 import type { ResolvedToken, ResolvedTokenValidate } from "./types.ts";
@@ -44,24 +45,7 @@ export const TOKEN_DEFAULTS = {
   refresh: { timeout: "2m", before: "30m", min_delay: "30s", max_delay: "30m" },
 } as const;
 
-const command = z.union([z.string(), z.array(z.string())], {
-  error: () => 'expected a command: an array of strings like ["mwinit", "-o"] or one string',
-}).check((ctx) => {
-  let words: string[] = [];
-  try {
-    words = typeof ctx.value === "string" ? splitWords(ctx.value) : ctx.value;
-  } catch (error) {
-    ctx.issues.push({ code: "custom", input: ctx.value, message: String(error) });
-    return;
-  }
-  if (words.length === 0 || words[0] === "") {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected a non-empty command, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
+const command = commandSchema('["mwinit", "-o"]');
 
 const url = z.string().check((ctx) => {
   let protocol = "";
