@@ -9,7 +9,7 @@
 
 import { z } from "zod";
 import { Cron } from "croner";
-import { formatDuration, parseDuration, parseSize } from "../../shared/config/units.ts";
+import { formatDuration, parseDuration } from "../../shared/config/units.ts";
 import {
   duration,
   durationAtLeast,
@@ -20,6 +20,28 @@ import {
   timezone,
 } from "../../shared/config/zod_units.ts";
 import { commandSchema } from "./command_schema.ts";
+import {
+  action,
+  execProbeSchema,
+  HEALTH_ACTIONS,
+  HTTP_METHODS,
+  httpProbeSchema,
+  limitsSchema,
+  PROBE_SCHEMAS,
+  probeSchema,
+  tcpProbeSchema,
+} from "../health/schema.ts";
+
+export {
+  execProbeSchema,
+  HEALTH_ACTIONS,
+  HTTP_METHODS,
+  httpProbeSchema,
+  limitsSchema,
+  PROBE_SCHEMAS,
+  probeSchema,
+  tcpProbeSchema,
+};
 import { describeValue } from "../../shared/config/wording.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
@@ -114,12 +136,6 @@ export { NAME_PATTERN };
 /** Words a script may not be named: they mean something else to `start`, `stop`, `restart`. */
 const RESERVED_SCRIPT_NAMES = { all: "`all` names every script in start, stop and restart" };
 
-/** What a failing health check may do; written as one of these or an array of them. */
-export const HEALTH_ACTIONS = ["alert", "restart"] as const;
-
-/** Methods an HTTP probe may use. */
-export const HTTP_METHODS = ["GET", "HEAD", "POST"] as const;
-
 /** The smallest `agent.sample_interval`, in milliseconds. */
 export const MIN_SAMPLE_INTERVAL_MS = 100;
 
@@ -182,154 +198,6 @@ export const logSchema = z.strictObject({
   max_age: duration.optional(),
   keep: z.int().min(0).max(1000).optional(),
 });
-
-const ACTION_HINT = 'expected "alert", "restart" or an array of them like ["alert", "restart"]';
-
-const action = z.union([z.enum(HEALTH_ACTIONS), z.array(z.enum(HEALTH_ACTIONS))], {
-  error: (issue) => `${ACTION_HINT}, got ${describeValue(issue.input)}`,
-}).check((ctx) => {
-  if (!Array.isArray(ctx.value)) return;
-  const problem = ctx.value.length === 0
-    ? "an empty array"
-    : new Set(ctx.value).size < ctx.value.length
-    ? `a repeated action in ${JSON.stringify(ctx.value)}`
-    : undefined;
-  if (problem !== undefined) {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `${ACTION_HINT}, got ${problem}`,
-    });
-  }
-});
-
-const httpUrl = z.string().check((ctx) => {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(ctx.value).protocol;
-  } catch {
-    // not a URL at all
-  }
-  if (protocol !== "http:" && protocol !== "https:") {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
-
-const probeName = z.string().check((ctx) => {
-  if (!NAME_PATTERN.test(ctx.value)) {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected a probe name of letters, digits, "_" and "-", got ${
-        JSON.stringify(ctx.value)
-      }`,
-    });
-  }
-});
-
-/** The keys every kind of probe has. */
-const probeCommon = {
-  name: probeName.optional(),
-  interval: positiveDuration.optional(),
-  /** Must be shorter than `interval`; checked once defaults apply. */
-  timeout: positiveDuration.optional(),
-  failures: z.int().min(1).optional(),
-  action: action.optional(),
-};
-
-/** `[[scripts.<name>.probes]]` with `kind = "http"`. */
-export const httpProbeSchema = z.strictObject({
-  kind: z.literal("http"),
-  ...probeCommon,
-  url: httpUrl,
-  method: z.enum(HTTP_METHODS).optional(),
-  status: z.int().min(100).max(599).optional(),
-  body: z.string().optional(),
-});
-
-/** `[[scripts.<name>.probes]]` with `kind = "tcp"`. */
-export const tcpProbeSchema = z.strictObject({
-  kind: z.literal("tcp"),
-  ...probeCommon,
-  host: z.string().min(1),
-  port: z.int().min(1).max(65535),
-});
-
-/** `[[scripts.<name>.probes]]` with `kind = "exec"`. */
-export const execProbeSchema = z.strictObject({
-  kind: z.literal("exec"),
-  ...probeCommon,
-  command,
-  cwd: z.string().min(1).optional(),
-});
-
-/** The schema of each probe kind, for per-kind key hints. */
-export const PROBE_SCHEMAS = {
-  http: httpProbeSchema,
-  tcp: tcpProbeSchema,
-  exec: execProbeSchema,
-} as const;
-
-/** One `[[scripts.<name>.probes]]` as written: its keys depend on `kind`. */
-export const probeSchema = z.discriminatedUnion(
-  "kind",
-  [httpProbeSchema, tcpProbeSchema, execProbeSchema],
-  {
-    error: (issue) => {
-      if (issue.code !== "invalid_union") return undefined;
-      const kind = isRecord(issue.input) ? issue.input.kind : undefined;
-      return `expected one of ${
-        Object.keys(PROBE_SCHEMAS).map((name) => JSON.stringify(name)).join(", ")
-      }, got ${describeValue(kind)}`;
-    },
-  },
-);
-
-/** `[scripts.<name>.limits]` as written: thresholds on the script's process tree. */
-export const limitsSchema = z.strictObject({
-  memory_warn: size.optional(),
-  memory_restart: size.optional(),
-  cpu_warn: z.number().gt(0).optional(),
-  cpu_restart: z.number().gt(0).optional(),
-  samples: z.int().min(1).optional(),
-}).superRefine((limits, ctx) => {
-  const { memory_warn, memory_restart, cpu_warn, cpu_restart } = limits;
-  if ([memory_warn, memory_restart, cpu_warn, cpu_restart].every((v) => v === undefined)) {
-    ctx.addIssue({
-      code: "custom",
-      input: limits,
-      path: [],
-      message:
-        "expected at least one threshold (memory_warn, memory_restart, cpu_warn or cpu_restart), got none",
-    });
-  }
-  const warnBytes = trySize(memory_warn);
-  const restartBytes = trySize(memory_restart);
-  if (warnBytes !== undefined && restartBytes !== undefined && restartBytes <= warnBytes) {
-    ctx.addIssue({
-      code: "custom",
-      input: memory_restart,
-      path: ["memory_restart"],
-      message: `expected memory_restart > memory_warn (${JSON.stringify(memory_warn)}), got ${
-        JSON.stringify(memory_restart)
-      }`,
-    });
-  }
-  if (
-    typeof cpu_warn === "number" && typeof cpu_restart === "number" && cpu_restart <= cpu_warn
-  ) {
-    ctx.addIssue({
-      code: "custom",
-      input: cpu_restart,
-      path: ["cpu_restart"],
-      message: `expected cpu_restart > cpu_warn (${cpu_warn}), got ${cpu_restart}`,
-    });
-  }
-}, ALWAYS);
 
 /** Keys that mean nothing without another key of the same script: [key, the key it needs]. */
 const NEEDS = [
@@ -483,18 +351,6 @@ export type ProbeConfig = z.infer<typeof probeSchema>;
 
 /** A health check's action as written: `"alert"`, `"restart"` or an array of them. */
 export type ActionConfig = z.infer<typeof action>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function trySize(value: unknown): number | undefined {
-  try {
-    return typeof value === "string" ? parseSize(value) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function lowerFirst(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

@@ -78,9 +78,8 @@ export class HealthMonitor {
     if (file) {
       // A touch is a ping the moment it happens; without a watch, the deadline looks at the file.
       try {
-        this.#unwatch = watchFile(file, () => {
-          if (this.#running) this.#track(this.#lookAtFile());
-        });
+        // Seen even before the monitor hears of the run's start: a ping records its time.
+        this.#unwatch = watchFile(file, () => this.#track(this.#lookAtFile({ justChanged: true })));
       } catch (error) {
         this.#log.warn(
           "Cannot watch the heartbeat file {file} ({error}); looking at it at the deadline",
@@ -205,15 +204,22 @@ export class HealthMonitor {
     this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
   }
 
-  /** A heartbeat file touched since the last ping is a ping, at its mtime. */
-  async #lookAtFile(): Promise<void> {
+  /**
+   * A heartbeat file touched since the last ping is a ping: at once when the
+   * watch says it `justChanged` (the file system's coarse mtime may lag the
+   * clock by a few ms), else at its mtime.
+   */
+  async #lookAtFile(options: { justChanged?: boolean } = {}): Promise<void> {
     const heartbeat = this.#runner.config.health.heartbeat;
     if (!this.#heartbeat || !heartbeat?.file) return;
     const mtime = await Deno.stat(heartbeat.file).then((s) => s.mtime?.getTime() ?? null)
       .catch(() => null);
-    if (mtime === null || mtime <= (this.#heartbeat.lastPingAt ?? 0)) return;
     const at = this.#deps.clock.now();
-    this.#report(this.#heartbeat.ping("success", Math.min(mtime, at)), heartbeat.action);
+    if (mtime === null || (!options.justChanged && mtime <= (this.#heartbeat.lastPingAt ?? 0))) {
+      return;
+    }
+    const pingAt = options.justChanged ? at : Math.min(mtime, at);
+    this.#report(this.#heartbeat.ping("success", pingAt), heartbeat.action);
     this.#armDeadline();
   }
 
