@@ -60,8 +60,14 @@ export const scriptSummarySchema = z.strictObject({
     name: z.string().max(200),
     status: z.enum(["ok", "warning", "failing", "unknown"]),
     reason: z.string().max(1000),
+    alert: z.boolean().optional().describe(
+      "False when the check's action asks for no alert (absent: it does)",
+    ),
   })).max(100),
   reason: z.string().max(1000).nullable(),
+  schedule: z.string().max(200).nullable().optional().describe(
+    "The cron expression of a scheduled script (absent from older agents)",
+  ),
 }).meta({ id: "ScriptSummary", description: "One script as the heartbeat reports it" });
 
 /** One event from the agent's event log, numbered per agent. */

@@ -95,10 +95,13 @@ export class HealthMonitor {
 
   /** Every check's state, in a stable order. */
   checks(): CheckState[] {
+    const { health } = this.#runner.config;
+    const alerting = (state: CheckState, alert: boolean | undefined) =>
+      alert === false ? { ...state, alert } : state;
     return [
-      ...(this.#heartbeat ? [this.#heartbeat.state] : []),
-      ...(this.#silence ? [this.#silence.state] : []),
-      ...this.#probes.map((p) => p.tracker.state),
+      ...(this.#heartbeat ? [alerting(this.#heartbeat.state, health.heartbeat?.action.alert)] : []),
+      ...(this.#silence ? [alerting(this.#silence.state, health.silence?.action.alert)] : []),
+      ...this.#probes.map((p) => alerting(p.tracker.state, p.probe.action.alert)),
       ...this.#resourceStates.values(),
     ];
   }

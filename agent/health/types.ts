@@ -31,6 +31,8 @@ export interface CheckState {
   consecutiveFailures: number;
   /** Times this check went from passing to failing since the agent started. */
   failuresTotal: number;
+  /** False when the check's action asks for no alert (resource limits always alert). */
+  alert?: boolean;
 }
 
 /** Resources of a script's process tree at one sample. */

@@ -12,7 +12,9 @@ import { queueDue } from "../../shared/notify/queue_due.ts";
 import { AlertPolicy, type PolicyOutput } from "../../shared/notify/policy.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../../shared/notify/types.ts";
-import { agentConditions, type Condition, scriptConditions } from "./alert_rules.ts";
+import { agentConditions, type Condition, scriptFacts } from "./alert_rules.ts";
+import { scriptConditions } from "../../shared/notify/alert_rules.ts";
+import { toScriptSummary } from "../uplink/ingest_body.ts";
 import type { AgentInfo } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentConfig } from "../config/types.ts";
@@ -263,7 +265,9 @@ export class Notifier {
       const runner = supervisor.get(status.name);
       const stderr = runner.recentLines.filter((l) => l.stream === "err").slice(-STDERR_LINES)
         .map((l) => l.line.slice(0, 300));
-      for (const c of scriptConditions(status, runner.config, stderr, ctx)) current.set(c.key, c);
+      // The rules the collector applies to the same summary, plus what only the agent knows.
+      const facts = scriptFacts(runner.config, stderr);
+      for (const c of scriptConditions(toScriptSummary(status), ctx, facts)) current.set(c.key, c);
     }
     for (const c of agentConditions(agent, ctx)) current.set(c.key, c);
     const tokens = this.#deps.tokens?.status() ?? [];

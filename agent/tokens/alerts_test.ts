@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { scriptConditions } from "../notify/alert_rules.ts";
+import { scriptConditions } from "../../shared/notify/alert_rules.ts";
+import { toScriptSummary } from "../uplink/ingest_body.ts";
 import { script } from "../../tests/_status_fixtures.ts";
-import { testScript } from "../../tests/_helpers.ts";
 import { tokenConditions, tokenWarnings } from "./alerts.ts";
 import { tokenStatus } from "./_testing.ts";
 
@@ -43,7 +43,7 @@ Deno.test("a script waiting for its token has its own alert, not script-down", (
     pid: null,
     reason: 'token "midway" is expired (expired 5m ago)',
   });
-  const [condition] = scriptConditions(waiting, testScript("rates", ["python"]), [], CTX);
+  const [condition] = scriptConditions(toScriptSummary(waiting), CTX);
   assert.equal(condition.alert.rule, "waiting-for-token");
   assert.equal(condition.alert.title, "rates waits for a token on ws-17 (BFI4)");
   assert.match(condition.alert.text, /^Not started: token "midway" is expired/);

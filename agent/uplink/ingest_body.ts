@@ -42,8 +42,10 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
       name: c.name.slice(0, 200),
       status: c.status,
       reason: cut(c.reason),
+      ...(c.alert === false ? { alert: false } : {}),
     })),
     reason: s.reason === null ? null : cut(s.reason),
+    schedule: s.schedule === null ? null : s.schedule.slice(0, 200),
   };
 }
 
