@@ -9,11 +9,11 @@
  * `BENCH_AGENTS`, `BENCH_SECONDS`, `BENCH_CONCURRENCY` change the sizes.
  */
 import { join } from "node:path";
-import { parseConfig } from "../collector/config/load.ts";
-import { serve } from "../collector/serve.ts";
-import { Store } from "../collector/store/store.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import { serve } from "../collector/mod.ts";
+import { Store } from "../collector/store/mod.ts";
 import { script } from "../collector/_testing.ts";
-import type { IngestRequest } from "../shared/protocol.ts";
+import type { IngestRequest } from "../shared/mod.ts";
 
 const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);

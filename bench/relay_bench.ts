@@ -9,8 +9,8 @@
  *   provider, next to POSTing straight to the provider
  */
 import { join } from "node:path";
-import { startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
+import { startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
 
 const MESSAGES = Number(Deno.env.get("BENCH_RELAY_MESSAGES") ?? 2000);
 const SINGLES = 200;

@@ -11,13 +11,13 @@
  * Prints a Markdown table; bench/README.md records the results.
  */
 import { join, resolve } from "node:path";
-import { systemClock } from "../agent/clock.ts";
-import { EventLog } from "../agent/supervise/event_log.ts";
+import { systemClock } from "../agent/mod.ts";
+import { EventLog } from "../agent/supervise/mod.ts";
 import { platform } from "../agent/platform/mod.ts";
-import { ScriptRunner } from "../agent/supervise/script_runner.ts";
+import { ScriptRunner } from "../agent/supervise/mod.ts";
 import { agentFlags } from "../scripts/agent_flags.ts";
-import { startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
+import { startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
 
 const CRASHES = Number(Deno.env.get("BENCH_CRASHES") ?? 300);
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 60);

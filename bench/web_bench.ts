@@ -8,12 +8,12 @@
  * `BENCH_AGENTS` and `BENCH_SCRIPTS` change the sizes.
  */
 import { join } from "node:path";
-import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config/load.ts";
-import { Store } from "../collector/store/store.ts";
-import { Users } from "../collector/auth/users.ts";
-import { renderFleetPage } from "../collector/web/fleet_page.tsx";
-import { workstationsFor } from "../collector/web/routes.ts";
+import { createApp } from "../collector/mod.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import { Store } from "../collector/store/mod.ts";
+import { Users } from "../collector/auth/mod.ts";
+import { renderFleetPage } from "../collector/web/mod.ts";
+import { workstationsFor } from "../collector/web/mod.ts";
 import { ingestRequest, script } from "../collector/_testing.ts";
 
 const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);

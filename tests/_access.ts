@@ -3,14 +3,14 @@
  * agents that reported (BFI4/ws-01 and SEA8/ws-02), and one principal per
  * role, each as a signed-in user and as an API token, for the access tests.
  */
-import { CollectorAlerts } from "../collector/fleet/alerts.ts";
-import { createApp } from "../collector/app.ts";
-import { AuditLog } from "../collector/audit/trail.ts";
-import { parseConfig } from "../collector/config/load.ts";
-import type { SignInLimits } from "../collector/auth/signin_limit.ts";
-import { Store } from "../collector/store/store.ts";
-import type { Role } from "../collector/auth/roles.ts";
-import { Users } from "../collector/auth/users.ts";
+import { CollectorAlerts } from "../collector/fleet/mod.ts";
+import { createApp } from "../collector/mod.ts";
+import { AuditLog } from "../collector/audit/mod.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import type { SignInLimits } from "../collector/auth/mod.ts";
+import { Store } from "../collector/store/mod.ts";
+import type { Role } from "../collector/auth/mod.ts";
+import { Users } from "../collector/auth/mod.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 
 /** The site, host and script every per-site path names. */

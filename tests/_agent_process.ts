@@ -1,6 +1,6 @@
 /** Running the real agent CLI as a separate process, the way a user does. */
 import { join, resolve } from "node:path";
-import type { StatusBody } from "../agent/local_api/status.ts";
+import type { StatusBody } from "../agent/local_api/mod.ts";
 import { until } from "./_helpers.ts";
 import { agentFlags } from "../scripts/agent_flags.ts";
 

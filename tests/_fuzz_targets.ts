@@ -7,8 +7,8 @@
  * @module
  */
 
-import { MAX_INGEST_BYTES } from "../shared/protocol.ts";
-import { MAX_RELAY_BODY_BYTES } from "../shared/notify/outbox.ts";
+import { MAX_INGEST_BYTES } from "../shared/mod.ts";
+import { MAX_RELAY_BODY_BYTES } from "../shared/notify/mod.ts";
 import {
   collectorAuth,
   deepText,

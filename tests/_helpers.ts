@@ -1,7 +1,7 @@
 /** Shared pieces of the agent tests: temp dirs, script configs, awaiting events. */
 import { join, resolve } from "node:path";
-import type { ResolvedScript } from "../agent/config/types.ts";
-import type { AgentEvent, EventLog } from "../agent/supervise/event_log.ts";
+import type { ResolvedScript } from "../agent/config/mod.ts";
+import type { AgentEvent, EventLog } from "../agent/supervise/mod.ts";
 
 /** Absolute path of a fixture program. */
 export function fixture(name: string): string {

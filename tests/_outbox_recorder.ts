@@ -3,7 +3,7 @@
  * the posts it receives by their `text`, and a tiny JSON channel that posts
  * there, mapping statuses the way real channels do.
  */
-import type { Channel, Payload, SendResult } from "../shared/notify/types.ts";
+import type { Channel, Payload, SendResult } from "../shared/notify/mod.ts";
 
 /** How the recorder answers one post. */
 export interface RecorderAnswer {

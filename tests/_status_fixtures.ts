@@ -1,6 +1,6 @@
 /** Status snapshots for the renderer tests (metrics, status page): a fixed clock and builders. */
-import type { CheckState } from "../agent/health/types.ts";
-import type { ScriptStatus } from "../agent/supervise/state.ts";
+import type { CheckState } from "../agent/health/mod.ts";
+import type { ScriptStatus } from "../agent/supervise/mod.ts";
 
 /** The fixed "now" of the fixtures. */
 export const NOW = Date.parse("2026-03-02T10:00:00.000Z");

@@ -2,13 +2,13 @@
  * The collector's app with users, for the web tests through `app.request()`:
  * sign in, keep the cookie and the page's CSRF token, ingest as an agent.
  */
-import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config/load.ts";
-import { Sessions } from "../collector/auth/sessions.ts";
-import { Store } from "../collector/store/store.ts";
-import type { Role } from "../collector/auth/roles.ts";
-import { Users } from "../collector/auth/users.ts";
-import { FleetLive } from "../collector/web/live.ts";
+import { createApp } from "../collector/mod.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import { Sessions } from "../collector/auth/mod.ts";
+import { Store } from "../collector/store/mod.ts";
+import type { Role } from "../collector/auth/mod.ts";
+import { Users } from "../collector/auth/mod.ts";
+import { FleetLive } from "../collector/web/mod.ts";
 import { ingestRequest } from "../collector/_testing.ts";
 
 /** A signed-in browser, as far as the server can tell. */

@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { AuditEntry } from "../collector/audit/trail.ts";
-import { openCollectorKv } from "../collector/store/kv.ts";
-import { Sessions } from "../collector/auth/sessions.ts";
-import { Store } from "../collector/store/store.ts";
-import { Users } from "../collector/auth/users.ts";
+import type { AuditEntry } from "../collector/audit/mod.ts";
+import { openCollectorKv } from "../collector/store/mod.ts";
+import { Sessions } from "../collector/auth/mod.ts";
+import { Store } from "../collector/store/mod.ts";
+import { Users } from "../collector/auth/mod.ts";
 import { tempDir } from "./_helpers.ts";
 import { collectorCli } from "./_cli.ts";
 

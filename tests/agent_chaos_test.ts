@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { AgentProcess, writeConfig } from "./_agent_process.ts";
 import { tempDir, until } from "./_helpers.ts";
 import { Recorder } from "./_recorder.ts";
-import type { MessageRecord } from "../shared/notify/types.ts";
+import type { MessageRecord } from "../shared/notify/mod.ts";
 
 const MESSAGES = 1000;
 const ROUNDS = 20;

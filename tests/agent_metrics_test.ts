@@ -3,8 +3,8 @@
  * notifications by state, from a real agent whose webhook is down, then up.
  */
 import assert from "node:assert/strict";
-import { startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
+import { startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
 import { writeConfig } from "./_agent_process.ts";
 import { tempDir, until } from "./_helpers.ts";
 import { promtoolCheck } from "./_promtool.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readPidRecord } from "../agent/supervise/pid_records.ts";
+import { readPidRecord } from "../agent/supervise/mod.ts";
 import { platform } from "../agent/platform/mod.ts";
 import { agentCli, AgentProcess, fixtureScript, writeConfig } from "./_agent_process.ts";
 import { alive, tempDir, until } from "./_helpers.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encryptSecret, generateKey, parseKey } from "../shared/config/secrets.ts";
+import { encryptSecret, generateKey, parseKey } from "../shared/config/mod.ts";
 import { agentArgv, AgentProcess, writeConfig } from "./_agent_process.ts";
 import { until } from "./_helpers.ts";
 

@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
+import { type Agent, startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
 import { alive, nextEvent, tempDir } from "./_helpers.ts";
 

@@ -4,7 +4,7 @@
  * the CSV link.
  */
 import assert from "node:assert/strict";
-import type { AuditEntry } from "../collector/audit/trail.ts";
+import type { AuditEntry } from "../collector/audit/mod.ts";
 import { withAccess } from "./_access.ts";
 
 Deno.test("the audit page shows an intact trail's entries newest first, filtered, with the CSV link", async () => {

@@ -3,12 +3,12 @@
  * fleet listings, events, commands and the long-poll.
  */
 import assert from "node:assert/strict";
-import { createApp } from "../collector/app.ts";
-import { isPagePath, isPublic } from "../collector/auth/authenticate.ts";
-import { parseConfig } from "../collector/config/load.ts";
-import { Store } from "../collector/store/store.ts";
+import { createApp } from "../collector/mod.ts";
+import { isPagePath, isPublic } from "../collector/auth/mod.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import { Store } from "../collector/store/mod.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
-import type { IngestRequest, IngestResponse } from "../shared/protocol.ts";
+import type { IngestRequest, IngestResponse } from "../shared/mod.ts";
 
 interface Fixture {
   app: ReturnType<typeof createApp>;

@@ -1,8 +1,8 @@
 /** `scriptmon-collector audit`: what the CLI did is on the trail, and `verify` finds tampering. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { AuditEntry } from "../collector/audit/trail.ts";
-import { openCollectorKv } from "../collector/store/kv.ts";
+import type { AuditEntry } from "../collector/audit/mod.ts";
+import { openCollectorKv } from "../collector/store/mod.ts";
 import { collectorCli } from "./_cli.ts";
 
 const cli = (config: string, args: string[], stdin?: string) =>

@@ -4,7 +4,7 @@
  * trail's API for admins only, as JSON and CSV.
  */
 import assert from "node:assert/strict";
-import { AuditLog } from "../collector/audit/trail.ts";
+import { AuditLog } from "../collector/audit/mod.ts";
 import { script } from "../collector/_testing.ts";
 import { withWeb } from "./_web.ts";
 

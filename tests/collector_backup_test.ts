@@ -6,13 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createApp } from "../collector/app.ts";
-import { parseConfig } from "../collector/config/load.ts";
-import { kvPath } from "../collector/store/kv.ts";
-import { Store } from "../collector/store/store.ts";
+import { createApp } from "../collector/mod.ts";
+import { parseConfig } from "../collector/config/mod.ts";
+import { kvPath } from "../collector/store/mod.ts";
+import { Store } from "../collector/store/mod.ts";
 import { events, ingestRequest, script } from "../collector/_testing.ts";
-import { Outbox } from "../shared/notify/outbox.ts";
-import type { Channel } from "../shared/notify/types.ts";
+import { Outbox } from "../shared/notify/mod.ts";
+import type { Channel } from "../shared/notify/mod.ts";
 import { collectorCli } from "./_cli.ts";
 
 const cli = (config: string, ...args: string[]) => collectorCli(config, args);

@@ -1,10 +1,10 @@
 /** `scriptmon-collector erase`: a site or a user is purged on request, and the trail says so. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { AuditEntry } from "../collector/audit/trail.ts";
-import { openCollectorKv } from "../collector/store/kv.ts";
-import { Sessions } from "../collector/auth/sessions.ts";
-import { Store } from "../collector/store/store.ts";
+import type { AuditEntry } from "../collector/audit/mod.ts";
+import { openCollectorKv } from "../collector/store/mod.ts";
+import { Sessions } from "../collector/auth/mod.ts";
+import { Store } from "../collector/store/mod.ts";
 import { events, ingestRequest } from "../collector/_testing.ts";
 import { collectorCli } from "./_cli.ts";
 

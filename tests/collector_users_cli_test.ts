@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openCollectorKv } from "../collector/store/kv.ts";
-import { Sessions } from "../collector/auth/sessions.ts";
-import { Users } from "../collector/auth/users.ts";
+import { openCollectorKv } from "../collector/store/mod.ts";
+import { Sessions } from "../collector/auth/mod.ts";
+import { Users } from "../collector/auth/mod.ts";
 import { tempDir } from "./_helpers.ts";
 import { collectorCli } from "./_cli.ts";
 

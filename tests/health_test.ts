@@ -4,9 +4,9 @@
  */
 import { promtoolCheck } from "./_promtool.ts";
 import assert from "node:assert/strict";
-import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
-import type { AgentEvent } from "../agent/supervise/event_log.ts";
+import { type Agent, startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
+import type { AgentEvent } from "../agent/supervise/mod.ts";
 import { fixtureScript, writeConfig } from "./_agent_process.ts";
 import { nextEvent, tempDir, until } from "./_helpers.ts";
 

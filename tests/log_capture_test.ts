@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { pumpLines } from "../agent/logs/line_splitter.ts";
-import { listLogFiles, RotatingLogWriter } from "../agent/logs/writer.ts";
+import { pumpLines } from "../agent/logs/mod.ts";
+import { listLogFiles, RotatingLogWriter } from "../agent/logs/mod.ts";
 import { floodLine } from "./fixtures/flood.ts";
 
 const FLOOD = new URL("./fixtures/flood.ts", import.meta.url).pathname;

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
-import { type Agent, startAgent } from "../agent/agent.ts";
-import { loadConfig } from "../agent/config/load.ts";
+import { type Agent, startAgent } from "../agent/mod.ts";
+import { loadConfig } from "../agent/config/mod.ts";
 import { agentCli, fixtureScript, writeConfig } from "./_agent_process.ts";
 import { tempDir, until } from "./_helpers.ts";
 import { Recorder } from "./_recorder.ts";

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openKv } from "../agent/kv.ts";
-import { Outbox } from "../shared/notify/outbox.ts";
+import { openKv } from "../agent/mod.ts";
+import { Outbox } from "../shared/notify/mod.ts";
 import { denoFixture, tempDir, until } from "./_helpers.ts";
 import { startRecorder } from "./_outbox_recorder.ts";
 

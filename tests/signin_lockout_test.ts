@@ -3,7 +3,7 @@
  * with a clear message and a 429, on the audit trail as refused.
  */
 import assert from "node:assert/strict";
-import type { AuditEntry } from "../collector/audit/trail.ts";
+import type { AuditEntry } from "../collector/audit/mod.ts";
 import { type AccessFixture, withAccess } from "./_access.ts";
 
 const MIN = 60_000;

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { join, resolve } from "node:path";
-import { type Agent, startAgent } from "../agent/agent.ts";
-import { parseConfig as parseAgentConfig } from "../agent/config/load.ts";
-import { createApp } from "../collector/app.ts";
-import { parseConfig as parseCollectorConfig } from "../collector/config/load.ts";
-import { Store } from "../collector/store/store.ts";
+import { type Agent, startAgent } from "../agent/mod.ts";
+import { parseConfig as parseAgentConfig } from "../agent/config/mod.ts";
+import { createApp } from "../collector/mod.ts";
+import { parseConfig as parseCollectorConfig } from "../collector/config/mod.ts";
+import { Store } from "../collector/store/mod.ts";
 import { tempDir } from "./_helpers.ts";
 
 const SCRIPT = "report";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { EventLog } from "../agent/supervise/event_log.ts";
+import { EventLog } from "../agent/supervise/mod.ts";
 import { cookieFile, refreshCommand, TokenServer } from "../agent/tokens/_testing.ts";
 import { agentCli, AgentProcess, fixtureScript, writeConfig } from "./_agent_process.ts";
 import { tempDir, until } from "./_helpers.ts";

@@ -3,7 +3,7 @@
  * `app.request()`: cookies, expiry, revocation, CSRF and roles.
  */
 import assert from "node:assert/strict";
-import { SIGN_IN_FAILED } from "../collector/web/login_page.tsx";
+import { SIGN_IN_FAILED } from "../collector/web/mod.ts";
 import { script } from "../collector/_testing.ts";
 import { ORIGIN, withWeb } from "./_web.ts";
 

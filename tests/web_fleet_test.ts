@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { script } from "../collector/_testing.ts";
-import { CONTENT_SECURITY_POLICY } from "../collector/web/security_headers.ts";
-import { safeNext } from "../collector/web/login_page.tsx";
+import { CONTENT_SECURITY_POLICY } from "../collector/web/mod.ts";
+import { safeNext } from "../collector/web/mod.ts";
 import { withWeb } from "./_web.ts";
 
 const HOSTILE = "<img src=x onerror=alert(1)>";

@@ -1,7 +1,7 @@
 /** The fleet page shows every workstation's tokens with their state and time left. */
 import assert from "node:assert/strict";
 import { ingestRequest, script } from "../collector/_testing.ts";
-import type { TokenSummary } from "../shared/protocol.ts";
+import type { TokenSummary } from "../shared/mod.ts";
 import { withWeb } from "./_web.ts";
 
 function token(name: string, state: string, expiresInMs: number | null): TokenSummary {

@@ -7,6 +7,7 @@
  */
 
 export { readCaCerts } from "./ca_certs.ts";
+export { commandSchema } from "./command_schema.ts";
 export { ConfigError, envNameFrom, loadConfig, locateDataDir, parseConfig } from "./load.ts";
 export type { ConfigIssue } from "./load.ts";
 export { loadSecretKey } from "./secret_key.ts";
@@ -21,6 +22,7 @@ export type {
   ResolvedLimits,
   ResolvedProbe,
   ResolvedRestartPolicy,
+  ResolvedSchedule,
   ResolvedScript,
   ResolvedSilence,
   ResolvedTcpProbe,

@@ -15,3 +15,9 @@ export const platform: Platform = Deno.build.os === "windows"
   : Deno.build.os === "linux"
   ? new LinuxPlatform()
   : new PosixPlatform();
+
+export type { ProcessSample } from "./types.ts";
+export { childEnv } from "./child_env.ts";
+export { findExecutable } from "./find_executable.ts";
+export { splitWords } from "./words.ts";
+export { watchFile } from "./watch_file.ts";

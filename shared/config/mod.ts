@@ -19,11 +19,17 @@ export {
   revealValue,
   SecretError,
 } from "./secrets.ts";
+export { findLine, scanKeyLines } from "./toml_lines.ts";
+export { DURATION_HINT, formatBytes, formatDuration, parseDuration, parseSize } from "./units.ts";
+export { describeValue, unknownKeyMessage } from "./wording.ts";
 export {
-  DURATION_HINT,
-  formatBytes,
-  formatDuration,
-  parseDuration,
-  parseSize,
-  SIZE_HINT,
-} from "./units.ts";
+  checkDuration,
+  customIssue,
+  duration,
+  durationAtLeast,
+  NAME_PATTERN,
+  namedRecord,
+  positiveDuration,
+  size,
+  timezone,
+} from "./zod_units.ts";

@@ -1,0 +1,14 @@
+/**
+ * Credentials scripts depend on (`[tokens.*]`): read, validate, refresh and warn before they
+ * expire.
+ *
+ * @module
+ */
+
+export { tokenConditions, tokenWarnings } from "./alerts.ts";
+export { TokenManager } from "./manager.ts";
+export type { TokenGate } from "./manager.ts";
+export { blockedBy, checkTokensOnce, timeLeft, tokenSeverity } from "./once.ts";
+export { resolveToken, tokenSchema } from "./schema.ts";
+export { TOKEN_STATES } from "./types.ts";
+export type { ResolvedToken, TokenState, TokenStatus } from "./types.ts";

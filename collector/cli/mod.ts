@@ -1,0 +1,13 @@
+/**
+ * The collector's command-line verbs other than `serve`: tokens, users, sessions, audit,
+ * erasure, secrets.
+ *
+ * @module
+ */
+
+export { auditCommands, recordCli } from "./audit.ts";
+export { eraseCommands } from "./erase.ts";
+export { secretCommands } from "./secret.ts";
+export { userSessionCommands } from "./sessions.ts";
+export { apiTokenCommands } from "./tokens.ts";
+export { userCommands } from "./users.ts";
