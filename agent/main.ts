@@ -248,7 +248,17 @@ function program(): Command {
     .option("--json", "print the resolved config as JSON")
     .option("--ping", "also send a test message to every webhook and report the answers")
     .action(async (opts: { json?: boolean; ping?: boolean }) => {
-      const config = await load(globals());
+      let config: ResolvedAgentConfig;
+      try {
+        config = await load(globals());
+      } catch (error) {
+        if (!opts.json || !(error instanceof ConfigError)) throw error;
+        // For programs: the problems as JSON on stdout, and the exit code of a bad config.
+        const errors = error.issues.map((issue) => ({ ...issue, line: issue.line ?? null }));
+        console.log(JSON.stringify({ ok: false, errors }, null, 2));
+        Deno.exitCode = EXIT.usage;
+        return;
+      }
       if (opts.json) console.log(redact(JSON.stringify(redactConfig(config), null, 2)));
       else {
         const n = Object.keys(config.scripts).length;

@@ -348,3 +348,27 @@ Deno.test("validate lists every error with its line and exits 2", async () => {
   assert.match(run.stderr, /scriptmon\.toml:18: scripts\.rates\.restart\.max_delay: expected/);
   assert.equal((await agentCli("validate", "--config", join(dir.path, "missing.toml"))).code, 2);
 });
+
+Deno.test("validate lists cross-field errors with the others at once, and --json prints them", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.rates]\ncommand = ["python3"]\nstop_timeout = "soon"\n\n` +
+      `[scripts.rates.restart]\nmin_delay = "10s"\nmax_delay = "1s"\n`,
+  );
+  const run = await agentCli("validate", "--config", config);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /scripts\.rates\.stop_timeout: expected a duration/);
+  assert.match(
+    run.stderr,
+    /scriptmon\.toml:19: scripts\.rates\.restart\.max_delay: expected max_delay >= min_delay \(10s\), got "1s"/,
+  );
+  const json = await agentCli("validate", "--json", "--config", config);
+  assert.equal(json.code, 2);
+  const answer = JSON.parse(json.stdout);
+  assert.equal(answer.ok, false);
+  assert.deepEqual(answer.errors.map((e: { path: string; line: number }) => [e.path, e.line]), [
+    ["scripts.rates.stop_timeout", 15],
+    ["scripts.rates.restart.max_delay", 19],
+  ]);
+});

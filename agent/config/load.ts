@@ -92,6 +92,12 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
       }
     }
   }
+  if (!result.success) {
+    // Problems that need defaults applied are found too, in what did validate.
+    for (const issue of crossFieldIssues(merged, result.error.issues, options)) {
+      issues.push({ ...issue, line: lineOf(issue.path.split(".")) });
+    }
+  }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, { file });
   const resolved = resolveConfig(result.data, { path: file, envName: options.envName });
   if ("issues" in resolved) {
@@ -101,6 +107,65 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
     );
   }
   return resolved.config;
+}
+
+/**
+ * The problems the resolver finds (they need defaults applied: `max_delay`
+ * below `min_delay`, a probe's timeout past its interval, `used_by` naming no
+ * script) in the parts of `merged` that are valid: the keys the schema refused
+ * are left out, a few rounds at most, so `validate` lists every error at once.
+ */
+function crossFieldIssues(
+  merged: Table,
+  refused: readonly z.core.$ZodIssue[],
+  options: ParseConfigOptions,
+): { path: string; message: string }[] {
+  const input = structuredClone(merged);
+  const pruned: string[] = [];
+  let issues = refused;
+  for (let round = 0; round < 5; round++) {
+    for (const issue of issues) {
+      const paths = issue.code === "unrecognized_keys"
+        ? issue.keys.map((key) => [...issue.path.map(String), key])
+        : [issue.path.map(String)];
+      for (const path of paths) {
+        const removed = prune(input, path);
+        if (removed === null) return [];
+        pruned.push(removed.join("."));
+      }
+    }
+    const again = agentConfigSchema.safeParse(input);
+    if (again.success) {
+      const resolved = resolveConfig(again.data, { path: options.path, envName: options.envName });
+      if (!("issues" in resolved)) return [];
+      const left = (path: string) => pruned.some((p) => path === p || path.startsWith(`${p}.`));
+      return resolved.issues.filter((issue) => !left(issue.path));
+    }
+    issues = again.error.issues;
+  }
+  return [];
+}
+
+/**
+ * Deletes the key at `path` in `table` (its parent's when the key is already
+ * missing, as a required key is); returns the path deleted, null for none.
+ */
+function prune(table: Table, path: readonly string[]): string[] | null {
+  if (path.length === 0) return null;
+  let parent: unknown = table;
+  for (const key of path.slice(0, -1)) {
+    parent = isTable(parent) || Array.isArray(parent) ? (parent as Table)[key] : undefined;
+  }
+  const last = path[path.length - 1];
+  if (isTable(parent) && last in parent) {
+    delete parent[last];
+    return [...path];
+  }
+  if (Array.isArray(parent) && Number(last) < parent.length) {
+    parent.splice(Number(last), 1, undefined);
+    return [...path];
+  }
+  return prune(table, path.slice(0, -1));
 }
 
 /**
