@@ -31,6 +31,14 @@ Deno.test("a crash loop whose retries run a while is one alert, fired once and r
   const rows = async () =>
     (await fleet.getJson<{ alerts: Row[] }>("/api/v1/alerts")).alerts
       .filter((a) => a.rule === "crash-looping");
+  // While it fires, Prometheus sees it by rule and severity, and the outbox by state.
+  const metrics = await until("the crash loop firing in /metrics", async () => {
+    const text = await (await fleet.api("/metrics")).text();
+    const firing =
+      /^scriptmon_collector_alerts_firing\{rule="crash-looping",severity="critical"\} 1$/m;
+    return firing.test(text) ? text : undefined;
+  }, 30_000);
+  assert.match(metrics, /^scriptmon_collector_outbox_messages\{state="sent"\} \d+$/m);
   await until(
     "the crash loop over",
     async () => Number(await Deno.readTextFile(counter).catch(() => "0")) >= 7,

@@ -35,7 +35,7 @@ import {
   type PolicyOutput,
 } from "../../shared/notify/policy.ts";
 import { RuntimeRules } from "../../shared/notify/runtime_rules.ts";
-import type { Alert, Channel, MessageState } from "../../shared/notify/types.ts";
+import type { Alert, Channel, MessageState, Severity } from "../../shared/notify/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 import { type Clock, systemClock } from "../clock.ts";
@@ -359,9 +359,12 @@ export class CollectorAlerts implements AlertStats {
   }
 
   /** Conditions firing now, per rule. */
-  firing(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const alert of this.#firing.values()) counts[alert.rule] = (counts[alert.rule] ?? 0) + 1;
+  firing(): Record<string, Partial<Record<Severity, number>>> {
+    const counts: Record<string, Partial<Record<Severity, number>>> = {};
+    for (const { rule, severity } of this.#firing.values()) {
+      const bySeverity = counts[rule] ??= {};
+      bySeverity[severity] = (bySeverity[severity] ?? 0) + 1;
+    }
     return counts;
   }
 

@@ -78,7 +78,7 @@ Deno.test("an agent that stops reporting gets one message after offline_after an
     assert.equal(bodies.length, 0, "not offline yet");
     clock.advance(11_000);
     await check();
-    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    assert.deepEqual(alerts.firing(), { "agent-offline": { critical: 1 } });
     assert.equal(bodies.length, 0, "group_wait holds it");
     clock.advance(10_000);
     await check();
@@ -134,7 +134,7 @@ Deno.test("agents silent when the collector starts are alerted only after offlin
     assert.deepEqual(alerts.firing(), {});
     clock.advance(30_000);
     await check();
-    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    assert.deepEqual(alerts.firing(), { "agent-offline": { critical: 1 } });
     clock.advance(10_000);
     await check();
     assert.equal(bodies.length, 1);
@@ -155,7 +155,7 @@ Deno.test("the same script failure on three agents at two sites is one message l
     await ingest("ws-02", { site: "BFI4", scripts: crashing() });
     await ingest("ws-07", { site: "SEA1", scripts: crashing() });
     await check();
-    assert.deepEqual(alerts.firing(), { "crash-looping": 3 });
+    assert.deepEqual(alerts.firing(), { "crash-looping": { critical: 3 } });
     assert.equal(bodies.length, 0, "group_wait holds it");
     clock.advance(10_000);
     await check();
@@ -206,7 +206,7 @@ Deno.test("the scripts of an offline agent are not evaluated: the offline alert 
     await check();
     clock.advance(10_000);
     await check();
-    assert.deepEqual(alerts.firing(), { "agent-offline": 1 });
+    assert.deepEqual(alerts.firing(), { "agent-offline": { critical: 1 } });
     assert.equal(bodies.length, 1);
     assert.match(bodies[0].text, /ws-09 is offline/);
   });
@@ -218,7 +218,10 @@ Deno.test("a script alert of an agent that goes offline stays firing until it re
     await check();
     clock.advance(31_000);
     await check();
-    assert.deepEqual(alerts.firing(), { "agent-offline": 1, "crash-looping": 1 });
+    assert.deepEqual(alerts.firing(), {
+      "agent-offline": { critical: 1 },
+      "crash-looping": { critical: 1 },
+    });
     await ingest("ws-07", { scripts: [script("rates")] });
     await check();
     assert.deepEqual(alerts.firing(), {});
@@ -321,13 +324,13 @@ Deno.test("the alert state of 2,000 offline agents is saved and restored across 
     await check();
     clock.advance(10_000);
     await check();
-    assert.equal(alerts.firing()["agent-offline"], 2000);
+    assert.equal(alerts.firing()["agent-offline"]?.critical, 2000);
     await alerts.close();
 
     const again = new CollectorAlerts({ kv: store.kv, store, config, clock });
     await again.start();
     try {
-      assert.equal(again.firing()["agent-offline"], 2000, "restored, not started afresh");
+      assert.equal(again.firing()["agent-offline"]?.critical, 2000, "restored, not started afresh");
     } finally {
       await again.close();
     }
@@ -352,7 +355,7 @@ Deno.test("an expired token an agent reports is a token-invalid alert at the col
     };
     await report("expired");
     await check();
-    assert.deepEqual(alerts.firing(), { "token-invalid": 1 });
+    assert.deepEqual(alerts.firing(), { "token-invalid": { critical: 1 } });
     clock.advance(10_000);
     await report("expired");
     await check();

@@ -11,7 +11,8 @@
  */
 
 import { Exposition } from "../../shared/prometheus.ts";
-import type { MessageState } from "../../shared/notify/types.ts";
+import type { MessageState, Severity } from "../../shared/notify/types.ts";
+import { SEVERITIES } from "../../shared/notify/policy_schema.ts";
 import type { AgentScripts } from "../store/types.ts";
 
 /** The `Content-Type` of the text {@linkcode renderCollectorMetrics} returns. */
@@ -42,7 +43,7 @@ export class IngestCounters {
 /** What the alerting side reports for metrics. */
 export interface AlertStats {
   /** Conditions firing now, per rule. */
-  firing(): Readonly<Record<string, number>>;
+  firing(): Readonly<Record<string, Partial<Record<Severity, number>>>>;
   /** The outbox's messages per state. */
   outboxCounts(): Promise<Record<MessageState, number>>;
 }
@@ -52,8 +53,8 @@ export interface CollectorMetricsInput {
   counters: IngestCounters;
   /** Every agent with its last scripts (`Store.listScripts()`). */
   fleet: readonly AgentScripts[];
-  /** Per rule; omitted while alerting is not wired. */
-  firing?: Readonly<Record<string, number>>;
+  /** Per rule and severity; omitted while alerting is not wired. */
+  firing?: Readonly<Record<string, Partial<Record<Severity, number>>>>;
   /** Per state; omitted while alerting is not wired. */
   outbox?: Readonly<Record<string, number>>;
 }
@@ -107,10 +108,13 @@ export function renderCollectorMetrics(input: CollectorMetricsInput): string {
     const firing = family(
       "scriptmon_collector_alerts_firing",
       "gauge",
-      "Alert conditions firing now, by rule.",
+      "Alert conditions firing now, by rule and severity.",
     );
-    for (const [rule, value] of Object.entries(input.firing).sort(([a], [b]) => a < b ? -1 : 1)) {
-      firing.push({ labels: { rule }, value });
+    for (const [rule, counts] of Object.entries(input.firing).sort(([a], [b]) => a < b ? -1 : 1)) {
+      for (const severity of SEVERITIES) {
+        const value = counts[severity];
+        if (value !== undefined) firing.push({ labels: { rule, severity }, value });
+      }
     }
   }
   if (input.outbox !== undefined) {

@@ -34,7 +34,7 @@ async function withApp(
       store,
       config,
       alerts: {
-        firing: () => ({ "agent-offline": 2 }),
+        firing: () => ({ "agent-offline": { critical: 2 } }),
         outboxCounts: () =>
           Promise.resolve({
             queued: 1,
@@ -98,7 +98,7 @@ Deno.test("GET /metrics counts ingests and events, agents by site, scripts by st
       'scriptmon_collector_agents{site="BFI4",state="offline"} 0',
       'scriptmon_collector_scripts{site="BFI4",state="running"} 3',
       'scriptmon_collector_scripts{site="BFI4",state="stopped"} 1',
-      'scriptmon_collector_alerts_firing{rule="agent-offline"} 2',
+      'scriptmon_collector_alerts_firing{rule="agent-offline",severity="critical"} 2',
       'scriptmon_collector_outbox_messages{state="queued"} 1',
       'scriptmon_collector_outbox_messages{state="sending"} 0',
       'scriptmon_collector_outbox_messages{state="sent"} 4',
