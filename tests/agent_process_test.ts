@@ -57,7 +57,7 @@ Deno.test("SIGTERM stops every script's tree, releases the lock and exits 0", as
   for (const pid of [tree.pid!, stubborn.pid!, Number(grandchild)]) {
     assert.equal(await alive(pid), false, `pid ${pid} outlived the agent`);
   }
-  assert.match(await agent.stderr(), /ignored SIGTERM for 2000 ms; killing its tree/);
+  assert.match(await agent.stderr(), /ignored SIGTERM for 2s; killing its tree/);
   // The lock is free again: a new agent starts.
   await using again = new AgentProcess(config);
   await again.running("tree", "stubborn");

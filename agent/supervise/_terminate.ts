@@ -9,6 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
 import type { ResolvedScript } from "../config/types.ts";
 import type { Platform } from "../platform/types.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 
 /** How a run ended: an exit code or a signal; both null for an adopted process. */
 export interface RunEnd {
@@ -44,19 +45,19 @@ export async function stopTree(
   await platform.signalTree(run.pid, script.stopSignal).catch(() => {});
   const ended = await within(run.exited, script.stopTimeoutMs, clock);
   if (ended !== TIMED_OUT) return ended;
-  log.warn("{script} (pid {pid}) ignored {signal} for {ms} ms; killing its tree", {
+  log.warn("{script} (pid {pid}) ignored {signal} for {wait}; killing its tree", {
     script: script.name,
     pid: run.pid,
     signal: script.stopSignal,
-    ms: script.stopTimeoutMs,
+    wait: formatDuration(script.stopTimeoutMs),
   });
   await platform.killTree(run.pid).catch(() => {});
   const killed = await within(run.exited, KILL_WAIT_MS, clock);
   if (killed !== TIMED_OUT) return killed;
-  log.error("{script} (pid {pid}) is still alive {ms} ms after SIGKILL; giving up on it", {
+  log.error("{script} (pid {pid}) is still alive {wait} after SIGKILL; giving up on it", {
     script: script.name,
     pid: run.pid,
-    ms: KILL_WAIT_MS,
+    wait: formatDuration(KILL_WAIT_MS),
   });
   return { code: null, signal: null };
 }

@@ -12,6 +12,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { redact } from "../redact.ts";
+import { formatDuration } from "../config/units.ts";
 import {
   cut,
   encodePayload,
@@ -356,7 +357,9 @@ export class Outbox {
     if (now >= deadline) {
       await this.#move(current, {
         state: "dead-lettered",
-        note: `not sent within ${lane.policy.maxAgeMs} ms after ${record.attempts} attempts`,
+        note: `not sent within ${
+          formatDuration(lane.policy.maxAgeMs)
+        } after ${record.attempts} attempts`,
       });
       log.error("Message {id} to {channel} dead-lettered after {attempts} attempts", {
         id,
@@ -452,7 +455,9 @@ export class Outbox {
       const nextAttemptAt = new Date(this.#clock.now() + delayMs).toISOString();
       next = await this.#move(sending, {
         state: "retrying",
-        note: `${[status, result.error].filter(Boolean).join(": ")}; next attempt in ${delayMs} ms`,
+        note: `${[status, result.error].filter(Boolean).join(": ")}; next attempt in ${
+          formatDuration(delayMs)
+        }`,
         patch: { ...provider, nextAttemptAt },
       });
     } else {

@@ -176,7 +176,7 @@ Deno.test("a message not sent within maxAgeMs is dead-lettered", async () => {
   await s.changes.nth({ id, state: "dead-lettered" });
   const record = await s.outbox.get(id);
   assert.deepEqual(record?.attempts, 2);
-  assert.deepEqual(record?.history.at(-1)?.note, "not sent within 5000 ms after 2 attempts");
+  assert.deepEqual(record?.history.at(-1)?.note, "not sent within 5s after 2 attempts");
   const counts = await s.outbox.counts();
   assert.deepEqual([counts["dead-lettered"], counts.queued, counts.retrying], [1, 0, 0]);
   assert.deepEqual((await s.outbox.list({ state: "dead-lettered" })).map((m) => m.id), [id]);

@@ -10,6 +10,7 @@
 
 import type { SendResult } from "../types.ts";
 import { redactUrl } from "../webhook_schema.ts";
+import { formatDuration } from "../../config/units.ts";
 
 /** How long one request may take, answer included. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -42,7 +43,10 @@ export async function post(deps: HttpDeps, options: PostOptions): Promise<SendRe
   const secrets = [options.url, ...(options.secrets ?? [])];
   const timeout = new AbortController();
   const timer = setTimeout(
-    () => timeout.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError")),
+    () =>
+      timeout.abort(
+        new DOMException(`timed out after ${formatDuration(timeoutMs)}`, "TimeoutError"),
+      ),
     timeoutMs,
   );
   const signal = options.signal === undefined
@@ -67,7 +71,7 @@ export async function post(deps: HttpDeps, options: PostOptions): Promise<SendRe
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     const reason = timeout.signal.aborted
-      ? `timed out after ${timeoutMs} ms`
+      ? `timed out after ${formatDuration(timeoutMs)}`
       : redact(error instanceof Error ? error.message : String(error), secrets);
     return {
       ok: false,

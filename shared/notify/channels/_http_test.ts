@@ -102,7 +102,7 @@ Deno.test("post() gives up after its timeout, retryably", async () => {
     assert.deepEqual(result, {
       ok: false,
       retryable: true,
-      error: `POST http://127.0.0.1:${server.addr.port} failed: timed out after 50 ms`,
+      error: `POST http://127.0.0.1:${server.addr.port} failed: timed out after 50ms`,
     });
   } finally {
     hung.resolve();
