@@ -17,6 +17,8 @@ import {
   verifyPidRecord,
   writePidRecord,
 } from "./supervise/pid_records.ts";
+import { stopSurvivors } from "./supervise/survivors.ts";
+import { systemClock } from "./clock.ts";
 import type { Platform, ProcessSample } from "./platform/types.ts";
 import { runProbe } from "./health/probes.ts";
 import { treeUsage } from "./health/resources.ts";
@@ -147,6 +149,11 @@ async function ensureRunning(
       };
     }
     await removePidRecord(ctx.pidDir, script.name);
+    // Its leader is gone; what it left in its group (a worker, a child that ignored the
+    // agent's death) is stopped before a second copy could start beside it.
+    if (verdict.status === "gone") {
+      await stopSurvivors(record, { platform: ctx.platform, clock: systemClock, script });
+    }
   }
   if (ctx.blocked !== null) {
     return { ...base, severity: "warning", state: "waiting-for-token", message: ctx.blocked };

@@ -146,6 +146,71 @@ Deno.test("ten concurrent `once` runs start a script exactly once", async () => 
   }
 });
 
+Deno.test("once stops what a dead copy left in its process group before it starts a new one", async () => {
+  await using dir = await tempDir();
+  const marker = `marker-${crypto.randomUUID()}`;
+  const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts", marker));
+  const log = join(dir.path, "data", "logs", "tree.log");
+  const grandchildOf = async (pid: number) =>
+    await until(`the grandchild of ${pid} in the log`, async () => {
+      const lines = (await Deno.readTextFile(log).catch(() => "")).split("\n");
+      const found = lines.map((l) => /(\d+)$/.exec(l)?.[1]).filter((p) => p !== undefined);
+      const latest = Number(found.at(-1));
+      return latest && latest !== pid && await alive(latest) ? latest : undefined;
+    });
+  const survivors: number[] = [];
+  try {
+    const first = JSON.parse((await agentCli("once", "--json", "--config", config)).stdout);
+    const top = first.checks[0].pid as number;
+    const worker = await grandchildOf(top);
+    survivors.push(top, worker);
+    // The script's top process dies (as with its agent); its worker lives on in its group.
+    Deno.kill(top, "SIGKILL");
+    await until("the top process gone", async () => !(await alive(top)));
+    assert.ok(await alive(worker), "the worker survived its parent");
+
+    const second = JSON.parse((await agentCli("once", "--json", "--config", config)).stdout);
+    assert.match(second.checks[0].message, /^was not running; started/);
+    assert.equal(await alive(worker), false, "the survivor was stopped before the new copy");
+    const tops = await processesWith(marker);
+    assert.deepEqual(tops, [second.checks[0].pid], "one copy");
+    survivors.push(...tops, await grandchildOf(tops[0]));
+  } finally {
+    await killAll(await processesWith(marker));
+    for (const pid of survivors) await platform.killTree(pid).catch(() => {});
+  }
+});
+
+Deno.test("after a SIGKILLed daemon, once stops its script's surviving worker before a new copy", async () => {
+  await using dir = await tempDir();
+  const marker = `marker-${crypto.randomUUID()}`;
+  const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts", marker));
+  const log = join(dir.path, "data", "logs", "tree.log");
+  const pids: number[] = [];
+  try {
+    await using agent = new AgentProcess(config);
+    const { tree } = await agent.running("tree");
+    const worker = await until("the worker's pid in the log", async () => {
+      const found = /^(?:.*\s)?(\d+)$/m.exec(await Deno.readTextFile(log).catch(() => ""));
+      return found ? Number(found[1]) : undefined;
+    });
+    pids.push(tree.pid!, worker);
+    agent.child.kill("SIGKILL");
+    await agent.child.status;
+    // pdeathsig takes the direct child with the agent; the worker it started lives on.
+    await until("the script's top process gone", async () => !(await alive(tree.pid!)));
+    assert.ok(await alive(worker), "the worker survived the agent");
+
+    const once = JSON.parse((await agentCli("once", "--json", "--config", config)).stdout);
+    assert.match(once.checks[0].message, /^was not running; started/);
+    assert.equal(await alive(worker), false, "the survivor was stopped before the new copy");
+    assert.deepEqual(await processesWith(marker), [once.checks[0].pid]);
+  } finally {
+    await killAll(await processesWith(marker));
+    for (const pid of pids) await platform.killTree(pid).catch(() => {});
+  }
+});
+
 Deno.test("the daemon adopts a script `once` started instead of starting a second copy", async () => {
   await using dir = await tempDir();
   const marker = `marker-${crypto.randomUUID()}`;
