@@ -82,10 +82,15 @@ export interface ListFilter {
 export const MAX_RELAY_BODY_BYTES = 60 * 1024;
 /** The longest single timer (setTimeout takes a signed 32-bit delay). */
 export const MAX_SLEEP_MS = 2 ** 31 - 1;
-/** 1 s, 5 min, ×2, ±20 %. */
+/**
+ * 1 s, then ×2 up to 3 s, ±20 %. Only a channel's head message is tried (the
+ * queue waits behind it, in order), so while a webhook is down this is one
+ * probe every few seconds, and the first success releases the rest: a
+ * webhook that answers again is caught up within seconds, not minutes.
+ */
 export const DEFAULT_RETRY: RetryPolicy = {
   minDelayMs: 1000,
-  maxDelayMs: 300_000,
+  maxDelayMs: 3000,
   multiplier: 2,
   jitter: 0.2,
 };

@@ -402,7 +402,7 @@ export class Outbox {
     if (!sending) return; // Changed meanwhile: the next round reads it again.
     lane.inflight = id;
     lane.sends.push(this.#clock.now());
-    const result = await this.#send(lane.channel, payload);
+    const result = await this.#send(lane.channel, payload, id);
     lane.inflight = null;
     if (result === null || (!result.ok && this.#abortSends.signal.aborted)) {
       return await this.#interrupted(
@@ -411,11 +411,15 @@ export class Outbox {
         "interrupted by close() during the send",
       );
     }
+    if (!result.ok && result.uncertain) {
+      // Never a blind retry: whether the provider got it is unknown.
+      return await this.#interrupted(sending, lane.policy, result.error);
+    }
     await this.#settle(sending, result);
   }
 
   /** The channel's answer, or null when close() gave up waiting for it. */
-  async #send(channel: Channel, payload: Payload): Promise<SendResult | null> {
+  async #send(channel: Channel, payload: Payload, id: string): Promise<SendResult | null> {
     const signal = this.#abortSends.signal;
     if (signal.aborted) return null;
     let onAbort = () => {};
@@ -425,7 +429,7 @@ export class Outbox {
     });
     try {
       return await Promise.race([
-        channel.send(payload, { signal }).catch((error: unknown): SendResult => ({
+        channel.send(payload, { signal, id }).catch((error: unknown): SendResult => ({
           ok: false,
           retryable: true,
           error: `the channel threw: ${error instanceof Error ? error.message : String(error)}`,

@@ -109,6 +109,11 @@ export type SendResult =
     ok: false;
     /** False for a permanent failure (a 4xx other than 408/429, a bad address). */
     retryable: boolean;
+    /**
+     * The request may have reached the provider (a timeout or a reset after
+     * it was sent): not retried blindly, the webhook's `on_uncertain` decides.
+     */
+    uncertain?: boolean;
     /** From a 429's Retry-After. */
     retryAfterMs?: number;
     status?: number;
@@ -121,5 +126,12 @@ export interface Channel {
   readonly name: string;
   readonly kind: string;
   /** Delivers one message; never throws for a provider's refusal (that is a SendResult). */
-  send(payload: Payload, options: { signal?: AbortSignal }): Promise<SendResult>;
+  send(payload: Payload, options: SendOptions): Promise<SendResult>;
+}
+
+/** How a channel sends one message. */
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** The message's id, the same on every attempt: HTTP channels send it as `Idempotency-Key`. */
+  id?: string;
 }

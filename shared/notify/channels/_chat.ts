@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Channel, Payload, SendResult } from "../types.ts";
+import type { Channel, Payload, SendOptions, SendResult } from "../types.ts";
 import type { ChannelDeps } from "./_deps.ts";
 import { post } from "./_http.ts";
 
@@ -27,7 +27,7 @@ export function createChatChannel(
   return {
     name,
     kind: provider.kind,
-    send(payload: Payload, sendOptions: { signal?: AbortSignal }): Promise<SendResult> {
+    send(payload: Payload, sendOptions: SendOptions): Promise<SendResult> {
       const [body, contentType] = payload.type === "relay"
         ? [payload.post.body, payload.post.contentType]
         : [JSON.stringify(provider.render(payload)), "application/json"];
@@ -36,6 +36,7 @@ export function createChatChannel(
         headers: { "content-type": contentType },
         body,
         signal: sendOptions.signal,
+        ...(sendOptions.id === undefined ? {} : { idempotencyKey: sendOptions.id }),
       });
     },
   };

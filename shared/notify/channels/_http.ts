@@ -33,6 +33,8 @@ export interface PostOptions {
   /** Strings that must never appear in an error or answer (tokens, keys). */
   secrets?: string[];
   timeoutMs?: number;
+  /** Sent as `Idempotency-Key`: the message's id, the same on every attempt. */
+  idempotencyKey?: string;
   /** Decides that a 4xx answer is worth retrying after all (SNS's 400 Throttling). */
   retryable?: (status: number, answer: string) => boolean;
 }
@@ -53,9 +55,12 @@ export async function post(deps: HttpDeps, options: PostOptions): Promise<SendRe
     ? timeout.signal
     : AbortSignal.any([timeout.signal, options.signal]);
   try {
+    const headers = options.idempotencyKey === undefined
+      ? options.headers
+      : { ...options.headers, "idempotency-key": options.idempotencyKey };
     const response = await deps.fetch(options.url, {
       method: "POST",
-      headers: options.headers,
+      headers,
       body: options.body,
       signal,
       redirect: "manual",
@@ -70,17 +75,42 @@ export async function post(deps: HttpDeps, options: PostOptions): Promise<SendRe
     });
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
-    const reason = timeout.signal.aborted
+    const timedOut = timeout.signal.aborted;
+    const reason = timedOut
       ? `timed out after ${formatDuration(timeoutMs)}`
-      : redact(error instanceof Error ? error.message : String(error), secrets);
+      : redact(errorChain(error), secrets);
+    // Refused before the request left (no connection, no name, no TLS): safe to send again.
+    // A timeout or a connection lost after sending: the provider may have it.
+    if (!timedOut && NOT_SENT.test(reason)) {
+      return {
+        ok: false,
+        retryable: true,
+        error: `POST ${redactUrl(options.url)} failed: ${reason}`,
+      };
+    }
     return {
       ok: false,
-      retryable: true,
-      error: `POST ${redactUrl(options.url)} failed: ${reason}`,
+      retryable: false,
+      uncertain: true,
+      error: `POST ${redactUrl(options.url)} failed: ${reason}; it may have been delivered`,
     };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** fetch's words for a request that never left: the connection, the name or TLS failed. */
+const NOT_SENT =
+  /\(Connect\)|tcp connect error|dns error|failed to lookup|connection refused|no route to host|network is unreachable|invalid peer certificate|certificate|handshake/i;
+
+/** An error's message with its causes', which say where a fetch failed. */
+function errorChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 /** What {@linkcode classifyResponse} decides from. */

@@ -86,9 +86,11 @@ Deno.test("post() reports a refused connection as retryable without the URL's to
   assert.doesNotMatch(result.error, /SECRETTOKEN/);
 });
 
-Deno.test("post() gives up after its timeout, retryably", async () => {
+Deno.test("post() that times out after sending is uncertain, never retried blindly", async () => {
   const hung = Promise.withResolvers<void>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+  const received: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    received.push(req.headers.get("idempotency-key") ?? "");
     await hung.promise;
     return new Response("late");
   });
@@ -98,16 +100,30 @@ Deno.test("post() gives up after its timeout, retryably", async () => {
       headers: {},
       body: "{}",
       timeoutMs: 50,
+      idempotencyKey: "msg-0001",
     });
     assert.deepEqual(result, {
       ok: false,
-      retryable: true,
-      error: `POST http://127.0.0.1:${server.addr.port} failed: timed out after 50ms`,
+      retryable: false,
+      uncertain: true,
+      error:
+        `POST http://127.0.0.1:${server.addr.port} failed: timed out after 50ms; it may have been delivered`,
     });
+    assert.deepEqual(received, ["msg-0001"], "the request reached the server with its key");
   } finally {
     hung.resolve();
     await server.shutdown();
   }
+});
+
+Deno.test("post() to a port that refuses is retryable: the request never left", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const result = await post(deps, { url: `http://127.0.0.1:${port}/`, headers: {}, body: "{}" });
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.retryable, true);
+  assert.equal(!result.ok && result.uncertain, undefined);
 });
 
 Deno.test("post() rethrows the caller's abort instead of calling it a failure", async () => {

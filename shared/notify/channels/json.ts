@@ -22,7 +22,7 @@
  * @module
  */
 
-import type { Channel, Payload, SendResult } from "../types.ts";
+import type { Channel, Payload, SendOptions, SendResult } from "../types.ts";
 import { formatAlertText, formatTestText } from "../format.ts";
 import type { ResolvedJsonWebhook } from "../webhook_schema.ts";
 import type { ChannelDeps } from "./_deps.ts";
@@ -35,10 +35,17 @@ export const TIMESTAMP_HEADER = "X-Scriptmon-Timestamp";
 export const SIGNATURE_HEADER = "X-Scriptmon-Signature";
 
 /** The JSON body of an alert or test post. */
-export function jsonBody(payload: Exclude<Payload, { type: "relay" }>): string {
+export function jsonBody(payload: Exclude<Payload, { type: "relay" }>, id?: string): string {
+  // `id` is the message's, the same on every attempt: a receiver dedupes on it.
+  const ids = id === undefined ? {} : { id };
   return payload.type === "test"
-    ? JSON.stringify({ type: "test", text: formatTestText(payload.text) })
-    : JSON.stringify({ type: "alert", alert: payload.alert, text: formatAlertText(payload.alert) });
+    ? JSON.stringify({ ...ids, type: "test", text: formatTestText(payload.text) })
+    : JSON.stringify({
+      ...ids,
+      type: "alert",
+      alert: payload.alert,
+      text: formatAlertText(payload.alert),
+    });
 }
 
 /** `sha256=<hex>` for a body signed at `timestamp` (unix seconds). */
@@ -55,10 +62,10 @@ export function createJsonChannel(
   return {
     name,
     kind: "json",
-    async send(payload: Payload, options: { signal?: AbortSignal }): Promise<SendResult> {
+    async send(payload: Payload, options: SendOptions): Promise<SendResult> {
       const [body, contentType] = payload.type === "relay"
         ? [payload.post.body, payload.post.contentType]
-        : [jsonBody(payload), "application/json"];
+        : [jsonBody(payload, options.id), "application/json"];
       const timestamp = Math.floor((deps.now ?? Date.now)() / 1000);
       return await post(deps, {
         url: webhook.url,
@@ -71,6 +78,7 @@ export function createJsonChannel(
         body,
         signal: options.signal,
         secrets: [webhook.secret, ...Object.values(webhook.headers)],
+        ...(options.id === undefined ? {} : { idempotencyKey: options.id }),
       });
     },
   };

@@ -19,6 +19,7 @@ import { createTeamsChannel } from "./teams.ts";
 import { createTwilioChannel } from "./twilio.ts";
 
 export type { ChannelDeps } from "./_deps.ts";
+export { REQUEST_TIMEOUT_MS } from "./_http.ts";
 
 /** The channel for one configured webhook. */
 export function createChannel(
