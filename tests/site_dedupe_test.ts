@@ -77,6 +77,20 @@ Deno.test("two agents of a site relaying the same post to a site-scope webhook q
     assert.equal((await a.notifier.relay("dock", other, "application/json")).duplicate, false);
     assert.equal((await b.notifier.relay("dock", other, "application/json")).duplicate, false);
     assert.equal((await b.notifier.relay("dock", other, "application/json")).duplicate, true);
+    // The relay's answer says so.
+    const answer = await fetch(`http://127.0.0.1:${a.apiPort}/relay/dock`, {
+      method: "POST",
+      body: JSON.stringify({ text: "dock 6 jammed" }),
+    });
+    assert.equal(answer.status, 202);
+    const said = await answer.json();
+    assert.equal(said.dedupe, "agent");
+    assert.match(said.warning, /collector could not be reached: deduplicated on this agent only/);
+
+    // The collector back: site-wide again, and the answer no longer warns.
+    cut = false;
+    const again = await a.notifier.relay("dock", JSON.stringify({ text: "dock 7" }), "text/plain");
+    assert.deepEqual([again.duplicate, again.dedupe], [false, undefined]);
   } finally {
     for (const agent of agents) await agent.shutdown();
     await server.shutdown();

@@ -122,13 +122,18 @@ export function createApi(deps: ApiDeps): Hono {
     async (c) => {
       const body = await c.req.text();
       const contentType = c.req.header("content-type") ?? "application/json";
-      const { id, duplicate } = await deps.notifier.relay(
+      const { id, duplicate, dedupe } = await deps.notifier.relay(
         c.req.param("webhook"),
         body,
         contentType,
         c.req.header("idempotency-key"),
       );
-      return duplicate ? c.json({ id, duplicate: true }, 200) : c.json({ id }, 202);
+      if (duplicate) return c.json({ id, duplicate: true }, 200);
+      if (dedupe === "agent") {
+        const warning = "the collector could not be reached: deduplicated on this agent only";
+        return c.json({ id, dedupe, warning }, 202);
+      }
+      return c.json({ id }, 202);
     },
   );
   app.get("/api/silences", (c) => c.json({ silences: deps.notifier.silences() }));

@@ -82,6 +82,8 @@ export class Notifier {
   #warned = new Set<string>();
   #silences: Silence[] = [];
   #firing = new Map<string, Condition>();
+  /** The collector could not take a site-wide claim the last time one was tried. */
+  #siteClaimsDown = false;
   #stop = new AbortController();
   #wake: AbortController | null = null;
   #loop: Promise<void> | null = null;
@@ -155,13 +157,17 @@ export class Notifier {
     this.#loop = this.#run();
   }
 
-  /** Relays a script's own post to `webhook`; a duplicate is not queued again. */
+  /**
+   * Relays a script's own post to `webhook`; a duplicate is not queued again.
+   * `dedupe: "agent"` says a site-scoped webhook's claim could not be made at
+   * the collector, so the post was deduplicated on this agent only.
+   */
   async relay(
     webhook: string,
     body: string,
     contentType: string,
     idempotencyKey?: string | null,
-  ): Promise<{ id: string; duplicate: boolean }> {
+  ): Promise<{ id: string; duplicate: boolean; dedupe?: "agent" }> {
     const spec = this.#deps.config.webhooks[webhook];
     if (!spec) throw new UnknownWebhookError(webhook, Object.keys(this.#deps.config.webhooks));
     const dedupeKey = await relayKey(webhook, body, contentType, idempotencyKey);
@@ -170,18 +176,43 @@ export class Notifier {
     if (spec.dedupeScope === "site" && siteClaims) {
       try {
         // Another agent of the site relays it: the answer's id is then the dedupe key.
-        if (!(await siteClaims.claim(dedupeKey, dedupeWindowMs))) {
-          return { id: dedupeKey, duplicate: true };
+        const claimed = await siteClaims.claim(dedupeKey, dedupeWindowMs);
+        if (this.#siteClaimsDown) {
+          this.#siteClaimsDown = false;
+          log.info("Site-wide claims of relayed posts work again");
         }
+        if (!claimed) return { id: dedupeKey, duplicate: true };
       } catch (error) {
-        log.warn(
-          "Cannot claim a post to {webhook} site-wide ({error}); deduplicating it on this " +
-            "agent only",
-          { webhook, error: error instanceof Error ? error.message : String(error) },
+        // Once per outage, not once per post: the answers say it every time.
+        if (!this.#siteClaimsDown) {
+          this.#siteClaimsDown = true;
+          log.warn(
+            "Cannot claim posts to {webhook} site-wide ({error}); deduplicating relayed posts on " +
+              "this agent only until the collector answers again",
+            { webhook, error: error instanceof Error ? error.message : String(error) },
+          );
+        }
+        const queued = await this.#enqueueRelay(
+          webhook,
+          body,
+          contentType,
+          dedupeKey,
+          dedupeWindowMs,
         );
+        return { ...queued, dedupe: "agent" };
       }
     }
-    return await this.#outbox.enqueue({
+    return await this.#enqueueRelay(webhook, body, contentType, dedupeKey, dedupeWindowMs);
+  }
+
+  #enqueueRelay(
+    webhook: string,
+    body: string,
+    contentType: string,
+    dedupeKey: string,
+    dedupeWindowMs: number | undefined,
+  ): Promise<{ id: string; duplicate: boolean }> {
+    return this.#outbox.enqueue({
       channel: webhook,
       dedupeKey,
       dedupeWindowMs,
