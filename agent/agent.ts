@@ -81,7 +81,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     mode: "run",
     waitMs: holder?.mode === "once" ? ONCE_WAIT_MS : 0,
   });
+  // Takes this agent's scripts' whole trees down if it dies without stopping them (only once
+  // the lock is ours: the records of the data dir are then this agent's).
+  const guard = await platform.guardTrees(pidDir);
   const kv = await openKv(join(dataDir, "agent.kv")).catch(async (error) => {
+    await guard?.stop();
     await lock.release();
     throw error;
   });
@@ -264,6 +268,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await reloading;
       await sampler.close();
       await supervisor.shutdown();
+      await guard?.stop();
       await tokens.close();
       await leases?.close({ release: true }); // only once the scripts are stopped
       await notifier.close();

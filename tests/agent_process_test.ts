@@ -181,7 +181,7 @@ Deno.test("once stops what a dead copy left in its process group before it start
   }
 });
 
-Deno.test("after a SIGKILLed daemon, once stops its script's surviving worker before a new copy", async () => {
+Deno.test("a SIGKILLed daemon takes its scripts' whole trees with it; once then starts one copy", async () => {
   await using dir = await tempDir();
   const marker = `marker-${crypto.randomUUID()}`;
   const config = await writeConfig(dir.path, fixtureScript("tree", "tree.ts", marker));
@@ -197,13 +197,12 @@ Deno.test("after a SIGKILLed daemon, once stops its script's surviving worker be
     pids.push(tree.pid!, worker);
     agent.child.kill("SIGKILL");
     await agent.child.status;
-    // pdeathsig takes the direct child with the agent; the worker it started lives on.
+    // Not only the script's own process (pdeathsig): the worker it started goes too.
     await until("the script's top process gone", async () => !(await alive(tree.pid!)));
-    assert.ok(await alive(worker), "the worker survived the agent");
+    await until("the worker gone with the agent", async () => !(await alive(worker)), 10_000);
 
     const once = JSON.parse((await agentCli("once", "--json", "--config", config)).stdout);
     assert.match(once.checks[0].message, /^was not running; started/);
-    assert.equal(await alive(worker), false, "the survivor was stopped before the new copy");
     assert.deepEqual(await processesWith(marker), [once.checks[0].pid]);
   } finally {
     await killAll(await processesWith(marker));

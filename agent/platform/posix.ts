@@ -4,7 +4,13 @@
  * (`detached: true` calls setsid), so a tree is stopped with `kill(-pgid)`.
  */
 
-import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
+import type {
+  Platform,
+  ProcessInfo,
+  ProcessSample,
+  SpawnDetachedOptions,
+  TreeGuard,
+} from "./types.ts";
 import { childEnv } from "./child_env.ts";
 
 /** The fields of `/proc/<pid>/stat` the agent uses. */
@@ -163,6 +169,22 @@ function checkPid(pid: number): void {
   }
 }
 
+/**
+ * The tree guard's shell: on SIGUSR2 (its parent, the agent, died) kill the
+ * group of each daemon-owned PID record in "$1", then exit; until then sleep.
+ */
+const GUARD_SHELL = `reap() {
+  for f in "$1"/*.pid.json; do
+    grep -q '"owner": "daemon"' "$f" 2>/dev/null || continue
+    pid=$(sed -n 's/^  "pid": \\([0-9][0-9]*\\),$/\\1/p' "$f")
+    [ -n "$pid" ] && kill -s KILL -- "-$pid" 2>/dev/null
+  done
+  kill "$nap" 2>/dev/null
+  exit 0
+}
+trap 'reap "$1"' USR2
+while :; do sleep 86400 & nap=$!; wait "$nap"; done`;
+
 /** What both POSIX implementations share: signals, setpriv and detached starts. */
 abstract class PosixBase implements Platform {
   abstract readonly name: "linux" | "posix";
@@ -182,6 +204,37 @@ abstract class PosixBase implements Platform {
     const setpriv = this.#findSetpriv();
     if (setpriv === null) return { command: argv[0], args: argv.slice(1) };
     return { command: setpriv, args: ["--pdeathsig", "KILL", "--", ...argv] };
+  }
+
+  /**
+   * One small shell per agent, the guard: setpriv gives it SIGUSR2 when the
+   * agent dies; it then SIGKILLs the process group of every daemon-owned PID
+   * record (a script's pid is its group's id). It sleeps meanwhile (no
+   * wake-ups). Each script keeps its own pdeathsig for its direct process;
+   * the guard takes the rest of its tree (a wrapper's worker, a child that
+   * ignores SIGTERM). Without setpriv there is no guard.
+   */
+  guardTrees(pidDir: string): Promise<TreeGuard | null> {
+    const setpriv = this.#findSetpriv();
+    if (setpriv === null) return Promise.resolve(null);
+    const child = new Deno.Command(setpriv, {
+      args: ["--pdeathsig", "USR2", "--", "/bin/sh", "-c", GUARD_SHELL, "scriptmon-guard", pidDir],
+      clearEnv: true,
+      env: { PATH: "/usr/bin:/bin" },
+      detached: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    child.unref();
+    const status = child.status;
+    return Promise.resolve({
+      pid: child.pid,
+      async stop() {
+        signalGroup(child.pid, "SIGKILL");
+        await status;
+      },
+    });
   }
 
   signalTree(pid: number, signal: Deno.Signal): Promise<void> {

@@ -39,6 +39,12 @@ export interface ProcessSample {
   cpuSeconds: number;
 }
 
+/** A running tree guard; `stop()` ends it (the agent stopped its scripts itself). */
+export interface TreeGuard {
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
 /** Inspect, start and stop processes and their trees on one operating system. */
 export interface Platform {
   /** Which implementation this is. */
@@ -56,6 +62,13 @@ export interface Platform {
   killTree(pid: number): Promise<void>;
   /** Live pids still in the process group `pgid` (Windows: the process and its descendants). */
   groupMembers(pgid: number): Promise<number[]>;
+  /**
+   * Starts the guard that takes the daemon's script trees down with the agent
+   * if it dies without stopping them (SIGKILL): it kills the process group of
+   * every PID record of `pidDir` the daemon owns. Null where the platform has
+   * no such guard (the records still find survivors at the next start).
+   */
+  guardTrees(pidDir: string): Promise<TreeGuard | null>;
   /** Start a script that outlives the agent, its output appended to `options.logPath`. */
   spawnDetached(argv: string[], options: SpawnDetachedOptions): Promise<{ pid: number }>;
   /**

@@ -5,7 +5,13 @@
  * PowerShell output (tests/fixtures/windows/).
  */
 
-import type { Platform, ProcessInfo, ProcessSample, SpawnDetachedOptions } from "./types.ts";
+import type {
+  Platform,
+  ProcessInfo,
+  ProcessSample,
+  SpawnDetachedOptions,
+  TreeGuard,
+} from "./types.ts";
 import { childEnv } from "./child_env.ts";
 
 /** One Win32_Process row as `ConvertTo-Json` prints it. */
@@ -338,6 +344,11 @@ const CHILD_LOOKUP_DELAY_MS = 100;
 
 /** Windows through PowerShell CIM queries and taskkill. */
 export class WindowsPlatform implements Platform {
+  /** No guard yet: Job Objects will tie a script's tree to the agent (the Windows issue). */
+  guardTrees(_pidDir: string): Promise<TreeGuard | null> {
+    return Promise.resolve(null);
+  }
+
   readonly name = "windows";
 
   async inspect(pid: number): Promise<ProcessInfo | null> {
