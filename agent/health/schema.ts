@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { parseSize } from "../../shared/config/units.ts";
-import { NAME_PATTERN, positiveDuration, size } from "../../shared/config/zod_units.ts";
+import { httpUrl, NAME_PATTERN, positiveDuration, size } from "../../shared/config/zod_units.ts";
 import { describeValue } from "../../shared/config/wording.ts";
 import { commandSchema } from "../config/command_schema.ts";
 
@@ -38,22 +38,6 @@ export const action = z.union([z.enum(HEALTH_ACTIONS), z.array(z.enum(HEALTH_ACT
       code: "custom",
       input: ctx.value,
       message: `${ACTION_HINT}, got ${problem}`,
-    });
-  }
-});
-
-const httpUrl = z.string().check((ctx) => {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(ctx.value).protocol;
-  } catch {
-    // not a URL at all
-  }
-  if (protocol !== "http:" && protocol !== "https:") {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
     });
   }
 });

@@ -21,7 +21,7 @@
  */
 import { z } from "zod";
 import { parseDuration } from "../../shared/config/units.ts";
-import { positiveDuration } from "../../shared/config/zod_units.ts";
+import { httpUrl as url, positiveDuration } from "../../shared/config/zod_units.ts";
 import { unknownKeyMessage } from "../../shared/config/wording.ts";
 import { commandSchema } from "../config/command_schema.ts";
 import { splitWords } from "../platform/words.ts";
@@ -46,22 +46,6 @@ export const TOKEN_DEFAULTS = {
 } as const;
 
 const command = commandSchema('["mwinit", "-o"]');
-
-const url = z.string().check((ctx) => {
-  let protocol = "";
-  try {
-    protocol = new URL(ctx.value).protocol;
-  } catch {
-    // not a URL
-  }
-  if (protocol !== "http:" && protocol !== "https:") {
-    ctx.issues.push({
-      code: "custom",
-      input: ctx.value,
-      message: `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
-    });
-  }
-});
 
 /** Run a refinement even when the table has other issues, so all are reported at once. */
 const ALWAYS = { when: () => true };

@@ -111,3 +111,21 @@ export function namedRecord<T extends z.ZodType>(
     }
   }, { when: () => true });
 }
+
+/** An `http://` or `https://` URL (probes, token validation). */
+export const httpUrl = z.string().check((ctx) => {
+  let protocol = "";
+  try {
+    protocol = new URL(ctx.value).protocol;
+  } catch {
+    // not a URL at all
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    ctx.issues.push(
+      customIssue(
+        ctx.value,
+        `expected an http:// or https:// URL, got ${JSON.stringify(ctx.value)}`,
+      ),
+    );
+  }
+});
