@@ -7,7 +7,8 @@
  */
 
 import { dirname, isAbsolute, join, normalize, resolve, win32 } from "node:path";
-import { formatDuration, parseDuration, parseSize } from "../../shared/config/units.ts";
+import { formatDuration } from "../../shared/config/units.ts";
+import { bytesOf, msOf, type Size, textOf } from "../../shared/config/zod_units.ts";
 import { splitWords } from "../platform/words.ts";
 import {
   type ActionConfig,
@@ -103,13 +104,11 @@ export function resolveConfig(
           : resolvePath(base, agent.log_dir),
         apiPort: agent.api_port ?? CONFIG_DEFAULTS.agent.api_port,
         logLevel: agent.log_level ?? CONFIG_DEFAULTS.agent.log_level,
-        sampleIntervalMs: parseDuration(
+        sampleIntervalMs: msOf(
           agent.sample_interval ?? CONFIG_DEFAULTS.agent.sample_interval,
         ),
-        ...(agent.memory_warn === undefined
-          ? {}
-          : { memoryWarnBytes: parseSize(agent.memory_warn) }),
-        diskWarnBytes: parseSize(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
+        ...(agent.memory_warn === undefined ? {} : { memoryWarnBytes: bytesOf(agent.memory_warn) }),
+        diskWarnBytes: bytesOf(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
       },
       scripts,
       webhooks,
@@ -127,11 +126,11 @@ function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): Res
   return {
     url: url.href,
     token: collector.token,
-    heartbeatIntervalMs: parseDuration(collector.heartbeat_interval ?? fallback.heartbeat_interval),
+    heartbeatIntervalMs: msOf(collector.heartbeat_interval ?? fallback.heartbeat_interval),
     batchSize: collector.batch_size ?? fallback.batch_size,
     spoolLimit: collector.spool_limit ?? fallback.spool_limit,
-    timeoutMs: parseDuration(collector.timeout ?? fallback.timeout),
-    leaseTtlMs: parseDuration(collector.lease_ttl ?? fallback.lease_ttl),
+    timeoutMs: msOf(collector.timeout ?? fallback.timeout),
+    leaseTtlMs: msOf(collector.lease_ttl ?? fallback.lease_ttl),
   };
 }
 
@@ -150,14 +149,14 @@ function resolveScript(
   const fallback = CONFIG_DEFAULTS.script;
   const restart = { ...fallback.restart, ...defaults.restart, ...script.restart };
   const log = { ...fallback.log, ...defaults.log, ...script.log };
-  const minDelayMs = parseDuration(restart.min_delay);
-  const maxDelayMs = parseDuration(restart.max_delay);
+  const minDelayMs = msOf(restart.min_delay);
+  const maxDelayMs = msOf(restart.max_delay);
   if (maxDelayMs < minDelayMs) {
     context.issues.push({
       path: `scripts.${name}.restart.max_delay`,
-      message: `expected max_delay >= min_delay (${
-        formatDuration(minDelayMs)
-      }), got "${restart.max_delay}"`,
+      message: `expected max_delay >= min_delay (${formatDuration(minDelayMs)}), got "${
+        textOf(restart.max_delay)
+      }"`,
     });
   }
   const timezone = script.timezone ?? defaults.timezone;
@@ -174,17 +173,17 @@ function resolveScript(
       maxDelayMs,
       multiplier: restart.multiplier,
       jitter: restart.jitter,
-      resetAfterMs: parseDuration(restart.reset_after),
+      resetAfterMs: msOf(restart.reset_after),
       maxRestarts: restart.max_restarts,
-      windowMs: parseDuration(restart.window),
+      windowMs: msOf(restart.window),
     },
     stopSignal: script.stop_signal ?? defaults.stop_signal ?? fallback.stop_signal,
-    stopTimeoutMs: parseDuration(
+    stopTimeoutMs: msOf(
       script.stop_timeout ?? defaults.stop_timeout ?? fallback.stop_timeout,
     ),
     log: {
-      maxSizeBytes: parseSize(log.max_size),
-      maxAgeMs: parseDuration(log.max_age),
+      maxSizeBytes: bytesOf(log.max_size),
+      maxAgeMs: msOf(log.max_age),
       keep: log.keep,
     },
     ...(script.schedule === undefined ? {} : {
@@ -204,8 +203,8 @@ function resolveHealth(
   const health: ResolvedHealth = { probes: [] };
   if (script.heartbeat_timeout !== undefined) {
     health.heartbeat = {
-      timeoutMs: parseDuration(script.heartbeat_timeout),
-      graceMs: parseDuration(script.grace ?? fallback.grace),
+      timeoutMs: msOf(script.heartbeat_timeout),
+      graceMs: msOf(script.grace ?? fallback.grace),
       ...(script.heartbeat_file === undefined
         ? {}
         : { file: resolvePath(context.base, script.heartbeat_file) }),
@@ -214,7 +213,7 @@ function resolveHealth(
   }
   if (script.silence_timeout !== undefined) {
     health.silence = {
-      timeoutMs: parseDuration(script.silence_timeout),
+      timeoutMs: msOf(script.silence_timeout),
       action: resolveAction(script.silence_action ?? fallback.silence_action),
     };
   }
@@ -233,7 +232,7 @@ function resolveHealth(
       context.issues.push({
         path: `${at}.probes.${index}.timeout`,
         message: `expected timeout < interval (${formatDuration(probe.intervalMs)}), got ${
-          JSON.stringify(timeout)
+          JSON.stringify(textOf(timeout))
         }${written.timeout === undefined ? " (the default)" : ""}`,
       });
     }
@@ -241,7 +240,7 @@ function resolveHealth(
   });
   const limits = script.limits;
   if (limits !== undefined) {
-    const bytes = (size: string | undefined) => size === undefined ? undefined : parseSize(size);
+    const bytes = (size: Size | undefined) => size === undefined ? undefined : bytesOf(size);
     health.limits = withoutUndefined({
       memoryWarnBytes: bytes(limits.memory_warn),
       memoryRestartBytes: bytes(limits.memory_restart),
@@ -261,8 +260,8 @@ function resolveProbe(
   const fallback = CONFIG_DEFAULTS.health.probes;
   const common = {
     name: probe.name ?? `${probe.kind}-${index + 1}`,
-    intervalMs: parseDuration(probe.interval ?? fallback.interval),
-    timeoutMs: parseDuration(probe.timeout ?? fallback.timeout),
+    intervalMs: msOf(probe.interval ?? fallback.interval),
+    timeoutMs: msOf(probe.timeout ?? fallback.timeout),
     failures: probe.failures ?? fallback.failures,
     action: resolveAction(probe.action ?? fallback.action),
   };

@@ -1,24 +1,24 @@
 /**
  * The agent's TOML configuration as written: every key optional, unknown
  * keys rejected (a typo must not be silently ignored), durations and sizes
- * still strings. `config.ts` applies {@linkcode CONFIG_DEFAULTS} and turns
- * this into a `ResolvedAgentConfig`.
+ * parsed once, here (`{ text, ms }`, `{ text, bytes }`). `_resolve.ts`
+ * applies {@linkcode CONFIG_DEFAULTS} and turns this into a
+ * `ResolvedAgentConfig`.
  *
  * @module
  */
 
 import { z } from "zod";
 import { Cron } from "croner";
-import { formatDuration, parseDuration } from "../../shared/config/units.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import {
   duration,
   durationAtLeast,
-  NAME_PATTERN,
-  namedRecord,
   positiveDuration,
   size,
   timezone,
 } from "../../shared/config/zod_units.ts";
+import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
 import { commandSchema } from "./command_schema.ts";
 import {
   action,
@@ -242,10 +242,10 @@ export const scriptSchema = scriptDefaultsSchema.extend({
     if (script[key] !== undefined && script[needed] === undefined) {
       ctx.addIssue({
         code: "custom",
-        input: script[key],
+        input: written(script[key]),
         path: [key],
         message: `expected ${key} only together with ${needed}, got ${
-          describeValue(script[key])
+          describeValue(written(script[key]))
         } without one`,
       });
     }
@@ -308,18 +308,12 @@ export const collectorSchema = z.strictObject({
   timeout: positiveDuration.optional(),
   lease_ttl: durationAtLeast(MIN_LEASE_TTL_MS, `>= ${formatDuration(MIN_LEASE_TTL_MS)}`).check(
     (ctx) => {
-      let ms: number;
-      try {
-        ms = parseDuration(ctx.value);
-      } catch {
-        return; // reported by `duration`
-      }
-      if (ms > MAX_LEASE_TTL_MS) {
+      if (ctx.value.ms > MAX_LEASE_TTL_MS) {
         ctx.issues.push({
           code: "custom",
-          input: ctx.value,
+          input: ctx.value.text,
           message: `expected a duration <= ${formatDuration(MAX_LEASE_TTL_MS)}, got ${
-            JSON.stringify(ctx.value)
+            JSON.stringify(ctx.value.text)
           }`,
         });
       }
@@ -340,13 +334,16 @@ export const agentConfigSchema = z.strictObject({
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 
-/** The agent's config as written in TOML (all keys optional). */
+/** The agent's config as written in TOML (all keys optional, durations and sizes as strings). */
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+/** The agent's config as written, validated: durations and sizes parsed, no defaults applied. */
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 
-/** `[scripts.<name>]` as written. */
+/** `[scripts.<name>]` as written, validated. */
 export type ScriptConfig = z.infer<typeof scriptSchema>;
 
-/** One `[[scripts.<name>.probes]]` as written. */
+/** One `[[scripts.<name>.probes]]` as written, validated. */
 export type ProbeConfig = z.infer<typeof probeSchema>;
 
 /** A health check's action as written: `"alert"`, `"restart"` or an array of them. */
@@ -355,4 +352,9 @@ export type ActionConfig = z.infer<typeof action>;
 function lowerFirst(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.charAt(0).toLowerCase() + message.slice(1);
+}
+
+/** A value as written: a parsed duration or size gives back its text, anything else is as it is. */
+function written(value: unknown): unknown {
+  return typeof value === "object" && value !== null && "text" in value ? value.text : value;
 }

@@ -7,8 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { parseSize } from "../../shared/config/units.ts";
-import { httpUrl, NAME_PATTERN, positiveDuration, size } from "../../shared/config/zod_units.ts";
+import { httpUrl, positiveDuration, size } from "../../shared/config/zod_units.ts";
+import { NAME_PATTERN } from "../../shared/config/named_record.ts";
 import { describeValue } from "../../shared/config/wording.ts";
 import { commandSchema } from "../config/command_schema.ts";
 
@@ -130,15 +130,15 @@ export const limitsSchema = z.strictObject({
         "expected at least one threshold (memory_warn, memory_restart, cpu_warn or cpu_restart), got none",
     });
   }
-  const warnBytes = trySize(memory_warn);
-  const restartBytes = trySize(memory_restart);
+  const warnBytes = memory_warn?.bytes;
+  const restartBytes = memory_restart?.bytes;
   if (warnBytes !== undefined && restartBytes !== undefined && restartBytes <= warnBytes) {
     ctx.addIssue({
       code: "custom",
-      input: memory_restart,
+      input: memory_restart?.text,
       path: ["memory_restart"],
-      message: `expected memory_restart > memory_warn (${JSON.stringify(memory_warn)}), got ${
-        JSON.stringify(memory_restart)
+      message: `expected memory_restart > memory_warn (${JSON.stringify(memory_warn?.text)}), got ${
+        JSON.stringify(memory_restart?.text)
       }`,
     });
   }
@@ -156,12 +156,4 @@ export const limitsSchema = z.strictObject({
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function trySize(value: unknown): number | undefined {
-  try {
-    return typeof value === "string" ? parseSize(value) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -20,8 +20,7 @@
  * @module
  */
 import { z } from "zod";
-import { parseDuration } from "../../shared/config/units.ts";
-import { httpUrl as url, positiveDuration } from "../../shared/config/zod_units.ts";
+import { httpUrl as url, msOf, positiveDuration } from "../../shared/config/zod_units.ts";
 import { unknownKeyMessage } from "../../shared/config/wording.ts";
 import { commandSchema } from "../config/command_schema.ts";
 import { splitWords } from "../platform/words.ts";
@@ -197,21 +196,21 @@ export function resolveToken(
   const { base, resolvePath } = context;
   const cwd = t.cwd === undefined ? base : resolvePath(base, t.cwd);
   const words = (c: string | string[]) => typeof c === "string" ? splitWords(c) : [...c];
-  const leads = (t.warn_before ?? TOKEN_DEFAULTS.warn_before).map(parseDuration);
+  const leads = (t.warn_before ?? TOKEN_DEFAULTS.warn_before).map(msOf);
   const resolved: ResolvedToken = {
     name,
     format: t.format,
     cwd,
     warnBeforeMs: [...new Set(leads)].sort((a, b) => b - a),
     usedBy: [...(t.used_by ?? [])],
-    checkIntervalMs: parseDuration(t.check_interval ?? TOKEN_DEFAULTS.check_interval),
+    checkIntervalMs: msOf(t.check_interval ?? TOKEN_DEFAULTS.check_interval),
   };
   if (t.file !== undefined) resolved.file = resolvePath(base, expandHome(t.file));
   if (t.cookie !== undefined) resolved.cookie = t.cookie;
   if (t.expires_field !== undefined) resolved.expiresField = t.expires_field;
   if (t.issued_field !== undefined) resolved.issuedField = t.issued_field;
   if (t.value_field !== undefined) resolved.valueField = t.value_field;
-  if (t.lifetime !== undefined) resolved.lifetimeMs = parseDuration(t.lifetime);
+  if (t.lifetime !== undefined) resolved.lifetimeMs = msOf(t.lifetime);
   if (t.command !== undefined) resolved.command = words(t.command);
   if (t.validate !== undefined) resolved.validate = resolveValidate(t.validate, cwd, context);
   if (t.refresh !== undefined) {
@@ -219,10 +218,10 @@ export function resolveToken(
     resolved.refresh = {
       command: words(r.command),
       cwd: r.cwd === undefined ? cwd : resolvePath(base, r.cwd),
-      timeoutMs: parseDuration(r.timeout),
-      beforeMs: parseDuration(r.before),
-      minDelayMs: parseDuration(r.min_delay),
-      maxDelayMs: Math.max(parseDuration(r.min_delay), parseDuration(r.max_delay)),
+      timeoutMs: msOf(r.timeout),
+      beforeMs: msOf(r.before),
+      minDelayMs: msOf(r.min_delay),
+      maxDelayMs: Math.max(msOf(r.min_delay), msOf(r.max_delay)),
     };
   }
   return resolved;
@@ -234,8 +233,8 @@ function resolveValidate(
   context: { base: string; resolvePath: (base: string, path: string) => string },
 ): ResolvedTokenValidate {
   const d = TOKEN_DEFAULTS.validate;
-  const intervalMs = parseDuration(v.interval ?? d.interval);
-  const timeoutMs = parseDuration(v.timeout ?? d.timeout);
+  const intervalMs = msOf(v.interval ?? d.interval);
+  const timeoutMs = msOf(v.timeout ?? d.timeout);
   if (v.command !== undefined) {
     return {
       kind: "exec",

@@ -10,7 +10,7 @@
 import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
-import { parseDuration } from "../../shared/config/units.ts";
+import { msOf, textOf } from "../../shared/config/zod_units.ts";
 import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhook_schema.ts";
 import {
   type ResolvedNotifyPolicy,
@@ -149,8 +149,8 @@ function resolveConfig(
         `expected ${missing} too (HTTPS needs both a certificate and a key), got only ${present}`,
     });
   }
-  const retentionMs = parseDuration(c.retention ?? COLLECTOR_DEFAULTS.retention);
-  const rollupRetentionMs = parseDuration(
+  const retentionMs = msOf(c.retention ?? COLLECTOR_DEFAULTS.retention);
+  const rollupRetentionMs = msOf(
     c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention,
   );
   // Days are rolled up from the state changes the events' retention still holds.
@@ -158,15 +158,17 @@ function resolveConfig(
   if (retentionMs < 2 * 86_400_000) {
     issues.push({
       path: "collector.retention",
-      message: `expected at least 2d (whole days are rolled up from it), got "${c.retention}"`,
+      message: `expected at least 2d (whole days are rolled up from it), got "${
+        textOf(c.retention ?? COLLECTOR_DEFAULTS.retention)
+      }"`,
     });
   }
   if (rollupRetentionMs < retentionMs) {
     issues.push({
       path: "collector.rollup_retention",
       message: `expected at least retention (${
-        c.retention ?? COLLECTOR_DEFAULTS.retention
-      }), got "${c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention}"`,
+        textOf(c.retention ?? COLLECTOR_DEFAULTS.retention)
+      }), got "${textOf(c.rollup_retention ?? COLLECTOR_DEFAULTS.rollup_retention)}"`,
     });
   }
   const webhooks: Record<string, ResolvedWebhook> = {};
@@ -185,11 +187,11 @@ function resolveConfig(
       path: resolve(file),
       listen: parseListen(c.listen ?? COLLECTOR_DEFAULTS.listen),
       dataDir: at(c.data_dir ?? COLLECTOR_DEFAULTS.data_dir),
-      offlineAfterMs: parseDuration(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
+      offlineAfterMs: msOf(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
       retentionMs,
       rollupRetentionMs,
-      auditRetentionMs: parseDuration(c.audit_retention ?? COLLECTOR_DEFAULTS.audit_retention),
-      commandTtlMs: parseDuration(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
+      auditRetentionMs: msOf(c.audit_retention ?? COLLECTOR_DEFAULTS.audit_retention),
+      commandTtlMs: msOf(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
       maxWaiters: c.max_waiters ?? COLLECTOR_DEFAULTS.max_waiters,
       ...(c.tls_cert !== undefined && c.tls_key !== undefined
         ? { tls: { certFile: at(c.tls_cert), keyFile: at(c.tls_key) } }

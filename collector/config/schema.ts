@@ -1,6 +1,6 @@
 /**
  * The collector's TOML configuration as written: every key optional,
- * unknown keys rejected, durations still strings. `config.ts` applies
+ * unknown keys rejected, durations parsed (`{ text, ms }`). `load.ts` applies
  * {@linkcode COLLECTOR_DEFAULTS} and resolves it into a
  * `ResolvedCollectorConfig`.
  *
@@ -8,12 +8,8 @@
  */
 
 import { z } from "zod";
-import {
-  customIssue as custom,
-  NAME_PATTERN,
-  namedRecord,
-  positiveDuration,
-} from "../../shared/config/zod_units.ts";
+import { customIssue as custom, positiveDuration } from "../../shared/config/zod_units.ts";
+import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
 
@@ -87,5 +83,8 @@ export const collectorConfigSchema = z.strictObject({
   notify: notifyPolicySchema.optional(),
 });
 
-/** The collector's config as written in TOML (all keys optional). */
+/** The collector's config as written in TOML (all keys optional, durations as strings). */
+export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;
+
+/** The collector's config as written, validated: durations parsed, no defaults applied. */
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;

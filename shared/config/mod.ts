@@ -22,14 +22,17 @@ export {
 export { findLine, scanKeyLines } from "./toml_lines.ts";
 export { DURATION_HINT, formatBytes, formatDuration, parseDuration, parseSize } from "./units.ts";
 export { describeValue, unknownKeyMessage } from "./wording.ts";
+export { NAME_PATTERN, namedRecord } from "./named_record.ts";
 export {
-  checkDuration,
+  bytesOf,
   customIssue,
   duration,
+  type Duration,
   durationAtLeast,
-  NAME_PATTERN,
-  namedRecord,
+  msOf,
   positiveDuration,
   size,
+  type Size,
+  textOf,
   timezone,
 } from "./zod_units.ts";

@@ -2,8 +2,13 @@
  * The zod pieces both programs' config schemas are made of: durations,
  * sizes and time zones written as strings and checked with one wording
  * (`expected a duration like "30s", "5m" or "1h30m", got "soon"`), and the
- * custom issue they raise. The resolvers turn the checked text into numbers
- * with `parseDuration` and `parseSize`.
+ * custom issue they raise.
+ *
+ * A duration or size is parsed once, by the schema: the config as written
+ * (`z.input`) holds the strings, the parsed one (`z.output`) holds
+ * `{ text, ms }` or `{ text, bytes }`. The resolvers take the numbers; the
+ * text stays for the messages that quote a value as written (`expected
+ * max_delay >= min_delay (5s), got "1s"`).
  *
  * @module
  */
@@ -15,30 +20,55 @@ export function customIssue(input: unknown, message: string) {
   return { code: "custom" as const, input, message };
 }
 
-/** The check of a duration's text: `"30s"`, `"5m"`, `"1h30m"`. */
-export function checkDuration(ctx: z.core.ParsePayload<string>): void {
-  try {
-    parseDuration(ctx.value);
-  } catch {
-    ctx.issues.push(
-      customIssue(ctx.value, `expected ${DURATION_HINT}, got ${JSON.stringify(ctx.value)}`),
-    );
-  }
+/** A duration as written and in milliseconds: parsed once, by the schema. */
+export interface Duration {
+  /** As written: `"1h30m"`, quoted as is in messages. */
+  text: string;
+  ms: number;
 }
 
-/** A duration as text. */
-export const duration = z.string().check(checkDuration);
+/** A size as written and in bytes: parsed once, by the schema. */
+export interface Size {
+  /** As written: `"10MB"`, quoted as is in messages. */
+  text: string;
+  bytes: number;
+}
 
-/** A size as text: `"512KB"`, `"10MB"`, `"1GiB"`. */
-export const size = z.string().check((ctx) => {
-  try {
-    parseSize(ctx.value);
-  } catch {
-    ctx.issues.push(
-      customIssue(ctx.value, `expected ${SIZE_HINT}, got ${JSON.stringify(ctx.value)}`),
-    );
-  }
-});
+/** Milliseconds of a parsed duration, or of a default (a constant written as text). */
+export function msOf(value: Duration | string): number {
+  return typeof value === "string" ? parseDuration(value) : value.ms;
+}
+
+/** Bytes of a parsed size, or of a default (a constant written as text). */
+export function bytesOf(value: Size | string): number {
+  return typeof value === "string" ? parseSize(value) : value.bytes;
+}
+
+/** The text as written of a parsed duration or size, or of a default. */
+export function textOf(value: Duration | Size | string): string {
+  return typeof value === "string" ? value : value.text;
+}
+
+/** A string parsed by `parse`, or one issue `expected <hint>, got "<text>"`. */
+function parsedText<T>(parse: (text: string) => T, hint: string) {
+  return z.string().transform((text, ctx) => {
+    try {
+      return parse(text);
+    } catch {
+      ctx.issues.push(customIssue(text, `expected ${hint}, got ${JSON.stringify(text)}`));
+      return z.NEVER;
+    }
+  });
+}
+
+/** A duration: `"30s"`, `"5m"`, `"1h30m"`, parsed into {@linkcode Duration}. */
+export const duration = parsedText(
+  (text): Duration => ({ text, ms: parseDuration(text) }),
+  DURATION_HINT,
+);
+
+/** A size: `"512KB"`, `"10MB"`, `"1GiB"`, parsed into {@linkcode Size}. */
+export const size = parsedText((text): Size => ({ text, bytes: parseSize(text) }), SIZE_HINT);
 
 /**
  * A duration of at least `minMs`; `bound` says it in the message, e.g. `"> 0"`
@@ -46,15 +76,12 @@ export const size = z.string().check((ctx) => {
  */
 export function durationAtLeast(minMs: number, bound: string) {
   return duration.check((ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(ctx.value);
-    } catch {
-      return;
-    }
-    if (ms < minMs) {
+    if (ctx.value.ms < minMs) {
       ctx.issues.push(
-        customIssue(ctx.value, `expected a duration ${bound}, got ${JSON.stringify(ctx.value)}`),
+        customIssue(
+          ctx.value.text,
+          `expected a duration ${bound}, got ${JSON.stringify(ctx.value.text)}`,
+        ),
       );
     }
   });
@@ -78,39 +105,6 @@ export const timezone = z.string().check((ctx) => {
     );
   }
 });
-
-/** Names of scripts, webhooks and tokens: letters, digits, "_" and "-". */
-export const NAME_PATTERN: RegExp = /^[A-Za-z0-9_-]+$/;
-
-/**
- * A table of named tables (`[webhooks.<name>]`): every name checked against
- * {@linkcode NAME_PATTERN} and `reserved` words, all names reported at once.
- */
-export function namedRecord<T extends z.ZodType>(
-  value: T,
-  what: string,
-  options: { reserved?: Readonly<Record<string, string>> } = {},
-) {
-  return z.record(z.string(), value).superRefine((table, ctx) => {
-    for (const name of Object.keys(table)) {
-      const reserved = options.reserved?.[name];
-      if (reserved !== undefined) {
-        ctx.addIssue({
-          ...customIssue(name, `"${name}" cannot name a ${what}: ${reserved}`),
-          path: [name],
-        });
-      } else if (!NAME_PATTERN.test(name)) {
-        ctx.addIssue({
-          ...customIssue(
-            name,
-            `expected a ${what} name of letters, digits, "_" and "-", got ${JSON.stringify(name)}`,
-          ),
-          path: [name],
-        });
-      }
-    }
-  }, { when: () => true });
-}
 
 /** An `http://` or `https://` URL (probes, token validation). */
 export const httpUrl = z.string().check((ctx) => {

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
 import {
+  bytesOf,
   duration,
   durationAtLeast,
-  namedRecord,
+  msOf,
   positiveDuration,
   size,
+  textOf,
   timezone,
 } from "./zod_units.ts";
 
@@ -21,6 +22,21 @@ Deno.test("duration and size take their text and name what they expected and got
   assert.deepEqual(messages(size.safeParse("big")), [
     'expected a size like "512KB", "10MB" or "1GiB", got "big"',
   ]);
+});
+
+Deno.test("duration and size parse their text once, keeping it beside the number", () => {
+  assert.deepEqual(duration.parse("1h30m"), { text: "1h30m", ms: 5_400_000 });
+  assert.deepEqual(size.parse("10MB"), { text: "10MB", bytes: 10_000_000 });
+  assert.deepEqual(positiveDuration.parse("90s"), { text: "90s", ms: 90_000 });
+});
+
+Deno.test("msOf(), bytesOf() and textOf() take a parsed value or a default written as text", () => {
+  assert.equal(msOf(duration.parse("2m")), 120_000);
+  assert.equal(msOf("2m"), 120_000);
+  assert.equal(bytesOf(size.parse("1KiB")), 1024);
+  assert.equal(bytesOf("1KiB"), 1024);
+  assert.equal(textOf(duration.parse("90s")), "90s");
+  assert.equal(textOf("90s"), "90s");
 });
 
 Deno.test("a bounded duration reports a bad text once and a short one by its bound", () => {
@@ -39,21 +55,5 @@ Deno.test("timezone takes IANA names and refuses others by name", () => {
   assert.deepEqual(messages(timezone.safeParse("Europe/Berlin")), []);
   assert.deepEqual(messages(timezone.safeParse("Mars/Olympus")), [
     'expected an IANA time zone like "Europe/Berlin" or "UTC", got "Mars/Olympus"',
-  ]);
-});
-
-Deno.test("namedRecord() refuses bad and reserved names, each at its own path, all at once", () => {
-  const scripts = namedRecord(z.object({ command: z.string() }), "script", {
-    reserved: { all: "`all` names every script" },
-  });
-  const result = scripts.safeParse({
-    ok: { command: "x" },
-    "bad name": { command: "x" },
-    all: { command: "x" },
-  });
-  assert.equal(result.success, false);
-  assert.deepEqual(result.error!.issues.map((i) => [i.path.join("."), i.message]), [
-    ["bad name", 'expected a script name of letters, digits, "_" and "-", got "bad name"'],
-    ["all", '"all" cannot name a script: `all` names every script'],
   ]);
 });

@@ -31,8 +31,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration } from "../config/units.ts";
-import { customIssue, duration, positiveDuration, timezone } from "../config/zod_units.ts";
+import { customIssue, duration, msOf, positiveDuration, timezone } from "../config/zod_units.ts";
 import { type BusinessHours, parseHours } from "./business_hours.ts";
 import type { AlertMatcher, Silence } from "./silences.ts";
 import type { Severity } from "./types.ts";
@@ -151,8 +150,11 @@ export const notifyPolicySchema = z.strictObject({
   silences: z.array(silenceSchema).optional(),
 });
 
-/** `[notify]` as written in TOML. */
+/** `[notify]` as written in TOML, validated: durations parsed. */
 export type NotifyPolicyConfig = z.infer<typeof notifyPolicySchema>;
+
+/** The `[notify]` table as written, before its durations are parsed. */
+export type NotifyPolicyInput = z.input<typeof notifyPolicySchema>;
 
 /** One `[[notify.routes]]` as written. */
 export type RouteConfig = z.infer<typeof routeSchema>;
@@ -198,12 +200,12 @@ export function resolveNotifyPolicy(
 ): ResolvedNotifyPolicy {
   const zone = options.defaultTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   return {
-    groupWaitMs: parseDuration(config.group_wait ?? NOTIFY_DEFAULTS.group_wait),
-    forMs: parseDuration(config.for ?? NOTIFY_DEFAULTS.for),
+    groupWaitMs: msOf(config.group_wait ?? NOTIFY_DEFAULTS.group_wait),
+    forMs: msOf(config.for ?? NOTIFY_DEFAULTS.for),
     forRuleMs: Object.fromEntries(
-      Object.entries(config.for_rule ?? {}).map(([rule, text]) => [rule, parseDuration(text)]),
+      Object.entries(config.for_rule ?? {}).map(([rule, text]) => [rule, msOf(text)]),
     ),
-    repeatIntervalMs: parseDuration(config.repeat_interval ?? NOTIFY_DEFAULTS.repeat_interval),
+    repeatIntervalMs: msOf(config.repeat_interval ?? NOTIFY_DEFAULTS.repeat_interval),
     sendResolved: config.send_resolved ?? NOTIFY_DEFAULTS.send_resolved,
     ...(config.link === undefined ? {} : { link: config.link }),
     routes: (config.routes ?? []).map((route) => ({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AlertPolicy, type PolicyOutput } from "./policy.ts";
-import { type NotifyPolicyConfig, parseNotifyPolicy } from "./policy_schema.ts";
+import { type NotifyPolicyInput, parseNotifyPolicy } from "./policy_schema.ts";
 import type { Silence } from "./silences.ts";
 import type { Alert, Severity } from "./types.ts";
 
@@ -11,7 +11,7 @@ const H = 60 * M;
 const T0 = Date.parse("2026-06-10T17:00:00Z");
 
 function policyOf(
-  config: NotifyPolicyConfig,
+  config: NotifyPolicyInput,
   options: { silences?: () => Silence[] } = {},
 ): AlertPolicy {
   return new AlertPolicy(

@@ -8,7 +8,7 @@
 
 import { z } from "zod";
 import { DURATION_HINT } from "../config/units.ts";
-import { checkDuration } from "../config/zod_units.ts";
+import { duration as parsedDuration } from "../config/zod_units.ts";
 import { describeValue } from "../config/wording.ts";
 
 /** A rate as written: `"20/m"` (a count per s, m or h). */
@@ -53,10 +53,10 @@ export function custom(message: string, input: unknown) {
   return { code: "custom" as const, input, message };
 }
 
-/** A duration as text, any non-string named in the message. */
+/** A duration (parsed into `{ text, ms }`), any non-string named in the message. */
 export const duration = z.string({
   error: (issue) => `expected ${DURATION_HINT}, got ${describeValue(issue.input)}`,
-}).check(checkDuration);
+}).pipe(parsedDuration);
 
 /** A rate limit as text: `"20/m"`. */
 export const rateLimit = z.string({

@@ -1,7 +1,8 @@
 /**
  * One `[webhooks.<name>]` table: the zod schema of the table as written
- * (strict: a typo is an error) and {@linkcode resolveWebhook}, which applies
- * the defaults and turns durations into milliseconds. The agent's and the
+ * (strict: a typo is an error; durations parsed there) and
+ * {@linkcode resolveWebhook}, which applies the defaults and takes the
+ * milliseconds. The agent's and the
  * collector's config schemas embed {@linkcode webhookSchema} as
  * `webhooks: z.record(name, webhookSchema)`.
  *
@@ -13,7 +14,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration } from "../config/units.ts";
+import { msOf } from "../config/zod_units.ts";
 import { describeValue } from "../config/wording.ts";
 import {
   common,
@@ -88,7 +89,7 @@ export const webhookSchema = z.discriminatedUnion(
   },
 );
 
-/** One `[webhooks.<name>]` table as written (validated, defaults not applied). */
+/** One `[webhooks.<name>]` table as written (validated, durations parsed, defaults not applied). */
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 
 /** A count of messages per period, from `rate_limit = "20/m"`. */
@@ -184,14 +185,14 @@ export function parseRateLimit(text: string): RateLimit {
 /**
  * Applies the defaults to a validated `[webhooks.<name>]` table.
  *
- * @throws {SyntaxError} when a duration or rate does not parse (not after `webhookSchema`).
+ * @throws {SyntaxError} when a rate does not parse (not after `webhookSchema`).
  */
 export function resolveWebhook(name: string, parsed: WebhookConfig): ResolvedWebhook {
   const base: ResolvedCommon = {
     name,
-    maxAgeMs: parseDuration(parsed.max_age ?? WEBHOOK_DEFAULTS.max_age),
+    maxAgeMs: msOf(parsed.max_age ?? WEBHOOK_DEFAULTS.max_age),
     onUncertain: parsed.on_uncertain ?? WEBHOOK_DEFAULTS.on_uncertain,
-    dedupeWindowMs: parseDuration(parsed.dedupe_window ?? WEBHOOK_DEFAULTS.dedupe_window),
+    dedupeWindowMs: msOf(parsed.dedupe_window ?? WEBHOOK_DEFAULTS.dedupe_window),
     ...(parsed.dedupe_scope === "site" ? { dedupeScope: "site" as const } : {}),
     ...(parsed.rate_limit === undefined ? {} : { rateLimit: parseRateLimit(parsed.rate_limit) }),
   };
