@@ -26,13 +26,13 @@ export { NAME_PATTERN, namedRecord } from "./named_record.ts";
 export {
   bytesOf,
   customIssue,
-  duration,
   type Duration,
+  duration,
   durationAtLeast,
   msOf,
   positiveDuration,
-  size,
   type Size,
+  size,
   textOf,
   timezone,
 } from "./zod_units.ts";
