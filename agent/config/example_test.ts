@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "./load.ts";
-import {
-  agentSchema,
-  collectorSchema,
-  limitsSchema,
-  logSchema,
-  PROBE_SCHEMAS,
-  restartSchema,
-  scriptSchema,
-} from "./schema.ts";
+import { agentSchema, collectorSchema, logSchema, restartSchema, scriptSchema } from "./schema.ts";
+import { limitsSchema, PROBE_SCHEMAS } from "../health/schema.ts";
 import { EXAMPLE, ROOT } from "./_testing.ts";
 
 // --- config.example.toml -------------------------------------------------

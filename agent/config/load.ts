@@ -13,24 +13,14 @@ import { dirname, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
 import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
+import { parseToml } from "../../shared/config/parse_toml.ts";
 import { interpolate } from "../../shared/config/interpolate.ts";
-import { registerSecret } from "../../shared/redact.ts";
-import { isSecretPath, revealValue } from "../../shared/config/secrets.ts";
+import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
-import { loadSecretKey } from "./secret_key.ts";
-import { describeValue, unknownKeyMessage } from "../../shared/config/wording.ts";
-import {
-  agentConfigSchema,
-  agentSchema,
-  CONFIG_DEFAULTS,
-  limitsSchema,
-  logSchema,
-  NAME_PATTERN,
-  PROBE_SCHEMAS,
-  restartSchema,
-  scriptDefaultsSchema,
-  scriptSchema,
-} from "./schema.ts";
+import { describeValue } from "../../shared/config/wording.ts";
+import { describeIssue } from "../../shared/config/zod_issue.ts";
+import { agentConfigSchema, CONFIG_DEFAULTS, NAME_PATTERN } from "./schema.ts";
+import { AGENT_WORDING } from "./_wording.ts";
 import { resolveConfig, resolvePath } from "./_resolve.ts";
 import type { ResolvedAgentConfig } from "./types.ts";
 
@@ -61,30 +51,24 @@ type Table = Record<string, unknown>;
  */
 export function parseConfig(text: string, options: ParseConfigOptions): ResolvedAgentConfig {
   const file = options.path;
-  let raw: Table;
-  try {
-    raw = parse(text);
-  } catch (error) {
-    if (!(error instanceof TomlError)) throw error;
-    throw new ConfigError([tomlIssue(error)], { file, cause: error });
-  }
+  const raw = parseToml(text, file);
   const lines = scanKeyLines(text);
   const issues: ConfigIssue[] = [];
   const { merged, lineOf } = applyOverlay(raw, lines, options.envName, issues);
   if (merged === undefined) throw new ConfigError(issues, { file }); // unknown --env
-  const failed = interpolateAll(
-    merged,
-    {
-      vars: options.vars ?? Deno.env.toObject(),
-      secretKey: options.secretKey ?? null,
-    },
-    lineOf,
-    issues,
-  );
-  const result = agentConfigSchema.safeParse(merged, { reportInput: true });
+  const interpolated = interpolateTree(merged, {
+    vars: options.vars ?? Deno.env.toObject(),
+    secretKey: options.secretKey ?? null,
+  });
+  for (const problem of interpolated.problems) {
+    issues.push({ ...problem, line: lineOf(problem.path.split(".")) });
+  }
+  const failed = interpolated.problems.map((problem) => problem.path);
+  const values = interpolated.value;
+  const result = agentConfigSchema.safeParse(values, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) {
-      for (const found of fromZod(issue)) {
+      for (const found of describeIssue(issue, { wording: AGENT_WORDING })) {
         if (failed.some((prefix) => found.path === prefix || found.path.startsWith(`${prefix}.`))) {
           continue; // already reported as a missing variable
         }
@@ -94,7 +78,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
   }
   if (!result.success) {
     // Problems that need defaults applied are found too, in what did validate.
-    for (const issue of crossFieldIssues(merged, result.error.issues, options)) {
+    for (const issue of crossFieldIssues(values, result.error.issues, options)) {
       issues.push({ ...issue, line: lineOf(issue.path.split(".")) });
     }
   }
@@ -177,10 +161,7 @@ export async function loadConfig(
   path: string,
   options: LoadConfigOptions = {},
 ): Promise<ResolvedAgentConfig> {
-  const { text, secretKey } = await readConfigFile(path, options, {
-    readTextFile: (file) => Deno.readTextFile(file),
-    loadKey: loadSecretKey,
-  });
+  const { text, secretKey } = await readConfigFile(path, options, Deno);
   return parseConfig(text, { ...options, path, secretKey });
 }
 
@@ -192,15 +173,6 @@ export function envNameFrom(
   if (flag !== undefined && flag !== "") return flag;
   const fromVars = vars === undefined ? Deno.env.get("SCRIPTMON_ENV") : vars.SCRIPTMON_ENV;
   return fromVars === undefined || fromVars === "" ? undefined : fromVars;
-}
-
-function tomlIssue(error: TomlError): ConfigIssue {
-  const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
-  return {
-    path: "",
-    line: error.line,
-    message: `invalid TOML: ${reason} (column ${error.column})`,
-  };
 }
 
 function isTable(value: unknown): value is Table {
@@ -301,138 +273,6 @@ function valueAt(table: unknown, path: string[]): unknown {
     value = isTable(value) || Array.isArray(value) ? (value as Table)[key] : undefined;
   }
   return value;
-}
-
-/**
- * Interpolates every string in place, decrypts `enc:v1:` values and
- * registers the secrets (those, webhook URLs and passwords, the collector
- * token) for redaction; returns the paths that had problems.
- */
-function interpolateAll(
-  table: Table,
-  options: { vars: Readonly<Record<string, string | undefined>>; secretKey: Uint8Array | null },
-  lineOf: (path: string[]) => number | undefined,
-  issues: ConfigIssue[],
-): string[] {
-  const failed: string[] = [];
-  const visit = (holder: Table | unknown[], key: string | number, path: string[]) => {
-    const value = (holder as Table)[key];
-    if (typeof value === "string") {
-      const result = interpolate(value, options.vars);
-      const revealed = revealValue(result.value, options.secretKey);
-      (holder as Table)[key] = revealed.value;
-      if (revealed.value !== result.value || isSecretPath(path)) registerSecret(revealed.value);
-      const problems = [...result.problems, ...(revealed.problem ? [revealed.problem] : [])];
-      if (problems.length > 0) failed.push(path.join("."));
-      for (const message of problems) {
-        issues.push({ path: path.join("."), line: lineOf(path), message });
-      }
-    } else if (Array.isArray(value)) {
-      const copy = [...value];
-      (holder as Table)[key] = copy;
-      copy.forEach((_, index) => visit(copy, index, [...path, String(index)]));
-    } else if (isTable(value)) {
-      const copy = { ...value };
-      (holder as Table)[key] = copy;
-      for (const inner of Object.keys(copy)) visit(copy, inner, [...path, inner]);
-    }
-  };
-  for (const key of Object.keys(table)) visit(table, key, [key]);
-  return failed;
-}
-
-/** The kind of the probe at `path` (`scripts.<name>.probes.<n>`), if it is one. */
-function probeKind(
-  path: readonly PropertyKey[],
-  input: unknown,
-): keyof typeof PROBE_SCHEMAS | undefined {
-  if (path.length !== 4 || path[0] !== "scripts" || path[2] !== "probes") return undefined;
-  const kind = isTable(input) ? input.kind : undefined;
-  return typeof kind === "string" && Object.hasOwn(PROBE_SCHEMAS, kind)
-    ? kind as keyof typeof PROBE_SCHEMAS
-    : undefined;
-}
-
-/** Our message for an unknown `key` of the table at `path` holding `input`. */
-function unknownKey(path: readonly PropertyKey[], key: string, input: unknown): string {
-  const kind = probeKind(path, input);
-  if (kind !== undefined) {
-    const owner = Object.entries(PROBE_SCHEMAS).find(([, schema]) => key in schema.shape)?.[0];
-    if (owner !== undefined) {
-      return `expected ${key} only together with kind = "${owner}", got it with kind = "${kind}"`;
-    }
-    return unknownKeyMessage(key, Object.keys(PROBE_SCHEMAS[kind].shape));
-  }
-  return unknownKeyMessage(key, knownKeys(path));
-}
-
-/** Known keys of the table at `path`, for "did you mean" hints. */
-function knownKeys(path: readonly PropertyKey[]): string[] {
-  const last = path.at(-1);
-  const shape = path.length === 0
-    ? agentConfigSchema.shape
-    : path.length === 1 && last === "agent"
-    ? agentSchema.shape
-    : path.length === 1 && last === "defaults"
-    ? scriptDefaultsSchema.shape
-    : path.length === 2 && path[0] === "scripts"
-    ? scriptSchema.shape
-    : last === "restart"
-    ? restartSchema.shape
-    : last === "log"
-    ? logSchema.shape
-    : last === "limits"
-    ? limitsSchema.shape
-    : {};
-  return Object.keys(shape);
-}
-
-/** Our wording for one zod issue (one per unknown key). */
-function fromZod(issue: z.core.$ZodIssue): ConfigIssue[] {
-  const path = issue.path.map(String).join(".");
-  const got = describeValue(issue.input);
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return issue.keys.map((key) => ({
-        path: [...issue.path.map(String), key].join("."),
-        message: unknownKey(issue.path, key, issue.input),
-      }));
-    case "invalid_type":
-      return [{ path, message: `expected ${typeNoun(issue.expected)}, got ${got}` }];
-    case "invalid_value":
-      return [{
-        path,
-        message: `expected one of ${
-          issue.values.map((v) => JSON.stringify(v)).join(", ")
-        }, got ${got}`,
-      }];
-    case "too_small":
-    case "too_big": {
-      if (issue.origin === "string") {
-        return [{ path, message: `expected a non-empty string, got ${got}` }];
-      }
-      const op = issue.code === "too_small"
-        ? (issue.inclusive ? ">=" : ">")
-        : (issue.inclusive ? "<=" : "<");
-      const bound = issue.code === "too_small" ? issue.minimum : issue.maximum;
-      return [{ path, message: `expected a number ${op} ${bound}, got ${got}` }];
-    }
-    default:
-      return [{ path, message: issue.message }];
-  }
-}
-
-function typeNoun(expected: string): string {
-  const nouns: Record<string, string> = {
-    string: "a string",
-    number: "a number",
-    int: "an integer",
-    boolean: "true or false",
-    object: "a table",
-    record: "a table",
-    array: "an array",
-  };
-  return nouns[expected] ?? expected;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The agent's config: the TOML file read and checked against its schema (`load.ts`,
  * `schema.ts`), resolved once into `ResolvedAgentConfig` (`types.ts`, `_resolve.ts`), watched
- * for edits (`watcher.ts`), the `enc:v1:` key and the CA certificates it names.
+ * for edits (`watcher.ts`), and the CA certificates it names.
  *
  * @module
  */
@@ -10,7 +10,6 @@ export { readCaCerts } from "./ca_certs.ts";
 export { commandSchema } from "./command_schema.ts";
 export { ConfigError, envNameFrom, loadConfig, locateDataDir, parseConfig } from "./load.ts";
 export type { ConfigIssue } from "./load.ts";
-export { loadSecretKey } from "./secret_key.ts";
 export type {
   ResolvedAction,
   ResolvedAgentConfig,

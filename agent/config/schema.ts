@@ -20,28 +20,7 @@ import {
 } from "../../shared/config/zod_units.ts";
 import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
 import { commandSchema } from "./command_schema.ts";
-import {
-  action,
-  execProbeSchema,
-  HEALTH_ACTIONS,
-  HTTP_METHODS,
-  httpProbeSchema,
-  limitsSchema,
-  PROBE_SCHEMAS,
-  probeSchema,
-  tcpProbeSchema,
-} from "../health/schema.ts";
-
-export {
-  execProbeSchema,
-  HEALTH_ACTIONS,
-  HTTP_METHODS,
-  httpProbeSchema,
-  limitsSchema,
-  PROBE_SCHEMAS,
-  probeSchema,
-  tcpProbeSchema,
-};
+import { action, limitsSchema, probeSchema } from "../health/schema.ts";
 import { describeValue } from "../../shared/config/wording.ts";
 import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
 import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";

@@ -9,7 +9,7 @@
 
 import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.ts";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse, TomlError } from "smol-toml";
+import { parseToml } from "../../shared/config/parse_toml.ts";
 import { msOf, textOf } from "../../shared/config/zod_units.ts";
 import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhook_schema.ts";
 import {
@@ -17,11 +17,10 @@ import {
   resolveNotifyPolicy,
   unknownWebhooks,
 } from "../../shared/notify/policy_schema.ts";
-import { interpolateTree } from "./_interpolate.ts";
+import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
-import { loadSecretKey } from "./secret_key.ts";
 import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
-import { describeIssue } from "./zod_issue.ts";
+import { describeIssue } from "../../shared/config/zod_issue.ts";
 import {
   COLLECTOR_DEFAULTS,
   type CollectorConfig,
@@ -75,25 +74,13 @@ export interface ParseConfigOptions {
  */
 export function parseConfig(text: string, options: ParseConfigOptions): ResolvedCollectorConfig {
   const file = options.path;
-  let raw: Record<string, unknown>;
-  try {
-    raw = parse(text);
-  } catch (error) {
-    if (!(error instanceof TomlError)) throw error;
-    const reason = error.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
-    throw new ConfigError([{
-      path: "",
-      line: error.line,
-      message: `invalid TOML: ${reason} (column ${error.column})`,
-    }], { file, cause: error });
-  }
+  const raw = parseToml(text, file);
   const lines = scanKeyLines(text);
   const lineOf = (path: string) => path === "" ? undefined : findLine(lines, path.split("."));
-  const interpolated = interpolateTree(
-    raw,
-    options.vars ?? Deno.env.toObject(),
-    options.secretKey ?? null,
-  );
+  const interpolated = interpolateTree(raw, {
+    vars: options.vars ?? Deno.env.toObject(),
+    secretKey: options.secretKey ?? null,
+  });
   const issues: ConfigIssue[] = interpolated.problems.map((p) => ({ ...p, line: lineOf(p.path) }));
   const failed = new Set(interpolated.problems.map((p) => p.path));
   const result = collectorConfigSchema.safeParse(interpolated.value, { reportInput: true });
@@ -125,10 +112,7 @@ export async function loadConfig(
   path: string,
   options: Omit<ParseConfigOptions, "path"> = {},
 ): Promise<ResolvedCollectorConfig> {
-  const { text, secretKey } = await readConfigFile(path, options, {
-    readTextFile: (file) => Deno.readTextFile(file),
-    loadKey: loadSecretKey,
-  });
+  const { text, secretKey } = await readConfigFile(path, options, Deno);
   return parseConfig(text, { ...options, path, secretKey });
 }
 

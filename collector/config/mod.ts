@@ -8,5 +8,3 @@
 export { ConfigError, loadConfig, parseConfig } from "./load.ts";
 export type { ResolvedCollectorConfig } from "./load.ts";
 export { ConfigReloader } from "./reload.ts";
-export { loadSecretKey } from "./secret_key.ts";
-export { describeIssue } from "./zod_issue.ts";

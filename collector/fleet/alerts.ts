@@ -37,6 +37,7 @@ import {
 import { RuntimeRules } from "../../shared/notify/runtime_rules.ts";
 import type { Alert, Channel, MessageState, Severity } from "../../shared/notify/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
+import { readCaCerts as readWebhookCaCerts } from "../../shared/config/ca_certs.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
@@ -393,23 +394,8 @@ export class CollectorAlerts implements AlertStats {
  *
  * @throws {Error} naming the webhook and file when one cannot be read.
  */
-export async function readCaCerts(
-  config: ResolvedCollectorConfig,
-): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const [name, webhook] of Object.entries(config.webhooks)) {
-    const file = "caFile" in webhook ? webhook.caFile : undefined;
-    if (typeof file !== "string") continue;
-    try {
-      out[name] = [await Deno.readTextFile(file)];
-    } catch (error) {
-      throw new Error(
-        `Cannot read webhooks.${name}.ca_file "${file}": ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-  }
-  return out;
+export function readCaCerts(config: ResolvedCollectorConfig): Promise<Record<string, string[]>> {
+  return readWebhookCaCerts(config.webhooks, Deno);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -8,7 +8,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { HttpError } from "./http_error.ts";
-import { describeIssue } from "../config/zod_issue.ts";
+import { describeIssue } from "../../shared/config/zod_issue.ts";
 
 /**
  * The request body parsed as JSON and validated by `schema`.

@@ -2,19 +2,38 @@
  * Reading a config file, the same in both programs: its text (a file that
  * cannot be read is a {@linkcode ConfigError} naming it), and the key of its
  * `enc:v1:` values, looked for only when the file needs one (a bad key file
- * elsewhere is no problem). The program passes its file and key reading in.
+ * elsewhere is no problem). The program passes its file system in: `Deno`
+ * itself, or a fake in tests.
  *
  * @module
  */
 
 import { ConfigError } from "./config_error.ts";
-import { needsKey, SecretError } from "./secrets.ts";
+import { needsKey, resolveSecretKey, SecretError } from "./secrets.ts";
 
-/** How the program reads files and its key. */
-export interface ConfigFileIo {
+/** What reading a config and its key needs of the file system; `Deno` has it all. */
+export interface ConfigFiles {
   readTextFile(path: string): Promise<string>;
-  /** The key from the environment (`vars`), or null (see `resolveSecretKey`). */
-  loadKey(vars: Readonly<Record<string, string | undefined>>): Promise<Uint8Array | null>;
+  /** `mode`: the permission bits a key file is checked for (not on Windows). */
+  stat(path: string): Promise<{ mode: number | null }>;
+  build: { os: string };
+}
+
+/**
+ * The `enc:v1:` key named by `vars` (`SCRIPTMON_SECRET_KEY`, or the file
+ * `SCRIPTMON_SECRET_KEY_FILE` names), or null when none is configured.
+ *
+ * @throws {SecretError} naming the variable or file and what is wrong with it.
+ */
+export function loadSecretKey(
+  files: ConfigFiles,
+  vars: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+): Promise<Uint8Array | null> {
+  return resolveSecretKey({
+    env: (name) => vars[name],
+    readFile: (path) => files.readTextFile(path),
+    fileMode: async (path) => files.build.os === "windows" ? null : (await files.stat(path)).mode,
+  });
 }
 
 /** The config's text and, when it needs one, its key. */
@@ -24,11 +43,11 @@ export async function readConfigFile(
     vars?: Readonly<Record<string, string | undefined>>;
     secretKey?: Uint8Array | null;
   },
-  io: ConfigFileIo,
+  files: ConfigFiles,
 ): Promise<{ text: string; secretKey: Uint8Array | null }> {
   let text: string;
   try {
-    text = await io.readTextFile(path);
+    text = await files.readTextFile(path);
   } catch (error) {
     const why = error instanceof Deno.errors.NotFound
       ? "not found"
@@ -44,7 +63,7 @@ export async function readConfigFile(
   let secretKey = options.secretKey ?? null;
   if (secretKey === null && needsKey(text, vars)) {
     try {
-      secretKey = await io.loadKey(vars);
+      secretKey = await loadSecretKey(files, vars);
     } catch (error) {
       if (!(error instanceof SecretError)) throw error;
       throw new ConfigError([{ path: "", message: error.message }], { file: path, cause: error });

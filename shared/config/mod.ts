@@ -1,14 +1,22 @@
 /**
- * The config toolkit of both programs: durations and sizes, `${VAR}` interpolation, `enc:v1:`
- * secrets, the config error with key path and line, the file reader.
+ * The config toolkit of both programs: durations and sizes as zod units, named tables, zod
+ * issues in our words, TOML text and the line of each key, `${VAR}` interpolation, `enc:v1:`
+ * secrets, the config error with key path and line, and the file readers (the program passes
+ * its file system in).
  *
  * @module
  */
 
+export { readCaCerts } from "./ca_certs.ts";
 export { ConfigError } from "./config_error.ts";
 export type { ConfigIssue } from "./config_error.ts";
-export { readConfigFile } from "./config_file.ts";
+export { loadSecretKey, readConfigFile } from "./config_file.ts";
+export type { ConfigFiles } from "./config_file.ts";
 export { interpolate } from "./interpolate.ts";
+export { interpolateTree } from "./interpolate_tree.ts";
+export type { InterpolatedTree } from "./interpolate_tree.ts";
+export { NAME_PATTERN, namedRecord } from "./named_record.ts";
+export { parseToml } from "./parse_toml.ts";
 export { secretCommands } from "./secret_commands.ts";
 export {
   encryptSecret,
@@ -21,8 +29,9 @@ export {
 } from "./secrets.ts";
 export { findLine, scanKeyLines } from "./toml_lines.ts";
 export { DURATION_HINT, formatBytes, formatDuration, parseDuration, parseSize } from "./units.ts";
-export { describeValue, unknownKeyMessage } from "./wording.ts";
-export { NAME_PATTERN, namedRecord } from "./named_record.ts";
+export { describeJsonValue, describeValue, unknownKeyMessage } from "./wording.ts";
+export { describeIssue, JSON_WORDING } from "./zod_issue.ts";
+export type { DescribeIssueOptions, IssueWording, Problem } from "./zod_issue.ts";
 export {
   bytesOf,
   customIssue,

@@ -1,6 +1,7 @@
 /**
- * How both programs' config errors word a value and an unknown key:
- * `got "soon"`, `got a table`, `unknown key "comand"; did you mean "command"?`.
+ * How both programs word a value and an unknown key: `got "soon"`,
+ * `got a table` (TOML) or `got an object` (JSON), `unknown key "comand";
+ * did you mean "command"?`.
  *
  * @module
  */
@@ -10,6 +11,16 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value instanceof Date) return value.toISOString();
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return "a table";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A value as JSON messages show it: strings quoted, objects and arrays named, at most 80 characters. */
+export function describeJsonValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.length === 0 ? "[]" : "an array";
+  if (typeof value === "object" && value !== null) return "an object";
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -1,7 +1,8 @@
 /**
  * The fields webhook tables are made of (URLs, secrets, addresses, rates,
- * headers, the keys every webhook has), shared by the schema of each kind:
- * chat and JSON in `webhook_schema.ts`, email and SMS beside their channels.
+ * headers, the keys every webhook has), shared by the schema of each kind
+ * beside its channel (`channels/chat_schema.ts`, `json_schema.ts`,
+ * `email_schema.ts`, `sms_schema.ts`).
  *
  * @module
  */
@@ -113,35 +114,32 @@ export const text = z.string({
   error: (issue) => `expected a string, got ${describeValue(issue.input)}`,
 }).min(1, { error: 'expected a non-empty string, got ""' });
 
+/**
+ * A string `pattern` matches. `what` names it: `expected <what>, got 5`; a
+ * string that does not match gets `expected <mismatch ?? what>, got "<shown>"`.
+ */
+export function matching(
+  pattern: RegExp,
+  what: string,
+  options: { mismatch?: string; shown?: (text: string) => string } = {},
+) {
+  return z.string({
+    error: (issue) => `expected ${what}, got ${describeValue(issue.input)}`,
+  }).check((ctx) => {
+    if (!pattern.test(ctx.value)) {
+      const shown = options.shown?.(ctx.value) ?? ctx.value;
+      ctx.issues.push(
+        custom(`expected ${options.mismatch ?? what}, got ${JSON.stringify(shown)}`, ctx.value),
+      );
+    }
+  });
+}
+
 /** One email address. */
-export const emailAddress = z.string({
-  error: (issue) =>
-    `expected an email address like "ops@example.com", got ${describeValue(issue.input)}`,
-}).check((ctx) => {
-  if (!EMAIL_ADDRESS.test(ctx.value)) {
-    ctx.issues.push(
-      custom(
-        `expected an email address like "ops@example.com", got ${JSON.stringify(ctx.value)}`,
-        ctx.value,
-      ),
-    );
-  }
-});
+export const emailAddress = matching(EMAIL_ADDRESS, 'an email address like "ops@example.com"');
 
 /** One phone number in E.164. */
-export const phoneNumber = z.string({
-  error: (issue) =>
-    `expected an E.164 phone number like "+14155550100", got ${describeValue(issue.input)}`,
-}).check((ctx) => {
-  if (!E164.test(ctx.value)) {
-    ctx.issues.push(
-      custom(
-        `expected an E.164 phone number like "+14155550100", got ${JSON.stringify(ctx.value)}`,
-        ctx.value,
-      ),
-    );
-  }
-});
+export const phoneNumber = matching(E164, 'an E.164 phone number like "+14155550100"');
 
 /** A non-empty list of `item`; `one`/`many` name it in messages. */
 export function nonEmptyList<T extends z.ZodType>(item: T, one: string, many: string) {

@@ -1,10 +1,10 @@
 /**
- * One `[webhooks.<name>]` table: the zod schema of the table as written
- * (strict: a typo is an error; durations parsed there) and
+ * One `[webhooks.<name>]` table: the zod schema of the table as written,
+ * the union of each kind's schema (beside its channel in `channels/`;
+ * strict: a typo is an error; durations parsed there), and
  * {@linkcode resolveWebhook}, which applies the defaults and takes the
- * milliseconds. The agent's and the
- * collector's config schemas embed {@linkcode webhookSchema} as
- * `webhooks: z.record(name, webhookSchema)`.
+ * milliseconds. The agent's and the collector's config schemas embed
+ * {@linkcode webhookSchema} as `webhooks: namedRecord(webhookSchema, "webhook")`.
  *
  * Secrets (`secret`, `password`, `auth_token`, `secret_access_key`,
  * `session_token`) and webhook URLs (which carry a token in their path)
@@ -16,21 +16,12 @@
 import { z } from "zod";
 import { msOf } from "../config/zod_units.ts";
 import { describeValue } from "../config/wording.ts";
-import {
-  common,
-  headers,
-  isRecord,
-  MIN_SECRET_LENGTH,
-  RATE_LIMIT,
-  RATE_UNITS,
-  secret,
-  strictTable,
-  webhookUrl,
-} from "./webhook_fields.ts";
+import { isRecord, RATE_LIMIT, RATE_UNITS } from "./webhook_fields.ts";
+import { chatWebhookSchema } from "./channels/chat_schema.ts";
 import { emailWebhookSchema } from "./channels/email_schema.ts";
-import { smsWebhookSchema, snsSmsSchema, twilioSmsSchema } from "./channels/sms_schema.ts";
+import { jsonWebhookSchema } from "./channels/json_schema.ts";
+import { smsWebhookSchema } from "./channels/sms_schema.ts";
 
-export { emailWebhookSchema, smsWebhookSchema, snsSmsSchema, twilioSmsSchema };
 export { isLoopbackHost, MIN_SECRET_LENGTH, redactUrl } from "./webhook_fields.ts";
 
 /** The kinds of destination a webhook may be. */
@@ -57,22 +48,6 @@ export const WEBHOOK_DEFAULTS = {
   tls: false,
   twilio_api_base: "https://api.twilio.com",
 } as const;
-
-/** A chat webhook: Slack, Amazon Chime, Microsoft Teams (Workflows) or Discord. */
-export const chatWebhookSchema = strictTable({
-  kind: z.enum(["slack", "chime", "teams", "discord"]),
-  ...common,
-  url: webhookUrl,
-});
-
-/** A generic JSON receiver; every post is signed with HMAC-SHA256 of `secret`. */
-export const jsonWebhookSchema = strictTable({
-  kind: z.literal("json"),
-  ...common,
-  url: webhookUrl,
-  secret: secret(MIN_SECRET_LENGTH),
-  headers: headers.optional(),
-});
 
 /** One `[webhooks.<name>]` table as written: its keys depend on `kind`. */
 export const webhookSchema = z.discriminatedUnion(

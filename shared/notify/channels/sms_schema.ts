@@ -11,6 +11,7 @@ import {
   common,
   custom,
   isRecord,
+  matching,
   nonEmptyList,
   phoneNumber,
   secret,
@@ -25,19 +26,9 @@ export const twilioSmsSchema = strictTable({
   kind: z.literal("sms"),
   provider: z.literal("twilio"),
   ...common,
-  account_sid: z.string({
-    error: (issue) => `expected a Twilio account SID, got ${describeValue(issue.input)}`,
-  }).check((ctx) => {
-    if (!/^AC[0-9a-fA-F]{32}$/.test(ctx.value)) {
-      ctx.issues.push(
-        custom(
-          `expected a Twilio account SID like "AC" and 32 hex digits, got ${
-            JSON.stringify(ctx.value.slice(0, 40))
-          }`,
-          ctx.value,
-        ),
-      );
-    }
+  account_sid: matching(/^AC[0-9a-fA-F]{32}$/, "a Twilio account SID", {
+    mismatch: 'a Twilio account SID like "AC" and 32 hex digits',
+    shown: (text) => text.slice(0, 40),
   }),
   auth_token: secret(),
   from: phoneNumber,
@@ -50,34 +41,12 @@ export const snsSmsSchema = strictTable({
   kind: z.literal("sms"),
   provider: z.literal("sns"),
   ...common,
-  region: z.string({
-    error: (issue) => `expected an AWS region like "eu-west-1", got ${describeValue(issue.input)}`,
-  }).check((ctx) => {
-    if (!AWS_REGION.test(ctx.value)) {
-      ctx.issues.push(
-        custom(
-          `expected an AWS region like "eu-west-1", got ${JSON.stringify(ctx.value)}`,
-          ctx.value,
-        ),
-      );
-    }
-  }),
+  region: matching(AWS_REGION, 'an AWS region like "eu-west-1"'),
   access_key_id: text,
   secret_access_key: secret(),
   session_token: secret().optional(),
-  topic_arn: z.string({
-    error: (issue) => `expected an SNS topic ARN, got ${describeValue(issue.input)}`,
-  }).check((ctx) => {
-    if (!TOPIC_ARN.test(ctx.value)) {
-      ctx.issues.push(
-        custom(
-          `expected an SNS topic ARN like "arn:aws:sns:eu-west-1:123456789012:ops", got ${
-            JSON.stringify(ctx.value)
-          }`,
-          ctx.value,
-        ),
-      );
-    }
+  topic_arn: matching(TOPIC_ARN, "an SNS topic ARN", {
+    mismatch: 'an SNS topic ARN like "arn:aws:sns:eu-west-1:123456789012:ops"',
   }).optional(),
   phone_numbers: nonEmptyList(phoneNumber, "phone number", "phone numbers").optional(),
   endpoint: webhookUrl.optional(),
