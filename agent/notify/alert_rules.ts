@@ -1,15 +1,19 @@
 /**
- * The agent's own alert rules: its memory and free disk. A script is judged
- * by the one set of rules both programs share (`shared/notify/alert_rules.ts`),
+ * The agent's own alert rules: its memory and free disk. A script and a
+ * token are judged by the one set of rules both programs share
+ * (`shared/notify/alert_rules.ts`, `shared/notify/alert_rules_tokens.ts`),
  * over the summary the agent also sends the collector, plus what only the
- * agent knows ({@linkcode scriptFacts}: the stderr tail, the retry cadence).
+ * agent knows ({@linkcode scriptFacts}: the stderr tail, the retry cadence;
+ * {@linkcode tokenFacts}: a token's reason, lead time and refresh record).
  *
  * @module
  */
 import { formatDuration } from "../../shared/config/units.ts";
 import type { Condition, RuleContext, ScriptFacts } from "../../shared/notify/alert_rules.ts";
+import type { TokenFacts } from "../../shared/notify/alert_rules_tokens.ts";
 import type { AgentInfo } from "../local_api/status.ts";
 import type { ResolvedScript } from "../config/types.ts";
+import type { TokenStatus } from "../tokens/types.ts";
 
 export type { Condition } from "../../shared/notify/alert_rules.ts";
 
@@ -21,6 +25,19 @@ export function scriptFacts(script: ResolvedScript, stderrTail: string[]): Scrip
   const every = formatDuration(script.restart.maxDelayMs);
   const stable = formatDuration(script.restart.resetAfterMs);
   return { stderrTail, crashLoopNote: `Retrying every ${every} until a run lasts ${stable}.` };
+}
+
+/** What the agent adds to its own judgement of its tokens, by name: reason, lead time, refresh. */
+export function tokenFacts(tokens: readonly TokenStatus[]): Map<string, TokenFacts> {
+  return new Map(tokens.map((t) => [t.name, {
+    reason: t.reason,
+    warning: t.warning,
+    refresh: t.refresh === null ? null : {
+      failures: t.refresh.failures,
+      lastReason: t.refresh.lastReason,
+      nextTryAt: t.refresh.nextTryAt,
+    },
+  }]));
 }
 
 /** The conditions of the agent itself: its memory and free disk. */

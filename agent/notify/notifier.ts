@@ -12,16 +12,21 @@ import { queueDue } from "../../shared/notify/queue_due.ts";
 import { AlertPolicy, type PolicyOutput } from "../../shared/notify/policy.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../../shared/notify/types.ts";
-import { agentConditions, type Condition, scriptFacts } from "./alert_rules.ts";
+import { agentConditions, type Condition, scriptFacts, tokenFacts } from "./alert_rules.ts";
 import { scriptConditions } from "../../shared/notify/alert_rules.ts";
-import { toScriptSummary } from "../uplink/ingest_body.ts";
+import {
+  tokenConditions,
+  type TokenFacts,
+  tokenWarnings,
+} from "../../shared/notify/alert_rules_tokens.ts";
+import type { TokenSummary } from "../../shared/protocol.ts";
+import { toScriptSummary, toTokenSummary } from "../uplink/ingest_body.ts";
 import type { AgentInfo } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentConfig } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
 import { relayKey } from "./relay_key.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
-import { tokenConditions, tokenWarnings } from "../tokens/alerts.ts";
 import type { TokenManager } from "../tokens/manager.ts";
 
 /** A relay or silence request named a webhook the config does not have. */
@@ -301,8 +306,11 @@ export class Notifier {
       for (const c of scriptConditions(toScriptSummary(status), ctx, facts)) current.set(c.key, c);
     }
     for (const c of agentConditions(agent, ctx)) current.set(c.key, c);
-    const tokens = this.#deps.tokens?.status() ?? [];
-    for (const c of tokenConditions(tokens, ctx)) current.set(c.key, c);
+    // The tokens likewise: the collector's rules over the summaries, plus what only the agent knows.
+    const tokenStatus = this.#deps.tokens?.status() ?? [];
+    const tokens = tokenStatus.map(toTokenSummary);
+    const known = tokenFacts(tokenStatus);
+    for (const c of tokenConditions(tokens, ctx, known)) current.set(c.key, c);
     for (const [key, condition] of current) this.#policy.observe(key, condition.alert, now);
     for (const [key, condition] of this.#firing) {
       if (!current.has(key)) {
@@ -317,18 +325,23 @@ export class Notifier {
       [...current.keys()].some((k) => !this.#firing.has(k));
     this.#firing = current;
     // Outputs the policy gave out but the outbox did not take yet (KV busy): first.
-    const due = [...this.#unqueued, ...this.#policy.due(now), ...this.#tokenWarnings(tokens, ctx)];
+    const due = [
+      ...this.#unqueued,
+      ...this.#policy.due(now),
+      ...this.#tokenWarnings(tokens, known, ctx),
+    ];
     this.#unqueued = await queueDue(this.#outbox, due);
     if (due.length > 0 || changed) await this.#save(current);
   }
 
   /** Each token warning not handed out yet, routed like an alert, keyed by token + lead + expiry. */
   #tokenWarnings(
-    tokens: ReturnType<TokenManager["status"]>,
+    tokens: readonly TokenSummary[],
+    known: ReadonlyMap<string, TokenFacts>,
     ctx: Parameters<typeof tokenWarnings>[1],
   ): PolicyOutput[] {
     const out: PolicyOutput[] = [];
-    for (const warning of tokenWarnings(tokens, ctx)) {
+    for (const warning of tokenWarnings(tokens, ctx, known)) {
       if (this.#warned.has(warning.dedupeKey)) continue;
       if (this.#warned.size >= 10_000) this.#warned.clear();
       this.#warned.add(warning.dedupeKey);

@@ -5,7 +5,6 @@
  * @module
  */
 
-export { tokenConditions, tokenWarnings } from "./alerts.ts";
 export { TokenManager } from "./manager.ts";
 export type { TokenGate } from "./manager.ts";
 export { blockedBy, checkTokensOnce, timeLeft, tokenSeverity } from "./once.ts";

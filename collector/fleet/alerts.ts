@@ -7,9 +7,10 @@
  * KV delivers each message once to the `[webhooks]` the routes name.
  *
  * On the same tick, the scripts each online agent last reported are read
- * through the rules of `alert_rules.ts` (`crash-looping`, `script-down`,
- * `unhealthy`, `resource`): conditions true now fire, those that cleared
- * resolve. The scripts of an agent that is offline (or silent for
+ * through the rules the agent applies too (`shared/notify/alert_rules.ts`:
+ * `crash-looping`, `script-down`, `unhealthy`, `resource`...; and its tokens
+ * through `shared/notify/alert_rules_tokens.ts`): conditions true now fire,
+ * those that cleared resolve. The scripts of an agent that is offline (or silent for
  * `offline_after`, about to be) are not evaluated: the offline alert covers
  * them, and their alerts stay as they were until the agent reports again.
  * The same failure on several agents, at one site or many, is grouped by
@@ -41,7 +42,8 @@ import { readCaCerts as readWebhookCaCerts } from "../../shared/config/ca_certs.
 import { retryLocked } from "../store/kv_retry.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
-import { type Condition, scriptConditions, tokenConditions } from "./alert_rules.ts";
+import { type Condition, scriptConditions } from "../../shared/notify/alert_rules.ts";
+import { tokenConditions } from "../../shared/notify/alert_rules_tokens.ts";
 import type { AlertStats } from "./metrics.ts";
 import type { Store } from "../store/store.ts";
 import type { AgentRecord } from "../store/types.ts";

@@ -8,6 +8,8 @@
 
 export { scriptConditions } from "./alert_rules.ts";
 export type { Condition, RuleContext, ScriptFacts } from "./alert_rules.ts";
+export { tokenConditions, tokenWarnings } from "./alert_rules_tokens.ts";
+export type { TokenFacts, TokenWarning } from "./alert_rules_tokens.ts";
 export {
   codeBlock,
   cut,
