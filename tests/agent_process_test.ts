@@ -331,7 +331,7 @@ Deno.test("status shows a scheduled script's next run and that it never ran; no 
   const nightly = table.stdout.split("\n").find((line) => line.startsWith("nightly"));
   assert.match(
     nightly ?? "",
-    /\snever ran\s+next run \d\d:\d\d \(in (\d+h )?\d+m; 0 3 \* \* \*\)$/,
+    /\snever ran\s+next run \d\d:\d\d \(in \d+(\.\d)?[hms]( \d+[ms])?; 0 3 \* \* \*\)$/,
   );
   assert.match(table.stdout, /^rates\s+running\s+-\s+\d+\s/m, "no health badge without checks");
   const page = await (await fetch(`http://127.0.0.1:${await agent.ready()}/`)).text();
