@@ -13,7 +13,7 @@ import { followLog, readLastLines } from "./logs/tail.ts";
 import { setupLogging } from "./logging.ts";
 import { runOnce } from "./once.ts";
 import { pingWebhooks, redactConfig } from "./notify/webhook_ping.ts";
-import { platform } from "./platform/mod.ts";
+import { platform, sendCtrlEvent } from "./platform/mod.ts";
 import type { ScriptStatus } from "./supervise/state.ts";
 import { timeLeft } from "./tokens/once.ts";
 import type { TokenStatus } from "./tokens/types.ts";
@@ -413,6 +413,14 @@ function program(): Command {
     console.log(`removed ${id}`);
   });
 
+  // Windows only, run by the agent itself to stop a script: see agent/platform/_win_console.ts.
+  cli.command("ctrl-event <pid> <event>", { hidden: true }).action((pid: string, event: string) => {
+    if (Deno.build.os !== "windows") throw new Error("ctrl-event is for Windows only");
+    if (!/^\d+$/.test(pid) || (event !== "c" && event !== "break")) {
+      throw new Error(`ctrl-event: expected <pid> <c|break>, got "${pid}" "${event}"`);
+    }
+    sendCtrlEvent(Number(pid), event);
+  });
   secretCommands(cli);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);

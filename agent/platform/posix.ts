@@ -9,6 +9,8 @@ import type {
   ProcessInfo,
   ProcessSample,
   SpawnDetachedOptions,
+  SpawnedChild,
+  SpawnOptions,
   TreeGuard,
 } from "./types.ts";
 import { childEnv } from "./child_env.ts";
@@ -204,6 +206,22 @@ abstract class PosixBase implements Platform {
     const setpriv = this.#findSetpriv();
     if (setpriv === null) return { command: argv[0], args: argv.slice(1) };
     return { command: setpriv, args: ["--pdeathsig", "KILL", "--", ...argv] };
+  }
+
+  /** Deno.Command in a new process group (its pid is the group id), with the setpriv wrapper. */
+  spawn(argv: string[], options: SpawnOptions): Promise<SpawnedChild> {
+    const { command, args } = this.spawnCommand(argv);
+    const child = new Deno.Command(command, {
+      args,
+      cwd: options.cwd,
+      clearEnv: true,
+      env: options.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    return Promise.resolve(child);
   }
 
   /**

@@ -12,7 +12,7 @@ export interface ProcessInfo {
   /**
    * Opaque, stable for the life of a process and different for a later
    * process that reuses the pid. Linux: `"<boot_id>:<starttime ticks>"`;
-   * Windows: the CIM CreationDate as an ISO string in UTC.
+   * Windows: the process's creation time as an ISO string in UTC.
    */
   startTime: string;
   /** argv as the OS reports it; on Windows the CommandLine split by CommandLineToArgvW rules. */
@@ -26,6 +26,22 @@ export interface SpawnDetachedOptions {
   env: Record<string, string>;
   /** The script's stdout and stderr are appended to this file. */
   logPath: string;
+}
+
+/** Where and how a supervised script is started by `Platform.spawn()`. */
+export interface SpawnOptions {
+  cwd: string;
+  /** The whole environment of the child (nothing else is inherited). */
+  env: Record<string, string>;
+}
+
+/** A script the agent started and owns: its pid, output pipes and end. */
+export interface SpawnedChild {
+  readonly pid: number;
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** How it ended: an exit code, or the signal that ended it (POSIX). */
+  readonly status: Promise<{ code: number; signal: string | null }>;
 }
 
 /** One process's resources, from a snapshot of the whole process table. */
@@ -56,6 +72,14 @@ export interface Platform {
    * (Linux: wrapped in `setpriv --pdeathsig KILL` when setpriv exists).
    */
   spawnCommand(argv: string[]): { command: string; args: string[] };
+  /**
+   * Starts a script the agent owns, stdin closed, stdout and stderr piped:
+   * POSIX in its own process group, Windows in its own Job Object (the whole
+   * tree ends when the job does, or when the agent dies) without a console window.
+   *
+   * @throws {Error} when the process cannot be created.
+   */
+  spawn(argv: string[], options: SpawnOptions): Promise<SpawnedChild>;
   /** Ask the script's whole tree to stop (POSIX: the signal to its process group). */
   signalTree(pid: number, signal: Deno.Signal): Promise<void>;
   /** Stop the script's whole tree forcibly. */

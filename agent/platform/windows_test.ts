@@ -1,22 +1,27 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
+import { descendantsOf, selfSignaller, type WindowsDeps, WindowsPlatform } from "./windows.ts";
+import { detachedCmdLine, splitCommandLine, taskkillArgs } from "./_win_cmdline.ts";
 import {
-  allProcessesQuery,
-  descendantsOf,
-  detachedCmdLine,
-  inspectQuery,
-  parseCimJson,
-  parseCreationDate,
-  parseProcessTable,
-  powershellArgs,
-  processTableQuery,
-  scriptChild,
-  splitCommandLine,
-  taskkillArgs,
-  toProcessInfo,
-} from "./windows.ts";
+  decodePidList,
+  decodeProcessEntry,
+  fileTimeToIso,
+  type Handle,
+  JOB_EXTENDED_LIMIT_SIZE,
+  KILL_ON_JOB_CLOSE,
+  killOnCloseLimits,
+  PROCESSENTRY32W_SIZE,
+  type SnapshotEntry,
+  type Win32,
+} from "./_win32.ts";
+import { type ConsoleCalls, ctrlEventFor, sendCtrlEvent } from "./_win_console.ts";
 
 const fixtures = new URL("../../tests/fixtures/windows/", import.meta.url);
-const fixture = (name: string) => Deno.readTextFile(new URL(name, fixtures));
+const fixture = async (name: string) =>
+  JSON.parse(await Deno.readTextFile(new URL(name, fixtures))) as
+    | Record<string, unknown>
+    | Array<Record<string, unknown>>;
 
 const PYTHON_ARGV = [
   "C:\\Program Files\\Python311\\python.exe",
@@ -30,75 +35,204 @@ const PYTHON_ARGV = [
   "C:\\fc\\out\\",
 ];
 
-Deno.test("inspectQuery() builds the CIM query for one pid", () => {
-  assert.deepEqual(powershellArgs(inspectQuery(123)), [
-    "-NoProfile",
-    "-NonInteractive",
-    "-Command",
-    "Get-CimInstance Win32_Process -Filter 'ProcessId=123' | Select-Object " +
-    "ProcessId,ParentProcessId,CreationDate,CommandLine | ConvertTo-Json -Compress",
-  ]);
+Deno.test("real command lines read by Windows split into the argv the script was started with", async () => {
+  for (const name of ["ps51_inspect_python.txt", "ps7_inspect_python.txt"]) {
+    const row = await fixture(name) as Record<string, unknown>;
+    assert.deepEqual(splitCommandLine(String(row.CommandLine)), PYTHON_ARGV, name);
+  }
+});
+
+Deno.test("descendantsOf() walks a real process tree and skips a reused parent pid", async () => {
+  const rows = await fixture("ps7_tree.txt") as Array<Record<string, unknown>>;
+  const entries: SnapshotEntry[] = rows.map((r) => ({
+    pid: Number(r.ProcessId),
+    ppid: Number(r.ParentProcessId),
+    name: "x.exe",
+  }));
+  const starts = new Map(
+    rows.map((
+      r,
+    ) => [Number(r.ProcessId), r.CreationDate ? Date.parse(String(r.CreationDate)) : null]),
+  );
+  const started = (pid: number) => starts.get(pid) ?? null;
+  // 2200 claims 4242 as its parent but is older: a reused pid.
+  assert.deepEqual(descendantsOf(entries, 4242, started), [4242, 4300, 5100]);
+  assert.deepEqual(descendantsOf(entries, 9999, started), []);
+});
+
+Deno.test("the job limits set only kill-on-close, at LimitFlags' offset", () => {
+  const limits = killOnCloseLimits();
+  assert.equal(limits.length, JOB_EXTENDED_LIMIT_SIZE);
+  const view = new DataView(limits.buffer);
+  assert.equal(view.getUint32(16, true), KILL_ON_JOB_CLOSE);
+  assert.equal(limits.reduce((sum, b) => sum + b, 0), 0x20, "nothing else is set");
+});
+
+Deno.test("decodePidList(), decodeProcessEntry() and fileTimeToIso() read Windows' layouts", () => {
+  const list = new Uint8Array(8 + 8 * 4);
+  const view = new DataView(list.buffer);
+  view.setUint32(0, 3, true); // assigned
+  view.setUint32(4, 2, true); // listed
+  view.setBigUint64(8, 308n, true);
+  view.setBigUint64(16, 324n, true);
+  assert.deepEqual(decodePidList(list), [308, 324]);
+
+  const entry = new Uint8Array(PROCESSENTRY32W_SIZE);
+  const e = new DataView(entry.buffer);
+  e.setUint32(8, 324, true);
+  e.setUint32(32, 308, true);
+  const name = new Uint8Array(new Uint16Array([..."ping.exe"].map((c) => c.charCodeAt(0))).buffer);
+  entry.set(name, 44);
+  assert.deepEqual(decodeProcessEntry(entry), { pid: 324, ppid: 308, name: "ping.exe" });
+
+  // 2026-12-05T02:10:00.123Z in 100 ns ticks since 1601.
+  const ms = Date.parse("2026-12-05T02:10:00.123Z");
   assert.equal(
-    allProcessesQuery(),
-    "Get-CimInstance Win32_Process | Select-Object ProcessId,ParentProcessId,CreationDate" +
-      " | ConvertTo-Json -Compress",
+    fileTimeToIso(BigInt(ms) * 10_000n + 116_444_736_000_000_000n + 4567n),
+    "2026-12-05T02:10:00.123Z",
   );
 });
 
-Deno.test("inspectQuery() refuses a pid that is not a positive integer", () => {
-  assert.throws(() => inspectQuery(1.5), {
-    name: "RangeError",
-    message: "Invalid pid: expected a positive integer, got 1.5",
-  });
-});
-
-Deno.test("a python.exe with a quoted path reads the same from PowerShell 5.1 and 7", async () => {
-  const [legacy] = parseCimJson(await fixture("ps51_inspect_python.txt"));
-  const [modern] = parseCimJson(await fixture("ps7_inspect_python.txt"));
-  const expected = {
-    pid: 4242,
-    ppid: 1337,
-    startTime: "2026-12-01T08:28:09.123Z",
-    commandLine: PYTHON_ARGV,
-  };
-  assert.deepEqual(toProcessInfo(legacy), expected);
-  assert.deepEqual(toProcessInfo(modern), expected);
-});
-
-Deno.test("a protected process's null CommandLine becomes an empty argv", async () => {
-  const rows = parseCimJson(await fixture("ps51_inspect_protected.txt"));
-  assert.deepEqual(rows.map(toProcessInfo), [
-    { pid: 3120, ppid: 812, startTime: "2026-11-30T06:01:44.500Z", commandLine: [] },
-  ]);
-});
-
-Deno.test("an empty PowerShell result is no process", async () => {
-  assert.deepEqual(parseCimJson(await fixture("ps7_inspect_empty.txt")), []);
-});
-
-Deno.test("parseCimJson() refuses text that is not JSON", () => {
-  assert.throws(() => parseCimJson("Get-CimInstance : Access denied"), {
-    name: "SyntaxError",
-    message: "Invalid Win32_Process JSON: Get-CimInstance : Access denied",
-  });
-});
-
-Deno.test("parseCreationDate() normalises both formats and refuses others", () => {
-  assert.equal(parseCreationDate("/Date(1796113689123)/"), "2026-12-01T08:28:09.123Z");
-  assert.equal(parseCreationDate("2026-12-01T09:28:09+01:00"), "2026-12-01T08:28:09.000Z");
-  assert.equal(parseCreationDate({ value: "/Date(0)/" }), "1970-01-01T00:00:00.000Z");
-  assert.throws(() => parseCreationDate("yesterday"), {
-    name: "SyntaxError",
-    message: 'Invalid CreationDate: expected /Date(ms)/ or ISO 8601, got "yesterday"',
-  });
-});
-
-Deno.test("descendantsOf() walks the tree in both formats and skips a reused parent pid", async () => {
-  for (const name of ["ps51_tree.txt", "ps7_tree.txt"]) {
-    const rows = parseCimJson(await fixture(name));
-    assert.deepEqual(descendantsOf(rows, 4242), [4242, 4300, 5100], name);
-    assert.deepEqual(descendantsOf(rows, 9999), [], name);
+/** A Win32 that records its calls: one job per create, pids as the test sets them. */
+class RecordingWin32 implements Win32 {
+  calls: string[] = [];
+  members = new Map<string, number[]>();
+  #next = 1;
+  createKillOnCloseJob(): Handle {
+    const job = { id: `job${this.#next++}` } as unknown as Handle;
+    this.calls.push(`create ${(job as unknown as { id: string }).id}`);
+    return job;
   }
+  assignToJob(job: Handle, pid: number): boolean {
+    this.calls.push(`assign ${(job as unknown as { id: string }).id} ${pid}`);
+    this.members.set((job as unknown as { id: string }).id, [pid]);
+    return true;
+  }
+  jobPids(job: Handle): number[] {
+    return this.members.get((job as unknown as { id: string }).id) ?? [];
+  }
+  terminateJob(job: Handle, code: number): void {
+    this.calls.push(`terminate ${(job as unknown as { id: string }).id} ${code}`);
+    this.members.set((job as unknown as { id: string }).id, []);
+  }
+  close(job: Handle): void {
+    this.calls.push(`close ${(job as unknown as { id: string }).id}`);
+  }
+  processFacts() {
+    return null;
+  }
+  snapshot(): SnapshotEntry[] {
+    return [];
+  }
+  resources() {
+    return null;
+  }
+}
+
+/** A `spawn` stand-in that records its options and answers like a started process. */
+function recordingSpawn(pid: number) {
+  const seen: Array<{ file: string; args: string[]; options: Record<string, unknown> }> = [];
+  const spawn = ((file: string, args: string[], options: Record<string, unknown>) => {
+    seen.push({ file, args, options });
+    const child = Object.assign(new EventEmitter(), {
+      pid,
+      stdout: new PassThrough(),
+      stderr: new PassThrough(),
+    });
+    queueMicrotask(() => child.emit("spawn"));
+    return child;
+  }) as unknown as NonNullable<WindowsDeps["spawnHidden"]>;
+  return { spawn, seen };
+}
+
+Deno.test("a script starts hidden, piped, in a new kill-on-close job; kill ends the job", async () => {
+  const win32 = new RecordingWin32();
+  const { spawn, seen } = recordingSpawn(4242);
+  const platform = new WindowsPlatform({ win32, spawnHidden: spawn, signaller: null });
+  const child = await platform.spawn(["C:\\py\\python.exe", "rates.py"], {
+    cwd: "C:\\fc",
+    env: { A: "1" },
+  });
+  assert.equal(child.pid, 4242);
+  assert.deepEqual(seen[0].file, "C:\\py\\python.exe");
+  assert.deepEqual(seen[0].args, ["rates.py"]);
+  assert.equal(seen[0].options.windowsHide, true, "CREATE_NO_WINDOW");
+  assert.deepEqual(seen[0].options.stdio, ["ignore", "pipe", "pipe"], "no inherited stdio");
+  assert.deepEqual(seen[0].options.env, { A: "1" });
+  assert.deepEqual(win32.calls, ["create job1", "assign job1 4242"]);
+  assert.deepEqual(await platform.groupMembers(4242), [4242]);
+  await platform.killTree(4242);
+  assert.deepEqual(win32.calls.slice(2), ["terminate job1 1", "close job1"]);
+});
+
+Deno.test("stop sends the agent's ctrl-event command; a failure falls back to taskkill without /F", async () => {
+  const ran: string[][] = [];
+  let code = 0;
+  const platform = new WindowsPlatform({
+    win32: new RecordingWin32(),
+    signaller: ["C:\\agent\\scriptmon-agent.exe"],
+    run: (program, args) => {
+      ran.push([program, ...args]);
+      return Promise.resolve({ code: ran.length === 1 ? code : 0, stderr: "" });
+    },
+  });
+  await platform.signalTree(4242, "SIGINT");
+  assert.deepEqual(ran, [["C:\\agent\\scriptmon-agent.exe", "ctrl-event", "4242", "c"]]);
+  ran.length = 0;
+  code = 1;
+  await platform.signalTree(4242, "SIGTERM");
+  assert.deepEqual(ran, [
+    ["C:\\agent\\scriptmon-agent.exe", "ctrl-event", "4242", "break"],
+    ["taskkill.exe", "/PID", "4242", "/T"],
+  ]);
+  assert.equal(ctrlEventFor("SIGINT"), "c");
+  assert.equal(ctrlEventFor("SIGTERM"), "break");
+});
+
+Deno.test("killTree() of a tree without a job uses taskkill /T /F and reports its failure", async () => {
+  const platform = new WindowsPlatform({
+    win32: new RecordingWin32(),
+    signaller: null,
+    run: () => Promise.resolve({ code: 5, stderr: "Access is denied." }),
+  });
+  await assert.rejects(() => platform.killTree(77), {
+    message: "taskkill /F of pid 77 failed (exit 5): Access is denied.",
+  });
+});
+
+Deno.test("sendCtrlEvent() leaves its console, joins the script's, ignores the event, sends to all", () => {
+  const calls: string[] = [];
+  const fake: ConsoleCalls = {
+    FreeConsole: () => (calls.push("FreeConsole"), 1),
+    AttachConsole: (pid) => (calls.push(`AttachConsole ${pid}`), 1),
+    SetConsoleCtrlHandler: (h, add) => (calls.push(`SetConsoleCtrlHandler ${h} ${add}`), 1),
+    GenerateConsoleCtrlEvent: (e, g) => (calls.push(`GenerateConsoleCtrlEvent ${e} ${g}`), 1),
+    GetLastError: () => 6,
+  };
+  sendCtrlEvent(4242, "break", fake);
+  assert.deepEqual(calls, [
+    "FreeConsole",
+    "AttachConsole 4242",
+    "SetConsoleCtrlHandler null 1",
+    "GenerateConsoleCtrlEvent 1 0",
+  ]);
+  assert.throws(() => sendCtrlEvent(4242, "c", { ...fake, AttachConsole: () => 0 }), {
+    message: "Cannot attach to the console of pid 4242 (Windows error 6)",
+  });
+});
+
+Deno.test("selfSignaller() runs the compiled agent, or deno with the agent's entry point", () => {
+  assert.deepEqual(selfSignaller("C:\\a\\scriptmon-agent.exe", "file:///x"), [
+    "C:\\a\\scriptmon-agent.exe",
+  ]);
+  assert.deepEqual(selfSignaller("C:\\a\\deno.exe", "file:///C:/a/scriptmon-agent.js"), [
+    "C:\\a\\deno.exe",
+    "run",
+    "--allow-all",
+    "--unstable-kv",
+    "file:///C:/a/scriptmon-agent.js",
+  ]);
+  assert.equal(selfSignaller("C:\\a\\deno.exe", "file:///C:/a/tests/x_test.ts"), null);
 });
 
 Deno.test("splitCommandLine() follows CommandLineToArgvW rules", () => {
@@ -114,11 +248,6 @@ Deno.test("splitCommandLine() follows CommandLineToArgvW rules", () => {
     'a "b" c',
   ]);
   assert.deepEqual(splitCommandLine("   "), []);
-});
-
-Deno.test("scriptChild() skips cmd.exe's console host", async () => {
-  const rows = parseCimJson(await fixture("ps7_children_cmd.txt"));
-  assert.equal(scriptChild(rows)?.ProcessId, 7020);
 });
 
 Deno.test("taskkillArgs() adds /F only when forced", () => {
@@ -143,66 +272,5 @@ Deno.test("detachedCmdLine() refuses a word cmd.exe would expand", () => {
     name: "TypeError",
     message:
       'Cannot start "python" detached on Windows: log path "C:\\"x.log" contains "\\"", which cmd.exe would interpret',
-  });
-});
-
-Deno.test("processTableQuery() selects working set and CPU times of every process", () => {
-  assert.equal(
-    processTableQuery(),
-    "Get-CimInstance Win32_Process | Select-Object " +
-      "ProcessId,ParentProcessId,WorkingSetSize,UserModeTime,KernelModeTime | ConvertTo-Json -Compress",
-  );
-});
-
-Deno.test("parseProcessTable() reads bytes and 100 ns CPU times from PowerShell 5.1", async () => {
-  const table = parseProcessTable(await fixture("ps51_process_table.txt"));
-  assert.equal(table.length, 8);
-  assert.deepEqual(table.find((p) => p.pid === 4242), {
-    pid: 4242,
-    ppid: 1337,
-    rssBytes: 25_690_112,
-    cpuSeconds: 1.875,
-  });
-  assert.deepEqual(table.find((p) => p.pid === 0), {
-    pid: 0,
-    ppid: 0,
-    rssBytes: 8192,
-    cpuSeconds: 346_160.9375,
-  });
-  assert.ok(table.every((p) => p.pgid === undefined));
-});
-
-Deno.test("parseProcessTable() counts null CPU times as zero", async () => {
-  const table = parseProcessTable(await fixture("ps51_process_table.txt"));
-  assert.deepEqual(table.find((p) => p.pid === 812), {
-    pid: 812,
-    ppid: 4,
-    rssBytes: 1_212_416,
-    cpuSeconds: 0,
-  });
-});
-
-Deno.test("parseProcessTable() reads one object, nothing, and refuses a bad field", () => {
-  assert.deepEqual(
-    parseProcessTable(
-      '{"ProcessId":7,"ParentProcessId":1,"WorkingSetSize":4096,"UserModeTime":10000000,"KernelModeTime":0}',
-    ),
-    [{ pid: 7, ppid: 1, rssBytes: 4096, cpuSeconds: 1 }],
-  );
-  assert.deepEqual(parseProcessTable("\r\n"), []);
-  assert.throws(
-    () =>
-      parseProcessTable(
-        '[{"ProcessId":7,"ParentProcessId":1,"WorkingSetSize":"4096","UserModeTime":0,"KernelModeTime":0}]',
-      ),
-    {
-      name: "TypeError",
-      message:
-        'Invalid Win32_Process row 0: expected WorkingSetSize to be a number of zero or more, got "4096"',
-    },
-  );
-  assert.throws(() => parseProcessTable("Access denied"), {
-    name: "SyntaxError",
-    message: "Invalid Win32_Process JSON: Access denied",
   });
 });

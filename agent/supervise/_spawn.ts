@@ -1,15 +1,15 @@
 /**
  * Starting a script's process the way the runner owns it: its folder and
- * command checked first (so a typo fails with a clear reason), then a
- * detached child (its own process group) with a clean environment and both
- * output pipes piped.
+ * command checked first (so a typo fails with a clear reason), then the
+ * platform's owned child (a process group, a Job Object) with a clean
+ * environment and both output pipes piped.
  *
  * @module
  */
 import type { ResolvedScript } from "../config/types.ts";
 import { childEnv } from "../platform/child_env.ts";
 import { findExecutable } from "../platform/find_executable.ts";
-import type { Platform } from "../platform/types.ts";
+import type { Platform, SpawnedChild } from "../platform/types.ts";
 
 /** A script could not be started: the command or its folder is missing. */
 export class SpawnError extends Error {
@@ -29,11 +29,7 @@ export async function checkRunnable(script: ResolvedScript): Promise<void> {
       `Cannot start script "${script.name}": cwd "${script.cwd}" is not a folder`,
     );
   }
-  const found = await findExecutable(script.command[0], {
-    cwd: script.cwd,
-    path: script.env.PATH ?? Deno.env.get("PATH"),
-    pathExt: Deno.env.get("PATHEXT"),
-  });
+  const found = await findExecutable(script.command[0], findOptions(script));
   if (!found) {
     throw new SpawnError(
       `Cannot start script "${script.name}": command "${script.command[0]}" not found`,
@@ -42,23 +38,30 @@ export async function checkRunnable(script: ResolvedScript): Promise<void> {
 }
 
 /**
- * Spawns the script detached, stdout and stderr piped, with `extraEnv` (such
- * as its ping URL) under its own `env` and `SCRIPTMON_SCRIPT` set.
+ * Starts the script the platform's way (its own process group or Job Object),
+ * with `extraEnv` (such as its ping URL) under its own `env` and
+ * `SCRIPTMON_SCRIPT` set. On Windows the command is the file found by
+ * PATHEXT (`python` may be `python.cmd`), which Windows itself would not look for.
  */
-export function spawnScript(
+export async function spawnScript(
   script: ResolvedScript,
   platform: Platform,
   extraEnv: Record<string, string> = {},
-): Deno.ChildProcess {
-  const { command, args } = platform.spawnCommand(script.command);
-  return new Deno.Command(command, {
-    args,
+): Promise<SpawnedChild> {
+  const argv = [...script.command];
+  if (platform.name === "windows") {
+    argv[0] = await findExecutable(argv[0], findOptions(script)) ?? argv[0];
+  }
+  return platform.spawn(argv, {
     cwd: script.cwd,
-    clearEnv: true,
     env: childEnv({ ...extraEnv, ...script.env, SCRIPTMON_SCRIPT: script.name }),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
+  });
+}
+
+function findOptions(script: ResolvedScript): { cwd: string; path?: string; pathExt?: string } {
+  return {
+    cwd: script.cwd,
+    path: script.env.PATH ?? Deno.env.get("PATH"),
+    pathExt: Deno.env.get("PATHEXT"),
+  };
 }

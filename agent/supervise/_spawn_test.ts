@@ -23,11 +23,11 @@ Deno.test("spawnScript() runs in the script's folder, its env over the extra env
     cwd: dir.path,
     env: { A: "own" },
   });
-  const child = spawnScript(script, platform, { A: "extra", B: "extra" });
-  const out = await child.output();
-  assert.equal(out.code, 0);
+  const child = await spawnScript(script, platform, { A: "extra", B: "extra" });
+  const [stdout] = await Promise.all([new Response(child.stdout).text(), child.stderr.cancel()]);
+  assert.equal((await child.status).code, 0);
   assert.equal(
-    new TextDecoder().decode(out.stdout),
+    stdout,
     `rates own extra\n${await Deno.realPath(dir.path)}\n`,
   );
 });

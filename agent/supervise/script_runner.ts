@@ -435,7 +435,7 @@ export class ScriptRunner {
     try {
       await checkRunnable(cfg);
       await this.#output.open();
-      const child = spawnScript(cfg, this.#deps.platform, this.#deps.scriptEnv?.(cfg.name));
+      const child = await spawnScript(cfg, this.#deps.platform, this.#deps.scriptEnv?.(cfg.name));
       const startedAt = this.#deps.clock.now();
       this.#track(this.#output.capture(child));
       const run: Run = {
