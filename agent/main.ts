@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { startAgent } from "./agent.ts";
 import { secretCommands } from "./cli_secret.ts";
 import { ConfigError, envNameFrom, loadConfig, locateDataDir } from "./config/load.ts";
+import { agentHome } from "./config/mod.ts";
 import type { ResolvedAgentConfig } from "./config/types.ts";
 import { ControlClient } from "./local_api/control_client.ts";
 import { followLog, readLastLines } from "./logs/tail.ts";
@@ -44,12 +45,11 @@ export function defaultConfigCandidates(): string[] {
   const env = Deno.env.toObject();
   const exe = Deno.execPath();
   const compiled = !/^deno(\.exe)?$/i.test(exe.split(/[\\/]/).pop() ?? "");
-  const dataHome = env.LOCALAPPDATA ?? env.XDG_DATA_HOME ??
-    (env.HOME ? join(env.HOME, ".local", "share") : undefined);
+  const home = agentHome(Deno.build.os, env); // %LOCALAPPDATA%\scriptmon, ~/.local/share/scriptmon
   return [
     env.SCRIPTMON_CONFIG,
     compiled ? join(dirname(exe), "scriptmon.toml") : undefined,
-    dataHome ? join(dataHome, "scriptmon", "scriptmon.toml") : undefined,
+    home ? join(home, "scriptmon.toml") : undefined,
     resolve("scriptmon.toml"),
   ].filter((p): p is string => Boolean(p));
 }

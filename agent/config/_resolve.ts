@@ -36,15 +36,21 @@ export interface ResolveIssue {
   message: string;
 }
 
-/** Resolves `config` read from the file at `options.path` (relative to the working directory). */
+/**
+ * Resolves `config` read from the file at `options.path` (relative to the working directory);
+ * `defaultDataDir` is `data_dir` when the config does not set it (see `default_paths.ts`).
+ */
 export function resolveConfig(
   config: AgentConfig,
-  options: { path: string; envName?: string },
+  options: { path: string; envName?: string; defaultDataDir?: string },
 ): { config: ResolvedAgentConfig } | { issues: ResolveIssue[] } {
   const path = resolve(options.path);
   const base = dirname(path);
   const agent = config.agent ?? {};
-  const dataDir = resolvePath(base, agent.data_dir ?? CONFIG_DEFAULTS.agent.data_dir);
+  const dataDir = resolvePath(
+    base,
+    agent.data_dir ?? options.defaultDataDir ?? CONFIG_DEFAULTS.agent.data_dir,
+  );
   const issues: ResolveIssue[] = [];
   const scripts: Record<string, ResolvedScript> = {};
   for (const [name, script] of Object.entries(config.scripts ?? {})) {
@@ -100,7 +106,7 @@ export function resolveConfig(
         host: agent.host ?? Deno.hostname(),
         dataDir,
         logDir: agent.log_dir === undefined
-          ? join(dataDir, CONFIG_DEFAULTS.agent.log_subdir)
+          ? joinPath(dataDir, CONFIG_DEFAULTS.agent.log_subdir)
           : resolvePath(base, agent.log_dir),
         apiPort: agent.api_port ?? CONFIG_DEFAULTS.agent.api_port,
         logLevel: agent.log_level ?? CONFIG_DEFAULTS.agent.log_level,
@@ -138,6 +144,11 @@ function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): Res
 export function resolvePath(base: string, path: string): string {
   if (!isAbsolute(path) && win32.isAbsolute(path)) return path;
   return normalize(resolve(base, path));
+}
+
+/** `name` inside `dir`, with Windows separators when `dir` is a Windows path (tests on Linux). */
+function joinPath(dir: string, name: string): string {
+  return !isAbsolute(dir) && win32.isAbsolute(dir) ? win32.join(dir, name) : join(dir, name);
 }
 
 function resolveScript(

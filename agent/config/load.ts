@@ -1,6 +1,7 @@
 /**
  * Reads the agent's TOML config into a `ResolvedAgentConfig`, in one pass:
- * parse → pick the `[env.<name>]` overlay and deep-merge it → `${VAR}`
+ * parse → Windows paths checked (`C:\fc\new` in a double-quoted string) →
+ * pick the `[env.<name>]` overlay and deep-merge it → `${VAR}`
  * interpolation → schema validation → defaults, units and absolute paths.
  * Every problem found on the way is reported at once, each with its key path
  * and line, in one `ConfigError`.
@@ -19,7 +20,10 @@ import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { describeValue } from "../../shared/config/wording.ts";
 import { describeIssue } from "../../shared/config/zod_issue.ts";
-import { agentConfigSchema, CONFIG_DEFAULTS, NAME_PATTERN } from "./schema.ts";
+import { windowsPathIssues } from "../../shared/config/windows_paths.ts";
+import { normalizeConfigText } from "../../shared/config/config_text.ts";
+import { defaultDataDir } from "./default_paths.ts";
+import { agentConfigSchema, NAME_PATTERN } from "./schema.ts";
 import { AGENT_WORDING } from "./_wording.ts";
 import { resolveConfig, resolvePath } from "./_resolve.ts";
 import type { ResolvedAgentConfig } from "./types.ts";
@@ -36,6 +40,8 @@ export interface ParseConfigOptions {
   vars?: Readonly<Record<string, string | undefined>>;
   /** The key of `enc:v1:` values; none: such a value is a problem. */
   secretKey?: Uint8Array | null;
+  /** The OS whose default paths apply (`Deno.build.os` names); default this one. */
+  os?: string;
 }
 
 /** Options of {@linkcode loadConfig}. */
@@ -53,13 +59,12 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
   const file = options.path;
   const raw = parseToml(text, file);
   const lines = scanKeyLines(text);
-  const issues: ConfigIssue[] = [];
+  const issues: ConfigIssue[] = windowsPathIssues(raw, lines);
   const { merged, lineOf } = applyOverlay(raw, lines, options.envName, issues);
   if (merged === undefined) throw new ConfigError(issues, { file }); // unknown --env
-  const interpolated = interpolateTree(merged, {
-    vars: options.vars ?? Deno.env.toObject(),
-    secretKey: options.secretKey ?? null,
-  });
+  const vars = options.vars ?? Deno.env.toObject();
+  const defaults = { defaultDataDir: defaultDataDir(options.os ?? Deno.build.os, vars) };
+  const interpolated = interpolateTree(merged, { vars, secretKey: options.secretKey ?? null });
   for (const problem of interpolated.problems) {
     issues.push({ ...problem, line: lineOf(problem.path.split(".")) });
   }
@@ -78,12 +83,18 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
   }
   if (!result.success) {
     // Problems that need defaults applied are found too, in what did validate.
-    for (const issue of crossFieldIssues(values, result.error.issues, options)) {
+    for (
+      const issue of crossFieldIssues(values, result.error.issues, { ...options, ...defaults })
+    ) {
       issues.push({ ...issue, line: lineOf(issue.path.split(".")) });
     }
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(issues, { file });
-  const resolved = resolveConfig(result.data, { path: file, envName: options.envName });
+  const resolved = resolveConfig(result.data, {
+    path: file,
+    envName: options.envName,
+    ...defaults,
+  });
   if ("issues" in resolved) {
     throw new ConfigError(
       resolved.issues.map((issue) => ({ ...issue, line: lineOf(issue.path.split(".")) })),
@@ -102,7 +113,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
 function crossFieldIssues(
   merged: Table,
   refused: readonly z.core.$ZodIssue[],
-  options: ParseConfigOptions,
+  options: ParseConfigOptions & { defaultDataDir: string },
 ): { path: string; message: string }[] {
   const input = structuredClone(merged);
   const pruned: string[] = [];
@@ -120,7 +131,11 @@ function crossFieldIssues(
     }
     const again = agentConfigSchema.safeParse(input);
     if (again.success) {
-      const resolved = resolveConfig(again.data, { path: options.path, envName: options.envName });
+      const resolved = resolveConfig(again.data, {
+        path: options.path,
+        envName: options.envName,
+        defaultDataDir: options.defaultDataDir,
+      });
       if (!("issues" in resolved)) return [];
       const left = (path: string) => pruned.some((p) => path === p || path.startsWith(`${p}.`));
       return resolved.issues.filter((issue) => !left(issue.path));
@@ -281,19 +296,21 @@ function valueAt(table: unknown, path: string[]): unknown {
  * while its config file has a broken edit.
  */
 export function locateDataDir(text: string, options: ParseConfigOptions): string | null {
+  const normalized = normalizeConfigText(text);
   let raw: Table;
   try {
-    raw = parse(text);
+    raw = parse(normalized);
   } catch (error) {
     // A syntax error: the part above it is usually enough to find [agent].
     if (!(error instanceof TomlError) || error.line <= 1) return null;
-    return locateDataDir(text.split("\n").slice(0, error.line - 1).join("\n"), options);
+    return locateDataDir(normalized.split("\n").slice(0, error.line - 1).join("\n"), options);
   }
   const { merged } = applyOverlay(raw, new Map(), options.envName, []);
   const agent = isTable(merged?.agent) ? merged.agent : {};
-  const written = agent.data_dir ?? CONFIG_DEFAULTS.agent.data_dir;
+  const vars = options.vars ?? Deno.env.toObject();
+  const written = agent.data_dir ?? defaultDataDir(options.os ?? Deno.build.os, vars);
   if (typeof written !== "string") return null;
-  const { value, problems } = interpolate(written, options.vars ?? Deno.env.toObject());
+  const { value, problems } = interpolate(written, vars);
   if (problems.length > 0) return null;
   return resolvePath(dirname(resolve(options.path)), value);
 }

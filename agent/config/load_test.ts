@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { envNameFrom, parseConfig } from "./load.ts";
+import { join } from "node:path";
+import { tempDir } from "../../tests/_helpers.ts";
+import { ConfigError, envNameFrom, loadConfig, locateDataDir, parseConfig } from "./load.ts";
 import { FILE, issuesOf, lines, parse, SCRIPT } from "./_testing.ts";
 
 // --- resolution ----------------------------------------------------------
@@ -228,4 +230,100 @@ Deno.test("envNameFrom() prefers the --env flag, then SCRIPTMON_ENV, else none",
   assert.equal(envNameFrom(undefined, { SCRIPTMON_ENV: "prod" }), "prod");
   assert.equal(envNameFrom("", { SCRIPTMON_ENV: "" }), undefined);
   assert.equal(envNameFrom(undefined, {}), undefined);
+});
+
+// --- files as Windows users write them -----------------------------------
+
+const LOCAL = "C:\\Users\\ann\\AppData\\Local";
+
+/** `text` as Notepad saves it: a UTF-8 byte order mark and CRLF line ends. */
+const notepad = (text: string) => `\uFEFF${text.replaceAll("\n", "\r\n")}`;
+
+Deno.test("loadConfig() loads a file Notepad saved (BOM, CRLF) exactly like the plain file", async () => {
+  await using dir = await tempDir();
+  const text = lines(
+    "[agent]",
+    'site = "FC1"',
+    "[scripts.rates]",
+    'command = """python3',
+    'rates.py"""',
+    "cwd = 'C:\\fc\\scripts'",
+  );
+  await Deno.writeTextFile(join(dir.path, "plain.toml"), text);
+  await Deno.writeTextFile(join(dir.path, "notepad.toml"), notepad(text));
+  const plain = await loadConfig(join(dir.path, "plain.toml"), { vars: {} });
+  const saved = await loadConfig(join(dir.path, "notepad.toml"), { vars: {} });
+  assert.deepEqual({ ...saved, path: "" }, { ...plain, path: "" });
+  assert.deepEqual(saved.scripts.rates.command, ["python3", "rates.py"]);
+  assert.equal(saved.scripts.rates.cwd, "C:\\fc\\scripts");
+});
+
+Deno.test("loadConfig() names line 3 for a bad value on line 3 of a BOM and CRLF file", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "scriptmon.toml");
+  await Deno.writeTextFile(path, notepad(lines("[agent]", 'site = "FC1"', 'api_port = "x"')));
+  await assert.rejects(loadConfig(path, { vars: {} }), {
+    name: "ConfigError",
+    message: `${path}:3: agent.api_port: expected a number, got "x"`,
+  });
+  await Deno.writeTextFile(path, notepad(lines("[agent]", 'site = "FC1"', "api_port = = 1")));
+  await assert.rejects(loadConfig(path, { vars: {} }), {
+    name: "ConfigError",
+    message: `${path}:3: invalid TOML: invalid value (column 12)`,
+  });
+});
+
+Deno.test("parseConfig() refuses a Windows path an escape broke, naming key and line", () => {
+  const text = lines("[scripts.rates]", 'command = ["python", "rates.py"]', 'cwd = "C:\\fc\\new"');
+  assert.throws(() => parse(notepad(text)), (error) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(
+      error.message,
+      `${FILE}:3: scripts.rates.cwd: "C:\\fc\\new" holds a form feed and a newline: in a ` +
+        'double-quoted string "\\f" and "\\n" are escapes, not part of a path; write ' +
+        "'C:\\fc\\new' (single quotes keep backslashes) or \"C:/fc/new\"",
+    );
+    return true;
+  });
+});
+
+Deno.test("parseConfig() refuses %LOCALAPPDATA% in a path and takes ${LOCALAPPDATA}", () => {
+  assert.deepEqual(
+    issuesOf(lines("[agent]", "data_dir = '%LOCALAPPDATA%\\scriptmon'")).map((
+      i,
+    ) => [i.path, i.line]),
+    [["agent.data_dir", 2]],
+  );
+  const config = parse(lines("[agent]", "data_dir = '${LOCALAPPDATA}\\scriptmon'"), {
+    vars: { LOCALAPPDATA: LOCAL },
+  });
+  assert.equal(config.agent.dataDir, `${LOCAL}\\scriptmon`);
+});
+
+Deno.test("parseConfig() puts data and logs under %LOCALAPPDATA%\\scriptmon on Windows by default", () => {
+  const windows = parseConfig(SCRIPT, {
+    path: FILE,
+    os: "windows",
+    vars: { LOCALAPPDATA: LOCAL },
+  });
+  assert.equal(windows.agent.dataDir, `${LOCAL}\\scriptmon\\scriptmon-data`);
+  assert.equal(windows.agent.logDir, `${LOCAL}\\scriptmon\\scriptmon-data\\logs`);
+  const set = parseConfig(lines("[agent]", 'data_dir = "D:/fc"'), {
+    path: FILE,
+    os: "windows",
+    vars: { LOCALAPPDATA: LOCAL },
+  });
+  assert.equal(set.agent.dataDir, "D:/fc");
+  const linux = parseConfig(SCRIPT, { path: FILE, os: "linux", vars: { LOCALAPPDATA: LOCAL } });
+  assert.equal(linux.agent.dataDir, "/etc/scriptmon/scriptmon-data");
+});
+
+Deno.test("locateDataDir() finds the Windows default data dir in a Notepad file with errors", () => {
+  const text = notepad(lines("[agent]", 'site = "FC1"', "api_port = = 1"));
+  const options = { path: FILE, vars: { LOCALAPPDATA: LOCAL } };
+  assert.equal(
+    locateDataDir(text, { ...options, os: "windows" }),
+    `${LOCAL}\\scriptmon\\scriptmon-data`,
+  );
+  assert.equal(locateDataDir(text, { ...options, os: "linux" }), "/etc/scriptmon/scriptmon-data");
 });

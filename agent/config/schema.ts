@@ -32,7 +32,9 @@ import { tokenSchema } from "../tokens/schema.ts";
  * Every default of the config in one place, in the units of the TOML file.
  * Not listed because they depend on the machine or the file: `agent.host`
  * (the OS hostname), `agent.log_dir` (`<data_dir>/<log_subdir>`), a script's
- * `cwd` (the config file's folder), `timezone` (the machine's zone).
+ * `cwd` (the config file's folder), `timezone` (the machine's zone); and on
+ * Windows `agent.data_dir` is `%LOCALAPPDATA%\scriptmon\scriptmon-data`
+ * (`default_paths.ts`).
  */
 export const CONFIG_DEFAULTS = {
   agent: {

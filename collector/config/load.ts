@@ -1,6 +1,6 @@
 /**
  * Reads the collector's TOML config into a `ResolvedCollectorConfig`:
- * parse → `${VAR}` interpolation → schema validation (strict keys) →
+ * parse → Windows paths checked → `${VAR}` interpolation → schema validation (strict keys) →
  * defaults, milliseconds and absolute paths. Every problem is reported at
  * once, each with its key path and line, in one `ConfigError`.
  *
@@ -21,6 +21,7 @@ import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
 import { describeIssue } from "../../shared/config/zod_issue.ts";
+import { windowsPathIssues } from "../../shared/config/windows_paths.ts";
 import {
   COLLECTOR_DEFAULTS,
   type CollectorConfig,
@@ -81,7 +82,10 @@ export function parseConfig(text: string, options: ParseConfigOptions): Resolved
     vars: options.vars ?? Deno.env.toObject(),
     secretKey: options.secretKey ?? null,
   });
-  const issues: ConfigIssue[] = interpolated.problems.map((p) => ({ ...p, line: lineOf(p.path) }));
+  const issues: ConfigIssue[] = [
+    ...windowsPathIssues(raw, lines),
+    ...interpolated.problems.map((p) => ({ ...p, line: lineOf(p.path) })),
+  ];
   const failed = new Set(interpolated.problems.map((p) => p.path));
   const result = collectorConfigSchema.safeParse(interpolated.value, { reportInput: true });
   if (!result.success) {

@@ -95,3 +95,40 @@ Deno.test("retention under a day, or rollups kept for less than the events, are 
     '3 collector.rollup_retention: expected at least retention (30d), got "7d"',
   ]);
 });
+
+Deno.test("a file Notepad saved (BOM, CRLF) loads like the plain one and names the right line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "scriptmon-collector-config-" });
+  try {
+    const text = '[collector]\nlisten = "127.0.0.1:9000"\ndata_dir = "fc-data"\n';
+    const plain = `${dir}/plain.toml`;
+    const notepad = `${dir}/notepad.toml`;
+    await Deno.writeTextFile(plain, text);
+    await Deno.writeTextFile(notepad, `\uFEFF${text.replaceAll("\n", "\r\n")}`);
+    const saved = await loadConfig(notepad, { vars: {} });
+    assert.deepEqual({ ...saved, path: "" }, {
+      ...(await loadConfig(plain, { vars: {} })),
+      path: "",
+    });
+    assert.equal(saved.dataDir, resolve(dir, "fc-data"));
+    await Deno.writeTextFile(notepad, '\uFEFF[collector]\r\n\r\nretention = "soon"\r\n');
+    await assert.rejects(loadConfig(notepad, { vars: {} }), {
+      name: "ConfigError",
+      message: `${notepad}:3: collector.retention: expected a duration like "30s", "5m" or ` +
+        `"1h30m", got "soon"`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a Windows path in a double-quoted string is an error saying how to write it", () => {
+  assert.deepEqual(problems('[collector]\ntls_cert = "C:\\fc\\new.pem"\ntls_key = "k.pem"\n'), [
+    '2 collector.tls_cert: "C:\\fc\\new.pem" holds a form feed and a newline: in a double-quoted ' +
+    'string "\\f" and "\\n" are escapes, not part of a path; write \'C:\\fc\\new.pem\' (single ' +
+    'quotes keep backslashes) or "C:/fc/new.pem"',
+  ]);
+  assert.match(
+    problems('[collector]\ndata_dir = "C:\\scriptmon"\n')[0],
+    /^2 collector\.data_dir: .*write 'C:\\scriptmon' /,
+  );
+});

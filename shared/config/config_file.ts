@@ -1,5 +1,6 @@
 /**
- * Reading a config file, the same in both programs: its text (a file that
+ * Reading a config file, the same in both programs: its text, whichever
+ * encoding and line ends an editor saved it with (`config_text.ts`; a file that
  * cannot be read is a {@linkcode ConfigError} naming it), and the key of its
  * `enc:v1:` values, looked for only when the file needs one (a bad key file
  * elsewhere is no problem). The program passes its file system in: `Deno`
@@ -9,10 +10,13 @@
  */
 
 import { ConfigError } from "./config_error.ts";
+import { decodeConfigText } from "./config_text.ts";
 import { needsKey, resolveSecretKey, SecretError } from "./secrets.ts";
 
 /** What reading a config and its key needs of the file system; `Deno` has it all. */
 export interface ConfigFiles {
+  /** The config file's bytes (its text is decoded by its byte order mark). */
+  readFile(path: string): Promise<Uint8Array>;
   readTextFile(path: string): Promise<string>;
   /** `mode`: the permission bits a key file is checked for (not on Windows). */
   stat(path: string): Promise<{ mode: number | null }>;
@@ -36,7 +40,7 @@ export function loadSecretKey(
   });
 }
 
-/** The config's text and, when it needs one, its key. */
+/** The config's text (LF line ends, no byte order mark) and, when it needs one, its key. */
 export async function readConfigFile(
   path: string,
   options: {
@@ -47,7 +51,7 @@ export async function readConfigFile(
 ): Promise<{ text: string; secretKey: Uint8Array | null }> {
   let text: string;
   try {
-    text = await files.readTextFile(path);
+    text = decodeConfigText(await files.readFile(path));
   } catch (error) {
     const why = error instanceof Deno.errors.NotFound
       ? "not found"

@@ -15,7 +15,7 @@
 export function scanKeyLines(text: string): Map<string, number> {
   const lines = new Map<string, number>();
   const arrayTables = new Map<string, number>();
-  let pos = 0;
+  let pos = text.startsWith("\uFEFF") ? 1 : 0; // a byte order mark, as Notepad writes
   let line = 1;
   let table: string[] = [];
 

@@ -114,3 +114,11 @@ Deno.test("findLine() falls back to the nearest enclosing key", () => {
   assert.equal(findLine(lines, ["scripts", "x", "restart", "policy"]), 1);
   assert.equal(findLine(lines, ["agent", "site"]), undefined);
 });
+
+Deno.test("scanKeyLines() reads past a byte order mark and CRLF line ends", () => {
+  assert.deepEqual(scan('\uFEFF[agent]\r\nsite = "BFI4"\r\n\r\napi_port = 1\r\n'), {
+    "agent": 1,
+    "agent.site": 2,
+    "agent.api_port": 4,
+  });
+});
