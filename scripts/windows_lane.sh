@@ -3,6 +3,8 @@
 #
 #   scripts/windows_lane.sh          set up once (cached), build the zip, run tests/windows/ under Wine
 #   scripts/windows_lane.sh setup    only the set-up
+#   scripts/windows_lane.sh FILE...  run these test files instead of tests/windows/lane.ts
+#   SCRIPTMON_WINDOWS_LANE_FILTER=/crash/ scripts/windows_lane.sh    only the tests whose names match
 #
 # Debian 12's Wine cannot run deno.exe; Wine 10 from Debian 13 can. The set-up makes a Debian 13
 # chroot with debootstrap (Debian's mirror) and installs wine64 in it, once, under
@@ -18,6 +20,7 @@ CACHE="${SCRIPTMON_CACHE:-$HOME/.cache/scriptmon}"
 ROOT="$CACHE/wine-trixie"
 MIRROR="${SCRIPTMON_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 LANE_TIMEOUT="${SCRIPTMON_WINDOWS_LANE_TIMEOUT:-900}"
+FILTER="${SCRIPTMON_WINDOWS_LANE_FILTER:-}" # a test name or /regex/, for working on one test
 PREFIX_IN_ROOT=/var/lib/scriptmon-wine
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
@@ -80,6 +83,7 @@ cleanup() {
 
 setup
 if [ "${1:-}" = "setup" ]; then exit 0; fi
+TESTS="${*:-tests/windows/lane.ts}"
 
 trap cleanup EXIT
 bind /proc
@@ -106,7 +110,8 @@ set +e
 timeout --kill-after=10 "$LANE_TIMEOUT" \
   $sudo chroot "$ROOT" /usr/bin/env HOME=/root WINEPREFIX="$PREFIX_IN_ROOT" WINEDEBUG=-all \
   XDG_RUNTIME_DIR=/tmp NO_COLOR=1 SCRIPTMON_WINDOWS_AGENT="$AGENT_DIR" \
-  /bin/sh -c "cd '$REPO' && wine '$WORK/scriptmon-agent/deno.exe' test --allow-all --no-check tests/windows/lane.ts" \
+  /bin/sh -c "cd '$REPO' && wine '$WORK/scriptmon-agent/deno.exe' test --allow-all --no-check \
+  ${FILTER:+--filter '$FILTER'} $TESTS" \
   2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

@@ -21,6 +21,7 @@ import type {
   TreeGuard,
 } from "./types.ts";
 import { childEnv } from "./child_env.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import { FfiWin32, type Handle, type SnapshotEntry, type Win32 } from "./_win32.ts";
 import {
   checkPid,
@@ -300,15 +301,30 @@ export function selfSignaller(
   return [execPath, "run", "--allow-all", "--unstable-kv", mainModule];
 }
 
+/**
+ * How long taskkill or the console signaller may take before it is ended: a
+ * helper that hangs (Wine's console emulation does) must not hang a stop.
+ */
+const RUN_TIMEOUT_MS = 5000;
+
 async function runProgram(
   program: string,
   args: string[],
 ): Promise<{ code: number; stderr: string }> {
+  const timeout = AbortSignal.timeout(RUN_TIMEOUT_MS);
   const output = await new Deno.Command(program, {
     args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
+    signal: timeout,
   }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr).trim() };
+  const stderr = new TextDecoder().decode(output.stderr).trim();
+  if (timeout.aborted) {
+    return {
+      code: -1,
+      stderr: `${program} did not finish within ${formatDuration(RUN_TIMEOUT_MS)}`,
+    };
+  }
+  return { code: output.code, stderr };
 }

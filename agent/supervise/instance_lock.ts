@@ -90,9 +90,8 @@ export class InstanceLock {
       await Deno.remove(join(this.dataDir, HOLDER_FILE)).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
       });
-      await file.unlock();
     } finally {
-      file.close();
+      await unlockAndClose(file);
     }
   }
 }
@@ -147,14 +146,27 @@ export async function readLockHolder(
     throw error;
   }
   try {
-    if (await file.tryLock(true)) {
-      await file.unlock();
-      return null;
-    }
+    if (await file.tryLock(true)) return null;
+  } finally {
+    await unlockAndClose(file);
+  }
+  return await liveHolder(dataDir, options.platform ?? defaultPlatform);
+}
+
+/**
+ * Unlocks and closes `file`. Closing releases a lock too, so a failed unlock
+ * loses nothing: under Wine `unlock()` fails with "Lock violation (os error
+ * 33)" on a lock it holds (WINDOWS.md), and on Windows closing the handle ends
+ * the lock.
+ */
+async function unlockAndClose(file: Deno.FsFile): Promise<void> {
+  try {
+    await file.unlock();
+  } catch {
+    // The close below releases it.
   } finally {
     file.close();
   }
-  return await liveHolder(dataDir, options.platform ?? defaultPlatform);
 }
 
 function openLockFile(dataDir: string): Promise<Deno.FsFile> {

@@ -1,0 +1,182 @@
+/**
+ * Running the agent as a Windows program for the Windows lane: the unzipped
+ * `deno task dist` folder (SCRIPTMON_WINDOWS_AGENT), its `scriptmon-agent.cmd`
+ * launcher, real `.cmd` and `deno.exe` children. Runs only on Windows (under
+ * Wine in the lane: scripts/windows_lane.sh).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { platform } from "../../agent/platform/mod.ts";
+
+/** The unzipped agent folder. */
+export const AGENT_DIR = Deno.env.get("SCRIPTMON_WINDOWS_AGENT") ?? "";
+/** The launcher a person runs. */
+export const LAUNCHER = join(AGENT_DIR, "scriptmon-agent.cmd");
+/** The zip's Deno, used for fixture scripts too. */
+export const DENO = join(AGENT_DIR, "deno.exe");
+/** Wine starts processes 10–20× slower than Windows: waits are generous, and event-driven. */
+export const WAIT_MS = 90_000;
+
+/** Waits until `check` gives a value; fails naming `what` after `ms`. Polls every 100 ms. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = WAIT_MS,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let i = 0; i < ms / 100 + 1; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${ms / 1000}s waiting for ${what}`);
+}
+
+/** A temp folder removed at the end of the test. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "scriptmon-win-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A TOML literal string (no escapes: Windows paths stay as they are). */
+export function lit(text: string): string {
+  return `'${text}'`;
+}
+
+/** A TOML array of literal strings. */
+export function argv(...words: string[]): string {
+  return `[${words.map(lit).join(", ")}]`;
+}
+
+/** Writes scriptmon.toml into `dir` with these `[scripts.*]` tables; returns its path. */
+export async function writeConfig(dir: string, scripts: string, extra = ""): Promise<string> {
+  const path = join(dir, "scriptmon.toml");
+  await Deno.writeTextFile(
+    path,
+    `[agent]\nsite = "WIN1"\ndata_dir = "data"\napi_port = 0\nlog_level = "debug"\n${extra}\n` +
+      `[defaults]\nstop_timeout = "20s"\n[defaults.restart]\nmin_delay = "100ms"\njitter = 0.0\n\n` +
+      scripts,
+  );
+  return path;
+}
+
+/** Runs the launcher with `args` to its end. */
+export async function agentCli(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(LAUNCHER, { args, stdin: "null", env: { NO_COLOR: "1" } })
+    .output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Whether a process with this pid runs now (Windows' own answer, through kernel32). */
+export async function alive(pid: number): Promise<boolean> {
+  return (await platform.inspect(pid)) !== null;
+}
+
+/** One script as `GET /api/status` shows it. */
+export interface ScriptRow {
+  name: string;
+  state: string;
+  pid?: number | null;
+  restarts?: number;
+  reason?: string;
+}
+
+/** The daemon, `run --config`, started through the launcher. */
+export class WinAgent implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly dataDir: string;
+  #stderr: Promise<string>;
+  #exit: { code: number } | null = null;
+
+  constructor(configPath: string) {
+    this.child = new Deno.Command(LAUNCHER, {
+      args: ["run", "--config", configPath],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    this.dataDir = join(configPath, "..", "data");
+    this.#stderr = new Response(this.child.stderr).text();
+    this.child.status.then((status) => this.#exit = status);
+  }
+
+  /** The agent's log output (complete once it has exited). */
+  stderr(): Promise<string> {
+    return this.#stderr;
+  }
+
+  /** The agent's own pid (deno.exe under the launcher's cmd.exe) and its local API port. */
+  async ready(): Promise<{ pid: number; port: number }> {
+    return await until("the agent's local API", async () => {
+      if (this.#exit !== null) {
+        throw new Error(`the agent exited with ${this.#exit.code}: ${await this.#stderr}`);
+      }
+      try {
+        const holder = JSON.parse(await Deno.readTextFile(join(this.dataDir, "agent.holder.json")));
+        if (typeof holder.apiPort !== "number") return undefined;
+        const res = await fetch(`http://127.0.0.1:${holder.apiPort}/healthz`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        await res.body?.cancel();
+        return res.ok ? { pid: holder.pid as number, port: holder.apiPort as number } : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  /** The scripts as the local API shows them. */
+  async scripts(): Promise<ScriptRow[]> {
+    const { port } = await this.ready();
+    return (await (await fetch(`http://127.0.0.1:${port}/api/status`, {
+      signal: AbortSignal.timeout(10_000),
+    })).json()).scripts;
+  }
+
+  /** Waits until `name` matches `test`; returns its row. */
+  async script(name: string, what: string, test: (row: ScriptRow) => boolean): Promise<ScriptRow> {
+    return await until(`${name} ${what}`, async () => {
+      const row = (await this.scripts()).find((s) => s.name === name);
+      return row && test(row) ? row : undefined;
+    });
+  }
+
+  /** Waits until the script's log matches `pattern`. */
+  async logMatch(script: string, pattern: RegExp): Promise<RegExpExecArray> {
+    const file = join(this.dataDir, "logs", `${script}.log`);
+    return await until(
+      `${pattern} in ${file}`,
+      async () => pattern.exec(await Deno.readTextFile(file).catch(() => "")) ?? undefined,
+    );
+  }
+
+  /**
+   * Stops the agent: TerminateProcess on its deno.exe (read from its holder record), as Task
+   * Manager's End task would (its scripts' kill-on-close jobs end them), then on the launcher.
+   */
+  async [Symbol.asyncDispose]() {
+    const holder = await Deno.readTextFile(join(this.dataDir, "agent.holder.json"))
+      .then((text) => JSON.parse(text) as { pid?: number }).catch(() => ({ pid: undefined }));
+    for (const pid of [holder.pid, this.child.pid]) {
+      if (typeof pid !== "number") continue;
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // already exited
+      }
+    }
+    await this.child.status;
+    await this.#stderr;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The Windows lane's suite: the agent from the zip a person drops, as a real
+ * Windows program with real `.cmd` and `deno.exe` children. Run by
+ * scripts/windows_lane.sh under Wine (`deno.exe test tests/windows/lane.ts`);
+ * what Wine cannot show is listed in the README and unit-tested on the exact
+ * calls instead (agent/platform/windows_test.ts).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  agentCli,
+  alive,
+  argv,
+  DENO,
+  lit,
+  tempDir,
+  until,
+  WinAgent,
+  writeConfig,
+} from "./_win_agent.ts";
+
+const SLEEP = "setInterval(() => {}, 1000)";
+
+/** A fixture file in `dir`, Windows line ends for a .cmd. */
+async function fixture(dir: string, name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, name.endsWith(".cmd") ? text.replaceAll("\n", "\r\n") : text);
+  return path;
+}
+
+Deno.test("validate takes a config Notepad saved (BOM, CRLF) and names the line of a bad value", async () => {
+  await using dir = await tempDir();
+  const good = await writeConfig(dir.path, `[scripts.a]\ncommand = ${argv(DENO, "eval", SLEEP)}\n`);
+  const text = await Deno.readTextFile(good);
+  await Deno.writeTextFile(good, "\uFEFF" + text.replaceAll("\n", "\r\n"));
+  const ok = await agentCli("validate", "--config", good);
+  assert.equal(ok.code, 0, ok.stderr);
+  const bad = join(dir.path, "bad.toml");
+  const badText = text.replace('stop_timeout = "20s"', 'stop_timeout = "soon"');
+  await Deno.writeTextFile(bad, "\uFEFF" + badText.replaceAll("\n", "\r\n"));
+  const line = badText.split("\n").findIndex((l) => l.includes('"soon"')) + 1;
+  const refused = await agentCli("validate", "--config", bad);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, new RegExp(`bad\\.toml:${line}: defaults\\.stop_timeout: .*"soon"`));
+});
+
+Deno.test("run starts a .cmd script and a python.cmd found on PATH by PATHEXT; status lists both", async () => {
+  await using dir = await tempDir();
+  const bin = join(dir.path, "bin");
+  await Deno.mkdir(bin);
+  await fixture(
+    bin,
+    "python.cmd",
+    `@"${DENO}" eval "console.log('python stand-in', Deno.args); ${SLEEP}" -- %*\n`,
+  );
+  await fixture(dir.path, "hello.cmd", `@echo hello from cmd\n@"${DENO}" eval "${SLEEP}"\n`);
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.py]\ncommand = ["python", "-u", "monitor.py"]\ncwd = ${lit(dir.path)}\n` +
+      `env = { PATH = ${lit(`${bin};${Deno.env.get("PATH")}`)} }\n\n` +
+      `[scripts.hello]\ncommand = ["cmd.exe", "/d", "/c", "hello.cmd"]\ncwd = ${lit(dir.path)}\n`,
+  );
+  await using agent = new WinAgent(config);
+  await agent.script("py", "running", (s) => s.state === "running");
+  await agent.script("hello", "running", (s) => s.state === "running");
+  await agent.logMatch("py", /python stand-in/);
+  await agent.logMatch("hello", /hello from cmd/);
+  const table = await agentCli("status", "--config", config);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^hello\s+running/m);
+  assert.match(table.stdout, /^py\s+running/m);
+});
+
+Deno.test("a script's child has no console window (GetConsoleWindow is 0)", async () => {
+  // Wine gives no process a console window, so this cannot fail here; on Windows it proves
+  // CREATE_NO_WINDOW (windowsHide). windows_test.ts checks the exact spawn options.
+  await using dir = await tempDir();
+  const probe = `const k = Deno.dlopen("kernel32.dll", { GetConsoleWindow: { parameters: [], ` +
+    `result: "pointer" } }); console.log("console window " + ` +
+    `Deno.UnsafePointer.value(k.symbols.GetConsoleWindow())); ${SLEEP}`;
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.probe]\ncommand = ${argv(DENO, "eval", probe)}\n`,
+  );
+  await using agent = new WinAgent(config);
+  const [, window] = await agent.logMatch("probe", /console window (\d+)/);
+  assert.equal(window, "0");
+});
+
+Deno.test("a crashing cmd script is restarted with backoff", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.crash]\ncommand = ["cmd.exe", "/d", "/c", "echo crashing & exit 3"]\n` +
+      `[scripts.crash.restart]\nmin_delay = "200ms"\nmax_delay = "1s"\n`,
+  );
+  await using agent = new WinAgent(config);
+  const row = await agent.script("crash", "restarted twice", (s) => (s.restarts ?? 0) >= 2);
+  assert.ok(["backoff", "starting", "running", "crash-looping"].includes(row.state), row.state);
+  await agent.logMatch("crash", /crashing[\s\S]*crashing/);
+});
+
+/** A cmd.exe running a deno.exe that starts another deno.exe; the pids of both go to pids.txt. */
+async function threeLevelTree(dir: string): Promise<string> {
+  const parent = await fixture(
+    dir,
+    "parent.ts",
+    `const child = new Deno.Command(Deno.execPath(), { args: ["eval", ${
+      JSON.stringify(SLEEP)
+    }], stdout: "null" }).spawn();\n` +
+      `await Deno.writeTextFile(Deno.args[0], Deno.pid + " " + child.pid);\n` +
+      `console.log("tree up");\n${SLEEP};\n`,
+  );
+  await fixture(dir, "tree.cmd", `@"${DENO}" run -A "${parent}" "${join(dir, "pids.txt")}"\n`);
+  return `command = ["cmd.exe", "/d", "/c", "tree.cmd"]\ncwd = ${lit(dir)}\nstop_timeout = "3s"\n`;
+}
+
+async function treePids(dir: string): Promise<number[]> {
+  return await until("the tree's pids", async () => {
+    const text = await Deno.readTextFile(join(dir, "pids.txt")).catch(() => "");
+    const pids = text.trim().split(" ").map(Number).filter((n) => n > 0);
+    return pids.length === 2 ? pids : undefined;
+  });
+}
+
+Deno.test("stop ends a three-level tree (cmd → deno → deno) and leaves nothing", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, `[scripts.tree]\n${await threeLevelTree(dir.path)}`);
+  await using agent = new WinAgent(config);
+  const row = await agent.script("tree", "running", (s) => s.state === "running" && !!s.pid);
+  const pids = [row.pid!, ...await treePids(dir.path)];
+  for (const pid of pids) assert.ok(await alive(pid), `pid ${pid} runs before the stop`);
+  const stop = await agentCli("stop", "tree", "--config", config);
+  assert.equal(stop.code, 0, stop.stderr);
+  await agent.script("tree", "stopped", (s) => s.state === "stopped");
+  for (const pid of pids) {
+    await until(`pid ${pid} gone`, async () => (await alive(pid)) ? undefined : true);
+  }
+});
+
+Deno.test("the agent ended hard (TerminateProcess) leaves no script process: the job ends the tree", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(dir.path, `[scripts.tree]\n${await threeLevelTree(dir.path)}`);
+  await using agent = new WinAgent(config);
+  const row = await agent.script("tree", "running", (s) => s.state === "running" && !!s.pid);
+  const pids = [row.pid!, ...await treePids(dir.path)];
+  const { pid: agentPid } = await agent.ready();
+  const kill = await new Deno.Command("taskkill.exe", {
+    args: ["/PID", String(agentPid), "/F"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.equal(kill.code, 0, "taskkill /F of the agent");
+  await until("the agent gone", async () => (await alive(agentPid)) ? undefined : true);
+  for (const pid of pids) {
+    await until(`script pid ${pid} gone`, async () => (await alive(pid)) ? undefined : true);
+  }
+});
+
+Deno.test("a second agent on the same data dir is refused, naming the holder", async () => {
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.a]\ncommand = ${argv(DENO, "eval", SLEEP)}\n`,
+  );
+  await using agent = new WinAgent(config);
+  const { pid } = await agent.ready();
+  const second = await agentCli("run", "--config", config);
+  assert.notEqual(second.code, 0);
+  assert.match(second.stderr, new RegExp(`pid ${pid}`));
+});
+
+Deno.test("once exits 2 for a script that cannot start, 1 when it started one, 0 when all run", async () => {
+  await using dir = await tempDir();
+  const missing = await writeConfig(dir.path, `[scripts.gone]\ncommand = ["no-such-program"]\n`);
+  const critical = await agentCli("once", "--config", missing);
+  assert.equal(critical.code, 2, critical.stdout + critical.stderr);
+  assert.match(critical.stdout, /no-such-program/);
+
+  await using other = await tempDir();
+  // once starts a script through cmd.exe (its output goes to the log): no `"` in its arguments.
+  const script = await fixture(other.path, "a.ts", `console.log("started by once");\n${SLEEP};\n`);
+  const config = await writeConfig(
+    other.path,
+    `[scripts.a]\ncommand = ${argv(DENO, "run", script)}\n`,
+  );
+  const first = await agentCli("once", "--config", config);
+  assert.equal(first.code, 1, first.stdout + first.stderr);
+  const second = await agentCli("once", "--json", "--config", config);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  // What once started outlives it by design: end it here, by its recorded pid.
+  const record = JSON.parse(
+    await Deno.readTextFile(join(other.path, "data", "pids", "a.pid.json")),
+  );
+  await new Deno.Command("taskkill.exe", {
+    args: ["/PID", String(record.pid), "/T", "/F"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+});
