@@ -78,6 +78,11 @@ cleanup() {
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
     $sudo umount "${MOUNTS[$i]}" 2>/dev/null || $sudo umount -l "${MOUNTS[$i]}"
   done
+  if [ -n "${COLLECTOR_PID:-}" ]; then
+    kill -TERM "$COLLECTOR_PID" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$COLLECTOR_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$COLLECTOR_PID" 2>/dev/null
+  fi
   if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 
@@ -98,22 +103,43 @@ WORK=$(mktemp -d /tmp/scriptmon-windows-lane.XXXXXX)
 (cd "$WORK" && python3 -m zipfile -e "$REPO/dist/scriptmon-agent-windows-x64.zip" .)
 AGENT_DIR="Z:${WORK//\//\\}\\scriptmon-agent"
 
+# A Linux collector on loopback for the link test; stopped by pid in cleanup.
+say "starting a Linux collector on loopback"
+deno run --allow-all tests/windows/linux_collector.ts >"$WORK/collector.json" 2>"$WORK/collector.log" &
+COLLECTOR_PID=$!
+for _ in $(seq 1 600); do
+  if [ -s "$WORK/collector.json" ] || ! kill -0 "$COLLECTOR_PID" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+if [ ! -s "$WORK/collector.json" ]; then
+  say "the collector did not start: $(cat "$WORK/collector.log")"
+  exit 1
+fi
+
 if [ ! -f "$ROOT$PREFIX_IN_ROOT/system.reg" ]; then
   say "creating the Wine prefix (once)"
   in_root wineboot -i >/dev/null 2>&1 || true
 fi
 
 log="$WORK/lane.log"
+: >"$log"
 status=0
 start=$(date +%s)
 set +e
 timeout --kill-after=10 "$LANE_TIMEOUT" \
   $sudo chroot "$ROOT" /usr/bin/env HOME=/root WINEPREFIX="$PREFIX_IN_ROOT" WINEDEBUG=-all \
   XDG_RUNTIME_DIR=/tmp NO_COLOR=1 SCRIPTMON_WINDOWS_AGENT="$AGENT_DIR" \
+  SCRIPTMON_LANE_COLLECTOR="$(head -n 1 "$WORK/collector.json")" \
   /bin/sh -c "cd '$REPO' && wine '$WORK/scriptmon-agent/deno.exe' test --allow-all --no-check \
   ${FILTER:+--filter '$FILTER'} $TESTS" \
-  2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+  >"$log" 2>&1 &
+runner=$!
+# Not a pipe into tee: a Wine process outliving the timeout would hold the pipe, and tee with it.
+tail -n +1 -f --pid="$runner" "$log" &
+tailer=$!
+wait "$runner"
+status=$?
+wait "$tailer"
 set -e
 took=$(($(date +%s) - start))
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 || true)

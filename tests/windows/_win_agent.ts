@@ -82,13 +82,27 @@ export async function alive(pid: number): Promise<boolean> {
   return (await platform.inspect(pid)) !== null;
 }
 
+/**
+ * Ends a launcher run (`scriptmon-agent.cmd …`) and its deno.exe: `kill()` would end only
+ * the cmd.exe, and the deno.exe under it would keep the output pipe open.
+ */
+export async function endTree(child: Deno.ChildProcess): Promise<void> {
+  await new Deno.Command("taskkill.exe", {
+    args: ["/PID", String(child.pid), "/T", "/F"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  await child.status;
+}
+
 /** One script as `GET /api/status` shows it. */
 export interface ScriptRow {
   name: string;
   state: string;
   pid?: number | null;
   restarts?: number;
-  reason?: string;
+  reason?: string | null;
+  heartbeat?: { lastPingAt: string | null } | null;
 }
 
 /** The daemon, `run --config`, started through the launcher. */
@@ -97,17 +111,25 @@ export class WinAgent implements AsyncDisposable {
   readonly dataDir: string;
   #stderr: Promise<string>;
   #exit: { code: number } | null = null;
+  #log = "";
 
   constructor(configPath: string) {
-    this.child = new Deno.Command(LAUNCHER, {
+    const child = new Deno.Command(LAUNCHER, {
       args: ["run", "--config", configPath],
       stdin: "null",
       stdout: "null",
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
+    this.child = child;
     this.dataDir = join(configPath, "..", "data");
-    this.#stderr = new Response(this.child.stderr).text();
+    this.#stderr = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.#log += decoder.decode(chunk, { stream: true });
+      }
+      return this.#log;
+    })();
     this.child.status.then((status) => this.#exit = status);
   }
 
@@ -144,21 +166,54 @@ export class WinAgent implements AsyncDisposable {
     })).json()).scripts;
   }
 
-  /** Waits until `name` matches `test`; returns its row. */
+  /** Waits until `name` matches `test`; returns its row. A timeout shows the last row and log. */
   async script(name: string, what: string, test: (row: ScriptRow) => boolean): Promise<ScriptRow> {
-    return await until(`${name} ${what}`, async () => {
-      const row = (await this.scripts()).find((s) => s.name === name);
-      return row && test(row) ? row : undefined;
-    });
+    let last: ScriptRow | undefined;
+    try {
+      return await until(`${name} ${what}`, async () => {
+        last = (await this.scripts()).find((s) => s.name === name);
+        return last && test(last) ? last : undefined;
+      });
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}; last seen ${JSON.stringify(last)}; its log ends ${
+          JSON.stringify(await this.logTail(name))
+        }; the agent's log: ${JSON.stringify(this.#agentLog(name))}`,
+      );
+    }
   }
 
-  /** Waits until the script's log matches `pattern`. */
+  /** The agent's first and last log lines about `script` (and its own errors). */
+  #agentLog(script: string): string {
+    const lines = this.#log.split("\n").filter((l) =>
+      l.includes(`script·${script}:`) || l.includes("[ERR]") || l.startsWith("scriptmon-agent:")
+    );
+    return [...lines.slice(0, 6), ...(lines.length > 9 ? ["…"] : []), ...lines.slice(6).slice(-3)]
+      .join("\n");
+  }
+
+  /** The last 600 characters of a script's log. */
+  async logTail(script: string): Promise<string> {
+    const file = join(this.dataDir, "logs", `${script}.log`);
+    return (await Deno.readTextFile(file).catch(() => "")).slice(-600);
+  }
+
+  /** Waits until the script's log matches `pattern`; a timeout shows its state and log. */
   async logMatch(script: string, pattern: RegExp): Promise<RegExpExecArray> {
     const file = join(this.dataDir, "logs", `${script}.log`);
-    return await until(
-      `${pattern} in ${file}`,
-      async () => pattern.exec(await Deno.readTextFile(file).catch(() => "")) ?? undefined,
-    );
+    try {
+      return await until(
+        `${pattern} in ${file}`,
+        async () => pattern.exec(await Deno.readTextFile(file).catch(() => "")) ?? undefined,
+      );
+    } catch (error) {
+      const row = (await this.scripts().catch(() => [])).find((s) => s.name === script);
+      throw new Error(
+        `${(error as Error).message}; state ${JSON.stringify(row)}; log ends ${
+          JSON.stringify(await this.logTail(script))
+        }; the agent's log: ${JSON.stringify(this.#agentLog(name))}`,
+      );
+    }
   }
 
   /**

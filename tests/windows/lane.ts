@@ -14,6 +14,8 @@ import {
   alive,
   argv,
   DENO,
+  endTree,
+  LAUNCHER,
   lit,
   tempDir,
   until,
@@ -199,4 +201,196 @@ Deno.test("once exits 2 for a script that cannot start, 1 when it started one, 0
     stdout: "null",
     stderr: "null",
   }).output();
+});
+
+Deno.test("PID records after a restart: what once started is adopted, a reused pid is not trusted", async () => {
+  await using dir = await tempDir();
+  const script = await fixture(dir.path, "a.ts", `console.log("a up");\n${SLEEP};\n`);
+  // A process that is not b, whose pid b's stale record names (as if Windows reused it).
+  const bystander = new Deno.Command(DENO, { args: ["eval", SLEEP], stdout: "null" }).spawn();
+  try {
+    const config = await writeConfig(
+      dir.path,
+      `[scripts.a]\ncommand = ${argv(DENO, "run", script)}\n\n` +
+        `[scripts.b]\ncommand = ${argv(DENO, "eval", SLEEP)}\nenabled = false\n`,
+    );
+    const once = await agentCli("once", "--config", config);
+    assert.equal(once.code, 1, once.stdout + once.stderr);
+    const pids = join(dir.path, "data", "pids");
+    const a = JSON.parse(await Deno.readTextFile(join(pids, "a.pid.json")));
+    // b's record from an agent that died, whose pid Windows has since given to the bystander.
+    await Deno.writeTextFile(
+      join(pids, "b.pid.json"),
+      JSON.stringify({
+        ...a,
+        script: "b",
+        pid: bystander.pid,
+        startTime: "2020-01-01T00:00:00.000Z",
+        argv: [DENO, "eval", SLEEP],
+        owner: "daemon",
+        logPath: undefined,
+      }),
+    );
+    await Deno.writeTextFile(
+      config,
+      (await Deno.readTextFile(config)).replace("enabled = false\n", ""),
+    );
+
+    await using agent = new WinAgent(config);
+    const adopted = await agent.script("a", "adopted", (s) => s.state === "running");
+    assert.equal(adopted.pid, a.pid, "a kept the pid once gave it");
+    assert.match(adopted.reason ?? "", /adopted \(started by once/);
+    const fresh = await agent.script("b", "running", (s) => s.state === "running" && !!s.pid);
+    assert.notEqual(fresh.pid, bystander.pid, "a pid with another start time is not b");
+    assert.ok(await alive(bystander.pid), "the process behind the reused pid is left alone");
+    const stop = await agentCli("stop", "a", "--config", config);
+    assert.equal(stop.code, 0, stop.stderr);
+    await until(`adopted pid ${a.pid} gone`, async () => (await alive(a.pid)) ? undefined : true);
+  } finally {
+    bystander.kill();
+    await bystander.status;
+  }
+});
+
+Deno.test("logs -f reads every line across rotations while the script writes", async () => {
+  await using dir = await tempDir();
+  const lines = 1500;
+  const go = join(dir.path, "go");
+  const script = await fixture(
+    dir.path,
+    "count.ts",
+    `console.log("ready");\n` +
+      `for (let i = 0; i < 1200 && !(await Deno.stat(${
+        JSON.stringify(go)
+      }).catch(() => null)); i++) {\n` +
+      `  await new Promise((r) => setTimeout(r, 50));\n}\n` +
+      `for (let i = 1; i <= ${lines}; i++) console.log("line " + String(i).padStart(5, "0") + " " + "x".repeat(40));\n` +
+      `${SLEEP};\n`,
+  );
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.count]\ncommand = ${argv(DENO, "run", "-A", script)}\n` +
+      `[scripts.count.log]\nmax_size = "8KB"\nkeep = 100\n`,
+  );
+  await using agent = new WinAgent(config);
+  await agent.logMatch("count", /ready/);
+  const follower = new Deno.Command(LAUNCHER, {
+    args: ["logs", "count", "-f", "-n", "1", "--config", config],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const seen: string[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of follower.stdout) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      const parts = text.split(/\r?\n/);
+      rest = parts.pop() ?? "";
+      seen.push(...parts);
+    }
+  })();
+  try {
+    await until("logs -f printing", () => seen.some((l) => l.includes("ready")) || undefined);
+    await Deno.writeTextFile(go, "");
+    await until(
+      `line ${lines} from logs -f`,
+      () => seen.some((l) => l.includes(`line ${String(lines).padStart(5, "0")}`)) || undefined,
+    );
+  } finally {
+    await endTree(follower);
+    await reading.catch(() => {});
+  }
+  const numbers = seen.map((l) => /line (\d+)/.exec(l)?.[1]).filter((n) => n !== undefined)
+    .map(Number);
+  assert.deepEqual(
+    numbers,
+    Array.from({ length: lines }, (_, i) => i + 1),
+    "every line once, in order",
+  );
+  const rotated = [...Deno.readDirSync(join(dir.path, "data", "logs"))]
+    .filter((e) => /^count\.\d{8}T\d{6}\.\d{3}Z(-\d+)?\.log$/.test(e.name));
+  assert.ok(rotated.length >= 5, `rotated ${rotated.length} times`);
+});
+
+Deno.test("a script's webhook post is relayed to the receiver exactly once; its heartbeat reaches the local API", async () => {
+  await using dir = await tempDir();
+  const posts: { key: string | null; body: { id?: string; text?: string } }[] = [];
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    posts.push({ key: req.headers.get("idempotency-key"), body: await req.json() });
+    return new Response("ok");
+  });
+  try {
+    const script = await fixture(
+      dir.path,
+      "post.ts",
+      `const ping = Deno.env.get("SCRIPTMON_PING_URL");\n` +
+        `await (await fetch(ping, { method: "POST" })).body?.cancel();\n` +
+        `const res = await fetch(new URL("/relay/ops", ping), { method: "POST", ` +
+        `body: JSON.stringify({ text: "dock 4: rate 120/h" }) });\n` +
+        `console.log("relay answered " + res.status + " " + await res.text());\n${SLEEP};\n`,
+    );
+    const config = await writeConfig(
+      dir.path,
+      `[scripts.post]\ncommand = ${
+        argv(DENO, "run", "-A", script)
+      }\nheartbeat_timeout = "10m"\n\n` +
+        `[webhooks.ops]\nkind = "slack"\nurl = "http://127.0.0.1:${receiver.addr.port}/hook"\n`,
+    );
+    await using agent = new WinAgent(config);
+    await agent.logMatch("post", /relay answered 202/);
+    await until("the post at the receiver", () => posts.length > 0 || undefined);
+    const row = await agent.script("post", "pinged", (s) => !!s.heartbeat?.lastPingAt);
+    assert.ok(row.heartbeat?.lastPingAt);
+    const sent = await until("the message marked sent", async () => {
+      const list = await agentCli("notifications", "--json", "--config", config);
+      const messages = JSON.parse(list.stdout) as { id: string; state: string }[];
+      return messages.find((m) => m.state === "sent");
+    });
+    assert.equal(posts.length, 1, "one request");
+    assert.equal(posts[0].body.text, "dock 4: rate 120/h");
+    assert.equal(posts[0].key, sent.id, "the message id as Idempotency-Key");
+  } finally {
+    await receiver.shutdown();
+  }
+});
+
+const COLLECTOR = Deno.env.get("SCRIPTMON_LANE_COLLECTOR");
+
+Deno.test({
+  name: "the agent links to a Linux collector on loopback: online there, its script running",
+  ignore: COLLECTOR === undefined,
+  fn: async () => {
+    const { url, apiToken, agentToken } = JSON.parse(COLLECTOR!) as Record<string, string>;
+    const api = async <T>(path: string): Promise<T> => {
+      const res = await fetch(new URL(path, url), {
+        headers: { authorization: `Bearer ${apiToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return await res.json() as T;
+    };
+    await using dir = await tempDir();
+    const config = await writeConfig(
+      dir.path,
+      `[scripts.a]\ncommand = ${argv(DENO, "eval", SLEEP)}\n\n` +
+        `[collector]\nurl = "${url}"\ntoken = "${agentToken}"\nheartbeat_interval = "1s"\n`,
+      `host = "winlane"`,
+    );
+    await using agent = new WinAgent(config);
+    await agent.script("a", "running", (s) => s.state === "running");
+    await until("winlane online at the collector", async () => {
+      const { agents } = await api<{ agents: { host: string; online: boolean }[] }>(
+        "/api/v1/agents?site=WIN1",
+      );
+      return agents.find((a) => a.host === "winlane")?.online || undefined;
+    });
+    await until("a running at the collector", async () => {
+      const { scripts } = await api<{ scripts: { script: string; state: string }[] }>(
+        "/api/v1/scripts?host=winlane",
+      );
+      return scripts.some((s) => s.script === "a" && s.state === "running") || undefined;
+    });
+  },
 });
