@@ -16,6 +16,7 @@ import {
   CONFIG_DEFAULTS,
   type ProbeConfig,
   type ScriptConfig,
+  WINDOWS_STOP_SIGNALS,
 } from "./schema.ts";
 import type {
   ResolvedAction,
@@ -188,7 +189,7 @@ function resolveScript(
       maxRestarts: restart.max_restarts,
       windowMs: msOf(restart.window),
     },
-    stopSignal: script.stop_signal ?? defaults.stop_signal ?? fallback.stop_signal,
+    stopSignal: signalOf(script.stop_signal ?? defaults.stop_signal ?? fallback.stop_signal),
     stopTimeoutMs: msOf(
       script.stop_timeout ?? defaults.stop_timeout ?? fallback.stop_timeout,
     ),
@@ -308,4 +309,11 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(
     Object.entries(value).filter(([, inner]) => inner !== undefined),
   ) as T;
+}
+
+/** A `stop_signal` as the platform sends it: a Windows name (`ctrl-break`) as its signal. */
+function signalOf(name: string): Deno.Signal {
+  return name in WINDOWS_STOP_SIGNALS
+    ? WINDOWS_STOP_SIGNALS[name as keyof typeof WINDOWS_STOP_SIGNALS]
+    : name as Deno.Signal;
 }

@@ -327,3 +327,15 @@ Deno.test("locateDataDir() finds the Windows default data dir in a Notepad file 
   );
   assert.equal(locateDataDir(text, { ...options, os: "linux" }), "/etc/scriptmon/scriptmon-data");
 });
+
+Deno.test("stop_signal takes the Windows names: ctrl-c, ctrl-break, terminate", () => {
+  const config = parse(
+    `[scripts.a]\ncommand = ["a"]\nstop_signal = "ctrl-c"\n` +
+      `[scripts.b]\ncommand = ["b"]\nstop_signal = "ctrl-break"\n` +
+      `[scripts.c]\ncommand = ["c"]\nstop_signal = "terminate"\n`,
+  );
+  const signals = Object.fromEntries(
+    Object.values(config.scripts).map((s) => [s.name, s.stopSignal]),
+  );
+  assert.deepEqual(signals, { a: "SIGINT", b: "SIGTERM", c: "SIGKILL" });
+});

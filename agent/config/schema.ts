@@ -108,6 +108,17 @@ export const STOP_SIGNALS = [
   "SIGUSR2",
 ] as const satisfies readonly Deno.Signal[];
 
+/**
+ * The Windows names of the stop signals (`stop_signal = "ctrl-break"`), the
+ * signal each means on either platform: on Windows SIGINT is sent as a Ctrl-C,
+ * SIGKILL ends the script's job, and every other signal is a Ctrl-Break.
+ */
+export const WINDOWS_STOP_SIGNALS = {
+  "ctrl-c": "SIGINT",
+  "ctrl-break": "SIGTERM",
+  "terminate": "SIGKILL",
+} as const satisfies Record<string, (typeof STOP_SIGNALS)[number]>;
+
 /** Levels of the agent's own log. */
 export const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
@@ -192,7 +203,7 @@ const NEEDS = [
 /** `[defaults]`: the keys a script may inherit. */
 export const scriptDefaultsSchema = z.strictObject({
   enabled: z.boolean().optional(),
-  stop_signal: z.enum(STOP_SIGNALS).optional(),
+  stop_signal: z.enum([...STOP_SIGNALS, "ctrl-c", "ctrl-break", "terminate"]).optional(),
   stop_timeout: duration.optional(),
   /** Applies only to scripts with a `schedule`. */
   timezone: timezone.optional(),

@@ -69,7 +69,7 @@ Deno.test("parseConfig() reports a bad stop signal listing the allowed ones", ()
     path: "scripts.rates.stop_signal",
     line: 3,
     message:
-      'expected one of "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", got "SIGSTOP"',
+      'expected one of "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "ctrl-c", "ctrl-break", "terminate", got "SIGSTOP"',
   }]);
 });
 
@@ -255,7 +255,7 @@ Deno.test("parseConfig() reports all problems at once, in line order, in one mes
       `${FILE}:3: agent.api_port: expected a number <= 65535, got 70000`,
       `${FILE}:7: scripts.rates.restart.max_delay: expected a duration like "30s", "5m" or "1h30m", got "soon"`,
       `${FILE}:9: scripts.bad.command: expected a non-empty command, got []`,
-      `${FILE}:10: scripts.bad.stop_signal: expected one of "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", got "TERM"`,
+      `${FILE}:10: scripts.bad.stop_signal: expected one of "SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "ctrl-c", "ctrl-break", "terminate", got "TERM"`,
     ].join("\n"),
   );
   assert.equal(error.issues.length, 5);
