@@ -8,6 +8,7 @@ import { startAgent } from "./agent.ts";
 import { secretCommands } from "./cli_secret.ts";
 import { ConfigError, envNameFrom, loadConfig, locateDataDir } from "./config/load.ts";
 import { agentHome } from "./config/mod.ts";
+import { Installer, type InstallState } from "./install/mod.ts";
 import type { ResolvedAgentConfig } from "./config/types.ts";
 import { ControlClient } from "./local_api/control_client.ts";
 import { followLog, readLastLines } from "./logs/tail.ts";
@@ -218,13 +219,21 @@ function program(): Command {
   cli.command("status").description("show the running agent's scripts")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const status = await (await connect(globals())).status();
-      if (opts.json) return console.log(JSON.stringify(status, null, 2));
+      const installed = await new Installer().state().catch(() => null);
+      let status;
+      try {
+        status = await (await connect(globals())).status();
+      } catch (error) {
+        if (installed && !opts.json) console.log(installLine(installed));
+        throw error;
+      }
+      if (opts.json) return console.log(JSON.stringify({ ...status, installed }, null, 2));
       const a = status.agent;
       console.log(
         `agent ${a.version}  pid ${a.pid}  site ${a.site}  host ${a.host}  config ${a.configPath}` +
           (a.envName ? ` (env ${a.envName})` : ""),
       );
+      if (installed) console.log(installLine(installed));
       if (a.collector) {
         const c = a.collector;
         console.log(
@@ -413,6 +422,34 @@ function program(): Command {
     console.log(`removed ${id}`);
   });
 
+  cli.command("install").description(
+    "start the agent at logon: a Task Scheduler task (Windows), a systemd user unit (Linux)",
+  ).action(async () => {
+    const opts = globals();
+    const path = await findConfig(opts.config);
+    const envName = envNameFrom(opts.env);
+    await loadConfig(path, { envName }); // refuses a config that does not validate
+    const state = await new Installer().install(path, envName);
+    console.log(
+      `installed: ${state.how} (${state.where}), running ${state.command ?? "the agent"}`,
+    );
+    if (Deno.build.os !== "windows") {
+      console.log(
+        "a user unit runs while you are logged in; to keep it running after logout and start it at boot: loginctl enable-linger",
+      );
+    }
+    console.log("undo with: scriptmon-agent uninstall");
+  });
+  cli.command("uninstall").description("stop starting the agent at logon (and stop it)")
+    .action(async () => {
+      const installer = new Installer();
+      console.log(
+        await installer.uninstall()
+          ? `removed the ${installer.how}`
+          : `nothing to remove: no ${installer.how} is installed`,
+      );
+    });
+
   // Windows only, run by the agent itself to stop a script: see agent/platform/_win_console.ts.
   cli.command("ctrl-event <pid> <event>", { hidden: true }).action((pid: string, event: string) => {
     if (Deno.build.os !== "windows") throw new Error("ctrl-event is for Windows only");
@@ -426,6 +463,13 @@ function program(): Command {
     console.log(`scriptmon-agent ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})`);
   });
   return cli;
+}
+
+/** The `status` line about starting at logon. */
+function installLine(state: InstallState): string {
+  return state.installed
+    ? `at logon: installed (${state.how}, ${state.where}${state.active ? `, ${state.active}` : ""})`
+    : "at logon: not installed (scriptmon-agent install)";
 }
 
 /** Runs the CLI with `args`; returns the exit code. */

@@ -16,3 +16,4 @@ export { SiteLeaseManager } from "./site_lease.ts";
 export { SCRIPT_STATES } from "./state.ts";
 export type { ScriptState, ScriptStatus } from "./state.ts";
 export { Supervisor, UnknownScriptError } from "./supervisor.ts";
+export { writeFileAtomic } from "./_atomic_write.ts";
