@@ -394,3 +394,38 @@ Deno.test({
     });
   },
 });
+
+Deno.test("install registers the logon task through schtasks /XML; uninstall deletes it", async () => {
+  // Wine keeps registered tasks as files in %windir%\system32\tasks. Its schtasks has no
+  // /Query (it answers 0 for any task) and it stores no logon trigger or command, so what
+  // `status` reads back and the task's action are checked on the calls
+  // (agent/install/installer_test.ts), not here.
+  const task = join(
+    Deno.env.get("windir") ?? "C:\\windows",
+    "system32",
+    "tasks",
+    "scriptmon-agent",
+  );
+  await using dir = await tempDir();
+  const config = await writeConfig(
+    dir.path,
+    `[scripts.a]\ncommand = ${argv(DENO, "eval", SLEEP)}\n`,
+  );
+  const installed = await agentCli("install", "--config", config);
+  try {
+    assert.equal(installed.code, 0, installed.stdout + installed.stderr);
+    assert.match(installed.stdout, /installed: Task Scheduler task scriptmon-agent/);
+    const xml = await Deno.readFile(task).then((b) =>
+      new TextDecoder(b[1] === 0 || b[0] === 0xff ? "utf-16le" : "utf-8").decode(b)
+    );
+    // What Wine keeps of the task it parsed (it drops the logon trigger and the Exec command).
+    assert.match(xml, /<URI>\\scriptmon-agent<\/URI>/);
+    assert.match(xml, /<Hidden>true<\/Hidden>/);
+    assert.match(xml, /<ExecutionTimeLimit>PT0S<\/ExecutionTimeLimit>/);
+    assert.match(xml, /<MultipleInstancesPolicy>IgnoreNew<\/MultipleInstancesPolicy>/);
+  } finally {
+    const removed = await agentCli("uninstall");
+    assert.equal(removed.code, 0, removed.stdout + removed.stderr);
+  }
+  assert.equal(await Deno.stat(task).then(() => true, () => false), false, "the task is deleted");
+});
