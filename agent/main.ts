@@ -21,6 +21,7 @@ import { timeLeft } from "./tokens/once.ts";
 import type { TokenStatus } from "./tokens/types.ts";
 import { VERSION } from "./version.ts";
 import { redact } from "../shared/redact.ts";
+import { decodeConfigText } from "../shared/config/mod.ts";
 import { SecretError } from "../shared/config/secrets.ts";
 import { formatTable } from "../shared/table.ts";
 import { formatBytes, formatDuration, parseDuration } from "../shared/config/units.ts";
@@ -82,7 +83,7 @@ async function connect(opts: GlobalOptions): Promise<ControlClient> {
     return await ControlClient.connect((await loadConfig(path, { envName })).agent.dataDir);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const text = await Deno.readTextFile(path).catch(() => "");
+    const text = await Deno.readFile(path).then(decodeConfigText, () => "");
     const dataDir = locateDataDir(text, { path, envName });
     if (!dataDir) throw error;
     console.error(`warning: ${path} has errors (see \`validate\`); using its data dir ${dataDir}`);
