@@ -423,24 +423,23 @@ function program(): Command {
     console.log(`removed ${id}`);
   });
 
-  cli.command("install").description(
-    "start the agent at logon: a Task Scheduler task (Windows), a systemd user unit (Linux)",
-  ).action(async () => {
-    const opts = globals();
-    const path = await findConfig(opts.config);
-    const envName = envNameFrom(opts.env);
-    await loadConfig(path, { envName }); // refuses a config that does not validate
-    const state = await new Installer().install(path, envName);
-    console.log(
-      `installed: ${state.how} (${state.where}), running ${state.command ?? "the agent"}`,
-    );
-    if (Deno.build.os !== "windows") {
+  cli.command("install").description("start the agent at each logon of this user")
+    .action(async () => {
+      const opts = globals();
+      const path = await findConfig(opts.config);
+      const envName = envNameFrom(opts.env);
+      await loadConfig(path, { envName }); // refuses a config that does not validate
+      const state = await new Installer().install(path, envName);
       console.log(
-        "a user unit runs while you are logged in; to keep it running after logout and start it at boot: loginctl enable-linger",
+        `installed: ${state.how} (${state.where}), running ${state.command ?? "the agent"}`,
       );
-    }
-    console.log("undo with: scriptmon-agent uninstall");
-  });
+      if (Deno.build.os !== "windows") {
+        console.log(
+          "a user unit runs while you are logged in; to keep it running after logout and start it at boot: loginctl enable-linger",
+        );
+      }
+      console.log("undo with: scriptmon-agent uninstall");
+    });
   cli.command("uninstall").description("stop starting the agent at logon (and stop it)")
     .action(async () => {
       const installer = new Installer();
