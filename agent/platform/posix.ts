@@ -1,7 +1,8 @@
 /**
  * The POSIX platform: Linux through `/proc`, other Unixes (macOS) through a
- * minimal `ps` fallback. Scripts lead their own process group
- * (`detached: true` calls setsid), so a tree is stopped with `kill(-pgid)`.
+ * minimal `ps` fallback. Scripts lead their own session and process group
+ * (through util-linux's `setsid`, else `detached: true`), so a tree is
+ * stopped with `kill(-pgid)`.
  */
 
 import type {
@@ -14,6 +15,7 @@ import type {
   TreeGuard,
 } from "./types.ts";
 import { childEnv } from "./child_env.ts";
+import { checkPid, groupExists, isFile, signalGroup } from "./_posix_calls.ts";
 
 /** The fields of `/proc/<pid>/stat` the agent uses. */
 export interface ProcStat {
@@ -149,28 +151,6 @@ export function detachedShellArgs(argv: string[]): string[] {
   return ["-c", DETACHED_SHELL_LINE, "scriptmon-detached", ...argv];
 }
 
-/** Send a signal to the group led by `pid`, or to the process alone if it leads none; gone is fine. */
-function signalGroup(pid: number, signal: Deno.Signal): void {
-  checkPid(pid);
-  try {
-    Deno.kill(-pid, signal);
-    return;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  try {
-    Deno.kill(pid, signal);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-}
-
-function checkPid(pid: number): void {
-  if (!Number.isInteger(pid) || pid <= 0) {
-    throw new RangeError(`Invalid pid: expected a positive integer, got ${pid}`);
-  }
-}
-
 /**
  * The tree guard's shell: on SIGUSR2 (its parent, the agent, died) kill the
  * group of each daemon-owned PID record in "$1", then exit; until then sleep.
@@ -192,6 +172,7 @@ abstract class PosixBase implements Platform {
   abstract readonly name: "linux" | "posix";
   #setprivPaths: string[];
   #setpriv: string | null | undefined;
+  #setsid: string | null | undefined;
 
   constructor(options: PosixPlatformOptions = {}) {
     this.#setprivPaths = options.setprivPaths ?? DEFAULT_SETPRIV_PATHS;
@@ -208,9 +189,17 @@ abstract class PosixBase implements Platform {
     return { command: setpriv, args: ["--pdeathsig", "KILL", "--", ...argv] };
   }
 
-  /** Deno.Command in a new process group (its pid is the group id), with the setpriv wrapper. */
+  /**
+   * Deno.Command in a new session and process group (its pid is the group
+   * id), with the setpriv wrapper. The child makes its own session by
+   * exec'ing `setsid` (util-linux, beside setpriv): `detached: true` would have
+   * Deno fork the whole agent to call setsid() before exec, about 2 ms of the
+   * agent's time per start against 0.4 ms for the vfork-style spawn it can
+   * use otherwise (bench/README.md). Without setsid, `detached: true`.
+   */
   spawn(argv: string[], options: SpawnOptions): Promise<SpawnedChild> {
-    const { command, args } = this.spawnCommand(argv);
+    const setsid = this.#findSetsid();
+    const { command, args } = this.spawnCommand(setsid === null ? argv : [setsid, "--", ...argv]);
     const child = new Deno.Command(command, {
       args,
       cwd: options.cwd,
@@ -219,7 +208,7 @@ abstract class PosixBase implements Platform {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-      detached: true,
+      detached: setsid === null,
     }).spawn();
     return Promise.resolve(child);
   }
@@ -292,6 +281,15 @@ abstract class PosixBase implements Platform {
     }
     child.unref();
     return { pid: child.pid };
+  }
+
+  /** util-linux's setsid, only where setpriv (the same package) is used. */
+  #findSetsid(): string | null {
+    if (this.#setsid !== undefined) return this.#setsid;
+    const setpriv = this.#findSetpriv();
+    const candidate = setpriv === null ? null : setpriv.replace(/setpriv$/, "setsid");
+    this.#setsid = candidate !== null && isFile(candidate) ? candidate : null;
+    return this.#setsid;
   }
 
   #findSetpriv(): string | null {
@@ -383,6 +381,9 @@ export class LinuxPlatform extends PosixBase {
 
   async groupMembers(pgid: number): Promise<number[]> {
     checkPid(pgid);
+    // One kill(-pgid, 0) answers the usual case, an empty group, without reading all of /proc
+    // (which a crash-looping script would otherwise pay on every exit).
+    if (!groupExists(pgid)) return [];
     const members: number[] = [];
     for await (const entry of Deno.readDir(this.#procRoot)) {
       if (!/^\d+$/.test(entry.name)) continue;

@@ -2,8 +2,17 @@
 
 import { dirname } from "node:path";
 
-/** Replace `path` with `text` atomically; a crash leaves the old file and at most a `.tmp-*` beside it. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/**
+ * Replace `path` with `text` atomically; a crash leaves the old file and at most a `.tmp-*` beside it.
+ * `durable: false` skips the two fsyncs: the rename is still atomic for a crash of this process,
+ * only a power cut may lose the write (right for a file about processes, which a power cut ends).
+ */
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  options: { durable?: boolean } = {},
+): Promise<void> {
+  const durable = options.durable ?? true;
   const random = crypto.getRandomValues(new Uint8Array(6));
   const suffix = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
   const tmp = `${path}.tmp-${suffix}`;
@@ -14,7 +23,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
       for (let written = 0; written < bytes.length;) {
         written += await file.write(bytes.subarray(written));
       }
-      await file.sync();
+      if (durable) await file.sync();
     } finally {
       file.close();
     }
@@ -23,7 +32,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     await Deno.remove(tmp).catch(() => {});
     throw error;
   }
-  await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
 }
 
 /** fsync a directory so a rename in it survives a power cut; not possible on Windows, so best effort. */

@@ -51,12 +51,18 @@ export function pidRecordPath(dir: string, script: string): string {
   return join(dir, `${script}${SUFFIX}`);
 }
 
-/** Write (or replace) a script's record atomically, creating `dir` if needed. */
+/**
+ * Write (or replace) a script's record atomically, creating `dir` if needed.
+ * Not fsynced: a record describes running processes, and what ends them all
+ * (a power cut, a reboot) also makes the record stale, which is read as such;
+ * the rename keeps it whole if the agent crashes. A crash-looping script
+ * writes one per start, and two fsyncs each were most of a restart's cost.
+ */
 export async function writePidRecord(dir: string, record: PidRecord): Promise<void> {
   const path = pidRecordPath(dir, record.script);
   checkRecord(record, path);
   await Deno.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n");
+  await writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n", { durable: false });
 }
 
 /** Read one script's record: `record: null` when there is none or (with `error`) when it is corrupt. */

@@ -13,8 +13,8 @@
  * @module
  */
 
-import nodemailer from "nodemailer";
-import MailComposer from "nodemailer/lib/mail-composer";
+// nodemailer (about 1 MB of code) is imported when the first mail goes out, not at start:
+// most agents never send one.
 import type { NodemailerError, SMTPSentMessageInfo } from "nodemailer";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
@@ -88,6 +88,7 @@ export interface SmtpReceipt {
 
 /** Sends one message; throws {@linkcode SmtpError} when it was not accepted. */
 export async function sendMail(options: SmtpOptions, message: MailMessage): Promise<SmtpReceipt> {
+  const { default: nodemailer } = await import("nodemailer");
   for (const address of [message.from, ...message.to]) {
     if (/[\r\n<>]/.test(address)) {
       throw new SmtpError(`Invalid address ${JSON.stringify(address)}`, {
@@ -167,6 +168,7 @@ export async function sendMail(options: SmtpOptions, message: MailMessage): Prom
  * transport's.
  */
 export async function buildMessage(message: MailMessage): Promise<string> {
+  const { default: MailComposer } = await import("nodemailer/lib/mail-composer");
   const composer = new MailComposer({
     from: message.from,
     to: message.to,

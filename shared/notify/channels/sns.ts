@@ -9,7 +9,6 @@
  * @module
  */
 
-import { AwsV4Signer } from "aws4fetch";
 import type { Channel, Payload, SendResult } from "../types.ts";
 import { cut } from "../format.ts";
 import type { ResolvedSnsWebhook } from "../webhook_schema.ts";
@@ -42,6 +41,8 @@ export interface AwsRequest {
  * `x-amz-security-token`.
  */
 export async function signAws(request: AwsRequest): Promise<Record<string, string>> {
+  // Imported on the first SNS message, not at start.
+  const { AwsV4Signer } = await import("aws4fetch");
   const signer = new AwsV4Signer({
     method: request.method,
     url: request.url,
