@@ -67,7 +67,13 @@ interface Saved {
 const log = getLogger(["scriptmon", "notify"]);
 const SNAPSHOT_KEY = ["notify", "policy"];
 const SILENCE_PREFIX = ["notify", "silence"];
-const SWEEP_MS = 5000;
+/**
+ * The longest the notifier sleeps without a reason. Every state and check change pokes it and
+ * it wakes for the policy's next due time and the next silence end, so the sweep only catches
+ * what changes with time alone (business hours opening); a shorter one was the idle agent's most
+ * frequent wake-up.
+ */
+const SWEEP_MS = 30_000;
 /** Stderr lines an alert carries (each cut at 300 characters). */
 const STDERR_LINES = 10;
 /** The policy snapshot must fit one KV value (64 KiB) with room to spare. */
@@ -273,8 +279,12 @@ export class Notifier {
       } catch (error) {
         log.error("Alert evaluation failed: {error}", { error });
       }
-      const next = this.#policy.nextWakeAt();
-      const wait = Math.max(0, Math.min(SWEEP_MS, next === null ? SWEEP_MS : next - clock.now()));
+      const now = clock.now();
+      const wakeAt = Math.min(
+        this.#policy.nextWakeAt() ?? Infinity,
+        ...this.#activeSilences().map((s) => Date.parse(s.until)),
+      );
+      const wait = Math.max(0, Math.min(SWEEP_MS, wakeAt - now));
       if (this.#dirty) {
         this.#dirty = false;
         continue;

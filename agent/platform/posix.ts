@@ -309,9 +309,14 @@ abstract class PosixBase implements Platform {
   }
 }
 
-async function readTextOrNull(path: string): Promise<string | null> {
+/**
+ * A `/proc` file's text, or null when the process is gone. Read synchronously: procfs answers
+ * from kernel memory without blocking, and an async read would cost a thread-pool hop and a
+ * wake-up of the agent's main thread per file (the idle agent's largest source of wake-ups).
+ */
+function readProcText(path: string): string | null {
   try {
-    return await Deno.readTextFile(path);
+    return Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     // ESRCH when the process vanishes between open and read: Deno says "No such process
@@ -326,9 +331,6 @@ async function readTextOrNull(path: string): Promise<string | null> {
     throw error;
   }
 }
-
-/** How many `/proc/<pid>/stat` files `processTable()` reads at once. */
-const STAT_BATCH = 64;
 
 const DEFAULT_PROC_UNITS: ProcUnits = { ticksPerSecond: 100, pageSize: 4096 };
 
@@ -358,13 +360,13 @@ export class LinuxPlatform extends PosixBase {
   async inspect(pid: number): Promise<ProcessInfo | null> {
     checkPid(pid);
     const bootId = await this.#readBootId();
-    const statText = await readTextOrNull(`${this.#procRoot}/${pid}/stat`);
+    const statText = readProcText(`${this.#procRoot}/${pid}/stat`);
     if (statText === null) return null;
     const stat = parseProcStat(statText);
     if (stat.state === "Z" || stat.state === "X") return null;
-    const cmdline = await readTextOrNull(`${this.#procRoot}/${pid}/cmdline`);
+    const cmdline = readProcText(`${this.#procRoot}/${pid}/cmdline`);
     // Read stat again: the pid must still be the same process.
-    const again = await readTextOrNull(`${this.#procRoot}/${pid}/stat`);
+    const again = readProcText(`${this.#procRoot}/${pid}/stat`);
     if (cmdline === null || again === null) return null;
     const stat2 = parseProcStat(again);
     if (stat2.startTicks !== stat.startTicks || stat2.state === "Z" || stat2.state === "X") {
@@ -385,9 +387,9 @@ export class LinuxPlatform extends PosixBase {
     // (which a crash-looping script would otherwise pay on every exit).
     if (!groupExists(pgid)) return [];
     const members: number[] = [];
-    for await (const entry of Deno.readDir(this.#procRoot)) {
+    for (const entry of Deno.readDirSync(this.#procRoot)) {
       if (!/^\d+$/.test(entry.name)) continue;
-      const text = await readTextOrNull(`${this.#procRoot}/${entry.name}/stat`);
+      const text = readProcText(`${this.#procRoot}/${entry.name}/stat`);
       if (text === null) continue;
       const stat = parseProcStat(text);
       if (stat.pgid === pgid && stat.state !== "Z" && stat.state !== "X") {
@@ -397,24 +399,15 @@ export class LinuxPlatform extends PosixBase {
     return members.sort((a, b) => a - b);
   }
 
-  /** One pass over `/proc/<pid>/stat`, read in parallel batches; vanished processes and zombies are left out. */
+  /** One pass over `/proc/<pid>/stat`; vanished processes and zombies are left out. */
   async processTable(): Promise<ProcessSample[]> {
     const units = await this.#readUnits();
-    const pids: string[] = [];
-    for await (const entry of Deno.readDir(this.#procRoot)) {
-      if (/^\d+$/.test(entry.name)) pids.push(entry.name);
-    }
     const samples: ProcessSample[] = [];
-    for (let start = 0; start < pids.length; start += STAT_BATCH) {
-      const texts = await Promise.all(
-        pids.slice(start, start + STAT_BATCH).map((pid) =>
-          readTextOrNull(`${this.#procRoot}/${pid}/stat`)
-        ),
-      );
-      for (const text of texts) {
-        const sample = text === null ? null : parseProcSample(text, units);
-        if (sample !== null) samples.push(sample);
-      }
+    for (const entry of Deno.readDirSync(this.#procRoot)) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      const text = readProcText(`${this.#procRoot}/${entry.name}/stat`);
+      const sample = text === null ? null : parseProcSample(text, units);
+      if (sample !== null) samples.push(sample);
     }
     return samples;
   }
