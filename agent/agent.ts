@@ -23,6 +23,8 @@ import type { Platform } from "./platform/types.ts";
 import { ensureControlSecret } from "./local_api/control_secret.ts";
 import { SiteClaims } from "./notify/site_claim.ts";
 import { SiteLeaseManager } from "./supervise/site_lease.ts";
+import { MachineSingletons } from "./supervise/machine_singleton.ts";
+import type { MachineClaims } from "./platform/machine_claim.ts";
 import { Supervisor } from "./supervise/supervisor.ts";
 import { TokenManager } from "./tokens/manager.ts";
 import { VERSION } from "./version.ts";
@@ -36,6 +38,23 @@ export interface AgentOptions {
   watch?: boolean;
   /** How notifications reach the providers and the link its collector (default the global fetch). */
   fetch?: typeof fetch;
+  /** `"machine"`: scripts without a `singleton` key run on one agent of the machine (`run --at-logon`). */
+  defaultSingleton?: "machine";
+  /** The workstation's claims (default this OS's; null: none, machine scripts run here). */
+  machineClaims?: MachineClaims | null;
+  /** How often machine claims are looked at (default 2 s). */
+  machinePollMs?: number;
+}
+
+/** This OS's machine claims; null on a Unix without abstract sockets (macOS). */
+async function machineClaimsOf(os: typeof Deno.build.os): Promise<MachineClaims | null> {
+  const { LinuxMachineClaims, WindowsMachineClaims } = await import("./platform/machine_claim.ts");
+  if (os === "linux") return new LinuxMachineClaims();
+  if (os === "windows") {
+    const { FfiWin32 } = await import("./platform/_win32.ts");
+    return new WindowsMachineClaims(new FfiWin32());
+  }
+  return null;
 }
 
 /** A running daemon. */
@@ -49,6 +68,8 @@ export interface Agent {
   readonly collector: CollectorLink | null;
   /** The site leases of `singleton = "site"` scripts, when there is a `[collector]` table. */
   readonly leases: SiteLeaseManager | null;
+  /** The machine claims of `singleton = "machine"` scripts (null where the OS has none). */
+  readonly machine: MachineSingletons | null;
   /** The `[tokens.*]` and the gate in front of the scripts that use them. */
   readonly tokens: TokenManager;
   /** Re-reads the config file and applies what changed; a bad file keeps the old config. */
@@ -108,6 +129,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       SCRIPTMON_PING_URL: `http://127.0.0.1:${apiPort}/ping/${encodeURIComponent(name)}`,
     }),
   });
+  supervisor.defaultSingleton = options.defaultSingleton;
   const startedAt = new Date().toISOString();
   let configError: AgentInfo["configError"] = null;
 
@@ -253,6 +275,13 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     })
     : null;
   leases?.start();
+  const claims = options.machineClaims === undefined
+    ? await machineClaimsOf(Deno.build.os)
+    : options.machineClaims;
+  const machine = claims === null
+    ? null
+    : new MachineSingletons({ supervisor, claims, clock, pollMs: options.machinePollMs });
+  machine?.start();
   const watcher = options.watch === false ? null : new ConfigWatcher(config.path, () => reload());
   await watcher?.ready;
 
@@ -267,10 +296,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await collector?.close();
       await reloading;
       await sampler.close();
+      await machine?.close();
       await supervisor.shutdown();
       await guard?.stop();
       await tokens.close();
       await leases?.close({ release: true }); // only once the scripts are stopped
+      await machine?.release();
       await notifier.close();
       events.append({ kind: "agent", reason: "agent stopped" });
       await events.flush();
@@ -297,6 +328,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     notifier,
     collector,
     leases,
+    machine,
     tokens,
     reload,
     shutdown,

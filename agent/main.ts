@@ -160,13 +160,20 @@ function program(): Command {
   const globals = () => cli.opts<GlobalOptions>();
 
   cli.command("run").description("supervise the scripts until stopped (the daemon)")
-    .action(async () => {
+    .option(
+      "--at-logon",
+      'started at logon (by install): scripts run once per machine unless singleton = "none"',
+    )
+    .action(async (options: { atLogon?: boolean }) => {
       const config = await load(globals());
       const closeLogs = await setupLogging({
         level: config.agent.logLevel,
         logDir: config.agent.logDir,
       });
-      const agent = await startAgent({ config });
+      const agent = await startAgent({
+        config,
+        ...(options.atLogon ? { defaultSingleton: "machine" as const } : {}),
+      });
       const done = Promise.withResolvers<void>();
       let firstSignalAt: number | null = null;
       const onSignal = () => {

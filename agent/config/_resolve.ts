@@ -56,11 +56,13 @@ export function resolveConfig(
   const scripts: Record<string, ResolvedScript> = {};
   for (const [name, script] of Object.entries(config.scripts ?? {})) {
     scripts[name] = resolveScript(name, script, { base, defaults: config.defaults ?? {}, issues });
-    if (script.singleton !== undefined && config.collector === undefined) {
+    if (script.singleton === "site" && config.collector === undefined) {
       issues.push({
         path: `scripts.${name}.singleton`,
-        message: `expected singleton only together with a [collector] table (the site lease is ` +
-          `held at the collector), got ${JSON.stringify(script.singleton)} without one`,
+        message: `expected singleton = "site" only together with a [collector] table (the site ` +
+          `lease is held at the collector; "machine" needs none), got ${
+            JSON.stringify(script.singleton)
+          } without one`,
       });
     }
   }

@@ -140,8 +140,12 @@ export const MIN_LEASE_TTL_MS = 1000;
 /** The longest `collector.lease_ttl`, in milliseconds (the protocol's bound). */
 export const MAX_LEASE_TTL_MS = 600_000;
 
-/** The values of a script's `singleton` key: `"site"` runs it on one agent of the site. */
-export const SINGLETON_SCOPES = ["site"] as const;
+/**
+ * The values of a script's `singleton` key: `"site"` runs it on one agent of the site,
+ * `"machine"` on one agent of the workstation (whichever user's), `"none"` on every agent
+ * that has it (the opt-out where `run --at-logon` makes `"machine"` the default).
+ */
+export const SINGLETON_SCOPES = ["site", "machine", "none"] as const;
 
 /** The smallest `collector.spool_limit`. */
 export const MIN_SPOOL_LIMIT = 10;
@@ -227,7 +231,7 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   silence_action: action.optional(),
   probes: z.array(probeSchema).optional(),
   limits: limitsSchema.optional(),
-  /** `"site"`: run on exactly one agent of the site, the holder of its lease at the collector. */
+  /** `"site"`: one agent of the site (its lease at the collector); `"machine"`: one of the workstation. */
   singleton: z.enum(SINGLETON_SCOPES).optional(),
 }).superRefine((script, ctx) => {
   for (const [key, needed] of NEEDS) {

@@ -369,16 +369,21 @@ Deno.test('parseConfig() leaves singleton unset by default and reads singleton =
   assert.equal(config.scripts.rates.singleton, "site");
 });
 
-Deno.test("parseConfig() refuses singleton without a [collector] table, at the key's line", () => {
+Deno.test('parseConfig() refuses singleton = "site" without a [collector] table, at the key\'s line', () => {
   const issues = issuesOf(SCRIPT + 'singleton = "site"\n');
   assert.equal(issues.length, 1);
   assert.equal(issues[0].path, "scripts.rates.singleton");
   assert.equal(issues[0].line, 3);
   assert.equal(
     issues[0].message,
-    "expected singleton only together with a [collector] table (the site lease is held at the " +
-      'collector), got "site" without one',
+    'expected singleton = "site" only together with a [collector] table (the site lease is held ' +
+      'at the collector; "machine" needs none), got "site" without one',
   );
+});
+
+Deno.test('parseConfig() reads singleton = "machine" and "none" without a [collector] table', () => {
+  assert.equal(parse(SCRIPT + 'singleton = "machine"\n').scripts.rates.singleton, "machine");
+  assert.equal(parse(SCRIPT + 'singleton = "none"\n').scripts.rates.singleton, "none");
 });
 
 Deno.test('parseConfig() refuses a singleton scope other than "site"', () => {

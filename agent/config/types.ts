@@ -137,8 +137,12 @@ export interface ResolvedScript {
   log: ResolvedLogSettings;
   schedule?: ResolvedSchedule;
   health: ResolvedHealth;
-  /** `"site"`: runs only while this agent holds the script's site lease (needs `[collector]`). */
-  singleton?: "site";
+  /**
+   * `"site"`: runs only while this agent holds the script's site lease (needs `[collector]`);
+   * `"machine"`: only while it holds the workstation's claim; `"none"`: on this agent whatever
+   * the default. Unset: the agent's default (`"machine"` under `run --at-logon`).
+   */
+  singleton?: "site" | "machine" | "none";
 }
 
 /** The `[agent]` table. */

@@ -74,13 +74,14 @@ export class Installer {
   }
 
   /**
-   * Registers `run --config <configPath> [--env <envName>]` to start at logon
+   * Registers `run --at-logon --config <configPath> [--env <envName>]` to start at logon
    * (replacing an earlier one) and starts it now.
    */
   async install(configPath: string, envName?: string): Promise<InstallState> {
     const argv = [
       ...this.#agent,
       "run",
+      "--at-logon",
       "--config",
       configPath,
       ...(envName ? ["--env", envName] : []),

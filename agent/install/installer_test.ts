@@ -35,7 +35,10 @@ Deno.test("install on Windows registers the task from UTF-16 XML with schtasks, 
   assert.deepEqual([...rec.files[0].slice(0, 2)], [0xff, 0xfe], "a UTF-16LE byte order mark");
   const xml = new TextDecoder("utf-16le").decode(rec.files[0]);
   assert.match(xml, /<Command>C:\\scriptmon\\scriptmon-agent\.cmd<\/Command>/);
-  assert.match(xml, /<Arguments>run --config C:\\fc\\scriptmon\.toml --env prod<\/Arguments>/);
+  assert.match(
+    xml,
+    /<Arguments>run --at-logon --config C:\\fc\\scriptmon\.toml --env prod<\/Arguments>/,
+  );
   assert.match(xml, /<UserId>AMZN\\ann<\/UserId>/);
   const tmp = /\/XML (\S+)/.exec(rec.calls[0])![1];
   assert.equal(await Deno.stat(tmp).then(() => true, () => false), false, "the XML file removed");
@@ -95,7 +98,7 @@ Deno.test("install on Linux writes the user unit, reloads and enables it; uninst
   const unit = join(dir.path, "cfg", "systemd", "user", "scriptmon-agent.service");
   assert.match(
     await Deno.readTextFile(unit),
-    /^ExecStart=\/opt\/scriptmon\/scriptmon-agent run --config \/home\/ann\/fc\/scriptmon\.toml$/m,
+    /^ExecStart=\/opt\/scriptmon\/scriptmon-agent run --at-logon --config \/home\/ann\/fc\/scriptmon\.toml$/m,
   );
   assert.deepEqual(rec.calls, [
     "systemctl --user daemon-reload",

@@ -31,6 +31,15 @@ export interface Win32 {
   snapshot(): SnapshotEntry[];
   /** Memory (working set) and CPU time of a live process; null when it cannot be opened. */
   resources(pid: number): { rssBytes: number; cpuSeconds: number } | null;
+  /**
+   * Opens (or creates) the named mutex `name` and tries to own it without
+   * waiting: `owned` (also when its last owner died), `busy` (a live process
+   * owns it; the handle is closed), `denied` (it exists with a DACL that
+   * shuts this user out).
+   */
+  tryMutex(name: string): { state: "owned"; handle: Handle } | { state: "busy" | "denied" };
+  /** Releases an owned mutex and closes its handle. */
+  releaseMutex(handle: Handle): void;
 }
 
 /** What {@linkcode Win32.processFacts} reads about one process. */
@@ -51,6 +60,19 @@ export interface SnapshotEntry {
   ppid: number;
   /** The executable's file name, as `python.exe`. */
   name: string;
+}
+
+/** WaitForSingleObject's answers, and CreateMutexW's error for a mutex this user may not open. */
+export const WAIT_OBJECT_0 = 0;
+export const WAIT_ABANDONED = 0x80;
+export const ERROR_ACCESS_DENIED = 5;
+
+/** A NUL-terminated UTF-16LE copy of `text`, as the W calls take names. */
+export function wideZ(text: string): Uint8Array {
+  const out = new Uint8Array((text.length + 1) * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < text.length; i++) view.setUint16(i * 2, text.charCodeAt(i), true);
+  return out;
 }
 
 /** JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. */
@@ -124,6 +146,9 @@ const SYMBOLS = {
   OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
   CloseHandle: { parameters: ["pointer"], result: "i32" },
   GetLastError: { parameters: [], result: "u32" },
+  CreateMutexW: { parameters: ["pointer", "i32", "buffer"], result: "pointer" },
+  WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
+  ReleaseMutex: { parameters: ["pointer"], result: "i32" },
   GetExitCodeProcess: { parameters: ["pointer", "buffer"], result: "i32" },
   GetProcessTimes: {
     parameters: ["pointer", "buffer", "buffer", "buffer", "buffer"],
@@ -203,6 +228,23 @@ export class FfiWin32 implements Win32 {
   }
 
   close(handle: Handle): void {
+    this.#k.CloseHandle(handle);
+  }
+
+  tryMutex(name: string): { state: "owned"; handle: Handle } | { state: "busy" | "denied" } {
+    const handle = this.#k.CreateMutexW(null, 0, wideZ(name));
+    if (handle === null) {
+      if (this.#k.GetLastError() === ERROR_ACCESS_DENIED) return { state: "denied" };
+      throw this.#error("CreateMutexW");
+    }
+    const waited = this.#k.WaitForSingleObject(handle, 0);
+    if (waited === WAIT_OBJECT_0 || waited === WAIT_ABANDONED) return { state: "owned", handle };
+    this.#k.CloseHandle(handle);
+    return { state: "busy" };
+  }
+
+  releaseMutex(handle: Handle): void {
+    this.#k.ReleaseMutex(handle);
     this.#k.CloseHandle(handle);
   }
 

@@ -104,6 +104,9 @@ export class SiteLeaseManager {
   #ops: Promise<void> = Promise.resolve();
   /** Stops of lost leases, each run at once. */
   #stops = new Set<Promise<void>>();
+  #onAdded = (runner: ScriptRunner) => {
+    if (this.#deps.supervisor.singletonOf(runner.config) === "site") this.#wake.abort();
+  };
 
   constructor(deps: SiteLeaseDeps) {
     this.#deps = deps;
@@ -115,7 +118,7 @@ export class SiteLeaseManager {
   /** Starts asking for the leases; a singleton script added later is asked for at once. */
   start(): void {
     if (this.#loop) return;
-    this.#deps.supervisor.onSingletonAdded = () => this.#wake.abort();
+    this.#deps.supervisor.singletonAdded.add(this.#onAdded);
     this.#loop = this.#run();
   }
 
@@ -137,7 +140,7 @@ export class SiteLeaseManager {
   async close(options: { release: boolean }): Promise<void> {
     this.#stop.abort();
     this.#wake.abort();
-    this.#deps.supervisor.onSingletonAdded = null;
+    this.#deps.supervisor.singletonAdded.delete(this.#onAdded);
     await this.#loop;
     await this.#ops;
     await Promise.all(this.#stops);
@@ -174,8 +177,9 @@ export class SiteLeaseManager {
 
   /** One request per enabled singleton script; forgets (and releases) the ones gone. */
   async #round(): Promise<void> {
-    const runners = this.#deps.supervisor.runners().filter((r) =>
-      r.config.singleton !== undefined && r.config.enabled
+    const { supervisor } = this.#deps;
+    const runners = supervisor.runners().filter((r) =>
+      supervisor.singletonOf(r.config) === "site" && r.config.enabled
     );
     const names = new Set(runners.map((r) => r.name));
     for (const [script, lease] of this.#leases) {

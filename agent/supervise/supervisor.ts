@@ -46,6 +46,7 @@ interface Entry {
 }
 
 const log = getLogger(["scriptmon", "supervisor"]);
+const CLAIM_WORD = { site: "lease", machine: "claim" } as const;
 const LAST_LINES = 5;
 
 /** Supervises every script of the current config. */
@@ -57,8 +58,20 @@ export class Supervisor {
     this.#deps = deps;
   }
 
-  /** Called when a `singleton` script's runner is added (not started: the lease manager decides). */
-  onSingletonAdded: ((runner: ScriptRunner) => void) | null = null;
+  /**
+   * Called when a singleton script's runner is added (not started: its site
+   * lease or machine claim decides).
+   */
+  readonly singletonAdded = new Set<(runner: ScriptRunner) => void>();
+
+  /** The scope of scripts without a `singleton` key (`"machine"` under `run --at-logon`). */
+  defaultSingleton: "machine" | undefined = undefined;
+
+  /** Where `script` may run: on one agent of the site or of the machine, or (null) here. */
+  singletonOf(script: ResolvedScript): "site" | "machine" | null {
+    const scope = script.singleton ?? this.defaultSingleton;
+    return scope === "site" || scope === "machine" ? scope : null;
+  }
 
   /** Brings the running set in line with `config`; see the module comment. */
   async apply(config: ResolvedAgentConfig): Promise<ApplyResult> {
@@ -102,10 +115,11 @@ export class Supervisor {
   async #add(script: ResolvedScript): Promise<void> {
     const runner = new ScriptRunner(script, this.#deps);
     const monitor = new HealthMonitor(runner, this.#deps);
-    if (script.singleton !== undefined) {
-      const waiting = script.enabled ? "waiting for the site lease" : null;
+    const scope = this.singletonOf(script);
+    if (scope !== null) {
+      const waiting = script.enabled ? `waiting for the ${scope} ${CLAIM_WORD[scope]}` : null;
       this.#entries.set(script.name, { runner, monitor, waiting });
-      this.onSingletonAdded?.(runner);
+      for (const listener of this.singletonAdded) listener(runner);
       return;
     }
     this.#entries.set(script.name, { runner, monitor, waiting: null });
