@@ -43,7 +43,10 @@ Deno.test("install writes and enables the user unit, status says so, uninstall r
   const text = await Deno.readTextFile(unit);
   assert.match(
     text,
-    new RegExp(`^ExecStart=\\S+ run --allow-all .*agent/main\\.ts run --at-logon --config ${config}$`, "m"),
+    new RegExp(
+      `^ExecStart=\\S+ run --allow-all .*agent/main\\.ts run --at-logon --config ${config}$`,
+      "m",
+    ),
   );
   assert.match(text, new RegExp(`^WorkingDirectory=${join(dir.path, "fc")}$`, "m"));
   assert.deepEqual((await Deno.readTextFile(calls)).trim().split("\n").slice(0, 2), [

@@ -381,7 +381,11 @@ export class LinuxPlatform extends PosixBase {
     };
   }
 
-  async groupMembers(pgid: number): Promise<number[]> {
+  groupMembers(pgid: number): Promise<number[]> {
+    return Promise.try(() => this.#groupMembers(pgid));
+  }
+
+  #groupMembers(pgid: number): number[] {
     checkPid(pgid);
     // One kill(-pgid, 0) answers the usual case, an empty group, without reading all of /proc
     // (which a crash-looping script would otherwise pay on every exit).
