@@ -25,6 +25,7 @@ import { SiteClaims } from "./notify/site_claim.ts";
 import { SiteLeaseManager } from "./supervise/site_lease.ts";
 import { MachineSingletons } from "./supervise/machine_singleton.ts";
 import type { MachineClaims } from "./platform/machine_claim.ts";
+import type { MachineDedupe } from "./notify/machine_dedupe.ts";
 import { Supervisor } from "./supervise/supervisor.ts";
 import { TokenManager } from "./tokens/manager.ts";
 import { VERSION } from "./version.ts";
@@ -44,17 +45,8 @@ export interface AgentOptions {
   machineClaims?: MachineClaims | null;
   /** How often machine claims are looked at (default 2 s). */
   machinePollMs?: number;
-}
-
-/** This OS's machine claims; null on a Unix without abstract sockets (macOS). */
-async function machineClaimsOf(os: typeof Deno.build.os): Promise<MachineClaims | null> {
-  const { LinuxMachineClaims, WindowsMachineClaims } = await import("./platform/machine_claim.ts");
-  if (os === "linux") return new LinuxMachineClaims();
-  if (os === "windows") {
-    const { FfiWin32 } = await import("./platform/_win32.ts");
-    return new WindowsMachineClaims(new FfiWin32());
-  }
-  return null;
+  /** Machine-scope dedupe of relayed posts (default this OS's; null: none). */
+  machineDedupe?: MachineDedupe | null;
 }
 
 /** A running daemon. */
@@ -199,6 +191,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     return reloading;
   };
 
+  const machineDedupe = options.machineDedupe === undefined
+    ? await (await import("./notify/machine_dedupe.ts")).systemMachineDedupe()
+    : options.machineDedupe;
   const notifier = new Notifier({
     kv,
     config,
@@ -209,6 +204,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     tokens,
     fetch: options.fetch,
     caCerts: await readCaCerts(config),
+    ...(machineDedupe ? { machineClaims: machineDedupe } : {}),
     ...(config.collector
       ? {
         siteClaims: new SiteClaims({
@@ -276,7 +272,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     : null;
   leases?.start();
   const claims = options.machineClaims === undefined
-    ? await machineClaimsOf(Deno.build.os)
+    ? await (await import("./platform/machine_claim.ts")).systemMachineClaims()
     : options.machineClaims;
   const machine = claims === null
     ? null
@@ -303,6 +299,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await leases?.close({ release: true }); // only once the scripts are stopped
       await machine?.release();
       await notifier.close();
+      await machineDedupe?.close();
       events.append({ kind: "agent", reason: "agent stopped" });
       await events.flush();
       kv.close();

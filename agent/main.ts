@@ -16,7 +16,6 @@ import { setupLogging } from "./logging.ts";
 import { runOnce } from "./once.ts";
 import { pingWebhooks, redactConfig } from "./notify/webhook_ping.ts";
 import { platform, sendCtrlEvent } from "./platform/mod.ts";
-import type { ScriptStatus } from "./supervise/state.ts";
 import { timeLeft } from "./tokens/once.ts";
 import type { TokenStatus } from "./tokens/types.ts";
 import { VERSION } from "./version.ts";
@@ -24,7 +23,8 @@ import { redact } from "../shared/redact.ts";
 import { decodeConfigText } from "../shared/config/mod.ts";
 import { SecretError } from "../shared/config/secrets.ts";
 import { formatTable } from "../shared/table.ts";
-import { formatBytes, formatDuration, parseDuration } from "../shared/config/units.ts";
+import { printStatus } from "./local_api/status_table.ts";
+import { parseDuration } from "../shared/config/units.ts";
 import type { Payload } from "../shared/notify/types.ts";
 
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
@@ -104,41 +104,6 @@ function printTokens(tokens: TokenStatus[]): void {
       t.refresh?.failures ? `${t.reason}; refresh failing (${t.refresh.lastReason})` : t.reason,
     ]),
   ));
-}
-
-function printStatus(scripts: ScriptStatus[]): void {
-  const now = Date.now();
-  const rows = scripts.map((s) => [
-    s.name,
-    s.state + (s.crashLoop && s.state !== "crash-looping" ? " (crash loop)" : ""),
-    // A script without checks has no health to speak of: "-", not "unknown".
-    s.checks.length === 0 ? null : s.health,
-    s.pid,
-    s.uptimeMs === null ? null : formatDuration(s.uptimeMs),
-    s.restarts,
-    s.resources ? formatBytes(s.resources.rssBytes) : null,
-    s.lastExit
-      ? (s.lastExit.signal ?? `code ${s.lastExit.code}`)
-      : s.schedule === null
-      ? null
-      : "never ran",
-    s.checks.filter((c) => c.status === "failing" || c.status === "warning")
-      .map((c) => `${c.name}: ${c.reason}`).join("; ") || nextRun(s, now) || s.reason,
-  ]);
-  console.log(formatTable(
-    ["NAME", "STATE", "HEALTH", "PID", "UPTIME", "RESTARTS", "MEMORY", "LAST EXIT", "NOTE"],
-    rows,
-  ));
-}
-
-/** "next run 03:00 (in 2h 53m)" for a scheduled script waiting for its time; null otherwise. */
-function nextRun(s: ScriptStatus, now: number): string | null {
-  if (s.schedule === null || s.nextStartAt === null || s.pid !== null) return null;
-  const at = Date.parse(s.nextStartAt);
-  const local = new Date(at);
-  const clock = [local.getHours(), local.getMinutes()].map((n) => String(n).padStart(2, "0"))
-    .join(":");
-  return `next run ${clock} (in ${formatDuration(Math.max(0, at - now))}; ${s.schedule})`;
 }
 
 function describePayload(payload: Payload): string {

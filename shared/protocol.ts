@@ -68,6 +68,13 @@ export const scriptSummarySchema = z.strictObject({
   schedule: z.string().max(200).nullable().optional().describe(
     "The cron expression of a scheduled script (absent from older agents)",
   ),
+  singleton: z.strictObject({
+    scope: z.enum(["site", "machine"]),
+    here: z.boolean().describe("This agent holds the script's site lease or machine claim"),
+    holder: z.string().max(200).nullable().describe(
+      "Who holds it: `BFI4/ws-07` (site), `ann, pid 4242` (machine); null when none or unknown",
+    ),
+  }).optional().describe("Where a singleton script runs (absent for the others)"),
 }).meta({ id: "ScriptSummary", description: "One script as the heartbeat reports it" });
 
 /** One event from the agent's event log, numbered per agent. */

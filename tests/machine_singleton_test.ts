@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { StatusBody } from "../agent/local_api/mod.ts";
 import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 import { until } from "./_helpers.ts";
+import { Recorder } from "./_recorder.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 const USERS = ["scriptmon-t1", "scriptmon-t2"] as const;
@@ -132,13 +133,25 @@ class UserAgent {
     this.stderr = new Response(this.child.stderr).text();
   }
 
-  async status(): Promise<StatusBody | undefined> {
+  /** The local API's port, once the agent has written it. */
+  async port(): Promise<number | undefined> {
     try {
       const holder = JSON.parse(
         await Deno.readTextFile(join(this.home, "data", "agent.holder.json")),
       );
-      if (holder.pid !== this.child?.pid) return undefined;
-      const res = await fetch(`http://127.0.0.1:${holder.apiPort}/api/status`);
+      return holder.pid === this.child?.pid && typeof holder.apiPort === "number"
+        ? holder.apiPort
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async status(): Promise<StatusBody | undefined> {
+    try {
+      const port = await this.port();
+      if (port === undefined) return undefined;
+      const res = await fetch(`http://127.0.0.1:${port}/api/status`);
       return res.ok ? await res.json() : undefined;
     } catch {
       return undefined;
@@ -202,7 +215,21 @@ Deno.test({
           `waiting for the machine claim \\(held by ${holder.user}, pid ${holder.child!.pid}\\)`,
         ),
       );
-      assert.deepEqual((await runs(base.dir)).map((l) => l.split(" ")[0]), [holder.user]);
+      assert.deepEqual(waiting!.singleton, {
+        scope: "machine",
+        here: false,
+        holder: `${holder.user}, pid ${holder.child!.pid}`,
+      });
+      assert.deepEqual((await holder.script(name))!.singleton, {
+        scope: "machine",
+        here: true,
+        holder: `${holder.user}, pid ${holder.child!.pid}`,
+      });
+      const first = await until("the first run's line", async () => {
+        const lines = await runs(base.dir);
+        return lines.length >= 1 ? lines : undefined;
+      });
+      assert.deepEqual(first.map((l) => l.split(" ")[0]), [holder.user]);
 
       // The holder dies without a word: the OS frees its claim, the other agent starts the script.
       await holder.stop("SIGKILL");
@@ -211,8 +238,12 @@ Deno.test({
         async () => (await waiter.script(name))?.state === "running",
         15_000,
       );
-      const users = (await runs(base.dir)).map((l) => l.split(" ")[0]);
-      assert.deepEqual(users, [holder.user, waiter.user]);
+      // The script writes its line after the agent reports it running.
+      const lines = await until("the second run's line", async () => {
+        const lines = await runs(base.dir);
+        return lines.length >= 2 ? lines : undefined;
+      });
+      assert.deepEqual(lines.map((l) => l.split(" ")[0]), [holder.user, waiter.user]);
     } finally {
       await a.stop();
       await b.stop();
@@ -280,7 +311,13 @@ Deno.test({
       // The waiting agent names the agent holding the claim, not the squatter.
       const reason = (await waiter.script(name))?.reason ?? "";
       assert.doesNotMatch(reason, new RegExp(`pid ${squatter.pid}\\b`));
-      assert.equal((await runs(base.dir)).length, 1);
+      assert.equal(
+        (await until("the run's line", async () => {
+          const lines = await runs(base.dir);
+          return lines.length >= 1 ? lines : undefined;
+        })).length,
+        1,
+      );
     } finally {
       await a.stop();
       await b.stop();
@@ -289,6 +326,55 @@ Deno.test({
       for (const p of [`/tmp/scriptmon-${name}.lock`, `/dev/shm/scriptmon-${name}`]) {
         await Deno.remove(p).catch(() => {});
       }
+      await Deno.remove(base.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    'the same post relayed by two users\' agents to a dedupe_scope = "machine" webhook is sent once',
+  ignore: !root,
+  sanitizeResources: false,
+  async fn() {
+    const base = await shared();
+    await using slack = new Recorder();
+    const webhook = `[webhooks.dock]\nkind = "slack"\nurl = "${slack.url("/hook")}"\n` +
+      `dedupe_scope = "machine"\n\n`;
+    const agents = await Promise.all(USERS.map((user) => UserAgent.create(user, base, webhook)));
+    try {
+      for (const agent of agents) agent.start();
+      const ports = await Promise.all(
+        agents.map((agent) =>
+          until(`${agent.user}'s local API`, async () => (await agent.status()) && agent.port())
+        ),
+      );
+      const relay = async (port: number, text: string) => {
+        const res = await fetch(`http://127.0.0.1:${port}/relay/dock`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text }),
+        });
+        assert.ok(res.ok, `${res.status} ${await res.clone().text()}`);
+        return await res.json();
+      };
+      const post = `dock 7 is late ${crypto.randomUUID()}`;
+      const first = await relay(ports[0], post);
+      const second = await relay(ports[1], post);
+      assert.notEqual(first.duplicate, true, JSON.stringify(first));
+      assert.equal(second.duplicate, true, JSON.stringify(second));
+      assert.equal(second.dedupe, undefined, "claimed machine-wide, not on the agent only");
+      // Both at once, the other way round.
+      const other = `dock 9 is late ${crypto.randomUUID()}`;
+      const both = await Promise.all([relay(ports[1], other), relay(ports[0], other)]);
+      assert.deepEqual(both.map((a) => a.duplicate === true).sort(), [false, true]);
+      await slack.received(2);
+      assert.deepEqual(
+        slack.requests.map((r) => JSON.parse(r.body).text).sort(),
+        [post, other].sort(),
+      );
+    } finally {
+      for (const agent of agents) await agent.stop();
       await Deno.remove(base.dir, { recursive: true });
     }
   },

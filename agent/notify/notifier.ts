@@ -54,6 +54,8 @@ export interface NotifierDeps {
   caCerts?: Record<string, string[]>;
   /** Site-wide claims for webhooks with `dedupe_scope = "site"` (needs `[collector]`). */
   siteClaims?: { claim(key: string, windowMs: number): Promise<boolean> };
+  /** Machine-wide claims for webhooks with `dedupe_scope = "machine"` (`machine_dedupe.ts`). */
+  machineClaims?: { claim(key: string, windowMs: number): Promise<boolean> };
   /** The tokens: their conditions and their once-per-lead-time warnings. */
   tokens?: Pick<TokenManager, "status" | "subscribe">;
 }
@@ -93,8 +95,8 @@ export class Notifier {
   #warned = new Set<string>();
   #silences: Silence[] = [];
   #firing = new Map<string, Condition>();
-  /** The collector could not take a site-wide claim the last time one was tried. */
-  #siteClaimsDown = false;
+  /** The scopes whose claims failed the last time one was tried (the collector, the keeper). */
+  #claimsDown = new Set<"site" | "machine">();
   #stop = new AbortController();
   #wake: AbortController | null = null;
   #loop: Promise<void> | null = null;
@@ -183,24 +185,34 @@ export class Notifier {
     if (!spec) throw new UnknownWebhookError(webhook, Object.keys(this.#deps.config.webhooks));
     const dedupeKey = await relayKey(webhook, body, contentType, idempotencyKey);
     const dedupeWindowMs = idempotencyKey ? IDEMPOTENCY_WINDOW_MS : spec.dedupeWindowMs;
-    const { siteClaims } = this.#deps;
-    if (spec.dedupeScope === "site" && siteClaims) {
+    const scope = spec.dedupeScope;
+    const claims = scope === "site"
+      ? this.#deps.siteClaims
+      : scope === "machine"
+      ? this.#deps.machineClaims
+      : undefined;
+    if (scope !== undefined && claims) {
+      const where = scope === "site" ? "site-wide" : "machine-wide";
       try {
-        // Another agent of the site relays it: the answer's id is then the dedupe key.
-        const claimed = await siteClaims.claim(dedupeKey, dedupeWindowMs);
-        if (this.#siteClaimsDown) {
-          this.#siteClaimsDown = false;
-          log.info("Site-wide claims of relayed posts work again");
+        // Another agent relays it: the answer's id is then the dedupe key.
+        const claimed = await claims.claim(dedupeKey, dedupeWindowMs);
+        if (this.#claimsDown.delete(scope)) {
+          log.info("{where} claims of relayed posts work again", { where });
         }
         if (!claimed) return { id: dedupeKey, duplicate: true };
       } catch (error) {
         // Once per outage, not once per post: the answers say it every time.
-        if (!this.#siteClaimsDown) {
-          this.#siteClaimsDown = true;
+        if (!this.#claimsDown.has(scope)) {
+          this.#claimsDown.add(scope);
           log.warn(
-            "Cannot claim posts to {webhook} site-wide ({error}); deduplicating relayed posts on " +
-              "this agent only until the collector answers again",
-            { webhook, error: error instanceof Error ? error.message : String(error) },
+            "Cannot claim posts to {webhook} {where} ({error}); deduplicating relayed posts on " +
+              "this agent only until {who} answers again",
+            {
+              webhook,
+              where,
+              who: scope === "site" ? "the collector" : "the machine's keeper",
+              error: error instanceof Error ? error.message : String(error),
+            },
           );
         }
         const queued = await this.#enqueueRelay(

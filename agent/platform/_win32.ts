@@ -31,6 +31,10 @@ export interface Win32 {
   snapshot(): SnapshotEntry[];
   /** Memory (working set) and CPU time of a live process; null when it cannot be opened. */
   resources(pid: number): { rssBytes: number; cpuSeconds: number } | null;
+}
+
+/** The named-mutex calls machine claims make (`machine_claim.ts`); a stand-in implements them in tests. */
+export interface Win32Mutexes {
   /**
    * Opens (or creates) the named mutex `name` and tries to own it without
    * waiting: `owned` (also when its last owner died), `busy` (a live process
@@ -177,7 +181,7 @@ const PROCESS_BASIC_INFORMATION = 0;
 const PROCESS_COMMAND_LINE_INFORMATION = 60;
 
 /** kernel32 and ntdll through `Deno.dlopen`, opened on the first call. */
-export class FfiWin32 implements Win32 {
+export class FfiWin32 implements Win32, Win32Mutexes {
   #k32: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null = null;
   #nt: Deno.DynamicLibrary<typeof NT_SYMBOLS>["symbols"] | null = null;
 

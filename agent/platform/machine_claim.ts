@@ -28,7 +28,24 @@
  *
  * @module
  */
-import type { Win32 } from "./_win32.ts";
+import type { Win32Mutexes } from "./_win32.ts";
+
+export type { Win32Mutexes };
+
+/** This Windows's mutex calls (kernel32 through FFI, opened on first use). */
+export async function windowsMutexes(): Promise<Win32Mutexes> {
+  const { FfiWin32 } = await import("./_win32.ts");
+  return new FfiWin32();
+}
+
+/** This OS's machine claims; null on a Unix without abstract sockets (macOS). */
+export async function systemMachineClaims(
+  os: typeof Deno.build.os = Deno.build.os,
+): Promise<MachineClaims | null> {
+  if (os === "linux") return new LinuxMachineClaims();
+  if (os === "windows") return new WindowsMachineClaims(await windowsMutexes());
+  return null;
+}
 
 /** Who holds a machine claim, as the kernel tells it (Linux); null fields where it cannot. */
 export interface ClaimHolder {
@@ -40,6 +57,11 @@ export interface ClaimHolder {
 /** A claim this agent holds; `release()` gives it up (the OS does on exit anyway). */
 export interface HeldClaim {
   readonly slot: number;
+  /**
+   * Answers other agents' requests on the claim (Linux: one line in, one line out per
+   * connection, each line at most `MAX_REQUEST_BYTES`); without it connections are closed.
+   */
+  serve?(handler: (request: string) => string): void;
   /** Resolves once the claim is free for others. */
   release(): Promise<void>;
 }
@@ -47,7 +69,7 @@ export interface HeldClaim {
 /** What one attempt found. */
 export type ClaimAttempt =
   | { held: HeldClaim; squatters: ClaimHolder[] }
-  | { held: null; holder: ClaimHolder | null; squatters: ClaimHolder[] };
+  | { held: null; holder: ClaimHolder | null; slot: number | null; squatters: ClaimHolder[] };
 
 /** Machine-wide claims by name; see the module comment. */
 export interface MachineClaims {
@@ -59,6 +81,11 @@ export interface MachineClaims {
    */
   claim(name: string): ClaimAttempt;
 }
+
+/** The longest request a claim's holder reads (`HeldClaim.serve`). */
+export const MAX_REQUEST_BYTES = 1024;
+/** How long a request to a claim's holder may take, connection to answer. */
+const REQUEST_TIMEOUT_MS = 2000;
 
 /** How many slots a squatter must fill to block a script: each one is a process it keeps. */
 export const CLAIM_SLOTS = 8;
@@ -86,10 +113,10 @@ export function isAgentCommand(argv: readonly string[]): boolean {
  * Windows does not tell.
  */
 export class WindowsMachineClaims implements MachineClaims {
-  #win32: Pick<Win32, "tryMutex" | "releaseMutex">;
+  #win32: Win32Mutexes;
   #prefix: string;
 
-  constructor(win32: Pick<Win32, "tryMutex" | "releaseMutex">, options: { prefix?: string } = {}) {
+  constructor(win32: Win32Mutexes, options: { prefix?: string } = {}) {
     this.#win32 = win32;
     this.#prefix = options.prefix ?? "Global\\scriptmon-machine-";
   }
@@ -114,11 +141,11 @@ export class WindowsMachineClaims implements MachineClaims {
         };
       }
       if (result.state === "busy") {
-        return { held: null, holder: { pid: null, uid: null, user: null }, squatters };
+        return { held: null, holder: { pid: null, uid: null, user: null }, slot, squatters };
       }
       squatters.push({ pid: null, uid: null, user: null });
     }
-    return { held: null, holder: null, squatters };
+    return { held: null, holder: null, slot: null, squatters };
   }
 }
 
@@ -186,10 +213,25 @@ export class LinuxMachineClaims implements MachineClaims {
         squatters.push(holder ?? { pid: null, uid: null, user: null });
         continue;
       }
-      if (this.#isAgent(holder.pid)) return { held: null, holder, squatters };
+      if (this.#isAgent(holder.pid)) return { held: null, holder, slot, squatters };
       squatters.push(holder);
     }
-    return { held: null, holder: null, squatters };
+    return { held: null, holder: null, slot: null, squatters };
+  }
+
+  /** One request to the holder of slot `slot` of `name` (which `serve`s it); its answer. */
+  async ask(name: string, slot: number, request: string): Promise<string> {
+    const path = `\0${this.#prefix}${claimName(name, slot)}`;
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+    const conn = await Deno.connect({ transport: "unix", path });
+    try {
+      await conn.write(new TextEncoder().encode(`${request}\n`));
+      const answer = await readLine(conn, timeout);
+      if (answer === null) throw new Error(`no answer from the holder of ${claimName(name, slot)}`);
+      return answer;
+    } finally {
+      conn.close();
+    }
   }
 
   /** The listening process of an abstract name, from SO_PEERCRED; null when none listens. */
@@ -254,17 +296,40 @@ class SocketClaim implements HeldClaim {
   #listener: Deno.Listener;
   #closed = false;
   #accepting: Promise<void>;
+  #handler: ((request: string) => string) | null = null;
 
   constructor(listener: Deno.Listener, readonly slot: number) {
     this.#listener = listener;
     this.#accepting = this.#accept();
   }
 
+  serve(handler: (request: string) => string): void {
+    this.#handler = handler;
+  }
+
   async #accept(): Promise<void> {
     try {
-      for await (const conn of this.#listener) conn.close();
+      for await (const conn of this.#listener) {
+        if (this.#handler === null) conn.close();
+        else void this.#answer(conn, this.#handler);
+      }
     } catch {
       // Closed.
+    }
+  }
+
+  async #answer(conn: Deno.Conn, handler: (request: string) => string): Promise<void> {
+    try {
+      const request = await readLine(conn, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+      if (request !== null) await conn.write(new TextEncoder().encode(`${handler(request)}\n`));
+    } catch {
+      // A peer that hung up or sent too much gets nothing.
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // Closed by the peer already.
+      }
     }
   }
 
@@ -274,4 +339,23 @@ class SocketClaim implements HeldClaim {
     // The socket closes when the pending accept gives it back.
     return this.#accepting;
   }
+}
+
+/** The first line `conn` sends (null when it ends first); throws past `MAX_REQUEST_BYTES` or at `signal`. */
+async function readLine(conn: Deno.Conn, signal: AbortSignal): Promise<string | null> {
+  const buffer = new Uint8Array(MAX_REQUEST_BYTES + 1);
+  let length = 0;
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  while (length <= MAX_REQUEST_BYTES) {
+    const n = await Promise.race([conn.read(buffer.subarray(length)), aborted]);
+    if (n === null) return null;
+    const end = buffer.subarray(length, length + n).indexOf(10);
+    length += n;
+    if (end !== -1) return new TextDecoder().decode(buffer.subarray(0, length - n + end));
+  }
+  throw new Error(`a request longer than ${MAX_REQUEST_BYTES} bytes`);
 }

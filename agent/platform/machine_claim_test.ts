@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Handle, Win32 } from "./_win32.ts";
+import type { Handle, Win32Mutexes } from "./_win32.ts";
 import {
   abstractAddress,
   CLAIM_SLOTS,
@@ -141,7 +141,7 @@ Deno.test({
 });
 
 /** A stand-in for the mutex calls: each name's state, and every call made. */
-class FakeMutexes implements Pick<Win32, "tryMutex" | "releaseMutex"> {
+class FakeMutexes implements Win32Mutexes {
   calls: string[] = [];
   states = new Map<string, "busy" | "denied">();
   tryMutex(name: string) {

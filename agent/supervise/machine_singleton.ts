@@ -81,6 +81,13 @@ export class MachineSingletons {
   start(): void {
     if (this.#loop) return;
     this.#deps.supervisor.singletonAdded.add(this.#onAdded);
+    this.#deps.supervisor.holders.set("machine", (script) => {
+      const claim = this.#claims.get(script);
+      if (claim === undefined) return null;
+      const here = claim.held !== null;
+      const holder = here ? self() : claim.holder;
+      return { here, holder: holder === null ? null : describeHolder(holder) };
+    });
     this.#loop = this.#run();
   }
 
@@ -99,6 +106,7 @@ export class MachineSingletons {
     this.#stop.abort();
     this.#wake.abort();
     this.#deps.supervisor.singletonAdded.delete(this.#onAdded);
+    this.#deps.supervisor.holders.delete("machine");
     await this.#loop;
     await this.#ops;
   }

@@ -119,6 +119,10 @@ export class SiteLeaseManager {
   start(): void {
     if (this.#loop) return;
     this.#deps.supervisor.singletonAdded.add(this.#onAdded);
+    this.#deps.supervisor.holders.set("site", (script) => {
+      const lease = this.#leases.get(script);
+      return lease === undefined ? null : { here: lease.held, holder: lease.holder };
+    });
     this.#loop = this.#run();
   }
 
@@ -141,6 +145,7 @@ export class SiteLeaseManager {
     this.#stop.abort();
     this.#wake.abort();
     this.#deps.supervisor.singletonAdded.delete(this.#onAdded);
+    this.#deps.supervisor.holders.delete("site");
     await this.#loop;
     await this.#ops;
     await Promise.all(this.#stops);

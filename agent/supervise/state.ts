@@ -63,4 +63,15 @@ export interface ScriptStatus {
   heartbeat: HeartbeatInfo | null;
   /** The last few output lines, oldest first. */
   lastLines: { stream: "out" | "err"; line: string }[];
+  /** For a singleton script: its scope and which agent runs it (absent for the others). */
+  singleton?: SingletonInfo;
+}
+
+/** Where a singleton script runs, as this agent knows it. */
+export interface SingletonInfo {
+  scope: "site" | "machine";
+  /** This agent holds the script's lease or claim. */
+  here: boolean;
+  /** The holder: `BFI4/ws-07` (site), `ann, pid 4242` (machine); null when none or unknown. */
+  holder: string | null;
 }

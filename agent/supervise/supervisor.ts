@@ -15,7 +15,7 @@ import { treeUsage } from "../health/resources.ts";
 import { foldHealth } from "../health/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 import { type RunnerDeps, ScriptRunner } from "./script_runner.ts";
-import type { ScriptStatus } from "./state.ts";
+import type { ScriptStatus, SingletonInfo } from "./state.ts";
 
 /** A request named a script the config does not have. */
 export class UnknownScriptError extends Error {
@@ -63,6 +63,12 @@ export class Supervisor {
    * lease or machine claim decides).
    */
   readonly singletonAdded = new Set<(runner: ScriptRunner) => void>();
+
+  /** Per scope, who holds a script's lease or claim (set by the lease and claim managers). */
+  readonly holders = new Map<
+    "site" | "machine",
+    (script: string) => Omit<SingletonInfo, "scope"> | null
+  >();
 
   /** The scope of scripts without a `singleton` key (`"machine"` under `run --at-logon`). */
   defaultSingleton: "machine" | undefined = undefined;
@@ -163,18 +169,26 @@ export class Supervisor {
 
   /** Status of one script, health included; throws UnknownScriptError. */
   statusOf(name: string): ScriptStatus {
-    return statusOf(this.#entry(name));
+    return this.#statusOf(this.#entry(name));
   }
 
   /** Status of every script, in config order. */
   status(): ScriptStatus[] {
-    return [...this.#entries.values()].map(statusOf);
+    return [...this.#entries.values()].map((entry) => this.#statusOf(entry));
   }
 
   /** Stops every script (each within its stop_timeout, all at once) and closes logs. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.#entries.values()].map((e) => dispose(e, "agent shutting down")));
     this.#entries.clear();
+  }
+
+  #statusOf(entry: Entry): ScriptStatus {
+    const status = statusOf(entry);
+    const scope = this.singletonOf(entry.runner.config);
+    if (scope === null) return status;
+    const held = this.holders.get(scope)?.(entry.runner.name) ?? { here: false, holder: null };
+    return { ...status, singleton: { scope, ...held } };
   }
 }
 

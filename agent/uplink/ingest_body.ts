@@ -46,6 +46,15 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
     })),
     reason: s.reason === null ? null : cut(s.reason),
     schedule: s.schedule === null ? null : s.schedule.slice(0, 200),
+    ...(s.singleton
+      ? {
+        singleton: {
+          scope: s.singleton.scope,
+          here: s.singleton.here,
+          holder: s.singleton.holder === null ? null : s.singleton.holder.slice(0, 200),
+        },
+      }
+      : {}),
   };
 }
 

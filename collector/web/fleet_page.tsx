@@ -145,6 +145,10 @@ function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; 
     s.restarts > 0 ? `↻${s.restarts}` : null,
     s.state === "running" && s.uptimeMs !== null ? `up ${formatDuration(s.uptimeMs)}` : null,
     s.rssBytes !== null ? formatBytes(s.rssBytes) : null,
+    s.singleton?.here
+      ? `runs here for the ${s.singleton.scope}` +
+        (s.singleton.scope === "machine" && s.singleton.holder ? ` (${s.singleton.holder})` : "")
+      : null,
   ].filter((f) => f !== null).join(" · ");
   const failing = s.checks.find((check) => check.status === "failing");
   const reason = failing?.reason ?? (tone === "ok" ? null : s.reason);

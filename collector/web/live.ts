@@ -38,6 +38,8 @@ function signature(ws: WorkstationView): string {
       s.pid,
       s.reason,
       s.checks.map((c) => [c.name, c.status, c.reason]),
+      s.singleton?.here ?? null,
+      s.singleton?.holder ?? null,
     ]),
     // A token's state, not its seconds left: those change on every heartbeat.
     (ws.tokens ?? []).map((t) => [t.name, t.state, t.expiresAt]),

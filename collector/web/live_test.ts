@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { script } from "../_testing.ts";
-import type { WorkstationView } from "./fleet_page.tsx";
+import { renderWorkstation, type WorkstationView } from "./fleet_page.tsx";
 import { FleetLive } from "./live.ts";
 
 function ws(site: string, host: string, state = "running"): WorkstationView {
@@ -21,9 +21,34 @@ Deno.test("FleetLive passes a workstation on only when a tile would change", () 
   live.reported(ws("BFI4", "a"));
   live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: 999_999 })] });
   live.reported(ws("BFI4", "a", "backoff"));
+  // Another agent of the machine took the script over: the tile says who runs it.
+  const held = { scope: "machine" as const, here: true, holder: "ann, pid 4242" };
+  live.reported({
+    ...ws("BFI4", "a", "backoff"),
+    scripts: [script("rates", { state: "backoff", singleton: held })],
+  });
   stop();
   live.reported(ws("BFI4", "a"));
-  assert.deepEqual(seen, ["a:running", "a:backoff"]);
+  assert.deepEqual(seen, ["a:running", "a:backoff", "a:backoff"]);
+});
+
+Deno.test("a tile says when its agent runs a machine singleton, and for whom", () => {
+  const html = renderWorkstation({
+    ...ws("BFI4", "a"),
+    scripts: [
+      script("rates", { singleton: { scope: "machine", here: true, holder: "ann, pid 4242" } }),
+    ],
+  }, { control: false });
+  assert.match(html, /runs here for the machine \(ann, pid 4242\)/);
+  const waiting = renderWorkstation({
+    ...ws("BFI4", "a"),
+    scripts: [script("rates", {
+      state: "stopped",
+      reason: "waiting for the machine claim (held by bob, pid 77)",
+      singleton: { scope: "machine", here: false, holder: "bob, pid 77" },
+    })],
+  }, { control: false });
+  assert.match(waiting, /waiting for the machine claim \(held by bob, pid 77\)/);
 });
 
 Deno.test("FleetLive sends an unchanged workstation again after refreshMs, for fresh uptimes", () => {

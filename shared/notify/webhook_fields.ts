@@ -192,8 +192,11 @@ export const common = {
   }).optional(),
   rate_limit: rateLimit.optional(),
   dedupe_window: duration.optional(),
-  /** `"site"`: the agent claims a relayed post's dedupe key at the collector too. */
-  dedupe_scope: z.enum(["agent", "site"]).optional(),
+  /**
+   * `"site"`: the agent claims a relayed post's dedupe key at the collector too; `"machine"`:
+   * among the agents of this workstation (users logged in at once).
+   */
+  dedupe_scope: z.enum(["agent", "site", "machine"]).optional(),
 };
 
 /** True for a plain table (not an array, not null). */

@@ -83,8 +83,11 @@ interface ResolvedCommon {
   rateLimit?: RateLimit;
   /** How long a relayed post's content hash stays claimed. */
   dedupeWindowMs: number;
-  /** `"site"`: a relayed post is claimed site-wide at the collector (an agent's config only). */
-  dedupeScope?: "site";
+  /**
+   * `"site"`: a relayed post is claimed site-wide at the collector; `"machine"`: among the
+   * agents of this workstation (an agent's config only).
+   */
+  dedupeScope?: "site" | "machine";
 }
 
 /** A resolved Slack, Chime, Teams or Discord webhook. */
@@ -168,7 +171,9 @@ export function resolveWebhook(name: string, parsed: WebhookConfig): ResolvedWeb
     maxAgeMs: msOf(parsed.max_age ?? WEBHOOK_DEFAULTS.max_age),
     onUncertain: parsed.on_uncertain ?? WEBHOOK_DEFAULTS.on_uncertain,
     dedupeWindowMs: msOf(parsed.dedupe_window ?? WEBHOOK_DEFAULTS.dedupe_window),
-    ...(parsed.dedupe_scope === "site" ? { dedupeScope: "site" as const } : {}),
+    ...(parsed.dedupe_scope === "site" || parsed.dedupe_scope === "machine"
+      ? { dedupeScope: parsed.dedupe_scope }
+      : {}),
     ...(parsed.rate_limit === undefined ? {} : { rateLimit: parseRateLimit(parsed.rate_limit) }),
   };
   switch (parsed.kind) {
