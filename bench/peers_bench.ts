@@ -3,8 +3,12 @@
  * installed) on identical generated children, one table with the ratios.
  *
  * - idle: N `sleep 3600` children (10 and 100): the supervisor's own CPU
- *   (utime + stime from /proc) over the window, its context switches per
- *   second (voluntary + involuntary, every thread) and its RSS at the end;
+ *   (utime + stime from /proc) over two windows in a row, the first 5 s
+ *   after the children are up (start-up still settling: the runtime's
+ *   compiler and garbage collector finishing start-up's work) and the next
+ *   one (steady idle, what a workstation pays all day); its context switches
+ *   per second (voluntary + involuntary, every thread) and RSS at the end of
+ *   the steady window;
  * - restarts: 10 children that each exit 2 s after starting: the
  *   supervisor's CPU divided by the restarts in the window (each child
  *   appends a line to a file when it starts, so every side is counted alike);
@@ -99,8 +103,8 @@ function sleep(ms: number): Promise<void> {
 async function measure(
   side: Side,
   children: (startsFile: string) => Child[],
-  options: { minDelayZero?: boolean; waitFor?: number } = {},
-): Promise<Sample> {
+  options: { minDelayZero?: boolean; waitFor?: number; steady?: boolean } = {},
+): Promise<Sample & { steady?: Sample }> {
   const dir = await Deno.makeTempDir({ prefix: `bench-${side.name}-` });
   const starts = join(dir, "starts");
   try {
@@ -113,19 +117,23 @@ async function measure(
       await sleep(100);
     }
     await sleep(SETTLE_MS);
-    const a = await procStat(pid);
-    const s0 = await lines(starts);
-    const t0 = performance.now();
-    await sleep(WINDOW_SECONDS * 1000);
-    const b = await procStat(pid);
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      cpuMs: (b.ticks - a.ticks) * 1000 / TICKS_PER_SECOND,
-      switchesPerSecond: switchesBetween(a.switches, b.switches) / seconds,
-      rssMb: b.rss / 1e6,
-      starts: (await lines(starts)) - s0,
-      seconds,
+    const window = async (): Promise<Sample> => {
+      const a = await procStat(pid);
+      const s0 = await lines(starts);
+      const t0 = performance.now();
+      await sleep(WINDOW_SECONDS * 1000);
+      const b = await procStat(pid);
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        cpuMs: (b.ticks - a.ticks) * 1000 / TICKS_PER_SECOND,
+        switchesPerSecond: switchesBetween(a.switches, b.switches) / seconds,
+        rssMb: b.rss / 1e6,
+        starts: (await lines(starts)) - s0,
+        seconds,
+      };
     };
+    const first = await window();
+    return options.steady ? { ...first, steady: await window() } : first;
   } finally {
     await side.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -292,7 +300,13 @@ async function main() {
       for (const side of rep % 2 ? sides : [...sides].reverse()) {
         for (const n of [10, 100]) {
           console.error(`run ${rep}: ${side.name}, ${n} sleeping children, ${WINDOW_SECONDS} s`);
-          const s = await measure(side, sleepers(n));
+          const first = await measure(side, sleepers(n), { steady: true });
+          const s = first.steady!;
+          add(
+            `CPU just after start-up, ${n} sleeping children, per 30 s (ms)`,
+            side.name,
+            first.cpuMs * 30 / first.seconds,
+          );
           add(
             `idle CPU, ${n} sleeping children, per 30 s (ms)`,
             side.name,

@@ -18,22 +18,46 @@ export interface TreeUsage {
 }
 
 /**
+ * A process table indexed once (by pid, parent and group), so that one sample
+ * of many scripts walks each tree without a pass over the table per script.
+ */
+export class ProcessIndex {
+  readonly byPid = new Map<number, ProcessSample>();
+  readonly children = new Map<number, ProcessSample[]>();
+  readonly groups = new Map<number, ProcessSample[]>();
+
+  constructor(table: readonly ProcessSample[]) {
+    for (const p of table) {
+      this.byPid.set(p.pid, p);
+      if (p.ppid !== p.pid) push(this.children, p.ppid, p);
+      if (p.pgid !== undefined) push(this.groups, p.pgid, p);
+    }
+  }
+}
+
+function push(map: Map<number, ProcessSample[]>, key: number, p: ProcessSample): void {
+  const list = map.get(key);
+  if (list) list.push(p);
+  else map.set(key, [p]);
+}
+
+/**
  * The usage of `rootPid`'s tree: the processes in its POSIX process group
  * (`pgid === rootPid`) plus every descendant by ppid of the root or of a group
  * member (Windows, and children that left the group). Null when the root is
  * not in the table.
  */
-export function treeUsage(table: readonly ProcessSample[], rootPid: number): TreeUsage | null {
-  if (!table.some((p) => p.pid === rootPid)) return null;
-  const children = new Map<number, ProcessSample[]>();
-  for (const p of table) {
-    if (p.ppid === p.pid) continue;
-    const list = children.get(p.ppid);
-    if (list) list.push(p);
-    else children.set(p.ppid, [p]);
-  }
+export function treeUsage(
+  table: readonly ProcessSample[] | ProcessIndex,
+  rootPid: number,
+): TreeUsage | null {
+  const index = table instanceof ProcessIndex ? table : new ProcessIndex(table);
+  const root = index.byPid.get(rootPid);
+  if (root === undefined) return null;
+  const { children } = index;
   const members = new Map<number, ProcessSample>();
-  const queue: ProcessSample[] = table.filter((p) => p.pid === rootPid || p.pgid === rootPid);
+  const queue: ProcessSample[] = [...(index.groups.get(rootPid) ?? [])];
+  if (root.pgid !== rootPid) queue.push(root);
   for (const p of queue) members.set(p.pid, p);
   // Every process enters the queue at most once, so this ends.
   for (let i = 0; i < queue.length; i++) {

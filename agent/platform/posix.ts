@@ -311,25 +311,39 @@ abstract class PosixBase implements Platform {
 
 /**
  * A `/proc` file's text, or null when the process is gone. Read synchronously: procfs answers
- * from kernel memory without blocking, and an async read would cost a thread-pool hop and a
- * wake-up of the agent's main thread per file (the idle agent's largest source of wake-ups).
+ * from kernel memory, and an async read would cost a thread-pool hop and a wake-up of the
+ * agent's main thread per file (the idle agent's largest source of wake-ups). Not for a
+ * process just spawned: reading its files waits while it is in exec (`readProcTextAsync`).
  */
 function readProcText(path: string): string | null {
   try {
     return Deno.readTextFileSync(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    // ESRCH when the process vanishes between open and read: Deno says "No such process
-    // (os error 3)", with the code on the error where it sets one.
-    if (
-      error instanceof Error &&
-      (Reflect.get(error, "code") === "ESRCH" ||
-        /ESRCH|No such process|os error 3\)/.test(error.message))
-    ) {
-      return null;
-    }
-    throw error;
+    return goneOrThrow(error);
   }
+}
+
+/** As `readProcText`, off the main thread: for files whose read may wait on the process. */
+async function readProcTextAsync(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    return goneOrThrow(error);
+  }
+}
+
+function goneOrThrow(error: unknown): null {
+  if (error instanceof Deno.errors.NotFound) return null;
+  // ESRCH when the process vanishes between open and read: Deno says "No such process
+  // (os error 3)", with the code on the error where it sets one.
+  if (
+    error instanceof Error &&
+    (Reflect.get(error, "code") === "ESRCH" ||
+      /ESRCH|No such process|os error 3\)/.test(error.message))
+  ) {
+    return null;
+  }
+  throw error;
 }
 
 const DEFAULT_PROC_UNITS: ProcUnits = { ticksPerSecond: 100, pageSize: 4096 };
@@ -360,13 +374,15 @@ export class LinuxPlatform extends PosixBase {
   async inspect(pid: number): Promise<ProcessInfo | null> {
     checkPid(pid);
     const bootId = await this.#readBootId();
-    const statText = readProcText(`${this.#procRoot}/${pid}/stat`);
+    // Off the main thread: a process just spawned may be mid-exec, and reading its files
+    // waits until exec is done.
+    const statText = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
     if (statText === null) return null;
     const stat = parseProcStat(statText);
     if (stat.state === "Z" || stat.state === "X") return null;
-    const cmdline = readProcText(`${this.#procRoot}/${pid}/cmdline`);
+    const cmdline = await readProcTextAsync(`${this.#procRoot}/${pid}/cmdline`);
     // Read stat again: the pid must still be the same process.
-    const again = readProcText(`${this.#procRoot}/${pid}/stat`);
+    const again = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
     if (cmdline === null || again === null) return null;
     const stat2 = parseProcStat(again);
     if (stat2.startTicks !== stat.startTicks || stat2.state === "Z" || stat2.state === "X") {

@@ -61,8 +61,15 @@ export function pidRecordPath(dir: string, script: string): string {
 export async function writePidRecord(dir: string, record: PidRecord): Promise<void> {
   const path = pidRecordPath(dir, record.script);
   checkRecord(record, path);
-  await Deno.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n", { durable: false });
+  const text = JSON.stringify(record, null, 2) + "\n";
+  try {
+    await writeFileAtomic(path, text, { durable: false });
+  } catch (error) {
+    // The folder is made on the first write (or again if someone removed it), not on every one.
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path, text, { durable: false });
+  }
 }
 
 /** Read one script's record: `record: null` when there is none or (with `error`) when it is corrupt. */

@@ -57,6 +57,8 @@ interface Run {
 }
 
 const DRAIN_TIMEOUT_MS = 2000;
+/** How long a found folder and command are trusted before the next start looks again. */
+const RECHECK_MS = 10_000;
 const STOPPED = Symbol("stopped");
 const RECYCLED = Symbol("recycled");
 const STABLE = Symbol("stable");
@@ -75,6 +77,8 @@ export class ScriptRunner {
   #lastExit: ExitInfo | null = null;
   #nextStartAt: number | null = null;
   #restarts = 0;
+  /** When checkRunnable last passed; null: check at the next start. */
+  #checkedAt: number | null = null;
   /** A crash-loop episode: it holds through the retries until a run lasts reset_after. */
   #crashLoop = false;
   /** Aborted (with the reason) when a check asks for the current run to be restarted. */
@@ -115,6 +119,11 @@ export class ScriptRunner {
   /** The script's config. */
   get config(): ResolvedScript {
     return this.#config;
+  }
+
+  /** The pid of the current run; null when none runs. */
+  get pid(): number | null {
+    return this.#run?.pid ?? null;
   }
 
   /** The current state. */
@@ -433,7 +442,14 @@ export class ScriptRunner {
     const retrying = this.#crashLoop;
     this.#setState(retrying ? "crash-looping" : "starting", retrying ? { reason: "retrying" } : {});
     try {
-      await checkRunnable(cfg);
+      // The folder and command were there a moment ago: a crash loop skips the lookup (a stat
+      // per PATH entry) for RECHECK_MS.
+      const now = this.#deps.clock.now();
+      if (this.#checkedAt === null || now - this.#checkedAt >= RECHECK_MS) {
+        this.#checkedAt = null;
+        await checkRunnable(cfg);
+        this.#checkedAt = now;
+      }
       await this.#output.open();
       const child = await spawnScript(cfg, this.#deps.platform, this.#deps.scriptEnv?.(cfg.name));
       const startedAt = this.#deps.clock.now();

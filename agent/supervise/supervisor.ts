@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { ResolvedAgentConfig, ResolvedScript } from "../config/types.ts";
 import { HealthMonitor } from "../health/monitor.ts";
 import type { PingKind } from "../health/heartbeat.ts";
-import { treeUsage } from "../health/resources.ts";
+import { ProcessIndex, treeUsage } from "../health/resources.ts";
 import { foldHealth } from "../health/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 import { type RunnerDeps, ScriptRunner } from "./script_runner.ts";
@@ -161,9 +161,10 @@ export class Supervisor {
 
   /** Hands one process-table snapshot to every running script's monitor. */
   sample(table: ProcessSample[], at: number): void {
+    const index = new ProcessIndex(table);
     for (const { runner, monitor } of this.#entries.values()) {
-      const pid = runner.status().pid;
-      monitor.sample(pid ? treeUsage(table, pid) : null, at);
+      const pid = runner.pid;
+      monitor.sample(pid ? treeUsage(index, pid) : null, at);
     }
   }
 
