@@ -208,12 +208,15 @@ export class LinuxMachineClaims implements MachineClaims {
         if (!(error instanceof Deno.errors.AddrInUse)) throw error;
       }
       const holder = this.#peer(path);
-      if (holder === null || holder.pid === null) {
+      if (holder === null) {
         // Bound but not listening: only a squatter's socket looks like that.
-        squatters.push(holder ?? { pid: null, uid: null, user: null });
+        squatters.push({ pid: null, uid: null, user: null });
         continue;
       }
-      if (this.#isAgent(holder.pid)) return { held: null, holder, slot, squatters };
+      // Without SO_PEERCRED (no FFI) a listener cannot be told apart: taken for an agent.
+      if (holder.pid === null || this.#isAgent(holder.pid)) {
+        return { held: null, holder, slot, squatters };
+      }
       squatters.push(holder);
     }
     return { held: null, holder: null, slot: null, squatters };
