@@ -285,6 +285,18 @@ export class LinuxMachineClaims implements MachineClaims {
 
 let passwd: Map<number, string> | undefined;
 
+/** This process as a claim's holder: its pid, uid and user name (from passwd, else the env). */
+export function thisHolder(): ClaimHolder {
+  const uid = Deno.uid?.() ?? null;
+  let user = uid === null || Deno.build.os === "windows" ? null : userName(uid);
+  try {
+    user ??= Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? null;
+  } catch {
+    // No env permission.
+  }
+  return { pid: Deno.pid, uid, user };
+}
+
 function userName(uid: number): string | null {
   try {
     passwd ??= parsePasswd(Deno.readTextFileSync("/etc/passwd"));

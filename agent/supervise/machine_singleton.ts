@@ -22,7 +22,12 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../clock.ts";
-import type { ClaimHolder, HeldClaim, MachineClaims } from "../platform/machine_claim.ts";
+import {
+  type ClaimHolder,
+  type HeldClaim,
+  type MachineClaims,
+  thisHolder,
+} from "../platform/machine_claim.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import type { Supervisor } from "./supervisor.ts";
 
@@ -85,7 +90,7 @@ export class MachineSingletons {
       const claim = this.#claims.get(script);
       if (claim === undefined) return null;
       const here = claim.held !== null;
-      const holder = here ? self() : claim.holder;
+      const holder = here ? thisHolder() : claim.holder;
       return { here, holder: holder === null ? null : describeHolder(holder) };
     });
     this.#loop = this.#run();
@@ -96,7 +101,7 @@ export class MachineSingletons {
     return [...this.#claims.entries()].map(([script, c]) => ({
       script,
       held: c.held !== null,
-      holder: c.held !== null ? self() : c.holder,
+      holder: c.held !== null ? thisHolder() : c.holder,
       squatters: c.squatters,
     }));
   }
@@ -225,17 +230,6 @@ export class MachineSingletons {
       log.error("Machine claim start or stop failed: {error}", { error })
     );
   }
-}
-
-/** This process as a holder. */
-function self(): ClaimHolder {
-  let user: string | null = null;
-  try {
-    user = Deno.env.get("USER") ?? Deno.env.get("USERNAME") ?? null;
-  } catch {
-    // No env permission.
-  }
-  return { pid: Deno.pid, uid: Deno.uid?.() ?? null, user };
 }
 
 /** `ann, pid 4242`, `uid 1001, pid 77`, or `another agent of this machine`. */
