@@ -131,6 +131,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     events,
     clock,
     settings: config.agent,
+    // The collector charts every sample, limits judge every sample; else a status request reads.
+    needsTable: () =>
+      config.collector !== undefined ||
+      Object.values(config.scripts).some((s) => s.health.limits !== undefined),
   });
   const info = (): AgentInfo => ({
     version: VERSION,
@@ -233,6 +237,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const secret = await ensureControlSecret(dataDir);
   const app = createApi({
     supervisor,
+    fresh: () => sampler.fresh(),
     info,
     readiness,
     secret,

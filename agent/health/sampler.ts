@@ -2,6 +2,12 @@
  * Samples resources on one timer for the whole agent: one process-table
  * snapshot per interval feeds every script's monitor, and the agent checks
  * its own memory and the free disk of its data and log folders.
+ *
+ * The process table (a read of every `/proc/<pid>/stat`, most of an idle
+ * agent's work) is read on the timer only while something uses it at that
+ * pace (`needsTable`: a script with limits, a collector that charts the
+ * samples); otherwise a status request reads it (`fresh()`), so that `status`
+ * still shows each script's memory.
  */
 import { statfs } from "node:fs/promises";
 import { getLogger } from "@logtape/logtape";
@@ -9,7 +15,8 @@ import { formatBytes } from "../../shared/config/units.ts";
 import type { AgentResources } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
 import type { ResolvedAgentSettings } from "../config/types.ts";
-import type { Platform } from "../platform/types.ts";
+import type { Platform, ProcessSample } from "../platform/types.ts";
+import { cpuUsage } from "node:process";
 import { initialState, nextState } from "./check_state.ts";
 import type { CheckState, HealthEvents, HealthSupervisor } from "./types.ts";
 
@@ -20,7 +27,12 @@ export interface SamplerDeps {
   events: HealthEvents;
   clock: Clock;
   settings: ResolvedAgentSettings;
+  /** Whether the periodic pass must read the process table (default always). */
+  needsTable?: () => boolean;
 }
+
+/** A status request reads the process table again when its last read is older than this. */
+export const FRESH_MS = 2000;
 
 const log = getLogger(["scriptmon", "health", "agent"]);
 
@@ -34,6 +46,12 @@ export async function diskFree(path: string): Promise<number | null> {
   }
 }
 
+/** This process's memory and CPU time without a process table. */
+function ownUsage(): { rssBytes: number; cpuSeconds: number } {
+  const cpu = cpuUsage();
+  return { rssBytes: Deno.memoryUsage().rss, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
 /** The agent's resource sampler; see the module comment. */
 export class ResourceSampler {
   #deps: SamplerDeps;
@@ -41,6 +59,9 @@ export class ResourceSampler {
   #loop: Promise<void> | null = null;
   #resources: AgentResources | null = null;
   #checks = new Map<string, CheckState>();
+  /** When the process table was last read (clock ms); null: never. */
+  #tableAt: number | null = null;
+  #reading: Promise<unknown> | null = null;
 
   constructor(deps: SamplerDeps) {
     this.#deps = deps;
@@ -69,21 +90,39 @@ export class ResourceSampler {
     })();
   }
 
-  /** One sample of everything. */
-  async sampleOnce(): Promise<void> {
-    const { platform, supervisor, clock, settings } = this.#deps;
+  /**
+   * Makes the scripts' samples at most `FRESH_MS` old (for a status request):
+   * reads the process table unless the timer did just now.
+   */
+  async fresh(): Promise<void> {
+    const { clock } = this.#deps;
+    if (this.#tableAt !== null && clock.now() - this.#tableAt < FRESH_MS) return;
+    this.#reading ??= this.#readTable().finally(() => this.#reading = null);
+    await this.#reading;
+  }
+
+  async #readTable(): Promise<ProcessSample[]> {
+    const { platform, supervisor, clock } = this.#deps;
     const table = await platform.processTable();
+    this.#tableAt = clock.now();
+    supervisor.sample(table, this.#tableAt);
+    return table;
+  }
+
+  /** One sample of everything (the process table only when `needsTable` says so). */
+  async sampleOnce(): Promise<void> {
+    const { clock, settings } = this.#deps;
+    const table = this.#deps.needsTable?.() === false ? null : await this.#readTable();
     const now = clock.now();
-    supervisor.sample(table, now);
-    const self = table.find((p) => p.pid === Deno.pid);
+    const self = table?.find((p) => p.pid === Deno.pid) ?? ownUsage();
     const paths = [...new Set([settings.dataDir, settings.logDir])];
     const disk = await Promise.all(
       paths.map(async (path) => ({ path, freeBytes: await diskFree(path) })),
     );
     this.#resources = {
       at: new Date(now).toISOString(),
-      rssBytes: self?.rssBytes ?? Deno.memoryUsage().rss,
-      cpuSeconds: self?.cpuSeconds ?? 0,
+      rssBytes: self.rssBytes,
+      cpuSeconds: self.cpuSeconds,
       disk,
     };
     if (settings.memoryWarnBytes !== undefined) {

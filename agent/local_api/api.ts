@@ -31,6 +31,8 @@ export interface ApiDeps {
   notifier: Notifier;
   /** The tokens' status (none when not given). */
   tokens?: () => TokenStatus[];
+  /** Brings the scripts' resource samples up to date before a status answer. */
+  fresh?: () => Promise<void>;
 }
 
 /** Relayed posts larger than this are refused with 413 (a KV value holds at most 64 KiB). */
@@ -68,11 +70,14 @@ export function createApi(deps: ApiDeps): Hono {
     }
     await next();
   });
-  const status = (): StatusBody => ({
-    agent: deps.info(),
-    scripts: deps.supervisor.status(),
-    tokens: deps.tokens?.() ?? [],
-  });
+  const status = async (): Promise<StatusBody> => {
+    await deps.fresh?.().catch((error) => log.warn("Cannot sample resources: {error}", { error }));
+    return {
+      agent: deps.info(),
+      scripts: deps.supervisor.status(),
+      tokens: deps.tokens?.() ?? [],
+    };
+  };
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
@@ -80,16 +85,20 @@ export function createApi(deps: ApiDeps): Hono {
     const ready = checks.config && checks.kv && checks.lock;
     return c.json({ ready, ...checks }, ready ? 200 : 503);
   });
-  app.get("/api/status", (c) => c.json(status()));
+  app.get("/api/status", async (c) => c.json(await status()));
   app.get(
     "/metrics",
     async (c) =>
-      c.body(renderMetrics(status(), { notifications: await deps.notifier.outbox.counts() }), 200, {
-        "content-type": "text/plain; version=0.0.4; charset=utf-8",
-      }),
+      c.body(
+        renderMetrics(await status(), { notifications: await deps.notifier.outbox.counts() }),
+        200,
+        {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+        },
+      ),
   );
-  app.get("/", (c) => {
-    if (c.req.query("fragment") !== undefined) return c.html(renderStatusFragment(status()));
+  app.get("/", async (c) => {
+    if (c.req.query("fragment") !== undefined) return c.html(renderStatusFragment(await status()));
     const nonce = crypto.randomUUID().replaceAll("-", "");
     c.header(
       "content-security-policy",
@@ -99,7 +108,7 @@ export function createApi(deps: ApiDeps): Hono {
     );
     c.header("x-content-type-options", "nosniff");
     c.header("referrer-policy", "no-referrer");
-    return c.html(renderStatusPage(status(), { nonce }));
+    return c.html(renderStatusPage(await status(), { nonce }));
   });
 
   // Heartbeats: GET or POST, an optional body kept as the last message.
