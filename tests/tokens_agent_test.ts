@@ -176,7 +176,8 @@ Deno.test("a failing refresh backs off and alerts, once per condition", async ()
 Deno.test("every heartbeat to the collector carries the tokens' state and time left, not their value", async () => {
   await using dir = await tempDir();
   const file = join(dir.path, "sso.jwt");
-  await writeJwt(file, Date.now() + 6 * HOUR);
+  const expiresAt = Date.now() + 6 * HOUR;
+  await writeJwt(file, expiresAt);
   const jwt = await Deno.readTextFile(file);
   const ingests: Record<string, unknown>[] = [];
   const got = Promise.withResolvers<void>();
@@ -210,7 +211,8 @@ Deno.test("every heartbeat to the collector carries the tokens' state and time l
     assert.deepEqual(rest, {
       name: "sso",
       state: "valid",
-      expiresAt: new Date(Math.floor((Date.now() + 6 * HOUR) / 1000) * 1000).toISOString(),
+      // The JWT's exp, in whole seconds (not now + 6 h again: a second may have passed).
+      expiresAt: new Date(Math.floor(expiresAt / 1000) * 1000).toISOString(),
       predicted: false,
       confidence: 1,
       usedBy: [],
