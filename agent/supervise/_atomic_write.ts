@@ -27,7 +27,7 @@ export async function writeFileAtomic(
     } finally {
       file.close();
     }
-    await Deno.rename(tmp, path);
+    await renameOver(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw error;
@@ -51,4 +51,25 @@ async function syncDirectory(dir: string): Promise<void> {
 /** Whether a file name is a temp file left by `writeFileAtomic()`. */
 export function isAtomicTempFile(name: string): boolean {
   return /\.tmp-[0-9a-f]+$/.test(name);
+}
+
+/** Tries of a rename Windows refuses (see `renameOver`), about 1.5 s in all. */
+const RENAME_TRIES = 8;
+
+/**
+ * `rename(from, to)`, retried a few times on Windows when refused: Windows refuses to replace a
+ * file another process has open without FILE_SHARE_DELETE (a reader of the agent's holder file,
+ * an antivirus scanner, the search indexer), for as long as that open lasts.
+ */
+async function renameOver(from: string, to: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await Deno.rename(from, to);
+    } catch (error) {
+      const refused = error instanceof Deno.errors.PermissionDenied ||
+        (error instanceof Error && /os error (5|32)\)/.test(error.message));
+      if (Deno.build.os !== "windows" || !refused || attempt >= RENAME_TRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 40 * attempt));
+    }
+  }
 }
