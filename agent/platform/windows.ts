@@ -55,6 +55,12 @@ export interface WindowsDeps {
 const CHILD_LOOKUPS = 20;
 const CHILD_LOOKUP_DELAY_MS = 100;
 
+/** A creation time from this century up to a day ahead of this clock (a skew allowance). */
+export function plausibleStart(iso: string): boolean {
+  const at = Date.parse(iso);
+  return Number.isFinite(at) && at >= Date.UTC(2000, 0, 1) && at <= Date.now() + 86_400_000;
+}
+
 /** Windows through Job Objects and kernel32; taskkill for trees without a job. */
 export class WindowsPlatform implements Platform {
   readonly name = "windows";
@@ -77,16 +83,23 @@ export class WindowsPlatform implements Platform {
     return Promise.resolve(null);
   }
 
-  inspect(pid: number): Promise<ProcessInfo | null> {
+  async inspect(pid: number): Promise<ProcessInfo | null> {
     checkPid(pid);
-    const facts = this.#win32.processFacts(pid);
-    if (facts === null) return Promise.resolve(null);
+    let facts = this.#win32.processFacts(pid);
+    // A process that has only just been created may report a creation time that is no time at
+    // all (Wine: 0x5555555555555555, the year 21086): ask again before trusting it, since a PID
+    // record keeps it to recognize the process later.
+    for (let tries = 0; facts !== null && !plausibleStart(facts.startTime) && tries < 20; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      facts = this.#win32.processFacts(pid);
+    }
+    if (facts === null) return null;
     const commandLine = facts.commandLine
       ? splitCommandLine(facts.commandLine)
       : facts.image
       ? [facts.image]
       : [];
-    return Promise.resolve({ pid, ppid: facts.ppid, startTime: facts.startTime, commandLine });
+    return { pid, ppid: facts.ppid, startTime: facts.startTime, commandLine };
   }
 
   spawnCommand(argv: string[]): { command: string; args: string[] } {

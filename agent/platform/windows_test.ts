@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
-import { descendantsOf, selfSignaller, type WindowsDeps, WindowsPlatform } from "./windows.ts";
+import {
+  descendantsOf,
+  plausibleStart,
+  selfSignaller,
+  type WindowsDeps,
+  WindowsPlatform,
+} from "./windows.ts";
 import { detachedCmdLine, splitCommandLine, taskkillArgs } from "./_win_cmdline.ts";
 import {
   decodePidList,
@@ -12,6 +18,7 @@ import {
   KILL_ON_JOB_CLOSE,
   killOnCloseLimits,
   PROCESSENTRY32W_SIZE,
+  type ProcessFacts,
   type SnapshotEntry,
   type Win32,
 } from "./_win32.ts";
@@ -118,8 +125,10 @@ class RecordingWin32 implements Win32 {
   close(job: Handle): void {
     this.calls.push(`close ${(job as unknown as { id: string }).id}`);
   }
+  /** What processFacts answers, one per call (the last one repeats); none: null. */
+  facts: (ProcessFacts | null)[] = [];
   processFacts() {
-    return null;
+    return this.facts.length > 1 ? this.facts.shift()! : this.facts[0] ?? null;
   }
   snapshot(): SnapshotEntry[] {
     return [];
@@ -273,4 +282,24 @@ Deno.test("detachedCmdLine() refuses a word cmd.exe would expand", () => {
     message:
       'Cannot start "python" detached on Windows: log path "C:\\"x.log" contains "\\"", which cmd.exe would interpret',
   });
+});
+
+Deno.test("inspect asks again while a new process's creation time is no time at all (Wine's 0x5555…)", async () => {
+  const win32 = new RecordingWin32();
+  const facts = {
+    pid: 77,
+    ppid: 1,
+    image: "C:\\deno.exe",
+    commandLine: '"C:\\deno.exe" run a.ts',
+  };
+  win32.facts = [
+    { ...facts, startTime: "+021086-02-19T09:52:03.651Z" },
+    { ...facts, startTime: "2026-12-05T13:25:13.781Z" },
+  ];
+  const platform = new WindowsPlatform({ win32, signaller: null });
+  const info = await platform.inspect(77);
+  assert.equal(info?.startTime, "2026-12-05T13:25:13.781Z");
+  assert.equal(plausibleStart("+021086-02-19T09:52:03.651Z"), false);
+  assert.equal(plausibleStart("1601-01-01T00:00:00.000Z"), false);
+  assert.equal(plausibleStart(new Date().toISOString()), true);
 });
