@@ -122,6 +122,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     }),
   });
   supervisor.defaultSingleton = options.defaultSingleton;
+  const claims = options.machineClaims === undefined
+    ? await (await import("./platform/machine_claim.ts")).systemMachineClaims()
+    : options.machineClaims;
+  supervisor.machineClaims = claims !== null;
   const startedAt = new Date().toISOString();
   let configError: AgentInfo["configError"] = null;
 
@@ -276,9 +280,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     })
     : null;
   leases?.start();
-  const claims = options.machineClaims === undefined
-    ? await (await import("./platform/machine_claim.ts")).systemMachineClaims()
-    : options.machineClaims;
   const machine = claims === null
     ? null
     : new MachineSingletons({ supervisor, claims, clock, pollMs: options.machinePollMs });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { StatusBody } from "../agent/local_api/mod.ts";
 import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 import { until } from "./_helpers.ts";
+import { POLL_MS } from "../agent/supervise/machine_singleton.ts";
 import { Recorder } from "./_recorder.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
@@ -230,6 +231,10 @@ Deno.test({
         return lines.length >= 1 ? lines : undefined;
       });
       assert.deepEqual(first.map((l) => l.split(" ")[0]), [holder.user]);
+      // Three looks of the waiting agent later (every 2 s), still one copy.
+      await new Promise((resolve) => setTimeout(resolve, 3 * POLL_MS));
+      assert.equal((await runs(base.dir)).length, 1, "a second copy started");
+      assert.equal((await waiter.script(name))?.state, "stopped");
 
       // The holder dies without a word: the OS frees its claim, the other agent starts the script.
       await holder.stop("SIGKILL");

@@ -150,7 +150,7 @@ const SYMBOLS = {
   OpenProcess: { parameters: ["u32", "i32", "u32"], result: "pointer" },
   CloseHandle: { parameters: ["pointer"], result: "i32" },
   GetLastError: { parameters: [], result: "u32" },
-  CreateMutexW: { parameters: ["pointer", "i32", "buffer"], result: "pointer" },
+  CreateMutexExW: { parameters: ["buffer", "buffer", "u32", "u32"], result: "pointer" },
   WaitForSingleObject: { parameters: ["pointer", "u32"], result: "u32" },
   ReleaseMutex: { parameters: ["pointer"], result: "i32" },
   GetExitCodeProcess: { parameters: ["pointer", "buffer"], result: "i32" },
@@ -169,6 +169,31 @@ const SYMBOLS = {
   K32GetProcessMemoryInfo: { parameters: ["pointer", "buffer", "u32"], result: "i32" },
 } as const;
 
+const ADVAPI_SYMBOLS = {
+  ConvertStringSecurityDescriptorToSecurityDescriptorW: {
+    parameters: ["buffer", "u32", "buffer", "pointer"],
+    result: "i32",
+  },
+} as const;
+
+/**
+ * Who may use a machine claim's mutex: every signed-in user may wait on it and release it
+ * (SYNCHRONIZE | MUTEX_MODIFY_STATE), SYSTEM and administrators everything. Without it the
+ * mutex gets its creator's default DACL, which shuts the other users' agents out.
+ */
+export const MUTEX_SDDL = "D:(A;;0x00100001;;;AU)(A;;0x001F0001;;;SY)(A;;0x001F0001;;;BA)";
+/** The access an agent asks for on a claim's mutex (all that waiting and releasing need). */
+export const MUTEX_ACCESS = 0x00100001;
+
+/** A SECURITY_ATTRIBUTES (x64: nLength, padding, lpSecurityDescriptor, bInheritHandle) for `descriptor`. */
+export function securityAttributes(descriptor: bigint): Uint8Array {
+  const attributes = new Uint8Array(24);
+  const view = new DataView(attributes.buffer);
+  view.setUint32(0, attributes.length, true);
+  view.setBigUint64(8, descriptor, true);
+  return attributes;
+}
+
 const NT_SYMBOLS = {
   NtQueryInformationProcess: {
     parameters: ["pointer", "i32", "buffer", "u32", "pointer"],
@@ -184,6 +209,7 @@ const PROCESS_COMMAND_LINE_INFORMATION = 60;
 export class FfiWin32 implements Win32, Win32Mutexes {
   #k32: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null = null;
   #nt: Deno.DynamicLibrary<typeof NT_SYMBOLS>["symbols"] | null = null;
+  #mutexAttributes: Uint8Array | null = null;
 
   get #k(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
     this.#k32 ??= Deno.dlopen("kernel32.dll", SYMBOLS).symbols;
@@ -236,7 +262,7 @@ export class FfiWin32 implements Win32, Win32Mutexes {
   }
 
   tryMutex(name: string): { state: "owned"; handle: Handle } | { state: "busy" | "denied" } {
-    const handle = this.#k.CreateMutexW(null, 0, wideZ(name));
+    const handle = this.#k.CreateMutexExW(this.#attributes(), wideZ(name), 0, MUTEX_ACCESS);
     if (handle === null) {
       if (this.#k.GetLastError() === ERROR_ACCESS_DENIED) return { state: "denied" };
       throw this.#error("CreateMutexW");
@@ -245,6 +271,26 @@ export class FfiWin32 implements Win32, Win32Mutexes {
     if (waited === WAIT_OBJECT_0 || waited === WAIT_ABANDONED) return { state: "owned", handle };
     this.#k.CloseHandle(handle);
     return { state: "busy" };
+  }
+
+  /** The SECURITY_ATTRIBUTES of `MUTEX_SDDL`, made once (the descriptor lives as long as the agent). */
+  #attributes(): Uint8Array {
+    if (this.#mutexAttributes === null) {
+      const advapi = Deno.dlopen("advapi32.dll", ADVAPI_SYMBOLS).symbols;
+      const out = new BigUint64Array(1);
+      if (
+        !advapi.ConvertStringSecurityDescriptorToSecurityDescriptorW(
+          wideZ(MUTEX_SDDL),
+          1,
+          new Uint8Array(out.buffer),
+          null,
+        )
+      ) {
+        throw this.#error("ConvertStringSecurityDescriptorToSecurityDescriptorW");
+      }
+      this.#mutexAttributes = securityAttributes(out[0]);
+    }
+    return this.#mutexAttributes;
   }
 
   releaseMutex(handle: Handle): void {

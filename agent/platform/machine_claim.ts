@@ -260,13 +260,18 @@ export class LinuxMachineClaims implements MachineClaims {
     }
   }
 
+  /**
+   * Whether the listener `pid` is an agent, by its command line. One this user cannot read
+   * (/proc mounted with hidepid, or the process just ended) is taken for an agent: two agents
+   * must never both run a script, a squatter left unseen only makes the script wait.
+   */
   #isAgent(pid: number): boolean {
     if (pid === Deno.pid) return true;
     try {
       const cmdline = Deno.readTextFileSync(`${this.#procRoot}/${pid}/cmdline`);
       return isAgentCommand(cmdline.split("\0").filter((a) => a !== ""));
     } catch {
-      return false;
+      return true;
     }
   }
 

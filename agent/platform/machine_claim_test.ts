@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Handle, Win32Mutexes } from "./_win32.ts";
+import {
+  type Handle,
+  MUTEX_ACCESS,
+  MUTEX_SDDL,
+  securityAttributes,
+  type Win32Mutexes,
+} from "./_win32.ts";
 import {
   abstractAddress,
   CLAIM_SLOTS,
@@ -181,4 +187,15 @@ Deno.test("Windows claims are Global\\ mutexes: owned, busy (another agent) or d
   assert.equal(blocked.held, null);
   assert.equal(blocked.held === null && blocked.holder, null);
   assert.equal(blocked.squatters.length, CLAIM_SLOTS);
+});
+
+Deno.test("a claim's mutex lets every signed-in user wait on it and release it, nothing more", () => {
+  assert.equal(MUTEX_SDDL, "D:(A;;0x00100001;;;AU)(A;;0x001F0001;;;SY)(A;;0x001F0001;;;BA)");
+  // SYNCHRONIZE | MUTEX_MODIFY_STATE: what WaitForSingleObject and ReleaseMutex need.
+  assert.equal(MUTEX_ACCESS, 0x00100000 | 0x0001);
+  const attributes = securityAttributes(0x1234_5678_9abcn);
+  const view = new DataView(attributes.buffer);
+  assert.equal(view.getUint32(0, true), 24);
+  assert.equal(view.getBigUint64(8, true), 0x1234_5678_9abcn);
+  assert.equal(view.getUint32(16, true), 0, "not inherited by children");
 });

@@ -142,6 +142,8 @@ export class MachineSingletons {
 
   #round(): void {
     const { supervisor } = this.#deps;
+    // A script being replaced or removed is still stopping: its claim is kept until it is down.
+    if (supervisor.applying) return;
     const runners = supervisor.runners().filter((r) =>
       supervisor.singletonOf(r.config) === "machine" && r.config.enabled
     );
@@ -151,7 +153,13 @@ export class MachineSingletons {
       this.#claims.delete(script);
       void claim.held?.release();
     }
-    for (const runner of runners) this.#look(runner);
+    for (const runner of runners) {
+      try {
+        this.#look(runner);
+      } catch (error) {
+        log.error("Machine claim of {script} failed: {error}", { script: runner.name, error });
+      }
+    }
   }
 
   #look(runner: ScriptRunner): void {

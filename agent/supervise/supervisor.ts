@@ -73,14 +73,33 @@ export class Supervisor {
   /** The scope of scripts without a `singleton` key (`"machine"` under `run --at-logon`). */
   defaultSingleton: "machine" | undefined = undefined;
 
+  /** False where the OS has no machine claims (macOS): machine scripts then run here. */
+  machineClaims = true;
+
+  /** True while `apply` runs: a script missing from `runners()` may still be stopping. */
+  get applying(): boolean {
+    return this.#applying > 0;
+  }
+  #applying = 0;
+
   /** Where `script` may run: on one agent of the site or of the machine, or (null) here. */
   singletonOf(script: ResolvedScript): "site" | "machine" | null {
     const scope = script.singleton ?? this.defaultSingleton;
-    return scope === "site" || scope === "machine" ? scope : null;
+    if (scope === "machine") return this.machineClaims ? "machine" : null;
+    return scope === "site" ? scope : null;
   }
 
   /** Brings the running set in line with `config`; see the module comment. */
   async apply(config: ResolvedAgentConfig): Promise<ApplyResult> {
+    this.#applying++;
+    try {
+      return await this.#apply(config);
+    } finally {
+      this.#applying--;
+    }
+  }
+
+  async #apply(config: ResolvedAgentConfig): Promise<ApplyResult> {
     const result: ApplyResult = { added: [], removed: [], changed: [], unchanged: [] };
     const next = config.scripts;
     const stops: Promise<void>[] = [];
