@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { StatusBody } from "../agent/local_api/mod.ts";
 import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 import { until } from "./_helpers.ts";
-import { POLL_MS } from "../agent/supervise/machine_singleton.ts";
+import { MACHINE_POLL_MS as POLL_MS } from "../agent/supervise/mod.ts";
 import { Recorder } from "./_recorder.ts";
 
 const ROOT = join(import.meta.dirname!, "..");

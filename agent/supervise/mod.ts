@@ -11,6 +11,7 @@ export type { AgentEvent, NewEvent } from "./event_log.ts";
 export { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
 export { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
 export { ScriptRunner } from "./script_runner.ts";
+export { POLL_MS as MACHINE_POLL_MS } from "./machine_singleton.ts";
 export { isPattern, NoMatchError, selectScripts } from "./select.ts";
 export { SiteLeaseManager } from "./site_lease.ts";
 export { SCRIPT_STATES } from "./state.ts";
