@@ -181,6 +181,16 @@ function recorder(name: string, dir: string, singleton: string | null): string {
     (singleton ? `singleton = "${singleton}"\n` : "") + "\n";
 }
 
+/** Waits until one of the two agents runs `name` and the other keeps it stopped: [holder, waiter]. */
+function oneRunning(a: UserAgent, b: UserAgent, name: string) {
+  return until("one agent running the script, the other waiting", async () => {
+    const [sa, sb] = [await a.script(name), await b.script(name)];
+    if (sa?.state === "running" && sb?.state === "stopped") return [a, b] as const;
+    if (sb?.state === "running" && sa?.state === "stopped") return [b, a] as const;
+    return undefined;
+  }, 30_000);
+}
+
 async function runs(dir: string): Promise<string[]> {
   return (await Deno.readTextFile(join(dir, "runs.log"))).split("\n").filter((l) => l !== "");
 }
@@ -199,16 +209,7 @@ Deno.test({
     try {
       a.start();
       b.start("--at-logon");
-      const [holder, waiter] = await until(
-        "one agent running the script, the other waiting",
-        async () => {
-          const [sa, sb] = [await a.script(name), await b.script(name)];
-          if (sa?.state === "running" && sb?.state === "stopped") return [a, b] as const;
-          if (sb?.state === "running" && sa?.state === "stopped") return [b, a] as const;
-          return undefined;
-        },
-        30_000,
-      );
+      const [holder, waiter] = await oneRunning(a, b, name);
       const waiting = await waiter.script(name);
       assert.match(
         waiting!.reason ?? "",
@@ -303,16 +304,7 @@ Deno.test({
       reader.releaseLock();
       a.start();
       b.start();
-      const [, waiter] = await until(
-        "one agent running the script, the other waiting",
-        async () => {
-          const [sa, sb] = [await a.script(name), await b.script(name)];
-          if (sa?.state === "running" && sb?.state === "stopped") return [a, b] as const;
-          if (sb?.state === "running" && sa?.state === "stopped") return [b, a] as const;
-          return undefined;
-        },
-        30_000,
-      );
+      const [, waiter] = await oneRunning(a, b, name);
       // The waiting agent names the agent holding the claim, not the squatter.
       const reason = (await waiter.script(name))?.reason ?? "";
       assert.doesNotMatch(reason, new RegExp(`pid ${squatter.pid}\\b`));
