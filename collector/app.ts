@@ -43,6 +43,7 @@ import type { UptimeCache } from "./fleet/uptime_cache.ts";
 import { Users } from "./auth/users.ts";
 import { renderErrorPage, wantsHtml } from "./web/error_page.tsx";
 import { FleetLive } from "./web/live.ts";
+import type { StoreSignals } from "./store/signals.ts";
 import { auditPageRoutes } from "./web/audit_page.tsx";
 import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
@@ -52,6 +53,50 @@ const log = getLogger(["scriptmon", "collector", "http"]);
 
 /** Body limit of every POST but ingest. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** With replicas, a waiting long-poll re-reads its agent's commands this often. */
+const RECHECK_COMMANDS_MS = 5_000;
+
+/**
+ * Wakes this collector's long-polls for commands queued through another, and passes heartbeats
+ * stored by another to this collector's live pages (re-read from the store).
+ */
+function followOtherCollectors(
+  store: Store,
+  signals: StoreSignals,
+  waiters: CommandWaiters,
+  live: FleetLive,
+): void {
+  const split = (key: string) => {
+    const at = key.indexOf("/");
+    return { site: key.slice(0, at), host: key.slice(at + 1) };
+  };
+  const refresh = async (key: string) => {
+    const { site, host } = split(key);
+    const [agent, scripts, tokens] = await Promise.all([
+      store.getAgent(site, host),
+      store.getScripts(site, host),
+      store.agentTokens({ site }),
+    ]);
+    if (agent === null) return;
+    const own = tokens.find((t) => t.host === host)?.tokens;
+    live.reported({
+      site,
+      host,
+      os: agent.os,
+      version: agent.version,
+      online: agent.online,
+      scripts: scripts ?? [],
+      ...(own === undefined ? {} : { tokens: own }),
+    });
+  };
+  const failed = (error: unknown) =>
+    log.error("Cannot follow the other collectors: {error}", { error });
+  signals.subscribe("commands", (key) => waiters.wake(key)).catch(failed);
+  signals.subscribe("live", (key) => {
+    if (live.clients > 0) refresh(key).catch(failed);
+  }).catch(failed);
+}
 
 /** What {@linkcode createApp} needs. */
 export interface AppDeps {
@@ -78,6 +123,8 @@ export interface AppDeps {
   sessions?: Sessions;
   /** The fleet page's live changes; default a fresh one. */
   live?: FleetLive;
+  /** Hints to and from the other collectors sharing the store (replicas on PostgreSQL). */
+  signals?: StoreSignals;
   /** How often the live streams send keep-alives (ms); default 15 s. */
   keepAliveMs?: number;
   /** Live streams one user may hold at once (default 8). */
@@ -94,11 +141,17 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const waiters = deps.waiters ?? new CommandWaiters({ max: deps.config.maxWaiters });
   const counters = deps.counters ?? new IngestCounters();
   const logRequests = deps.logRequests ?? new LogRequests();
-  deps.store.commands.onQueued((command) => waiters.wake(`${command.site}/${command.host}`));
+  const signals = deps.signals;
+  deps.store.commands.onQueued((command) => {
+    const key = `${command.site}/${command.host}`;
+    waiters.wake(key);
+    signals?.publish("commands", key);
+  });
   const users = deps.users ?? new Users(deps.store.kv);
   const sessions = deps.sessions ?? new Sessions(deps.store.kv);
   const live = deps.live ??
     new FleetLive({ offlineAfterMs: deps.config.offlineAfterMs, clock });
+  if (signals?.shared) followOtherCollectors(deps.store, signals, waiters, live);
   const app = new Hono<CollectorEnv>();
   app.use("*", securityHeaders());
   app.use("*", pathLimit());
@@ -121,6 +174,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
         scripts,
         ...(tokens === undefined ? {} : { tokens }),
       });
+      signals?.publish("live", `${agent.site}/${agent.host}`);
     }
     counters.record({ status: c.res.status, events });
   });
@@ -151,14 +205,26 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     const text = renderCollectorMetrics({
       counters,
       fleet,
-      ...(deps.alerts === undefined ? {} : { firing: deps.alerts.firing(), outbox }),
+      ...(deps.alerts === undefined ? {} : { outbox }),
+      ...(deps.alerts?.firing() ? { firing: deps.alerts.firing()! } : {}),
     });
     return c.body(text, 200, { "Content-Type": METRICS_CONTENT_TYPE });
   });
   let openapi: ReturnType<typeof openApiDocument> | undefined;
   // Built once, on the first request: the route table does not change while the app runs.
   app.get("/api/v1/openapi.json", (c) => c.json(openapi ??= openApiDocument()));
-  app.route("/api/v1", agentRoutes({ store: deps.store, clock, waiters, logRequests, audit }));
+  app.route(
+    "/api/v1",
+    agentRoutes({
+      store: deps.store,
+      clock,
+      waiters,
+      logRequests,
+      audit,
+      // With other collectors, a missed hint must not hold a command for a whole long-poll.
+      ...(signals?.shared ? { recheckMs: RECHECK_COMMANDS_MS } : {}),
+    }),
+  );
   app.route("/api/v1", logRoutes({ store: deps.store, clock, logRequests }));
   app.route(
     "/api/v1",

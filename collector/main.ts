@@ -20,7 +20,8 @@ import {
   parseConfig,
   type ResolvedCollectorConfig,
 } from "./config/load.ts";
-import { openCollectorKv } from "./store/kv.ts";
+import { openStore, withKv } from "./store/open.ts";
+import { migrate, pool, redactUrl } from "./store/postgres/mod.ts";
 import { setupLogging } from "./logging.ts";
 import { serve } from "./serve.ts";
 import { Store } from "./store/store.ts";
@@ -69,12 +70,7 @@ async function withStore<T>(
   config: ResolvedCollectorConfig,
   fn: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const kv = await openCollectorKv(config.dataDir);
-  try {
-    return await fn(new Store(kv));
-  } finally {
-    kv.close();
-  }
+  return await withKv(config, (kv) => fn(new Store(kv)));
 }
 
 function tokenCommands(
@@ -173,7 +169,7 @@ function program(): Command {
     .action(async () => {
       const config = await load();
       const closeLogs = await setupLogging({ level: config.logLevel });
-      const kv = await openCollectorKv(config.dataDir);
+      const opened = await openStore(config.store, config.dataDir);
       const controller = new AbortController();
       const signals: Deno.Signal[] = Deno.build.os === "windows"
         ? ["SIGINT", "SIGBREAK"]
@@ -181,19 +177,17 @@ function program(): Command {
       const stop = () => controller.abort();
       for (const signal of signals) Deno.addSignalListener(signal, stop);
       try {
-        await serve({ config, kv, signal: controller.signal, watchConfig: true });
+        await serve({ config, kv: opened.kv, signal: controller.signal, watchConfig: true });
       } finally {
         for (const signal of signals) Deno.removeSignalListener(signal, stop);
-        kv.close();
+        await opened.close();
         await closeLogs();
       }
     });
   cli.command("backup <file>")
     .description("write a full, consistent dump of the store to <file> (JSON lines)")
     .action(async (file: string) => {
-      const config = await load();
-      const kv = await openCollectorKv(config.dataDir);
-      try {
+      await withKv(await load(), async (kv) => {
         // On the trail first, so that the dump holds its own entry.
         await recordCli(kv, { action: "backup", target: file, result: "ok" });
         const { count } = await backupKv(kv, file).catch(async (error) => {
@@ -201,26 +195,58 @@ function program(): Command {
           throw error;
         });
         console.log(`Backed up ${count} entries to ${file}`);
-      } finally {
-        kv.close();
-      }
+      });
     });
   cli.command("restore <file>")
-    .description("restore a dump made by backup into an empty data_dir")
+    .description("restore a dump made by backup into an empty store (data_dir, or the database)")
     .action(async (file: string) => {
       const config = await load();
-      if (!(await isEmptyDir(config.dataDir))) {
+      if (config.store.kind === "kv" && !(await isEmptyDir(config.dataDir))) {
         throw new RestoreTargetError(
           `Cannot restore into data_dir "${config.dataDir}": it is not empty; point data_dir at a new folder (or move the old one away) and run restore again`,
         );
       }
-      const kv = await openCollectorKv(config.dataDir);
+      const opened = await openStore(config.store, config.dataDir);
       try {
-        const { count } = await restoreKv(kv, file);
-        await recordCli(kv, { action: "restore", target: file, result: "ok", detail: { count } });
-        console.log(`Restored ${count} entries from ${file} into ${config.dataDir}`);
+        const { count } = await restoreKv(opened.kv, file);
+        await recordCli(opened.kv, {
+          action: "restore",
+          target: file,
+          result: "ok",
+          detail: { count },
+        });
+        console.log(`Restored ${count} entries from ${file} into ${opened.description}`);
       } finally {
-        kv.close();
+        await opened.close();
+      }
+    });
+  cli.command("migrate")
+    .description("bring the PostgreSQL store's schema up to date (serve does it on start)")
+    .option("--dry-run", "print the migrations that would run, run none")
+    .action(async (options: { dryRun?: boolean }) => {
+      const config = await load();
+      if (config.store.kind !== "postgres") {
+        throw new RangeError(
+          'Nothing to migrate: the store is the KV file (set [collector] store = "postgres://...")',
+        );
+      }
+      const sql = pool(config.store.url, { max: 1 });
+      try {
+        const { from, applied } = await migrate(sql, { dryRun: options.dryRun ?? false });
+        const where = redactUrl(config.store.url);
+        if (applied.length === 0) {
+          console.log(`${where}: the schema is up to date (version ${from})`);
+        } else if (options.dryRun) {
+          console.log(`${where}: at version ${from}; would apply:`);
+          for (const migration of applied) console.log(`\n-- ${migration.name}\n${migration.sql}`);
+        } else {
+          console.log(
+            `${where}: applied ${applied.map((m) => m.name).join(", ")} ` +
+              `(version ${from} → ${applied.at(-1)!.version})`,
+          );
+        }
+      } finally {
+        await sql.end({ timeout: 5 });
       }
     });
   tokenCommands(cli, "agent", load);

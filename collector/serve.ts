@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { KvHandle } from "../shared/kv_handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
@@ -14,8 +15,10 @@ import { CommandWaiters } from "./fleet/command_waiters.ts";
 import { AuditLog } from "./audit/trail.ts";
 import { ConfigReloader } from "./config/reload.ts";
 import type { ResolvedCollectorConfig } from "./config/load.ts";
-import { IngestCounters } from "./fleet/metrics.ts";
+import { type AlertStats, IngestCounters } from "./fleet/metrics.ts";
+import { Leadership } from "./fleet/leader.ts";
 import { Store } from "./store/store.ts";
+import { storeSignals } from "./store/signals.ts";
 import { SAMPLE_RETENTION_MS } from "./store/history.ts";
 import { DAY_MS, rollUpDays } from "./fleet/uptime.ts";
 import { UptimeCache } from "./fleet/uptime_cache.ts";
@@ -33,7 +36,7 @@ const PURGE_EVERY_MS = 3_600_000;
 export interface ServeOptions {
   config: ResolvedCollectorConfig;
   /** Opened by the caller, closed by the caller after `serve` resolves. */
-  kv: Deno.Kv;
+  kv: KvHandle;
   /** Aborting it stops the server gracefully. */
   signal: AbortSignal;
   clock?: Clock;
@@ -43,6 +46,10 @@ export interface ServeOptions {
   fetch?: typeof fetch;
   /** Reload the config file when it changes or on SIGHUP (see `config_reload.ts`). */
   watchConfig?: boolean;
+  /** This collector among the replicas sharing the store; default host/pid/random. */
+  replicaId?: string;
+  /** Told when this collector becomes the leader of the periodic work (true) or stops (false). */
+  onLeader?: (leading: boolean) => void;
 }
 
 /** Serves until `signal` aborts; resolves once every connection is closed. */
@@ -51,19 +58,52 @@ export async function serve(options: ServeOptions): Promise<void> {
   const clock = options.clock ?? systemClock;
   const store = new Store(options.kv);
   const waiters = new CommandWaiters({ max: config.maxWaiters });
-  const alerts = new CollectorAlerts({
-    kv: options.kv,
-    store,
-    config,
+  const caCerts = await readCaCerts(config);
+  const alertsFor = (config: ResolvedCollectorConfig) =>
+    new CollectorAlerts({
+      kv: options.kv,
+      store,
+      config,
+      clock,
+      caCerts,
+      fence: (op) => leadership.fence(op),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
+  // Every collector answers the alerting API (outbox, silences, routes) from the store; only the
+  // leader evaluates, groups and delivers (`engine`), so that each alert goes out once.
+  const control = alertsFor(config);
+  await control.rules.load();
+  let engine: CollectorAlerts | null = null;
+  const replicaId = options.replicaId ??
+    `${Deno.hostname()}/${Deno.pid}/${crypto.randomUUID().slice(0, 8)}`;
+  const leadership = new Leadership(options.kv, {
+    id: replicaId,
+    ttlMs: config.leaderTtlMs,
     clock,
-    caCerts: await readCaCerts(config),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    onGain: async () => {
+      engine = alertsFor(current());
+      await engine.start();
+      options.onLeader?.(true);
+    },
+    onLose: async () => {
+      const stopping = engine;
+      engine = null;
+      await stopping?.close();
+      options.onLeader?.(false);
+    },
   });
+  const alerts: AlertStats = {
+    firing: () => engine?.firing() ?? null,
+    outboxCounts: () => control.outboxCounts(),
+  };
   const counters = new IngestCounters();
   const audit = new AuditLog(options.kv, { now: () => clock.now() });
   const reloader = new ConfigReloader({
     initial: config,
-    apply: (next) => alerts.reconfigure(next),
+    apply: (next) => {
+      control.reconfigure(next);
+      engine?.reconfigure(next);
+    },
     // Routes, silences and webhooks are changed by editing the file: that goes on the trail.
     onReload: (outcome) =>
       void audit.append({
@@ -78,14 +118,16 @@ export async function serve(options: ServeOptions): Promise<void> {
   });
   const current = () => reloader.current();
   const uptime = new UptimeCache(store, clock);
+  const signals = storeSignals(options.kv, replicaId);
   const app = createApp({
+    signals,
     store,
     config,
     clock,
     waiters,
     counters,
     alerts,
-    control: alerts,
+    control,
     audit,
     uptime,
     currentConfig: current,
@@ -101,13 +143,20 @@ export async function serve(options: ServeOptions): Promise<void> {
   const startedAt = clock.now();
   const offlineCheck = async () => {
     const { offlineAfterMs } = current();
+    // Silences and routes added through any collector's API.
+    await control.rules.load().catch((error) =>
+      log.error("Cannot read the runtime rules: {error}", { error })
+    );
+    const leader = engine;
+    if (leader === null || !leadership.isLeader()) return;
     if (clock.now() - startedAt < offlineAfterMs) return;
     try {
+      await leader.rules.load();
       const offline = await store.markOffline(clock.now(), offlineAfterMs);
       for (const agent of offline) {
         log.warn("Agent {site}/{host} is offline: last seen {lastSeenAt}", { ...agent });
       }
-      await alerts.update(offline);
+      await leader.update(offline);
     } catch (error) {
       log.error("Offline check failed: {error}", { error });
     }
@@ -115,7 +164,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   let purging = false;
   const purge = async () => {
     // A slow pass (a big fleet's first rollups) is not joined by the next one.
-    if (purging) return;
+    if (purging || !leadership.isLeader()) return;
     purging = true;
     try {
       const now = clock.now();
@@ -149,7 +198,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       purging = false;
     }
   };
-  await alerts.start();
+  await leadership.start();
   if (options.watchConfig) await reloader.start();
   const inFlight = new Set<Promise<void>>();
   const track = (task: () => Promise<void>) => () => {
@@ -201,7 +250,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     }, app.fetch);
   } catch (error) {
     stopTimers();
-    await alerts.close();
+    await leadership.close();
+    await signals.close();
     throw error;
   }
   const stop = async () => {
@@ -215,5 +265,6 @@ export async function serve(options: ServeOptions): Promise<void> {
   await server.finished;
   stopTimers();
   await Promise.all(inFlight);
-  await alerts.close(); // the caller closes the KV next
+  await leadership.close();
+  await signals.close(); // the caller closes the KV next
 }

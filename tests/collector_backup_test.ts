@@ -14,6 +14,8 @@ import { events, ingestRequest, script } from "../collector/_testing.ts";
 import { Outbox } from "../shared/notify/mod.ts";
 import type { Channel } from "../shared/notify/mod.ts";
 import { collectorCli } from "./_cli.ts";
+import { postgresSkipped } from "./_stores.ts";
+import { startTestPostgres } from "./_postgres.ts";
 
 const cli = (config: string, ...args: string[]) => collectorCli(config, args);
 
@@ -141,4 +143,53 @@ Deno.test("backup then restore into a new data_dir gives every key and value bac
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "KV to PostgreSQL and back (backup, restore, backup, restore): every key and value kept",
+  ignore: postgresSkipped !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "collector-migrate-" });
+    const server = await startTestPostgres();
+    try {
+      const url = await server.database();
+      const kvConfig = join(dir, "kv.toml");
+      const pgConfig = join(dir, "pg.toml");
+      const backConfig = join(dir, "back.toml");
+      await Deno.writeTextFile(kvConfig, `[collector]\ndata_dir = "data"\n`);
+      await Deno.writeTextFile(pgConfig, `[collector]\nstore = "\${PG_URL}"\n`);
+      await Deno.writeTextFile(backConfig, `[collector]\ndata_dir = "back"\n`);
+      await fill(join(dir, "data"));
+      const env = { PG_URL: url };
+      const run = async (config: string, ...args: string[]) => {
+        const result = await collectorCli(config, args, { env });
+        assert.equal(result.code, 0, result.stderr);
+        return result.stdout;
+      };
+      await run(kvConfig, "backup", join(dir, "from-kv.jsonl"));
+      const into = await run(pgConfig, "restore", join(dir, "from-kv.jsonl"));
+      assert.match(
+        into,
+        /^Restored \d+ entries from .* into postgres:\/\/scriptmon@127\.0\.0\.1:\d+\/t_/,
+      );
+      // The PostgreSQL store serves what was restored: the tokens are there.
+      assert.match(await run(pgConfig, "agent-token", "list"), /ws-01 +BFI4 +ws-01/);
+      await run(pgConfig, "backup", join(dir, "from-pg.jsonl"));
+      await run(backConfig, "restore", join(dir, "from-pg.jsonl"));
+      const audit = (e: Deno.KvEntry<unknown>) => e.key[0] === "audit" || e.key[0] === "audit_head";
+      const before = (await entries(join(dir, "data"))).filter((e) => !audit(e));
+      const after = (await entries(join(dir, "back"))).filter((e) => !audit(e));
+      assert.ok(before.length > 20);
+      assert.deepEqual(after.map((e) => [e.key, e.value]), before.map((e) => [e.key, e.value]));
+      // Restoring into a database that is not empty is refused.
+      const again = await collectorCli(pgConfig, ["restore", join(dir, "from-kv.jsonl")], { env });
+      assert.equal(again.code, 2);
+      assert.match(again.stderr, /Cannot restore into a store that is not empty/);
+    } finally {
+      await server.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -20,6 +20,7 @@ const NOT_CODE = new Set([
   "collector/web/static",
   "collector/web/page_assets",
   "collector/web/vendor",
+  "collector/store/postgres/migrations",
 ]);
 const LINE_LIMIT = 500;
 /** The phrase a long file's module doc carries, followed by its reason. */

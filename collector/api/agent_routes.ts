@@ -53,6 +53,13 @@ export function toWireCommand(command: CommandRecord): Command {
 }
 
 /** The agent routes, to mount at `/api/v1`. */
+/** Resolves "recheck" after `ms` unless cancelled first. */
+function recheckAfter(ms: number): { due: Promise<"recheck">; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const due = new Promise<"recheck">((resolve) => timer = setTimeout(() => resolve("recheck"), ms));
+  return { due, cancel: () => clearTimeout(timer) };
+}
+
 export function agentRoutes(
   deps: {
     store: Store;
@@ -61,6 +68,8 @@ export function agentRoutes(
     logRequests?: LogRequests;
     /** Where command results go (not those of read-only `logs`). */
     audit?: AuditLog;
+    /** A waiting long-poll re-reads the queue this often (replicas: a wake-up may be missed). */
+    recheckMs?: number;
   },
 ): Hono<CollectorEnv> {
   const { store, clock, waiters, logRequests } = deps;
@@ -144,8 +153,21 @@ export function agentRoutes(
     }
     try {
       let commands = await store.commands.pending(site, host, clock.now());
-      if (commands.length === 0 && waiter !== null && (await waiter.outcome) === "woken") {
-        commands = await store.commands.pending(site, host, clock.now());
+      if (commands.length === 0 && waiter !== null) {
+        const ends = clock.now() + wait;
+        for (let round = 0; round < 100 && commands.length === 0; round++) {
+          const tick = deps.recheckMs === undefined ? null : recheckAfter(deps.recheckMs);
+          const outcome =
+            await (tick === null ? waiter.outcome : Promise.race([waiter.outcome, tick.due]));
+          tick?.cancel();
+          if (outcome !== "woken" && outcome !== "recheck") {
+            break;
+          }
+          commands = await store.commands.pending(site, host, clock.now());
+          if (outcome === "woken" || clock.now() >= ends) {
+            break;
+          }
+        }
       }
       return c.json({
         commands: commands.map(toWireCommand),

@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { redact } from "../../shared/redact.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
@@ -118,10 +119,10 @@ function cleanDetail(detail: AuditInput["detail"]): AuditEntry["detail"] {
 
 /** The collector's audit trail; see the module doc. */
 export class AuditLog {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #now: () => number;
 
-  constructor(kv: Deno.Kv, options: { now?: () => number } = {}) {
+  constructor(kv: KvHandle, options: { now?: () => number } = {}) {
     this.#kv = kv;
     this.#now = options.now ?? Date.now;
   }

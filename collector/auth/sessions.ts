@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { timingSafeEqual } from "node:crypto";
 import { retryLocked } from "../store/kv_retry.ts";
 import { hashToken } from "../store/tokens.ts";
@@ -43,12 +44,12 @@ const indexKey = (user: string, hash: string) => ["session_user", user, hash];
 
 /** Sessions in the collector's KV. */
 export class Sessions {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   readonly idleMs: number;
   readonly maxAgeMs: number;
 
   /** Uses `kv` (the store's handle). */
-  constructor(kv: Deno.Kv, options: { idleMs?: number; maxAgeMs?: number } = {}) {
+  constructor(kv: KvHandle, options: { idleMs?: number; maxAgeMs?: number } = {}) {
     this.#kv = kv;
     this.idleMs = options.idleMs ?? SESSION_IDLE_MS;
     this.maxAgeMs = options.maxAgeMs ?? SESSION_MAX_AGE_MS;
@@ -117,7 +118,7 @@ export class Sessions {
 }
 
 /** Ends every session of `user` in `kv`; returns how many. */
-export async function revokeUserSessions(kv: Deno.Kv, user: string): Promise<number> {
+export async function revokeUserSessions(kv: KvHandle, user: string): Promise<number> {
   let count = 0;
   for await (const entry of kv.list({ prefix: ["session_user", user] })) {
     const hash = entry.key[2] as string;
@@ -137,7 +138,7 @@ export interface SessionListing {
 }
 
 /** The live sessions of `user` in `kv`, oldest first. */
-export async function listUserSessions(kv: Deno.Kv, user: string): Promise<SessionListing[]> {
+export async function listUserSessions(kv: KvHandle, user: string): Promise<SessionListing[]> {
   const out: SessionListing[] = [];
   for await (const entry of kv.list({ prefix: ["session_user", user] })) {
     const hash = entry.key[2] as string;

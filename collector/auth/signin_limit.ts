@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
 /** One limit: `max` failures within `windowMs` lock for `lockMs`. */
@@ -65,11 +66,11 @@ export function lockoutMessage(lockout: Lockout): string {
 
 /** The sign-in limits over the collector's KV. */
 export class SignInLimiter {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   readonly limits: SignInLimits;
 
   /** Uses `kv` (the store's handle); `limits` default {@linkcode DEFAULT_SIGNIN_LIMITS}. */
-  constructor(kv: Deno.Kv, limits: Partial<SignInLimits> = {}) {
+  constructor(kv: KvHandle, limits: Partial<SignInLimits> = {}) {
     this.#kv = kv;
     this.limits = { ...DEFAULT_SIGNIN_LIMITS, ...limits };
   }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { hashPassword, type PasswordHash, verifyPassword } from "./passwords.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 import { StoreConflictError } from "../store/types.ts";
@@ -39,11 +40,11 @@ const userKey = (name: string) => ["user", name];
 
 /** Users in the collector's KV. */
 export class Users {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #dummy: Promise<PasswordHash> | null = null;
 
   /** Uses `kv` (the store's handle); the caller opens and closes it. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

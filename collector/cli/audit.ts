@@ -6,12 +6,13 @@
  *
  * @module
  */
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { Command } from "commander";
 import { formatTable } from "../../shared/table.ts";
 import { type AuditInput, AuditLog } from "../audit/trail.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
 import { toCsv } from "../http/csv.ts";
-import { openCollectorKv } from "../store/kv.ts";
+import { withKv } from "../store/open.ts";
 import { AUDIT_CSV_COLUMNS } from "../api/audit_routes.ts";
 
 /** Who runs the CLI: `cli:<login name>`. */
@@ -27,7 +28,7 @@ export function cliActor(): string {
 
 /** Appends what a CLI command did to the trail in `kv`. */
 export async function recordCli(
-  kv: Deno.Kv,
+  kv: KvHandle,
   input: Omit<AuditInput, "actor" | "address">,
 ): Promise<void> {
   await new AuditLog(kv).append({ ...input, actor: cliActor(), address: null });
@@ -41,12 +42,7 @@ export class AuditBrokenError extends Error {
 /** Adds `audit verify` and `audit list` to `cli`. */
 export function auditCommands(cli: Command, load: () => Promise<ResolvedCollectorConfig>): void {
   const withAudit = async <T>(fn: (audit: AuditLog) => Promise<T>): Promise<T> => {
-    const kv = await openCollectorKv((await load()).dataDir);
-    try {
-      return await fn(new AuditLog(kv));
-    } finally {
-      kv.close();
-    }
+    return await withKv(await load(), (kv) => fn(new AuditLog(kv)));
   };
   const group = cli.command("audit").description("the audit trail: who did what, when, from where");
   group.command("verify")

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { Command } from "commander";
 import { recordCli } from "./audit.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
@@ -18,7 +19,7 @@ import {
   type ErasureCounts,
   totalErased,
 } from "../fleet/erasure.ts";
-import { openCollectorKv } from "../store/kv.ts";
+import { withKv } from "../store/open.ts";
 import { Store } from "../store/store.ts";
 
 const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -37,7 +38,7 @@ interface Target {
   action: "erase.site" | "erase.agent" | "erase.user";
   /** As people and the trail name it: `BFI4`, `BFI4/ws-07`, `alice`. */
   target: string;
-  erase: (kv: Deno.Kv, options: { dryRun: boolean }) => Promise<ErasureCounts>;
+  erase: (kv: KvHandle, options: { dryRun: boolean }) => Promise<ErasureCounts>;
 }
 
 async function run(
@@ -45,8 +46,7 @@ async function run(
   what: Target,
   options: { yes?: boolean },
 ): Promise<void> {
-  const kv = await openCollectorKv(config.dataDir);
-  try {
+  await withKv(config, async (kv) => {
     if (!options.yes) {
       const counts = await what.erase(kv, { dryRun: true });
       console.log(
@@ -72,9 +72,7 @@ async function run(
     console.log(
       `Erased ${totalErased(counts)} entries of ${what.target}: ${describeCounts(counts)}`,
     );
-  } finally {
-    kv.close();
-  }
+  });
 }
 
 /** Adds `erase site|agent|user` to `cli`. */

@@ -6,27 +6,16 @@
  *
  * @module
  */
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { Command } from "commander";
 import { formatTable } from "../../shared/table.ts";
 import { recordCli } from "./audit.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
-import { openCollectorKv } from "../store/kv.ts";
+import { withKv } from "../store/open.ts";
 import { listUserSessions, revokeUserSessions } from "../auth/sessions.ts";
 import { Users } from "../auth/users.ts";
 
-async function withKv<T>(
-  config: ResolvedCollectorConfig,
-  fn: (kv: Deno.Kv) => Promise<T>,
-): Promise<T> {
-  const kv = await openCollectorKv(config.dataDir);
-  try {
-    return await fn(kv);
-  } finally {
-    kv.close();
-  }
-}
-
-async function checkUser(kv: Deno.Kv, name: string): Promise<void> {
+async function checkUser(kv: KvHandle, name: string): Promise<void> {
   if (await new Users(kv).get(name) === null) throw new RangeError(`No user named "${name}"`);
 }
 

@@ -10,7 +10,7 @@ import { type Command, Option } from "commander";
 import { formatTable } from "../../shared/table.ts";
 import { recordCli } from "./audit.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
-import { openCollectorKv } from "../store/kv.ts";
+import { withKv } from "../store/open.ts";
 import { Store } from "../store/store.ts";
 import type { TokenRecord } from "../store/types.ts";
 import { type Role, ROLES } from "../auth/roles.ts";
@@ -20,12 +20,7 @@ async function withStore<T>(
   config: ResolvedCollectorConfig,
   fn: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const kv = await openCollectorKv(config.dataDir);
-  try {
-    return await fn(new Store(kv));
-  } finally {
-    kv.close();
-  }
+  return await withKv(config, (kv) => fn(new Store(kv)));
 }
 
 function checkName(what: string, value: string): string {

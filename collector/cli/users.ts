@@ -5,25 +5,21 @@
  *
  * @module
  */
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { type Command, Option } from "commander";
 import { readLine } from "../../shared/read_line.ts";
 import { formatTable } from "../../shared/table.ts";
 import { recordCli } from "./audit.ts";
-import { openCollectorKv } from "../store/kv.ts";
+import { withKv } from "../store/open.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
 import { type Role, ROLES } from "../auth/roles.ts";
 import { Users } from "../auth/users.ts";
 
 async function withUsers<T>(
   config: ResolvedCollectorConfig,
-  fn: (users: Users, kv: Deno.Kv) => Promise<T>,
+  fn: (users: Users, kv: KvHandle) => Promise<T>,
 ): Promise<T> {
-  const kv = await openCollectorKv(config.dataDir);
-  try {
-    return await fn(new Users(kv), kv);
-  } finally {
-    kv.close();
-  }
+  return await withKv(config, (kv) => fn(new Users(kv), kv));
 }
 
 /** Asks for a password twice on the terminal without echoing it. */

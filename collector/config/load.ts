@@ -39,6 +39,8 @@ export interface ResolvedCollectorConfig {
   listen: { hostname: string; port: number };
   /** Absolute; holds the KV file. */
   dataDir: string;
+  /** Where the store lives: the KV file in `dataDir`, or a PostgreSQL database shared by replicas. */
+  store: { kind: "kv" } | { kind: "postgres"; url: string };
   /** An agent silent this long goes offline. */
   offlineAfterMs: number;
   /** Events older than this are purged. */
@@ -49,6 +51,8 @@ export interface ResolvedCollectorConfig {
   auditRetentionMs: number;
   /** How long a queued command stays deliverable. */
   commandTtlMs: number;
+  /** The periodic work's leader lease lasts this long unless renewed (every third of it). */
+  leaderTtlMs: number;
   /** At most this many open long-polls at once. */
   maxWaiters: number;
   /** Absolute paths; HTTPS when present. */
@@ -175,11 +179,15 @@ function resolveConfig(
       path: resolve(file),
       listen: parseListen(c.listen ?? COLLECTOR_DEFAULTS.listen),
       dataDir: at(c.data_dir ?? COLLECTOR_DEFAULTS.data_dir),
+      store: (c.store ?? COLLECTOR_DEFAULTS.store) === "kv"
+        ? { kind: "kv" }
+        : { kind: "postgres", url: c.store! },
       offlineAfterMs: msOf(c.offline_after ?? COLLECTOR_DEFAULTS.offline_after),
       retentionMs,
       rollupRetentionMs,
       auditRetentionMs: msOf(c.audit_retention ?? COLLECTOR_DEFAULTS.audit_retention),
       commandTtlMs: msOf(c.command_ttl ?? COLLECTOR_DEFAULTS.command_ttl),
+      leaderTtlMs: msOf(c.leader_ttl ?? COLLECTOR_DEFAULTS.leader_ttl),
       maxWaiters: c.max_waiters ?? COLLECTOR_DEFAULTS.max_waiters,
       ...(c.tls_cert !== undefined && c.tls_key !== undefined
         ? { tls: { certFile: at(c.tls_cert), keyFile: at(c.tls_key) } }

@@ -20,6 +20,8 @@ const log = getLogger(["scriptmon", "collector", "config"]);
 const RESTART_ONLY = [
   "listen",
   "dataDir",
+  "store",
+  "leaderTtlMs",
   "tls",
   "webhooks",
   "commandTtlMs",

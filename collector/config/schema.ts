@@ -17,11 +17,13 @@ import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
 export const COLLECTOR_DEFAULTS = {
   listen: "127.0.0.1:8790",
   data_dir: "./collector-data",
+  store: "kv",
   offline_after: "30s",
   retention: "30d",
   rollup_retention: "400d",
   audit_retention: "2557d",
   command_ttl: "5m",
+  leader_ttl: "10s",
   max_waiters: 10_000,
   log_level: "info",
 } as const;
@@ -61,15 +63,27 @@ const listen = z.string().check((ctx) => {
 
 const nonEmpty = z.string().min(1);
 
+/** `"kv"` (the Deno KV file in data_dir) or a PostgreSQL URL; the URL may hold a password. */
+const store = z.string().check((ctx) => {
+  if (ctx.value === "kv" || /^postgres(ql)?:\/\/\S+$/.test(ctx.value)) return;
+  // Only the start is quoted: a mistyped URL may carry a password.
+  const start = JSON.stringify(ctx.value.length > 12 ? `${ctx.value.slice(0, 12)}…` : ctx.value);
+  ctx.issues.push(
+    custom(start, `expected "kv" or a "postgres://user:password@host/database" URL, got ${start}`),
+  );
+});
+
 /** `[collector]` as written. */
 export const collectorSchema = z.strictObject({
   listen: listen.optional(),
   data_dir: nonEmpty.optional(),
+  store: store.optional(),
   offline_after: positiveDuration.optional(),
   retention: positiveDuration.optional(),
   rollup_retention: positiveDuration.optional(),
   audit_retention: positiveDuration.optional(),
   command_ttl: positiveDuration.optional(),
+  leader_ttl: positiveDuration.optional(),
   max_waiters: z.number().int().positive().optional(),
   tls_cert: nonEmpty.optional(),
   tls_key: nonEmpty.optional(),

@@ -26,6 +26,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { queueDue } from "../../shared/notify/queue_due.ts";
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../../shared/notify/channels/mod.ts";
@@ -59,7 +60,7 @@ const STATE_PREFIX = ["alerts", "state"];
 /** What {@linkcode CollectorAlerts} needs. */
 export interface CollectorAlertsOptions {
   /** The collector's KV (the outbox and the policy state live in it); the caller closes it. */
-  kv: Deno.Kv;
+  kv: KvHandle;
   store: Store;
   config: ResolvedCollectorConfig;
   clock?: Clock;
@@ -67,6 +68,11 @@ export interface CollectorAlertsOptions {
   fetch?: typeof fetch;
   /** PEM CA certificates per email webhook (read from its `ca_file`, see {@linkcode readCaCerts}). */
   caCerts?: Record<string, string[]>;
+  /**
+   * Adds the leader's check to the commit that saves the policy's state, so that a collector that
+   * lost the leadership cannot overwrite its successor's (see `leader.ts`).
+   */
+  fence?: (op: Deno.AtomicOperation) => Deno.AtomicOperation;
 }
 
 interface Saved {
@@ -322,13 +328,14 @@ export class CollectorAlerts implements AlertStats {
     const { kv } = this.#options;
     const saved: Saved = { policy: this.#policy.snapshot(), firing: [...this.#firing] };
     const bytes = await pack(JSON.stringify(saved));
-    const op = kv.atomic();
+    const op = this.#options.fence?.(kv.atomic()) ?? kv.atomic();
     let count = 0;
     for (let at = 0; at < bytes.length; at += CHUNK_BYTES, count++) {
       op.set([...STATE_PREFIX, count], bytes.slice(at, at + CHUNK_BYTES));
     }
     for (let stale = count; stale < this.#chunks; stale++) op.delete([...STATE_PREFIX, stale]);
-    await retryLocked(() => op.commit());
+    const written = await retryLocked(() => op.commit());
+    if (!written.ok) throw new Error("this collector no longer leads the alerting");
     this.#chunks = count;
   }
 

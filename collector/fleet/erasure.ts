@@ -44,6 +44,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { eraseMessages } from "../../shared/notify/outbox_erase.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Alert, Payload } from "../../shared/notify/types.ts";
@@ -87,11 +88,11 @@ const SITE_HOST_FAMILIES = [
 /** Collects keys and deletes them in batches; counts per family. */
 class Eraser {
   readonly counts: ErasureCounts = {};
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #dryRun: boolean;
   #pending: Deno.KvKey[] = [];
 
-  constructor(kv: Deno.Kv, options: EraseOptions) {
+  constructor(kv: KvHandle, options: EraseOptions) {
     this.#kv = kv;
     this.#dryRun = options.dryRun ?? false;
   }
@@ -152,7 +153,7 @@ function alertAbout(payload: Payload, site: string, host?: string): boolean {
 
 /** Deletes the agent tokens `match` accepts, with their name index entries. */
 async function eraseTokens(
-  kv: Deno.Kv,
+  kv: KvHandle,
   eraser: Eraser,
   match: (record: TokenRecord) => boolean,
 ): Promise<void> {
@@ -231,7 +232,7 @@ export async function eraseAgent(
 
 /** A user, every session of theirs (which stop working at once) and their failed sign-ins. */
 export async function eraseUser(
-  kv: Deno.Kv,
+  kv: KvHandle,
   name: string,
   options: EraseOptions = {},
 ): Promise<ErasureCounts> {

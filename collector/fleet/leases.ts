@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { LeaseResponse } from "../../shared/protocol.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
@@ -40,10 +41,10 @@ const TIDY_AFTER_MS = 3_600_000;
 
 /** Leases per (site, script) in the collector's KV; see the module comment. */
 export class SiteLeases {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
 
   /** Uses `kv`; the caller opens and closes it. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

@@ -42,8 +42,11 @@ export class IngestCounters {
 
 /** What the alerting side reports for metrics. */
 export interface AlertStats {
-  /** Conditions firing now, per rule. */
-  firing(): Readonly<Record<string, Partial<Record<Severity, number>>>>;
+  /**
+   * Conditions firing now, per rule; null on a collector that does not lead the alerting (with
+   * replicas, the leader's /metrics has them).
+   */
+  firing(): Readonly<Record<string, Partial<Record<Severity, number>>>> | null;
   /** The outbox's messages per state. */
   outboxCounts(): Promise<Record<MessageState, number>>;
 }

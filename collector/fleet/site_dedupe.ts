@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
 /** A claim as stored. */
@@ -36,10 +37,10 @@ const TIDY_AFTER_MS = 3_600_000;
 
 /** Site-wide dedupe claims in the collector's KV; see the module comment. */
 export class SiteDedupe {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
 
   /** Uses `kv`; the caller opens and closes it. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

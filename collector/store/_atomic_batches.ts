@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
+
 /** Writes that must land in the same atomic. */
 export interface WriteGroup {
   checks: Deno.AtomicCheck[];
@@ -45,7 +47,7 @@ export function packGroups(groups: readonly WriteGroup[]): WriteGroup[][] {
 }
 
 /** One atomic holding every write of `batch`. */
-export function toAtomic(kv: Deno.Kv, batch: readonly WriteGroup[]): Deno.AtomicOperation {
+export function toAtomic(kv: KvHandle, batch: readonly WriteGroup[]): Deno.AtomicOperation {
   const op = kv.atomic();
   for (const group of batch) {
     if (group.checks.length > 0) op.check(...group.checks);

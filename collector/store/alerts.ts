@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { Severity } from "../../shared/notify/types.ts";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -39,11 +40,11 @@ export type NewAlert = Omit<
 
 /** Every alert's life: fired, resolved, acknowledged. */
 export class AlertStore {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #newId: (now: number) => string;
 
   /** `newId` makes ids that sort by time. */
-  constructor(kv: Deno.Kv, newId: (now: number) => string) {
+  constructor(kv: KvHandle, newId: (now: number) => string) {
     this.#kv = kv;
     this.#newId = newId;
   }

@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { basename, dirname, join } from "node:path";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -148,7 +149,7 @@ export interface BackupOptions {
  * @throws {Error} when the store changed during every try.
  */
 export async function backupKv(
-  kv: Deno.Kv,
+  kv: KvHandle,
   file: string,
   options: BackupOptions = {},
 ): Promise<{ count: number }> {
@@ -174,7 +175,7 @@ export async function backupKv(
 }
 
 /** One pass: writes the dump to `temp`; returns each key's versionstamp. */
-async function dumpOnce(kv: Deno.Kv, temp: string, now: number): Promise<Map<string, string>> {
+async function dumpOnce(kv: KvHandle, temp: string, now: number): Promise<Map<string, string>> {
   const stamps = new Map<string, string>();
   const out = await Deno.open(temp, { write: true, create: true, truncate: true });
   try {
@@ -217,7 +218,7 @@ async function dumpOnce(kv: Deno.Kv, temp: string, now: number): Promise<Map<str
 }
 
 /** How many keys differ (added, removed, rewritten) from `stamps`. */
-async function changedSince(kv: Deno.Kv, stamps: Map<string, string>): Promise<number> {
+async function changedSince(kv: KvHandle, stamps: Map<string, string>): Promise<number> {
   let changed = 0;
   let seen = 0;
   for await (const entry of kv.list({ prefix: [] }, { batchSize: 500 })) {
@@ -306,7 +307,7 @@ async function* readDump(
  * @throws {RestoreTargetError} when `kv` holds any entry.
  * @throws {BackupFormatError} when the file is not a whole dump (nothing is written then).
  */
-export async function restoreKv(kv: Deno.Kv, file: string): Promise<{ count: number }> {
+export async function restoreKv(kv: KvHandle, file: string): Promise<{ count: number }> {
   for await (const entry of kv.list({ prefix: [] }, { limit: 1 })) {
     throw new RestoreTargetError(
       `Cannot restore into a store that is not empty (it holds ${

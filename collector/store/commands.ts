@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { Command, CommandAck, LogsParams } from "../../shared/protocol.ts";
 import { retryLocked } from "./kv_retry.ts";
 import type { CommandRecord } from "./types.ts";
@@ -41,12 +42,12 @@ export interface QueueCommandOptions {
 
 /** The command queues of every agent. */
 export class CommandStore {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #newId: (now: number) => string;
   #listeners = new Set<(command: CommandRecord) => void>();
 
   /** `newId` makes ids that sort by time. */
-  constructor(kv: Deno.Kv, newId: (now: number) => string) {
+  constructor(kv: KvHandle, newId: (now: number) => string) {
     this.#kv = kv;
     this.#newId = newId;
   }

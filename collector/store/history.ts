@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { retryLocked } from "./kv_retry.ts";
 
 /** One resource sample of an agent's scripts is kept per this many ms. */
@@ -66,9 +67,9 @@ const PURGE_BATCH = 400;
 
 /** Reads and prunes the history the module doc describes. */
 export class HistoryStore {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
 
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

@@ -10,6 +10,10 @@ export { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./ba
 export { SAMPLE_RETENTION_MS } from "./history.ts";
 export type { DayRollup, PresenceMark, ResourcePoint, Transition } from "./history.ts";
 export { kvPath, openCollectorKv } from "./kv.ts";
+export { openStore, withKv } from "./open.ts";
+export { storeSignals } from "./signals.ts";
+export type { SignalTopic, StoreSignals } from "./signals.ts";
+export type { OpenedStore, StoreLocation } from "./open.ts";
 export { retryLocked } from "./kv_retry.ts";
 export { SeqGapError, Store } from "./store.ts";
 export { hashToken } from "./tokens.ts";

@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { retryLocked } from "./kv_retry.ts";
@@ -67,7 +68,7 @@ export const MAX_SEQ_GAPS = 64;
 
 /** The collector's storage: tokens, agents, scripts, events, commands, alerts. */
 export class Store {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   /** Alert records (fired, resolved, acknowledged). */
   readonly alerts: AlertStore;
   /** Remote commands per agent. */
@@ -78,7 +79,7 @@ export class Store {
   #lastStamp = 0;
 
   /** Uses `kv`; the caller opens and closes it. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
     this.alerts = new AlertStore(kv, (now) => this.#newId("alert", now));
     this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
@@ -87,7 +88,7 @@ export class Store {
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
-  get kv(): Deno.Kv {
+  get kv(): KvHandle {
     return this.#kv;
   }
 
@@ -362,6 +363,8 @@ export class Store {
 
   /** Events newest first (by their `at`), filtered, one page at a time. */
   async listEvents(query: EventQuery): Promise<EventPage> {
+    // An empty window (until at or before since) has no events; KV refuses such a range.
+    if ((query.until ?? Infinity) <= (query.since ?? 0)) return { events: [], cursor: null };
     const selector: Deno.KvListSelector = query.since === undefined && query.until === undefined
       ? { prefix: ["event_time"] }
       : {

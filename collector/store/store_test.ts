@@ -2,31 +2,30 @@ import assert from "node:assert/strict";
 import { Store } from "./store.ts";
 import { events, ingestRequest, script } from "../_testing.ts";
 
-async function withStore(fn: (store: Store, kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(new Store(kv), kv);
-  } finally {
-    kv.close();
-  }
+import { stopTestStores, testOnStores } from "../../tests/_stores.ts";
+import type { KvHandle } from "../../shared/kv_handle.ts";
+
+/** Every test here is a contract both stores keep: it runs on Deno KV and on PostgreSQL. */
+function storeTest(name: string, fn: (store: Store, kv: KvHandle) => Promise<void>): void {
+  testOnStores(name, (kv) => fn(new Store(kv), kv));
 }
 
 const NOW = Date.parse("2026-05-01T12:00:00Z");
 const opts = { now: NOW, tokenName: "t" };
 
-Deno.test("ingest() stores a repeated batch once and keeps ackedSeq", () =>
-  withStore(async (store) => {
-    const request = ingestRequest({ events: events([1, 2, 3]) });
-    const first = await store.ingest(request, opts);
-    assert.deepEqual([first.ackedSeq, first.stored, first.duplicates], [3, 3, 0]);
-    const again = await store.ingest(request, opts);
-    assert.deepEqual([again.ackedSeq, again.stored, again.duplicates], [3, 0, 3]);
-    const page = await store.listEvents({ limit: 100 });
-    assert.deepEqual(page.events.map((e) => e.seq), [3, 2, 1]);
-  }));
+storeTest("ingest() stores a repeated batch once and keeps ackedSeq", async (store) => {
+  const request = ingestRequest({ events: events([1, 2, 3]) });
+  const first = await store.ingest(request, opts);
+  assert.deepEqual([first.ackedSeq, first.stored, first.duplicates], [3, 3, 0]);
+  const again = await store.ingest(request, opts);
+  assert.deepEqual([again.ackedSeq, again.stored, again.duplicates], [3, 0, 3]);
+  const page = await store.listEvents({ limit: 100 });
+  assert.deepEqual(page.events.map((e) => e.seq), [3, 2, 1]);
+});
 
-Deno.test("ingest() keeps ackedSeq at the last contiguous seq until the gap fills", () =>
-  withStore(async (store) => {
+storeTest(
+  "ingest() keeps ackedSeq at the last contiguous seq until the gap fills",
+  async (store) => {
     assert.equal(
       (await store.ingest(ingestRequest({ events: events([1, 2, 4, 5]) }), opts)).ackedSeq,
       2,
@@ -36,28 +35,31 @@ Deno.test("ingest() keeps ackedSeq at the last contiguous seq until the gap fill
     const filled = await store.ingest(ingestRequest({ events: events([3, 4, 5, 6]) }), opts);
     assert.deepEqual([filled.ackedSeq, filled.stored, filled.duplicates], [6, 2, 2]);
     assert.deepEqual(filled.agent.ahead, []);
-  }));
+  },
+);
 
-Deno.test("ingest() of a batch too big for one atomic splits it and stores all", () =>
-  withStore(async (store) => {
-    const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
-    const result = await store.ingest(ingestRequest({ events: events(seqs) }), opts);
-    assert.deepEqual([result.ackedSeq, result.stored], [500, 500]);
-    assert.equal((await store.listEvents({ limit: 1000 })).events.length, 500);
-  }));
+storeTest("ingest() of a batch too big for one atomic splits it and stores all", async (store) => {
+  const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
+  const result = await store.ingest(ingestRequest({ events: events(seqs) }), opts);
+  assert.deepEqual([result.ackedSeq, result.stored], [500, 500]);
+  assert.equal((await store.listEvents({ limit: 1000 })).events.length, 500);
+});
 
-Deno.test("ingest() of an event already stored beyond the agent record skips it", () =>
-  withStore(async (store, kv) => {
+storeTest(
+  "ingest() of an event already stored beyond the agent record skips it",
+  async (store, kv) => {
     await store.ingest(ingestRequest({ events: events([1]) }), opts);
     // As if a crash left seq 2 stored but the agent record not updated.
     const [two] = events([2]);
     await kv.set(["event", "BFI4", "ws-01", 2], { site: "BFI4", host: "ws-01", ...two });
     const result = await store.ingest(ingestRequest({ events: events([2, 3]) }), opts);
     assert.deepEqual([result.ackedSeq, result.stored, result.duplicates], [3, 1, 1]);
-  }));
+  },
+);
 
-Deno.test("listScripts() returns the last heartbeat's scripts, split over values when large", () =>
-  withStore(async (store) => {
+storeTest(
+  "listScripts() returns the last heartbeat's scripts, split over values when large",
+  async (store) => {
     const many = Array.from(
       { length: 300 },
       (_, i) => script(`s${i}`, { reason: "x".repeat(500) }),
@@ -72,10 +74,12 @@ Deno.test("listScripts() returns the last heartbeat's scripts, split over values
     ]]);
     await store.ingest(ingestRequest({ scripts: [script("only")] }), opts);
     assert.deepEqual((await store.getScripts("BFI4", "ws-01"))!.map((s) => s.name), ["only"]);
-  }));
+  },
+);
 
-Deno.test("markOffline() marks agents silent for offline_after once; ingest brings them back", () =>
-  withStore(async (store) => {
+storeTest(
+  "markOffline() marks agents silent for offline_after once; ingest brings them back",
+  async (store) => {
     await store.ingest(ingestRequest({ host: "old" }), { ...opts, now: NOW - 60_000 });
     await store.ingest(ingestRequest({ host: "fresh" }), opts);
     assert.deepEqual((await store.markOffline(NOW, 30_000)).map((a) => a.host), ["old"]);
@@ -83,62 +87,75 @@ Deno.test("markOffline() marks agents silent for offline_after once; ingest brin
     const back = await store.ingest(ingestRequest({ host: "old" }), opts);
     assert.equal(back.cameOnline, true);
     assert.equal(back.agent.online, true);
-  }));
+  },
+);
 
-Deno.test("commands: queued, pending until acked or expired", () =>
-  withStore(async (store) => {
-    const seen: string[] = [];
-    const stop = store.commands.onQueued((c) => seen.push(c.id));
-    const base = { site: "BFI4", host: "ws-01", script: "rates", requestedBy: "ops", now: NOW };
-    const a = await store.commands.queue({ ...base, action: "restart", ttlMs: 60_000 });
-    const b = await store.commands.queue({ ...base, action: "stop", ttlMs: 1_000 });
-    stop();
-    assert.deepEqual(seen, [a.id, b.id]);
-    assert.deepEqual((await store.commands.pending("BFI4", "ws-01", NOW)).map((c) => c.id), [
+storeTest("commands: queued, pending until acked or expired", async (store) => {
+  const seen: string[] = [];
+  const stop = store.commands.onQueued((c) => seen.push(c.id));
+  const base = { site: "BFI4", host: "ws-01", script: "rates", requestedBy: "ops", now: NOW };
+  const a = await store.commands.queue({ ...base, action: "restart", ttlMs: 60_000 });
+  const b = await store.commands.queue({ ...base, action: "stop", ttlMs: 1_000 });
+  stop();
+  assert.deepEqual(seen, [a.id, b.id]);
+  assert.deepEqual((await store.commands.pending("BFI4", "ws-01", NOW)).map((c) => c.id), [
+    a.id,
+    b.id,
+  ]);
+  assert.deepEqual(
+    (await store.commands.pending("BFI4", "ws-01", NOW + 5_000)).map((c) => c.id),
+    [
       a.id,
-      b.id,
-    ]);
-    assert.deepEqual(
-      (await store.commands.pending("BFI4", "ws-01", NOW + 5_000)).map((c) => c.id),
-      [
-        a.id,
-      ],
-    );
-    assert.equal((await store.commands.get("BFI4", "ws-01", b.id))?.state, "expired");
-    const done = await store.commands.ack("BFI4", "ws-01", [
-      { id: a.id, ok: true, message: "restarted", at: "2026-05-01T12:00:01Z" },
-      { id: "nope", ok: true, message: "", at: "2026-05-01T12:00:01Z" },
-    ]);
-    assert.deepEqual(done.map((c) => [c.id, c.state, c.result?.message]), [[
-      a.id,
-      "done",
-      "restarted",
-    ]]);
-    assert.deepEqual(await store.commands.pending("BFI4", "ws-01", NOW), []);
-  }));
+    ],
+  );
+  assert.equal((await store.commands.get("BFI4", "ws-01", b.id))?.state, "expired");
+  const done = await store.commands.ack("BFI4", "ws-01", [
+    { id: a.id, ok: true, message: "restarted", at: "2026-05-01T12:00:01Z" },
+    { id: "nope", ok: true, message: "", at: "2026-05-01T12:00:01Z" },
+  ]);
+  assert.deepEqual(done.map((c) => [c.id, c.state, c.result?.message]), [[
+    a.id,
+    "done",
+    "restarted",
+  ]]);
+  assert.deepEqual(await store.commands.pending("BFI4", "ws-01", NOW), []);
+});
 
-Deno.test("listEvents() pages newest first with filters and a cursor", () =>
-  withStore(async (store) => {
-    await store.ingest(ingestRequest({ events: events([1, 2, 3, 4, 5]) }), opts);
-    await store.ingest(ingestRequest({ host: "ws-02", events: events([1, 2]) }), opts);
-    const first = await store.listEvents({ host: "ws-01", limit: 2 });
-    assert.deepEqual(first.events.map((e) => e.seq), [5, 4]);
-    const second = await store.listEvents({ host: "ws-01", limit: 10, cursor: first.cursor! });
-    assert.deepEqual(second.events.map((e) => e.seq), [3, 2, 1]);
-    assert.equal(second.cursor, null);
-    const base = Date.parse("2026-05-01T12:00:00Z");
-    const window = await store.listEvents({ since: base + 2000, until: base + 4000, limit: 10 });
-    assert.deepEqual(window.events.map((e) => `${e.host}:${e.seq}`), [
-      "ws-01:3",
-      "ws-02:2",
-      "ws-01:2",
-    ]);
+storeTest("listEvents() pages newest first with filters and a cursor", async (store) => {
+  await store.ingest(ingestRequest({ events: events([1, 2, 3, 4, 5]) }), opts);
+  await store.ingest(ingestRequest({ host: "ws-02", events: events([1, 2]) }), opts);
+  const first = await store.listEvents({ host: "ws-01", limit: 2 });
+  assert.deepEqual(first.events.map((e) => e.seq), [5, 4]);
+  const second = await store.listEvents({ host: "ws-01", limit: 10, cursor: first.cursor! });
+  assert.deepEqual(second.events.map((e) => e.seq), [3, 2, 1]);
+  assert.equal(second.cursor, null);
+  const base = Date.parse("2026-05-01T12:00:00Z");
+  const window = await store.listEvents({ since: base + 2000, until: base + 4000, limit: 10 });
+  assert.deepEqual(window.events.map((e) => `${e.host}:${e.seq}`), [
+    "ws-01:3",
+    "ws-02:2",
+    "ws-01:2",
+  ]);
+  assert.deepEqual(
+    (await store.listEvents({ kind: "state", host: "ws-01", limit: 10 })).events.map((e) => e.seq),
+    [4, 2],
+  );
+  assert.equal(await store.purgeEvents(base + 3000), 4);
+  assert.equal((await store.listEvents({ limit: 100 })).events.length, 3);
+});
+storeTest(
+  "listEvents() of an empty window (until before since) is empty, not an error",
+  async (store) => {
+    await store.ingest(ingestRequest({ events: events([1, 2]) }), opts);
+    assert.deepEqual(await store.listEvents({ until: -263_070, limit: 10 }), {
+      events: [],
+      cursor: null,
+    });
     assert.deepEqual(
-      (await store.listEvents({ kind: "state", host: "ws-01", limit: 10 })).events.map((e) =>
-        e.seq
-      ),
-      [4, 2],
+      await store.listEvents({ since: NOW, until: NOW - 1, limit: 10 }),
+      { events: [], cursor: null },
     );
-    assert.equal(await store.purgeEvents(base + 3000), 4);
-    assert.equal((await store.listEvents({ limit: 100 })).events.length, 3);
-  }));
+  },
+);
+
+stopTestStores();

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { KvHandle } from "../../shared/kv_handle.ts";
 import { createHash } from "node:crypto";
 import { retryLocked } from "./kv_retry.ts";
 import {
@@ -42,10 +43,10 @@ export function hashToken(token: string): string {
 
 /** The agent and API tokens in the collector's KV. */
 export class TokenStore {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
 
   /** Uses `kv` (the store's handle); the caller opens and closes it. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

@@ -12,6 +12,7 @@
  * - ["count", state]       a KvU64 counter per state, for counts()
  * - ["dedupe", key]        { id, at } of the message that claimed the key
  */
+import type { KvHandle } from "../kv_handle.ts";
 import { redact } from "../redact.ts";
 import {
   MESSAGE_STATES,
@@ -175,10 +176,10 @@ export interface NewMessage {
 
 /** The outbox's reads and atomic writes on one KV handle. */
 export class OutboxStore {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
 
   /** Works on `kv`; opens nothing. */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: KvHandle) {
     this.#kv = kv;
   }
 

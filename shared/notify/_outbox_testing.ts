@@ -1,4 +1,5 @@
 /** Test helpers for the outbox: a fake clock, a change log, and a ready outbox on a temp KV file. */
+import type { KvHandle } from "../kv_handle.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jsonChannel, type Recorder, startRecorder } from "../../tests/_outbox_recorder.ts";
@@ -93,7 +94,7 @@ export class Changes {
 /** What setup() gives a test; disposing it closes and removes everything. */
 export interface Setup extends AsyncDisposable {
   dir: string;
-  kv: Deno.Kv;
+  kv: KvHandle;
   clock: FakeClock;
   changes: Changes;
   outbox: Outbox;

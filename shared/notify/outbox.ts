@@ -10,6 +10,7 @@
  * "resend"`, queued again). Several processes may enqueue into one KV file;
  * one process delivers (the agent's instance lock sees to that).
  */
+import type { KvHandle } from "../kv_handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { redact } from "../redact.ts";
 import { formatDuration } from "../config/units.ts";
@@ -85,7 +86,7 @@ export class Outbox {
   #changeWaiters = new Set<() => void>();
 
   /** Works on `kv` (opened by the caller); nothing happens before start(). */
-  constructor(kv: Deno.Kv, options: OutboxOptions) {
+  constructor(kv: KvHandle, options: OutboxOptions) {
     this.#store = new OutboxStore(kv);
     this.#channels = options.channels;
     this.#clock = options.clock ?? realClock;

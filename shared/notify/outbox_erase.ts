@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { KvHandle } from "../kv_handle.ts";
 import { OutboxStore } from "./_outbox_store.ts";
 import type { Payload } from "./types.ts";
 
@@ -13,7 +14,7 @@ import type { Payload } from "./types.ts";
  * (with `dryRun`, how many it would). Needs no channels: a CLI can call it.
  */
 export function eraseMessages(
-  kv: Deno.Kv,
+  kv: KvHandle,
   match: (payload: Payload) => boolean,
   options: { dryRun?: boolean } = {},
 ): Promise<number> {

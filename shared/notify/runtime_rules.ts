@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { KvHandle } from "../kv_handle.ts";
 import { z } from "zod";
 import { type ResolvedRoute, resolveNotifyPolicy, routeSchema } from "./policy_schema.ts";
 import type { Silence } from "./silences.ts";
@@ -22,13 +23,13 @@ export interface RuntimeRoute {
 
 /** The runtime silences and routes of one program. */
 export class RuntimeRules {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #prefix: Deno.KvKey;
   #now: () => number;
   #silences: Silence[] = [];
   #routes: RuntimeRoute[] = [];
 
-  constructor(kv: Deno.Kv, options: { prefix: Deno.KvKey; now: () => number }) {
+  constructor(kv: KvHandle, options: { prefix: Deno.KvKey; now: () => number }) {
     this.#kv = kv;
     this.#prefix = options.prefix;
     this.#now = options.now;

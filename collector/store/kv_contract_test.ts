@@ -1,0 +1,222 @@
+/**
+ * The contract both key-value backends keep: a Deno KV file and the
+ * PostgreSQL store answer every call the collector makes the same way, and
+ * PostgreSQL keeps it with several collectors (pools) writing at once.
+ */
+import assert from "node:assert/strict";
+import type { KvHandle } from "../../shared/kv_handle.ts";
+import { openPostgres, type PgKv } from "./postgres/mod.ts";
+import { postgresMissing, startTestPostgres, type TestPostgres } from "../../tests/_postgres.ts";
+
+const missing = postgresMissing();
+if (missing !== null && Deno.env.get("SCRIPTMON_REQUIRE_POSTGRES")) throw new Error(missing);
+
+let server: TestPostgres | null = null;
+const opened: PgKv[] = [];
+
+async function pg(): Promise<PgKv> {
+  server ??= await startTestPostgres();
+  const { kv } = await openPostgres(await server.database(), { max: 4 });
+  opened.push(kv);
+  return kv;
+}
+
+async function pgPair(): Promise<[PgKv, PgKv]> {
+  server ??= await startTestPostgres();
+  const url = await server.database();
+  const a = (await openPostgres(url, { max: 4 })).kv;
+  const b = (await openPostgres(url, { max: 4 })).kv;
+  opened.push(a, b);
+  return [a, b];
+}
+
+const backends: { name: string; open: () => Promise<KvHandle>; ignore: boolean }[] = [
+  { name: "Deno KV", open: () => Deno.openKv(":memory:"), ignore: false },
+  { name: "PostgreSQL", open: pg, ignore: missing !== null },
+];
+
+async function keys(kv: KvHandle, selector: Deno.KvListSelector, options?: Deno.KvListOptions) {
+  const out: Deno.KvKey[] = [];
+  for await (const entry of kv.list(selector, options)) out.push(entry.key);
+  return out;
+}
+
+for (const backend of backends) {
+  const test = (name: string, fn: (kv: KvHandle) => Promise<void>) =>
+    Deno.test({
+      name: `${backend.name}: ${name}`,
+      ignore: backend.ignore,
+      sanitizeResources: false,
+      sanitizeOps: false,
+      fn: async () => {
+        const kv = await backend.open();
+        try {
+          await fn(kv);
+        } finally {
+          if (backend.name === "Deno KV") kv.close();
+        }
+      },
+    });
+
+  test("get, set and delete keep values as they were written", async (kv) => {
+    assert.deepEqual(await kv.get(["agent", "BFI4", "ws-01"]), {
+      key: ["agent", "BFI4", "ws-01"],
+      value: null,
+      versionstamp: null,
+    });
+    const value = {
+      site: "BFI4",
+      n: 1.5,
+      nested: { list: [1, "two", null, true], at: new Date(1_700_000_000_000) },
+      bytes: new Uint8Array([0, 1, 255]),
+      missing: undefined,
+      big: 12n,
+    };
+    const first = await kv.set(["agent", "BFI4", "ws-01"], value);
+    assert.equal(first.ok, true);
+    const read = await kv.get(["agent", "BFI4", "ws-01"]);
+    assert.deepEqual(read.value, value);
+    assert.equal(read.versionstamp, first.versionstamp);
+    const second = await kv.set(["agent", "BFI4", "ws-01"], "again");
+    assert.ok(second.versionstamp > first.versionstamp, "versionstamps grow");
+    const many = await kv.getMany([["agent", "BFI4", "ws-01"], ["nothing"]]);
+    assert.deepEqual(many.map((e) => e.value), ["again", null]);
+    await kv.delete(["agent", "BFI4", "ws-01"]);
+    assert.equal((await kv.get(["agent", "BFI4", "ws-01"])).value, null);
+  });
+
+  test("list by prefix, start and end, reversed, limited, and resumed from a cursor", async (kv) => {
+    await kv.set(["event"], "the prefix itself");
+    for (let seq = 1; seq <= 12; seq++) await kv.set(["event", "BFI4", seq], seq);
+    await kv.set(["event", "BFI5", 1], 1);
+    await kv.set(["eventz"], "beside the prefix");
+    assert.equal((await keys(kv, { prefix: ["event"] })).length, 13);
+    assert.deepEqual(
+      (await keys(kv, { prefix: ["event", "BFI4"], start: ["event", "BFI4", 10] })).map((k) =>
+        k[2]
+      ),
+      [10, 11, 12],
+    );
+    assert.deepEqual(
+      (await keys(kv, { prefix: ["event", "BFI4"], end: ["event", "BFI4", 3] })).map((k) => k[2]),
+      [1, 2],
+    );
+    assert.deepEqual(
+      (await keys(kv, { start: ["event", "BFI4", 4], end: ["event", "BFI4", 6] })).map((k) => k[2]),
+      [4, 5],
+    );
+    assert.deepEqual(
+      (await keys(kv, { prefix: ["event", "BFI4"] }, { reverse: true, limit: 3 })).map((k) => k[2]),
+      [12, 11, 10],
+    );
+    // Pages of 5 with small batches, resumed from each page's cursor.
+    const pages: unknown[][] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const iterator = kv.list<number>({ prefix: ["event", "BFI4"] }, {
+        limit: 5,
+        cursor,
+        batchSize: 2,
+      });
+      const values: number[] = [];
+      for await (const entry of iterator) values.push(entry.value);
+      pages.push(values);
+      if (values.length < 5) break;
+      cursor = iterator.cursor;
+    }
+    assert.deepEqual(pages, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]);
+  });
+
+  test("a range whose start is past its end is refused as KV refuses it", async (kv) => {
+    await assert.rejects(
+      () => keys(kv, { start: ["event_time", 5], end: ["event_time", 1] }),
+      /Start key is greater than end key/,
+    );
+  });
+
+  test("an atomic commit with a failed check writes nothing", async (kv) => {
+    const { versionstamp } = await kv.set(["lease", "BFI4", "rates"], { holder: "ws-01" });
+    const stale = await kv.atomic()
+      .check({ key: ["lease", "BFI4", "rates"], versionstamp: null })
+      .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
+      .set(["other"], 1)
+      .commit();
+    assert.equal(stale.ok, false);
+    assert.equal((await kv.get(["other"])).value, null);
+    const fresh = await kv.atomic()
+      .check({ key: ["lease", "BFI4", "rates"], versionstamp })
+      .check({ key: ["absent"], versionstamp: null })
+      .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
+      .delete(["other"])
+      .commit();
+    assert.equal(fresh.ok, true);
+    assert.deepEqual((await kv.get(["lease", "BFI4", "rates"])).value, { holder: "ws-02" });
+  });
+
+  test("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max", async (kv) => {
+    await kv.atomic().sum(["count", "queued"], 5n).commit();
+    await kv.atomic().sum(["count", "queued"], 0xffff_ffff_ffff_ffffn).commit();
+    assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(4n));
+    await kv.atomic().min(["count", "queued"], 2n).max(["count", "most"], 9n).commit();
+    assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(2n));
+    assert.deepEqual((await kv.get(["count", "most"])).value, new Deno.KvU64(9n));
+  });
+}
+
+Deno.test({
+  name: "PostgreSQL: an expired record is gone by the database's clock",
+  ignore: missing !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kv = await pg();
+    await kv.set(["session", "a"], 1, { expireIn: 1 });
+    await kv.set(["session", "b"], 2, { expireIn: 3_600_000 });
+    // The database's clock moves on between statements; bounded wait for 1 ms to pass there.
+    let value: unknown = 1;
+    for (let i = 0; i < 100 && value !== null; i++) value = (await kv.get(["session", "a"])).value;
+    assert.equal(value, null);
+    assert.deepEqual(await keys(kv, { prefix: ["session"] }), [["session", "b"]]);
+    assert.equal(await kv.tidy(), 1);
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: two collectors updating one record lose no update, create-if-absent wins once",
+  ignore: missing !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const [a, b] = await pgPair();
+    const bump = async (kv: KvHandle) => {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const entry = await kv.get<number>(["counter"]);
+        const done = await kv.atomic().check(entry).set(["counter"], (entry.value ?? 0) + 1)
+          .commit();
+        if (done.ok) return;
+      }
+      throw new Error("no commit in 200 attempts");
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 === 0 ? a : b)));
+    assert.equal((await b.get(["counter"])).value, 20);
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 === 0 ? a : b).atomic()
+          .check({ key: ["dedupe", "post-1"], versionstamp: null })
+          .set(["dedupe", "post-1"], i)
+          .commit()),
+    );
+    assert.equal(claims.filter((claim) => claim.ok).length, 1);
+  },
+});
+
+Deno.test({
+  name: "PostgreSQL: (teardown) pools closed, databases dropped, server stopped",
+  ignore: missing !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await Promise.all(opened.map((kv) => kv.closed()));
+    await server?.stop();
+  },
+});

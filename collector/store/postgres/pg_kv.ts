@@ -1,0 +1,321 @@
+/**
+ * The collector's key-value store on PostgreSQL: what the collector uses of
+ * `Deno.Kv` (get, getMany, set, delete, list, atomic with checks and u64
+ * sums, `expireIn`), on the `kv` table of `migrations/0001_kv.sql`. Keys sort
+ * as in KV (`_key_codec.ts`), values are tagged JSON (`backup.ts`), an atomic
+ * commit is one call of the `kv_commit` function: one round trip, serialised
+ * with every other commit touching its keys, whichever collector sends it.
+ * Expiry is judged by the database's clock.
+ *
+ * @module
+ */
+
+import type postgres from "postgres";
+import { decodeValue, type Encoded, encodeValue } from "../backup.ts";
+import type { KvHandle } from "../../../shared/kv_handle.ts";
+import { decodeKey, encodeKey } from "./_key_codec.ts";
+
+/** A connection pool of the `postgres` client. */
+export type Sql = postgres.Sql;
+
+interface Row {
+  key: Uint8Array;
+  value: Encoded;
+  version: string;
+}
+
+const LIVE = "(expires_at IS NULL OR expires_at > now())";
+const hex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const stamp = (version: string | bigint) => BigInt(version).toString(16).padStart(20, "0");
+const unstamp = (versionstamp: string) => BigInt(`0x${versionstamp}`).toString();
+const entry = <T>(row: Row): Deno.KvEntry<T> => ({
+  key: decodeKey(row.key),
+  value: decodeValue(row.value) as T,
+  versionstamp: stamp(row.version),
+});
+const u64 = (n: bigint) => encodeValue(new Deno.KvU64(n));
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
+function fromBase64url(text: string): Uint8Array {
+  const padded = text.replaceAll("-", "+").replaceAll("_", "/");
+  return Uint8Array.from(
+    atob(padded + "=".repeat((4 - padded.length % 4) % 4)),
+    (c) => c.charCodeAt(0),
+  );
+}
+
+function concat(a: Uint8Array, ...tail: number[]): Uint8Array {
+  const out = new Uint8Array(a.length + tail.length);
+  out.set(a);
+  out.set(tail, a.length);
+  return out;
+}
+
+/** The byte range `[from, to)` of a selector (`from` exclusive when `after`). */
+function range(
+  selector: Deno.KvListSelector,
+): { from: Uint8Array; after: boolean; to: Uint8Array } {
+  if ("prefix" in selector) {
+    const prefix = encodeKey(selector.prefix);
+    const start = "start" in selector ? encodeKey(selector.start) : null;
+    const end = "end" in selector ? encodeKey(selector.end) : null;
+    return {
+      from: start ?? prefix,
+      after: start === null,
+      to: end ?? concat(prefix, 0xff),
+    };
+  }
+  const from = encodeKey(selector.start);
+  const to = encodeKey(selector.end);
+  if (compareBytes(from, to) > 0) throw new TypeError("Start key is greater than end key"); // as KV
+  return { from, after: false, to };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** A listing, read in pages of `batchSize` keys. */
+class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
+  #sql: Sql;
+  #from: Uint8Array;
+  #after: boolean;
+  #to: Uint8Array;
+  #reverse: boolean;
+  #left: number;
+  #batch: number;
+  #page: Row[] = [];
+  #done = false;
+  #last: Uint8Array | null = null;
+
+  constructor(sql: Sql, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
+    this.#sql = sql;
+    const { from, after, to } = range(selector);
+    this.#from = from;
+    this.#after = after;
+    this.#to = to;
+    this.#reverse = options.reverse ?? false;
+    this.#left = options.limit ?? Infinity;
+    this.#batch = Math.max(1, Math.min(options.batchSize ?? 500, 1000));
+    if (options.cursor !== undefined) {
+      const at = fromBase64url(options.cursor);
+      if (this.#reverse) this.#to = at;
+      else {
+        this.#from = at;
+        this.#after = true;
+      }
+    }
+  }
+
+  /** Where the next listing with the same selector picks up. */
+  get cursor(): string {
+    if (this.#last === null) throw new Error("The listing has not returned an entry yet");
+    return base64url(this.#last);
+  }
+
+  async #fetch(): Promise<void> {
+    const take = Math.min(this.#batch, this.#left);
+    const lower = this.#after ? this.#sql`key > ${this.#from}` : this.#sql`key >= ${this.#from}`;
+    this.#page = this.#reverse
+      ? await this.#sql<Row[]>`
+          SELECT key, value, version FROM kv
+          WHERE ${lower} AND key < ${this.#to} AND ${this.#sql.unsafe(LIVE)}
+          ORDER BY key DESC LIMIT ${take}`
+      : await this.#sql<Row[]>`
+          SELECT key, value, version FROM kv
+          WHERE ${lower} AND key < ${this.#to} AND ${this.#sql.unsafe(LIVE)}
+          ORDER BY key LIMIT ${take}`;
+    if (this.#page.length < take) this.#done = true;
+    const last = this.#page.at(-1);
+    if (last !== undefined) {
+      // The next page starts past the last key read.
+      if (this.#reverse) this.#to = new Uint8Array(last.key);
+      else {
+        this.#from = new Uint8Array(last.key);
+        this.#after = true;
+      }
+    }
+  }
+
+  async next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
+    if (this.#page.length === 0 && !this.#done && this.#left > 0) await this.#fetch();
+    const row = this.#page.shift();
+    if (row === undefined || this.#left <= 0) return { done: true, value: undefined };
+    this.#left--;
+    this.#last = new Uint8Array(row.key);
+    return { done: false, value: entry<T>(row) };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Deno.KvEntry<T>> {
+    return this;
+  }
+}
+
+interface Op {
+  t: "set" | "delete" | "sum" | "min" | "max";
+  k: string;
+  v?: Encoded;
+  e?: number | null;
+}
+
+/** An atomic commit, sent as one call of `kv_commit`. */
+class PgAtomic {
+  #sql: Sql;
+  #checks: { k: string; v: string | null }[] = [];
+  #ops: Op[] = [];
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  check(...checks: Deno.AtomicCheck[]): this {
+    for (const { key, versionstamp } of checks) {
+      this.#checks.push({
+        k: hex(encodeKey(key)),
+        v: versionstamp === null ? null : unstamp(versionstamp),
+      });
+    }
+    return this;
+  }
+
+  mutate(...mutations: Deno.KvMutation[]): this {
+    for (const mutation of mutations) {
+      if (mutation.type === "set") this.set(mutation.key, mutation.value, mutation);
+      else if (mutation.type === "delete") this.delete(mutation.key);
+      else this.#u64(mutation.type, mutation.key, mutation.value.value);
+    }
+    return this;
+  }
+
+  #u64(t: "sum" | "min" | "max", key: Deno.KvKey, n: bigint): this {
+    this.#ops.push({ t, k: hex(encodeKey(key)), v: u64(n) });
+    return this;
+  }
+
+  sum(key: Deno.KvKey, n: bigint): this {
+    return this.#u64("sum", key, n);
+  }
+
+  min(key: Deno.KvKey, n: bigint): this {
+    return this.#u64("min", key, n);
+  }
+
+  max(key: Deno.KvKey, n: bigint): this {
+    return this.#u64("max", key, n);
+  }
+
+  set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
+    this.#ops.push({
+      t: "set",
+      k: hex(encodeKey(key)),
+      v: encodeValue(value),
+      e: options?.expireIn ?? null,
+    });
+    return this;
+  }
+
+  delete(key: Deno.KvKey): this {
+    this.#ops.push({ t: "delete", k: hex(encodeKey(key)) });
+    return this;
+  }
+
+  enqueue(): this {
+    throw new Error("KV queues are not used by the collector and not supported on PostgreSQL");
+  }
+
+  async commit(): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+    const text = JSON.stringify({ checks: this.#checks, ops: this.#ops });
+    const [row] = await this.#sql<{ version: string | null }[]>`
+      SELECT kv_commit(${text}::text::json) AS version`;
+    return row.version === null ? { ok: false } : { ok: true, versionstamp: stamp(row.version) };
+  }
+}
+
+/** What the collector uses of `Deno.Kv`, on PostgreSQL. */
+export class PgKv implements KvHandle {
+  #sql: Sql;
+  #closing: Promise<void> | null = null;
+  /** A record is gone once its `expireIn` passed, by the database's clock (`expiresExactly`). */
+  readonly expiresExactly = true;
+
+  /** Uses the pool `sql` (migrated: see `migrate.ts`); `close` ends it. */
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  /** The pool, for the tables beside `kv`. */
+  get sql(): Sql {
+    return this.#sql;
+  }
+
+  async get<T = unknown>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
+    const rows = await this.#sql<Row[]>`
+      SELECT key, value, version FROM kv
+      WHERE key = ${encodeKey(key)} AND ${this.#sql.unsafe(LIVE)}`;
+    return rows.length === 0 ? { key, value: null, versionstamp: null } : entry<T>(rows[0]);
+  }
+
+  async getMany<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: Deno.KvKey }],
+  ): Promise<{ [K in keyof T]: Deno.KvEntryMaybe<T[K]> }> {
+    const encoded = keys.map((key) => encodeKey(key as Deno.KvKey));
+    const rows = await this.#sql<Row[]>`
+      SELECT key, value, version FROM kv
+      WHERE key IN (SELECT decode(k, 'hex') FROM unnest(${encoded.map(hex)}::text[]) AS k)
+        AND ${this.#sql.unsafe(LIVE)}`;
+    const found = new Map(rows.map((row) => [hex(new Uint8Array(row.key)), row]));
+    const entries = keys.map((key, i) => {
+      const row = found.get(hex(encoded[i]));
+      return row === undefined ? { key, value: null, versionstamp: null } : entry(row);
+    });
+    return entries as { [K in keyof T]: Deno.KvEntryMaybe<T[K]> };
+  }
+
+  async set(
+    key: Deno.KvKey,
+    value: unknown,
+    options?: { expireIn?: number },
+  ): Promise<Deno.KvCommitResult> {
+    return await new PgAtomic(this.#sql).set(key, value, options).commit() as Deno.KvCommitResult;
+  }
+
+  async delete(key: Deno.KvKey): Promise<void> {
+    await new PgAtomic(this.#sql).delete(key).commit();
+  }
+
+  list<T = unknown>(
+    selector: Deno.KvListSelector,
+    options: Deno.KvListOptions = {},
+  ): Deno.KvListIterator<T> {
+    return new PgListIterator<T>(this.#sql, selector, options) as unknown as Deno.KvListIterator<T>;
+  }
+
+  atomic(): Deno.AtomicOperation {
+    return new PgAtomic(this.#sql) as unknown as Deno.AtomicOperation;
+  }
+
+  /** Deletes up to `limit` expired records; returns how many. */
+  async tidy(limit = 10_000): Promise<number> {
+    const rows = await this.#sql`
+      DELETE FROM kv WHERE key IN (
+        SELECT key FROM kv WHERE expires_at <= now() LIMIT ${limit})`;
+    return rows.count;
+  }
+
+  /** Starts closing the pool (see {@linkcode PgKv.closed}). */
+  close(): void {
+    this.#closing ??= this.#sql.end({ timeout: 5 });
+  }
+
+  /** Closes the pool once its queries are done (at most 5 s). */
+  closed(): Promise<void> {
+    this.close();
+    return this.#closing!;
+  }
+}
