@@ -130,10 +130,14 @@ export function resolveConfig(
 
 function resolveCollector(collector: NonNullable<AgentConfig["collector"]>): ResolvedCollectorLink {
   const fallback = CONFIG_DEFAULTS.collector;
-  const url = new URL(collector.url);
-  if (!url.pathname.endsWith("/")) url.pathname += "/";
+  const urls = (typeof collector.url === "string" ? [collector.url] : collector.url).map((text) => {
+    const url = new URL(text);
+    if (!url.pathname.endsWith("/")) url.pathname += "/";
+    return url.href;
+  });
   return {
-    url: url.href,
+    url: urls[0],
+    urls,
     token: collector.token,
     heartbeatIntervalMs: msOf(collector.heartbeat_interval ?? fallback.heartbeat_interval),
     batchSize: collector.batch_size ?? fallback.batch_size,

@@ -264,14 +264,15 @@ export const agentSchema = z.strictObject({
   disk_warn: size.optional(),
 });
 
-const collectorUrl = z.string().check((ctx) => {
+/** What is wrong with `text` as a collector URL, or undefined. */
+function collectorUrlProblem(text: string): string | undefined {
   let url: URL | undefined;
   try {
-    url = new URL(ctx.value);
+    url = new URL(text);
   } catch {
     // not a URL at all
   }
-  const problem = url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")
+  return url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")
     ? "an http:// or https:// URL"
     : url.protocol === "http:" && !isLoopbackHost(url.hostname)
     ? "an https:// URL (plain http:// only to 127.0.0.1 or localhost)"
@@ -280,19 +281,30 @@ const collectorUrl = z.string().check((ctx) => {
     : url.search !== "" || url.hash !== ""
     ? "a URL without a query or fragment"
     : undefined;
-  if (problem !== undefined) {
+}
+
+/** One URL, or a list of the replicas' URLs. */
+const collectorUrls = z.union([z.string(), z.array(z.string()).min(1).max(16)]).check((ctx) => {
+  const list = typeof ctx.value === "string" ? [ctx.value] : ctx.value;
+  list.forEach((text, i) => {
+    const problem = collectorUrlProblem(text);
+    if (problem === undefined) return;
     ctx.issues.push({
       code: "custom",
-      input: ctx.value,
-      message: `expected ${problem}, got ${JSON.stringify(ctx.value)}`,
+      input: text,
+      message: `expected ${problem}, got ${JSON.stringify(text)}`,
+      ...(typeof ctx.value === "string" ? {} : { path: [i] }),
     });
-  }
+  });
 });
 
 /** `[collector]` as written: where the agent reports, and how. */
 export const collectorSchema = z.strictObject({
-  /** The collector's base URL; the API is under `<url>api/v1/`. */
-  url: collectorUrl,
+  /**
+   * The collector's base URL (the API is under `<url>api/v1/`), or its replicas' URLs, tried in
+   * turn when one does not answer.
+   */
+  url: collectorUrls,
   /** The agent's bearer token, usually `"${SCRIPTMON_AGENT_TOKEN}"`. */
   token: z.string().min(1),
   heartbeat_interval: durationAtLeast(

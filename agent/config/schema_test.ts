@@ -283,6 +283,7 @@ Deno.test("parseConfig() applies the documented [collector] defaults", () => {
   const config = parse(COLLECTOR, { vars: { TOKEN: "t0ken" } });
   assert.deepEqual(config.collector, {
     url: "https://scriptmon.example/",
+    urls: ["https://scriptmon.example/"],
     token: "t0ken",
     heartbeatIntervalMs: 10_000,
     batchSize: 500,
@@ -305,6 +306,7 @@ Deno.test("parseConfig() reads every [collector] key and keeps a path prefix", (
   ));
   assert.deepEqual(config.collector, {
     url: "http://127.0.0.1:8792/scriptmon/",
+    urls: ["http://127.0.0.1:8792/scriptmon/"],
     token: "t",
     heartbeatIntervalMs: 1000,
     batchSize: 50,
@@ -322,6 +324,27 @@ Deno.test("parseConfig() refuses plain http to a collector that is not on loopba
   assert.equal(
     issue.message,
     'expected an https:// URL (plain http:// only to 127.0.0.1 or localhost), got "http://scriptmon.example/"',
+  );
+});
+
+Deno.test("parseConfig() takes a list of collector URLs (replicas) and names a bad one by index", () => {
+  const config = parse(lines(
+    "[collector]",
+    'url = ["https://a.example/scriptmon", "https://b.example/"]',
+    'token = "t"',
+  ));
+  assert.deepEqual(config.collector?.urls, [
+    "https://a.example/scriptmon/",
+    "https://b.example/",
+  ]);
+  assert.equal(config.collector?.url, "https://a.example/scriptmon/");
+  const [issue] = issuesOf(
+    lines("[collector]", 'url = ["https://a.example/", "http://b.example/"]', 'token = "t"'),
+  );
+  assert.equal(issue.path, "collector.url.1");
+  assert.equal(
+    issue.message,
+    'expected an https:// URL (plain http:// only to 127.0.0.1 or localhost), got "http://b.example/"',
   );
 });
 

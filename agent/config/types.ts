@@ -168,8 +168,10 @@ export interface ResolvedAgentSettings {
 
 /** The `[collector]` table: the agent's link to the collector. */
 export interface ResolvedCollectorLink {
-  /** Base URL, ending in "/"; http: only for loopback hosts. */
+  /** Base URL, ending in "/"; http: only for loopback hosts. The first of `urls`. */
   url: string;
+  /** Every replica's base URL, in the order written; requests fail over along them. */
+  urls: string[];
   /** Sent as `Authorization: Bearer <token>`. */
   token: string;
   /** An ingest is sent at least this often, sooner when events happen. */

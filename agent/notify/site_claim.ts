@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { collectorEndpoints, isReplicaFailure } from "../uplink/endpoints.ts";
 import { dedupeResponseSchema } from "../../shared/protocol.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
@@ -46,6 +47,8 @@ export class SiteClaims {
   async claim(key: string, windowMs: number): Promise<boolean> {
     const { config, host } = this.#deps;
     const timeoutMs = Math.min(config.timeoutMs, MAX_WAIT_MS);
+    const endpoints = collectorEndpoints(config);
+    const base = endpoints.current;
     const abort = new AbortController();
     const done = new AbortController();
     this.#clock.sleep(timeoutMs, done.signal).then(() => {
@@ -55,7 +58,7 @@ export class SiteClaims {
     });
     try {
       const res = await this.#fetch(
-        new URL(`api/v1/dedupe?host=${encodeURIComponent(host)}`, config.url),
+        new URL(`api/v1/dedupe?host=${encodeURIComponent(host)}`, base),
         {
           method: "POST",
           headers: { authorization: `Bearer ${config.token}`, "content-type": "application/json" },
@@ -64,11 +67,13 @@ export class SiteClaims {
         },
       );
       if (!res.ok) {
+        if (isReplicaFailure(res.status)) endpoints.failed(base);
         const text = (await res.text().catch(() => "")).trim().slice(0, 200);
         throw new Error(`HTTP ${res.status}${text ? `: ${text}` : ""}`);
       }
       return dedupeResponseSchema.parse(await res.json()).claimed;
     } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("HTTP "))) endpoints.failed(base);
       if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
       throw error;
     } finally {

@@ -4,6 +4,7 @@ import { SiteClaims } from "./site_claim.ts";
 
 const LINK: ResolvedCollectorLink = {
   url: "http://127.0.0.1:9/scriptmon/",
+  urls: ["http://127.0.0.1:9/scriptmon/"],
   token: "t0ken",
   heartbeatIntervalMs: 10_000,
   batchSize: 500,

@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { collectorEndpoints, isReplicaFailure } from "../uplink/endpoints.ts";
 import { getLogger } from "@logtape/logtape";
 import {
   type LeaseRequest,
@@ -367,9 +368,11 @@ export class SiteLeaseManager {
       Math.max(500, this.#ttlMs / 3),
       stepMs ?? Infinity,
     );
+    const endpoints = collectorEndpoints(config);
+    const base = endpoints.current;
     const url = new URL(
       `api/v1/leases/${encodeURIComponent(script)}?host=${encodeURIComponent(host)}`,
-      config.url,
+      base,
     );
     const abort = new AbortController();
     const done = new AbortController();
@@ -386,11 +389,13 @@ export class SiteLeaseManager {
         signal: abort.signal,
       });
       if (!res.ok) {
+        if (isReplicaFailure(res.status)) endpoints.failed(base);
         const text = (await res.text().catch(() => "")).trim().slice(0, 200);
         throw new Error(`HTTP ${res.status}${text ? `: ${text}` : ""}`);
       }
       return leaseResponseSchema.parse(await res.json());
     } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("HTTP "))) endpoints.failed(base);
       if (abort.signal.aborted && abort.signal.reason instanceof Error) throw abort.signal.reason;
       throw error;
     } finally {

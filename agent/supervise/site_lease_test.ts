@@ -12,6 +12,7 @@ import { Supervisor } from "./supervisor.ts";
 
 const LINK: ResolvedCollectorLink = {
   url: "http://127.0.0.1:9/",
+  urls: ["http://127.0.0.1:9/"],
   token: "t0ken",
   heartbeatIntervalMs: 10_000,
   batchSize: 500,

@@ -159,13 +159,22 @@ export class FakeCollector {
 /** An agent running `print_hang.ts` as script "s", linked to a fresh fake collector. */
 export async function withLinkedAgent(
   fn: (agent: Agent, link: CollectorLink, collector: FakeCollector) => Promise<void>,
-  options: { collectorKeys?: string; heartbeat?: string; mode?: Mode } = {},
+  options: {
+    collectorKeys?: string;
+    heartbeat?: string;
+    mode?: Mode;
+    /** The URLs written in `url` (a list), given the fake collector's; default just it. */
+    urls?: (url: string) => string[];
+  } = {},
 ) {
   await using dir = await tempDir();
   const collector = new FakeCollector();
   collector.mode = options.mode ?? "ok";
   collector.start();
-  const keys = `\n[collector]\nurl = "${collector.url}"\ntoken = "${TOKEN}"\n` +
+  const url = options.urls === undefined
+    ? `"${collector.url}"`
+    : `[${options.urls(collector.url).map((u) => `"${u}"`).join(", ")}]`;
+  const keys = `\n[collector]\nurl = ${url}\ntoken = "${TOKEN}"\n` +
     `heartbeat_interval = "${options.heartbeat ?? "1s"}"\ntimeout = "2s"\n${
       options.collectorKeys ?? ""
     }\n`;

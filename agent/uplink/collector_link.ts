@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { collectorEndpoints } from "./endpoints.ts";
 import { getLogger } from "@logtape/logtape";
 import { z } from "zod";
 import {
@@ -125,7 +126,7 @@ export class CollectorLink {
   /** For the local status API. */
   status(): CollectorLinkStatus {
     return {
-      url: this.#config.url,
+      url: collectorEndpoints(this.#config).current,
       connected: this.#state === "up",
       lastOkAt: this.#lastOkAt,
       lastError: this.#lastError,
@@ -318,10 +319,12 @@ export class CollectorLink {
   #succeeded(): void {
     if (this.#state !== "up") {
       if (this.#state === "unknown") {
-        log.info("Connected to the collector {url}", { url: this.#config.url });
+        log.info("Connected to the collector {url}", {
+          url: collectorEndpoints(this.#config).current,
+        });
       } else {
         log.info("The collector {url} is reachable again after {attempts} failed attempt(s)", {
-          url: this.#config.url,
+          url: collectorEndpoints(this.#config).current,
           attempts: this.#failures,
         });
       }
@@ -341,7 +344,7 @@ export class CollectorLink {
     if (this.#state === "up") this.#whenConnected = Promise.withResolvers<void>();
     this.#failures++;
     this.#lastError = message;
-    const values = { url: this.#config.url, error: message };
+    const values = { url: collectorEndpoints(this.#config).current, error: message };
     if (this.#state !== failure) {
       if (failure === "auth") {
         log.error(
@@ -391,8 +394,10 @@ export class CollectorLink {
     this.#clock.sleep(timeoutMs, done.signal).then(() => {
       if (!done.signal.aborted) abort.abort(new LinkError("unreachable", "timed out"));
     });
+    const endpoints = collectorEndpoints(this.#config);
+    const base = endpoints.current;
     try {
-      const res = await this.#fetch(new URL(path, this.#config.url), {
+      const res = await this.#fetch(new URL(path, base), {
         ...init,
         headers: {
           authorization: `Bearer ${this.#config.token}`,
@@ -404,6 +409,9 @@ export class CollectorLink {
       if (!res.ok) throw await httpFailure(res);
       return await read(res);
     } catch (error) {
+      // No answer (or a 5xx): the next replica, if any, gets the retry. A 4xx is an answer.
+      const answered = error instanceof LinkError && error.failure !== "unreachable";
+      if (!stop.aborted && !answered) endpoints.failed(base);
       if (abort.signal.reason instanceof LinkError && !stop.aborted) {
         throw new LinkError("unreachable", `no answer within ${formatDuration(timeoutMs)}`, {
           cause: error,

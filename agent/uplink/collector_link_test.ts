@@ -31,6 +31,24 @@ Deno.test("after the collector refused connections a while, every event arrives 
   }, { collectorKeys: "batch_size = 10" });
 });
 
+Deno.test("with two collector URLs, one of them not answering, every event reaches the other", async () => {
+  // A port nothing listens on: connections to it are refused.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`;
+  listener.close();
+  await withLinkedAgent(async (agent, link, collector) => {
+    await allAcked(agent, link);
+    assert.equal(link.status().url, collector.url);
+    assert.equal(link.status().connected, true);
+    for (let i = 0; i < 5; i++) agent.events.append({ kind: "config", reason: `event ${i}` });
+    await allAcked(agent, link);
+    assert.deepEqual(
+      collector.storedSeqs(),
+      Array.from({ length: agent.events.lastSeq }, (_, i) => i + 1),
+    );
+  }, { urls: (url) => [dead, url] });
+});
+
 Deno.test("a batch sent again after its answer was lost is stored once and acked", async () => {
   await withLinkedAgent(async (agent, link, collector) => {
     await allAcked(agent, link);
