@@ -58,8 +58,8 @@ export class CollectorProcess implements AsyncDisposable {
   }
 
   /** Prints a new API token (operator: it controls scripts). */
-  apiToken(name: string): Promise<string> {
-    return collectorCli(this.config, "api-token", "create", name, "--role", "operator");
+  apiToken(name: string, role: "operator" | "admin" = "operator"): Promise<string> {
+    return collectorCli(this.config, "api-token", "create", name, "--role", role);
   }
 
   /** Adds a web user (`user add <name> --role <role> [--sites ...] --password-stdin`). */
@@ -136,6 +136,16 @@ export class CollectorProcess implements AsyncDisposable {
     }
     await child.status;
     return await this.#stderr;
+  }
+
+  /** SIGKILLs `serve` (a machine lost: no shutdown of any kind) and awaits its exit. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (child === null) return;
+    this.#child = null;
+    child.kill("SIGKILL");
+    await child.status;
+    await this.#stderr;
   }
 
   async [Symbol.asyncDispose]() {
