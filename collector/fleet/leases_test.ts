@@ -4,6 +4,8 @@ import { createApp } from "../app.ts";
 import { parseConfig } from "../config/load.ts";
 import { SiteLeases } from "./leases.ts";
 import { Store } from "../store/store.ts";
+import { SiteDedupe } from "./site_dedupe.ts";
+import { closePg, openPgReplicas, postgresSkipped, stopTestStores } from "../../tests/_stores.ts";
 
 async function withLeases(fn: (leases: SiteLeases, kv: Deno.Kv) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-leases-" });
@@ -192,3 +194,60 @@ Deno.test("POST /api/v1/leases/<script> refuses a bad action and an unknown toke
     const unknown = await post("/api/v1/leases/rates?host=ws-01", { action: "acquire" }, "nope");
     assert.equal(unknown.status, 401);
   }));
+
+const pgTest = { ignore: postgresSkipped !== null, sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "on PostgreSQL a lease lasts by the database's clock, whatever each replica's clock says",
+  ...pgTest,
+  fn: async () => {
+    const [kvA, kvB] = await openPgReplicas();
+    try {
+      const a = new SiteLeases(kvA);
+      const b = new SiteLeases(kvB);
+      const now = Date.now();
+      assert.equal((await a.acquire({ ...A, ttlMs: 600, now })).held, true);
+      // Replica b's clock runs an hour ahead: the lease is still held, by the database's clock.
+      const early = await b.acquire({
+        ...A,
+        holder: "BFI4/ws-02",
+        ttlMs: 600,
+        now: now + 3_600_000,
+      });
+      assert.deepEqual([early.held, early.holder], [false, "BFI4/ws-01"]);
+      // Once it expired in the database, b's agent takes it (bounded wait: 600 ms there).
+      let taken = early;
+      for (let i = 0; i < 200 && !taken.held; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        taken = await b.acquire({ ...A, holder: "BFI4/ws-02", ttlMs: 60_000, now: Date.now() });
+      }
+      assert.equal(taken.held, true);
+      // ws-01's late renewal through a (its clock an hour behind) does not get it back.
+      const late = await a.renew({ ...A, ttlMs: 600, now: now - 3_600_000 });
+      assert.deepEqual([late.held, late.holder], [false, "BFI4/ws-02"]);
+      // Relay dedupe: one claim wins across replicas, however their clocks disagree.
+      const claims = await Promise.all([
+        new SiteDedupe(kvA).claim({
+          site: "BFI4",
+          key: "post-1",
+          windowMs: 60_000,
+          by: "BFI4/ws-01",
+          now,
+        }),
+        new SiteDedupe(kvB).claim({
+          site: "BFI4",
+          key: "post-1",
+          windowMs: 60_000,
+          by: "BFI4/ws-02",
+          now: now + 3_600_000,
+        }),
+      ]);
+      assert.equal(claims.filter(Boolean).length, 1);
+    } finally {
+      await closePg(kvA);
+      await closePg(kvB);
+    }
+  },
+});
+
+stopTestStores();

@@ -2,14 +2,15 @@
  * Site-scope dedupe claims: the first agent of a site to claim a key (a
  * relayed message's dedupe key) within its window gets it, every other one
  * is told it was claimed. `["dedupe", site, sha256(key)]` holds when the
- * claim was made and its window (the value decides, not KV's lazy
- * `expireIn`); a claim older than its window is taken over with an atomic
- * checked on the versionstamp just read.
+ * claim was made and its window (on a Deno KV file the value decides, not
+ * KV's lazy `expireIn`; on PostgreSQL the record expires with its window by the
+ * database's clock, the same for every replica); a claim older than its window
+ * is taken over with an atomic checked on the versionstamp just read.
  *
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import { expiresExactly, type KvHandle } from "../../shared/kv_handle.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
 /** A claim as stored. */
@@ -38,10 +39,12 @@ const TIDY_AFTER_MS = 3_600_000;
 /** Site-wide dedupe claims in the collector's KV; see the module comment. */
 export class SiteDedupe {
   #kv: KvHandle;
+  #exact: boolean;
 
   /** Uses `kv`; the caller opens and closes it. */
   constructor(kv: KvHandle) {
     this.#kv = kv;
+    this.#exact = expiresExactly(kv);
   }
 
   /** True when this call got the claim; false when a claim within its window exists. */
@@ -50,7 +53,9 @@ export class SiteDedupe {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const entry = await retryLocked(() => this.#kv.get<DedupeClaim>(key));
       const current = entry.value;
-      if (current !== null && current.claimedAt + current.windowMs > options.now) return false;
+      const live = current !== null &&
+        (this.#exact || current.claimedAt + current.windowMs > options.now);
+      if (live) return false;
       const claim: DedupeClaim = {
         by: options.by,
         claimedAt: options.now,
@@ -59,7 +64,7 @@ export class SiteDedupe {
       const result = await retryLocked(() =>
         this.#kv.atomic()
           .check(entry)
-          .set(key, claim, { expireIn: options.windowMs + TIDY_AFTER_MS })
+          .set(key, claim, { expireIn: options.windowMs + (this.#exact ? 0 : TIDY_AFTER_MS) })
           .commit()
       );
       if (result.ok) return true;
