@@ -14,7 +14,7 @@ import type { CollectorEnv } from "../auth/authenticate.ts";
 import type { Clock } from "../clock.ts";
 import { toCsv } from "../http/csv.ts";
 import { toXlsx, XLSX_CONTENT_TYPE } from "../http/xlsx.ts";
-import { scriptRows, siteSummaries } from "../fleet/views.ts";
+import { type ScriptRow, scriptRows, siteSummaries } from "../fleet/views.ts";
 import { HttpError } from "../http/http_error.ts";
 import { queryCursor, queryEnum, queryInt, queryText, queryTime } from "../http/request.ts";
 import type { Store } from "../store/store.ts";
@@ -48,6 +48,73 @@ function publicAgent(agent: AgentRecord) {
 }
 
 /** The user API routes, to mount at `/api/v1`. */
+/** Agents read per store round trip while filling a page of scripts. */
+const AGENTS_PER_READ = 200;
+/** A page stops after reading this many agents (it hands back a cursor). */
+const AGENT_SCAN_BUDGET = 20_000;
+
+function encodeCursor(row: { site: string; host: string; script: string }): string {
+  return btoa(JSON.stringify([row.site, row.host, row.script])).replaceAll("=", "");
+}
+
+function decodeCursor(text: string): { site: string; host: string; script: string } {
+  try {
+    const [site, host, script] = JSON.parse(atob(text));
+    if ([site, host, script].every((part) => typeof part === "string")) {
+      return { site, host, script };
+    }
+  } catch { /* below */ }
+  throw new HttpError(
+    400,
+    `cursor: expected the cursor of a previous page, got ${JSON.stringify(text.slice(0, 40))}`,
+  );
+}
+
+function compareKeys(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
+/**
+ * One page of script rows in (site, host, script) order, after `cursor`: agents are read from
+ * the store a few hundred at a time, so the first page of a big fleet does not read it all.
+ */
+async function scriptPage(
+  store: Store,
+  scope: ReturnType<typeof siteScope>,
+  filter: Parameters<typeof scriptRows>[1],
+  options: { limit: number; cursor: string | undefined },
+): Promise<{ rows: ScriptRow[]; next: string | null }> {
+  const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
+  const rows: ScriptRow[] = [];
+  let from = after === null ? undefined : { site: after.site, host: after.host };
+  for (let scanned = 0; scanned < AGENT_SCAN_BUDGET; scanned += AGENTS_PER_READ) {
+    const fleet = await store.pageScripts({
+      ...(scope.site === undefined ? {} : { site: scope.site }),
+      ...(from === undefined ? {} : { from }),
+      limit: AGENTS_PER_READ + 1,
+    });
+    const more = fleet.length > AGENTS_PER_READ;
+    for (const entry of fleet.slice(0, AGENTS_PER_READ)) {
+      if (!inScope(scope, entry.agent.site)) continue;
+      const ordered = scriptRows([entry], filter).sort((x, y) => x.script < y.script ? -1 : 1);
+      for (const row of ordered) {
+        const key = [row.site, row.host, row.script];
+        if (after !== null && compareKeys(key, [after.site, after.host, after.script]) <= 0) {
+          continue;
+        }
+        rows.push(row);
+        if (rows.length === options.limit) return { rows, next: encodeCursor(row) };
+      }
+    }
+    if (!more) return { rows, next: null };
+    const next = fleet[AGENTS_PER_READ].agent;
+    from = { site: next.site, host: next.host };
+  }
+  // Out of budget: the next page starts at the first agent not read.
+  return { rows, next: from === undefined ? null : encodeCursor({ ...from, script: "" }) };
+}
+
 export function apiRoutes(
   deps: { store: Store; clock: Clock; commandTtlMs: number; uptime?: UptimeCache },
 ): Hono<CollectorEnv> {
@@ -70,20 +137,32 @@ export function apiRoutes(
 
   app.get("/scripts", async (c) => {
     const scope = siteScope(c);
-    const fleet = (await store.listScripts(scope.site === undefined ? {} : { site: scope.site }))
-      .filter(({ agent }) => inScope(scope, agent.site));
-    const scripts = scriptRows(fleet, {
+    const filter = {
       host: queryText(c, "host"),
       state: queryText(c, "state"),
       health: queryText(c, "health"),
       q: queryText(c, "q"),
-    });
+    };
+    const limitText = c.req.query("limit");
+    const page = limitText === undefined && c.req.query("cursor") === undefined
+      ? null
+      : await scriptPage(store, scope, filter, {
+        limit: queryInt(c, "limit", { min: 1, max: 10_000, fallback: 1000 }),
+        cursor: queryText(c, "cursor"),
+      });
+    const scripts = page?.rows ?? scriptRows(
+      (await store.listScripts(scope.site === undefined ? {} : { site: scope.site }))
+        .filter(({ agent }) => inScope(scope, agent.site)),
+      filter,
+    );
     const uptime = deps.uptime;
+    if (page?.next) c.header("X-Next-Cursor", page.next);
     return c.json({
       scripts: scripts.map((row) => ({
         ...row,
         uptimeRatio24h: uptime?.ratio(row.site, row.host, row.script) ?? null,
       })),
+      ...(page === null ? {} : { cursor: page.next }),
     });
   });
 

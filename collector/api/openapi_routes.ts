@@ -141,7 +141,7 @@ const FLEET_ROUTES: readonly ApiRoute[] = [
     method: "GET",
     path: "/api/v1/scripts",
     summary:
-      "Every script of every agent, flattened, with uptimeRatio24h (up / (up + down) over the last 24 h, refreshed every 30 s or so)",
+      "Every script of every agent, flattened, with uptimeRatio24h (up / (up + down) over the last 24 h, refreshed every 30 s or so); paged with limit (the next page's cursor in cursor and X-Next-Cursor)",
     caller: "user",
     query: [
       query("site", "Only this site"),
@@ -149,9 +149,13 @@ const FLEET_ROUTES: readonly ApiRoute[] = [
       query("state", "Exact state: running, crash-looping, backoff, ..."),
       query("health", "Exact health: healthy, warning, unhealthy, unknown"),
       query("q", "Case-insensitive substring of the script name or host"),
+      query("limit", "Page size (1..10000); with it, pages in site, host, script order", {
+        type: "integer",
+      }),
+      query("cursor", "From the previous page (its cursor, or X-Next-Cursor), same filters"),
     ],
     ok: { json: listOf("scripts") },
-    errors: [401],
+    errors: [400, 401],
   },
   {
     method: "GET",

@@ -122,6 +122,40 @@ Deno.test("GET /api/v1/scripts shows each script's uptime over the last 24 hours
   });
 });
 
+Deno.test("GET /api/v1/scripts?limit=N pages the fleet in site, host, script order by cursor", async () => {
+  await withApp(async (api, store) => {
+    for (const [site, host] of [["BFI4", "ws-03"], ["SEA8", "ws-01"], ["BFI4", "ws-02"]]) {
+      await store.ingest(
+        ingestRequest({ site, host, scripts: [script("zeta"), script("alpha"), script("mid")] }),
+        { now: T0, tokenName: "t" },
+      );
+    }
+    const everything = (await (await api("/api/v1/scripts")).json()).scripts;
+    const keys = (rows: { site: string; host: string; script: string }[]) =>
+      rows.map((r) => `${r.site}/${r.host}/${r.script}`);
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const response: Response = await api(
+        `/api/v1/scripts?limit=4${cursor === null ? "" : `&cursor=${cursor}`}`,
+      );
+      const body = await response.json();
+      pages.push(keys(body.scripts));
+      assert.equal(response.headers.get("X-Next-Cursor"), body.cursor);
+      cursor = body.cursor;
+      if (cursor === null) break;
+    }
+    assert.deepEqual(pages.map((p) => p.length), [4, 4, 2]);
+    assert.deepEqual(pages.flat(), keys(everything).sort());
+    assert.equal(new Set(pages.flat()).size, 10);
+    const filtered = (await (await api("/api/v1/scripts?limit=2&q=alpha")).json()).scripts;
+    assert.deepEqual(keys(filtered), ["BFI4/ws-02/alpha", "BFI4/ws-03/alpha"]);
+    const bad = await api("/api/v1/scripts?limit=2&cursor=nonsense");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /^cursor: expected the cursor of a previous page/);
+  });
+});
+
 Deno.test("GET /api/v1/tokens lists each agent's tokens with the seconds left now", async () => {
   await withApp(async (api, store) => {
     const expiresAt = new Date(T0 + 5 * HOUR).toISOString();

@@ -320,6 +320,46 @@ export class Store {
     }));
   }
 
+  /**
+   * Up to `limit` agents (of `site` when given) with their scripts, by site then host, starting
+   * at agent `from` (included) when given: a page of {@linkcode Store.listScripts}.
+   */
+  async pageScripts(
+    options: { site?: string; from?: { site: string; host: string }; limit: number },
+  ): Promise<AgentScripts[]> {
+    const prefix = options.site === undefined ? ["agent"] : ["agent", options.site];
+    const selector: Deno.KvListSelector = options.from === undefined
+      ? { prefix }
+      : { prefix, start: ["agent", options.from.site, options.from.host] };
+    const agents: AgentRecord[] = [];
+    for await (
+      const entry of this.#kv.list<AgentRecord>(selector, {
+        limit: options.limit,
+        batchSize: Math.min(500, options.limit),
+      })
+    ) agents.push(entry.value);
+    if (agents.length === 0) return [];
+    const first = agents[0];
+    const last = agents.at(-1)!;
+    const byAgent = new Map<string, ScriptSummary[][]>();
+    const chunks = this.#kv.list<ScriptSummary[]>({
+      start: ["scripts", first.site, first.host],
+      end: ["scripts", last.site, last.host, Infinity],
+    }, { batchSize: 500 });
+    for await (const entry of chunks) {
+      const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
+      const parts = byAgent.get(id) ?? [];
+      parts[entry.key[3] as number] = entry.value;
+      byAgent.set(id, parts);
+    }
+    return agents.map((agent) => ({
+      agent,
+      scripts: (byAgent.get(`${agent.site}\0${agent.host}`) ?? [])
+        .slice(0, agent.scriptChunks)
+        .flatMap((part) => part ?? []),
+    }));
+  }
+
   /** The tokens each agent (of `site` when given) last reported, by site then host. */
   async agentTokens(options: { site?: string } = {}): Promise<AgentTokens[]> {
     const prefix = options.site === undefined ? ["tokens"] : ["tokens", options.site];

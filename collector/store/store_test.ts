@@ -158,4 +158,28 @@ storeTest(
   },
 );
 
+storeTest(
+  "pageScripts() reads the fleet a page of agents at a time, from an agent on",
+  async (store) => {
+    for (const [site, host] of [["BFI4", "ws-02"], ["BFI4", "ws-01"], ["SEA8", "ws-01"]]) {
+      await store.ingest(
+        ingestRequest({ site, host, scripts: [script("b"), script("a")] }),
+        opts,
+      );
+    }
+    const first = await store.pageScripts({ limit: 2 });
+    assert.deepEqual(first.map((x) => `${x.agent.site}/${x.agent.host}`), [
+      "BFI4/ws-01",
+      "BFI4/ws-02",
+    ]);
+    assert.deepEqual(first[0].scripts.map((s) => s.name), ["b", "a"]);
+    const rest = await store.pageScripts({ from: { site: "BFI4", host: "ws-02" }, limit: 10 });
+    assert.deepEqual(rest.map((x) => `${x.agent.site}/${x.agent.host}`), [
+      "BFI4/ws-02",
+      "SEA8/ws-01",
+    ]);
+    assert.deepEqual((await store.pageScripts({ site: "SEA8", limit: 10 })).length, 1);
+  },
+);
+
 stopTestStores();
