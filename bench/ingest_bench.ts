@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { parseConfig } from "../collector/config/mod.ts";
 import { serve } from "../collector/mod.ts";
 import { Store } from "../collector/store/mod.ts";
-import { script } from "../collector/_testing.ts";
-import type { IngestRequest } from "../shared/mod.ts";
+import { sampleIngest, script } from "../collector/_testing.ts";
 
 const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
@@ -68,30 +67,9 @@ const scripts = Array.from(
 );
 
 function body(index: number): string {
-  const agent = agents[index];
-  const at = new Date().toISOString();
-  const request: IngestRequest = {
-    protocol: 1,
-    agent: {
-      site: `FC${index % 20}`,
-      host: agent.host,
-      version: "0.1.0",
-      os: "linux",
-      pid: 1000 + index,
-      startedAt: "2026-05-01T11:00:00.000Z",
-      now: at,
-    },
-    scripts,
-    events: Array.from({ length: BATCH }, () => ({
-      seq: ++agent.seq,
-      at,
-      kind: "sample",
-      script: "script_1",
-      data: { rssBytes: 12_345_678, cpuPercent: 2.5 },
-    })),
-    acks: [],
-    dropped: 0,
-  };
+  const agent = { ...agents[index], site: `FC${index % 20}` };
+  const request = sampleIngest(agent, { pid: 1000 + index, batch: BATCH, scripts });
+  agents[index].seq = agent.seq;
   return JSON.stringify(request);
 }
 

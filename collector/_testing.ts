@@ -64,3 +64,36 @@ export function ingestRequest(
     dropped: 0,
   };
 }
+
+/**
+ * One simulated workstation's ingest for the benchmarks: `batch` resource-sample events numbered
+ * from `agent.seq + 1` (advancing it) and the heartbeat's `scripts`, all stamped now.
+ */
+export function sampleIngest(
+  agent: { site: string; host: string; seq: number },
+  options: { pid: number; batch: number; scripts: ScriptSummary[] },
+): IngestRequest {
+  const at = new Date().toISOString();
+  return {
+    protocol: 1,
+    agent: {
+      site: agent.site,
+      host: agent.host,
+      version: "0.1.0",
+      os: "linux",
+      pid: options.pid,
+      startedAt: "2026-05-01T11:00:00.000Z",
+      now: at,
+    },
+    scripts: options.scripts,
+    events: Array.from({ length: options.batch }, () => ({
+      seq: ++agent.seq,
+      at,
+      kind: "sample",
+      script: "script_1",
+      data: { rssBytes: 12_345_678, cpuPercent: 2.5 },
+    })),
+    acks: [],
+    dropped: 0,
+  };
+}
