@@ -99,6 +99,8 @@ export class CollectorAlerts implements AlertStats {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #busy: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Only a started instance (the leader's) evaluates and delivers; the others serve the API. */
+  #started = false;
   #unqueued: PolicyOutput[] = [];
   #chunks = 0;
   #changed = false;
@@ -166,6 +168,7 @@ export class CollectorAlerts implements AlertStats {
       }
     }
     this.#startedAt = this.#clock.now();
+    this.#started = true;
     this.#outbox.start();
     this.#schedule();
   }
@@ -343,7 +346,7 @@ export class CollectorAlerts implements AlertStats {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     const next = this.#policy.nextWakeAt();
-    if (next === null || this.#closed) return;
+    if (next === null || this.#closed || !this.#started) return;
     const delay = Math.min(2 ** 31 - 1, Math.max(0, next - this.#clock.now()));
     this.#timer = setTimeout(() => {
       this.#timer = null;
