@@ -19,6 +19,7 @@ import { type AlertStats, IngestCounters } from "./fleet/metrics.ts";
 import { Leadership } from "./fleet/leader.ts";
 import { Store } from "./store/store.ts";
 import { storeSignals } from "./store/signals.ts";
+import { PgKv } from "./store/postgres/mod.ts";
 import { SAMPLE_RETENTION_MS } from "./store/history.ts";
 import { DAY_MS, rollUpDays } from "./fleet/uptime.ts";
 import { UptimeCache } from "./fleet/uptime_cache.ts";
@@ -183,6 +184,10 @@ export async function serve(options: ServeOptions): Promise<void> {
         rollupsBefore: now - config.rollupRetentionMs,
       });
       const audited = await audit.purge(now - config.auditRetentionMs);
+      // PostgreSQL hides expired records (sessions, leases, claims) at once but keeps their rows;
+      // a KV file removes them on its own.
+      const expired = options.kv instanceof PgKv ? await options.kv.tidyAll() : 0;
+      if (expired > 0) log.info("Removed {expired} expired records", { expired });
       if (audited > 0) {
         log.info("Purged {audited} audit entries older than audit_retention", { audited });
       }

@@ -2,6 +2,7 @@
 import { join, resolve } from "node:path";
 import type { ResolvedScript } from "../agent/config/mod.ts";
 import type { AgentEvent, EventLog } from "../agent/supervise/mod.ts";
+import { platform } from "../agent/platform/mod.ts";
 
 /** Absolute path of a fixture program. */
 export function fixture(name: string): string {
@@ -121,4 +122,16 @@ export async function firstLine(child: Deno.ChildProcess): Promise<string> {
   }
   await reader.cancel();
   return text.split("\n")[0];
+}
+
+/** Pids of live (not zombie) processes whose command line contains `marker` (Linux: /proc). */
+export async function processesWith(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const pid = Number(entry.name);
+    const info = await platform.inspect(pid).catch(() => null);
+    if (info?.commandLine.includes(marker) && await alive(pid)) pids.push(pid);
+  }
+  return pids;
 }

@@ -8,27 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { platform } from "../agent/platform/mod.ts";
 import { AgentProcess, fixtureScript } from "./_agent_process.ts";
 import { CollectorProcess, freePort } from "./_fleet.ts";
-import { alive, until } from "./_helpers.ts";
+import { processesWith, until } from "./_helpers.ts";
 import { Recorder } from "./_recorder.ts";
 import { postgresSkipped } from "./_stores.ts";
 import { startTestPostgres } from "./_postgres.ts";
 
 const SINGLETON = "report";
-
-/** Pids of live processes whose command line contains `marker`. */
-async function processesWith(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const pid = Number(entry.name);
-    const info = await platform.inspect(pid).catch(() => null);
-    if (info?.commandLine.includes(marker) && await alive(pid)) pids.push(pid);
-  }
-  return pids;
-}
 
 Deno.test({
   name:

@@ -11,23 +11,11 @@ import { platform } from "../agent/platform/mod.ts";
 import type { AgentProcess } from "./_agent_process.ts";
 import { fixtureScript } from "./_agent_process.ts";
 import { Fleet } from "./_fleet.ts";
-import { alive } from "./_helpers.ts";
+import { alive, processesWith } from "./_helpers.ts";
 
 const SITE = "SITEL";
 const SCRIPT = "report";
 const SAMPLE_MS = 100;
-
-/** Pids of live (not zombie) processes whose command line contains `marker`. */
-async function processesWith(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const pid = Number(entry.name);
-    const info = await platform.inspect(pid).catch(() => null);
-    if (info?.commandLine.includes(marker) && await alive(pid)) pids.push(pid);
-  }
-  return pids;
-}
 
 /**
  * Samples the marker's processes every 100 ms, asserting never more than one,

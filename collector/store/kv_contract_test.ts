@@ -5,35 +5,13 @@
  */
 import assert from "node:assert/strict";
 import type { KvHandle } from "../../shared/kv_handle.ts";
-import { openPostgres, type PgKv } from "./postgres/mod.ts";
-import { postgresMissing, startTestPostgres, type TestPostgres } from "../../tests/_postgres.ts";
-
-const missing = postgresMissing();
-if (missing !== null && Deno.env.get("SCRIPTMON_REQUIRE_POSTGRES")) throw new Error(missing);
-
-let server: TestPostgres | null = null;
-const opened: PgKv[] = [];
-
-async function pg(): Promise<PgKv> {
-  server ??= await startTestPostgres();
-  const { kv } = await openPostgres(await server.database(), { max: 4 });
-  opened.push(kv);
-  return kv;
-}
-
-async function pgPair(): Promise<[PgKv, PgKv]> {
-  server ??= await startTestPostgres();
-  const url = await server.database();
-  const a = (await openPostgres(url, { max: 4 })).kv;
-  const b = (await openPostgres(url, { max: 4 })).kv;
-  opened.push(a, b);
-  return [a, b];
-}
-
-const backends: { name: string; open: () => Promise<KvHandle>; ignore: boolean }[] = [
-  { name: "Deno KV", open: () => Deno.openKv(":memory:"), ignore: false },
-  { name: "PostgreSQL", open: pg, ignore: missing !== null },
-];
+import {
+  openPgReplicas,
+  openPgStore,
+  postgresSkipped,
+  stopTestStores,
+  testOnStores,
+} from "../../tests/_stores.ts";
 
 async function keys(kv: KvHandle, selector: Deno.KvListSelector, options?: Deno.KvListOptions) {
   const out: Deno.KvKey[] = [];
@@ -41,51 +19,36 @@ async function keys(kv: KvHandle, selector: Deno.KvListSelector, options?: Deno.
   return out;
 }
 
-for (const backend of backends) {
-  const test = (name: string, fn: (kv: KvHandle) => Promise<void>) =>
-    Deno.test({
-      name: `${backend.name}: ${name}`,
-      ignore: backend.ignore,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      fn: async () => {
-        const kv = await backend.open();
-        try {
-          await fn(kv);
-        } finally {
-          if (backend.name === "Deno KV") kv.close();
-        }
-      },
-    });
-
-  test("get, set and delete keep values as they were written", async (kv) => {
-    assert.deepEqual(await kv.get(["agent", "BFI4", "ws-01"]), {
-      key: ["agent", "BFI4", "ws-01"],
-      value: null,
-      versionstamp: null,
-    });
-    const value = {
-      site: "BFI4",
-      n: 1.5,
-      nested: { list: [1, "two", null, true], at: new Date(1_700_000_000_000) },
-      bytes: new Uint8Array([0, 1, 255]),
-      missing: undefined,
-      big: 12n,
-    };
-    const first = await kv.set(["agent", "BFI4", "ws-01"], value);
-    assert.equal(first.ok, true);
-    const read = await kv.get(["agent", "BFI4", "ws-01"]);
-    assert.deepEqual(read.value, value);
-    assert.equal(read.versionstamp, first.versionstamp);
-    const second = await kv.set(["agent", "BFI4", "ws-01"], "again");
-    assert.ok(second.versionstamp > first.versionstamp, "versionstamps grow");
-    const many = await kv.getMany([["agent", "BFI4", "ws-01"], ["nothing"]]);
-    assert.deepEqual(many.map((e) => e.value), ["again", null]);
-    await kv.delete(["agent", "BFI4", "ws-01"]);
-    assert.equal((await kv.get(["agent", "BFI4", "ws-01"])).value, null);
+testOnStores("get, set and delete keep values as they were written", async (kv) => {
+  assert.deepEqual(await kv.get(["agent", "BFI4", "ws-01"]), {
+    key: ["agent", "BFI4", "ws-01"],
+    value: null,
+    versionstamp: null,
   });
+  const value = {
+    site: "BFI4",
+    n: 1.5,
+    nested: { list: [1, "two", null, true], at: new Date(1_700_000_000_000) },
+    bytes: new Uint8Array([0, 1, 255]),
+    missing: undefined,
+    big: 12n,
+  };
+  const first = await kv.set(["agent", "BFI4", "ws-01"], value);
+  assert.equal(first.ok, true);
+  const read = await kv.get(["agent", "BFI4", "ws-01"]);
+  assert.deepEqual(read.value, value);
+  assert.equal(read.versionstamp, first.versionstamp);
+  const second = await kv.set(["agent", "BFI4", "ws-01"], "again");
+  assert.ok(second.versionstamp > first.versionstamp, "versionstamps grow");
+  const many = await kv.getMany([["agent", "BFI4", "ws-01"], ["nothing"]]);
+  assert.deepEqual(many.map((e) => e.value), ["again", null]);
+  await kv.delete(["agent", "BFI4", "ws-01"]);
+  assert.equal((await kv.get(["agent", "BFI4", "ws-01"])).value, null);
+});
 
-  test("list by prefix, start and end, reversed, limited, and resumed from a cursor", async (kv) => {
+testOnStores(
+  "list by prefix, start and end, reversed, limited, and resumed from a cursor",
+  async (kv) => {
     await kv.set(["event"], "the prefix itself");
     for (let seq = 1; seq <= 12; seq++) await kv.set(["event", "BFI4", seq], seq);
     await kv.set(["event", "BFI5", 1], 1);
@@ -125,51 +88,51 @@ for (const backend of backends) {
       cursor = iterator.cursor;
     }
     assert.deepEqual(pages, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]);
-  });
+  },
+);
 
-  test("a range whose start is past its end is refused as KV refuses it", async (kv) => {
-    await assert.rejects(
-      () => keys(kv, { start: ["event_time", 5], end: ["event_time", 1] }),
-      /Start key is greater than end key/,
-    );
-  });
+testOnStores("a range whose start is past its end is refused as KV refuses it", async (kv) => {
+  await assert.rejects(
+    () => keys(kv, { start: ["event_time", 5], end: ["event_time", 1] }),
+    /Start key is greater than end key/,
+  );
+});
 
-  test("an atomic commit with a failed check writes nothing", async (kv) => {
-    const { versionstamp } = await kv.set(["lease", "BFI4", "rates"], { holder: "ws-01" });
-    const stale = await kv.atomic()
-      .check({ key: ["lease", "BFI4", "rates"], versionstamp: null })
-      .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
-      .set(["other"], 1)
-      .commit();
-    assert.equal(stale.ok, false);
-    assert.equal((await kv.get(["other"])).value, null);
-    const fresh = await kv.atomic()
-      .check({ key: ["lease", "BFI4", "rates"], versionstamp })
-      .check({ key: ["absent"], versionstamp: null })
-      .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
-      .delete(["other"])
-      .commit();
-    assert.equal(fresh.ok, true);
-    assert.deepEqual((await kv.get(["lease", "BFI4", "rates"])).value, { holder: "ws-02" });
-  });
+testOnStores("an atomic commit with a failed check writes nothing", async (kv) => {
+  const { versionstamp } = await kv.set(["lease", "BFI4", "rates"], { holder: "ws-01" });
+  const stale = await kv.atomic()
+    .check({ key: ["lease", "BFI4", "rates"], versionstamp: null })
+    .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
+    .set(["other"], 1)
+    .commit();
+  assert.equal(stale.ok, false);
+  assert.equal((await kv.get(["other"])).value, null);
+  const fresh = await kv.atomic()
+    .check({ key: ["lease", "BFI4", "rates"], versionstamp })
+    .check({ key: ["absent"], versionstamp: null })
+    .set(["lease", "BFI4", "rates"], { holder: "ws-02" })
+    .delete(["other"])
+    .commit();
+  assert.equal(fresh.ok, true);
+  assert.deepEqual((await kv.get(["lease", "BFI4", "rates"])).value, { holder: "ws-02" });
+});
 
-  test("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max", async (kv) => {
-    await kv.atomic().sum(["count", "queued"], 5n).commit();
-    await kv.atomic().sum(["count", "queued"], 0xffff_ffff_ffff_ffffn).commit();
-    assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(4n));
-    await kv.atomic().min(["count", "queued"], 2n).max(["count", "most"], 9n).commit();
-    assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(2n));
-    assert.deepEqual((await kv.get(["count", "most"])).value, new Deno.KvU64(9n));
-  });
-}
+testOnStores("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max", async (kv) => {
+  await kv.atomic().sum(["count", "queued"], 5n).commit();
+  await kv.atomic().sum(["count", "queued"], 0xffff_ffff_ffff_ffffn).commit();
+  assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(4n));
+  await kv.atomic().min(["count", "queued"], 2n).max(["count", "most"], 9n).commit();
+  assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(2n));
+  assert.deepEqual((await kv.get(["count", "most"])).value, new Deno.KvU64(9n));
+});
+
+const pgTest = { ignore: postgresSkipped !== null, sanitizeResources: false, sanitizeOps: false };
 
 Deno.test({
   name: "PostgreSQL: an expired record is gone by the database's clock",
-  ignore: missing !== null,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...pgTest,
   fn: async () => {
-    const kv = await pg();
+    const kv = await openPgStore();
     await kv.set(["session", "a"], 1, { expireIn: 1 });
     await kv.set(["session", "b"], 2, { expireIn: 3_600_000 });
     // The database's clock moves on between statements; bounded wait for 1 ms to pass there.
@@ -177,17 +140,18 @@ Deno.test({
     for (let i = 0; i < 100 && value !== null; i++) value = (await kv.get(["session", "a"])).value;
     assert.equal(value, null);
     assert.deepEqual(await keys(kv, { prefix: ["session"] }), [["session", "b"]]);
-    assert.equal(await kv.tidy(), 1);
+    const rows = async () => (await kv.sql`SELECT count(*)::int AS n FROM kv`)[0].n;
+    assert.equal(await rows(), 2, "hidden, not yet deleted");
+    assert.equal(await kv.tidyAll(1), 1);
+    assert.equal(await rows(), 1, "the expired row is deleted");
   },
 });
 
 Deno.test({
   name: "PostgreSQL: two collectors updating one record lose no update, create-if-absent wins once",
-  ignore: missing !== null,
-  sanitizeResources: false,
-  sanitizeOps: false,
+  ...pgTest,
   fn: async () => {
-    const [a, b] = await pgPair();
+    const [a, b] = await openPgReplicas();
     const bump = async (kv: KvHandle) => {
       for (let attempt = 0; attempt < 200; attempt++) {
         const entry = await kv.get<number>(["counter"]);
@@ -210,13 +174,4 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "PostgreSQL: (teardown) pools closed, databases dropped, server stopped",
-  ignore: missing !== null,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    await Promise.all(opened.map((kv) => kv.closed()));
-    await server?.stop();
-  },
-});
+stopTestStores();

@@ -308,6 +308,17 @@ export class PgKv implements KvHandle {
     return rows.count;
   }
 
+  /** Deletes every expired record, `batch` at a time (at most 1,000 batches a call); returns how many. */
+  async tidyAll(batch = 10_000): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 1000; round++) {
+      const removed = await this.tidy(batch);
+      total += removed;
+      if (removed < batch) break;
+    }
+    return total;
+  }
+
   /** Starts closing the pool (see {@linkcode PgKv.closed}). */
   close(): void {
     this.#closing ??= this.#sql.end({ timeout: 5 });
