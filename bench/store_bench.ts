@@ -8,7 +8,9 @@
  * private cluster started here (tests/_postgres.ts). Then the fleet listing:
  * the first page of `GET /api/v1/scripts?limit=100` and the whole list, at
  * the fleet's size and after growing it to `BENCH_BIG_AGENTS` (default
- * 10,000: 100,000 scripts). Prints one table; server CPU is read from /proc.
+ * 10,000: 100,000 scripts). Prints one table; the collectors', the database's
+ * and the load generator's CPU are read from /proc. `BENCH_STORES` picks the
+ * runs (default `kv,pg1,pg2`).
  */
 import { join } from "node:path";
 import { Store } from "../collector/store/mod.ts";
@@ -21,6 +23,8 @@ const AGENTS = Number(Deno.env.get("BENCH_AGENTS") ?? 1000);
 const BIG_AGENTS = Number(Deno.env.get("BENCH_BIG_AGENTS") ?? 10_000);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const CONCURRENCY = Number(Deno.env.get("BENCH_CONCURRENCY") ?? 50);
+/** Which runs: `kv`, `pg1` (one collector on PostgreSQL), `pg2` (two replicas). */
+const MODES = (Deno.env.get("BENCH_STORES") ?? "kv,pg1,pg2").split(",");
 const BATCH = 10;
 const SCRIPTS = 10;
 const COLLECTOR_MAIN = new URL("../collector/main.ts", import.meta.url).pathname;
@@ -45,6 +49,22 @@ function freePort(): number {
 function cpuTicks(pid: number): number {
   const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** CPU ticks of the database: the postmaster `pid` and its children (the backends). */
+function treeTicks(pid: number | null): number {
+  if (pid === null) return 0;
+  let ticks = 0;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const fields = Deno.readTextFileSync(`/proc/${entry.name}/stat`).split(") ")[1].split(" ");
+      if (Number(entry.name) === pid || Number(fields[1]) === pid) {
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+    } catch { /* gone meanwhile */ }
+  }
+  return ticks;
 }
 
 interface Agent {
@@ -99,6 +119,8 @@ interface Result {
   p99: number;
   failed: number;
   cpuPerRequestMs: number;
+  dbCpuPerRequestMs: number;
+  loadCpuPerRequestMs: number;
   firstPage: number;
   fullList: number;
   rows: number;
@@ -132,6 +154,7 @@ async function run(
   kv: KvHandle,
   configs: { path: string; port: number }[],
   log: (line: string) => void,
+  database: number | null,
 ): Promise<Result> {
   log(`${mode}: creating ${AGENTS} agent tokens`);
   const agents = await makeAgents(kv, 0, AGENTS);
@@ -148,6 +171,8 @@ async function run(
     const bases = configs.map(({ port }) => `http://127.0.0.1:${port}`);
     log(`${mode}: ${SECONDS} s of ingest, ${CONCURRENCY} in flight`);
     const cpuBefore = children.map((c) => cpuTicks(c.pid));
+    const dbBefore = treeTicks(database);
+    const loadBefore = cpuTicks(Deno.pid);
     const latencies: number[] = [];
     let accepted = 0;
     let failed = 0;
@@ -174,6 +199,8 @@ async function run(
       }
     }));
     const elapsed = (performance.now() - started) / 1000;
+    const dbMs = (treeTicks(database) - dbBefore) * (1000 / TICKS);
+    const loadMs = (cpuTicks(Deno.pid) - loadBefore) * (1000 / TICKS);
     const cpuMs = children.reduce((sum, c, i) => sum + cpuTicks(c.pid) - cpuBefore[i], 0) *
       (1000 / TICKS);
     latencies.sort((a, b) => a - b);
@@ -202,6 +229,8 @@ async function run(
       p99: percentile(latencies, 99),
       failed,
       cpuPerRequestMs: cpuMs / latencies.length,
+      dbCpuPerRequestMs: dbMs / latencies.length,
+      loadCpuPerRequestMs: loadMs / latencies.length,
       firstPage,
       fullList,
       rows,
@@ -235,18 +264,18 @@ try {
   };
 
   // One collector on a KV file.
-  {
+  if (MODES.includes("kv")) {
     const kvConfig = await write("kv", null);
     await Deno.mkdir(join(dir, "kv"));
     const kv = await Deno.openKv(join(dir, "kv", "collector.kv"));
     try {
-      results.push(await run("KV, one collector", kv, [kvConfig], log));
+      results.push(await run("KV, one collector", kv, [kvConfig], log, null));
     } finally {
       kv.close();
     }
   }
   // PostgreSQL: one collector, then two replicas, each on a fresh database.
-  for (const replicas of [1, 2]) {
+  for (const replicas of [1, 2].filter((n) => MODES.includes(`pg${n}`))) {
     const name = `pg${replicas}`;
     const admin = await openPostgres(cluster.url, { max: 1 });
     await admin.kv.sql.unsafe(`CREATE DATABASE ${name}`);
@@ -257,7 +286,7 @@ try {
       const configs = [];
       for (let i = 0; i < replicas; i++) configs.push(await write(`${name}-${i}`, url));
       const mode = replicas === 1 ? "PostgreSQL, one collector" : "PostgreSQL, two replicas";
-      results.push(await run(mode, kv, configs, log));
+      results.push(await run(mode, kv, configs, log, cluster.pid));
     } finally {
       await kv.closed();
     }
@@ -283,6 +312,8 @@ row("ingest latency p50", (r) => ms(r.p50));
 row("ingest latency p99", (r) => ms(r.p99));
 row("failed requests", (r) => String(r.failed));
 row("server CPU per request (all collectors)", (r) => ms(r.cpuPerRequestMs));
+row("database CPU per request", (r) => r.mode.startsWith("KV") ? "" : ms(r.dbCpuPerRequestMs));
+row("load generator CPU per request", (r) => ms(r.loadCpuPerRequestMs));
 const small = (AGENTS * SCRIPTS).toLocaleString("en");
 const big = (BIG_AGENTS * SCRIPTS).toLocaleString("en");
 row(`first page of scripts (100 of ${small})`, (r) => ms(r.firstPage));

@@ -82,7 +82,9 @@ async function run(argv: string[], what: string): Promise<void> {
 }
 
 /** Starts a private cluster and resolves once it accepts connections (a superuser's URL). */
-export async function startCluster(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startCluster(): Promise<
+  { url: string; pid: number; stop: () => Promise<void> }
+> {
   const bin = postgresBin();
   if (bin === null) throw new Error(postgresMissing()!);
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-pg-" });
@@ -148,6 +150,7 @@ export async function startCluster(): Promise<{ url: string; stop: () => Promise
   })();
   return {
     url: `postgres://scriptmon@127.0.0.1:${port}/postgres`,
+    pid: server.pid,
     stop: async () => {
       server.kill("SIGTERM"); // by pid: the child we started ("smart" shutdown after clients leave)
       await server.status;

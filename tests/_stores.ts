@@ -14,6 +14,12 @@ if (missing !== null && Deno.env.get("SCRIPTMON_REQUIRE_POSTGRES")) throw new Er
 let server: Promise<TestPostgres> | null = null;
 const open: PgKv[] = [];
 
+/** The URL of a fresh, empty database (not migrated). */
+export async function pgDatabaseUrl(): Promise<string> {
+  server ??= startTestPostgres();
+  return await (await server).database();
+}
+
 /** A fresh, migrated PostgreSQL store (a database of its own). */
 export async function openPgStore(options: { max?: number } = {}): Promise<PgKv> {
   server ??= startTestPostgres();

@@ -13,13 +13,16 @@
  * The purge keeps, per script and per agent, the newest transition and
  * presence mark before the cut-off (they say what state the history starts
  * in), and notes the cut-off in `["history_purged_before"]`: raw history
- * before it is unknown (whole days there come from their rollups).
+ * before it is unknown (whole days there come from their rollups). A store
+ * with day tables (PostgreSQL, `capabilities.ts`) drops whole days instead of
+ * deleting entries: the cut-off is then the start of the oldest day kept.
  *
  * @module
  */
 
 import type { KvHandle } from "../../shared/kv_handle.ts";
 import { retryLocked } from "./kv_retry.ts";
+import { dayTablesOf } from "./capabilities.ts";
 
 /** One resource sample of an agent's scripts is kept per this many ms. */
 export const SAMPLE_EVERY_MS = 5 * 60_000;
@@ -181,25 +184,38 @@ export class HistoryStore {
   /**
    * Deletes transitions and presence marks before `before` (keeping the
    * newest one of each script and agent), samples before `samplesBefore`
-   * and rollups before `rollupsBefore`. Returns how many entries went.
+   * and rollups before `rollupsBefore`. Returns how many entries went. With day tables, the
+   * days ending before each cut-off are dropped whole.
    */
   async purge(
     cutoffs: { before: number; samplesBefore: number; rollupsBefore: number },
   ): Promise<number> {
     const deletes: Deno.KvKey[] = [];
-    // Keys sort by (site, host[, script]) then time: all but the last old entry of each group go.
-    await this.#keepLastOld(["transition"], 4, cutoffs.before, deletes);
-    await this.#keepLastOld(["presence"], 3, cutoffs.before, deletes);
-    await this.#olderThan(["sample"], 3, cutoffs.samplesBefore, deletes);
+    let dropped = 0;
+    let purgedBefore = cutoffs.before;
+    const tables = dayTablesOf(this.#kv);
+    if (tables === null) {
+      // Keys sort by (site, host[, script]) then time: all but the last old entry of each group go.
+      await this.#keepLastOld(["transition"], 4, cutoffs.before, deletes);
+      await this.#keepLastOld(["presence"], 3, cutoffs.before, deletes);
+      await this.#olderThan(["sample"], 3, cutoffs.samplesBefore, deletes);
+    } else {
+      const changes = await tables.dropBefore("transitions", cutoffs.before, {
+        keep: [{ first: "transition", groupLength: 4 }, { first: "presence", groupLength: 3 }],
+      });
+      const samples = await tables.dropBefore("samples", cutoffs.samplesBefore);
+      dropped = changes.records + samples.records;
+      purgedBefore = changes.through;
+    }
     await this.#olderThan(["rollup"], 4, cutoffs.rollupsBefore, deletes);
     const cutoff = await this.purgedBefore();
-    if (cutoffs.before > cutoff) await retryLocked(() => this.#kv.set(CUTOFF_KEY, cutoffs.before));
+    if (purgedBefore > cutoff) await retryLocked(() => this.#kv.set(CUTOFF_KEY, purgedBefore));
     for (let i = 0; i < deletes.length; i += PURGE_BATCH) {
       const op = this.#kv.atomic();
       for (const key of deletes.slice(i, i + PURGE_BATCH)) op.delete(key);
       await retryLocked(() => op.commit());
     }
-    return deletes.length;
+    return deletes.length + dropped;
   }
 
   async #lastBefore<T>(prefix: Deno.KvKey, before: number): Promise<T[]> {

@@ -21,20 +21,20 @@
 
 import type { KvHandle } from "../../shared/kv_handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
-import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { type WriteGroup } from "./_atomic_batches.ts";
+import { commitAtOnce, commitInBatches } from "./_ingest_commit.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
 import {
   eventGroup,
   fitTokens,
-  isEventGroup,
-  keyText,
   MAX_VALUE_CHARS,
   sampleRows,
   scriptChunks,
   toStored,
 } from "./_writes.ts";
 import { HistoryStore, SAMPLE_EVERY_MS } from "./history.ts";
+import { dayTablesOf, unboundedAtomics } from "./capabilities.ts";
 import { AlertStore } from "./alerts.ts";
 import { CommandStore } from "./commands.ts";
 import { TokenStore } from "./tokens.ts";
@@ -204,7 +204,9 @@ export class Store {
         final.bytes += MAX_VALUE_CHARS;
       }
       const eventGroups = fresh.map(eventGroup);
-      const stored = await this.#commitAll([...eventGroups, ...scriptGroups, final], final);
+      const stored = unboundedAtomics(this.#kv)
+        ? await commitAtOnce(this.#kv, [...eventGroups, ...scriptGroups, final], fresh.length)
+        : await commitInBatches(this.#kv, [...eventGroups, ...scriptGroups, final], final);
       if (stored !== null) {
         return {
           ackedSeq: acked,
@@ -221,46 +223,6 @@ export class Store {
         );
       }
     }
-  }
-
-  /**
-   * Commits `groups` in as few atomics as fit; groups whose event already
-   * exists are dropped. Returns how many event groups were written, or null
-   * when `final`'s agent check failed (someone else updated the agent).
-   */
-  async #commitAll(groups: WriteGroup[], final: WriteGroup): Promise<number | null> {
-    let written = 0;
-    for (let batch of packGroups(groups)) {
-      for (;;) {
-        const ops = toAtomic(this.#kv, batch);
-        const result = await retryLocked(() => ops.commit());
-        if (result.ok) {
-          written += batch.filter(isEventGroup).length;
-          break;
-        }
-        if (batch.includes(final)) {
-          const now = await retryLocked(() => this.#kv.get(final.checks[0].key));
-          if (now.versionstamp !== final.checks[0].versionstamp) return null;
-        }
-        const existing = await this.#existing(batch.filter(isEventGroup).map((g) => g.sets[0][0]));
-        const next = batch.filter((g) => !(isEventGroup(g) && existing.has(keyText(g.sets[0][0]))));
-        if (next.length === batch.length) {
-          throw new Error("Ingest atomic failed although no check should fail"); // cannot happen
-        }
-        batch = next;
-      }
-    }
-    return written;
-  }
-
-  /** Which of `keys` exist (getMany, ten at a time). */
-  async #existing(keys: Deno.KvKey[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < keys.length; i += 10) {
-      const entries = await retryLocked(() => this.#kv.getMany(keys.slice(i, i + 10)));
-      for (const entry of entries) if (entry.versionstamp !== null) found.add(keyText(entry.key));
-    }
-    return found;
   }
 
   // ---- fleet ----------------------------------------------------------------
@@ -440,8 +402,16 @@ export class Store {
     return (await retryLocked(() => this.#kv.get<StoredEvent>(["event", site, host, seq]))).value;
   }
 
-  /** Deletes events whose `at` is before `before` (ms); returns how many. */
+  /**
+   * Deletes events whose `at` is before `before` (ms); returns how many. A store with day
+   * tables drops whole days instead: an event goes with the first purge after its day ends
+   * past `before`.
+   */
   async purgeEvents(before: number): Promise<number> {
+    const tables = dayTablesOf(this.#kv);
+    if (tables !== null) {
+      return (await tables.dropBefore("events", before, { count: "event_time" })).records;
+    }
     let purged = 0;
     const list = this.#kv.list<StoredEvent>({
       start: ["event_time", 0],

@@ -1,7 +1,8 @@
 /**
  * The collector's key-value store on PostgreSQL: what the collector uses of
  * `Deno.Kv` (get, getMany, set, delete, list, atomic with checks and u64
- * sums, `expireIn`), on the `kv` table of `migrations/0001_kv.sql`. Keys sort
+ * sums, `expireIn`), on the `kv` table of `migrations/0001_kv.sql` and, for
+ * the history, the day tables of `kv_history` (`history_tables.ts`). Keys sort
  * as in KV (`_key_codec.ts`), values are tagged JSON (`backup.ts`), an atomic
  * commit is one call of the `kv_commit` function: one round trip, serialised
  * with every other commit touching its keys, whichever collector sends it.
@@ -14,6 +15,8 @@ import type postgres from "postgres";
 import { decodeValue, type Encoded, encodeValue } from "../backup.ts";
 import type { KvHandle } from "../../../shared/kv_handle.ts";
 import { decodeKey, encodeKey } from "./_key_codec.ts";
+import { historyKind, PgDayTables, recordDay, selectorSource } from "./history_tables.ts";
+import type { HistoryKind } from "../capabilities.ts";
 
 /** A connection pool of the `postgres` client. */
 export type Sql = postgres.Sql;
@@ -84,6 +87,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /** A listing, read in pages of `batchSize` keys. */
 class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
   #sql: Sql;
+  #source: "kv" | "all" | HistoryKind;
   #from: Uint8Array;
   #after: boolean;
   #to: Uint8Array;
@@ -96,6 +100,7 @@ class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
 
   constructor(sql: Sql, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
     this.#sql = sql;
+    this.#source = selectorSource(selector);
     const { from, after, to } = range(selector);
     this.#from = from;
     this.#after = after;
@@ -121,16 +126,24 @@ class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
 
   async #fetch(): Promise<void> {
     const take = Math.min(this.#batch, this.#left);
-    const lower = this.#after ? this.#sql`key > ${this.#from}` : this.#sql`key >= ${this.#from}`;
-    this.#page = this.#reverse
-      ? await this.#sql<Row[]>`
-          SELECT key, value, version FROM kv
-          WHERE ${lower} AND key < ${this.#to} AND ${this.#sql.unsafe(LIVE)}
-          ORDER BY key DESC LIMIT ${take}`
-      : await this.#sql<Row[]>`
-          SELECT key, value, version FROM kv
-          WHERE ${lower} AND key < ${this.#to} AND ${this.#sql.unsafe(LIVE)}
-          ORDER BY key LIMIT ${take}`;
+    const sql = this.#sql;
+    const where = sql`${this.#after ? sql`key > ${this.#from}` : sql`key >= ${this.#from}`}
+      AND key < ${this.#to} AND ${sql.unsafe(LIVE)}`;
+    const order = sql.unsafe(this.#reverse ? "DESC" : "ASC");
+    // A key written again under another day has an older row there: the newest version wins.
+    const history = (kind: HistoryKind | null) =>
+      sql`SELECT DISTINCT ON (key) key, value, version FROM kv_history
+        WHERE ${kind === null ? sql`TRUE` : sql`kind = ${kind}`} AND ${where}
+        ORDER BY key ${order}, version DESC LIMIT ${take}`;
+    const plain = sql`SELECT key, value, version FROM kv WHERE ${where}
+      ORDER BY key ${order} LIMIT ${take}`;
+    this.#page = this.#source === "kv"
+      ? await sql<Row[]>`${plain}`
+      : this.#source === "all"
+      ? await sql<Row[]>`
+          SELECT * FROM ((${plain}) UNION ALL (${history(null)})) AS both_tables
+          ORDER BY key ${order} LIMIT ${take}`
+      : await sql<Row[]>`${history(this.#source)}`;
     if (this.#page.length < take) this.#done = true;
     const last = this.#page.at(-1);
     if (last !== undefined) {
@@ -162,23 +175,33 @@ interface Op {
   k: string;
   v?: Encoded;
   e?: number | null;
+  /** A history key's kind, and for a set the day it is filed under. */
+  h?: HistoryKind;
+  d?: string;
 }
+
+/** PostgreSQL's error for a row with no table of its day (a day dropped meanwhile). */
+const NO_PARTITION = "23514";
 
 /** An atomic commit, sent as one call of `kv_commit`. */
 class PgAtomic {
   #sql: Sql;
-  #checks: { k: string; v: string | null }[] = [];
+  #days: PgDayTables;
+  #checks: { k: string; v: string | null; h?: HistoryKind }[] = [];
   #ops: Op[] = [];
 
-  constructor(sql: Sql) {
+  constructor(sql: Sql, days: PgDayTables) {
     this.#sql = sql;
+    this.#days = days;
   }
 
   check(...checks: Deno.AtomicCheck[]): this {
     for (const { key, versionstamp } of checks) {
+      const h = historyKind(key);
       this.#checks.push({
         k: hex(encodeKey(key)),
         v: versionstamp === null ? null : unstamp(versionstamp),
+        ...(h === null ? {} : { h }),
       });
     }
     return this;
@@ -194,6 +217,9 @@ class PgAtomic {
   }
 
   #u64(t: "sum" | "min" | "max", key: Deno.KvKey, n: bigint): this {
+    if (historyKind(key) !== null) {
+      throw new TypeError(`${t} on a history key (${JSON.stringify(key[0])}) is not supported`);
+    }
     this.#ops.push({ t, k: hex(encodeKey(key)), v: u64(n) });
     return this;
   }
@@ -211,17 +237,20 @@ class PgAtomic {
   }
 
   set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
+    const h = historyKind(key);
     this.#ops.push({
       t: "set",
       k: hex(encodeKey(key)),
       v: encodeValue(value),
       e: options?.expireIn ?? null,
+      ...(h === null ? {} : { h, d: recordDay(key, value) }),
     });
     return this;
   }
 
   delete(key: Deno.KvKey): this {
-    this.#ops.push({ t: "delete", k: hex(encodeKey(key)) });
+    const h = historyKind(key);
+    this.#ops.push({ t: "delete", k: hex(encodeKey(key)), ...(h === null ? {} : { h }) });
     return this;
   }
 
@@ -231,9 +260,23 @@ class PgAtomic {
 
   async commit(): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
     const text = JSON.stringify({ checks: this.#checks, ops: this.#ops });
-    const [row] = await this.#sql<{ version: string | null }[]>`
-      SELECT kv_commit(${text}::text::json) AS version`;
-    return row.version === null ? { ok: false } : { ok: true, versionstamp: stamp(row.version) };
+    const days = this.#ops.flatMap((op) =>
+      op.d === undefined ? [] : [[op.h!, op.d] as [HistoryKind, string]]
+    );
+    for (let attempt = 1;; attempt++) {
+      await this.#days.ensure(days);
+      try {
+        const [row] = await this.#sql<{ version: string | null }[]>`
+          SELECT kv_commit(${text}::text::json) AS version`;
+        return row.version === null
+          ? { ok: false }
+          : { ok: true, versionstamp: stamp(row.version) };
+      } catch (error) {
+        // Another replica's retention dropped a day this process thought it had: make it again.
+        if ((error as { code?: string }).code !== NO_PARTITION || attempt > 1) throw error;
+        this.#days.forget();
+      }
+    }
   }
 }
 
@@ -243,10 +286,15 @@ export class PgKv implements KvHandle {
   #closing: Promise<void> | null = null;
   /** A record is gone once its `expireIn` passed, by the database's clock (`expiresExactly`). */
   readonly expiresExactly = true;
+  /** One commit holds any number of writes (`capabilities.ts`). */
+  readonly unboundedAtomics = true;
+  /** The history's day tables (`capabilities.ts`). */
+  readonly dayTables: PgDayTables;
 
   /** Uses the pool `sql` (migrated: see `migrate.ts`); `close` ends it. */
   constructor(sql: Sql) {
     this.#sql = sql;
+    this.dayTables = new PgDayTables(sql);
   }
 
   /** The pool, for the tables beside `kv`. */
@@ -255,20 +303,34 @@ export class PgKv implements KvHandle {
   }
 
   async get<T = unknown>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
-    const rows = await this.#sql<Row[]>`
-      SELECT key, value, version FROM kv
-      WHERE key = ${encodeKey(key)} AND ${this.#sql.unsafe(LIVE)}`;
-    return rows.length === 0 ? { key, value: null, versionstamp: null } : entry<T>(rows[0]);
+    const [found] = await this.#read([encodeKey(key)], historyKind(key));
+    return found === undefined ? { key, value: null, versionstamp: null } : entry<T>(found);
+  }
+
+  /** The live rows of `keys`, all in `kv` or all of one history kind (newest version each). */
+  async #read(keys: Uint8Array[], kind: HistoryKind | null): Promise<Row[]> {
+    const wanted = this.#sql`(SELECT decode(k, 'hex') FROM unnest(${keys.map(hex)}::text[]) AS k)`;
+    return kind === null
+      ? await this.#sql<Row[]>`
+          SELECT key, value, version FROM kv
+          WHERE key IN ${wanted} AND ${this.#sql.unsafe(LIVE)}`
+      : await this.#sql<Row[]>`
+          SELECT DISTINCT ON (key) key, value, version FROM kv_history
+          WHERE kind = ${kind} AND key IN ${wanted} AND ${this.#sql.unsafe(LIVE)}
+          ORDER BY key, version DESC`;
   }
 
   async getMany<T extends readonly unknown[]>(
     keys: readonly [...{ [K in keyof T]: Deno.KvKey }],
   ): Promise<{ [K in keyof T]: Deno.KvEntryMaybe<T[K]> }> {
     const encoded = keys.map((key) => encodeKey(key as Deno.KvKey));
-    const rows = await this.#sql<Row[]>`
-      SELECT key, value, version FROM kv
-      WHERE key IN (SELECT decode(k, 'hex') FROM unnest(${encoded.map(hex)}::text[]) AS k)
-        AND ${this.#sql.unsafe(LIVE)}`;
+    const byKind = new Map<HistoryKind | null, Uint8Array[]>();
+    keys.forEach((key, i) => {
+      const kind = historyKind(key as Deno.KvKey);
+      byKind.set(kind, [...byKind.get(kind) ?? [], encoded[i]]);
+    });
+    const rows = (await Promise.all([...byKind].map(([kind, some]) => this.#read(some, kind))))
+      .flat();
     const found = new Map(rows.map((row) => [hex(new Uint8Array(row.key)), row]));
     const entries = keys.map((key, i) => {
       const row = found.get(hex(encoded[i]));
@@ -282,11 +344,12 @@ export class PgKv implements KvHandle {
     value: unknown,
     options?: { expireIn?: number },
   ): Promise<Deno.KvCommitResult> {
-    return await new PgAtomic(this.#sql).set(key, value, options).commit() as Deno.KvCommitResult;
+    return await new PgAtomic(this.#sql, this.dayTables).set(key, value, options)
+      .commit() as Deno.KvCommitResult;
   }
 
   async delete(key: Deno.KvKey): Promise<void> {
-    await new PgAtomic(this.#sql).delete(key).commit();
+    await new PgAtomic(this.#sql, this.dayTables).delete(key).commit();
   }
 
   list<T = unknown>(
@@ -297,7 +360,7 @@ export class PgKv implements KvHandle {
   }
 
   atomic(): Deno.AtomicOperation {
-    return new PgAtomic(this.#sql) as unknown as Deno.AtomicOperation;
+    return new PgAtomic(this.#sql, this.dayTables) as unknown as Deno.AtomicOperation;
   }
 
   /** Deletes up to `limit` expired records; returns how many. */

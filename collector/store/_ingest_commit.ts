@@ -1,0 +1,76 @@
+/**
+ * How an ingest's writes are committed: at once where the store allows any
+ * number of writes in one atomic (PostgreSQL), else in as few Deno KV atomics
+ * as fit, each event checked absent.
+ *
+ * @module
+ */
+
+import type { KvHandle } from "../../shared/kv_handle.ts";
+import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { isEventGroup, keyText } from "./_writes.ts";
+import { retryLocked } from "./kv_retry.ts";
+
+/**
+ * Commits `groups` in one atomic whose only check is the agent record's: every ingest of an
+ * agent writes its record, so while the record is unchanged no event of `groups` can have
+ * been stored meanwhile (the per-event checks {@linkcode commitInBatches} needs are left out).
+ * Returns `events`, or null when the agent record changed.
+ */
+export async function commitAtOnce(
+  kv: KvHandle,
+  groups: WriteGroup[],
+  events: number,
+): Promise<number | null> {
+  const op = kv.atomic();
+  for (const group of groups) {
+    if (!isEventGroup(group) && group.checks.length > 0) op.check(...group.checks);
+    for (const [key, value] of group.sets) op.set(key, value);
+    for (const key of group.deletes) op.delete(key);
+  }
+  return (await retryLocked(() => op.commit())).ok ? events : null;
+}
+
+/**
+ * Commits `groups` in as few atomics as fit; groups whose event already
+ * exists are dropped. Returns how many event groups were written, or null
+ * when `final`'s agent check failed (someone else updated the agent).
+ */
+export async function commitInBatches(
+  kv: KvHandle,
+  groups: WriteGroup[],
+  final: WriteGroup,
+): Promise<number | null> {
+  let written = 0;
+  for (let batch of packGroups(groups)) {
+    for (;;) {
+      const ops = toAtomic(kv, batch);
+      const result = await retryLocked(() => ops.commit());
+      if (result.ok) {
+        written += batch.filter(isEventGroup).length;
+        break;
+      }
+      if (batch.includes(final)) {
+        const now = await retryLocked(() => kv.get(final.checks[0].key));
+        if (now.versionstamp !== final.checks[0].versionstamp) return null;
+      }
+      const stored = await existing(kv, batch.filter(isEventGroup).map((g) => g.sets[0][0]));
+      const next = batch.filter((g) => !(isEventGroup(g) && stored.has(keyText(g.sets[0][0]))));
+      if (next.length === batch.length) {
+        throw new Error("Ingest atomic failed although no check should fail"); // cannot happen
+      }
+      batch = next;
+    }
+  }
+  return written;
+}
+
+/** Which of `keys` exist (getMany, ten at a time). */
+async function existing(kv: KvHandle, keys: Deno.KvKey[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < keys.length; i += 10) {
+    const entries = await retryLocked(() => kv.getMany(keys.slice(i, i + 10)));
+    for (const entry of entries) if (entry.versionstamp !== null) found.add(keyText(entry.key));
+  }
+  return found;
+}
