@@ -126,6 +126,15 @@ testOnStores("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max"
   assert.deepEqual((await kv.get(["count", "most"])).value, new Deno.KvU64(9n));
 });
 
+testOnStores("one atomic touching a key twice applies its mutations in order", async (kv) => {
+  await kv.atomic().set(["a"], 1).delete(["a"]).set(["b"], 1).set(["b"], 2).commit();
+  await kv.atomic().set(["event", "x", 1], { at: "2026-05-01T00:00:00Z" }).delete(["event", "x", 1])
+    .commit();
+  await kv.atomic().sum(["n"], 1n).sum(["n"], 2n).commit();
+  const values = await kv.getMany([["a"], ["b"], ["event", "x", 1], ["n"]]);
+  assert.deepEqual(values.map((e) => e.value), [null, 2, null, new Deno.KvU64(3n)]);
+});
+
 const pgTest = { ignore: postgresSkipped !== null, sanitizeResources: false, sanitizeOps: false };
 
 Deno.test({

@@ -259,15 +259,23 @@ class PgAtomic {
   }
 
   async commit(): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
-    const text = JSON.stringify({ checks: this.#checks, ops: this.#ops });
-    const days = this.#ops.flatMap((op) =>
+    const checks = this.#checks;
+    const ops = this.#ops;
+    const days = ops.flatMap((op) =>
       op.d === undefined ? [] : [[op.h!, op.d] as [HistoryKind, string]]
     );
     for (let attempt = 1;; attempt++) {
       await this.#days.ensure(days);
       try {
         const [row] = await this.#sql<{ version: string | null }[]>`
-          SELECT kv_commit(${text}::text::json) AS version`;
+          SELECT kv_commit(
+            ${checks.map((c) => c.k)}::text[], ${checks.map((c) => c.v)}::bigint[],
+            ${checks.map((c) => c.h ?? null)}::text[],
+            ${ops.map((op) => op.t)}::text[], ${ops.map((op) => op.k)}::text[],
+            ${ops.map((op) => op.v === undefined ? null : JSON.stringify(op.v))}::text[],
+            ${ops.map((op) => op.e ?? null)}::bigint[], ${ops.map((op) => op.h ?? null)}::text[],
+            ${ops.map((op) => op.d ?? null)}::date[]
+          ) AS version`;
         return row.version === null
           ? { ok: false }
           : { ok: true, versionstamp: stamp(row.version) };

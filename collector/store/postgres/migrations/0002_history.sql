@@ -73,81 +73,107 @@ FROM kv WHERE kv_history_kind(key) IS NOT NULL;
 
 DELETE FROM kv WHERE kv_history_kind(key) IS NOT NULL;
 
--- kv_commit as in 0001, with history keys in kv_history: a check or op on one carries its kind
--- ("h") and, for a set, its day ("d", "YYYY-MM-DD"; the day's table must exist).
-CREATE OR REPLACE FUNCTION kv_commit(commit_json json) RETURNS bigint
+-- kv_commit as in 0001, with history keys in kv_history, and its arguments as arrays (no JSON to
+-- parse but the values): checks (hex key, version or NULL for absent, history kind or NULL), then
+-- mutations (type, hex key, value as JSON text, expireIn ms, history kind, day for a history set;
+-- the day's table must exist). Mutations of distinct keys are applied in a few set-wise
+-- statements; a commit that touches a key twice is applied one mutation at a time, in order.
+DROP FUNCTION kv_commit(json);
+
+CREATE FUNCTION kv_commit(
+  check_keys text[], check_versions bigint[], check_kinds text[],
+  op_types text[], op_keys text[], op_values text[], op_expires bigint[], op_kinds text[],
+  op_days date[]
+) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-  item json;
+  i integer;
   target bytea;
-  history text;
   found_version bigint;
   old_u64 numeric;
   operand numeric;
   result_u64 numeric;
   commit_version bigint;
+  each_once boolean;
 BEGIN
   PERFORM pg_advisory_xact_lock(h)
-  FROM (
-    SELECT DISTINCT hashtextextended(k, 0) AS h
-    FROM (
-      SELECT c ->> 'k' AS k FROM json_array_elements(commit_json -> 'checks') AS c
-      UNION ALL
-      SELECT o ->> 'k' FROM json_array_elements(commit_json -> 'ops') AS o
-    ) AS touched
-    ORDER BY 1
-  ) AS locks;
+  FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(check_keys || op_keys) AS k ORDER BY 1)
+    AS locks;
 
-  FOR item IN SELECT * FROM json_array_elements(commit_json -> 'checks') LOOP
-    history := item ->> 'h';
-    IF history IS NULL THEN
+  FOR i IN 1 .. coalesce(array_length(check_keys, 1), 0) LOOP
+    IF check_kinds[i] IS NULL THEN
       SELECT version INTO found_version FROM kv
-      WHERE key = decode(item ->> 'k', 'hex') AND (expires_at IS NULL OR expires_at > now());
+      WHERE key = decode(check_keys[i], 'hex') AND (expires_at IS NULL OR expires_at > now());
     ELSE
       SELECT max(version) INTO found_version FROM kv_history
-      WHERE kind = history AND key = decode(item ->> 'k', 'hex')
+      WHERE kind = check_kinds[i] AND key = decode(check_keys[i], 'hex')
         AND (expires_at IS NULL OR expires_at > now());
     END IF;
-    IF found_version IS DISTINCT FROM (item ->> 'v')::bigint THEN
+    IF found_version IS DISTINCT FROM check_versions[i] THEN
       RETURN NULL;
     END IF;
   END LOOP;
 
   commit_version := nextval('kv_version');
-  FOR item IN SELECT * FROM json_array_elements(commit_json -> 'ops') LOOP
-    target := decode(item ->> 'k', 'hex');
-    history := item ->> 'h';
-    IF history IS NOT NULL THEN
-      IF item ->> 't' = 'delete' THEN
-        DELETE FROM kv_history WHERE kind = history AND key = target;
-      ELSIF item ->> 't' = 'set' THEN
+
+  each_once := (SELECT count(DISTINCT k) FROM unnest(op_keys) AS k)
+    = coalesce(array_length(op_keys, 1), 0);
+  IF each_once THEN
+    -- Every key once: the order of the mutations does not matter.
+    DELETE FROM kv WHERE key IN (
+      SELECT decode(o.k, 'hex') FROM unnest(op_types, op_keys, op_kinds) AS o(t, k, h)
+      WHERE o.t = 'delete' AND o.h IS NULL);
+    DELETE FROM kv_history AS d USING unnest(op_types, op_keys, op_kinds) AS o(t, k, h)
+    WHERE o.t = 'delete' AND o.h IS NOT NULL AND d.kind = o.h AND d.key = decode(o.k, 'hex');
+    INSERT INTO kv (key, value, version, expires_at)
+    SELECT decode(o.k, 'hex'), o.v::json, commit_version, now() + o.e * interval '1 millisecond'
+    FROM unnest(op_types, op_keys, op_values, op_expires, op_kinds) AS o(t, k, v, e, h)
+    WHERE o.t = 'set' AND o.h IS NULL
+    ON CONFLICT (key) DO UPDATE
+    SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
+    INSERT INTO kv_history (kind, key, value, version, expires_at, day)
+    SELECT o.h, decode(o.k, 'hex'), o.v::json, commit_version,
+           now() + o.e * interval '1 millisecond', o.d
+    FROM unnest(op_types, op_keys, op_values, op_expires, op_kinds, op_days) AS o(t, k, v, e, h, d)
+    WHERE o.t = 'set' AND o.h IS NOT NULL
+    ON CONFLICT (key, kind, day) DO UPDATE
+    SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
+  END IF;
+
+  FOR i IN 1 .. coalesce(array_length(op_keys, 1), 0) LOOP
+    target := decode(op_keys[i], 'hex');
+    IF op_types[i] IN ('set', 'delete') THEN
+      CONTINUE WHEN each_once; -- applied above
+      IF op_kinds[i] IS NOT NULL AND op_types[i] = 'delete' THEN
+        DELETE FROM kv_history WHERE kind = op_kinds[i] AND key = target;
+      ELSIF op_kinds[i] IS NOT NULL THEN
         INSERT INTO kv_history (kind, key, value, version, expires_at, day)
-        VALUES (history, target, item -> 'v', commit_version,
-                now() + (item ->> 'e')::bigint * interval '1 millisecond', (item ->> 'd')::date)
+        VALUES (op_kinds[i], target, op_values[i]::json, commit_version,
+                now() + op_expires[i] * interval '1 millisecond', op_days[i])
         ON CONFLICT (key, kind, day) DO UPDATE
         SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
+      ELSIF op_types[i] = 'delete' THEN
+        DELETE FROM kv WHERE key = target;
       ELSE
-        RAISE EXCEPTION 'kv_commit: % on a history key is not supported', item ->> 't';
+        INSERT INTO kv (key, value, version, expires_at)
+        VALUES (target, op_values[i]::json, commit_version,
+                now() + op_expires[i] * interval '1 millisecond')
+        ON CONFLICT (key) DO UPDATE
+        SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
       END IF;
-    ELSIF item ->> 't' = 'delete' THEN
-      DELETE FROM kv WHERE key = target;
-    ELSIF item ->> 't' = 'set' THEN
-      INSERT INTO kv (key, value, version, expires_at)
-      VALUES (target, item -> 'v', commit_version,
-              now() + (item ->> 'e')::bigint * interval '1 millisecond')
-      ON CONFLICT (key) DO UPDATE
-      SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at;
+    ELSIF op_kinds[i] IS NOT NULL THEN
+      RAISE EXCEPTION 'kv_commit: % on a history key is not supported', op_types[i];
     ELSE
       -- sum, min, max of 64-bit unsigned integers ({"$u64": "<decimal>"}), sums wrapping.
       old_u64 := NULL;
       SELECT (value ->> '$u64')::numeric INTO old_u64 FROM kv
       WHERE key = target AND (expires_at IS NULL OR expires_at > now());
-      operand := (item -> 'v' ->> '$u64')::numeric;
+      operand := (op_values[i]::json ->> '$u64')::numeric;
       IF old_u64 IS NULL THEN
         result_u64 := operand;
-      ELSIF item ->> 't' = 'sum' THEN
+      ELSIF op_types[i] = 'sum' THEN
         result_u64 := mod(old_u64 + operand, 18446744073709551616);
-      ELSIF item ->> 't' = 'min' THEN
+      ELSIF op_types[i] = 'min' THEN
         result_u64 := least(old_u64, operand);
       ELSE
         result_u64 := greatest(old_u64, operand);
