@@ -49,6 +49,7 @@ import { eraseMessages } from "../../shared/notify/outbox_erase.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Alert, Payload } from "../../shared/notify/types.ts";
 import { retryLocked } from "../store/kv_retry.ts";
+import { tokensChanged } from "../store/tokens.ts";
 import type { Store } from "../store/store.ts";
 import type { AlertRecord } from "../store/alerts.ts";
 import type { LeaseRecord } from "./leases.ts";
@@ -91,6 +92,11 @@ class Eraser {
   #kv: KvHandle;
   #dryRun: boolean;
   #pending: Deno.KvKey[] = [];
+
+  /** True when nothing is deleted, only counted. */
+  get dryRun(): boolean {
+    return this.#dryRun;
+  }
 
   constructor(kv: KvHandle, options: EraseOptions) {
     this.#kv = kv;
@@ -169,6 +175,8 @@ async function eraseTokens(
     const held = await retryLocked(() => kv.get<string>(nameKey));
     if (held.value === record.hash) await eraser.delete("token_name", nameKey);
   }
+  // Collectors drop the erased tokens from their caches within a second.
+  if (names.length > 0 && !eraser.dryRun) await tokensChanged(kv);
 }
 
 /** Everything the collector keeps about `site`: its agents' data, alerts, leases, claims, agent tokens. */

@@ -4,7 +4,13 @@
  * SHA-256 hash is stored; the token itself is shown once, when created.
  *
  * Keys: `["token", kind, hash]` → {@linkcode TokenRecord};
- * `["token_name", kind, name]` → hash.
+ * `["token_name", kind, name]` → hash; `["token_generation"]` → a counter
+ * every revocation or erasure adds to.
+ *
+ * A verified token is kept in memory, so that a request costs no store read:
+ * the counter is read at most once every {@linkcode TOKEN_RECHECK_MS} and a
+ * change empties the cache, so a token revoked through any collector (or the
+ * CLI) is refused within about a second.
  *
  * @module
  */
@@ -23,7 +29,18 @@ const PREFIX: Record<TokenKind, string> = { agent: "smag_", api: "smapi_" };
 /** `lastUsedAt` is written at most this often. */
 const TOUCH_EVERY_MS = 60_000;
 
+/** How long a cached token is trusted before the revocation counter is read again. */
+export const TOKEN_RECHECK_MS = 1000;
+/** Tokens kept in memory at most (a fleet has one per workstation). */
+const CACHE_MAX = 100_000;
+const GENERATION_KEY = ["token_generation"];
+
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Notes that tokens were revoked or deleted: every collector's cache of them is emptied. */
+export async function tokensChanged(kv: KvHandle): Promise<void> {
+  await retryLocked(() => kv.atomic().sum(GENERATION_KEY, 1n).commit());
+}
 
 function base64url(bytes: Uint8Array): string {
   let text = "";
@@ -44,6 +61,11 @@ export function hashToken(token: string): string {
 /** The agent and API tokens in the collector's KV. */
 export class TokenStore {
   #kv: KvHandle;
+  /** `kind:hash` → the live record, as of the revocation counter `#generation`. */
+  #cache = new Map<string, TokenRecord>();
+  #generation: bigint | null = null;
+  #checkedAt = -Infinity;
+  #checking: Promise<void> | null = null;
 
   /** Uses `kv` (the store's handle); the caller opens and closes it. */
   constructor(kv: KvHandle) {
@@ -115,23 +137,54 @@ export class TokenStore {
     const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
     if (entry.value === null || entry.value.revoked) return null;
     const record: TokenRecord = { ...entry.value, revoked: true, revokedAt: iso(now) };
-    await retryLocked(() => this.#kv.set(key, record));
+    await retryLocked(() => this.#kv.atomic().set(key, record).sum(GENERATION_KEY, 1n).commit());
+    this.#cache.delete(`${kind}:${hash.value}`);
     return record;
   }
 
   /** The live token record of `token`, or null when it is unknown or revoked. */
   async authenticate(kind: TokenKind, token: string, now: number): Promise<TokenRecord | null> {
-    const key = ["token", kind, hashToken(token)];
+    const hash = hashToken(token);
+    await this.#recheck();
+    const cached = this.#cache.get(`${kind}:${hash}`);
+    if (cached !== undefined && !this.#touchDue(cached, now)) return cached;
+    const key = ["token", kind, hash];
     const entry = await retryLocked(() => this.#kv.get<TokenRecord>(key));
-    const record = entry.value;
-    if (record === null || record.revoked) return null;
-    if (record.lastUsedAt === null || now - Date.parse(record.lastUsedAt) >= TOUCH_EVERY_MS) {
+    let record = entry.value;
+    if (record === null || record.revoked) {
+      this.#cache.delete(`${kind}:${hash}`);
+      return null;
+    }
+    if (this.#touchDue(record, now)) {
       const touched = { ...record, lastUsedAt: iso(now) };
       // A lost race only loses a newer lastUsedAt; a revoke in between must win.
       await retryLocked(() => this.#kv.atomic().check(entry).set(key, touched).commit());
-      return touched;
+      record = touched;
     }
+    this.#remember(record);
     return record;
+  }
+
+  #touchDue(record: TokenRecord, now: number): boolean {
+    return record.lastUsedAt === null || now - Date.parse(record.lastUsedAt) >= TOUCH_EVERY_MS;
+  }
+
+  #remember(record: TokenRecord): void {
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    this.#cache.set(`${record.kind}:${record.hash}`, record);
+  }
+
+  /** Empties the cache when tokens were revoked or erased since it was last read (once a second). */
+  async #recheck(): Promise<void> {
+    if (performance.now() - this.#checkedAt < TOKEN_RECHECK_MS) return;
+    this.#checking ??= (async () => {
+      const entry = await retryLocked(() => this.#kv.get<Deno.KvU64>(GENERATION_KEY));
+      const generation = entry.value?.value ?? 0n;
+      if (generation !== this.#generation) this.#cache.clear();
+      this.#generation = generation;
+      this.#checkedAt = performance.now();
+    })().finally(() => this.#checking = null);
+    await this.#checking;
   }
 
   /**
@@ -146,10 +199,12 @@ export class TokenStore {
       if (entry.value === null || entry.value.revoked) return null;
       // A token is bound to the first host it is used by; that never changes.
       if (entry.value.host !== null) return entry.value.host;
-      const done = await retryLocked(() =>
-        this.#kv.atomic().check(entry).set(key, { ...entry.value!, host }).commit()
-      );
-      if (done.ok) return host;
+      const bound = { ...entry.value, host };
+      const done = await retryLocked(() => this.#kv.atomic().check(entry).set(key, bound).commit());
+      if (done.ok) {
+        if (this.#cache.has(`${bound.kind}:${bound.hash}`)) this.#remember(bound);
+        return host;
+      }
     }
     return null;
   }

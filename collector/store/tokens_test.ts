@@ -74,3 +74,41 @@ Deno.test("an agent token is bound to the first host that uses it, for good", ()
     await tokens.revoke("agent", "a", NOW);
     assert.equal(await tokens.bindHost(record, "ws-01"), null);
   }));
+
+Deno.test("a verified token costs no store read per request; one revoked elsewhere is refused within about a second", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let reads = 0;
+    const counted = new Proxy(kv, {
+      get(target, name) {
+        const member = Reflect.get(target, name, target);
+        if (name === "get" || name === "getMany") {
+          return (...args: unknown[]) => {
+            reads++;
+            return (member as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof member === "function" ? member.bind(target) : member;
+      },
+    });
+    const collector = new TokenStore(counted);
+    const cli = new TokenStore(kv);
+    const { token } = await cli.create({ kind: "agent", name: "ws-01", site: "BFI4", now: NOW });
+    assert.ok(await collector.authenticate("agent", token, NOW));
+    const before = reads;
+    for (let i = 1; i <= 100; i++) assert.ok(await collector.authenticate("agent", token, NOW + i));
+    // At most the revocation counter, read once a second (and this loop takes far less).
+    assert.ok(reads - before <= 2, `${reads - before} store reads for 100 requests`);
+    await cli.revoke("agent", "ws-01", NOW);
+    const revokedAt = performance.now();
+    let refusedAfter: number | null = null;
+    for (let i = 0; i < 60 && refusedAfter === null; i++) {
+      if (await collector.authenticate("agent", token, NOW) === null) {
+        refusedAfter = performance.now() - revokedAt;
+      } else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(refusedAfter !== null, "the revoked token was still accepted after 3 s");
+  } finally {
+    kv.close();
+  }
+});
