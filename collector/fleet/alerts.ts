@@ -125,6 +125,8 @@ export class CollectorAlerts implements AlertStats {
     }
     this.#outbox = new Outbox(options.kv, {
       channels,
+      // A deposed leader moves no message to "sending": each alert goes out once.
+      ...(options.fence === undefined ? {} : { fence: options.fence }),
       clock: { now: () => this.#clock.now(), sleep },
       channelPolicy: (name) => {
         const w = config.webhooks[name];

@@ -52,6 +52,11 @@ export interface OutboxOptions {
   onChange?: (change: OutboxChange) => void;
   /** In [0, 1), like Math.random (the default); spreads retry delays. */
   random?: () => number;
+  /**
+   * Adds a check to every state change, so that it commits only while the caller may deliver
+   * (the collector's leader lease: a deposed leader moves no message to "sending").
+   */
+  fence?: (op: Deno.AtomicOperation) => Deno.AtomicOperation;
 }
 
 /** What enqueue() takes. */

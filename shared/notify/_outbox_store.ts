@@ -177,10 +177,12 @@ export interface NewMessage {
 /** The outbox's reads and atomic writes on one KV handle. */
 export class OutboxStore {
   #kv: KvHandle;
+  #fence: (op: Deno.AtomicOperation) => Deno.AtomicOperation;
 
-  /** Works on `kv`; opens nothing. */
-  constructor(kv: KvHandle) {
+  /** Works on `kv`; opens nothing. State changes carry `fence`'s check when given. */
+  constructor(kv: KvHandle, fence?: (op: Deno.AtomicOperation) => Deno.AtomicOperation) {
     this.#kv = kv;
+    this.#fence = fence ?? ((op) => op);
   }
 
   /**
@@ -252,7 +254,7 @@ export class OutboxStore {
       history: appendHistory(old.history, event),
     };
     if (change.state !== "retrying") delete record.nextAttemptAt;
-    const op = this.#kv.atomic()
+    const op = this.#fence(this.#kv.atomic())
       .check({ key: keys.msg(old.id), versionstamp: current.versionstamp })
       .set(keys.msg(old.id), record);
     if (change.state !== old.state) {

@@ -57,6 +57,7 @@ export { MAX_RELAY_BODY_BYTES } from "./_outbox_options.ts";
 const log = getLogger(["scriptmon", "notify", "outbox"]);
 const ANSWER_MAX = 2048;
 const ERROR_PAUSE_MS = 1000;
+const CONFLICT_PAUSE_MS = 100;
 
 /** Per channel: its wakers, whether something was queued since it last looked, its recent sends. */
 interface Lane {
@@ -87,7 +88,7 @@ export class Outbox {
 
   /** Works on `kv` (opened by the caller); nothing happens before start(). */
   constructor(kv: KvHandle, options: OutboxOptions) {
-    this.#store = new OutboxStore(kv);
+    this.#store = new OutboxStore(kv, options.fence);
     this.#channels = options.channels;
     this.#clock = options.clock ?? realClock;
     this.#retry = options.retry ?? DEFAULT_RETRY;
@@ -400,7 +401,8 @@ export class Outbox {
       note: `attempt ${current.record.attempts + 1}`,
       patch: { attempts: current.record.attempts + 1 },
     });
-    if (!sending) return; // Changed meanwhile: the next round reads it again.
+    // Changed meanwhile, or fenced (no longer the leader): read again after a pause (no spinning).
+    if (!sending) return await this.#wait(lane, CONFLICT_PAUSE_MS, { wakeable: false });
     lane.inflight = id;
     lane.sends.push(this.#clock.now());
     const result = await this.#send(lane.channel, payload, id);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { OutboxStore } from "./_outbox_store.ts";
 import { hangingChannel, okChannel, rejectsWith, setup, text } from "./_outbox_testing.ts";
 import { Outbox } from "./outbox.ts";
+import { until } from "../../tests/_helpers.ts";
 import type { Payload } from "./types.ts";
 
 Deno.test("enqueue() does not queue a duplicate dedupeKey and answers the first id", async () => {
@@ -374,4 +375,34 @@ Deno.test("a receiver down for two minutes gets every message afterwards, in ord
   assert.deepEqual([...new Set(s.recorder.received)], ids.map((_, i) => `m${i}`));
   for (let i = 1; i < 20; i++) assert.equal(s.recorder.count(`m${i}`), 1);
   assert.ok((await s.outbox.get(ids[0]))!.attempts >= 8, "the head kept trying through the outage");
+});
+
+Deno.test("an outbox whose fence refuses (a deposed leader) sends nothing; once it passes, sends once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const channel = okChannel("a");
+  const lease = ["lease"];
+  let held = (await kv.set(lease, "us")).versionstamp;
+  let attempts = 0;
+  const outbox = new Outbox(kv, {
+    channels: new Map([["a", channel]]),
+    fence: (op) => {
+      attempts++;
+      return op.check({ key: lease, versionstamp: held });
+    },
+  });
+  try {
+    await kv.set(lease, "someone else"); // another collector took the lease
+    await outbox.enqueue({ channel: "a", dedupeKey: "k", payload: text("hello") });
+    outbox.start();
+    await until("three moves to sending tried", () => attempts >= 3, 10_000); // each refused
+    assert.deepEqual(channel.texts, []);
+    assert.equal((await outbox.list())[0].state, "queued");
+    held = (await kv.get(lease)).versionstamp!; // the lease is ours again
+    await outbox.idle();
+    assert.deepEqual(channel.texts, ["hello"]);
+    assert.equal((await outbox.list())[0].state, "sent");
+  } finally {
+    await outbox.close();
+    kv.close();
+  }
 });
