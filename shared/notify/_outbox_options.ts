@@ -124,3 +124,13 @@ export function retryDelay(r: RetryPolicy, attempts: number, random: () => numbe
   const spread = 1 + r.jitter * (2 * random() - 1);
   return Math.round(Math.min(r.maxDelayMs, Math.max(0, base * spread)));
 }
+
+/** Per channel: its wakers, whether something was queued since it last looked, its recent sends. */
+export interface Lane {
+  channel: Channel;
+  policy: ChannelPolicy;
+  dirty: boolean;
+  wake: (() => void) | null;
+  sends: number[];
+  inflight: string | null;
+}

@@ -8,7 +8,8 @@
  * interrupted between the two, so whether the provider got it is unknown.
  * It becomes "uncertain" and is not sent again (or, with `onUncertain:
  * "resend"`, queued again). Several processes may enqueue into one KV file;
- * one process delivers (the agent's instance lock sees to that).
+ * one process delivers (the agent's instance lock sees to that; among the
+ * collector's replicas, the leader, its moves fenced by its lease).
  */
 import type { KvHandle } from "../kv_handle.ts";
 import { getLogger } from "@logtape/logtape";
@@ -33,6 +34,7 @@ import {
   DEFAULT_POLICY,
   DEFAULT_RETRY,
   type EnqueueInput,
+  type Lane,
   type ListFilter,
   MAX_RELAY_BODY_BYTES,
   MAX_SLEEP_MS,
@@ -58,16 +60,6 @@ const log = getLogger(["scriptmon", "notify", "outbox"]);
 const ANSWER_MAX = 2048;
 const ERROR_PAUSE_MS = 1000;
 const CONFLICT_PAUSE_MS = 100;
-
-/** Per channel: its wakers, whether something was queued since it last looked, its recent sends. */
-interface Lane {
-  channel: Channel;
-  policy: ChannelPolicy;
-  dirty: boolean;
-  wake: (() => void) | null;
-  sends: number[];
-  inflight: string | null;
-}
 
 /** The durable outbox; see the module comment. */
 export class Outbox {
