@@ -13,6 +13,7 @@ import { limitsSchema, PROBE_SCHEMAS } from "../health/schema.ts";
 import {
   agentConfigSchema,
   agentSchema,
+  collectorSchema,
   logSchema,
   restartSchema,
   scriptDefaultsSchema,
@@ -64,6 +65,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
     ? agentSchema.shape
     : path.length === 1 && last === "defaults"
     ? scriptDefaultsSchema.shape
+    : path.length === 1 && last === "collector"
+    ? collectorSchema.shape
     : path.length === 2 && path[0] === "scripts"
     ? scriptSchema.shape
     : last === "restart"

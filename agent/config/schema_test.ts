@@ -30,6 +30,13 @@ Deno.test("parseConfig() reports an unknown table listing the known keys", () =>
     message:
       'unknown key "colour"; expected one of site, host, data_dir, log_dir, api_port, log_level, sample_interval, memory_warn, disk_warn',
   }]);
+  const unknown = issuesOf(lines("[collector]", "heartbeat = 1"))
+    .find((issue) => issue.path === "collector.heartbeat");
+  assert.equal(unknown?.message, 'unknown key "heartbeat"; did you mean "heartbeat_interval"?');
+  const wrong = issuesOf(lines("[collector]", "colour = 1")).find((i) =>
+    i.path === "collector.colour"
+  );
+  assert.match(wrong?.message ?? "", /^unknown key "colour"; expected one of url, token, /);
 });
 
 Deno.test("parseConfig() reports a wrong type with the value found", () => {

@@ -9,6 +9,10 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["scriptmon", "collector"]);
+
 /** The addresses of one `[collector]` table and the one in use. */
 export class CollectorEndpoints {
   readonly urls: readonly string[];
@@ -29,7 +33,12 @@ export class CollectorEndpoints {
    * report about an address no longer current changes nothing.
    */
   failed(url: string): void {
-    if (this.urls.length > 1 && url === this.current) this.#at = (this.#at + 1) % this.urls.length;
+    if (this.urls.length < 2 || url !== this.current) return;
+    this.#at = (this.#at + 1) % this.urls.length;
+    log.warn("The collector {url} did not answer; the agent uses {next} from now on", {
+      url,
+      next: this.current,
+    });
   }
 }
 

@@ -27,8 +27,10 @@ export function describeJsonValue(value: unknown): string {
 
 /** The message for `key`, unknown where `known` are: the closest as a hint, else all of them. */
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
-  const close = known.find((candidate) => editDistance(candidate, key) <= 2);
+  const close = known.find((candidate) => editDistance(candidate, key) <= 2) ??
+    known.find((candidate) => key.length >= 4 && candidate.startsWith(key));
   if (close !== undefined) return `unknown key ${JSON.stringify(key)}; did you mean "${close}"?`;
+  if (known.length === 0) return `unknown key ${JSON.stringify(key)}`;
   return `unknown key ${JSON.stringify(key)}; expected one of ${known.join(", ")}`;
 }
 
