@@ -47,6 +47,7 @@ import type { StoreSignals } from "./store/signals.ts";
 import { auditPageRoutes } from "./web/audit_page.tsx";
 import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
+import { FAVICON_SVG } from "./web/layout.tsx";
 import { securityHeaders } from "./web/security_headers.ts";
 
 const log = getLogger(["scriptmon", "collector", "http"]);
@@ -197,6 +198,12 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   app.use("*", accessGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Browsers and tools ask for it whatever the pages link to.
+  app.get("/favicon.ico", (c) =>
+    c.body(FAVICON_SVG, 200, {
+      "Content-Type": "image/svg+xml",
+      "Cache-Control": "max-age=86400",
+    }));
   app.get("/metrics", async (c) => {
     const [fleet, outbox] = await Promise.all([
       deps.store.listScripts(),
@@ -268,6 +275,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       live,
       secureCookie: deps.config.tls !== undefined,
       signInLimiter: new SignInLimiter(deps.store.kv, deps.signInLimits ?? {}),
+      ...(deps.uptime === undefined ? {} : { uptime: deps.uptime }),
       ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
       ...(deps.maxStreamsPerUser === undefined
         ? {}

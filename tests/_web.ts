@@ -2,6 +2,7 @@
  * The collector's app with users, for the web tests through `app.request()`:
  * sign in, keep the cookie and the page's CSRF token, ingest as an agent.
  */
+import { UptimeCache } from "../collector/fleet/mod.ts";
 import { createApp } from "../collector/mod.ts";
 import { parseConfig } from "../collector/config/mod.ts";
 import { Sessions } from "../collector/auth/mod.ts";
@@ -36,6 +37,8 @@ export interface WebFixture {
   signIn(name: string): Promise<Browser>;
   /** Ingests a heartbeat as agent `site`/`host` (a token per host, made on first use). */
   ingest(options: Parameters<typeof ingestRequest>[0]): Promise<Response>;
+  /** The scripts' last 24 hours for the tiles; `refresh()` it after ingests. */
+  uptime: UptimeCache;
 }
 
 /** The origin app.request() requests carry. */
@@ -64,10 +67,12 @@ export async function withWeb(
       ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
     });
     const live = new FleetLive({ maxClients: 3 });
+    const uptime = new UptimeCache(store, clock);
     const app = createApp({
       store,
       config,
       clock,
+      uptime,
       users,
       sessions,
       live,
@@ -79,6 +84,7 @@ export async function withWeb(
     const tokens = new Map<string, string>();
     await fn({
       app,
+      uptime,
       store,
       users,
       sessions,

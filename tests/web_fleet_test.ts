@@ -73,7 +73,7 @@ Deno.test("the fleet page shows sites with counts, workstations and tiles, probl
     ]);
     assert.match(
       html,
-      /<a href="\/scripts\/BFI4\/ws-01\/broken">broken<\/a><span class="st">crash-looping · unhealthy<\/span><span class="f">↻7 · 10 MB<\/span>/,
+      /<a href="\/scripts\/BFI4\/ws-01\/broken">broken<\/a><\/span><span class="st">crash-looping · unhealthy<\/span><span class="f">↻7 · 10 MB<\/span>/,
     );
     const counts = (site: string) =>
       Object.fromEntries(
@@ -91,6 +91,77 @@ Deno.test("the fleet page shows sites with counts, workstations and tiles, probl
       agentsOffline: 0,
       agents: 1,
     });
+  }));
+
+Deno.test("tiles offer only the commands their state allows, fold disabled scripts away, keep zeros quiet", () =>
+  withWeb(async (f) => {
+    await f.addUser("opal", "operator");
+    await f.addUser("vera", "viewer");
+    await f.ingest({
+      scripts: [
+        script("alpha"),
+        script("looping", { state: "crash-looping" }),
+        script("parked", { state: "stopped", enabled: true }),
+        script("old_report", { state: "stopped", enabled: false }),
+      ],
+    });
+    const html = await (await (await f.signIn("opal")).request("/")).text();
+    const buttons = (name: string) => {
+      const tile = html.slice(html.indexOf(`data-k="BFI4/ws-01/${name}"`));
+      const end = tile.indexOf('<div class="t ', 10);
+      return [...tile.slice(0, end < 0 ? undefined : end).matchAll(/data-a="(\w+)"/g)].map((m) =>
+        m[1]
+      );
+    };
+    assert.deepEqual(buttons("alpha"), ["restart", "stop"]);
+    assert.deepEqual(buttons("looping"), ["restart", "stop"]);
+    assert.deepEqual(buttons("parked"), ["start"]);
+    // The disabled script is folded under its workstation, behind a summary naming it.
+    const fold = html.indexOf('<details class="fold"><summary>1 disabled: old_report</summary>');
+    assert.ok(fold > 0, "a fold for the disabled script");
+    assert.ok(html.indexOf('data-k="BFI4/ws-01/old_report"') > fold);
+    assert.ok(html.indexOf('data-k="BFI4/ws-01/alpha"') < fold);
+    // The summary is shown once (site cards), its zeros quiet, its problems coloured.
+    assert.equal(html.match(/class="counts"/g)?.length, 1);
+    assert.match(html, /<span class="bad" data-c="crashLooping">1<\/span>/);
+    assert.match(html, /<span class="zero" data-c="unhealthy">0<\/span>/);
+    // A viewer gets no buttons at all.
+    const viewer = await (await (await f.signIn("vera")).request("/")).text();
+    assert.doesNotMatch(viewer, /data-a="/);
+  }));
+
+Deno.test("a tile shows its last 24 hours: uptime over the time known, restarts, an hourly strip", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const t0 = Date.parse("2026-05-01T08:00:00Z");
+    const at = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString();
+    const change = (seq: number, minutes: number, state: string, from: string | null) => ({
+      seq,
+      at: at(minutes),
+      kind: "state",
+      script: "rates",
+      data: { state, from },
+    });
+    f.clock.set(t0 + 4 * 3_600_000);
+    await f.ingest({
+      scripts: [script("rates")],
+      events: [
+        change(1, 0, "running", "starting"),
+        change(2, 120, "crash-looping", "running"),
+        change(3, 130, "starting", "crash-looping"),
+        change(4, 130, "running", "starting"),
+      ],
+    });
+    await f.uptime.refresh();
+    const html = await (await (await f.signIn("vera")).request("/")).text();
+    const tile = html.slice(html.indexOf('data-k="BFI4/ws-01/rates"'));
+    // Known for 4 h: up 3 h 50 min, down 10 min. The 20 hours before are unknown, not down.
+    assert.match(tile, /<span class="pc"[^>]*>95\.8 %<\/span>/);
+    assert.match(tile, /1 restart in 24 h/);
+    assert.match(
+      tile,
+      /<span class="strip"[^>]*><b class="n w20"><\/b><b class="u w2"><\/b><b class="d w1"><\/b><b class="u w1"><\/b><\/span>/,
+    );
   }));
 
 Deno.test("filters by query: other tiles are hidden, and a bad state is a 400", () =>

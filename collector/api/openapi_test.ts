@@ -27,6 +27,7 @@ const WEB_UI = [
   "GET /login",
   "POST /login",
   "POST /logout",
+  "GET /favicon.ico",
 ];
 /** The web UI's static assets: every route under this. */
 const WEB_ASSETS = "GET /static/";

@@ -70,6 +70,7 @@ export const PUBLIC_ROUTES: readonly (readonly [string, string])[] = [
   ["GET", "/login"],
   ["POST", "/login"],
   ["GET", "/static/app.css"],
+  ["GET", "/favicon.ico"],
 ];
 
 /** Whether `method path` needs no credential. */

@@ -164,6 +164,56 @@ export async function scriptSegments(store: Store, q: UptimeQuery): Promise<Segm
   return (await rawHistory(store, q)).parts;
 }
 
+/** A short window's uptime and segments from the raw history (no rollups: for the last day). */
+export async function recentWindow(
+  store: Store,
+  q: UptimeQuery,
+): Promise<{ uptime: Uptime; parts: Segment[] }> {
+  const { transitions, parts } = await rawHistory(store, q);
+  return { uptime: withRatio(summarize(parts, transitions, q.since, q.until)), parts };
+}
+
+/** A strip's letter for each bucket: `u` up, `d` down, `i` idle, `n` unknown. */
+const LETTER: Record<Bucket, string> = { up: "u", down: "d", idle: "i", unknown: "n" };
+
+/** Down time in a slot that paints it down whatever else it held. */
+const DOWN_SHOWS_MS = 60_000;
+
+/**
+ * `parts` over `[since, until)` as `slots` letters (see {@linkcode LETTER}), one per equal slot:
+ * down as soon as a minute of it was down (a short outage is seen), else up or idle, whichever
+ * filled more of the time it was known; unknown only when none of it was.
+ */
+export function stripOf(
+  parts: readonly Segment[],
+  since: number,
+  until: number,
+  slots: number,
+): string {
+  const width = (until - since) / slots;
+  let out = "";
+  for (let slot = 0; slot < slots; slot++) {
+    const from = since + slot * width;
+    const to = from + width;
+    const ms: Record<Bucket, number> = { up: 0, down: 0, idle: 0, unknown: 0 };
+    for (const part of parts) {
+      const overlap = Math.min(to, part.to) - Math.max(from, part.from);
+      if (overlap > 0) ms[bucketOf(part.state)] += overlap;
+    }
+    const known = ms.up + ms.idle;
+    out += LETTER[
+      ms.down >= Math.min(DOWN_SHOWS_MS, width / 2)
+        ? "down"
+        : known === 0
+        ? (ms.down > 0 ? "down" : "unknown")
+        : ms.up >= ms.idle
+        ? "up"
+        : "idle"
+    ];
+  }
+  return out;
+}
+
 /**
  * The uptime of a script over `[since, until)`: whole days from their
  * rollups where there is one, the rest from the state changes.

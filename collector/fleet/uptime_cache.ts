@@ -1,20 +1,38 @@
 /**
- * Every script's uptime over the last 24 hours, recomputed in the
- * background (`serve` refreshes it every 30 s, less often for a big fleet), so that listing
- * 10,000 scripts costs a map lookup per script instead of two KV queries.
+ * Every script's last 24 hours, recomputed in the background (`serve`
+ * refreshes it every 30 s, less often for a big fleet), so that listing
+ * 10,000 scripts or drawing their tiles costs a map lookup per script
+ * instead of two store queries: the uptime ratio, the restarts, and a strip
+ * of {@linkcode STRIP_SLOTS} letters (one an hour) for the tile's history bar.
  *
  * @module
  */
 
 import type { Clock } from "../clock.ts";
 import type { Store } from "../store/store.ts";
-import { DAY_MS, uptimeReport } from "./uptime.ts";
+import { DAY_MS, recentWindow, stripOf } from "./uptime.ts";
 
-/** The last computed 24-hour uptime ratio per script. */
+/** Slots of a tile's 24-hour strip: one an hour. */
+export const STRIP_SLOTS = 24;
+
+/** At most this many scripts' histories are read at once. */
+const PARALLEL = 16;
+
+/** A script's last 24 hours, as its tile shows them. */
+export interface RecentHistory {
+  /** up / (up + down) over the time its state was known; null when never up or down. */
+  ratio: number | null;
+  /** Starts after a crash. */
+  restarts: number;
+  /** One letter an hour, oldest first: `u` up, `d` down, `i` idle, `n` unknown. */
+  strip: string;
+}
+
+/** The last computed 24 hours per script. */
 export class UptimeCache {
   #store: Store;
   #clock: Clock;
-  #ratios = new Map<string, number | null>();
+  #recent = new Map<string, RecentHistory>();
   #computedAt: number | null = null;
 
   constructor(store: Store, clock: Clock) {
@@ -24,7 +42,12 @@ export class UptimeCache {
 
   /** up / (up + down) over the 24 h before the last refresh; null when unknown or not computed. */
   ratio(site: string, host: string, script: string): number | null {
-    return this.#ratios.get(`${site}\0${host}\0${script}`) ?? null;
+    return this.recent(site, host, script)?.ratio ?? null;
+  }
+
+  /** The script's last 24 hours as of the last refresh, or null before it. */
+  recent(site: string, host: string, script: string): RecentHistory | null {
+    return this.#recent.get(`${site}\0${host}\0${script}`) ?? null;
   }
 
   /** When the numbers were computed (ms), or null before the first refresh. */
@@ -32,11 +55,34 @@ export class UptimeCache {
     return this.#computedAt;
   }
 
-  /** Recomputes every script's ratio. */
+  /** Recomputes every script's last 24 hours. */
   async refresh(): Promise<void> {
-    const now = this.#clock.now();
-    const rows = await uptimeReport(this.#store, { since: now - DAY_MS, until: now });
-    this.#ratios = new Map(rows.map((r) => [`${r.site}\0${r.host}\0${r.script}`, r.ratio]));
-    this.#computedAt = now;
+    const until = this.#clock.now();
+    const since = until - DAY_MS;
+    const fleet = await this.#store.listScripts();
+    const wanted = fleet.flatMap(({ agent, scripts }) =>
+      scripts.map((s) => ({ site: agent.site, host: agent.host, script: s.name }))
+    );
+    const purgedBefore = await this.#store.history.purgedBefore();
+    const next = new Map<string, RecentHistory>();
+    for (let i = 0; i < wanted.length; i += PARALLEL) {
+      await Promise.all(
+        wanted.slice(i, i + PARALLEL).map(async (id) => {
+          const { uptime, parts } = await recentWindow(this.#store, {
+            ...id,
+            since,
+            until,
+            purgedBefore,
+          });
+          next.set(`${id.site}\0${id.host}\0${id.script}`, {
+            ratio: uptime.ratio,
+            restarts: uptime.restarts,
+            strip: stripOf(parts, since, until, STRIP_SLOTS),
+          });
+        }),
+      );
+    }
+    this.#recent = next;
+    this.#computedAt = until;
   }
 }

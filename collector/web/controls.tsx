@@ -22,12 +22,22 @@ export function canControl(user: SessionUser | null): boolean {
  * `data-k="<site>/<host>/<script>"` (the fleet page's tiles, to keep 10,000
  * of them lean).
  */
-export function ControlButtons(props: { site?: string; host?: string; script?: string }) {
+export function ControlButtons(
+  props: { site?: string; host?: string; script?: string; actions?: readonly ControlAction[] },
+) {
+  const actions = props.actions ?? ACTIONS;
   return (
     <span class="ctl" data-site={props.site} data-host={props.host} data-script={props.script}>
-      <button type="button" data-a="start">Start</button>
-      <button type="button" data-a="stop">Stop</button>
-      <button type="button" data-a="restart">Restart</button>
+      {
+        // deno-lint-ignore jsx-key
+        actions.map((action) => <button type="button" data-a={action}>{LABEL[action]}</button>)
+      }
     </span>
   );
 }
+
+/** What the buttons ask an agent to do. */
+export type ControlAction = "start" | "stop" | "restart";
+
+const ACTIONS: readonly ControlAction[] = ["start", "stop", "restart"];
+const LABEL: Record<ControlAction, string> = { start: "Start", stop: "Stop", restart: "Restart" };

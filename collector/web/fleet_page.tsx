@@ -14,7 +14,8 @@ import type { ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { formatBytes, formatDuration } from "../../shared/config/units.ts";
 import type { SessionUser } from "../auth/authenticate.ts";
 import { isDown } from "../fleet/views.ts";
-import { ControlButtons } from "./controls.tsx";
+import { type ControlAction, ControlButtons } from "./controls.tsx";
+import type { RecentHistory } from "../fleet/uptime_cache.ts";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 
 /** One workstation as the page shows it. */
@@ -138,11 +139,71 @@ function problemScore(counts: SiteCounts): number {
   return counts.crashLooping + counts.down + counts.unhealthy + counts.agentsOffline;
 }
 
-function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; hidden: boolean }) {
-  const { ws, s } = props;
+/** A script's last 24 hours, when the collector has computed them. */
+export type RecentOf = (site: string, host: string, script: string) => RecentHistory | null;
+
+/** The commands that make sense in a state: nothing starts what runs, nothing stops what is off. */
+export function actionsFor(s: ScriptSummary): ControlAction[] {
+  switch (s.state) {
+    case "running":
+    case "starting":
+      return ["restart", "stop"];
+    case "backoff":
+    case "crash-looping":
+    case "failed":
+    case "waiting-for-token":
+      return ["restart", "stop"];
+    case "stopping":
+      return [];
+    default: // stopped, exited, scheduled
+      return ["start"];
+  }
+}
+
+const STRIP_CLASS: Record<string, string> = { u: "u", d: "d", i: "i", n: "n" };
+
+/** The 24-hour strip as runs of one class each (a steady day is one element). */
+function Strip(props: { strip: string }) {
+  const runs: [string, number][] = [];
+  for (const letter of props.strip) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[0] === letter) last[1]++;
+    else runs.push([letter, 1]);
+  }
+  return (
+    <span class="strip" title="last 24 hours: green up, red down, grey stopped, blank unknown">
+      {
+        // A key would be rendered as an attribute on a plain element: these need none.
+        // deno-lint-ignore jsx-key
+        runs.map(([letter, n]) => <b class={`${STRIP_CLASS[letter] ?? "n"} w${n}`}></b>)
+      }
+    </span>
+  );
+}
+
+/** An uptime ratio as people read it: 100 %, 99.9 % (never rounded up to 100), 46 %. */
+export function formatRatio(ratio: number): string {
+  if (ratio >= 1) return "100 %";
+  const percent = Math.floor(ratio * 1000) / 10;
+  return `${percent.toFixed(1).replace(/\.0$/, "")} %`;
+}
+
+function Tile(
+  props: {
+    ws: WorkstationView;
+    s: ScriptSummary;
+    control: boolean;
+    hidden: boolean;
+    recent: RecentHistory | null;
+  },
+) {
+  const { ws, s, recent } = props;
   const tone = toneOf(s);
+  const restarts = recent?.restarts ?? 0;
   const facts = [
-    s.restarts > 0 ? `↻${s.restarts}` : null,
+    recent !== null
+      ? (restarts > 0 ? `${restarts} restart${restarts === 1 ? "" : "s"} in 24 h` : null)
+      : (s.restarts > 0 ? `↻${s.restarts}` : null), // the agent's count, until the day is known
     s.state === "running" && s.uptimeMs !== null ? `up ${formatDuration(s.uptimeMs)}` : null,
     s.rssBytes !== null ? formatBytes(s.rssBytes) : null,
     s.singleton?.here
@@ -152,6 +213,7 @@ function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; 
   ].filter((f) => f !== null).join(" · ");
   const failing = s.checks.find((check) => check.status === "failing");
   const reason = failing?.reason ?? (tone === "ok" ? null : s.reason);
+  const actions = props.control ? actionsFor(s) : [];
   return (
     <div
       class={`t ${tone}`}
@@ -161,11 +223,25 @@ function Tile(props: { ws: WorkstationView; s: ScriptSummary; control: boolean; 
       data-d={isDown(s) ? "1" : undefined}
       hidden={props.hidden}
     >
-      <a href={scriptHref(ws.site, ws.host, s.name)}>{s.name}</a>
-      <span class="st">{s.health === "unknown" ? s.state : `${s.state} · ${s.health}`}</span>
+      <span class="hd">
+        <a href={scriptHref(ws.site, ws.host, s.name)}>{s.name}</a>
+        {recent?.ratio === null || recent === null
+          ? null
+          : (
+            <span class="pc" title="uptime over the last 24 hours it was known">
+              {formatRatio(recent.ratio)}
+            </span>
+          )}
+      </span>
+      <span class="st">
+        {s.health === "unknown" || s.health === undefined ? s.state : `${s.state} · ${s.health}`}
+      </span>
+      {recent === null ? null : <Strip strip={recent.strip} />}
       {facts === "" ? null : <span class="f">{facts}</span>}
-      {reason === null || reason === undefined ? null : <span class="r">{reason}</span>}
-      {props.control ? <ControlButtons /> : null}
+      {reason === null || reason === undefined || reason === ""
+        ? null
+        : <span class="r" title={reason}>{reason}</span>}
+      {actions.length === 0 ? null : <ControlButtons actions={actions} />}
     </div>
   );
 }
@@ -206,19 +282,38 @@ function passes(ws: WorkstationView, s: ScriptSummary, filter: FleetFilter): boo
   return matchesState(s, ws.online, filter.state) && matchesText(ws, s, filter.q);
 }
 
-function Workstation(props: { ws: WorkstationView; filter: FleetFilter; control: boolean }) {
+/** A script switched off in the config, or stopped and left so: folded away under its workstation. */
+function isFolded(s: ScriptSummary): boolean {
+  return !s.enabled && (s.state === "stopped" || s.state === "exited");
+}
+
+function Workstation(
+  props: { ws: WorkstationView; filter: FleetFilter; control: boolean; recent?: RecentOf },
+) {
   const { ws, filter } = props;
   const scripts = [...ws.scripts].sort((a, b) =>
     RANK[toneOf(a)] - RANK[toneOf(b)] || a.name.localeCompare(b.name)
   );
-  const shown = scripts.map((s) => passes(ws, s, filter));
+  const shown = new Map(scripts.map((s) => [s, passes(ws, s, filter)]));
   const filtered = filter.state !== undefined || filter.q !== undefined;
+  const tile = (s: ScriptSummary) => (
+    <Tile
+      key={s.name}
+      ws={ws}
+      s={s}
+      control={props.control}
+      hidden={!shown.get(s)}
+      recent={props.recent?.(ws.site, ws.host, s.name) ?? null}
+    />
+  );
+  const live = scripts.filter((s) => !isFolded(s));
+  const folded = scripts.filter(isFolded);
   return (
     <section
       class="ws"
       data-ws={`${ws.site}/${ws.host}`}
       data-on={ws.online ? "1" : "0"}
-      hidden={filtered && !shown.includes(true)}
+      hidden={filtered && ![...shown.values()].includes(true)}
     >
       <h3>
         {ws.host}{" "}
@@ -228,29 +323,45 @@ function Workstation(props: { ws: WorkstationView; filter: FleetFilter; control:
         <small>{`${ws.os} · ${ws.version}`}</small>
       </h3>
       {ws.tokens === undefined || ws.tokens.length === 0 ? null : <Tokens tokens={ws.tokens} />}
-      <div class="tiles">
-        {scripts.map((s, i) => (
-          <Tile key={s.name} ws={ws} s={s} control={props.control} hidden={!shown[i]} />
-        ))}
-      </div>
+      <div class="tiles">{live.map(tile)}</div>
+      {folded.length === 0 ? null : (
+        <details class="fold">
+          <summary>{`${folded.length} disabled: ${folded.map((s) => s.name).join(", ")}`}</summary>
+          <div class="tiles">{folded.map(tile)}</div>
+        </details>
+      )}
     </section>
   );
 }
 
 /** One workstation block, as the live stream sends it (unfiltered: the page filters it). */
-export function renderWorkstation(ws: WorkstationView, options: { control: boolean }): string {
-  return renderHtml(<Workstation ws={ws} filter={{}} control={options.control} />);
+export function renderWorkstation(
+  ws: WorkstationView,
+  options: { control: boolean; recent?: RecentOf },
+): string {
+  return renderHtml(
+    <Workstation ws={ws} filter={{}} control={options.control} recent={options.recent} />,
+  );
+}
+
+/** One count: coloured when it is not zero, quiet when it is. */
+function Count(props: { name: keyof SiteCounts; value: number; tone: Tone | "" }) {
+  return (
+    <span class={props.value === 0 || props.tone === "" ? "zero" : props.tone} data-c={props.name}>
+      {props.value}
+    </span>
+  );
 }
 
 function Counts(props: { counts: SiteCounts }) {
   const c = props.counts;
   return (
     <span class="counts">
-      <span class="ok" data-c="running">{c.running}</span> running{" "}
-      <span class="bad" data-c="unhealthy">{c.unhealthy}</span> unhealthy{" "}
-      <span class="bad" data-c="crashLooping">{c.crashLooping}</span> crash-looping{" "}
-      <span class="bad" data-c="down">{c.down}</span> down{" "}
-      <span class="warn" data-c="agentsOffline">{c.agentsOffline}</span> of{" "}
+      <Count name="running" value={c.running} tone="ok" /> running{" "}
+      <Count name="unhealthy" value={c.unhealthy} tone="bad" /> unhealthy{" "}
+      <Count name="crashLooping" value={c.crashLooping} tone="bad" /> crash-looping{" "}
+      <Count name="down" value={c.down} tone="bad" /> down{" "}
+      <Count name="agentsOffline" value={c.agentsOffline} tone="warn" /> of{" "}
       <span data-c="agents">{c.agents}</span> agents offline
     </span>
   );
@@ -262,6 +373,8 @@ export interface FleetPageInput {
   workstations: WorkstationView[];
   user: SessionUser;
   filter: FleetFilter;
+  /** Each script's last 24 hours (uptime, restarts, strip) when computed. */
+  recent?: RecentOf;
 }
 
 /** The whole fleet page: every workstation of the user's sites, the filter's misses hidden. */
@@ -333,17 +446,21 @@ export function renderFleetPage(input: FleetPageInput): string {
               Nothing matches the filter.
             </p>
           )}
-        {sites.map(({ site, list, counts }) => (
+        {sites.map(({ site, list }) => (
           <section
             class="site"
             data-site={site}
             hidden={filter.site !== undefined && filter.site !== site}
           >
-            <h2>
-              {site} <Counts counts={counts} />
-            </h2>
+            <h2>{site}</h2>
             {list.map((ws) => (
-              <Workstation key={ws.host} ws={ws} filter={filter} control={control} />
+              <Workstation
+                key={ws.host}
+                ws={ws}
+                filter={filter}
+                control={control}
+                recent={input.recent}
+              />
             ))}
           </section>
         ))}

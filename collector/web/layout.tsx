@@ -42,6 +42,14 @@ export interface LayoutProps {
   children?: Child;
 }
 
+/** The pages' icon: a pulse on the accent colour (also served at `/favicon.ico`). */
+export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
+  '<rect width="32" height="32" rx="7" fill="#0b5cad"/>' +
+  '<path d="M4 17h6l3-7 5 14 3-7h7" fill="none" stroke="#fff" stroke-width="3" ' +
+  'stroke-linecap="round" stroke-linejoin="round"/></svg>';
+
+const FAVICON_HREF = `data:image/svg+xml,${encodeURIComponent(FAVICON_SVG)}`;
+
 /** A whole page. */
 export function Layout(props: LayoutProps) {
   const { user } = props;
@@ -53,6 +61,7 @@ export function Layout(props: LayoutProps) {
         <meta name="color-scheme" content="light dark" />
         {user === null ? null : <meta name="csrf-token" content={user.session.csrf} />}
         <title>{`${props.title} · scriptmon`}</title>
+        <link rel="icon" type="image/svg+xml" href={FAVICON_HREF} />
         <link rel="stylesheet" href="/static/app.css" />
         {user === null ? null : <script src="/static/app.js" defer></script>}
         {(props.scripts ?? []).map((src) => <script key={src} src={src} defer></script>)}

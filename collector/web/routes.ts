@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { UptimeCache } from "../fleet/uptime_cache.ts";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { compress } from "hono/compress";
@@ -60,6 +61,8 @@ export interface WebDeps {
   maxStreamsPerUser?: number;
   /** Sign-in lockouts; default the default limits over the store's KV. */
   signInLimiter?: SignInLimiter;
+  /** Each script's last 24 hours for the tiles (uptime, restarts, strip); absent: not shown. */
+  uptime?: UptimeCache;
 }
 
 /** At most this many live streams (pages) per user at once. */
@@ -86,6 +89,9 @@ export function workstationsFor(
 /** The web routes, to mount at `/`. */
 export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
   const { store, clock, users, sessions, live } = deps;
+  const recent = deps.uptime === undefined
+    ? undefined
+    : (site: string, host: string, script: string) => deps.uptime!.recent(site, host, script);
   /** Open live streams per user name. */
   const streamsOf = new Map<string, number>();
   const limiter = deps.signInLimiter ?? new SignInLimiter(store.kv);
@@ -170,6 +176,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     return c.html(renderFleetPage({
       workstations,
       user,
+      ...(recent === undefined ? {} : { recent }),
       filter: {
         ...(site === undefined ? {} : { site }),
         ...(state === "" ? {} : { state }),
@@ -184,7 +191,9 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     let byKind = rendered.get(ws);
     if (byKind === undefined) rendered.set(ws, byKind = new Map());
     let html = byKind.get(control);
-    if (html === undefined) byKind.set(control, html = renderWorkstation(ws, { control }));
+    if (html === undefined) {
+      byKind.set(control, html = renderWorkstation(ws, { control, ...(recent ? { recent } : {}) }));
+    }
     return html;
   };
 

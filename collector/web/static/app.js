@@ -148,6 +148,14 @@ function applyFilter(root) {
   if (none) none.hidden = any;
 }
 
+const TONE_OF_COUNT = {
+  running: "ok",
+  unhealthy: "bad",
+  crashLooping: "bad",
+  down: "bad",
+  agentsOffline: "warn",
+};
+
 function recount(site) {
   const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
   if (section === null) return;
@@ -169,16 +177,14 @@ function recount(site) {
       if (tile.dataset.d === "1") counts.down++;
     }
   }
-  const places = [
-    section.querySelector("h2 .counts"),
-    document.querySelector(`.sites li[data-site="${CSS.escape(site)}"] .counts`),
-  ];
-  for (const place of places) {
-    if (place === null) continue;
-    for (const [name, value] of Object.entries(counts)) {
-      const cell = place.querySelector(`[data-c="${name}"]`);
-      if (cell) cell.textContent = String(value);
-    }
+  const place = document.querySelector(`.sites li[data-site="${CSS.escape(site)}"] .counts`);
+  if (place === null) return;
+  for (const [name, value] of Object.entries(counts)) {
+    const cell = place.querySelector(`[data-c="${name}"]`);
+    if (cell === null) continue;
+    cell.textContent = String(value);
+    // Zeros stay quiet; a count that is not zero takes its colour.
+    if (TONE_OF_COUNT[name]) cell.className = value === 0 ? "zero" : TONE_OF_COUNT[name];
   }
 }
 
