@@ -171,7 +171,7 @@ function Strip(props: { strip: string }) {
     else runs.push([letter, 1]);
   }
   return (
-    <span class="strip" title="last 24 hours: green up, red down, grey stopped, blank unknown">
+    <span class="strip">
       {
         // A key would be rendered as an attribute on a plain element: these need none.
         // deno-lint-ignore jsx-key
@@ -225,13 +225,11 @@ function Tile(
     >
       <span class="hd">
         <a href={scriptHref(ws.site, ws.host, s.name)}>{s.name}</a>
-        {recent?.ratio === null || recent === null
-          ? null
-          : (
-            <span class="pc" title="uptime over the last 24 hours it was known">
-              {formatRatio(recent.ratio)}
-            </span>
-          )}
+        {recent?.ratio === null || recent === null ? null : (
+          <span class="pc">
+            {formatRatio(recent.ratio)}
+          </span>
+        )}
       </span>
       <span class="st">
         {s.health === "unknown" || s.health === undefined ? s.state : `${s.state} · ${s.health}`}
@@ -431,6 +429,14 @@ export function renderFleetPage(input: FleetPageInput): string {
         <button type="submit">Filter</button>
         <span id="live" class="live">not live</span>
       </form>
+      {input.recent === undefined ? null : (
+        <p class="legend">
+          On each tile, the last 24 hours: uptime over the time its state was known, and a strip of
+          an hour a slot (<b class="u"></b> up, <b class="d"></b> down, <b class="i"></b> stopped,
+          {" "}
+          <b class="n"></b> unknown).
+        </p>
+      )}
       <ul class="sites">
         {sites.map(({ site, counts }) => (
           <li data-site={site}>
