@@ -70,10 +70,61 @@ Deno.test("the script page shows state, uptime, timeline, charts data, checks an
     assert.match(html, /<td>backoff → running, pid 20724<\/td>/);
     assert.doesNotMatch(html, /\{&quot;pid&quot;|\{"pid"/);
     assert.ok(!html.includes("other"), "only this script's events");
-    assert.match(html, /id="chart-rss"[^>]*data-points="\[\[\d+\],\[9\.5\]\]"/);
+    // One sample so far: said in words, not drawn as a lone dot; the next one makes a chart.
+    assert.match(html, /<p class="empty" id="chart-rss">One sample so far/);
+    assert.ok(!html.includes('id="incident"'), "a running script is in no incident");
     assert.match(html, /<script [^>]*src="\/static\/uplot.js" defer><\/script>/);
     assert.match(html, /href="\/scripts\/BFI4\/ws-01\/rates\/log"/);
     assert.ok(!html.includes('class="ctl"'), "a viewer sees no control buttons");
+    f.clock.set(now + 5 * 60_000);
+    await f.ingest({ host: "ws-01", scripts: [script("rates")] });
+    const later = await (await vera.request("/scripts/BFI4/ws-01/rates")).text();
+    assert.match(later, /id="chart-rss"[^>]*data-points="\[\[\d+,\d+\],\[9\.5,9\.5\]\]"/);
+  }));
+
+Deno.test("a script down now shows its incident: since when, restarts since, its last exit", () =>
+  withWeb(async (f) => {
+    await f.addUser("otto", "operator");
+    const now = f.clock.now();
+    const at = (ago: number) => new Date(now - ago).toISOString();
+    const change = (seq: number, ago: number, state: string, from: string) => ({
+      seq,
+      at: at(ago),
+      kind: "state",
+      script: "rates",
+      data: { state, from },
+    });
+    await f.ingest({
+      host: "ws-01",
+      scripts: [script("rates", {
+        state: "crash-looping",
+        pid: null,
+        lastExit: { at: at(5_000), code: 3, signal: null },
+      })],
+      events: [
+        change(1, 3_600_000, "running", "starting"),
+        change(2, 600_000, "backoff", "running"), // the first failure: 10 min ago
+        change(3, 590_000, "starting", "backoff"),
+        change(4, 589_000, "running", "starting"),
+        change(5, 300_000, "crash-looping", "running"),
+        change(6, 290_000, "starting", "crash-looping"),
+        change(7, 289_000, "running", "starting"),
+        change(8, 5_000, "crash-looping", "running"),
+      ],
+    });
+    const html = await (await (await f.signIn("otto")).request("/scripts/BFI4/ws-01/rates")).text();
+    const incident = html.slice(html.indexOf('id="incident"'));
+    assert.match(
+      incident,
+      new RegExp(
+        `Down since <time datetime="${
+          at(600_000)
+        }">[^<]+</time> · 10m ago, 2 restarts since; it last exited with code 3\\.`,
+      ),
+    );
+    // Only what the state allows: it is not running, but restarting or stopping it makes sense.
+    const buttons = [...html.matchAll(/data-a="(\w+)"/g)].map((m) => m[1]);
+    assert.deepEqual(buttons, ["restart", "stop"]);
   }));
 
 Deno.test("the script page shows control buttons to an operator; unknown scripts and other sites are 404 or refused", () =>

@@ -24,7 +24,7 @@ import {
 } from "../fleet/uptime.ts";
 import { canControl, ControlButtons } from "./controls.tsx";
 import { describeEvent } from "./event_text.ts";
-import { toneOf } from "./fleet_page.tsx";
+import { actionsFor, toneOf } from "./fleet_page.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 
 /** Events read per page of the store while looking for this script's. */
@@ -137,10 +137,18 @@ export function renderScriptPage(view: ScriptView, user: SessionUser): string {
         {s.checks.length === 0 ? null : <span class="badge">{s.health}</span>}
         <a href={`${href}/log`}>Log</a>
         {canControl(user)
-          ? <ControlButtons site={agent.site} host={agent.host} script={s.name} />
+          ? (
+            <ControlButtons
+              site={agent.site}
+              host={agent.host}
+              script={s.name}
+              actions={actionsFor(s)}
+            />
+          )
           : null}
       </div>
       {s.reason === null ? null : <p class="muted">{s.reason}</p>}
+      <Incident view={view} />
       <Cards view={view} />
       <section class="panel timeline">
         <h2>State, last 24 hours</h2>
@@ -186,6 +194,66 @@ function percent(u: Uptime): string {
   return u.ratio === null ? "–" : `${(u.ratio * 100).toFixed(2)} %`;
 }
 
+/** A moment as people read it: `2026-12-05 18:10:01 UTC · 8s ago` (the page's script shows it in local time). */
+export function When(props: { at: string; now: number }) {
+  const ago = props.now - Date.parse(props.at);
+  return (
+    <>
+      <time datetime={props.at}>{`${props.at.slice(0, 19).replace("T", " ")} UTC`}</time>
+      {ago >= 0 ? ` · ${formatDuration(ago)} ago` : ""}
+    </>
+  );
+}
+
+/** A run this long ends an incident (as the agent ends a crash loop). */
+const HELD_MS = 10 * 60_000;
+
+/**
+ * The incident the script is in: from the first failure of its current streak (down time, and
+ * runs that did not last {@linkcode HELD_MS}) to now, and the starts within it; null when it is
+ * not down now.
+ */
+export function currentIncident(
+  segments: readonly Segment[],
+): { since: number; starts: number } | null {
+  const last = segments.at(-1);
+  if (last === undefined || bucketOf(last.state) !== "down") return null;
+  let since = last.from;
+  let starts = 0;
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const seg = segments[i];
+    const bucket = bucketOf(seg.state);
+    const retry = bucket === "up" && seg.to - seg.from < HELD_MS;
+    if (bucket !== "down" && !retry) break;
+    if (seg.state === "starting") starts++;
+    since = seg.from;
+  }
+  return { since, starts };
+}
+
+function Incident(props: { view: ScriptView }) {
+  const { view } = props;
+  const incident = currentIncident(view.segments);
+  if (incident === null) return null;
+  const exit = view.script.lastExit;
+  return (
+    <section class="panel incident" id="incident">
+      <h2>Current incident</h2>
+      <p>
+        {"Down since "}
+        <When at={new Date(incident.since).toISOString()} now={view.now} />
+        {`, ${incident.starts} restart${incident.starts === 1 ? "" : "s"} since`}
+        {exit === null
+          ? "."
+          : `; it last exited with ${
+            exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`
+          }.`} Its last output is in the{" "}
+        <a href={`${scriptHref(view.agent.site, view.agent.host, view.script.name)}/log`}>log</a>.
+      </p>
+    </section>
+  );
+}
+
 function Cards(props: { view: ScriptView }) {
   const { script: s, uptimeDay, uptimeWeek } = props.view;
   const exit = s.lastExit;
@@ -200,9 +268,9 @@ function Cards(props: { view: ScriptView }) {
         <div class="big" id="uptime-7d">{percent(uptimeWeek)}</div>
       </div>
       <div class="card">
-        <h2>Restarts</h2>
+        <h2>Restarts, 24 h</h2>
         <div class="big">{uptimeDay.restarts}</div>
-        <small>24 h · {uptimeWeek.restarts} in 7 d · {s.restarts} since the agent started</small>
+        <small>{`${uptimeWeek.restarts} in 7 days · ${s.restarts} since the agent started`}</small>
       </div>
       <div class="card">
         <h2>Process</h2>
@@ -223,7 +291,7 @@ function Cards(props: { view: ScriptView }) {
             ? `code ${exit.code}`
             : `signal ${exit.signal}`}
         </div>
-        <small>{exit?.at ?? ""}</small>
+        <small>{exit === null ? "" : <When at={exit.at} now={props.view.now} />}</small>
       </div>
     </div>
   );
@@ -301,6 +369,19 @@ function Chart(
     now: number;
   },
 ) {
+  const measured = props.points[1].filter((v) => v !== null).length;
+  if (measured < 2) {
+    return (
+      <figure>
+        <figcaption>{props.label}</figcaption>
+        <p class="empty" id={props.id}>
+          {measured === 0
+            ? "No samples yet: the agent sends one every 5 minutes while the script runs."
+            : "One sample so far: the chart starts with the next (every 5 minutes)."}
+        </p>
+      </figure>
+    );
+  }
   return (
     <figure>
       <figcaption>{props.label}</figcaption>
@@ -347,7 +428,7 @@ function Events(props: { events: StoredEvent[] }) {
     <table class="list" id="events">
       <thead>
         <tr>
-          <th>Time (UTC)</th>
+          <th>Time</th>
           <th>Kind</th>
           <th>Detail</th>
         </tr>
@@ -356,7 +437,7 @@ function Events(props: { events: StoredEvent[] }) {
         {props.events.map((e) => (
           <tr>
             <td>
-              <time datetime={e.at}>{e.at.replace("T", " ").slice(0, 19)}</time>
+              <time datetime={e.at}>{`${e.at.replace("T", " ").slice(0, 19)} UTC`}</time>
             </td>
             <td>{e.kind}</td>
             <td>{describeEvent(e.kind, e.data)}</td>

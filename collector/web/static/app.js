@@ -270,3 +270,20 @@ if (fleet !== null && filters !== null) {
   });
   connect();
 }
+
+// ---- times in the viewer's time zone ---------------------------------------------------------
+
+// The server writes UTC (`<time datetime>`); the reader sees their own clock, UTC on hover.
+const LOCAL_TIME = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+for (const time of document.querySelectorAll("time[datetime]")) {
+  const ms = Date.parse(time.getAttribute("datetime") ?? "");
+  if (Number.isNaN(ms)) continue;
+  time.title = time.textContent ?? "";
+  time.textContent = LOCAL_TIME.format(ms);
+}
