@@ -12,7 +12,7 @@ import { auditCommands, recordCli } from "./cli/audit.ts";
 import { eraseCommands } from "./cli/erase.ts";
 import { secretCommands } from "./cli/secret.ts";
 import { userSessionCommands } from "./cli/sessions.ts";
-import { apiTokenCommands } from "./cli/tokens.ts";
+import { apiTokenCommands, wallTokenCommands } from "./cli/tokens.ts";
 import { userCommands } from "./cli/users.ts";
 import {
   ConfigError,
@@ -251,6 +251,7 @@ function program(): Command {
     });
   tokenCommands(cli, "agent", load);
   apiTokenCommands(cli, load);
+  wallTokenCommands(cli, load);
   userCommands(cli, load);
   userSessionCommands(cli, load);
   auditCommands(cli, load);

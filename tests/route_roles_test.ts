@@ -48,6 +48,8 @@ const AGENT_ONLY = (ok: number): Row => [401, ok, 401, 401, 401, 401];
 const TABLE: Record<string, Case> = {
   "GET /healthz": { request: get("/healthz"), cookie: [200, 200, 200, 200, 200, 200] },
   "GET /favicon.ico": { request: get("/favicon.ico"), cookie: [200, 200, 200, 200, 200, 200] },
+  // Only a wall token opens it (tests/web_wall_test.ts): no session, API or agent token does.
+  "GET /wall": { request: get("/wall"), cookie: [401, 401, 401, 401, 401, 401] },
   "GET /metrics": { request: get("/metrics"), cookie: [401, 401, 200, 200, 200, 403] },
   "GET /api/v1/openapi.json": { request: get("/api/v1/openapi.json"), cookie: READ },
   "POST /api/v1/ingest": {

@@ -28,6 +28,7 @@ const WEB_UI = [
   "POST /login",
   "POST /logout",
   "GET /favicon.ico",
+  "GET /wall",
 ];
 /** The web UI's static assets: every route under this. */
 const WEB_ASSETS = "GET /static/";

@@ -60,7 +60,8 @@ export function requiredAccess(method: string, path: string): { role: Role; allS
 
 /** `User "ann"` or `API token "ops"`, for messages. */
 export function describe(principal: Principal): string {
-  return `${principal.kind === "user" ? "User" : "API token"} "${principal.name}"`;
+  const what = { user: "User", "api-token": "API token", "wall-token": "Wall token" };
+  return `${what[principal.kind]} "${principal.name}"`;
 }
 
 /** The principal of a request (set by the auth for users and API tokens). */

@@ -64,6 +64,9 @@ export interface CollectorEnv {
 /** The session cookie's name. */
 export const SESSION_COOKIE = "scriptmon_session";
 
+/** The wall screen's cookie: its wall token, set by `/wall?key=<token>` (see `web/wall_page.tsx`). */
+export const WALL_COOKIE = "scriptmon_wall";
+
 /** Routes answered without any credential. */
 export const PUBLIC_ROUTES: readonly (readonly [string, string])[] = [
   ["GET", "/healthz"],
@@ -150,6 +153,34 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
     c.set("principal", null);
     if (isPublic(method, path)) {
       c.set("actor", "anonymous");
+      return await next();
+    }
+    // The wall: a read-only wall token (from ?key= the first time, then its cookie), never a
+    // session, so that a screen stays signed in for as long as the token lives.
+    if (path === "/wall" && method === "GET") {
+      const key = c.req.query("key") ?? getCookie(c, WALL_COOKIE);
+      if (key === undefined) {
+        throw new HttpError(
+          401,
+          "The wall needs a wall token: open /wall?key=<token> " +
+            "(made with `scriptmon-collector wall-token create <name>`)",
+        );
+      }
+      const record = /^[A-Za-z0-9_-]{1,200}$/.test(key)
+        ? await deps.store.authenticate("wall", key, deps.clock.now())
+        : null;
+      if (record === null) {
+        deleteCookie(c, WALL_COOKIE, { path: "/wall" });
+        throw new HttpError(401, "Unknown or revoked wall token for /wall");
+      }
+      c.set("token", record);
+      c.set("actor", `wall-token:${record.name}`);
+      c.set("principal", {
+        kind: "wall-token",
+        name: record.name,
+        role: "viewer",
+        sites: record.sites ?? null,
+      });
       return await next();
     }
     const kind = tokenKindFor(path);

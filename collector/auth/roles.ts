@@ -23,7 +23,7 @@ export function roleAllows(role: Role, needed: Role): boolean {
 
 /** Who asks, the same shape for a signed-in user and an API token. */
 export interface Principal {
-  kind: "user" | "api-token";
+  kind: "user" | "api-token" | "wall-token";
   name: string;
   role: Role;
   /** Null: every site. */

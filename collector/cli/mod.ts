@@ -9,5 +9,5 @@ export { auditCommands, recordCli } from "./audit.ts";
 export { eraseCommands } from "./erase.ts";
 export { secretCommands } from "./secret.ts";
 export { userSessionCommands } from "./sessions.ts";
-export { apiTokenCommands } from "./tokens.ts";
+export { apiTokenCommands, wallTokenCommands } from "./tokens.ts";
 export { userCommands } from "./users.ts";

@@ -99,10 +99,53 @@ export function apiTokenCommands(cli: Command, load: () => Promise<ResolvedColle
       );
       console.log(token);
     });
+  listAndRevoke(group, "api", load);
+}
+
+/** Adds the `wall-token` command group to `cli`: read-only tokens for a wall screen (`/wall`). */
+export function wallTokenCommands(
+  cli: Command,
+  load: () => Promise<ResolvedCollectorConfig>,
+): void {
+  const group = cli.command("wall-token").description(
+    "read-only tokens for a wall screen: open /wall?key=<token> on it once",
+  );
+  group.command("create <name>")
+    .description("create a wall token and print it (shown only once; only its hash is kept)")
+    .option("--sites <sites>", "comma-separated sites the wall shows (default: all)")
+    .action(async (raw: string, options: { sites?: string }) => {
+      const name = checkName("name", raw);
+      const sites = parseSites(options.sites);
+      const { token } = await withStore(await load(), async (store) => {
+        const created = await store.createToken({ kind: "wall", name, sites, now: Date.now() });
+        await recordCli(store.kv, {
+          action: "token.create",
+          target: `wall/${name}`,
+          result: "ok",
+          detail: { sites: sites === null ? "all" : sites.join(",") },
+        });
+        return created;
+      });
+      console.error(
+        `Created wall token "${name}" for ${
+          sites === null ? "all sites" : `sites ${sites.join(", ")}`
+        }. It is shown once; open /wall?key=<token> on the screen:`,
+      );
+      console.log(token);
+    });
+  listAndRevoke(group, "wall", load);
+}
+
+/** `list` and `revoke` of a token group (`api-token`, `wall-token`). */
+function listAndRevoke(
+  group: Command,
+  kind: "api" | "wall",
+  load: () => Promise<ResolvedCollectorConfig>,
+): void {
   group.command("list").description("list tokens (names, roles, sites and use, never the tokens)")
     .option("--json", "as JSON")
     .action(async (options: { json?: boolean }) => {
-      const tokens = (await withStore(await load(), (store) => store.listTokens("api")))
+      const tokens = (await withStore(await load(), (store) => store.listTokens(kind)))
         .map(publicToken);
       if (options.json) {
         console.log(JSON.stringify({ tokens }, null, 2));
@@ -120,20 +163,20 @@ export function apiTokenCommands(cli: Command, load: () => Promise<ResolvedColle
         ]),
       ));
     });
-  group.command("revoke <name>").description("revoke a token; it stops working at once")
+  group.command("revoke <name>").description("revoke a token; it stops working within a second")
     .action(async (name: string) => {
       const revoked = await withStore(await load(), async (store) => {
-        const record = await store.revokeToken("api", name, Date.now());
+        const record = await store.revokeToken(kind, name, Date.now());
         if (record !== null) {
           await recordCli(store.kv, {
             action: "token.revoke",
-            target: `api/${name}`,
+            target: `${kind}/${name}`,
             result: "ok",
           });
         }
         return record;
       });
-      if (revoked === null) throw new RangeError(`No active api token named "${name}"`);
-      console.log(`Revoked api token "${name}"`);
+      if (revoked === null) throw new RangeError(`No active ${kind} token named "${name}"`);
+      console.log(`Revoked ${kind} token "${name}"`);
     });
 }

@@ -1,6 +1,7 @@
 /**
  * Bearer tokens, agent and API: 32 random bytes, base64url, with a prefix
- * saying what the token is for (`smag_` agent, `smapi_` API). Only the
+ * saying what the token is for (`smag_` agent, `smapi_` API, `smwall_` a wall
+ * screen's read-only view). Only the
  * SHA-256 hash is stored; the token itself is shown once, when created.
  *
  * Keys: `["token", kind, hash]` → {@linkcode TokenRecord};
@@ -25,7 +26,7 @@ import {
   type TokenRecord,
 } from "./types.ts";
 
-const PREFIX: Record<TokenKind, string> = { agent: "smag_", api: "smapi_" };
+const PREFIX: Record<TokenKind, string> = { agent: "smag_", api: "smapi_", wall: "smwall_" };
 /** `lastUsedAt` is written at most this often. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -90,9 +91,11 @@ export class TokenStore {
       lastUsedAt: null,
       revoked: false,
       revokedAt: null,
-      // An API token reads only, of every site, unless told otherwise.
+      // An API token reads only, of every site, unless told otherwise; a wall token only reads.
       ...(options.kind === "api"
         ? { role: options.role ?? "viewer", sites: options.sites ?? null }
+        : options.kind === "wall"
+        ? { role: "viewer" as const, sites: options.sites ?? null }
         : {}),
     };
     const nameKey = ["token_name", options.kind, options.name];

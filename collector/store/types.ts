@@ -10,7 +10,7 @@ import type { SeqRanges } from "./_seq_ranges.ts";
 import type { Role } from "../auth/roles.ts";
 
 /** What a token lets its holder do. */
-export type TokenKind = "agent" | "api";
+export type TokenKind = "agent" | "api" | "wall";
 
 /** A token as stored: its hash, never the token. */
 export interface TokenRecord {
@@ -30,7 +30,7 @@ export interface TokenRecord {
   revokedAt: string | null;
   /** What an API token may do; absent on records made before roles (read as `admin`). */
   role?: Role;
-  /** The sites an API token may see; null or absent: every site. */
+  /** The sites an API or wall token may see; null or absent: every site. */
   sites?: string[] | null;
 }
 
@@ -42,7 +42,7 @@ export interface CreateTokenOptions {
   site?: string;
   /** An API token's role; default `viewer` (read only). */
   role?: Role;
-  /** An API token's sites; default null (every site). */
+  /** An API or wall token's sites; default null (every site). */
   sites?: string[] | null;
   now: number;
 }

@@ -18,6 +18,7 @@ import {
   SESSION_COOKIE,
   type SessionUser,
   signedIn,
+  WALL_COOKIE,
 } from "../auth/authenticate.ts";
 import { remoteAddress } from "../audit/http.ts";
 import type { Clock } from "../clock.ts";
@@ -38,6 +39,7 @@ import {
 import type { FleetLive } from "./live.ts";
 import { renderLoginPage, safeNext, SIGN_IN_FAILED } from "./login_page.tsx";
 import { StaticFiles } from "./static.ts";
+import { renderWallPage } from "./wall_page.tsx";
 
 const log = getLogger(["scriptmon", "collector", "web"]);
 
@@ -71,7 +73,7 @@ export const MAX_STREAMS_PER_USER = 8;
 /** The fleet as workstations, only of sites `user` may see. */
 export function workstationsFor(
   fleet: readonly AgentScripts[],
-  user: SessionUser,
+  user: { sites: string[] | null },
   tokens: readonly AgentTokens[] = [],
 ): WorkstationView[] {
   const tokensOf = new Map(tokens.map((t) => [`${t.site}/${t.host}`, t.tokens]));
@@ -160,6 +162,29 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     deleteCookie(c, SESSION_COOKIE, { path: "/", secure: deps.secureCookie });
     log.info("User {user} signed out", { user: user.name });
     return c.redirect("/login", 303);
+  });
+
+  // The wall screen: authenticated by its wall token (`authenticate.ts`), never by a session.
+  app.get("/wall", compress(), async (c) => {
+    const key = c.req.query("key");
+    if (key !== undefined) {
+      // Kept in a cookie for the screen's life, so that the token leaves the address bar.
+      setCookie(c, WALL_COOKIE, key, {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/wall",
+        secure: deps.secureCookie,
+        maxAge: 400 * 86_400,
+      });
+      return c.redirect("/wall", 303);
+    }
+    const principal = c.get("principal")!;
+    const fleet = await store.listScripts();
+    return c.html(renderWallPage({
+      workstations: workstationsFor(fleet, principal),
+      name: principal.name,
+      now: clock.now(),
+    }));
   });
 
   // 10,000 tiles are some 4 MB of HTML and about 40 times less gzipped.
