@@ -233,6 +233,51 @@ Deno.test("the alerts page lists firing and resolved alerts; operators acknowled
     assert.match(resolved, /No alerts\./);
   }));
 
+Deno.test("the alerts page shows an alert once with its episodes: fired, resolved, how long", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const t0 = f.clock.now() - 3_600_000;
+    const iso = (minutes: number) => new Date(t0 + minutes * 60_000).toISOString();
+    const loop = {
+      rule: "crash-looping",
+      key: "crash-looping|BFI4|ws-01|rates|",
+      severity: "critical" as const,
+      site: "BFI4",
+      host: "ws-01",
+      script: "rates",
+      check: null,
+      title: "rates is crash-looping on ws-01",
+    };
+    await f.store.alerts.open({ ...loop, firedAt: iso(0) });
+    await f.store.alerts.resolve(loop.key, iso(4));
+    await f.store.alerts.open({ ...loop, firedAt: iso(30) });
+    await f.store.alerts.resolve(loop.key, iso(37));
+    await f.store.alerts.open({ ...loop, firedAt: iso(50) });
+    await f.store.alerts.open({
+      ...loop,
+      rule: "token-expiring",
+      key: "token-expiring|BFI4|ws-01||",
+      script: null,
+      severity: "warning",
+      title: "token demo is expiring on ws-01",
+      firedAt: iso(55),
+    });
+    const html = await (await (await f.signIn("vera")).request("/alerts")).text();
+    const rows = [...html.matchAll(/<tr [^>]*data-alert="[^"]+" data-title="([^"]+)"/g)].map((m) =>
+      m[1]
+    );
+    // Once each, firing first, the newest first among them.
+    assert.deepEqual(rows, ["token demo is expiring on ws-01", "rates is crash-looping on ws-01"]);
+    const loopRow = html.slice(html.indexOf('data-title="rates is crash-looping'));
+    assert.match(loopRow, /<strong class="badge bad">firing<\/strong> for 10m/);
+    assert.match(loopRow, /3 episodes, the last from <time datetime="[^"]+">/);
+    const lasted = [
+      ...loopRow.slice(0, loopRow.indexOf("</details>")).matchAll(/<td>(\d+m)<\/td>/g),
+    ]
+      .map((m) => m[1]);
+    assert.deepEqual(lasted, ["10m", "7m", "4m"]);
+  }));
+
 Deno.test("the notifications and export pages render for a viewer; a bad filter is a 400", () =>
   withWeb(async (f) => {
     await f.addUser("vera", "viewer");

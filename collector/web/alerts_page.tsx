@@ -1,6 +1,7 @@
 /**
- * The alerts page (`GET /alerts`): firing and resolved alerts, newest
- * first, filtered by state and site; for operators and admins an
+ * The alerts page (`GET /alerts`): each alert once (its rule and where it
+ * fired), with its episodes (fired, resolved, how long), the firing ones
+ * first, then the newest; filtered by state and site; for operators and admins an
  * acknowledge button and a silence for 1 h, 4 h, 1 d or a custom period
  * (`/static/alerts_page.js` posts to `POST /api/v1/alerts/<id>/ack` and
  * `POST /api/v1/silences` with the CSRF token; the server checks the role
@@ -11,6 +12,7 @@
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { SessionUser } from "../auth/authenticate.ts";
 import type { AlertRecord } from "../store/alerts.ts";
+import { formatDuration } from "../../shared/config/units.ts";
 import { canControl } from "./controls.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
 
@@ -29,6 +31,7 @@ export interface AlertsView {
   silences: (Silence & { source?: string })[] | null;
   filter: { state: "all" | "firing" | "resolved"; site?: string };
   sites: string[];
+  now: number;
 }
 
 /** The silence matcher for an alert: its rule and where it fired. */
@@ -42,6 +45,41 @@ export function matcherOf(alert: AlertRecord): Record<string, string> {
 }
 
 const when = (iso: string | null) => iso === null ? "" : iso.replace("T", " ").slice(0, 19);
+
+/** A UTC time the page's script shows in the viewer's time zone. */
+function Time(props: { iso: string }) {
+  return <time datetime={props.iso}>{`${when(props.iso)} UTC`}</time>;
+}
+
+/** One alert (a rule where it fired) and its episodes, newest first. */
+export interface AlertGroup {
+  latest: AlertRecord;
+  episodes: AlertRecord[];
+}
+
+/** `alerts` as one group per rule and place: firing first, then by their latest episode. */
+export function groupAlerts(alerts: readonly AlertRecord[]): AlertGroup[] {
+  const groups = new Map<string, AlertRecord[]>();
+  for (const alert of alerts) {
+    const key = JSON.stringify(matcherOf(alert));
+    groups.set(key, [...groups.get(key) ?? [], alert]);
+  }
+  return [...groups.values()]
+    .map((episodes) => {
+      const sorted = episodes.sort((a, b) => b.firedAt.localeCompare(a.firedAt));
+      return { latest: sorted[0], episodes: sorted };
+    })
+    .sort((a, b) =>
+      Number(a.latest.resolvedAt !== null) - Number(b.latest.resolvedAt !== null) ||
+      b.latest.firedAt.localeCompare(a.latest.firedAt)
+    );
+}
+
+/** How long an episode lasted (or has lasted, while firing). */
+function lasted(alert: AlertRecord, now: number): string {
+  const end = alert.resolvedAt === null ? now : Date.parse(alert.resolvedAt);
+  return formatDuration(Math.max(0, end - Date.parse(alert.firedAt)));
+}
 
 /** The whole page. */
 export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
@@ -80,14 +118,14 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
               <th>Severity</th>
               <th>Alert</th>
               <th>Where</th>
-              <th>Fired (UTC)</th>
-              <th>Resolved</th>
+              <th>Now</th>
+              <th>Episodes</th>
               <th>Acknowledged</th>
               {operate ? <th>Actions</th> : null}
             </tr>
           </thead>
           <tbody>
-            {view.alerts.map((a) => (
+            {groupAlerts(view.alerts).map(({ latest: a, episodes }) => (
               <tr
                 key={a.id}
                 data-alert={a.id}
@@ -114,14 +152,60 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
                       </a>
                     )}
                 </td>
-                <td>{when(a.firedAt)}</td>
                 <td>
                   {a.resolvedAt === null
-                    ? <strong class="badge bad">firing</strong>
-                    : when(a.resolvedAt)}
+                    ? (
+                      <>
+                        <strong class="badge bad">firing</strong>
+                        {` for ${lasted(a, view.now)}`}
+                      </>
+                    )
+                    : (
+                      <>
+                        {"resolved "}
+                        <Time iso={a.resolvedAt} />
+                      </>
+                    )}
                 </td>
                 <td>
-                  {a.acknowledgedBy === null ? "" : `${a.acknowledgedBy} ${when(a.acknowledgedAt)}`}
+                  <details class="episodes">
+                    <summary>
+                      {`${episodes.length} episode${
+                        episodes.length === 1 ? "" : "s"
+                      }, the last from `}
+                      <Time iso={a.firedAt} />
+                    </summary>
+                    <table class="list">
+                      <thead>
+                        <tr>
+                          <th>Fired</th>
+                          <th>Resolved</th>
+                          <th>Lasted</th>
+                        </tr>
+                      </thead>
+                      <tbody>
+                        {episodes.map((e) => (
+                          <tr key={e.id}>
+                            <td>
+                              <Time iso={e.firedAt} />
+                            </td>
+                            <td>
+                              {e.resolvedAt === null ? "firing" : <Time iso={e.resolvedAt} />}
+                            </td>
+                            <td>{lasted(e, view.now)}</td>
+                          </tr>
+                        ))}
+                      </tbody>
+                    </table>
+                  </details>
+                </td>
+                <td>
+                  {a.acknowledgedBy === null ? "" : (
+                    <>
+                      {`${a.acknowledgedBy} `}
+                      <Time iso={a.acknowledgedAt!} />
+                    </>
+                  )}
                 </td>
                 {operate
                   ? (
@@ -161,7 +245,7 @@ function Silences(props: { silences: (Silence & { source?: string })[]; operate:
           <thead>
             <tr>
               <th>Matches</th>
-              <th>Until (UTC)</th>
+              <th>Until</th>
               <th>Comment</th>
               <th>By</th>
               {props.operate ? <th></th> : null}
@@ -171,7 +255,9 @@ function Silences(props: { silences: (Silence & { source?: string })[]; operate:
             {props.silences.map((s) => (
               <tr key={s.id} data-alert="">
                 <td>{Object.entries(s.match).map(([k, v]) => `${k}=${v}`).join(", ")}</td>
-                <td>{when(s.until)}</td>
+                <td>
+                  <Time iso={s.until} />
+                </td>
                 <td>{s.comment ?? ""}</td>
                 <td>{s.source === "config" ? "config file" : s.createdBy ?? ""}</td>
                 {props.operate

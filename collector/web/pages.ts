@@ -132,6 +132,7 @@ export function pageRoutes(deps: PagesDeps): Hono<CollectorEnv> {
       silences,
       filter: { state, ...(site === undefined ? {} : { site }) },
       sites: await visibleSites(user),
+      now: deps.clock.now(),
     }, user));
   });
 
