@@ -112,25 +112,55 @@ export function renderNotificationsPage(view: NotificationsView, user: SessionUs
   );
 }
 
+/**
+ * The provider's last answer (or, while it is retrying, why the last attempt failed), and every
+ * step of the message behind it: each attempt with its answer or connection error.
+ */
+function History(props: { message: MessageRecord }) {
+  const m = props.message;
+  const lastNote = [...m.history].reverse().find((h) => h.note !== undefined)?.note ?? "";
+  const answer = m.providerStatus === undefined
+    ? lastNote
+    : `HTTP ${m.providerStatus} ${m.providerAnswer ?? ""}`.trim();
+  if (m.history.length <= 1) return <>{answer}</>;
+  return (
+    <details class="history">
+      <summary>{answer === "" ? `${m.history.length} steps` : answer}</summary>
+      <ol>
+        {m.history.map((h) => (
+          <li>
+            <time datetime={h.at}>{`${h.at.replace("T", " ").slice(0, 19)} UTC`}</time>
+            {` ${h.state}${h.note === undefined ? "" : `: ${h.note}`}`}
+          </li>
+        ))}
+      </ol>
+    </details>
+  );
+}
+
 function Messages(props: { messages: MessageRecord[]; limit: number }) {
   return (
     <>
       <table class="list" id="notifications">
         <thead>
           <tr>
-            <th>Created (UTC)</th>
+            <th>Created</th>
             <th>Channel</th>
             <th>State</th>
             <th>Attempts</th>
             <th>Subject</th>
             <th>Site</th>
-            <th>Provider answer</th>
+            <th>Answer or error, each attempt</th>
           </tr>
         </thead>
         <tbody>
           {props.messages.map((m) => (
             <tr key={m.id}>
-              <td>{m.createdAt.replace("T", " ").slice(0, 19)}</td>
+              <td>
+                <time datetime={m.createdAt}>
+                  {`${m.createdAt.replace("T", " ").slice(0, 19)} UTC`}
+                </time>
+              </td>
               <td>{m.channel}</td>
               <td>
                 <span class={`badge ${TONE[m.state] ?? ""}`}>{m.state}</span>
@@ -139,8 +169,7 @@ function Messages(props: { messages: MessageRecord[]; limit: number }) {
               <td>{subjectOf(m)}</td>
               <td>{sitesOf(m).join(", ")}</td>
               <td>
-                {m.providerStatus === undefined ? "" : `HTTP ${m.providerStatus} `}
-                {m.providerAnswer ?? ""}
+                <History message={m} />
               </td>
             </tr>
           ))}

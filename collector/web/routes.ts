@@ -16,7 +16,6 @@ import {
   checkSameOrigin,
   type CollectorEnv,
   SESSION_COOKIE,
-  type SessionUser,
   signedIn,
   WALL_COOKIE,
 } from "../auth/authenticate.ts";

@@ -128,7 +128,7 @@ export function renderWallPage(input: WallInput): string {
         <main>
           {sites.length === 0
             ? <p class="empty">No agent has reported yet.</p>
-            : sites.map(([site, list]) => <Site site={site} list={list} />)}
+            : sites.map(([site, list]) => <Site key={site} site={site} list={list} />)}
         </main>
       </body>
     </html>,
