@@ -136,13 +136,21 @@ function LiveContent(props: { status: StatusBody; now: number }) {
         ? <p class="empty">No scripts are configured.</p>
         : (
           <section class="scripts">
-            {scripts.map((script) => (
+            {byConcern(scripts).map((script) => (
               <ScriptTile key={script.name} script={script} now={props.now} />
             ))}
           </section>
         )}
     </>
   );
+}
+
+const CONCERN = { bad: 0, warn: 1, ok: 2, off: 3 } as const;
+
+/** Problems first, then what runs, then what is off; scripts switched off in the config last. */
+function byConcern(scripts: readonly ScriptStatus[]): ScriptStatus[] {
+  const rank = (s: ScriptStatus) => s.enabled === false ? 4 : CONCERN[STATE_TONE[s.state]];
+  return [...scripts].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
 function AgentLine(props: { agent: AgentInfo; now: number }) {
@@ -186,8 +194,8 @@ function ScriptTile(props: { script: ScriptStatus; now: number }) {
         <span class={`badge state state-${script.state} tone-${STATE_TONE[script.state]}`}>
           {script.state}
         </span>
-        {script.checks.length === 0
-          ? null
+        {script.checks.length === 0 || script.health === "unknown"
+          ? null // no checks, or none has a result yet (a script that does not run)
           : (
             <span class={`badge health health-${script.health} tone-${HEALTH_TONE[script.health]}`}>
               {script.health}

@@ -83,7 +83,12 @@ Deno.test("renderStatusPage() shows every script with its state and health class
   assert.match(html, /class="badge health health-unhealthy tone-bad"/);
   assert.match(html, /class="badge health health-warning tone-warn"/);
   assert.match(html, /class="badge health health-healthy tone-ok"/);
-  assert.match(html, /class="badge health health-unknown tone-off"/);
+  // Problems first, then what runs, then what is off.
+  const at = (state: string) => html.indexOf(`badge state state-${state} `);
+  assert.ok(at("crash-looping") < at("backoff") && at("backoff") < at("running"));
+  assert.ok(at("running") < at("stopped"));
+  // Checks without a result yet (a script that does not run) say nothing: no "unknown" badge.
+  assert.doesNotMatch(html, /health-unknown/);
   // A script without checks has no health to show.
   const idle = html.slice(html.indexOf('<span class="name">idle</span>'));
   assert.doesNotMatch(idle.slice(0, idle.indexOf("</h2>")), /badge health/);
