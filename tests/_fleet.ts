@@ -62,6 +62,11 @@ export class CollectorProcess implements AsyncDisposable {
     return collectorCli(this.config, "api-token", "create", name, "--role", role);
   }
 
+  /** Prints a new wall token (`wall-token create <name>`): read-only, for `/wall?key=`. */
+  wallToken(name: string): Promise<string> {
+    return collectorCli(this.config, "wall-token", "create", name);
+  }
+
   /** Adds a web user (`user add <name> --role <role> [--sites ...] --password-stdin`). */
   async addUser(
     name: string,

@@ -115,7 +115,10 @@ interface Walk {
 /** The states a start counts as a restart from: the agent restarting a script that died. */
 const RESTART_FROM = new Set(["backoff", "crash-looping"]);
 
-/** Sums `segments` into buckets; `restarts` counts starts after a crash (from backoff). */
+/**
+ * Sums `segments` into buckets; `restarts` counts starts after a crash: from backoff or
+ * crash-looping to starting, and the retries within a crash loop (which stays crash-looping).
+ */
 export function summarize(
   parts: readonly Segment[],
   transitions: readonly Transition[],
@@ -125,9 +128,8 @@ export function summarize(
   const sum = { upMs: 0, downMs: 0, idleMs: 0, unknownMs: 0, restarts: 0 };
   for (const part of parts) sum[`${bucketOf(part.state)}Ms`] += part.to - part.from;
   for (const t of transitions) {
-    if (t.at >= since && t.at < until && t.state === "starting" && RESTART_FROM.has(t.from ?? "")) {
-      sum.restarts++;
-    }
+    const start = (t.state === "starting" && RESTART_FROM.has(t.from ?? "")) || t.retry === true;
+    if (t.at >= since && t.at < until && start) sum.restarts++;
   }
   return sum;
 }

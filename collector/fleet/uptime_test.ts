@@ -55,6 +55,30 @@ Deno.test("uptime counts running as up and backoff as down, and a restart from b
   });
 });
 
+Deno.test("a retry within a crash loop (it stays crash-looping, with a new pid) is a restart", async () => {
+  await withStore(async (store) => {
+    const retry = (seq: number, at: number, pid: number | null, reason: string): WireEvent => ({
+      ...change(seq, at, "crash-looping", "crash-looping"),
+      data: { from: "crash-looping", state: "crash-looping", reason, ...(pid ? { pid } : {}) },
+    });
+    await ingest(store, DAY0 + HOUR, [
+      change(1, DAY0, "stopped", "starting"),
+      change(2, DAY0 + 1000, "starting", "running"),
+      change(3, DAY0 + 2000, "running", "backoff"),
+      change(4, DAY0 + 3000, "backoff", "starting"), // restart 1
+      change(5, DAY0 + 3100, "starting", "running"),
+      change(6, DAY0 + 4000, "running", "crash-looping"),
+      retry(7, DAY0 + 5000, null, "retrying"),
+      retry(8, DAY0 + 5100, 4242, "retry running (pid 4242)"), // restart 2
+      retry(9, DAY0 + 6000, null, "3 restarts within 1m"),
+      retry(10, DAY0 + 7000, null, "retrying"),
+      retry(11, DAY0 + 7100, 4243, "retry running (pid 4243)"), // restart 3
+    ]);
+    const up = await scriptUptime(store, { ...rates, since: DAY0, until: DAY0 + HOUR });
+    assert.equal(up.restarts, 3);
+  });
+});
+
 Deno.test("a window starts in the state of the last change before it", async () => {
   await withStore(async (store) => {
     await ingest(store, DAY0 + 10 * HOUR, [

@@ -71,7 +71,9 @@ export function eventGroup(event: StoredEvent): WriteGroup {
   const state = event.data.state;
   if (event.kind === "state" && event.script !== undefined && typeof state === "string") {
     const from = typeof event.data.from === "string" ? event.data.from : null;
-    const transition: Transition = { at, state, from };
+    const retry = state === "crash-looping" && from === "crash-looping" &&
+      typeof event.data.pid === "number";
+    const transition: Transition = { at, state, from, ...(retry ? { retry: true } : {}) };
     sets.push([["transition", event.site, event.host, event.script, at, event.seq], transition]);
   }
   return {

@@ -34,6 +34,8 @@ export interface Transition {
   at: number;
   state: string;
   from: string | null;
+  /** A start within a crash loop (crash-looping to crash-looping with a new pid): a restart. */
+  retry?: true;
 }
 
 /** An agent coming back or going silent, as the collector saw it. */

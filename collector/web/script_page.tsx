@@ -44,6 +44,8 @@ export interface ScriptView {
   events: StoredEvent[];
   /** The `events` cursor of the next (older) page; null when there is none. */
   olderEvents: string | null;
+  /** The incident it is in (down now): since when, and the restarts since; null when up. */
+  incident: { since: number; restarts: number } | null;
 }
 
 /** Reads what the page shows; null when the agent or script is unknown. */
@@ -67,10 +69,16 @@ export async function loadScriptView(
     store.history.resourceSeries(site, host, script, { since: day.since, until: now + 1 }),
     scriptEvents(store, { site, host, script, cursor: options.eventsCursor }),
   ]);
+  const streak = currentIncident(segments);
+  const incident = streak === null ? null : {
+    since: streak.since,
+    restarts: (await scriptUptime(store, { ...day, since: streak.since })).restarts,
+  };
   return {
     agent,
     script: summary,
     now,
+    incident,
     segments,
     uptimeDay,
     uptimeWeek,
@@ -209,31 +217,25 @@ export function When(props: { at: string; now: number }) {
 const HELD_MS = 10 * 60_000;
 
 /**
- * The incident the script is in: from the first failure of its current streak (down time, and
- * runs that did not last {@linkcode HELD_MS}) to now, and the starts within it; null when it is
- * not down now.
+ * When the incident the script is in began: the first failure of its current streak (down time,
+ * and runs that did not last {@linkcode HELD_MS}); null when it is not down now.
  */
-export function currentIncident(
-  segments: readonly Segment[],
-): { since: number; starts: number } | null {
+export function currentIncident(segments: readonly Segment[]): { since: number } | null {
   const last = segments.at(-1);
   if (last === undefined || bucketOf(last.state) !== "down") return null;
   let since = last.from;
-  let starts = 0;
   for (let i = segments.length - 1; i >= 0; i--) {
     const seg = segments[i];
     const bucket = bucketOf(seg.state);
-    const retry = bucket === "up" && seg.to - seg.from < HELD_MS;
-    if (bucket !== "down" && !retry) break;
-    if (seg.state === "starting") starts++;
+    if (bucket !== "down" && !(bucket === "up" && seg.to - seg.from < HELD_MS)) break;
     since = seg.from;
   }
-  return { since, starts };
+  return { since };
 }
 
 function Incident(props: { view: ScriptView }) {
   const { view } = props;
-  const incident = currentIncident(view.segments);
+  const incident = view.incident;
   if (incident === null) return null;
   const exit = view.script.lastExit;
   return (
@@ -242,7 +244,7 @@ function Incident(props: { view: ScriptView }) {
       <p>
         {"Down since "}
         <When at={new Date(incident.since).toISOString()} now={view.now} />
-        {`, ${incident.starts} restart${incident.starts === 1 ? "" : "s"} since`}
+        {`, ${incident.restarts} restart${incident.restarts === 1 ? "" : "s"} since`}
         {exit === null
           ? "."
           : `; it last exited with ${
