@@ -351,6 +351,12 @@ Deno.test("every route but the public ones refuses a request without a credentia
         method: route.method,
         ...(route.method === "GET" ? {} : { body: "{}" }),
       });
+      if (route.path === "/wall") {
+        // A screen has nobody to sign in: the wall asks for its token instead (web_wall_test.ts).
+        assert.equal(response.status, 401);
+        await response.body?.cancel();
+        continue;
+      }
       if (route.method === "GET" && isPagePath(route.path)) {
         assert.equal(response.status, 303, `${route.method} ${route.path}`);
         assert.match(response.headers.get("location") ?? "", /^\/login(\?next=|$)/);

@@ -7,6 +7,7 @@
  * `test-artifacts/` (script.png, script-dark.png, log.png).
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { fixtureScript } from "./_agent_process.ts";
 import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser } from "./_browser.ts";
@@ -93,8 +94,21 @@ Deno.test({
     await page.screenshot({ path: new URL("log.png", ARTIFACTS).pathname, fullPage: true });
     await page.fill("#logsearch", "");
 
-    // The script page: timeline, uptime and both charts drawn by uPlot.
+    // The script page: with one sample so far it says so; with older samples beside it (as
+    // the agent sends one every 5 minutes; written into the collector's KV file here) both
+    // charts are drawn by uPlot.
     await page.goto(`${base}scripts/SITEL/l1/talker`);
+    assert.match(await page.locator("#chart-rss").textContent() ?? "", /sample/);
+    const kv = await Deno.openKv(join(fleet.dir, "collector", "collector.kv"));
+    try {
+      for (const [minutes, cpu] of [[20, 1.5], [10, 2.5]]) {
+        const at = Date.now() - minutes * 60_000;
+        await kv.set(["sample", "SITEL", "l1", at], [["talker", 20_000_000, cpu]]);
+      }
+    } finally {
+      kv.close();
+    }
+    await page.reload();
     await page.waitForSelector("#chart-rss canvas", { timeout: 10_000 });
     await page.waitForSelector("#chart-cpu canvas", { timeout: 10_000 });
     assert.ok((await page.locator(".timeline rect.seg-up").count()) >= 1);
