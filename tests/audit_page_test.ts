@@ -23,7 +23,9 @@ Deno.test("the audit page shows an intact trail's entries newest first, filtered
     const html = await res.text();
     assert.match(html, /<p id="verify" class="verify ok">.*intact.*Verified \d+ entries/s);
     const rows = [
-      ...html.matchAll(/<tr><td class="num">(\d+)<\/td><td>[^<]*<\/td><td>([^<]*)<\/td>/g),
+      ...html.matchAll(
+        /<tr><td class="num">(\d+)<\/td><td><time datetime="[^"]+">[^<]* UTC<\/time><\/td><td>([^<]*)<\/td>/g,
+      ),
     ]
       .map((m) => [Number(m[1]), m[2]]);
     assert.deepEqual(rows.slice(0, 2).map((r) => r[1]), ["cli:ops", "user:ann"]);

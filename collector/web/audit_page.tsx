@@ -79,7 +79,7 @@ export function renderAuditPage(
             <thead>
               <tr>
                 <th>Seq</th>
-                <th>At (UTC)</th>
+                <th>At</th>
                 <th>Actor</th>
                 <th>From</th>
                 <th>Action</th>
@@ -92,7 +92,9 @@ export function renderAuditPage(
               {view.entries.map((e) => (
                 <tr>
                   <td class="num">{e.seq}</td>
-                  <td>{e.at.replace("T", " ").slice(0, 19)}</td>
+                  <td>
+                    <time datetime={e.at}>{`${e.at.replace("T", " ").slice(0, 19)} UTC`}</time>
+                  </td>
                   <td>{e.actor}</td>
                   <td>{e.address ?? ""}</td>
                   <td>{e.action}</td>
