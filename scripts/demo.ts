@@ -18,6 +18,8 @@ interface Tokens {
   api: string;
   /** The web page's demo user (an operator) and its password. */
   user?: { name: string; password: string };
+  /** A wall token for `/wall`. */
+  wall?: string;
 }
 
 async function run(args: string[], env: Record<string, string> = {}, stdin?: string) {
@@ -77,8 +79,10 @@ async function demoUser(): Promise<{ name: string; password: string }> {
 async function tokens(): Promise<Tokens> {
   try {
     const kept: Tokens = JSON.parse(await Deno.readTextFile(TOKENS));
-    if (kept.user === undefined) {
-      kept.user = await demoUser();
+    // Made by an older demo: add what it lacked.
+    if (kept.user === undefined || kept.wall === undefined) {
+      kept.user ??= await demoUser();
+      kept.wall ??= await collectorCli("wall-token", "create", `demo-wall-${Date.now()}`);
       await Deno.writeTextFile(TOKENS, JSON.stringify(kept), { mode: 0o600 });
     }
     return kept;
@@ -88,6 +92,7 @@ async function tokens(): Promise<Tokens> {
       DEMO2: await collectorCli("agent-token", "create", "DEMO2", `demo2-${Date.now()}`),
       api: await collectorCli("api-token", "create", `demo-${Date.now()}`, "--role", "operator"),
       user: await demoUser(),
+      wall: await collectorCli("wall-token", "create", `demo-wall-${Date.now()}`),
     };
     await Deno.writeTextFile(TOKENS, JSON.stringify(made), { mode: 0o600 });
     return made;
@@ -137,6 +142,7 @@ const children = [
 console.error(`
 demo: a collector on http://127.0.0.1:8790 and two agents (sites DEMO1 and DEMO2).
   fleet page:   http://127.0.0.1:8790/  (sign in as ${t.user?.name} / ${t.user?.password})
+  the wall:     http://127.0.0.1:8790/wall?key=${t.wall}  (a screen's view, no sign-in)
   local pages:  http://127.0.0.1:8791/  http://127.0.0.1:8792/
   fleet API:    curl -H "Authorization: Bearer ${t.api}" http://127.0.0.1:8790/api/v1/scripts
   an agent:     deno task agent --config config.example.toml --env demo status
