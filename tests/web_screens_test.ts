@@ -8,7 +8,6 @@
  * (the favicon included), and the fleet page for a phone's width.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { fixtureScript } from "./_agent_process.ts";
 import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser } from "./_browser.ts";
@@ -18,8 +17,6 @@ import { Recorder } from "./_recorder.ts";
 
 const present = chromiumPresent();
 if (!present) console.warn(`Skipping the screens test: no Chromium at ${CHROMIUM}`);
-
-const CRASHER = join(import.meta.dirname!, "fixtures", "exit_after.ts");
 
 /** Saves `page` in light and dark as `screen-<name>-<scheme>.png`. */
 async function shoot(page: Page, name: string): Promise<void> {
@@ -51,7 +48,8 @@ Deno.test({
         "FC1",
         "ws-1",
         fixtureScript("steady", "print_hang.ts", "1") +
-          `[scripts.flaky]\ncommand = ["${Deno.execPath()}", "run", "-A", "${CRASHER}", "300", "3"]\n` +
+          `[scripts.flaky]\ncommand = ["sh", "-c", "echo 'lost the connection to dock 7' >&2; ` +
+          `sleep 0.3; exit 3"]\n` +
           `restart = { min_delay = "100ms", max_delay = "300ms", max_restarts = 2, window = "1m" }\n\n` +
           `[scripts.old_report]\ncommand = ["sleep", "1"]\nenabled = false\n\n`,
       ),
@@ -105,6 +103,12 @@ Deno.test({
     const incident = await page.locator("#incident").textContent();
     assert.match(incident ?? "", /Down since .+, \d+ restarts? since/);
     assert.match(await page.locator("#chart-rss").textContent() ?? "", /sample/);
+    // Its last words on stderr, read from the agent's log.
+    await page.waitForSelector("#incident-stderr:not([hidden])", { timeout: 10_000 });
+    assert.match(
+      await page.locator("#incident-stderr pre").textContent() ?? "",
+      /^lost the connection to dock 7$/m,
+    );
     await shoot(page, "script");
 
     // Alerts: the crash loop once, with its episodes.

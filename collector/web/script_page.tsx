@@ -26,6 +26,7 @@ import { canControl, ControlButtons } from "./controls.tsx";
 import { describeEvent } from "./event_text.ts";
 import { actionsFor, toneOf } from "./fleet_page.tsx";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
+import { logsApiPath } from "./log_page.tsx";
 
 /** Events read per page of the store while looking for this script's. */
 const EVENT_PAGE = 200;
@@ -249,9 +250,23 @@ function Incident(props: { view: ScriptView }) {
           ? "."
           : `; it last exited with ${
             exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`
-          }.`} Its last output is in the{" "}
+          }.`} Its whole output is in the{" "}
         <a href={`${scriptHref(view.agent.site, view.agent.host, view.script.name)}/log`}>log</a>.
       </p>
+      {view.agent.online
+        ? (
+          // Filled by /static/script_page.js from the agent's log (as the log page reads it).
+          <div
+            class="stderr"
+            id="incident-stderr"
+            data-src={logsApiPath(view.agent.site, view.agent.host, view.script.name)}
+            hidden
+          >
+            <h3>Its last lines on stderr</h3>
+            <pre></pre>
+          </div>
+        )
+        : null}
     </section>
   );
 }

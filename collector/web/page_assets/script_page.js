@@ -50,3 +50,21 @@ for (const box of document.querySelectorAll(".chart[data-points]")) {
     box.textContent = `Cannot draw the chart: ${error}`;
   }
 }
+
+// The incident's last stderr lines, read from the agent's log as the log page does (the
+// collector keeps no output); shown only when there are some. Text goes in as text.
+const STDERR_LINES = 5;
+async function showStderr(box) {
+  const res = await fetch(`${box.dataset.src}?lines=200`, {
+    headers: { Accept: "application/json" },
+  });
+  if (!res.ok) return;
+  const body = await res.json();
+  const lines = (body.lines ?? []).filter((line) => line.stream === "stderr").slice(-STDERR_LINES);
+  if (lines.length === 0) return;
+  box.querySelector("pre").textContent = lines.map((line) => line.text).join("\n");
+  box.hidden = false;
+}
+
+const stderrBox = document.getElementById("incident-stderr");
+if (stderrBox !== null) showStderr(stderrBox).catch(() => {});
