@@ -135,6 +135,18 @@ Deno.test({
     assert.equal(await wall.locator("button").count(), 0, "no controls on the wall");
     await shoot(wall, "wall");
 
+    // A phone's width: every page fits it (wide tables scroll inside themselves).
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ["", "scripts/FC1/ws-1/flaky", "alerts", "notifications"]) {
+      await page.goto(`${base}${path}`);
+      const wider = await page.evaluate<number>(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+      );
+      assert.ok(wider <= 0, `/${path} is ${wider}px wider than a phone`);
+    }
+    await page.goto(`${base}alerts`);
+    await page.screenshot({ path: new URL("screen-alerts-phone.png", ARTIFACTS).pathname });
+
     assert.deepEqual(failed, [], "no request failed (favicon included)");
   },
 });
