@@ -3,6 +3,14 @@
 // the loaded lines. Every text goes in through textContent: agent text is never parsed as HTML.
 "use strict";
 
+const LINE_TIME = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  fractionalSecondDigits: 3,
+  hour12: false,
+});
+
 const view = document.getElementById("logview");
 const MAX_LINES = 5000;
 const FOLLOW_MS = 2000;
@@ -65,8 +73,12 @@ if (view !== null) {
       row.className = `ln ${line.stream}`;
       row.dataset.text = line.text;
       const time = document.createElement("time");
-      time.textContent = line.at === null ? "" : line.at.slice(11, 23);
-      if (line.at !== null) time.dateTime = line.at;
+      // The reader's own clock (UTC on hover), to the millisecond.
+      time.textContent = line.at === null ? "" : LINE_TIME.format(new Date(line.at));
+      if (line.at !== null) {
+        time.dateTime = line.at;
+        time.title = `${line.at.replace("T", " ").slice(0, 23)} UTC`;
+      }
       const tag = document.createElement("span");
       tag.className = "tag";
       tag.textContent = line.stream === "stdout" ? "out" : line.stream === "stderr" ? "err" : "";
