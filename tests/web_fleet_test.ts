@@ -103,6 +103,11 @@ Deno.test("tiles offer only the commands their state allows, fold disabled scrip
         script("looping", { state: "crash-looping" }),
         script("parked", { state: "stopped", enabled: true }),
         script("old_report", { state: "stopped", enabled: false }),
+        script("paused", {
+          state: "stopped",
+          enabled: true,
+          reason: "stopped by a remote command from user:opal",
+        }),
       ],
     });
     const html = await (await (await f.signIn("opal")).request("/")).text();
@@ -117,8 +122,13 @@ Deno.test("tiles offer only the commands their state allows, fold disabled scrip
     assert.deepEqual(buttons("looping"), ["restart", "stop"]);
     assert.deepEqual(buttons("parked"), ["start"]);
     // The disabled script is folded under its workstation, behind a summary naming it.
-    const fold = html.indexOf('<details class="fold"><summary>1 disabled: old_report</summary>');
-    assert.ok(fold > 0, "a fold for the disabled script");
+    const fold = html.indexOf(
+      '<details class="fold"><summary>2 off: old_report (disabled), paused (stopped)</summary>',
+    );
+    assert.ok(fold > 0, "a fold for the scripts off on purpose");
+    assert.ok(html.indexOf('data-k="BFI4/ws-01/paused"') > fold);
+    // Stopped by a person is off, not down: "parked" (stopped, no one said so) is the one down.
+    assert.match(html, /<span class="bad" data-c="down">1<\/span>/);
     assert.ok(html.indexOf('data-k="BFI4/ws-01/old_report"') > fold);
     assert.ok(html.indexOf('data-k="BFI4/ws-01/alpha"') < fold);
     // The summary is shown once (site cards), its zeros quiet, its problems coloured.

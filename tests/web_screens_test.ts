@@ -86,7 +86,7 @@ Deno.test({
     assert.equal(await page.locator('[data-k="FC1/ws-1/steady"] .ctl button').count(), 2);
     assert.equal(
       await page.locator("details.fold summary").textContent(),
-      "1 disabled: old_report",
+      "1 off: old_report (disabled)",
     );
     await shoot(page, "fleet");
     // A phone: the page fits its width (no sideways scrolling).

@@ -27,4 +27,4 @@ export {
 } from "./uptime.ts";
 export type { Segment, Uptime, UptimeRow } from "./uptime.ts";
 export { UptimeCache } from "./uptime_cache.ts";
-export { isDown, scriptRows, siteSummaries } from "./views.ts";
+export { isDown, scriptRows, siteSummaries, stoppedOnPurpose } from "./views.ts";

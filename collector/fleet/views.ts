@@ -43,9 +43,20 @@ export interface SiteSummary {
 /** States in which an enabled script counts as down. */
 const DOWN_STATES = new Set(["stopped", "exited", "failed", "backoff"]);
 
-/** Whether a script counts as down: enabled and not running, starting, stopping or crash-looping. */
-export function isDown(row: { enabled: boolean; state: string }): boolean {
-  return row.enabled && DOWN_STATES.has(row.state);
+/**
+ * Whether a person stopped the script (the agent's `stop`, locally or by a command: its reason
+ * says "stopped by ..."): it is off on purpose, not down.
+ */
+export function stoppedOnPurpose(row: { state: string; reason?: string | null }): boolean {
+  return row.state === "stopped" && (row.reason ?? "").startsWith("stopped by ");
+}
+
+/**
+ * Whether a script counts as down: enabled and not running, starting, stopping or crash-looping,
+ * unless a person stopped it.
+ */
+export function isDown(row: { enabled: boolean; state: string; reason?: string | null }): boolean {
+  return row.enabled && DOWN_STATES.has(row.state) && !stoppedOnPurpose(row);
 }
 
 /** Filters of {@linkcode scriptRows}. */

@@ -13,7 +13,7 @@
 import type { ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { formatBytes, formatDuration } from "../../shared/config/units.ts";
 import type { SessionUser } from "../auth/authenticate.ts";
-import { isDown } from "../fleet/views.ts";
+import { isDown, stoppedOnPurpose } from "../fleet/views.ts";
 import { type ControlAction, ControlButtons } from "./controls.tsx";
 import type { RecentHistory } from "../fleet/uptime_cache.ts";
 import { Layout, renderHtml, scriptHref } from "./layout.tsx";
@@ -280,9 +280,9 @@ function passes(ws: WorkstationView, s: ScriptSummary, filter: FleetFilter): boo
   return matchesState(s, ws.online, filter.state) && matchesText(ws, s, filter.q);
 }
 
-/** A script switched off in the config, or stopped and left so: folded away under its workstation. */
+/** Off on purpose (switched off in the config, or stopped by a person): folded away. */
 function isFolded(s: ScriptSummary): boolean {
-  return !s.enabled && (s.state === "stopped" || s.state === "exited");
+  return (!s.enabled && (s.state === "stopped" || s.state === "exited")) || stoppedOnPurpose(s);
 }
 
 function Workstation(
@@ -324,7 +324,11 @@ function Workstation(
       <div class="tiles">{live.map(tile)}</div>
       {folded.length === 0 ? null : (
         <details class="fold">
-          <summary>{`${folded.length} disabled: ${folded.map((s) => s.name).join(", ")}`}</summary>
+          <summary>
+            {`${folded.length} off: ${
+              folded.map((s) => `${s.name} (${s.enabled ? "stopped" : "disabled"})`).join(", ")
+            }`}
+          </summary>
           <div class="tiles">{folded.map(tile)}</div>
         </details>
       )}
