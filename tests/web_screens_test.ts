@@ -147,6 +147,20 @@ Deno.test({
     await page.goto(`${base}alerts`);
     await page.screenshot({ path: new URL("screen-alerts-phone.png", ARTIFACTS).pathname });
 
+    // Times on the reader's clock: a reader in India sees 10:00 UTC as 15:30, and the filter
+    // they submit goes back to the server in UTC.
+    const india = await browser.newContext({ timezoneId: "Asia/Kolkata" });
+    await india.addCookies(await page.context().cookies());
+    const reader = await india.newPage();
+    await reader.goto(`${base}notifications?since=2026-12-05T10:00`);
+    assert.equal(await reader.locator('input[name="since"]').inputValue(), "2026-12-05T15:30");
+    assert.equal(await reader.locator(".tz").first().textContent(), "(your time)");
+    await Promise.all([
+      reader.waitForURL(/since=2026-12-05T10%3A00/),
+      reader.click('form.inline button[type="submit"]'),
+    ]);
+    await india.close();
+
     assert.deepEqual(failed, [], "no request failed (favicon included)");
   },
 });

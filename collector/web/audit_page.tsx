@@ -62,12 +62,12 @@ export function renderAuditPage(
           <input name="actor" maxlength={100} value={f.actor ?? ""} placeholder="user:ann" />
         </label>
         <label>
-          From (UTC)
-          <input type="datetime-local" name="since" value={f.since ?? ""} />
+          From <span class="tz">(UTC)</span>
+          <input type="datetime-local" name="since" value={f.since ?? ""} data-utc="" />
         </label>
         <label>
-          To (UTC)
-          <input type="datetime-local" name="until" value={f.until ?? ""} />
+          To <span class="tz">(UTC)</span>
+          <input type="datetime-local" name="until" value={f.until ?? ""} data-utc="" />
         </label>
         <button type="submit">Show</button>
         <a id="audit-csv" href={`/api/v1/audit?${csv}`}>Download CSV</a>

@@ -94,12 +94,12 @@ export function renderNotificationsPage(view: NotificationsView, user: SessionUs
           </select>
         </label>
         <label>
-          From (UTC)
-          <input type="datetime-local" name="since" value={f.since ?? ""} />
+          From <span class="tz">(UTC)</span>
+          <input type="datetime-local" name="since" value={f.since ?? ""} data-utc="" />
         </label>
         <label>
-          To (UTC)
-          <input type="datetime-local" name="until" value={f.until ?? ""} />
+          To <span class="tz">(UTC)</span>
+          <input type="datetime-local" name="until" value={f.until ?? ""} data-utc="" />
         </label>
         <button type="submit">Show</button>
       </form>

@@ -287,3 +287,27 @@ for (const time of document.querySelectorAll("time[datetime]")) {
   time.title = time.textContent ?? "";
   time.textContent = LOCAL_TIME.format(ms);
 }
+
+// A time filter (`<input type="datetime-local" data-utc>`) is UTC for the server: the reader
+// types and reads their own clock; the form sends UTC.
+const pad = (n) => String(n).padStart(2, "0");
+const localText = (d) =>
+  `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${
+    pad(d.getMinutes())
+  }`;
+for (const input of document.querySelectorAll("input[type=datetime-local][data-utc]")) {
+  if (input.value !== "") {
+    const utc = new Date(`${input.value}Z`);
+    if (!Number.isNaN(utc.getTime())) input.value = localText(utc);
+  }
+  for (const zone of input.form?.querySelectorAll(".tz") ?? []) zone.textContent = "(your time)";
+}
+document.addEventListener("submit", (event) => {
+  for (
+    const input of event.target.querySelectorAll?.("input[type=datetime-local][data-utc]") ?? []
+  ) {
+    if (input.value === "") continue;
+    const local = new Date(input.value);
+    if (!Number.isNaN(local.getTime())) input.value = local.toISOString().slice(0, 16);
+  }
+}, true);
