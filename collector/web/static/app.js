@@ -125,27 +125,36 @@ function tileMatches(tile, online, filter) {
   }
 }
 
-function applyFilter(root) {
-  const filter = currentFilter();
+/** Hides the tiles of one workstation block that miss `filter`; returns how many are shown. */
+function filterBlock(ws, filter) {
+  const online = ws.dataset.on === "1";
   const filtered = filter.state !== "" || filter.q !== "";
-  let any = false;
-  for (const section of (root ?? fleet).querySelectorAll(".site")) {
-    const siteShown = filter.site === "" || section.dataset.site === filter.site;
-    section.hidden = !siteShown;
-    for (const ws of section.querySelectorAll(".ws")) {
-      const online = ws.dataset.on === "1";
-      let shown = 0;
-      for (const tile of ws.querySelectorAll(".t")) {
-        const match = tileMatches(tile, online, filter);
-        tile.hidden = !match;
-        if (match) shown++;
-      }
-      ws.hidden = filtered && shown === 0;
-      if (siteShown && shown > 0) any = true;
-    }
+  let shown = 0;
+  for (const tile of ws.querySelectorAll(".t")) {
+    const match = tileMatches(tile, online, filter);
+    tile.hidden = !match;
+    if (match) shown++;
   }
+  ws.hidden = filtered && shown === 0;
+  return shown;
+}
+
+/** Whether anything is shown; "Nothing matches" otherwise (a query that stops at the first). */
+function updateNoMatch() {
   const none = document.getElementById("nomatch");
-  if (none) none.hidden = any;
+  if (none) {
+    none.hidden =
+      fleet.querySelector(".site:not([hidden]) .ws:not([hidden]) .t:not([hidden])") !== null;
+  }
+}
+
+function applyFilter() {
+  const filter = currentFilter();
+  for (const section of fleet.querySelectorAll(".site")) {
+    section.hidden = !(filter.site === "" || section.dataset.site === filter.site);
+    for (const ws of section.querySelectorAll(".ws")) filterBlock(ws, filter);
+  }
+  updateNoMatch();
 }
 
 const TONE_OF_COUNT = {
@@ -188,23 +197,44 @@ function recount(site) {
   }
 }
 
-function replaceWorkstation(key, site, html) {
+/** Workstation blocks received and not drawn yet: the newest of each, drawn once a frame. */
+const pending = new Map();
+let drawing = false;
+
+function queueWorkstation(key, site, html) {
+  pending.set(key, { site, html });
+  if (drawing) return;
+  drawing = true;
+  requestAnimationFrame(drawPending);
+}
+
+/** Draws the blocks that came since the last frame: work in proportion to what changed. */
+function drawPending() {
+  drawing = false;
+  const filter = currentFilter();
+  const sites = new Set();
   const template = document.createElement("template");
-  template.innerHTML = html; // rendered and escaped by the server
-  const fresh = template.content.firstElementChild;
-  if (fresh === null) return;
-  const old = fleet.querySelector(`.ws[data-ws="${CSS.escape(key)}"]`);
-  if (old !== null) old.replaceWith(fresh);
-  else {
-    const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
-    if (section === null) {
-      refresh();
-      return;
+  for (const [key, { site, html }] of pending) {
+    template.innerHTML = html; // rendered and escaped by the server
+    const fresh = template.content.firstElementChild;
+    if (fresh === null) continue;
+    const old = fleet.querySelector(`.ws[data-ws="${CSS.escape(key)}"]`);
+    if (old !== null) old.replaceWith(fresh);
+    else {
+      const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
+      if (section === null) {
+        pending.clear();
+        refresh(); // a new site: the page is drawn again
+        return;
+      }
+      section.append(fresh);
     }
-    section.append(fresh);
+    filterBlock(fresh, filter);
+    sites.add(site);
   }
-  applyFilter();
-  recount(site);
+  pending.clear();
+  for (const site of sites) recount(site);
+  updateNoMatch();
 }
 
 let refreshing = false;
@@ -238,7 +268,7 @@ function connect() {
   });
   source.addEventListener("ws", (event) => {
     const { key, site, html } = JSON.parse(event.data);
-    replaceWorkstation(key, site, html);
+    queueWorkstation(key, site, html);
   });
   source.addEventListener("reload", () => refresh());
   source.addEventListener("signedout", () => {
