@@ -117,6 +117,11 @@ Deno.test({
     assert.match(await page.locator(".episodes summary").first().textContent() ?? "", /episode/);
     await shoot(page, "alerts");
 
+    // Notifications: what went to the (stand-in) Slack, each with its answer.
+    await page.goto(`${base}notifications`);
+    await page.waitForSelector("#notifications");
+    await shoot(page, "notifications");
+
     // The wall: no session needed; the problem big, read from across a room.
     const wall = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     wall.on("response", (res) => {

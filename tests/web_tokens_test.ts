@@ -4,11 +4,16 @@ import { ingestRequest, script } from "../collector/_testing.ts";
 import type { TokenSummary } from "../shared/mod.ts";
 import { withWeb } from "./_web.ts";
 
-function token(name: string, state: string, expiresInMs: number | null): TokenSummary {
+function token(
+  name: string,
+  state: string,
+  expiresInMs: number | null,
+  now: number,
+): TokenSummary {
   return {
     name,
     state,
-    expiresAt: expiresInMs === null ? null : new Date(Date.now() + expiresInMs).toISOString(),
+    expiresAt: expiresInMs === null ? null : new Date(now + expiresInMs).toISOString(),
     secondsLeft: expiresInMs === null ? null : Math.round(expiresInMs / 1000),
     predicted: name === "cookie",
     confidence: name === "cookie" ? 0.8 : 1,
@@ -21,10 +26,11 @@ Deno.test("the fleet page lists each workstation's tokens: state, time left, pre
     await store.ingest({
       ...ingestRequest({ site: "BFI4", host: "ws-07", scripts: [script("rates")] }),
       tokens: [
-        token("sso", "expiring", 2 * 3_600_000 + 60_000),
-        token("cookie", "valid", 26 * 3_600_000),
-        token("jwt", "expired", -15 * 60_000),
-        token("file", "unknown", null),
+        // Against the collector's clock: the page says the same however long the test takes.
+        token("sso", "expiring", 2 * 3_600_000 + 60_000, clock.now()),
+        token("cookie", "valid", 26 * 3_600_000, clock.now()),
+        token("jwt", "expired", -15 * 60_000, clock.now()),
+        token("file", "unknown", null, clock.now()),
       ],
     }, { now: clock.now(), tokenName: "ws-07" });
     await addUser("vera", "viewer");

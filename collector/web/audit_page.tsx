@@ -62,11 +62,15 @@ export function renderAuditPage(
           <input name="actor" maxlength={100} value={f.actor ?? ""} placeholder="user:ann" />
         </label>
         <label>
-          From <span class="tz">(UTC)</span>
+          <span>
+            From <span class="tz">(UTC)</span>
+          </span>
           <input type="datetime-local" name="since" value={f.since ?? ""} data-utc="" />
         </label>
         <label>
-          To <span class="tz">(UTC)</span>
+          <span>
+            To <span class="tz">(UTC)</span>
+          </span>
           <input type="datetime-local" name="until" value={f.until ?? ""} data-utc="" />
         </label>
         <button type="submit">Show</button>

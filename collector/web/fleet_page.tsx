@@ -252,11 +252,11 @@ const TOKEN_TONE: Record<string, Tone> = {
 };
 
 /** A workstation's tokens: state and time left (from the stated or predicted expiry). */
-function Tokens(props: { tokens: TokenSummary[] }) {
+function Tokens(props: { tokens: TokenSummary[]; now: number }) {
   return (
     <div class="tokens">
       {props.tokens.map((t) => {
-        const left = t.expiresAt === null ? null : Date.parse(t.expiresAt) - Date.now();
+        const left = t.expiresAt === null ? null : Date.parse(t.expiresAt) - props.now;
         const when = left === null
           ? ""
           : left > 0
@@ -286,7 +286,13 @@ function isFolded(s: ScriptSummary): boolean {
 }
 
 function Workstation(
-  props: { ws: WorkstationView; filter: FleetFilter; control: boolean; recent?: RecentOf },
+  props: {
+    ws: WorkstationView;
+    filter: FleetFilter;
+    control: boolean;
+    recent?: RecentOf;
+    now: number;
+  },
 ) {
   const { ws, filter } = props;
   const scripts = [...ws.scripts].sort((a, b) =>
@@ -320,7 +326,9 @@ function Workstation(
         </span>{" "}
         <small>{`${ws.os} · ${ws.version}`}</small>
       </h3>
-      {ws.tokens === undefined || ws.tokens.length === 0 ? null : <Tokens tokens={ws.tokens} />}
+      {ws.tokens === undefined || ws.tokens.length === 0
+        ? null
+        : <Tokens tokens={ws.tokens} now={props.now} />}
       <div class="tiles">{live.map(tile)}</div>
       {folded.length === 0 ? null : (
         <details class="fold">
@@ -339,10 +347,16 @@ function Workstation(
 /** One workstation block, as the live stream sends it (unfiltered: the page filters it). */
 export function renderWorkstation(
   ws: WorkstationView,
-  options: { control: boolean; recent?: RecentOf },
+  options: { control: boolean; recent?: RecentOf; now?: number },
 ): string {
   return renderHtml(
-    <Workstation ws={ws} filter={{}} control={options.control} recent={options.recent} />,
+    <Workstation
+      ws={ws}
+      filter={{}}
+      control={options.control}
+      recent={options.recent}
+      now={options.now ?? Date.now()}
+    />,
   );
 }
 
@@ -377,6 +391,8 @@ export interface FleetPageInput {
   filter: FleetFilter;
   /** Each script's last 24 hours (uptime, restarts, strip) when computed. */
   recent?: RecentOf;
+  /** The collector's clock (ms), for the tokens' time left; default now. */
+  now?: number;
 }
 
 /** The whole fleet page: every workstation of the user's sites, the filter's misses hidden. */
@@ -470,6 +486,7 @@ export function renderFleetPage(input: FleetPageInput): string {
                 filter={filter}
                 control={control}
                 recent={input.recent}
+                now={input.now ?? Date.now()}
               />
             ))}
           </section>

@@ -200,6 +200,7 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     return c.html(renderFleetPage({
       workstations,
       user,
+      now: clock.now(),
       ...(recent === undefined ? {} : { recent }),
       filter: {
         ...(site === undefined ? {} : { site }),
@@ -216,7 +217,8 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     if (byKind === undefined) rendered.set(ws, byKind = new Map());
     let html = byKind.get(control);
     if (html === undefined) {
-      byKind.set(control, html = renderWorkstation(ws, { control, ...(recent ? { recent } : {}) }));
+      html = renderWorkstation(ws, { control, now: clock.now(), ...(recent ? { recent } : {}) });
+      byKind.set(control, html);
     }
     return html;
   };
