@@ -103,6 +103,8 @@ Deno.test("tiles offer only the commands their state allows, fold disabled scrip
         script("looping", { state: "crash-looping" }),
         script("parked", { state: "stopped", enabled: true }),
         script("old_report", { state: "stopped", enabled: false }),
+        // An agent's odd numbers do not break the page.
+        script("odd", { uptimeMs: -72_667 }),
         script("paused", {
           state: "stopped",
           enabled: true,

@@ -204,7 +204,10 @@ function Tile(
     recent !== null
       ? (restarts > 0 ? `${restarts} restart${restarts === 1 ? "" : "s"} in 24 h` : null)
       : (s.restarts > 0 ? `↻${s.restarts}` : null), // the agent's count, until the day is known
-    s.state === "running" && s.uptimeMs !== null ? `up ${formatDuration(s.uptimeMs)}` : null,
+    // An agent's numbers are its own: a negative one is not shown (nor does it break the page).
+    s.state === "running" && s.uptimeMs !== null && s.uptimeMs >= 0
+      ? `up ${formatDuration(s.uptimeMs)}`
+      : null,
     s.rssBytes !== null ? formatBytes(s.rssBytes) : null,
     s.singleton?.here
       ? `runs here for the ${s.singleton.scope}` +

@@ -292,7 +292,9 @@ function Cards(props: { view: ScriptView }) {
       <div class="card">
         <h2>Process</h2>
         <div>{s.pid === null ? "not running" : `pid ${s.pid}`}</div>
-        <small>{s.uptimeMs === null ? "" : `up ${formatDuration(s.uptimeMs)}`}</small>
+        <small>
+          {s.uptimeMs === null || s.uptimeMs < 0 ? "" : `up ${formatDuration(s.uptimeMs)}`}
+        </small>
       </div>
       <div class="card">
         <h2>Resources now</h2>
