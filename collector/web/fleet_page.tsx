@@ -147,7 +147,6 @@ export function actionsFor(s: ScriptSummary): ControlAction[] {
   switch (s.state) {
     case "running":
     case "starting":
-      return ["restart", "stop"];
     case "backoff":
     case "crash-looping":
     case "failed":
