@@ -14,7 +14,7 @@ import type { SessionUser } from "../auth/authenticate.ts";
 import type { AlertRecord } from "../store/alerts.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import { canControl } from "./controls.tsx";
-import { Layout, renderHtml, scriptHref } from "./layout.tsx";
+import { Layout, renderHtml, scriptHref, UtcTime } from "./layout.tsx";
 
 /** The silence periods offered. */
 export const SILENCE_CHOICES = [
@@ -42,13 +42,6 @@ export function matcherOf(alert: AlertRecord): Record<string, string> {
     host: alert.host,
     ...(alert.script === null ? {} : { script: alert.script }),
   };
-}
-
-const when = (iso: string | null) => iso === null ? "" : iso.replace("T", " ").slice(0, 19);
-
-/** A UTC time the page's script shows in the viewer's time zone. */
-function Time(props: { iso: string }) {
-  return <time datetime={props.iso}>{`${when(props.iso)} UTC`}</time>;
 }
 
 /** One alert (a rule where it fired) and its episodes, newest first. */
@@ -163,7 +156,7 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
                     : (
                       <>
                         {"resolved "}
-                        <Time iso={a.resolvedAt} />
+                        <UtcTime iso={a.resolvedAt} />
                       </>
                     )}
                 </td>
@@ -173,7 +166,7 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
                       {`${episodes.length} episode${
                         episodes.length === 1 ? "" : "s"
                       }, the last from `}
-                      <Time iso={a.firedAt} />
+                      <UtcTime iso={a.firedAt} />
                     </summary>
                     <table class="list">
                       <thead>
@@ -187,10 +180,10 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
                         {episodes.map((e) => (
                           <tr key={e.id}>
                             <td>
-                              <Time iso={e.firedAt} />
+                              <UtcTime iso={e.firedAt} />
                             </td>
                             <td>
-                              {e.resolvedAt === null ? "firing" : <Time iso={e.resolvedAt} />}
+                              {e.resolvedAt === null ? "firing" : <UtcTime iso={e.resolvedAt} />}
                             </td>
                             <td>{lasted(e, view.now)}</td>
                           </tr>
@@ -203,7 +196,7 @@ export function renderAlertsPage(view: AlertsView, user: SessionUser): string {
                   {a.acknowledgedBy === null ? "" : (
                     <>
                       {`${a.acknowledgedBy} `}
-                      <Time iso={a.acknowledgedAt!} />
+                      <UtcTime iso={a.acknowledgedAt!} />
                     </>
                   )}
                 </td>
@@ -256,7 +249,7 @@ function Silences(props: { silences: (Silence & { source?: string })[]; operate:
               <tr key={s.id} data-alert="">
                 <td>{Object.entries(s.match).map(([k, v]) => `${k}=${v}`).join(", ")}</td>
                 <td>
-                  <Time iso={s.until} />
+                  <UtcTime iso={s.until} />
                 </td>
                 <td>{s.comment ?? ""}</td>
                 <td>{s.source === "config" ? "config file" : s.createdBy ?? ""}</td>

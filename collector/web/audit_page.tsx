@@ -11,7 +11,7 @@ import type { AuditEntry, AuditLog, AuditQuery, AuditVerdict } from "../audit/tr
 import { type CollectorEnv, type SessionUser, signedIn } from "../auth/authenticate.ts";
 import { HttpError } from "../http/http_error.ts";
 import { queryText } from "../http/request.ts";
-import { Layout, renderHtml } from "./layout.tsx";
+import { Layout, renderHtml, UtcTime } from "./layout.tsx";
 
 /** Entries the page shows at most. */
 export const AUDIT_PAGE_ENTRIES = 500;
@@ -97,7 +97,7 @@ export function renderAuditPage(
                 <tr>
                   <td class="num">{e.seq}</td>
                   <td>
-                    <time datetime={e.at}>{`${e.at.replace("T", " ").slice(0, 19)} UTC`}</time>
+                    <UtcTime iso={e.at} />
                   </td>
                   <td>{e.actor}</td>
                   <td>{e.address ?? ""}</td>

@@ -42,6 +42,14 @@ export interface LayoutProps {
   children?: Child;
 }
 
+/**
+ * A time as the server writes it: UTC to the second (`2026-12-05 18:10:01 UTC`); the pages'
+ * script (`/static/app.js`) shows it on the reader's clock, the UTC text on hover.
+ */
+export function UtcTime(props: { iso: string }) {
+  return <time datetime={props.iso}>{`${props.iso.slice(0, 19).replace("T", " ")} UTC`}</time>;
+}
+
 /** The pages' icon: a pulse on the accent colour (also served at `/favicon.ico`). */
 export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">' +
   '<rect width="32" height="32" rx="7" fill="#0b5cad"/>' +

@@ -8,7 +8,7 @@
  */
 import { MESSAGE_STATES, type MessageRecord } from "../../shared/notify/types.ts";
 import type { SessionUser } from "../auth/authenticate.ts";
-import { Layout, renderHtml } from "./layout.tsx";
+import { Layout, renderHtml, UtcTime } from "./layout.tsx";
 
 /** The page's filters, as given (times as the form's text). */
 export interface NotificationFilter {
@@ -133,7 +133,7 @@ function History(props: { message: MessageRecord }) {
       <ol>
         {m.history.map((h) => (
           <li>
-            <time datetime={h.at}>{`${h.at.replace("T", " ").slice(0, 19)} UTC`}</time>
+            <UtcTime iso={h.at} />
             {` ${h.state}${h.note === undefined ? "" : `: ${h.note}`}`}
           </li>
         ))}
@@ -161,9 +161,7 @@ function Messages(props: { messages: MessageRecord[]; limit: number }) {
           {props.messages.map((m) => (
             <tr key={m.id}>
               <td>
-                <time datetime={m.createdAt}>
-                  {`${m.createdAt.replace("T", " ").slice(0, 19)} UTC`}
-                </time>
+                <UtcTime iso={m.createdAt} />
               </td>
               <td>{m.channel}</td>
               <td>

@@ -25,7 +25,7 @@ import {
 import { canControl, ControlButtons } from "./controls.tsx";
 import { describeEvent } from "./event_text.ts";
 import { actionsFor, toneOf } from "./fleet_page.tsx";
-import { Layout, renderHtml, scriptHref } from "./layout.tsx";
+import { Layout, renderHtml, scriptHref, UtcTime } from "./layout.tsx";
 import { logsApiPath } from "./log_page.tsx";
 
 /** Events read per page of the store while looking for this script's. */
@@ -208,7 +208,7 @@ export function When(props: { at: string; now: number }) {
   const ago = props.now - Date.parse(props.at);
   return (
     <>
-      <time datetime={props.at}>{`${props.at.slice(0, 19).replace("T", " ")} UTC`}</time>
+      <UtcTime iso={props.at} />
       {ago >= 0 ? ` · ${formatDuration(ago)} ago` : ""}
     </>
   );
@@ -456,7 +456,7 @@ function Events(props: { events: StoredEvent[] }) {
         {props.events.map((e) => (
           <tr>
             <td>
-              <time datetime={e.at}>{`${e.at.replace("T", " ").slice(0, 19)} UTC`}</time>
+              <UtcTime iso={e.at} />
             </td>
             <td>{e.kind}</td>
             <td>{describeEvent(e.kind, e.data)}</td>
