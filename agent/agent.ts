@@ -17,7 +17,7 @@ import { ResourceSampler } from "./health/sampler.ts";
 import { Notifier } from "./notify/notifier.ts";
 import { readCaCerts } from "./config/ca_certs.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
-import { openKv } from "./kv.ts";
+import { openAgentStore } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
 import { ensureControlSecret } from "./local_api/control_secret.ts";
@@ -97,7 +97,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   // Takes this agent's scripts' whole trees down if it dies without stopping them (only once
   // the lock is ours: the records of the data dir are then this agent's).
   const guard = await platform.guardTrees(pidDir);
-  const kv = await openKv(join(dataDir, "agent.kv")).catch(async (error) => {
+  const kv = await openAgentStore(dataDir).catch(async (error) => {
     await guard?.stop();
     await lock.release();
     throw error;

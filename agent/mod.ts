@@ -10,4 +10,4 @@ export { startAgent } from "./agent.ts";
 export type { Agent } from "./agent.ts";
 export { systemClock } from "./clock.ts";
 export type { Clock } from "./clock.ts";
-export { openKv } from "./kv.ts";
+export { openAgentStore, openKv, STORE_FILE } from "./kv.ts";

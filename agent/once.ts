@@ -10,7 +10,7 @@ import type { ResolvedAgentConfig, ResolvedScript } from "./config/types.ts";
 import { EventLog } from "./supervise/event_log.ts";
 import { findExecutable } from "./platform/find_executable.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
-import { openKv } from "./kv.ts";
+import { openAgentStore } from "./kv.ts";
 import {
   readPidRecord,
   removePidRecord,
@@ -84,7 +84,7 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
     const pidDir = join(dataDir, "pids");
     await Deno.mkdir(pidDir, { recursive: true });
     await Deno.mkdir(config.agent.logDir, { recursive: true });
-    const kv = await openKv(join(dataDir, "agent.kv"));
+    const kv = await openAgentStore(dataDir);
     try {
       const events = await EventLog.open(kv);
       const tokens = await checkTokensOnce(config.tokens, { kv });

@@ -11,7 +11,7 @@
  * Prints a Markdown table; bench/README.md records the results.
  */
 import { join, resolve } from "node:path";
-import { systemClock } from "../agent/mod.ts";
+import { openKv, STORE_FILE, systemClock } from "../agent/mod.ts";
 import { EventLog } from "../agent/supervise/mod.ts";
 import { platform } from "../agent/platform/mod.ts";
 import { ScriptRunner } from "../agent/supervise/mod.ts";
@@ -54,7 +54,7 @@ async function bareSpawn(n: number): Promise<number[]> {
 
 async function restartLatency(n: number): Promise<number[]> {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-bench-" });
-  const kv = await Deno.openKv(join(dir, "agent.kv"));
+  const kv = await openKv(join(dir, STORE_FILE));
   const events = await EventLog.open(kv);
   await Deno.mkdir(join(dir, "pids"));
   const runner = new ScriptRunner({

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KvHandle } from "../shared/kv_handle.ts";
+import type { KvHandle } from "../shared/kv/handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";

@@ -7,8 +7,8 @@
  */
 
 export { escapeLabelValue, Exposition } from "./prometheus.ts";
-export { expiresExactly } from "./kv_handle.ts";
-export type { KvHandle } from "./kv_handle.ts";
+export { expiresExactly } from "./kv/handle.ts";
+export type { KvHandle } from "./kv/handle.ts";
 export {
   AGENT_FEATURES_HEADER,
   commandAckSchema,

@@ -5,6 +5,7 @@
  */
 import type { KvHandle } from "../shared/mod.ts";
 import { openPostgres, type PgKv } from "../collector/store/postgres/mod.ts";
+import { SqliteKv } from "../shared/kv/mod.ts";
 import { postgresMissing, startTestPostgres, type TestPostgres } from "./_postgres.ts";
 
 const missing = postgresMissing();
@@ -50,35 +51,44 @@ export const postgresSkipped: string | null = missing;
 
 /** One backend of the contract. */
 export interface StoreBackend {
-  name: "Deno KV" | "PostgreSQL";
+  name: "Deno KV" | "PostgreSQL" | "SQLite";
   ignore: boolean;
   open(): Promise<KvHandle>;
 }
 
+/** The collector's two stores. */
 export const STORE_BACKENDS: StoreBackend[] = [
   { name: "Deno KV", ignore: false, open: () => Deno.openKv(":memory:") },
   { name: "PostgreSQL", ignore: missing !== null, open: () => openPgStore() },
 ];
 
+/** The agent's store (`shared/kv/sqlite_kv.ts`), for the contract every store keeps. */
+export const SQLITE_BACKEND: StoreBackend = {
+  name: "SQLite",
+  ignore: false,
+  open: () => Promise.resolve(new SqliteKv(":memory:")),
+};
+
 /** Registers `name` once per backend, as "<name> [Deno KV]" and "<name> [PostgreSQL]". */
 export function testOnStores(
   name: string,
   fn: (kv: KvHandle, backend: StoreBackend["name"]) => Promise<void>,
+  backends: StoreBackend[] = STORE_BACKENDS,
 ): void {
-  for (const backend of STORE_BACKENDS) {
+  for (const backend of backends) {
     Deno.test({
       name: `${name} [${backend.name}]`,
       ignore: backend.ignore,
       // The PostgreSQL server (and its admin connection) lives until the file's last test.
-      sanitizeResources: backend.name === "Deno KV",
-      sanitizeOps: backend.name === "Deno KV",
+      sanitizeResources: backend.name !== "PostgreSQL",
+      sanitizeOps: backend.name !== "PostgreSQL",
       fn: async () => {
         const kv = await backend.open();
         try {
           await fn(kv, backend.name);
         } finally {
-          if (backend.name === "Deno KV") kv.close();
-          else await closePg(kv as PgKv);
+          if (backend.name === "PostgreSQL") await closePg(kv as PgKv);
+          else kv.close();
         }
       },
     });

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { openKv, STORE_FILE } from "../agent/mod.ts";
 import { EventLog } from "../agent/supervise/mod.ts";
 import { cookieFile, refreshCommand, TokenServer } from "../agent/tokens/_testing.ts";
 import { agentCli, AgentProcess, fixtureScript, writeConfig } from "./_agent_process.ts";
@@ -69,7 +70,7 @@ Deno.test("a token's value appears in no log, status, page, metrics, once report
   outputs.once = once.stdout + once.stderr;
   outputs.stderr = stderr;
   outputs.agentLog = await Deno.readTextFile(join(dir.path, "data", "logs", "agent.log"));
-  const kv = await Deno.openKv(join(dir.path, "data", "agent.kv"));
+  const kv = await openKv(join(dir.path, "data", STORE_FILE));
   try {
     outputs.events = JSON.stringify(await (await EventLog.open(kv)).list({ limit: 10_000 }));
   } finally {

@@ -28,6 +28,7 @@ import type { EventLog } from "../supervise/event_log.ts";
 import { relayKey } from "./relay_key.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenManager } from "../tokens/manager.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** A relay or silence request named a webhook the config does not have. */
 export class UnknownWebhookError extends Error {
@@ -43,7 +44,7 @@ export class UnknownWebhookError extends Error {
 
 /** What the notifier needs from the agent. */
 export interface NotifierDeps {
-  kv: Deno.Kv;
+  kv: KvHandle;
   config: ResolvedAgentConfig;
   supervisor: Supervisor;
   events: EventLog;

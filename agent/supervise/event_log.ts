@@ -6,6 +6,7 @@
  */
 import type { CheckStatus } from "../health/types.ts";
 import type { ScriptState } from "./state.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** One thing that happened to a script or to the agent. */
 export interface AgentEvent {
@@ -58,7 +59,7 @@ const BATCH = 500;
 
 /** Append-only, bounded event history backed by one KV handle. */
 export class EventLog {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #retain: number;
   #next = 1;
   #queue: AgentEvent[] = [];
@@ -67,7 +68,7 @@ export class EventLog {
   #onError: (error: unknown) => void;
   #keepAfter: () => number;
 
-  private constructor(kv: Deno.Kv, options: EventLogOptions) {
+  private constructor(kv: KvHandle, options: EventLogOptions) {
     this.#kv = kv;
     this.#retain = options.retain ?? 10_000;
     this.#onError = options.onError ?? (() => {});
@@ -75,7 +76,7 @@ export class EventLog {
   }
 
   /** Opens the log on `kv`, continuing the numbering after its last event. */
-  static async open(kv: Deno.Kv, options: EventLogOptions = {}): Promise<EventLog> {
+  static async open(kv: KvHandle, options: EventLogOptions = {}): Promise<EventLog> {
     const log = new EventLog(kv, options);
     for await (const entry of kv.list<AgentEvent>({ prefix: [KEY] }, { reverse: true, limit: 1 })) {
       log.#next = Number(entry.key[1]) + 1;

@@ -52,6 +52,8 @@ export interface MachineClaimStatus {
 
 /** How often each machine script's claim is looked at: the takeover time after a holder dies. */
 export const POLL_MS = 2000;
+/** With no machine script: a look now and then, in case a change did not wake the loop. */
+const IDLE_POLL_MS = 60_000;
 
 const log = getLogger(["scriptmon", "machine"]);
 const ACTIVE = new Set(["starting", "running", "backoff", "crash-looping", "waiting-for-token"]);
@@ -133,8 +135,10 @@ export class MachineSingletons {
       }
       if (stop.aborted) break;
       this.#wake = new AbortController();
+      // With no machine script there is nothing to look at until one is added (which wakes it).
+      const idle = this.#claims.size === 0 && !this.#deps.supervisor.applying;
       await this.#clock.sleep(
-        this.#deps.pollMs ?? POLL_MS,
+        idle ? IDLE_POLL_MS : this.#deps.pollMs ?? POLL_MS,
         AbortSignal.any([stop, this.#wake.signal]),
       );
     }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { alive, denoFixture, nextEvent, tempDir, testScript, until } from "../../tests/_helpers.ts";
 import { systemClock } from "../clock.ts";
+import { openKv, STORE_FILE } from "../kv.ts";
 import { EventLog } from "./event_log.ts";
 import { readLastLines } from "../logs/tail.ts";
 import { readPidRecord, writePidRecord } from "./pid_records.ts";
@@ -13,7 +14,7 @@ import type { ResolvedScript } from "../config/types.ts";
 /** A runner on a temp data dir; disposing stops the script and closes everything. */
 async function harness(script: ResolvedScript) {
   const dir = await tempDir();
-  const kv = await Deno.openKv(join(dir.path, "agent.kv"));
+  const kv = await openKv(join(dir.path, STORE_FILE));
   const events = await EventLog.open(kv);
   const deps = {
     platform,

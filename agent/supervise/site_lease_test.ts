@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { LeaseResponse } from "../../shared/protocol.ts";
 import { denoFixture, tempDir, testScript, until } from "../../tests/_helpers.ts";
 import { systemClock } from "../clock.ts";
+import { openKv, STORE_FILE } from "../kv.ts";
 import { parseConfig } from "../config/load.ts";
 import type { ResolvedCollectorLink, ResolvedScript } from "../config/types.ts";
 import { EventLog } from "./event_log.ts";
@@ -75,7 +76,7 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
 
 async function harness(options: { ttlMs?: number } = {}) {
   const dir = await tempDir();
-  const kv = await Deno.openKv(join(dir.path, "agent.kv"));
+  const kv = await openKv(join(dir.path, STORE_FILE));
   const events = await EventLog.open(kv);
   const pidDir = join(dir.path, "pids");
   await Deno.mkdir(pidDir, { recursive: true });

@@ -11,6 +11,7 @@ import type { Clock } from "../clock.ts";
 import type { NewEvent } from "../supervise/event_log.ts";
 import { TokenMonitor } from "./monitor.ts";
 import { type ResolvedToken, type TokenStatus, tokenUsable } from "./types.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** What the script runners ask before a start. */
 export interface TokenGate {
@@ -23,7 +24,7 @@ export interface TokenGate {
 /** What the manager needs. */
 export interface TokenManagerDeps {
   clock: Clock;
-  kv?: Deno.Kv;
+  kv?: KvHandle;
   /** Where state changes are recorded (kind "agent"; never the value). */
   events?: { append(event: NewEvent): void };
   /** Watch token files (default true). */

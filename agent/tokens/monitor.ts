@@ -18,12 +18,13 @@ import { readToken, type TokenReading } from "./read.ts";
 import { evaluateToken, nextBoundary, type TokenFacts, type TokenVerdict } from "./state.ts";
 import type { RefreshStatus, ResolvedToken, TokenStatus } from "./types.ts";
 import { redact, validateToken } from "./validate.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** What a monitor needs. */
 export interface TokenMonitorDeps {
   clock: Clock;
   /** Where learned lifetimes are kept across restarts (none: memory only). */
-  kv?: Deno.Kv;
+  kv?: KvHandle;
   /** Told of every change of state (and of refresh results). */
   onChange: (status: TokenStatus, previous: Pick<TokenVerdict, "state" | "warning">) => void;
   /** Watch the file for changes besides re-reading it every check interval (default true). */

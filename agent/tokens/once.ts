@@ -13,6 +13,7 @@ import { readToken, type TokenReading } from "./read.ts";
 import { evaluateToken } from "./state.ts";
 import { type ResolvedToken, type TokenState, type TokenStatus, tokenUsable } from "./types.ts";
 import { validateToken } from "./validate.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** A result level of `once`, as in `once.ts`. */
 export type OnceSeverity = "ok" | "warning" | "critical" | "unknown";
@@ -31,7 +32,7 @@ export function tokenSeverity(state: TokenState): OnceSeverity {
 /** Checks every token once; `kv` (the agent's) supplies learned lifetimes. */
 export async function checkTokensOnce(
   tokens: Record<string, ResolvedToken>,
-  options: { kv?: Deno.Kv; now?: () => number } = {},
+  options: { kv?: KvHandle; now?: () => number } = {},
 ): Promise<TokenStatus[]> {
   const now = options.now ?? Date.now;
   return await Promise.all(

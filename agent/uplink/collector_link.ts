@@ -34,11 +34,12 @@ import { Spool } from "./spool.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenStatus } from "../tokens/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** What the link needs from the agent. */
 export interface CollectorLinkDeps {
   config: ResolvedCollectorLink;
-  kv: Deno.Kv;
+  kv: KvHandle;
   events: EventLog;
   supervisor: Supervisor;
   info: () => AgentInfo;

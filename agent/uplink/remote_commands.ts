@@ -15,10 +15,11 @@ import type { Clock } from "../clock.ts";
 import { readLogsAnswer } from "../logs/request.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import { cut, errorText } from "./ingest_body.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** What remote commands need from the collector link. */
 export interface RemoteCommandsDeps {
-  kv: Deno.Kv;
+  kv: KvHandle;
   supervisor: Supervisor;
   clock: Clock;
   /** Aborted when the link closes: no command starts after it. */

@@ -10,6 +10,7 @@
  */
 import type { WireEvent } from "../../shared/protocol.ts";
 import type { AgentEvent, EventLog } from "../supervise/event_log.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** Checks whose events are resource samples: the only events the spool may drop. */
 export const RESOURCE_CHECKS: readonly string[] = ["memory", "cpu", "agent-memory"];
@@ -22,7 +23,7 @@ export function isResourceSample(event: AgentEvent): boolean {
 
 /** What a spool is made of. */
 export interface SpoolOptions {
-  kv: Deno.Kv;
+  kv: KvHandle;
   events: EventLog;
   /** Unacked events kept before resource samples are dropped. */
   limit: number;
@@ -46,7 +47,7 @@ type Range = [number, number];
 
 /** The unacked events of an event log; see the module comment. */
 export class Spool {
-  #kv: Deno.Kv;
+  #kv: KvHandle;
   #events: EventLog;
   #limit: number;
   #acked = 0;

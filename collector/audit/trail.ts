@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { redact } from "../../shared/redact.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { timingSafeEqual } from "node:crypto";
 import { retryLocked } from "../store/kv_retry.ts";
 import { hashToken } from "../store/tokens.ts";

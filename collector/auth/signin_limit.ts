@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
 /** One limit: `max` failures within `windowMs` lock for `lockMs`. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { hashPassword, type PasswordHash, verifyPassword } from "./passwords.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 import { StoreConflictError } from "../store/types.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { Command } from "commander";
 import { formatTable } from "../../shared/table.ts";
 import { type AuditInput, AuditLog } from "../audit/trail.ts";

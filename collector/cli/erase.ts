@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { Command } from "commander";
 import { recordCli } from "./audit.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";

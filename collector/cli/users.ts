@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { type Command, Option } from "commander";
 import { readLine } from "../../shared/read_line.ts";
 import { formatTable } from "../../shared/table.ts";

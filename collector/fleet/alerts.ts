@@ -26,7 +26,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { queueDue } from "../../shared/notify/queue_due.ts";
 import { getLogger } from "@logtape/logtape";
 import { createChannel } from "../../shared/notify/channels/mod.ts";

@@ -44,7 +44,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { eraseMessages } from "../../shared/notify/outbox_erase.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Alert, Payload } from "../../shared/notify/types.ts";

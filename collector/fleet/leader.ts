@@ -19,7 +19,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { expiresExactly, type KvHandle } from "../../shared/kv_handle.ts";
+import { expiresExactly, type KvHandle } from "../../shared/kv/handle.ts";
 import type { Clock } from "../clock.ts";
 
 const log = getLogger(["scriptmon", "collector", "leader"]);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Leadership } from "./leader.ts";
 import { systemClock } from "../clock.ts";
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { closePg, openPgReplicas, postgresSkipped, stopTestStores } from "../../tests/_stores.ts";
 
 /** A Leadership whose gains and losses can be awaited. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { expiresExactly, type KvHandle } from "../../shared/kv_handle.ts";
+import { expiresExactly, type KvHandle } from "../../shared/kv/handle.ts";
 import type { LeaseResponse } from "../../shared/protocol.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { expiresExactly, type KvHandle } from "../../shared/kv_handle.ts";
+import { expiresExactly, type KvHandle } from "../../shared/kv/handle.ts";
 import { retryLocked } from "../store/kv_retry.ts";
 
 /** A claim as stored. */

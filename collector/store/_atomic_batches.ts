@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** Writes that must land in the same atomic. */
 export interface WriteGroup {

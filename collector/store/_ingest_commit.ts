@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { isEventGroup, keyText } from "./_writes.ts";
 import { retryLocked } from "./kv_retry.ts";

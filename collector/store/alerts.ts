@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { Severity } from "../../shared/notify/types.ts";
 import { retryLocked } from "./kv_retry.ts";
 

@@ -17,9 +17,10 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { basename, dirname, join } from "node:path";
 import { retryLocked } from "./kv_retry.ts";
+import { decodeValue, type Encoded, encodeValue } from "../../shared/kv/value_codec.ts";
 
 /** The `format` of a dump's header line. */
 export const BACKUP_FORMAT = "scriptmon-collector-backup";
@@ -31,15 +32,6 @@ const MAX_MUTATIONS = 1000;
 const MAX_ATOMIC_CHARS = 400_000;
 /** The header is written padded to this width and rewritten with the count at the end. */
 const HEADER_WIDTH = 200;
-
-/** Tagged JSON: what a KV key part or value becomes in a dump line. */
-export type Encoded =
-  | null
-  | boolean
-  | number
-  | string
-  | Encoded[]
-  | { [key: string]: Encoded };
 
 /** The first line of a dump. */
 export interface BackupHeader {
@@ -59,79 +51,6 @@ export class BackupFormatError extends Error {
 /** Restore refused: the target store is not empty. */
 export class RestoreTargetError extends Error {
   override name = "RestoreTargetError";
-}
-
-const encodeBytes = (bytes: Uint8Array) =>
-  btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(""));
-const decodeBytes = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-
-/**
- * Encodes a KV key part or value as tagged JSON.
- *
- * @throws {TypeError} for what the dump cannot carry (Map, Set, class instances...), naming `where`.
- */
-export function encodeValue(value: unknown, where = "value"): Encoded {
-  if (value === null || typeof value === "boolean" || typeof value === "string") return value;
-  if (value === undefined) return { $undefined: true };
-  if (typeof value === "number") {
-    return Number.isFinite(value) && !Object.is(value, -0)
-      ? value
-      : { $number: Object.is(value, -0) ? "-0" : String(value) };
-  }
-  if (typeof value === "bigint") return { $bigint: value.toString() };
-  if (value instanceof Uint8Array) return { $bytes: encodeBytes(value) };
-  if (value instanceof Deno.KvU64) return { $u64: value.value.toString() };
-  if (value instanceof Date) return { $date: value.getTime() };
-  if (Array.isArray(value)) return value.map((item, i) => encodeValue(item, `${where}[${i}]`));
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    const out: { [key: string]: Encoded } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encodeValue(v, `${where}.${k}`);
-    // A plain object whose keys look like a tag is wrapped, so it decodes as itself.
-    return Object.keys(out).some((k) => k.startsWith("$")) ? { $object: out } : out;
-  }
-  const kind = typeof value === "object" ? value.constructor?.name ?? "object" : typeof value;
-  throw new TypeError(`Cannot back up ${where}: a ${kind} is not supported in a dump`);
-}
-
-/**
- * Decodes what {@linkcode encodeValue} made.
- *
- * @throws {TypeError} on an unknown tag.
- */
-export function decodeValue(encoded: Encoded): unknown {
-  if (encoded === null || typeof encoded !== "object") return encoded;
-  if (Array.isArray(encoded)) return encoded.map(decodeValue);
-  const keys = Object.keys(encoded);
-  if (keys.length === 1 && keys[0].startsWith("$")) {
-    const inner = encoded[keys[0]];
-    switch (keys[0]) {
-      case "$undefined":
-        return undefined;
-      case "$number":
-        return inner === "-0" ? -0 : Number(inner);
-      case "$bigint":
-        return BigInt(String(inner));
-      case "$bytes":
-        return decodeBytes(String(inner));
-      case "$u64":
-        return new Deno.KvU64(BigInt(String(inner)));
-      case "$date":
-        return new Date(Number(inner));
-      case "$object": {
-        const out: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(inner as Record<string, Encoded>)) {
-          out[k] = decodeValue(v);
-        }
-        return out;
-      }
-    }
-  }
-  if (keys.some((k) => k.startsWith("$"))) {
-    throw new TypeError(`Unknown tag in a dump: ${JSON.stringify(keys)}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(encoded)) out[k] = decodeValue(v);
-  return out;
 }
 
 /** Options of {@linkcode backupKv}. */

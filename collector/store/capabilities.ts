@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 
 /** The history kinds kept in day tables. */
 export type HistoryKind = "events" | "transitions" | "samples";

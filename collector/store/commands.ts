@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { Command, CommandAck, LogsParams } from "../../shared/protocol.ts";
 import { retryLocked } from "./kv_retry.ts";
 import type { CommandRecord } from "./types.ts";

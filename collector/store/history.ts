@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { dayTablesOf } from "./capabilities.ts";
 

@@ -1,17 +1,22 @@
 /**
- * The contract both key-value backends keep: a Deno KV file and the
- * PostgreSQL store answer every call the collector makes the same way, and
- * PostgreSQL keeps it with several collectors (pools) writing at once.
+ * The contract every key-value backend keeps: a Deno KV file, the collector's
+ * PostgreSQL store and the agent's SQLite file answer every call the programs
+ * make the same way, and PostgreSQL keeps it with several collectors (pools)
+ * writing at once.
  */
 import assert from "node:assert/strict";
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import {
   openPgReplicas,
   openPgStore,
   postgresSkipped,
+  SQLITE_BACKEND,
   stopTestStores,
+  STORE_BACKENDS,
   testOnStores,
 } from "../../tests/_stores.ts";
+
+const ALL_BACKENDS = [...STORE_BACKENDS, SQLITE_BACKEND];
 
 async function keys(kv: KvHandle, selector: Deno.KvListSelector, options?: Deno.KvListOptions) {
   const out: Deno.KvKey[] = [];
@@ -44,7 +49,7 @@ testOnStores("get, set and delete keep values as they were written", async (kv) 
   assert.deepEqual(many.map((e) => e.value), ["again", null]);
   await kv.delete(["agent", "BFI4", "ws-01"]);
   assert.equal((await kv.get(["agent", "BFI4", "ws-01"])).value, null);
-});
+}, ALL_BACKENDS);
 
 testOnStores(
   "list by prefix, start and end, reversed, limited, and resumed from a cursor",
@@ -89,6 +94,7 @@ testOnStores(
     }
     assert.deepEqual(pages, [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]);
   },
+  ALL_BACKENDS,
 );
 
 testOnStores("a range whose start is past its end is refused as KV refuses it", async (kv) => {
@@ -96,7 +102,7 @@ testOnStores("a range whose start is past its end is refused as KV refuses it", 
     () => keys(kv, { start: ["event_time", 5], end: ["event_time", 1] }),
     /Start key is greater than end key/,
   );
-});
+}, ALL_BACKENDS);
 
 testOnStores("an atomic commit with a failed check writes nothing", async (kv) => {
   const { versionstamp } = await kv.set(["lease", "BFI4", "rates"], { holder: "ws-01" });
@@ -115,7 +121,7 @@ testOnStores("an atomic commit with a failed check writes nothing", async (kv) =
     .commit();
   assert.equal(fresh.ok, true);
   assert.deepEqual((await kv.get(["lease", "BFI4", "rates"])).value, { holder: "ws-02" });
-});
+}, ALL_BACKENDS);
 
 testOnStores("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max", async (kv) => {
   await kv.atomic().sum(["count", "queued"], 5n).commit();
@@ -124,7 +130,7 @@ testOnStores("u64 sums wrap as in KV (adding 2^64-1 subtracts one), min and max"
   await kv.atomic().min(["count", "queued"], 2n).max(["count", "most"], 9n).commit();
   assert.deepEqual((await kv.get(["count", "queued"])).value, new Deno.KvU64(2n));
   assert.deepEqual((await kv.get(["count", "most"])).value, new Deno.KvU64(9n));
-});
+}, ALL_BACKENDS);
 
 testOnStores("one atomic touching a key twice applies its mutations in order", async (kv) => {
   await kv.atomic().set(["a"], 1).delete(["a"]).set(["b"], 1).set(["b"], 2).commit();
@@ -133,7 +139,7 @@ testOnStores("one atomic touching a key twice applies its mutations in order", a
   await kv.atomic().sum(["n"], 1n).sum(["n"], 2n).commit();
   const values = await kv.getMany([["a"], ["b"], ["event", "x", 1], ["n"]]);
   assert.deepEqual(values.map((e) => e.value), [null, 2, null, new Deno.KvU64(3n)]);
-});
+}, ALL_BACKENDS);
 
 const pgTest = { ignore: postgresSkipped !== null, sanitizeResources: false, sanitizeOps: false };
 

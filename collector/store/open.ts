@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { openCollectorKv } from "./kv.ts";
 import { openPostgres, redactUrl } from "./postgres/mod.ts";
 

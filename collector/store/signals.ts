@@ -11,7 +11,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { PgKv } from "./postgres/mod.ts";
 
 const log = getLogger(["scriptmon", "collector", "signals"]);

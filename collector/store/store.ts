@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { type WriteGroup } from "./_atomic_batches.ts";
 import { commitAtOnce, commitInBatches } from "./_ingest_commit.ts";

@@ -3,7 +3,7 @@ import { Store } from "./store.ts";
 import { events, ingestRequest, script } from "../_testing.ts";
 
 import { stopTestStores, testOnStores } from "../../tests/_stores.ts";
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { dayTablesOf, unboundedAtomics } from "./capabilities.ts";
 import type { PgKv } from "./postgres/mod.ts";
 

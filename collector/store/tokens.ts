@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { KvHandle } from "../../shared/kv_handle.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import { createHash } from "node:crypto";
 import { retryLocked } from "./kv_retry.ts";
 import {

@@ -12,7 +12,7 @@
  * - ["count", state]       a KvU64 counter per state, for counts()
  * - ["dedupe", key]        { id, at } of the message that claimed the key
  */
-import type { KvHandle } from "../kv_handle.ts";
+import type { KvHandle } from "../kv/handle.ts";
 import { redact } from "../redact.ts";
 import {
   MESSAGE_STATES,

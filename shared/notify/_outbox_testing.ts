@@ -1,5 +1,5 @@
 /** Test helpers for the outbox: a fake clock, a change log, and a ready outbox on a temp KV file. */
-import type { KvHandle } from "../kv_handle.ts";
+import type { KvHandle } from "../kv/handle.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { jsonChannel, type Recorder, startRecorder } from "../../tests/_outbox_recorder.ts";

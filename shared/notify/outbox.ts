@@ -11,7 +11,7 @@
  * one process delivers (the agent's instance lock sees to that; among the
  * collector's replicas, the leader, its moves fenced by its lease).
  */
-import type { KvHandle } from "../kv_handle.ts";
+import type { KvHandle } from "../kv/handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { redact } from "../redact.ts";
 import { formatDuration } from "../config/units.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KvHandle } from "../kv_handle.ts";
+import type { KvHandle } from "../kv/handle.ts";
 import { OutboxStore } from "./_outbox_store.ts";
 import type { Payload } from "./types.ts";
 

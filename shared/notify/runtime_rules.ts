@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { KvHandle } from "../kv_handle.ts";
+import type { KvHandle } from "../kv/handle.ts";
 import { z } from "zod";
 import { type ResolvedRoute, resolveNotifyPolicy, routeSchema } from "./policy_schema.ts";
 import type { Silence } from "./silences.ts";

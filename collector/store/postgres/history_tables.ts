@@ -10,7 +10,7 @@
 
 import type postgres from "postgres";
 import type { DayTables, DroppedDays, HistoryKind, KeepNewest } from "../capabilities.ts";
-import { decodeKey, encodeKey } from "./_key_codec.ts";
+import { decodeKey, encodeKey } from "../../../shared/kv/key_codec.ts";
 
 type Sql = postgres.Sql;
 

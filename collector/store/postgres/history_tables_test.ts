@@ -9,8 +9,8 @@ import {
 import { dayOf, historyKind, recordDay } from "./history_tables.ts";
 import { loadMigrations, migrate } from "./migrate.ts";
 import { openPostgres, pool } from "./open.ts";
-import { encodeValue } from "../backup.ts";
-import { encodeKey } from "./_key_codec.ts";
+import { encodeValue } from "../../../shared/kv/value_codec.ts";
+import { encodeKey } from "../../../shared/kv/key_codec.ts";
 
 const pgTest = { ignore: postgresSkipped !== null, sanitizeResources: false, sanitizeOps: false };
 const hex = (bytes: Uint8Array) =>

@@ -3,7 +3,7 @@
  * `Deno.Kv` (get, getMany, set, delete, list, atomic with checks and u64
  * sums, `expireIn`), on the `kv` table of `migrations/0001_kv.sql` and, for
  * the history, the day tables of `kv_history` (`history_tables.ts`). Keys sort
- * as in KV (`_key_codec.ts`), values are tagged JSON (`backup.ts`), an atomic
+ * as in KV (`shared/kv/key_codec.ts`), values are tagged JSON (`shared/kv/value_codec.ts`), an atomic
  * commit is one call of the `kv_commit` function: one round trip, serialised
  * with every other commit touching its keys, whichever collector sends it.
  * Expiry is judged by the database's clock.
@@ -12,9 +12,10 @@
  */
 
 import type postgres from "postgres";
-import { decodeValue, type Encoded, encodeValue } from "../backup.ts";
-import type { KvHandle } from "../../../shared/kv_handle.ts";
-import { decodeKey, encodeKey } from "./_key_codec.ts";
+import { decodeValue, type Encoded, encodeValue } from "../../../shared/kv/value_codec.ts";
+import type { KvHandle } from "../../../shared/kv/handle.ts";
+import { decodeKey, encodeKey } from "../../../shared/kv/key_codec.ts";
+import { fromBase64url, listRange, toBase64url } from "../../../shared/kv/selector.ts";
 import { historyKind, PgDayTables, recordDay, selectorSource } from "./history_tables.ts";
 import type { HistoryKind } from "../capabilities.ts";
 
@@ -39,51 +40,6 @@ const entry = <T>(row: Row): Deno.KvEntry<T> => ({
 });
 const u64 = (n: bigint) => encodeValue(new Deno.KvU64(n));
 
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/");
-  return Uint8Array.from(
-    atob(padded + "=".repeat((4 - padded.length % 4) % 4)),
-    (c) => c.charCodeAt(0),
-  );
-}
-
-function concat(a: Uint8Array, ...tail: number[]): Uint8Array {
-  const out = new Uint8Array(a.length + tail.length);
-  out.set(a);
-  out.set(tail, a.length);
-  return out;
-}
-
-/** The byte range `[from, to)` of a selector (`from` exclusive when `after`). */
-function range(
-  selector: Deno.KvListSelector,
-): { from: Uint8Array; after: boolean; to: Uint8Array } {
-  if ("prefix" in selector) {
-    const prefix = encodeKey(selector.prefix);
-    const start = "start" in selector ? encodeKey(selector.start) : null;
-    const end = "end" in selector ? encodeKey(selector.end) : null;
-    return {
-      from: start ?? prefix,
-      after: start === null,
-      to: end ?? concat(prefix, 0xff),
-    };
-  }
-  const from = encodeKey(selector.start);
-  const to = encodeKey(selector.end);
-  if (compareBytes(from, to) > 0) throw new TypeError("Start key is greater than end key"); // as KV
-  return { from, after: false, to };
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
 /** A listing, read in pages of `batchSize` keys. */
 class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
   #sql: Sql;
@@ -101,7 +57,7 @@ class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
   constructor(sql: Sql, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
     this.#sql = sql;
     this.#source = selectorSource(selector);
-    const { from, after, to } = range(selector);
+    const { from, after, to } = listRange(selector);
     this.#from = from;
     this.#after = after;
     this.#to = to;
@@ -121,7 +77,7 @@ class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
   /** Where the next listing with the same selector picks up. */
   get cursor(): string {
     if (this.#last === null) throw new Error("The listing has not returned an entry yet");
-    return base64url(this.#last);
+    return toBase64url(this.#last);
   }
 
   async #fetch(): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeKey, encodeKey } from "./_key_codec.ts";
+import { decodeKey, encodeKey } from "./key_codec.ts";
 
 function compare(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];

@@ -1,0 +1,383 @@
+/**
+ * The agent's store: what it uses of `Deno.Kv` (get, getMany, set, delete, list, atomic with
+ * checks and u64 sums, `expireIn`) on one SQLite file through `node:sqlite`.
+ *
+ * Why not a Deno KV file: Deno KV runs SQLite on a thread of its own that wakes every two
+ * seconds or so (queue keep-alive and expiry timers) even when nothing is stored, which was
+ * most of an idle agent's wake-ups (bench/README.md). Here every call runs on the caller's
+ * thread and nothing runs between calls.
+ *
+ * Keys sort as in KV (`key_codec.ts`), values are tagged JSON (`value_codec.ts`), versionstamps
+ * come from one counter bumped by every commit. A commit is one `BEGIN IMMEDIATE` transaction:
+ * serialised with every other process writing the file (they wait up to 5 s for each other), and
+ * on disk before it returns (WAL, `synchronous = FULL`, as Deno KV). A record whose `expireIn` has
+ * passed is not returned (`expiresExactly`) and is deleted by a later commit.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { KvHandle } from "./handle.ts";
+import { decodeKey, encodeKey } from "./key_codec.ts";
+import { fromBase64url, listRange, toBase64url } from "./selector.ts";
+import { decodeValue, type Encoded, encodeValue } from "./value_codec.ts";
+
+/** How long a commit waits for another process's write to finish. */
+const BUSY_TIMEOUT_MS = 5000;
+/** Expired records are deleted at most this often, this many a time. */
+const SWEEP_EVERY_MS = 60_000;
+const SWEEP_BATCH = 500;
+const U64_MASK = 0xffff_ffff_ffff_ffffn;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS kv (
+    key BLOB PRIMARY KEY,
+    value TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    expires_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS kv_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO kv_meta (name, value) VALUES ('version', 0);
+`;
+
+interface Row {
+  key: Uint8Array;
+  value: string;
+  version: number;
+}
+
+const stamp = (version: number) => version.toString(16).padStart(20, "0");
+const entry = <T>(row: Row): Deno.KvEntry<T> => ({
+  key: decodeKey(row.key),
+  value: decodeValue(JSON.parse(row.value) as Encoded) as T,
+  versionstamp: stamp(row.version),
+});
+
+type Op =
+  | { type: "set"; key: Uint8Array; json: string; expireIn?: number }
+  | { type: "delete"; key: Uint8Array }
+  | { type: "sum" | "min" | "max"; key: Uint8Array; n: bigint };
+
+/** The statements a store prepares once. */
+class Statements {
+  readonly get: StatementSync;
+  readonly version: StatementSync;
+  readonly upsert: StatementSync;
+  readonly delete: StatementSync;
+  readonly bump: StatementSync;
+  readonly sweep: StatementSync;
+  readonly pages: Record<"asc" | "desc", Record<"from" | "after", StatementSync>>;
+
+  constructor(db: DatabaseSync) {
+    const live = "(expires_at IS NULL OR expires_at > :now)";
+    this.get = db.prepare(`SELECT key, value, version FROM kv WHERE key = :key AND ${live}`);
+    this.version = db.prepare(`SELECT version FROM kv WHERE key = :key AND ${live}`);
+    this.upsert = db.prepare(
+      `INSERT INTO kv (key, value, version, expires_at) VALUES (:key, :value, :version, :expires)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
+         expires_at = excluded.expires_at`,
+    );
+    this.delete = db.prepare("DELETE FROM kv WHERE key = :key");
+    this.bump = db.prepare(
+      "UPDATE kv_meta SET value = value + 1 WHERE name = 'version' RETURNING value",
+    );
+    this.sweep = db.prepare(
+      `DELETE FROM kv WHERE key IN (
+         SELECT key FROM kv WHERE expires_at <= :now LIMIT ${SWEEP_BATCH})`,
+    );
+    const page = (order: "ASC" | "DESC", lower: ">" | ">=") =>
+      db.prepare(
+        `SELECT key, value, version FROM kv
+         WHERE key ${lower} :from AND key < :to AND ${live}
+         ORDER BY key ${order} LIMIT :take`,
+      );
+    this.pages = {
+      asc: { from: page("ASC", ">="), after: page("ASC", ">") },
+      desc: { from: page("DESC", ">="), after: page("DESC", ">") },
+    };
+  }
+}
+
+/** A listing, read in pages of `batchSize` keys. */
+class SqliteListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
+  #statements: Statements;
+  #from: Uint8Array;
+  #after: boolean;
+  #to: Uint8Array;
+  #reverse: boolean;
+  #left: number;
+  #batch: number;
+  #page: Row[] = [];
+  #done = false;
+  #last: Uint8Array | null = null;
+
+  constructor(statements: Statements, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
+    this.#statements = statements;
+    const { from, after, to } = listRange(selector);
+    this.#from = from;
+    this.#after = after;
+    this.#to = to;
+    this.#reverse = options.reverse ?? false;
+    this.#left = options.limit ?? Infinity;
+    this.#batch = Math.max(1, Math.min(options.batchSize ?? 500, 1000));
+    if (options.cursor !== undefined) {
+      const at = fromBase64url(options.cursor);
+      if (this.#reverse) this.#to = at;
+      else {
+        this.#from = at;
+        this.#after = true;
+      }
+    }
+  }
+
+  /** Where the next listing with the same selector picks up. */
+  get cursor(): string {
+    if (this.#last === null) throw new Error("The listing has not returned an entry yet");
+    return toBase64url(this.#last);
+  }
+
+  #fetch(): void {
+    const take = Math.min(this.#batch, this.#left);
+    const statement = this.#statements.pages[this.#reverse ? "desc" : "asc"][
+      this.#after ? "after" : "from"
+    ];
+    this.#page = statement.all({
+      from: this.#from,
+      to: this.#to,
+      now: Date.now(),
+      take,
+    }) as unknown as Row[];
+    if (this.#page.length < take) this.#done = true;
+    const last = this.#page.at(-1);
+    if (last === undefined) return;
+    // The next page starts past the last key read.
+    if (this.#reverse) this.#to = last.key;
+    else {
+      this.#from = last.key;
+      this.#after = true;
+    }
+  }
+
+  next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
+    if (this.#page.length === 0 && !this.#done && this.#left > 0) this.#fetch();
+    const row = this.#page.shift();
+    if (row === undefined || this.#left <= 0) {
+      return Promise.resolve({ done: true, value: undefined });
+    }
+    this.#left--;
+    this.#last = row.key;
+    return Promise.resolve({ done: false, value: entry<T>(row) });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Deno.KvEntry<T>> {
+    return this;
+  }
+}
+
+/** An atomic commit: checks and mutations kept until `commit`, then one transaction. */
+class SqliteAtomic {
+  #kv: SqliteKv;
+  #checks: { key: Uint8Array; versionstamp: string | null }[] = [];
+  #ops: Op[] = [];
+
+  constructor(kv: SqliteKv) {
+    this.#kv = kv;
+  }
+
+  check(...checks: Deno.AtomicCheck[]): this {
+    for (const { key, versionstamp } of checks) {
+      this.#checks.push({ key: encodeKey(key), versionstamp });
+    }
+    return this;
+  }
+
+  mutate(...mutations: Deno.KvMutation[]): this {
+    for (const mutation of mutations) {
+      if (mutation.type === "set") this.set(mutation.key, mutation.value, mutation);
+      else if (mutation.type === "delete") this.delete(mutation.key);
+      else {this.#ops.push({
+          type: mutation.type,
+          key: encodeKey(mutation.key),
+          n: mutation.value.value,
+        });}
+    }
+    return this;
+  }
+
+  sum(key: Deno.KvKey, n: bigint): this {
+    this.#ops.push({ type: "sum", key: encodeKey(key), n });
+    return this;
+  }
+
+  min(key: Deno.KvKey, n: bigint): this {
+    this.#ops.push({ type: "min", key: encodeKey(key), n });
+    return this;
+  }
+
+  max(key: Deno.KvKey, n: bigint): this {
+    this.#ops.push({ type: "max", key: encodeKey(key), n });
+    return this;
+  }
+
+  set(key: Deno.KvKey, value: unknown, options?: { expireIn?: number }): this {
+    // Encoded now, as KV serialises at the call: a value changed afterwards is not what is stored.
+    const encoded = JSON.stringify(encodeValue(value));
+    this.#ops.push({
+      type: "set",
+      key: encodeKey(key),
+      json: encoded,
+      expireIn: options?.expireIn,
+    });
+    return this;
+  }
+
+  delete(key: Deno.KvKey): this {
+    this.#ops.push({ type: "delete", key: encodeKey(key) });
+    return this;
+  }
+
+  enqueue(): this {
+    throw new Error("KV queues are not used by the agent and not supported by its SQLite store");
+  }
+
+  commit(): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+    try {
+      return Promise.resolve(this.#kv.commitNow(this.#checks, this.#ops));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** The next value of a u64 mutation (KV's rules: sums wrap, an absent value is just `n`). */
+function u64After(type: "sum" | "min" | "max", current: unknown, n: bigint): Deno.KvU64 {
+  if (current === undefined) return new Deno.KvU64(n);
+  if (!(current instanceof Deno.KvU64)) {
+    throw new TypeError(`Failed to perform '${type}' mutation on a non-U64 value in the database`);
+  }
+  const was = current.value;
+  const next = type === "sum"
+    ? (was + n) & U64_MASK
+    : type === "min"
+    ? (was < n ? was : n)
+    : (was > n ? was : n);
+  return new Deno.KvU64(next);
+}
+
+/** What the agent uses of `Deno.Kv`, on a SQLite file (`:memory:` for tests). */
+export class SqliteKv implements KvHandle {
+  #db: DatabaseSync;
+  #statements: Statements;
+  #lastSweep = 0;
+  /** A record is gone as soon as its `expireIn` has passed (`KvHandle`'s `expiresExactly`). */
+  readonly expiresExactly = true;
+
+  /** Opens (creating) the store at `path`. */
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
+    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    this.#db.exec(SCHEMA);
+    this.#statements = new Statements(this.#db);
+  }
+
+  get<T = unknown>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
+    const row = this.#statements.get.get({ key: encodeKey(key), now: Date.now() }) as
+      | Row
+      | undefined;
+    return Promise.resolve(
+      row === undefined ? { key, value: null, versionstamp: null } : entry<T>(row),
+    );
+  }
+
+  getMany<T extends readonly unknown[]>(
+    keys: readonly [...{ [K in keyof T]: Deno.KvKey }],
+  ): Promise<{ [K in keyof T]: Deno.KvEntryMaybe<T[K]> }> {
+    const now = Date.now();
+    const entries = keys.map((key) => {
+      const row = this.#statements.get.get({ key: encodeKey(key as Deno.KvKey), now }) as
+        | Row
+        | undefined;
+      return row === undefined ? { key, value: null, versionstamp: null } : entry(row);
+    });
+    return Promise.resolve(entries as { [K in keyof T]: Deno.KvEntryMaybe<T[K]> });
+  }
+
+  async set(
+    key: Deno.KvKey,
+    value: unknown,
+    options?: { expireIn?: number },
+  ): Promise<Deno.KvCommitResult> {
+    return await new SqliteAtomic(this).set(key, value, options).commit() as Deno.KvCommitResult;
+  }
+
+  async delete(key: Deno.KvKey): Promise<void> {
+    await new SqliteAtomic(this).delete(key).commit();
+  }
+
+  list<T = unknown>(
+    selector: Deno.KvListSelector,
+    options: Deno.KvListOptions = {},
+  ): Deno.KvListIterator<T> {
+    return new SqliteListIterator<T>(
+      this.#statements,
+      selector,
+      options,
+    ) as unknown as Deno.KvListIterator<T>;
+  }
+
+  atomic(): Deno.AtomicOperation {
+    return new SqliteAtomic(this) as unknown as Deno.AtomicOperation;
+  }
+
+  /** Runs one commit now (`SqliteAtomic.commit`). */
+  commitNow(
+    checks: { key: Uint8Array; versionstamp: string | null }[],
+    ops: Op[],
+  ): Deno.KvCommitResult | Deno.KvCommitError {
+    const s = this.#statements;
+    const now = Date.now();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const check of checks) {
+        const row = s.version.get({ key: check.key, now }) as { version: number } | undefined;
+        if ((row === undefined ? null : stamp(row.version)) !== check.versionstamp) {
+          this.#db.exec("ROLLBACK");
+          return { ok: false };
+        }
+      }
+      const { value: version } = s.bump.get() as { value: number };
+      for (const op of ops) {
+        if (op.type === "delete") s.delete.run({ key: op.key });
+        else {
+          const value = op.type === "set" ? op.json : JSON.stringify(encodeValue(
+            u64After(op.type, this.#current(op.key, now), op.n),
+          ));
+          const expires: SQLInputValue = op.type === "set" && op.expireIn !== undefined
+            ? now + op.expireIn
+            : null;
+          s.upsert.run({ key: op.key, value, version, expires });
+        }
+      }
+      if (now - this.#lastSweep >= SWEEP_EVERY_MS) {
+        this.#lastSweep = now;
+        s.sweep.run({ now });
+      }
+      this.#db.exec("COMMIT");
+      return { ok: true, versionstamp: stamp(version) };
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** The live value at `key` inside the open transaction, `undefined` when there is none. */
+  #current(key: Uint8Array, now: number): unknown {
+    const row = this.#statements.get.get({ key, now }) as Row | undefined;
+    return row === undefined ? undefined : decodeValue(JSON.parse(row.value) as Encoded);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
