@@ -150,8 +150,15 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   });
   const users = deps.users ?? new Users(deps.store.kv);
   const sessions = deps.sessions ?? new Sessions(deps.store.kv);
+  const uptime = deps.uptime;
   const live = deps.live ??
-    new FleetLive({ offlineAfterMs: deps.config.offlineAfterMs, clock });
+    new FleetLive({
+      offlineAfterMs: deps.config.offlineAfterMs,
+      clock,
+      ...(uptime === undefined
+        ? {}
+        : { recent: (site, host, name) => uptime.recent(site, host, name) }),
+    });
   if (signals?.shared) followOtherCollectors(deps.store, signals, waiters, live);
   const app = new Hono<CollectorEnv>();
   app.use("*", securityHeaders());

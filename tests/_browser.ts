@@ -21,14 +21,14 @@ export function chromiumPresent(): boolean {
 /** Where the tests save screenshots (git-ignored). */
 export const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
 
-/** Launches headless Chromium; close it with `await using`. */
-export async function launchBrowser(): Promise<Browser & AsyncDisposable> {
+/** Launches headless Chromium (with `extraArgs`); close it with `await using`. */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser & AsyncDisposable> {
   const asRoot = Deno.uid() === 0;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // Chromium's sandbox does not run as root (CI containers).
-    args: asRoot ? ["--no-sandbox"] : [],
+    args: [...(asRoot ? ["--no-sandbox"] : []), ...extraArgs],
     timeout: 30_000,
   });
   return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });

@@ -66,8 +66,11 @@ export async function withWeb(
       ...(options.idleMs === undefined ? {} : { idleMs: options.idleMs }),
       ...(options.maxAgeMs === undefined ? {} : { maxAgeMs: options.maxAgeMs }),
     });
-    const live = new FleetLive({ maxClients: 3 });
     const uptime = new UptimeCache(store, clock);
+    const live = new FleetLive({
+      maxClients: 3,
+      recent: (site, host, name) => uptime.recent(site, host, name),
+    });
     const app = createApp({
       store,
       config,

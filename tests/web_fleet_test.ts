@@ -191,7 +191,10 @@ Deno.test("filters by query: other tiles are hidden, and a bad state is a 400", 
       html,
       /data-k="BFI4\/ws-01\/alpha" data-st="running" data-h="healthy" +hidden="">/,
     );
-    assert.match(html, /<section class="ws" data-ws="SEA8\/ws-09" data-on="1" hidden="">/);
+    assert.match(
+      html,
+      /<section class="ws" data-ws="SEA8\/ws-09" data-on="1" data-n="[\d ]+" hidden="">/,
+    );
     const bySite = await (await vera.request("/?site=SEA8")).text();
     assert.match(bySite, /<section class="site" data-site="BFI4" hidden="">/);
     assert.match(bySite, /<option value="SEA8" selected>SEA8<\/option>/);

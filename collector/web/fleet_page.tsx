@@ -11,12 +11,13 @@
  * @module
  */
 import type { ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
-import { formatBytes, formatDuration } from "../../shared/config/units.ts";
 import type { SessionUser } from "../auth/authenticate.ts";
 import { isDown, stoppedOnPurpose } from "../fleet/views.ts";
-import { type ControlAction, ControlButtons } from "./controls.tsx";
 import type { RecentHistory } from "../fleet/uptime_cache.ts";
-import { Layout, renderHtml, scriptHref } from "./layout.tsx";
+import { Layout, renderHtml } from "./layout.tsx";
+import { actionsFor, formatRatio, Tile, Tokens, type Tone, toneOf } from "./fleet_tile.tsx";
+
+export { actionsFor, formatRatio, toneOf };
 
 /** One workstation as the page shows it. */
 export interface WorkstationView {
@@ -50,18 +51,7 @@ export const STATE_FILTERS: readonly { value: string; label: string }[] = [
   { value: "offline", label: "Agent offline" },
 ];
 
-type Tone = "bad" | "warn" | "ok" | "off";
 const RANK: Record<Tone, number> = { bad: 0, warn: 1, ok: 2, off: 3 };
-const WARN_STATES = new Set(["starting", "backoff", "stopping"]);
-
-/** The colour family of a script: bad (crash-looping, failed, down, unhealthy), warn, ok, off. */
-export function toneOf(s: ScriptSummary): Tone {
-  if (s.state === "crash-looping" || s.state === "failed" || s.health === "unhealthy") return "bad";
-  if (isDown(s) && s.state !== "backoff") return "bad";
-  if (WARN_STATES.has(s.state) || s.health === "warning") return "warn";
-  if (s.state === "running") return "ok";
-  return "off";
-}
 
 /** Whether a script is a problem: anything but ok or off, or its agent is offline. */
 function isProblem(s: ScriptSummary, online: boolean): boolean {
@@ -111,6 +101,21 @@ export interface SiteCounts {
   scripts: number;
 }
 
+/**
+ * A workstation's part of its site's counts: running, unhealthy, crash-looping, down. Its block
+ * carries them (`data-n`), so the page keeps the counts by difference without reading tiles.
+ */
+function countScripts(ws: WorkstationView): [number, number, number, number] {
+  const n: [number, number, number, number] = [0, 0, 0, 0];
+  for (const s of ws.scripts) {
+    if (s.state === "running") n[0]++;
+    if (s.health === "unhealthy") n[1]++;
+    if (s.state === "crash-looping") n[2]++;
+    if (isDown(s)) n[3]++;
+  }
+  return n;
+}
+
 function countSite(site: string, list: WorkstationView[]): SiteCounts {
   const counts: SiteCounts = {
     site,
@@ -124,13 +129,12 @@ function countSite(site: string, list: WorkstationView[]): SiteCounts {
   };
   for (const ws of list) {
     if (!ws.online) counts.agentsOffline++;
-    for (const s of ws.scripts) {
-      counts.scripts++;
-      if (s.state === "running") counts.running++;
-      if (s.health === "unhealthy") counts.unhealthy++;
-      if (s.state === "crash-looping") counts.crashLooping++;
-      if (isDown(s)) counts.down++;
-    }
+    const [running, unhealthy, crashLooping, down] = countScripts(ws);
+    counts.scripts += ws.scripts.length;
+    counts.running += running;
+    counts.unhealthy += unhealthy;
+    counts.crashLooping += crashLooping;
+    counts.down += down;
   }
   return counts;
 }
@@ -141,141 +145,6 @@ function problemScore(counts: SiteCounts): number {
 
 /** A script's last 24 hours, when the collector has computed them. */
 export type RecentOf = (site: string, host: string, script: string) => RecentHistory | null;
-
-/** The commands that make sense in a state: nothing starts what runs, nothing stops what is off. */
-export function actionsFor(s: ScriptSummary): ControlAction[] {
-  switch (s.state) {
-    case "running":
-    case "starting":
-    case "backoff":
-    case "crash-looping":
-    case "failed":
-    case "waiting-for-token":
-      return ["restart", "stop"];
-    case "stopping":
-      return [];
-    default: // stopped, exited, scheduled
-      return ["start"];
-  }
-}
-
-const STRIP_CLASS: Record<string, string> = { u: "u", d: "d", i: "i", n: "n" };
-
-/** The 24-hour strip as runs of one class each (a steady day is one element). */
-function Strip(props: { strip: string }) {
-  const runs: [string, number][] = [];
-  for (const letter of props.strip) {
-    const last = runs.at(-1);
-    if (last !== undefined && last[0] === letter) last[1]++;
-    else runs.push([letter, 1]);
-  }
-  return (
-    <span class="strip">
-      {
-        // A key would be rendered as an attribute on a plain element: these need none.
-        // deno-lint-ignore jsx-key
-        runs.map(([letter, n]) => <b class={`${STRIP_CLASS[letter] ?? "n"} w${n}`}></b>)
-      }
-    </span>
-  );
-}
-
-/** An uptime ratio as people read it: 100 %, 99.9 % (never rounded up to 100), 46 %. */
-export function formatRatio(ratio: number): string {
-  if (ratio >= 1) return "100 %";
-  const percent = Math.floor(ratio * 1000) / 10;
-  return `${percent.toFixed(1).replace(/\.0$/, "")} %`;
-}
-
-function Tile(
-  props: {
-    ws: WorkstationView;
-    s: ScriptSummary;
-    control: boolean;
-    hidden: boolean;
-    recent: RecentHistory | null;
-  },
-) {
-  const { ws, s, recent } = props;
-  const tone = toneOf(s);
-  const restarts = recent?.restarts ?? 0;
-  const facts = [
-    recent !== null
-      ? (restarts > 0 ? `${restarts} restart${restarts === 1 ? "" : "s"} in 24 h` : null)
-      : (s.restarts > 0 ? `↻${s.restarts}` : null), // the agent's count, until the day is known
-    // An agent's numbers are its own: a negative one is not shown (nor does it break the page).
-    s.state === "running" && s.uptimeMs !== null && s.uptimeMs >= 0
-      ? `up ${formatDuration(s.uptimeMs)}`
-      : null,
-    s.rssBytes !== null ? formatBytes(s.rssBytes) : null,
-    s.singleton?.here
-      ? `runs here for the ${s.singleton.scope}` +
-        (s.singleton.scope === "machine" && s.singleton.holder ? ` (${s.singleton.holder})` : "")
-      : null,
-  ].filter((f) => f !== null).join(" · ");
-  const failing = s.checks.find((check) => check.status === "failing");
-  const reason = failing?.reason ?? (tone === "ok" ? null : s.reason);
-  const actions = props.control ? actionsFor(s) : [];
-  return (
-    <div
-      class={`t ${tone}`}
-      data-k={`${ws.site}/${ws.host}/${s.name}`}
-      data-st={s.state}
-      data-h={s.health}
-      data-d={isDown(s) ? "1" : undefined}
-      hidden={props.hidden}
-    >
-      <span class="hd">
-        <a href={scriptHref(ws.site, ws.host, s.name)}>{s.name}</a>
-        {recent?.ratio === null || recent === null ? null : (
-          <span class="pc">
-            {formatRatio(recent.ratio)}
-          </span>
-        )}
-      </span>
-      <span class="st">
-        {s.health === "unknown" || s.health === undefined ? s.state : `${s.state} · ${s.health}`}
-      </span>
-      {recent === null ? null : <Strip strip={recent.strip} />}
-      {facts === "" ? null : <span class="f">{facts}</span>}
-      {reason === null || reason === undefined || reason === ""
-        ? null
-        : <span class="r" title={reason}>{reason}</span>}
-      {actions.length === 0 ? null : <ControlButtons actions={actions} />}
-    </div>
-  );
-}
-
-const TOKEN_TONE: Record<string, Tone> = {
-  valid: "ok",
-  expiring: "warn",
-  expired: "bad",
-  invalid: "bad",
-};
-
-/** A workstation's tokens: state and time left (from the stated or predicted expiry). */
-function Tokens(props: { tokens: TokenSummary[]; now: number }) {
-  return (
-    <div class="tokens">
-      {props.tokens.map((t) => {
-        const left = t.expiresAt === null ? null : Date.parse(t.expiresAt) - props.now;
-        const when = left === null
-          ? ""
-          : left > 0
-          ? ` · ${formatDuration(left)} left${t.predicted ? " (predicted)" : ""}`
-          : ` · expired ${formatDuration(-left)} ago`;
-        return (
-          <span
-            class={`tk ${TOKEN_TONE[t.state] ?? "off"}`}
-            title={`used by ${t.usedBy.join(", ")}`}
-          >
-            {`token ${t.name}: ${t.state}${when}`}
-          </span>
-        );
-      })}
-    </div>
-  );
-}
 
 /** Whether a script passes every filter but the site. */
 function passes(ws: WorkstationView, s: ScriptSummary, filter: FleetFilter): boolean {
@@ -310,6 +179,7 @@ function Workstation(
       control={props.control}
       hidden={!shown.get(s)}
       recent={props.recent?.(ws.site, ws.host, s.name) ?? null}
+      now={props.now}
     />
   );
   const live = scripts.filter((s) => !isFolded(s));
@@ -319,6 +189,7 @@ function Workstation(
       class="ws"
       data-ws={`${ws.site}/${ws.host}`}
       data-on={ws.online ? "1" : "0"}
+      data-n={countScripts(ws).join(" ")}
       hidden={filtered && ![...shown.values()].includes(true)}
     >
       <h3>

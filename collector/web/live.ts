@@ -2,10 +2,12 @@
  * The fleet's live changes for the page's SSE stream (`GET /live/fleet`).
  * The ingest path calls {@linkcode FleetLive.reported} after every stored
  * heartbeat; it passes a workstation on to the subscribers only when
- * something a tile shows as a state changed (a script's state, health,
- * restarts, pid, reason or checks; the agent online or not; scripts added
- * or removed), or when it was last sent `refreshMs` ago (so uptime and memory
- * on a page left open stay within a minute), so a quiet fleet sends little.
+ * something a tile shows changed (a script's state, health, restarts, pid,
+ * reason or checks; its memory by a tenth or more since it was last sent; the
+ * agent online or not; scripts added or removed; its last 24 hours as the
+ * tiles show them, once the collector recomputed them). An unchanged workstation is
+ * never sent again: a quiet fleet sends nothing, and a burst sends only the
+ * workstations in it. Uptimes count on in the page itself (`data-since`).
  *
  * Subscribers are bounded ({@linkcode FleetLive.subscribe} returns null when
  * full) and each sees only its sites. While anyone is subscribed, a
@@ -16,7 +18,8 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import type { WorkstationView } from "./fleet_page.tsx";
+import type { RecentOf, WorkstationView } from "./fleet_page.tsx";
+import { formatRatio } from "./fleet_tile.tsx";
 
 /** Default bound of concurrent subscribers (SSE clients). */
 export const MAX_LIVE_CLIENTS = 200;
@@ -24,7 +27,7 @@ export const MAX_LIVE_CLIENTS = 200;
 /** A subscriber's callback. */
 export type LiveListener = (ws: WorkstationView) => void;
 
-function signature(ws: WorkstationView): string {
+function signature(ws: WorkstationView, recent: RecentOf | undefined): string {
   return JSON.stringify([
     ws.online,
     ws.os,
@@ -43,7 +46,27 @@ function signature(ws: WorkstationView): string {
     ]),
     // A token's state, not its seconds left: those change on every heartbeat.
     (ws.tokens ?? []).map((t) => [t.name, t.state, t.expiresAt]),
+    // The last 24 hours as the tiles show them (the collector recomputes them every 30 s).
+    recent === undefined ? null : ws.scripts.map((s) => {
+      const day = recent(ws.site, ws.host, s.name);
+      return day === null
+        ? null
+        : [day.ratio === null ? null : formatRatio(day.ratio), day.restarts, day.strip];
+    }),
   ]);
+}
+
+/** A script's memory is sent again once it moved this fraction from what was last sent. */
+const MEMORY_STEP = 0.1;
+
+/** Whether a script's memory in `now` moved a step from what `sent` showed. */
+function memoryMoved(sent: WorkstationView, now: WorkstationView): boolean {
+  const before = new Map(sent.scripts.map((s) => [s.name, s.rssBytes]));
+  return now.scripts.some((s) => {
+    const was = before.get(s.name) ?? null;
+    if (was === null || s.rssBytes === null) return was !== s.rssBytes;
+    return Math.abs(s.rssBytes - was) >= MEMORY_STEP * Math.max(was, 1);
+  });
 }
 
 /** How often the offline sweep runs while anyone is subscribed. */
@@ -51,27 +74,28 @@ const SWEEP_EVERY_MS = 1000;
 
 /** The broadcaster of workstation changes. */
 export class FleetLive {
+  /** Each workstation's last report, what was last sent of it, and when it was last online. */
   #last = new Map<
     string,
-    { signature: string; ws: WorkstationView; at: number; sentAt: number }
+    { signature: string; ws: WorkstationView; sent: WorkstationView; at: number }
   >();
   #subscribers = new Set<{ sites: readonly string[] | null; listener: LiveListener }>();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #clock: Clock;
   #offlineAfterMs: number;
-  #refreshMs: number;
+  #recent: RecentOf | undefined;
   readonly maxClients: number;
 
   /**
    * `maxClients` bounds {@linkcode subscribe}; `offlineAfterMs` (default
-   * never) is the collector's `offline_after`; `refreshMs` (default 60 s)
-   * how stale a workstation's uptime and memory may get on the page.
+   * never) is the collector's `offline_after`; `recent` each script's last 24 hours (the
+   * tiles' uptime, restarts and strip), when the collector computes them.
    */
   constructor(
-    options: { maxClients?: number; offlineAfterMs?: number; refreshMs?: number; clock?: Clock } =
+    options: { maxClients?: number; offlineAfterMs?: number; clock?: Clock; recent?: RecentOf } =
       {},
   ) {
-    this.#refreshMs = options.refreshMs ?? 60_000;
+    this.#recent = options.recent;
     this.maxClients = options.maxClients ?? MAX_LIVE_CLIENTS;
     this.#offlineAfterMs = options.offlineAfterMs ?? Infinity;
     this.#clock = options.clock ?? { now: () => Date.now() };
@@ -85,16 +109,15 @@ export class FleetLive {
   /** A workstation reported (after its ingest was stored); passes it on if a tile changed. */
   reported(ws: WorkstationView): void {
     const key = `${ws.site}/${ws.host}`;
-    const sig = signature(ws);
+    const sig = signature(ws, this.#recent);
     const last = this.#last.get(key);
     const now = this.#clock.now();
-    const due = last === undefined || last.signature !== sig ||
-      now - last.sentAt >= this.#refreshMs;
+    const due = last === undefined || last.signature !== sig || memoryMoved(last.sent, ws);
     this.#last.set(key, {
       signature: sig,
       ws,
+      sent: due ? ws : last.sent,
       at: ws.online ? now : last?.at ?? 0,
-      sentAt: due ? now : last.sentAt,
     });
     if (!due) return;
     this.#publish(ws);

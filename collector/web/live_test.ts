@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { script } from "../_testing.ts";
 import { renderWorkstation, type WorkstationView } from "./fleet_page.tsx";
 import { FleetLive } from "./live.ts";
+import type { RecentHistory } from "../fleet/uptime_cache.ts";
 
 function ws(site: string, host: string, state = "running"): WorkstationView {
   return {
@@ -51,16 +52,36 @@ Deno.test("a tile says when its agent runs a machine singleton, and for whom", (
   assert.match(waiting, /waiting for the machine claim \(held by bob, pid 77\)/);
 });
 
-Deno.test("FleetLive sends an unchanged workstation again after refreshMs, for fresh uptimes", () => {
+Deno.test("FleetLive never sends an unchanged workstation again; memory goes out when it moved a tenth", () => {
   let now = 0;
-  const live = new FleetLive({ refreshMs: 60_000, clock: { now: () => now } });
-  const seen: number[] = [];
-  const stop = live.subscribe(null, (w) => seen.push(w.scripts[0].uptimeMs ?? -1))!;
-  for (let second = 0; second <= 130; second += 10) {
-    now = second * 1000;
-    live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: now })] });
+  const live = new FleetLive({ clock: { now: () => now } });
+  const seen: (number | null)[] = [];
+  const stop = live.subscribe(null, (w) => seen.push(w.scripts[0].rssBytes))!;
+  const memory = [100e6, 101e6, 95e6, 91e6, 89e6, 89e6, 97e6, 98e6, null, null, 50e6];
+  for (const [i, rssBytes] of memory.entries()) {
+    now = i * 10_000; // an hour of the same state: nothing again but memory that moved
+    live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: now, rssBytes })] });
   }
-  assert.deepEqual(seen, [0, 60_000, 120_000]);
+  // 100 sent; 101, 95, 91 within a tenth of it; 89 is not; 97 is not within a tenth of 89 …
+  assert.deepEqual(seen, [100e6, 89e6, 98e6, null, 50e6]);
+  stop();
+});
+
+Deno.test("FleetLive sends a workstation again when a tile's last 24 hours changed", () => {
+  const days = new Map<string, RecentHistory>([
+    ["rates", { ratio: 0.9995, restarts: 1, strip: "u".repeat(23) + "d" }],
+  ]);
+  const live = new FleetLive({ recent: (_site, _host, name) => days.get(name) ?? null });
+  let sent = 0;
+  const stop = live.subscribe(null, () => sent++)!;
+  live.reported(ws("BFI4", "a"));
+  live.reported(ws("BFI4", "a"));
+  days.set("rates", { ratio: 0.9996, restarts: 1, strip: "u".repeat(23) + "d" }); // 99.9 % still
+  live.reported(ws("BFI4", "a"));
+  assert.equal(sent, 1, "nothing a tile shows changed");
+  days.set("rates", { ratio: 0.9996, restarts: 1, strip: "u".repeat(22) + "du" }); // an hour on
+  live.reported(ws("BFI4", "a"));
+  assert.equal(sent, 2);
   stop();
 });
 

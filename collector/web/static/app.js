@@ -88,6 +88,43 @@ document.addEventListener("click", (event) => {
   runCommand(site, host, script, action);
 });
 
+// ---- times that run on ------------------------------------------------------------------------
+
+// A running script's uptime (`data-since`) and a token's time left (`data-until`) count on here:
+// the server sends a workstation only when something changed, not to move these on.
+const COUNT_ON_MS = 30_000;
+const DURATION_UNITS = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]];
+
+/** A duration as the server writes it (shared/config/units.ts formatDuration): 7.4s, 3h 5m. */
+function formatDuration(ms) {
+  if (ms < 1_000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) {
+    const digits = ms < 10_000 ? 1 : 0;
+    return `${Number((ms / 1_000).toFixed(digits))}s`;
+  }
+  let rest = Math.round(ms / 1_000) * 1_000;
+  const parts = [];
+  for (const [unit, size] of DURATION_UNITS) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0 || parts.length > 0) parts.push(`${count}${unit}`);
+  }
+  return parts.slice(0, 2).filter((part) => !part.startsWith("0")).join(" ");
+}
+
+function countOn(root) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll("[data-since]")) {
+    const text = `up ${formatDuration(Math.max(0, now - Number(el.getAttribute("data-since"))))}`;
+    if (el.textContent !== text) el.textContent = text;
+  }
+  for (const el of root.querySelectorAll("[data-until]")) {
+    const left = Number(el.getAttribute("data-until")) - now;
+    const text = left > 0 ? `${formatDuration(left)} left` : `expired ${formatDuration(-left)} ago`;
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
+
 // ---- fleet page ----------------------------------------------------------------------------
 
 const fleet = document.getElementById("fleet");
@@ -102,12 +139,15 @@ function currentFilter() {
   };
 }
 
+// Tiles are read with getAttribute, not dataset: a dataset object made for a tile lives as long as
+// the tile, and a burst touches thousands of them (the page's heap stays where it started).
 function tileMatches(tile, online, filter) {
-  const [, host, name] = tile.dataset.k.split("/");
-  if (
-    filter.q && !name.toLowerCase().includes(filter.q) && !host.toLowerCase().includes(filter.q)
-  ) {
-    return false;
+  if (filter.q) {
+    // Within the host or within the name (nothing is kept per tile: the page's heap stays flat).
+    const [, host, name] = tile.getAttribute("data-k").split("/");
+    if (!name.toLowerCase().includes(filter.q) && !host.toLowerCase().includes(filter.q)) {
+      return false;
+    }
   }
   switch (filter.state) {
     case "":
@@ -115,37 +155,41 @@ function tileMatches(tile, online, filter) {
     case "problems":
       return !online || tile.classList.contains("bad") || tile.classList.contains("warn");
     case "unhealthy":
-      return tile.dataset.h === "unhealthy";
+      return tile.getAttribute("data-h") === "unhealthy";
     case "down":
-      return tile.dataset.d === "1";
+      return tile.getAttribute("data-d") === "1";
     case "offline":
       return !online;
     default:
-      return tile.dataset.st === filter.state;
+      return tile.getAttribute("data-st") === filter.state;
   }
 }
 
 /** Hides the tiles of one workstation block that miss `filter`; returns how many are shown. */
 function filterBlock(ws, filter) {
-  const online = ws.dataset.on === "1";
+  const online = ws.getAttribute("data-on") === "1";
   const filtered = filter.state !== "" || filter.q !== "";
   let shown = 0;
   for (const tile of ws.querySelectorAll(".t")) {
     const match = tileMatches(tile, online, filter);
-    tile.hidden = !match;
+    // Written only when it changes: an unchanged attribute still costs a style pass.
+    if (tile.hidden === match) tile.hidden = !match;
     if (match) shown++;
   }
-  ws.hidden = filtered && shown === 0;
+  const hide = filtered && shown === 0;
+  if (ws.hidden !== hide) ws.hidden = hide;
   return shown;
 }
 
 /** Whether anything is shown; "Nothing matches" otherwise (a query that stops at the first). */
-function updateNoMatch() {
+function updateNoMatch(filter = currentFilter()) {
   const none = document.getElementById("nomatch");
-  if (none) {
-    none.hidden =
-      fleet.querySelector(".site:not([hidden]) .ws:not([hidden]) .t:not([hidden])") !== null;
-  }
+  if (none === null) return;
+  // Without a filter every tile shows: the answer is whether there is one.
+  const shown = filter.site === "" && filter.state === "" && filter.q === ""
+    ? fleet.querySelector(".t") !== null
+    : fleet.querySelector(".site:not([hidden]) .ws:not([hidden]) .t:not([hidden])") !== null;
+  if (none.hidden !== shown) none.hidden = shown;
 }
 
 function applyFilter() {
@@ -154,7 +198,7 @@ function applyFilter() {
     section.hidden = !(filter.site === "" || section.dataset.site === filter.site);
     for (const ws of section.querySelectorAll(".ws")) filterBlock(ws, filter);
   }
-  updateNoMatch();
+  updateNoMatch(filter);
 }
 
 const TONE_OF_COUNT = {
@@ -165,35 +209,45 @@ const TONE_OF_COUNT = {
   agentsOffline: "warn",
 };
 
-function recount(site) {
-  const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
-  if (section === null) return;
-  const counts = {
-    running: 0,
-    unhealthy: 0,
-    crashLooping: 0,
-    down: 0,
-    agentsOffline: 0,
-    agents: 0,
-  };
-  for (const ws of section.querySelectorAll(".ws")) {
-    counts.agents++;
-    if (ws.dataset.on !== "1") counts.agentsOffline++;
-    for (const tile of ws.querySelectorAll(".t")) {
-      if (tile.dataset.st === "running") counts.running++;
-      if (tile.dataset.h === "unhealthy") counts.unhealthy++;
-      if (tile.dataset.st === "crash-looping") counts.crashLooping++;
-      if (tile.dataset.d === "1") counts.down++;
-    }
+const COUNT_NAMES = ["running", "unhealthy", "crashLooping", "down", "agentsOffline", "agents"];
+
+/** What one workstation block adds to its site's counts (the server writes them on it). */
+function blockCounts(ws) {
+  const [running, unhealthy, crashLooping, down] = (ws.getAttribute("data-n") ?? "0 0 0 0")
+    .split(" ").map(Number);
+  const agentsOffline = ws.getAttribute("data-on") === "1" ? 0 : 1;
+  return { running, unhealthy, crashLooping, down, agentsOffline, agents: 1 };
+}
+
+/** Each site's counts, kept by difference: a replaced block takes its old counts off. */
+const siteCounts = new Map();
+
+function countAll() {
+  siteCounts.clear();
+  for (const section of fleet.querySelectorAll(".site")) {
+    const totals = Object.fromEntries(COUNT_NAMES.map((name) => [name, 0]));
+    for (const ws of section.querySelectorAll(".ws")) addCounts(totals, blockCounts(ws), 1);
+    siteCounts.set(section.dataset.site, totals);
   }
+}
+
+function addCounts(totals, counts, sign) {
+  for (const name of COUNT_NAMES) totals[name] += sign * counts[name];
+}
+
+/** Writes a site's counts on its card. */
+function showCounts(site) {
+  const counts = siteCounts.get(site);
   const place = document.querySelector(`.sites li[data-site="${CSS.escape(site)}"] .counts`);
-  if (place === null) return;
+  if (counts === undefined || place === null) return;
   for (const [name, value] of Object.entries(counts)) {
     const cell = place.querySelector(`[data-c="${name}"]`);
     if (cell === null) continue;
-    cell.textContent = String(value);
+    const text = String(value);
+    if (cell.textContent !== text) cell.textContent = text;
     // Zeros stay quiet; a count that is not zero takes its colour.
-    if (TONE_OF_COUNT[name]) cell.className = value === 0 ? "zero" : TONE_OF_COUNT[name];
+    const tone = TONE_OF_COUNT[name] ? (value === 0 ? "zero" : TONE_OF_COUNT[name]) : null;
+    if (tone !== null && cell.className !== tone) cell.className = tone;
   }
 }
 
@@ -219,8 +273,11 @@ function drawPending() {
     const fresh = template.content.firstElementChild;
     if (fresh === null) continue;
     const old = fleet.querySelector(`.ws[data-ws="${CSS.escape(key)}"]`);
-    if (old !== null) old.replaceWith(fresh);
-    else {
+    const totals = siteCounts.get(site);
+    if (old !== null) {
+      if (totals !== undefined) addCounts(totals, blockCounts(old), -1);
+      old.replaceWith(fresh);
+    } else {
       const section = fleet.querySelector(`.site[data-site="${CSS.escape(site)}"]`);
       if (section === null) {
         pending.clear();
@@ -229,12 +286,15 @@ function drawPending() {
       }
       section.append(fresh);
     }
-    filterBlock(fresh, filter);
+    if (totals !== undefined) addCounts(totals, blockCounts(fresh), 1);
+    // A block comes unfiltered: without a filter there is nothing to hide in it.
+    if (filter.state !== "" || filter.q !== "") filterBlock(fresh, filter);
+    countOn(fresh);
     sites.add(site);
   }
   pending.clear();
-  for (const site of sites) recount(site);
-  updateNoMatch();
+  for (const site of sites) showCounts(site);
+  updateNoMatch(filter);
 }
 
 let refreshing = false;
@@ -250,6 +310,8 @@ async function refresh() {
     if (freshFleet) fleet.replaceChildren(...freshFleet.childNodes);
     if (freshSites) document.querySelector(".sites")?.replaceChildren(...freshSites.childNodes);
     applyFilter();
+    countAll();
+    countOn(fleet);
   } finally {
     refreshing = false;
   }
@@ -292,6 +354,9 @@ if (fleet !== null && filters !== null) {
     const query = params.toString();
     history.replaceState(null, "", query === "" ? location.pathname : `?${query}`);
   };
+  countAll();
+  countOn(fleet);
+  setInterval(() => countOn(fleet), COUNT_ON_MS);
   filters.addEventListener("input", update);
   filters.addEventListener("change", update);
   filters.addEventListener("submit", (event) => {
