@@ -15,6 +15,7 @@ import { ConfigWatcher } from "./config/watcher.ts";
 import { EventLog } from "./supervise/event_log.ts";
 import { ResourceSampler } from "./health/sampler.ts";
 import { Notifier } from "./notify/notifier.ts";
+import { Retention } from "./retention.ts";
 import { readCaCerts } from "./config/ca_certs.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
 import { openAgentStore } from "./kv.ts";
@@ -268,6 +269,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await tokens.apply(config.tokens);
   await supervisor.apply(config);
   sampler.start();
+  const retention = new Retention({ kv, clock, historyMs: () => config.agent.historyMs });
+  retention.start();
   await collector?.start();
   // Singleton scripts were not started by the supervisor: the lease manager starts them.
   const leases = config.collector
@@ -298,6 +301,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await collector?.close();
       await reloading;
       await sampler.close();
+      await retention.close();
       await machine?.close();
       await supervisor.shutdown();
       await guard?.stop();

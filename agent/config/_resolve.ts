@@ -118,6 +118,7 @@ export function resolveConfig(
         ),
         ...(agent.memory_warn === undefined ? {} : { memoryWarnBytes: bytesOf(agent.memory_warn) }),
         diskWarnBytes: bytesOf(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
+        historyMs: msOf(agent.history ?? CONFIG_DEFAULTS.agent.history),
       },
       scripts,
       webhooks,

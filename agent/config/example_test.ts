@@ -20,6 +20,7 @@ Deno.test("config.example.toml loads without --env and resolves the Windows scri
     logLevel: "info",
     sampleIntervalMs: 10_000,
     diskWarnBytes: 500_000_000,
+    historyMs: 14 * 86_400_000,
   });
   assert.deepEqual(Object.keys(config.scripts), ["token_monitor", "rates", "daily_report"]);
   assert.deepEqual(config.scripts.token_monitor, {

@@ -46,6 +46,7 @@ export const CONFIG_DEFAULTS = {
     log_level: "info",
     sample_interval: "10s",
     disk_warn: "500MB",
+    history: "14d",
   },
   /** `[collector]`: the link to the collector (off unless the table is there). */
   collector: {
@@ -130,6 +131,9 @@ const RESERVED_SCRIPT_NAMES = { all: "`all` names every script in start, stop an
 
 /** The smallest `agent.sample_interval`, in milliseconds. */
 export const MIN_SAMPLE_INTERVAL_MS = 100;
+
+/** The shortest `agent.history`, in milliseconds. */
+export const MIN_HISTORY_MS = 60_000;
 
 /** The smallest `collector.heartbeat_interval`, in milliseconds. */
 export const MIN_HEARTBEAT_INTERVAL_MS = 1000;
@@ -262,6 +266,7 @@ export const agentSchema = z.strictObject({
   ).optional(),
   memory_warn: size.optional(),
   disk_warn: size.optional(),
+  history: durationAtLeast(MIN_HISTORY_MS, `>= ${formatDuration(MIN_HISTORY_MS)}`).optional(),
 });
 
 /** What is wrong with `text` as a collector URL, or undefined. */

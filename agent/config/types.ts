@@ -164,6 +164,8 @@ export interface ResolvedAgentSettings {
   memoryWarnBytes?: number;
   /** Free space of data_dir or log_dir below this is a warning. */
   diskWarnBytes: number;
+  /** How long finished messages are kept in the agent's store (`history`, default 14 days). */
+  historyMs: number;
 }
 
 /** The `[collector]` table: the agent's link to the collector. */

@@ -44,6 +44,9 @@ export const FINAL_STATES: ReadonlySet<MessageState> = new Set<MessageState>([
   "silenced",
 ]);
 
+/** Final states a message is pruned from after the history period (not "uncertain"). */
+const PRUNED_STATES: readonly MessageState[] = [...FINAL_STATES].filter((s) => s !== "uncertain");
+
 const P = "outbox";
 /** The KV keys of the outbox. */
 export const keys = {
@@ -393,18 +396,55 @@ export class OutboxStore {
           "read a dedupe key",
           () => this.#kv.get<{ id: string }>(claim),
         );
-        const op = this.#kv.atomic()
-          .check({ key: keys.msg(id), versionstamp: current.versionstamp })
-          .delete(keys.msg(id))
-          .delete(keys.payload(id))
-          .delete(keys.state(record.state, id))
-          .delete(keys.queue(record.channel, id))
-          .mutate({ type: "sum", key: keys.count(record.state), value: MINUS_ONE });
+        const op = this.#removal(id, current);
         if (held.value?.id === id) op.check(held).delete(claim);
         if ((await retryLocked(`erase message ${id}`, () => op.commit())).ok) erased++;
       }
     }
     return erased;
+  }
+
+  /**
+   * Deletes up to `limit` messages in a final state other than "uncertain" (a person decides on
+   * those) that were created and last changed before `beforeMs`, oldest first, with their payload,
+   * indexes and count; returns how many. Their dedupe claims are left: a claim with a window
+   * expires with it, one without keeps its key claimed for good, as asked.
+   */
+  async prune(beforeMs: number, limit: number): Promise<number> {
+    let pruned = 0;
+    for (const state of PRUNED_STATES) {
+      const old: VersionedRecord[] = [];
+      await retryLocked("list messages", async () => {
+        old.length = 0;
+        for await (const entry of this.#kv.list({ prefix: keys.states(state) })) {
+          if (pruned + old.length >= limit) break;
+          const current = await this.record(entry.key[3] as string);
+          if (current === null) continue;
+          // Ids follow creation: past the first message created since, none is older.
+          if (Date.parse(current.record.createdAt) >= beforeMs) break;
+          if (Date.parse(current.record.updatedAt) < beforeMs) old.push(current);
+        }
+      });
+      for (const current of old) {
+        if (current.record.state !== state) continue;
+        const op = this.#removal(current.record.id, current);
+        if ((await retryLocked("prune a message", () => op.commit())).ok) pruned++;
+      }
+      if (pruned >= limit) break;
+    }
+    return pruned;
+  }
+
+  /** The commit that deletes message `id` as `current` read it (its record, payload, indexes, count). */
+  #removal(id: string, current: VersionedRecord): Deno.AtomicOperation {
+    const { record } = current;
+    return this.#kv.atomic()
+      .check({ key: keys.msg(id), versionstamp: current.versionstamp })
+      .delete(keys.msg(id))
+      .delete(keys.payload(id))
+      .delete(keys.state(record.state, id))
+      .delete(keys.queue(record.channel, id))
+      .mutate({ type: "sum", key: keys.count(record.state), value: MINUS_ONE });
   }
 
   /** Messages per state. */

@@ -22,6 +22,7 @@ export {
 export { MAX_RELAY_BODY_BYTES, Outbox } from "./outbox.ts";
 export type { ListFilter } from "./outbox.ts";
 export { eraseMessages } from "./outbox_erase.ts";
+export { pruneMessages } from "./outbox_prune.ts";
 export { AlertPolicy } from "./policy.ts";
 export type { AlertPolicyOptions, PolicyOutput } from "./policy.ts";
 export {
