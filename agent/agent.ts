@@ -18,7 +18,7 @@ import { Notifier } from "./notify/notifier.ts";
 import { Retention } from "./retention.ts";
 import { readCaCerts } from "./config/ca_certs.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
-import { openAgentStore } from "./kv.ts";
+import { openAgentStore, STORE_FILE } from "./kv.ts";
 import { platform as defaultPlatform } from "./platform/mod.ts";
 import type { Platform } from "./platform/types.ts";
 import { ensureControlSecret } from "./local_api/control_secret.ts";
@@ -141,6 +141,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       config.collector !== undefined ||
       Object.values(config.scripts).some((s) => s.health.limits !== undefined),
   });
+  const retention = new Retention({
+    kv,
+    clock,
+    historyMs: () => config.agent.historyMs,
+    path: join(dataDir, STORE_FILE),
+  });
   const info = (): AgentInfo => ({
     version: VERSION,
     pid: Deno.pid,
@@ -153,6 +159,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     resources: sampler.resources,
     checks: sampler.checks(),
     collector: collector?.status() ?? null,
+    store: retention.usage,
   });
   let released = false;
   const readiness = async () => {
@@ -269,7 +276,6 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   await tokens.apply(config.tokens);
   await supervisor.apply(config);
   sampler.start();
-  const retention = new Retention({ kv, clock, historyMs: () => config.agent.historyMs });
   retention.start();
   await collector?.start();
   // Singleton scripts were not started by the supervisor: the lease manager starts them.

@@ -24,7 +24,7 @@ import { decodeConfigText } from "../shared/config/mod.ts";
 import { SecretError } from "../shared/config/secrets.ts";
 import { formatTable } from "../shared/table.ts";
 import { printStatus } from "./local_api/status_table.ts";
-import { parseDuration } from "../shared/config/units.ts";
+import { formatBytes, formatDuration, parseDuration } from "../shared/config/units.ts";
 import type { Payload } from "../shared/notify/types.ts";
 
 /** Exit codes: 2 for a bad config or bad usage, 1 for everything else that failed. */
@@ -214,6 +214,17 @@ function program(): Command {
             c.connected ? "connected" : `unreachable (${c.lastError ?? "not yet"})`
           }` +
             `, ${c.pending} event(s) pending` + (c.dropped ? `, ${c.dropped} dropped` : ""),
+        );
+      }
+      if (a.store) {
+        const s = a.store;
+        const oldest = s.oldestAt === null
+          ? "nothing kept yet"
+          : `oldest record ${formatDuration(Math.max(0, Date.now() - Date.parse(s.oldestAt)))} old`;
+        console.log(
+          `store ${formatBytes(s.bytes)}, ${oldest} (finished messages kept ${
+            formatDuration(s.historyMs)
+          })`,
         );
       }
       if (a.configError) {

@@ -3,7 +3,8 @@
  * it deletes the finished messages of the outbox older than `[agent] history` (default 14 days),
  * a batch at a time with a pause between batches, so relaying and supervising never wait for it.
  * Events are bounded by count already (`EventLog`), dedupe claims and remote commands' answers
- * expire on their own.
+ * expire on their own. Each pass also measures the store (`usage`: its size on disk and its oldest
+ * record), for `status` and `/metrics`.
  *
  * @module
  */
@@ -20,6 +21,18 @@ export const PRUNE_EVERY_MS = 10 * 60_000;
 const BATCH = 200;
 const MAX_BATCHES = 50;
 
+/** The store as the last pass found it. */
+export interface StoreUsage {
+  /** ISO time it was measured. */
+  at: string;
+  /** The store file and its write-ahead log, in bytes. */
+  bytes: number;
+  /** The oldest message or event kept (ISO), or null when there is none. */
+  oldestAt: string | null;
+  /** How long finished messages are kept (`[agent] history`). */
+  historyMs: number;
+}
+
 /** What one pass deleted. */
 export interface PruneResult {
   messages: number;
@@ -30,14 +43,27 @@ export class Retention {
   #kv: KvHandle;
   #clock: Clock;
   #historyMs: () => number;
+  #path: string | null;
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
+  #usage: StoreUsage | null = null;
 
-  /** `historyMs` is read at each pass, so a reloaded config applies at the next one. */
-  constructor(deps: { kv: KvHandle; clock: Clock; historyMs: () => number }) {
+  /**
+   * `historyMs` is read at each pass, so a reloaded config applies at the next one; `path` is the
+   * store's file, measured after each pass (null: not measured).
+   */
+  constructor(
+    deps: { kv: KvHandle; clock: Clock; historyMs: () => number; path?: string | null },
+  ) {
     this.#kv = deps.kv;
     this.#clock = deps.clock;
     this.#historyMs = deps.historyMs;
+    this.#path = deps.path ?? null;
+  }
+
+  /** The store as the last pass found it (null before the first). */
+  get usage(): StoreUsage | null {
+    return this.#usage;
   }
 
   /** Prunes now, then every `PRUNE_EVERY_MS` until `close()`. */
@@ -55,7 +81,7 @@ export class Retention {
     })();
   }
 
-  /** One pass: everything older than the history period, in batches. */
+  /** One pass: everything older than the history period, in batches; then the store measured. */
   async prune(): Promise<PruneResult> {
     const before = this.#clock.now() - this.#historyMs();
     let messages = 0;
@@ -65,7 +91,33 @@ export class Retention {
       if (deleted < BATCH) break;
       await new Promise((r) => setTimeout(r, 0)); // let the agent's own work in between
     }
+    this.#usage = await this.#measure();
     return { messages };
+  }
+
+  async #measure(): Promise<StoreUsage> {
+    const size = (file: string) => {
+      try {
+        return Deno.statSync(file).size;
+      } catch {
+        return 0; // no write-ahead log right now, or not a file store
+      }
+    };
+    const bytes = this.#path === null ? 0 : size(this.#path) + size(`${this.#path}-wal`);
+    const first = async <T>(prefix: Deno.KvKey, at: (value: T) => string | undefined) => {
+      for await (const entry of this.#kv.list<T>({ prefix }, { limit: 1 })) return at(entry.value);
+      return undefined;
+    };
+    const times = [
+      await first<{ createdAt?: string }>(["outbox", "msg"], (m) => m.createdAt),
+      await first<{ at?: string }>(["events"], (e) => e.at),
+    ].filter((t): t is string => t !== undefined).sort();
+    return {
+      at: new Date(this.#clock.now()).toISOString(),
+      bytes,
+      oldestAt: times[0] ?? null,
+      historyMs: this.#historyMs(),
+    };
   }
 
   /** Stops pruning (a pass in progress ends after its batch). */

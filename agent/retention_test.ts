@@ -4,7 +4,8 @@ import { Outbox } from "../shared/notify/mod.ts";
 import type { Channel } from "../shared/notify/types.ts";
 import { FakeClock } from "./tokens/_testing.ts";
 import { Retention } from "./retention.ts";
-import { until } from "../tests/_helpers.ts";
+import { join } from "node:path";
+import { tempDir, until } from "../tests/_helpers.ts";
 
 const DAY = 86_400_000;
 
@@ -12,10 +13,12 @@ const DAY = 86_400_000;
 const ok: Channel = { name: "ops", kind: "memory", send: () => Promise.resolve({ ok: true }) };
 
 Deno.test("the agent prunes delivered messages once older than [agent] history, not before", async () => {
-  const kv = new SqliteKv(":memory:");
+  await using dir = await tempDir("scriptmon-retention-");
+  const path = join(dir.path, "agent.sqlite");
+  const kv = new SqliteKv(path);
   const clock = new FakeClock();
   const outbox = new Outbox(kv, { channels: new Map([["ops", ok]]), clock });
-  const retention = new Retention({ kv, clock, historyMs: () => 14 * DAY });
+  const retention = new Retention({ kv, clock, historyMs: () => 14 * DAY, path });
   try {
     for (let i = 0; i < 3; i++) {
       await outbox.enqueue({
@@ -28,11 +31,16 @@ Deno.test("the agent prunes delivered messages once older than [agent] history, 
     await until("the three messages sent", async () => (await outbox.counts()).sent === 3);
     assert.equal((await outbox.counts()).sent, 3);
 
+    const madeAt = new Date(clock.now()).toISOString();
     clock.advance(13 * DAY);
     assert.deepEqual(await retention.prune(), { messages: 0 }, "13 days: kept");
+    // The store as status and /metrics show it.
+    assert.equal(retention.usage?.oldestAt, madeAt);
+    assert.ok(retention.usage!.bytes > 0, "the file's size is measured");
     clock.advance(DAY + 1000);
     assert.deepEqual(await retention.prune(), { messages: 3 });
     assert.equal((await outbox.list({})).length, 0);
+    assert.equal(retention.usage?.oldestAt, null, "nothing is kept now");
   } finally {
     await retention.close();
     await outbox.close({ graceMs: 0 });

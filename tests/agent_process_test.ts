@@ -297,6 +297,11 @@ Deno.test("status, stop, start and restart work through the CLI", async () => {
     /^NAME\s+STATE\s+HEALTH\s+PID\s+UPTIME\s+RESTARTS\s+MEMORY\s+LAST EXIT\s+NOTE$/m,
   );
   assert.match(table.stdout, new RegExp(`^rates\\s+running\\s+-\\s+${rates.pid}\\s`, "m"));
+  // The store: its size and its oldest record (the script's first event), and how long it keeps.
+  assert.match(
+    table.stdout,
+    /^store [\d.]+ [KM]?B, oldest record \S+ old \(finished messages kept 14d\)$/m,
+  );
 
   const stop = await agentCli("stop", "rates", "--config", config);
   assert.equal(stop.code, 0, stop.stderr);

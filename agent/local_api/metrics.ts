@@ -70,6 +70,21 @@ export function renderMetrics(status: StatusBody, options: RenderMetricsOptions 
       if (freeBytes !== null) disk.push({ labels: { path }, value: freeBytes });
     }
   }
+  const storeBytes = family(
+    "scriptmon_agent_store_bytes",
+    "gauge",
+    "Size of the agent's store (agent.sqlite and its write-ahead log) at the last retention pass, in bytes.",
+  );
+  const storeOldest = family(
+    "scriptmon_agent_store_oldest_record_timestamp_seconds",
+    "gauge",
+    "Time of the oldest message or event the agent's store keeps, since the Unix epoch, in seconds.",
+  );
+  if (agent.store) {
+    storeBytes.push({ labels: {}, value: agent.store.bytes });
+    const oldest = agent.store.oldestAt === null ? NaN : Date.parse(agent.store.oldestAt);
+    if (Number.isFinite(oldest)) storeOldest.push({ labels: {}, value: oldest / 1000 });
+  }
   family(
     "scriptmon_agent_config_reload_failed",
     "gauge",

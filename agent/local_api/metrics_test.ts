@@ -27,6 +27,7 @@ function statusBody(scripts: ScriptStatus[], configFailed = false): StatusBody {
       },
       checks: [],
       collector: null,
+      store: { at: iso(30), bytes: 1_245_184, oldestAt: iso(86_400), historyMs: 14 * 86_400_000 },
     },
     scripts,
   };
@@ -102,6 +103,12 @@ Deno.test("renderMetrics() gives the agent's info, start time, resources and rel
   ]);
   assert.deepEqual(samples(text, "scriptmon_agent_config_reload_failed"), [
     "scriptmon_agent_config_reload_failed 1",
+  ]);
+  assert.deepEqual(samples(text, "scriptmon_agent_store_bytes"), [
+    "scriptmon_agent_store_bytes 1245184",
+  ]);
+  assert.deepEqual(samples(text, "scriptmon_agent_store_oldest_record_timestamp_seconds"), [
+    `scriptmon_agent_store_oldest_record_timestamp_seconds ${(NOW - 86_400_000) / 1000}`,
   ]);
 });
 

@@ -10,8 +10,11 @@ import type { ConfigIssue } from "../config/load.ts";
 import type { CheckState } from "../health/types.ts";
 import type { ScriptStatus } from "../supervise/state.ts";
 import type { TokenStatus } from "../tokens/types.ts";
+import type { StoreUsage } from "../retention.ts";
 
 /** What the API reports of the agent itself. */
+export type { StoreUsage };
+
 export interface AgentInfo {
   version: string;
   pid: number;
@@ -28,6 +31,8 @@ export interface AgentInfo {
   checks: CheckState[];
   /** The link to the collector, when one is configured. */
   collector: CollectorLinkStatus | null;
+  /** The agent's store as the last retention pass found it (absent from older agents). */
+  store?: StoreUsage | null;
 }
 
 /** The agent process's own resources and the free disk of its folders. */
