@@ -40,6 +40,11 @@ export async function openAgentStore(dataDir: string): Promise<SqliteKv> {
   return await openKv(path);
 }
 
+/** A key part as the error says it (a bigint or bytes cannot go through JSON). */
+function keyPart(part: Deno.KvKeyPart): string {
+  return typeof part === "string" ? JSON.stringify(part) : String(part);
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -58,7 +63,10 @@ async function exists(path: string): Promise<boolean> {
  */
 async function moveOldStore(from: string, to: string): Promise<void> {
   const partial = `${to}.partial`;
-  await Deno.remove(partial).catch(() => {});
+  // A copy cut short leaves its journal files too: replayed onto a new copy they would corrupt it.
+  for (const file of [partial, `${partial}-wal`, `${partial}-shm`]) {
+    await Deno.remove(file).catch(() => {});
+  }
   let source: Deno.Kv;
   try {
     source = await Deno.openKv(from);
@@ -73,7 +81,18 @@ async function moveOldStore(from: string, to: string): Promise<void> {
     let batch: Deno.KvEntry<unknown>[] = [];
     const flush = async () => {
       const op = target.atomic();
-      for (const entry of batch) op.set(entry.key, entry.value);
+      for (const entry of batch) {
+        try {
+          op.set(entry.key, entry.value);
+        } catch (error) {
+          throw new Error(
+            `Cannot move the record [${entry.key.map(keyPart).join(", ")}] of ${from}: ${
+              (error as Error).message
+            }`,
+            { cause: error },
+          );
+        }
+      }
       await op.commit();
       copied += batch.length;
       batch = [];
@@ -85,7 +104,7 @@ async function moveOldStore(from: string, to: string): Promise<void> {
     if (batch.length > 0) await flush();
   } finally {
     source.close();
-    target.close();
+    target.close(); // the last connection: its write-ahead log is folded into the file
   }
   await Deno.rename(partial, to);
   for (const file of [from, `${from}-wal`, `${from}-shm`]) await Deno.remove(file).catch(() => {});

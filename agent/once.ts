@@ -104,7 +104,7 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
           checks.push(...(await healthOnce(script, process.pid, { table, config })));
         }
       }
-      checks.push(...agentChecks(config));
+      checks.push(...(await agentChecks(config)));
       await events.flush();
       return report("once", checks);
     } finally {
@@ -324,11 +324,11 @@ async function healthOnce(
 }
 
 /** Free disk of the data and log folders. */
-function agentChecks(config: ResolvedAgentConfig): OnceCheck[] {
+async function agentChecks(config: ResolvedAgentConfig): Promise<OnceCheck[]> {
   const { dataDir, logDir, diskWarnBytes } = config.agent;
   const out: OnceCheck[] = [];
   for (const path of new Set([dataDir, logDir])) {
-    const free = diskFree(path);
+    const free = await diskFree(path);
     if (free === null) continue;
     out.push({
       script: "agent",

@@ -1,9 +1,11 @@
 /**
  * Keeps the agent's store from growing for as long as the agent runs: every `PRUNE_EVERY_MS`
  * it deletes the finished messages of the outbox older than `[agent] history` (default 14 days),
- * a batch at a time with a pause between batches, so relaying and supervising never wait for it.
+ * 20 at a time with the agent's other work let in between, so relaying and supervising wait for
+ * at most one small batch.
  * Events are bounded by count already (`EventLog`), dedupe claims and remote commands' answers
- * expire on their own. Each pass also measures the store (`usage`: its size on disk and its oldest
+ * expire on their own (those copied from an older agent's `agent.kv` carry no expiry: Deno KV
+ * does not tell it). Each pass also measures the store (`usage`: its size on disk and its oldest
  * record), for `status` and `/metrics`.
  *
  * @module
@@ -12,26 +14,18 @@ import { getLogger } from "@logtape/logtape";
 import type { KvHandle } from "../shared/kv/handle.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import type { Clock } from "./clock.ts";
+import type { StoreUsage } from "./local_api/status.ts";
 
 const log = getLogger(["scriptmon", "agent"]);
 
 /** How often the store is pruned. */
 export const PRUNE_EVERY_MS = 10 * 60_000;
-/** Messages deleted per commit batch; a pass stops after `MAX_BATCHES` (the next one goes on). */
-const BATCH = 200;
-const MAX_BATCHES = 50;
-
-/** The store as the last pass found it. */
-export interface StoreUsage {
-  /** ISO time it was measured. */
-  at: string;
-  /** The store file and its write-ahead log, in bytes. */
-  bytes: number;
-  /** The oldest message or event kept (ISO), or null when there is none. */
-  oldestAt: string | null;
-  /** How long finished messages are kept (`[agent] history`). */
-  historyMs: number;
-}
+/**
+ * Messages deleted per batch, the agent's other work let in between (the store is synchronous: a
+ * batch holds the agent's thread for its 20 commits); a pass stops after `MAX_BATCHES`.
+ */
+const BATCH = 20;
+const MAX_BATCHES = 500;
 
 /** What one pass deleted. */
 export interface PruneResult {

@@ -9,7 +9,7 @@
  * samples); otherwise a status request reads it (`fresh()`), so that `status`
  * still shows each script's memory.
  */
-import { statfsSync } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { getLogger } from "@logtape/logtape";
 import { formatBytes } from "../../shared/config/units.ts";
 import type { AgentResources } from "../local_api/status.ts";
@@ -36,19 +36,22 @@ export const FRESH_MS = 2000;
 
 const log = getLogger(["scriptmon", "health", "agent"]);
 
-/**
- * Free bytes for an unprivileged user on the file system of `path`, or null. Synchronous on
- * purpose: one quick system call, where the asynchronous form wakes a thread of Deno's blocking
- * pool, which has exited again by the next sample (it keeps an idle thread 10 s) and is made anew.
- */
-export function diskFree(path: string): number | null {
+/** Free bytes for an unprivileged user on the file system of `path`, or null. */
+export async function diskFree(path: string): Promise<number | null> {
   try {
-    const s = statfsSync(path);
+    const s = await statfs(path);
     return Number(s.bavail) * Number(s.bsize);
   } catch {
     return null;
   }
 }
+
+/**
+ * Free disk is read at most this often. The call runs on a thread of Deno's blocking pool, which
+ * keeps an idle thread 10 s: read on every 10 s sample, each read made two threads anew. It stays
+ * asynchronous: a folder on a network share that hangs must not hang the agent.
+ */
+const DISK_EVERY_MS = 60_000;
 
 /** This process's memory and CPU time without a process table. */
 function ownUsage(): { rssBytes: number; cpuSeconds: number } {
@@ -66,6 +69,9 @@ export class ResourceSampler {
   /** When the process table was last read (clock ms); null: never. */
   #tableAt: number | null = null;
   #reading: Promise<unknown> | null = null;
+  /** The last free-disk reading and when it was taken (clock ms). */
+  #disk: { path: string; freeBytes: number | null }[] | null = null;
+  #diskAt = 0;
 
   constructor(deps: SamplerDeps) {
     this.#deps = deps;
@@ -120,7 +126,13 @@ export class ResourceSampler {
     const now = clock.now();
     const self = table?.find((p) => p.pid === Deno.pid) ?? ownUsage();
     const paths = [...new Set([settings.dataDir, settings.logDir])];
-    const disk = paths.map((path) => ({ path, freeBytes: diskFree(path) }));
+    if (this.#disk === null || now - this.#diskAt >= DISK_EVERY_MS) {
+      this.#disk = await Promise.all(
+        paths.map(async (path) => ({ path, freeBytes: await diskFree(path) })),
+      );
+      this.#diskAt = now;
+    }
+    const disk = this.#disk;
     this.#resources = {
       at: new Date(now).toISOString(),
       rssBytes: self.rssBytes,

@@ -10,11 +10,7 @@ import type { ConfigIssue } from "../config/load.ts";
 import type { CheckState } from "../health/types.ts";
 import type { ScriptStatus } from "../supervise/state.ts";
 import type { TokenStatus } from "../tokens/types.ts";
-import type { StoreUsage } from "../retention.ts";
-
 /** What the API reports of the agent itself. */
-export type { StoreUsage };
-
 export interface AgentInfo {
   version: string;
   pid: number;
@@ -33,6 +29,18 @@ export interface AgentInfo {
   collector: CollectorLinkStatus | null;
   /** The agent's store as the last retention pass found it (absent from older agents). */
   store?: StoreUsage | null;
+}
+
+/** The agent's store as the last retention pass (`retention.ts`) found it. */
+export interface StoreUsage {
+  /** ISO time it was measured. */
+  at: string;
+  /** The store file and its write-ahead log, in bytes. */
+  bytes: number;
+  /** The oldest message or event kept (ISO), or null when there is none. */
+  oldestAt: string | null;
+  /** How long finished messages are kept (`[agent] history`). */
+  historyMs: number;
 }
 
 /** The agent process's own resources and the free disk of its folders. */

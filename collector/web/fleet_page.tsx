@@ -337,7 +337,7 @@ export function renderFleetPage(input: FleetPageInput): string {
           </li>
         ))}
       </ul>
-      <div id="fleet" data-live="/live/fleet">
+      <div id="fleet" data-live="/live/fleet" data-now={input.now ?? Date.now()}>
         {sites.length === 0
           ? <p class="empty">No agent has reported yet.</p>
           : (

@@ -80,7 +80,7 @@ function dotted(items: Child[]): Child[] {
 /** One script's tile. `now` is the collector's clock (ms), where its uptime counts from. */
 export function Tile(
   props: {
-    ws: { site: string; host: string };
+    ws: { site: string; host: string; online: boolean };
     s: ScriptSummary;
     control: boolean;
     hidden: boolean;
@@ -96,9 +96,12 @@ export function Tile(
       ? (restarts > 0 ? `${restarts} restart${restarts === 1 ? "" : "s"} in 24 h` : null)
       : (s.restarts > 0 ? `↻${s.restarts}` : null), // the agent's count, until the day is known
     // An agent's numbers are its own: a negative one is not shown (nor does it break the page).
+    // It counts on in the page only while the agent reports (an offline agent's last word stays).
     s.state === "running" && s.uptimeMs !== null && s.uptimeMs >= 0
-      // deno-lint-ignore jsx-key
-      ? <span data-since={props.now - s.uptimeMs}>{`up ${formatDuration(s.uptimeMs)}`}</span>
+      ? (ws.online
+        // deno-lint-ignore jsx-key
+        ? <span data-since={props.now - s.uptimeMs}>{`up ${formatDuration(s.uptimeMs)}`}</span>
+        : `up ${formatDuration(s.uptimeMs)}`)
       : null,
     s.rssBytes !== null ? formatBytes(s.rssBytes) : null,
     s.singleton?.here
@@ -147,8 +150,10 @@ const TOKEN_TONE: Record<string, Tone> = {
 };
 
 /** A token's time left as the tile says it (the page's script says it the same way). */
-function timeLeft(ms: number): string {
-  return ms > 0 ? `${formatDuration(ms)} left` : `expired ${formatDuration(-ms)} ago`;
+function timeLeft(ms: number, predicted: boolean): string {
+  return ms > 0
+    ? `${formatDuration(ms)} left${predicted ? " (predicted)" : ""}`
+    : `expired ${formatDuration(-ms)} ago`;
 }
 
 /** A workstation's tokens: state and time left (from the stated or predicted expiry). */
@@ -166,8 +171,9 @@ export function Tokens(props: { tokens: TokenSummary[]; now: number }) {
             {until === null ? null : (
               <>
                 {" · "}
-                <span data-until={until}>{timeLeft(until - props.now)}</span>
-                {t.predicted && until > props.now ? " (predicted)" : null}
+                <span data-until={until} data-predicted={t.predicted ? "1" : undefined}>
+                  {timeLeft(until - props.now, t.predicted)}
+                </span>
               </>
             )}
           </span>

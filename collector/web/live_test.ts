@@ -62,7 +62,7 @@ Deno.test("FleetLive never sends an unchanged workstation again; memory goes out
     now = i * 10_000; // an hour of the same state: nothing again but memory that moved
     live.reported({ ...ws("BFI4", "a"), scripts: [script("rates", { uptimeMs: now, rssBytes })] });
   }
-  // 100 sent; 101, 95, 91 within a tenth of it; 89 is not; 97 is not within a tenth of 89 …
+  // 100 sent; 101, 95, 91 within a tenth of it; 89 is not; then 97 is within a tenth of 89, 98 not …
   assert.deepEqual(seen, [100e6, 89e6, 98e6, null, 50e6]);
   stop();
 });
@@ -115,4 +115,19 @@ Deno.test("FleetLive sends a workstation silent for offlineAfterMs as offline, o
   live.reported(ws("BFI4", "quiet"));
   assert.equal(seen.at(-1), "quiet:true", "back online on its next report");
   stop(); // also stops the sweep timer (the test's sanitizer checks)
+});
+
+Deno.test("an offline workstation's uptime is its last word: it does not count on in the page", () => {
+  const tile = (online: boolean) =>
+    renderWorkstation({
+      ...ws("BFI4", "a"),
+      online,
+      scripts: [script("rates", { uptimeMs: 3_600_000 })],
+    }, {
+      control: false,
+      now: 1_800_000_000_000,
+    });
+  assert.match(tile(true), /<span data-since="1799996400000">up 1h<\/span>/);
+  assert.doesNotMatch(tile(false), /data-since/);
+  assert.match(tile(false), /up 1h/);
 });

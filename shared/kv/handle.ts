@@ -1,6 +1,7 @@
 /**
- * What the collector and the notification outbox use of `Deno.Kv`: a Deno KV
- * file is one, and so is the collector's PostgreSQL store (`collector/store/postgres/`).
+ * What the programs and the notification outbox use of `Deno.Kv`: a Deno KV
+ * file is one, and so are the collector's PostgreSQL store (`collector/store/postgres/`) and the
+ * agent's SQLite file (`sqlite_kv.ts`).
  *
  * @module
  */

@@ -194,13 +194,29 @@ class SqliteAtomic {
 
   mutate(...mutations: Deno.KvMutation[]): this {
     for (const mutation of mutations) {
-      if (mutation.type === "set") this.set(mutation.key, mutation.value, mutation);
-      else if (mutation.type === "delete") this.delete(mutation.key);
-      else {this.#ops.push({
-          type: mutation.type,
-          key: encodeKey(mutation.key),
-          n: mutation.value.value,
-        });}
+      switch (mutation.type) {
+        case "set":
+          this.set(mutation.key, mutation.value, mutation);
+          break;
+        case "delete":
+          this.delete(mutation.key);
+          break;
+        case "sum":
+        case "min":
+        case "max":
+          this.#ops.push({
+            type: mutation.type,
+            key: encodeKey(mutation.key),
+            n: mutation.value.value,
+          });
+          break;
+        default:
+          throw new TypeError(
+            `The mutation "${
+              (mutation as { type: string }).type
+            }" is not supported by the agent's store`,
+          );
+      }
     }
     return this;
   }

@@ -112,15 +112,21 @@ function formatDuration(ms) {
   return parts.slice(0, 2).filter((part) => !part.startsWith("0")).join(" ");
 }
 
+/** The collector's clock less the browser's: the times on the page are the collector's. */
+let clockSkew = 0;
+
 function countOn(root) {
-  const now = Date.now();
+  const now = Date.now() + clockSkew;
   for (const el of root.querySelectorAll("[data-since]")) {
     const text = `up ${formatDuration(Math.max(0, now - Number(el.getAttribute("data-since"))))}`;
     if (el.textContent !== text) el.textContent = text;
   }
   for (const el of root.querySelectorAll("[data-until]")) {
     const left = Number(el.getAttribute("data-until")) - now;
-    const text = left > 0 ? `${formatDuration(left)} left` : `expired ${formatDuration(-left)} ago`;
+    const predicted = el.getAttribute("data-predicted") === "1" ? " (predicted)" : "";
+    const text = left > 0
+      ? `${formatDuration(left)} left${predicted}`
+      : `expired ${formatDuration(-left)} ago`;
     if (el.textContent !== text) el.textContent = text;
   }
 }
@@ -354,6 +360,8 @@ if (fleet !== null && filters !== null) {
     const query = params.toString();
     history.replaceState(null, "", query === "" ? location.pathname : `?${query}`);
   };
+  const serverNow = Number(fleet.getAttribute("data-now"));
+  if (Number.isFinite(serverNow) && serverNow > 0) clockSkew = serverNow - Date.now();
   countAll();
   countOn(fleet);
   setInterval(() => countOn(fleet), COUNT_ON_MS);
