@@ -99,7 +99,6 @@ export function Tile(
     // It counts on in the page only while the agent reports (an offline agent's last word stays).
     s.state === "running" && s.uptimeMs !== null && s.uptimeMs >= 0
       ? (ws.online
-        // deno-lint-ignore jsx-key
         ? <span data-since={props.now - s.uptimeMs}>{`up ${formatDuration(s.uptimeMs)}`}</span>
         : `up ${formatDuration(s.uptimeMs)}`)
       : null,
