@@ -146,6 +146,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     clock,
     historyMs: () => config.agent.historyMs,
     path: join(dataDir, STORE_FILE),
+    logs: { dir: logDir, maxBytes: () => config.agent.logDirMaxBytes },
   });
   const info = (): AgentInfo => ({
     version: VERSION,

@@ -5,7 +5,8 @@
  * at most one small batch.
  * Events are bounded by count already (`EventLog`), dedupe claims and remote commands' answers
  * expire on their own (those copied from an older agent's `agent.kv` carry no expiry: Deno KV
- * does not tell it). Each pass also measures the store (`usage`: its size on disk and its oldest
+ * does not tell it). Each pass also keeps the log folder under `[agent] log_dir_max` (the oldest
+ * rotated logs go first, `logs/folder_cap.ts`) and measures the store (`usage`: its size on disk and its oldest
  * record), for `status` and `/metrics`.
  *
  * @module
@@ -13,6 +14,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { KvHandle } from "../shared/kv/handle.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
+import { capLogFolder } from "./logs/folder_cap.ts";
 import type { Clock } from "./clock.ts";
 import type { StoreUsage } from "./local_api/status.ts";
 
@@ -30,6 +32,8 @@ const MAX_BATCHES = 500;
 /** What one pass deleted. */
 export interface PruneResult {
   messages: number;
+  /** Rotated log files deleted to keep the log folder under its cap. */
+  logs: number;
 }
 
 /** The agent's pruning; see the module comment. */
@@ -38,6 +42,7 @@ export class Retention {
   #clock: Clock;
   #historyMs: () => number;
   #path: string | null;
+  #logs: { dir: string; maxBytes: () => number } | null;
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
   #usage: StoreUsage | null = null;
@@ -47,8 +52,16 @@ export class Retention {
    * store's file, measured after each pass (null: not measured).
    */
   constructor(
-    deps: { kv: KvHandle; clock: Clock; historyMs: () => number; path?: string | null },
+    deps: {
+      kv: KvHandle;
+      clock: Clock;
+      historyMs: () => number;
+      path?: string | null;
+      /** The log folder and its cap (none: not capped). */
+      logs?: { dir: string; maxBytes: () => number };
+    },
   ) {
+    this.#logs = deps.logs ?? null;
     this.#kv = deps.kv;
     this.#clock = deps.clock;
     this.#historyMs = deps.historyMs;
@@ -65,8 +78,11 @@ export class Retention {
     this.#loop ??= (async () => {
       while (!this.#stop.signal.aborted) {
         try {
-          const { messages } = await this.prune();
+          const { messages, logs } = await this.prune();
           if (messages > 0) log.info("Pruned {messages} finished messages", { messages });
+          if (logs > 0) {
+            log.info("Deleted the {logs} oldest rotated logs: the log folder is capped", { logs });
+          }
         } catch (error) {
           log.error("Pruning the store failed: {error}", { error });
         }
@@ -85,8 +101,11 @@ export class Retention {
       if (deleted < BATCH) break;
       await new Promise((r) => setTimeout(r, 0)); // let the agent's own work in between
     }
+    const logs = this.#logs === null
+      ? 0
+      : (await capLogFolder(this.#logs.dir, this.#logs.maxBytes())).deleted.length;
     this.#usage = await this.#measure();
-    return { messages };
+    return { messages, logs };
   }
 
   async #measure(): Promise<StoreUsage> {

@@ -119,6 +119,7 @@ export function resolveConfig(
         ...(agent.memory_warn === undefined ? {} : { memoryWarnBytes: bytesOf(agent.memory_warn) }),
         diskWarnBytes: bytesOf(agent.disk_warn ?? CONFIG_DEFAULTS.agent.disk_warn),
         historyMs: msOf(agent.history ?? CONFIG_DEFAULTS.agent.history),
+        logDirMaxBytes: bytesOf(agent.log_dir_max ?? CONFIG_DEFAULTS.agent.log_dir_max),
       },
       scripts,
       webhooks,

@@ -21,6 +21,7 @@ Deno.test("config.example.toml loads without --env and resolves the Windows scri
     sampleIntervalMs: 10_000,
     diskWarnBytes: 500_000_000,
     historyMs: 14 * 86_400_000,
+    logDirMaxBytes: 2_000_000_000,
   });
   assert.deepEqual(Object.keys(config.scripts), ["token_monitor", "rates", "daily_report"]);
   assert.deepEqual(config.scripts.token_monitor, {

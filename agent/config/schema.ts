@@ -47,6 +47,7 @@ export const CONFIG_DEFAULTS = {
     sample_interval: "10s",
     disk_warn: "500MB",
     history: "14d",
+    log_dir_max: "2GB",
   },
   /** `[collector]`: the link to the collector (off unless the table is there). */
   collector: {
@@ -267,6 +268,7 @@ export const agentSchema = z.strictObject({
   memory_warn: size.optional(),
   disk_warn: size.optional(),
   history: durationAtLeast(MIN_HISTORY_MS, `>= ${formatDuration(MIN_HISTORY_MS)}`).optional(),
+  log_dir_max: size.optional(),
 });
 
 /** What is wrong with `text` as a collector URL, or undefined. */

@@ -28,7 +28,7 @@ Deno.test("parseConfig() reports an unknown table listing the known keys", () =>
     path: "agent.colour",
     line: 2,
     message:
-      'unknown key "colour"; expected one of site, host, data_dir, log_dir, api_port, log_level, sample_interval, memory_warn, disk_warn, history',
+      'unknown key "colour"; expected one of site, host, data_dir, log_dir, api_port, log_level, sample_interval, memory_warn, disk_warn, history, log_dir_max',
   }]);
   const unknown = issuesOf(lines("[collector]", "heartbeat = 1"))
     .find((issue) => issue.path === "collector.heartbeat");

@@ -166,6 +166,8 @@ export interface ResolvedAgentSettings {
   diskWarnBytes: number;
   /** How long finished messages are kept in the agent's store (`history`, default 14 days). */
   historyMs: number;
+  /** The log folder is kept under this many bytes by deleting the oldest rotated files. */
+  logDirMaxBytes: number;
 }
 
 /** The `[collector]` table: the agent's link to the collector. */

@@ -8,5 +8,6 @@
 export { pumpLines } from "./line_splitter.ts";
 export { readLogsAnswer } from "./request.ts";
 export { followLog, readLastLines } from "./tail.ts";
+export { capLogFolder, type FolderCapResult } from "./folder_cap.ts";
 export { listLogFiles, RotatingLogWriter } from "./writer.ts";
 export type { LogStream } from "./writer.ts";
