@@ -58,8 +58,9 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Copies every record of the Deno KV file `from` into a new store at `to`, written beside it and
  * renamed into place once whole; then removes `from`. A copy cut short leaves `from` as it was.
- * Expiry times are not readable from Deno KV: records that had one (silences, dedupe claims,
- * remote commands' answers) carry their own time and are judged by it.
+ * Expiry times are not readable from Deno KV: records that had one are copied without it.
+ * Silences and dedupe claims carry their own time and are judged by it; remote commands' answers
+ * (a day's record of what was done) are simply kept.
  */
 async function moveOldStore(from: string, to: string): Promise<void> {
   const partial = `${to}.partial`;

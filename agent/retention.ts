@@ -1,13 +1,13 @@
 /**
- * Keeps the agent's store from growing for as long as the agent runs: every `PRUNE_EVERY_MS`
- * it deletes the finished messages of the outbox older than `[agent] history` (default 14 days),
- * 20 at a time with the agent's other work let in between, so relaying and supervising wait for
- * at most one small batch.
- * Events are bounded by count already (`EventLog`), dedupe claims and remote commands' answers
- * expire on their own (those copied from an older agent's `agent.kv` carry no expiry: Deno KV
- * does not tell it). Each pass also keeps the log folder under `[agent] log_dir_max` (the oldest
- * rotated logs go first, `logs/folder_cap.ts`) and measures the store (`usage`: its size on disk and its oldest
- * record), for `status` and `/metrics`.
+ * Keeps the agent's store and logs from growing for as long as the agent runs: every
+ * `PRUNE_EVERY_MS` it deletes the finished messages of the outbox older than `[agent] history`
+ * (default 14 days), 20 at a time with the agent's other work let in between, so relaying and
+ * supervising wait for at most one small batch. Events are bounded by count already (`EventLog`);
+ * dedupe claims and remote commands' answers expire on their own (those copied from an older
+ * agent's `agent.kv` carry no expiry: Deno KV does not tell it). Each pass also keeps the log
+ * folder under `[agent] log_dir_max` (the oldest rotated logs first, `logs/folder_cap.ts`) and
+ * measures the store (`usage`: its size on disk and its oldest record) for `status` and
+ * `/metrics`.
  *
  * @module
  */
