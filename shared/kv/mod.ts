@@ -9,6 +9,7 @@
 export { expiresExactly } from "./handle.ts";
 export type { KvHandle } from "./handle.ts";
 export { decodeKey, encodeKey } from "./key_codec.ts";
+export { PagedListing, type PageRange } from "./listing.ts";
 export { compareBytes, fromBase64url, listRange, toBase64url } from "./selector.ts";
 export { SqliteKv } from "./sqlite_kv.ts";
 export { decodeValue, type Encoded, encodeValue } from "./value_codec.ts";

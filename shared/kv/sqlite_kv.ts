@@ -19,7 +19,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { KvHandle } from "./handle.ts";
 import { decodeKey, encodeKey } from "./key_codec.ts";
-import { fromBase64url, listRange, toBase64url } from "./selector.ts";
+import { PagedListing, type PageRange } from "./listing.ts";
 import { decodeValue, type Encoded, encodeValue } from "./value_codec.ts";
 
 /** How long a commit waits for another process's write to finish. */
@@ -96,82 +96,6 @@ class Statements {
       asc: { from: page("ASC", ">="), after: page("ASC", ">") },
       desc: { from: page("DESC", ">="), after: page("DESC", ">") },
     };
-  }
-}
-
-/** A listing, read in pages of `batchSize` keys. */
-class SqliteListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
-  #statements: Statements;
-  #from: Uint8Array;
-  #after: boolean;
-  #to: Uint8Array;
-  #reverse: boolean;
-  #left: number;
-  #batch: number;
-  #page: Row[] = [];
-  #done = false;
-  #last: Uint8Array | null = null;
-
-  constructor(statements: Statements, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
-    this.#statements = statements;
-    const { from, after, to } = listRange(selector);
-    this.#from = from;
-    this.#after = after;
-    this.#to = to;
-    this.#reverse = options.reverse ?? false;
-    this.#left = options.limit ?? Infinity;
-    this.#batch = Math.max(1, Math.min(options.batchSize ?? 500, 1000));
-    if (options.cursor !== undefined) {
-      const at = fromBase64url(options.cursor);
-      if (this.#reverse) this.#to = at;
-      else {
-        this.#from = at;
-        this.#after = true;
-      }
-    }
-  }
-
-  /** Where the next listing with the same selector picks up. */
-  get cursor(): string {
-    if (this.#last === null) throw new Error("The listing has not returned an entry yet");
-    return toBase64url(this.#last);
-  }
-
-  #fetch(): void {
-    const take = Math.min(this.#batch, this.#left);
-    const statement = this.#statements.pages[this.#reverse ? "desc" : "asc"][
-      this.#after ? "after" : "from"
-    ];
-    this.#page = statement.all({
-      from: this.#from,
-      to: this.#to,
-      now: Date.now(),
-      take,
-    }) as unknown as Row[];
-    if (this.#page.length < take) this.#done = true;
-    const last = this.#page.at(-1);
-    if (last === undefined) return;
-    // The next page starts past the last key read.
-    if (this.#reverse) this.#to = last.key;
-    else {
-      this.#from = last.key;
-      this.#after = true;
-    }
-  }
-
-  next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
-    if (this.#page.length === 0 && !this.#done && this.#left > 0) this.#fetch();
-    const row = this.#page.shift();
-    if (row === undefined || this.#left <= 0) {
-      return Promise.resolve({ done: true, value: undefined });
-    }
-    this.#left--;
-    this.#last = row.key;
-    return Promise.resolve({ done: false, value: entry<T>(row) });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Deno.KvEntry<T>> {
-    return this;
   }
 }
 
@@ -335,10 +259,19 @@ export class SqliteKv implements KvHandle {
     selector: Deno.KvListSelector,
     options: Deno.KvListOptions = {},
   ): Deno.KvListIterator<T> {
-    return new SqliteListIterator<T>(
-      this.#statements,
+    const s = this.#statements;
+    const readPage = (range: PageRange) =>
+      s.pages[range.reverse ? "desc" : "asc"][range.after ? "after" : "from"].all({
+        from: range.from,
+        to: range.to,
+        now: Date.now(),
+        take: range.take,
+      }) as unknown as Row[];
+    return new PagedListing<T, Row>(
       selector,
       options,
+      readPage,
+      entry<T>,
     ) as unknown as Deno.KvListIterator<T>;
   }
 

@@ -15,7 +15,7 @@ import type postgres from "postgres";
 import { decodeValue, type Encoded, encodeValue } from "../../../shared/kv/value_codec.ts";
 import type { KvHandle } from "../../../shared/kv/handle.ts";
 import { decodeKey, encodeKey } from "../../../shared/kv/key_codec.ts";
-import { fromBase64url, listRange, toBase64url } from "../../../shared/kv/selector.ts";
+import { PagedListing, type PageRange } from "../../../shared/kv/listing.ts";
 import { historyKind, PgDayTables, recordDay, selectorSource } from "./history_tables.ts";
 import type { HistoryKind } from "../capabilities.ts";
 
@@ -40,90 +40,24 @@ const entry = <T>(row: Row): Deno.KvEntry<T> => ({
 });
 const u64 = (n: bigint) => encodeValue(new Deno.KvU64(n));
 
-/** A listing, read in pages of `batchSize` keys. */
-class PgListIterator<T> implements AsyncIterableIterator<Deno.KvEntry<T>> {
-  #sql: Sql;
-  #source: "kv" | "all" | HistoryKind;
-  #from: Uint8Array;
-  #after: boolean;
-  #to: Uint8Array;
-  #reverse: boolean;
-  #left: number;
-  #batch: number;
-  #page: Row[] = [];
-  #done = false;
-  #last: Uint8Array | null = null;
-
-  constructor(sql: Sql, selector: Deno.KvListSelector, options: Deno.KvListOptions) {
-    this.#sql = sql;
-    this.#source = selectorSource(selector);
-    const { from, after, to } = listRange(selector);
-    this.#from = from;
-    this.#after = after;
-    this.#to = to;
-    this.#reverse = options.reverse ?? false;
-    this.#left = options.limit ?? Infinity;
-    this.#batch = Math.max(1, Math.min(options.batchSize ?? 500, 1000));
-    if (options.cursor !== undefined) {
-      const at = fromBase64url(options.cursor);
-      if (this.#reverse) this.#to = at;
-      else {
-        this.#from = at;
-        this.#after = true;
-      }
-    }
-  }
-
-  /** Where the next listing with the same selector picks up. */
-  get cursor(): string {
-    if (this.#last === null) throw new Error("The listing has not returned an entry yet");
-    return toBase64url(this.#last);
-  }
-
-  async #fetch(): Promise<void> {
-    const take = Math.min(this.#batch, this.#left);
-    const sql = this.#sql;
-    const where = sql`${this.#after ? sql`key > ${this.#from}` : sql`key >= ${this.#from}`}
-      AND key < ${this.#to} AND ${sql.unsafe(LIVE)}`;
-    const order = sql.unsafe(this.#reverse ? "DESC" : "ASC");
-    // A key written again under another day has an older row there: the newest version wins.
-    const history = (kind: HistoryKind | null) =>
-      sql`SELECT DISTINCT ON (key) key, value, version FROM kv_history
-        WHERE ${kind === null ? sql`TRUE` : sql`kind = ${kind}`} AND ${where}
-        ORDER BY key ${order}, version DESC LIMIT ${take}`;
-    const plain = sql`SELECT key, value, version FROM kv WHERE ${where}
-      ORDER BY key ${order} LIMIT ${take}`;
-    this.#page = this.#source === "kv"
-      ? await sql<Row[]>`${plain}`
-      : this.#source === "all"
-      ? await sql<Row[]>`
-          SELECT * FROM ((${plain}) UNION ALL (${history(null)})) AS both_tables
-          ORDER BY key ${order} LIMIT ${take}`
-      : await sql<Row[]>`${history(this.#source)}`;
-    if (this.#page.length < take) this.#done = true;
-    const last = this.#page.at(-1);
-    if (last !== undefined) {
-      // The next page starts past the last key read.
-      if (this.#reverse) this.#to = new Uint8Array(last.key);
-      else {
-        this.#from = new Uint8Array(last.key);
-        this.#after = true;
-      }
-    }
-  }
-
-  async next(): Promise<IteratorResult<Deno.KvEntry<T>, undefined>> {
-    if (this.#page.length === 0 && !this.#done && this.#left > 0) await this.#fetch();
-    const row = this.#page.shift();
-    if (row === undefined || this.#left <= 0) return { done: true, value: undefined };
-    this.#left--;
-    this.#last = new Uint8Array(row.key);
-    return { done: false, value: entry<T>(row) };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Deno.KvEntry<T>> {
-    return this;
-  }
+/** One page of a listing: `kv`, the history's day tables, or both, as the selector asks. */
+async function readPage(sql: Sql, source: "kv" | "all" | HistoryKind, range: PageRange) {
+  const { take } = range;
+  const where = sql`${range.after ? sql`key > ${range.from}` : sql`key >= ${range.from}`}
+    AND key < ${range.to} AND ${sql.unsafe(LIVE)}`;
+  const order = sql.unsafe(range.reverse ? "DESC" : "ASC");
+  // A key written again under another day has an older row there: the newest version wins.
+  const history = (kind: HistoryKind | null) =>
+    sql`SELECT DISTINCT ON (key) key, value, version FROM kv_history
+      WHERE ${kind === null ? sql`TRUE` : sql`kind = ${kind}`} AND ${where}
+      ORDER BY key ${order}, version DESC LIMIT ${take}`;
+  const plain = sql`SELECT key, value, version FROM kv WHERE ${where}
+    ORDER BY key ${order} LIMIT ${take}`;
+  return source === "kv" ? await sql<Row[]>`${plain}` : source === "all"
+    ? await sql<Row[]>`
+        SELECT * FROM ((${plain}) UNION ALL (${history(null)})) AS both_tables
+        ORDER BY key ${order} LIMIT ${take}`
+    : await sql<Row[]>`${history(source)}`;
 }
 
 interface Op {
@@ -320,7 +254,14 @@ export class PgKv implements KvHandle {
     selector: Deno.KvListSelector,
     options: Deno.KvListOptions = {},
   ): Deno.KvListIterator<T> {
-    return new PgListIterator<T>(this.#sql, selector, options) as unknown as Deno.KvListIterator<T>;
+    const source = selectorSource(selector);
+    const sql = this.#sql;
+    return new PagedListing<T, Row>(
+      selector,
+      options,
+      (range) => readPage(sql, source, range),
+      entry<T>,
+    ) as unknown as Deno.KvListIterator<T>;
   }
 
   atomic(): Deno.AtomicOperation {
