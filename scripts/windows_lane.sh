@@ -119,6 +119,11 @@ fi
 if [ ! -f "$ROOT$PREFIX_IN_ROOT/system.reg" ]; then
   say "creating the Wine prefix (once)"
   in_root wineboot -i >/dev/null 2>&1 || true
+  # wineboot returns while the new prefix's services still set themselves up; the first schtasks
+  # call then took 22 s and a later one failed. Wait for them, and start the task scheduler once.
+  timeout 120 $sudo chroot "$ROOT" /usr/bin/env HOME=/root WINEPREFIX="$PREFIX_IN_ROOT" \
+    WINEDEBUG=-all /bin/sh -c 'wineserver -w; wine schtasks /Query; wineserver -w' \
+    >/dev/null 2>&1 || true
 fi
 
 log="$WORK/lane.log"
