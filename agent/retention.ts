@@ -7,7 +7,7 @@
  * agent's `agent.kv` carry no expiry: Deno KV does not tell it). Each pass also keeps the log
  * folder under `[agent] log_dir_max` (the oldest rotated logs first, `logs/folder_cap.ts`) and
  * measures the store (`usage`: its size on disk and its oldest record) for `status` and
- * `/metrics`.
+ * `/metrics`, and gives the C heap's freed pages back to the system (`trimFreedMemory`).
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import type { KvHandle } from "../shared/kv/handle.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import { capLogFolder } from "./logs/folder_cap.ts";
+import { trimFreedMemory } from "./platform/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { StoreUsage } from "./local_api/status.ts";
 
@@ -22,6 +23,8 @@ const log = getLogger(["scriptmon", "agent"]);
 
 /** How often the store is pruned. */
 export const PRUNE_EVERY_MS = 10 * 60_000;
+/** How long after start-up the freed memory is first given back. */
+const SETTLE_MS = 30_000;
 /**
  * Messages deleted per batch, the agent's other work let in between (the store is synchronous: a
  * batch holds the agent's thread for its 20 commits); a pass stops after `MAX_BATCHES`.
@@ -76,6 +79,7 @@ export class Retention {
   /** Prunes now, then every `PRUNE_EVERY_MS` until `close()`. */
   start(): void {
     this.#loop ??= (async () => {
+      let first = true;
       while (!this.#stop.signal.aborted) {
         try {
           const { messages, logs } = await this.prune();
@@ -86,7 +90,17 @@ export class Retention {
         } catch (error) {
           log.error("Pruning the store failed: {error}", { error });
         }
-        await this.#clock.sleep(PRUNE_EVERY_MS, this.#stop.signal);
+        if (first) {
+          // What start-up freed (a first start parses the agent's code) is given back once it has
+          // settled, then after every pass.
+          first = false;
+          await this.#clock.sleep(SETTLE_MS, this.#stop.signal);
+          if (!this.#stop.signal.aborted) trimFreedMemory();
+          await this.#clock.sleep(PRUNE_EVERY_MS - SETTLE_MS, this.#stop.signal);
+        } else {
+          trimFreedMemory();
+          await this.#clock.sleep(PRUNE_EVERY_MS, this.#stop.signal);
+        }
       }
     })();
   }

@@ -23,7 +23,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { agentFlags } from "../scripts/agent_flags.ts";
+import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 
 const WINDOW_SECONDS = Number(Deno.env.get("BENCH_PEER_SECONDS") ?? 30);
 const REPEATS = Number(Deno.env.get("BENCH_PEER_REPEATS") ?? 2);
@@ -38,8 +38,15 @@ type Child = string[];
 /** A supervisor under test: starts children, tells its own pid, stops everything. */
 interface Side {
   name: string;
-  start(dir: string, children: Child[], options: { minDelayZero?: boolean }): Promise<number>;
+  start(dir: string, children: Child[], options: StartOptions): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** How a side starts its children. */
+interface StartOptions {
+  minDelayZero?: boolean;
+  /** Each child gets a heartbeat file check and an HTTP probe of this URL every 10 s (the agent only). */
+  probeUrl?: string;
 }
 
 /** What one window measured. */
@@ -103,7 +110,7 @@ function sleep(ms: number): Promise<void> {
 async function measure(
   side: Side,
   children: (startsFile: string) => Child[],
-  options: { minDelayZero?: boolean; waitFor?: number; steady?: boolean } = {},
+  options: StartOptions & { waitFor?: number; steady?: boolean } = {},
 ): Promise<Sample & { steady?: Sample }> {
   const dir = await Deno.makeTempDir({ prefix: `bench-${side.name}-` });
   const starts = join(dir, "starts");
@@ -142,20 +149,36 @@ async function measure(
 
 const sleepers = (n: number) => (): Child[] =>
   Array.from({ length: n }, () => ["/bin/sleep", "3600"]);
+/** Children that touch their heartbeat file (`hb<i>` beside the starts file) every 10 s. */
+const beaters = (n: number) => (starts: string): Child[] =>
+  Array.from(
+    { length: n },
+    (
+      _,
+      i,
+    ) => ["/bin/sh", "-c", `while :; do touch '${join(starts, "..", `hb${i}`)}'; sleep 10; done`],
+  );
 const crashers = (after: string) => (starts: string): Child[] =>
   Array.from(
     { length: 10 },
     () => ["/bin/sh", "-c", `echo >> '${starts}'; sleep ${after}; exit 1`],
   );
 
-/** The agent, run as `deno task agent` runs it. */
-function scriptmonSide(): Side {
+/**
+ * The agent, run as `deno task agent` runs it, or (`zip`) as the workstation's zip runs it: the
+ * agent bundled into one file (`deno task dist`'s `deno bundle`), run with the launcher's flags.
+ */
+function scriptmonSide(form: "task" | "zip" = "task"): Side {
   let child: Deno.ChildProcess | null = null;
   return {
-    name: "scriptmon",
-    async start(dir, children) {
+    name: form === "task" ? "scriptmon" : "scriptmon (zip)",
+    async start(dir, children, options) {
+      const health = (i: number) =>
+        options.probeUrl === undefined ? "" : `heartbeat_timeout = "30s"\n` +
+          `heartbeat_file = ${JSON.stringify(join(dir, `hb${i}`))}\n` +
+          `[[scripts.c${i}.probes]]\nkind = "http"\nurl = "${options.probeUrl}"\ninterval = "10s"\n`;
       const tables = children.map((argv, i) =>
-        `[scripts.c${i}]\ncommand = ${JSON.stringify(argv)}\n` +
+        `[scripts.c${i}]\ncommand = ${JSON.stringify(argv)}\n${health(i)}` +
         `[scripts.c${i}.restart]\nmin_delay = "0s"\njitter = 0.0\nmax_restarts = 1000000\n`
       );
       const config = join(dir, "scriptmon.toml");
@@ -163,8 +186,19 @@ function scriptmonSide(): Side {
         config,
         `[agent]\ndata_dir = "data"\napi_port = 0\nlog_level = "warning"\n\n${tables.join("\n")}`,
       );
+      let entry = [...agentFlags(), MAIN];
+      if (form === "zip") {
+        const bundled = join(dir, "scriptmon-agent.js");
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["bundle", "--quiet", "--platform", "deno", "--output", bundled, MAIN],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        if (!out.success) throw new Error(`deno bundle: ${new TextDecoder().decode(out.stderr)}`);
+        entry = ["--no-config", ...agentFlags(), ...unstableFlags(), bundled];
+      }
       child = new Deno.Command(Deno.execPath(), {
-        args: ["run", ...agentFlags(), MAIN, "run", "--config", config],
+        args: ["run", ...entry, "run", "--config", config],
         stdout: "null",
         stderr: "null",
       }).spawn();
@@ -288,9 +322,18 @@ async function main() {
     });
   const sides = [
     scriptmonSide(),
+    scriptmonSide("zip"),
     pm2Side(pm2Home),
     ...(supervisord ? [supervisordSide(supervisord)] : []),
   ];
+  const probe = (() => {
+    const abort = new AbortController();
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: abort.signal, onListen() {} },
+      () => new Response("ok"),
+    );
+    return { url: `http://127.0.0.1:${server.addr.port}/health`, close: () => abort.abort() };
+  })();
   const rows: Record<string, Record<string, number[]>> = {};
   const add = (row: string, side: string, value: number) => {
     ((rows[row] ??= {})[side] ??= []).push(value);
@@ -315,6 +358,21 @@ async function main() {
           add(`context switches per second, idle, ${n} children`, side.name, s.switchesPerSecond);
           add(`RSS, ${n} children (MB)`, side.name, s.rssMb);
         }
+        if (side.name.startsWith("scriptmon")) {
+          console.error(`run ${rep}: ${side.name}, 100 children with health checks`);
+          const h = await measure(side, beaters(100), { probeUrl: probe.url, steady: true });
+          add(
+            "RSS, 100 children with a heartbeat and a 10 s HTTP probe each (MB)",
+            side.name,
+            h.steady!.rssMb,
+          );
+          add(
+            "idle CPU, 100 children with a heartbeat and a 10 s HTTP probe each, per 30 s (ms)",
+            side.name,
+            h.steady!.cpuMs * 30 / h.steady!.seconds,
+          );
+        }
+        if (side.name === "scriptmon (zip)") continue; // the same code restarts: idle rows only
         console.error(`run ${rep}: ${side.name}, 10 children crashing every 2 s`);
         const r = await measure(side, crashers("2"), { waitFor: 1 });
         add("CPU per restart, 10 children crashing every 2 s (ms)", side.name, r.cpuMs / r.starts);
@@ -330,19 +388,21 @@ async function main() {
       }
     }
   } finally {
+    probe.close();
     await Deno.remove(pm2Home, { recursive: true }).catch(() => {});
   }
   const names = sides.map((s) => s.name);
+  const peers = names.filter((n) => !n.startsWith("scriptmon"));
   const header = [
     "measure (median of " + REPEATS + ")",
     ...names,
-    ...names.slice(1).map((n) => `scriptmon / ${n}`),
+    ...peers.map((n) => `scriptmon / ${n}`),
   ];
   console.log(`| ${header.join(" | ")} |`);
   console.log(`| ${header.map(() => "---").join(" | ")} |`);
   for (const [row, bySide] of Object.entries(rows)) {
     const m = names.map((n) => bySide[n] ? median(bySide[n]) : NaN);
-    const ratios = m.slice(1).map((v) => fmt(m[0] / v, 2));
+    const ratios = peers.map((n) => fmt(m[0] / median(bySide[n] ?? [NaN]), 2));
     console.log(`| ${row} | ${m.map((v) => fmt(v, 2)).join(" | ")} | ${ratios.join(" | ")} |`);
   }
 }
