@@ -21,6 +21,7 @@ import { Store } from "./store/store.ts";
 import { storeSignals } from "./store/signals.ts";
 import { PgKv } from "./store/postgres/mod.ts";
 import { SAMPLE_RETENTION_MS } from "./store/history.ts";
+import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import { DAY_MS, rollUpDays } from "./fleet/uptime.ts";
 import { UptimeCache } from "./fleet/uptime_cache.ts";
 
@@ -184,6 +185,14 @@ export async function serve(options: ServeOptions): Promise<void> {
         rollupsBefore: now - config.rollupRetentionMs,
       });
       const audited = await audit.purge(now - config.auditRetentionMs);
+      const notifications = await pruneOutbox(options.kv, now - config.retentionMs);
+      const alerts = await store.alerts.purge(now - config.retentionMs);
+      if (notifications + alerts > 0) {
+        log.info(
+          "Purged {notifications} finished notifications and {alerts} resolved alerts older than retention",
+          { notifications, alerts },
+        );
+      }
       // PostgreSQL hides expired records (sessions, leases, claims) at once but keeps their rows;
       // a KV file removes them on its own.
       const expired = options.kv instanceof PgKv ? await options.kv.tidyAll() : 0;
@@ -272,4 +281,15 @@ export async function serve(options: ServeOptions): Promise<void> {
   await Promise.all(inFlight);
   await leadership.close();
   await signals.close(); // the caller closes the KV next
+}
+
+/** Finished notifications created before `beforeMs`, pruned 200 at a time (at most 100,000 a pass). */
+async function pruneOutbox(kv: KvHandle, beforeMs: number): Promise<number> {
+  let pruned = 0;
+  for (let batch = 0; batch < 500; batch++) {
+    const n = await pruneMessages(kv, beforeMs, 200);
+    pruned += n;
+    if (n < 200) break;
+  }
+  return pruned;
 }

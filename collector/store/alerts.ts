@@ -1,7 +1,9 @@
 /**
  * Alert records, as `GET /api/v1/alerts` shows them. Keys:
  * `["alert", id]` → {@linkcode AlertRecord}; `["alert_open", key]` → the id
- * of the key's firing record.
+ * of the key's firing record. Resolved records older than the collector's
+ * `retention` are purged ({@linkcode AlertStore.purge}); a firing one is kept
+ * however old.
  *
  * @module
  */
@@ -11,6 +13,9 @@ import type { Severity } from "../../shared/notify/types.ts";
 import { retryLocked } from "./kv_retry.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Records deleted per atomic commit by {@linkcode AlertStore.purge}. */
+const PURGE_BATCH = 100; // a Deno KV commit takes at most 100 checks
 
 /** One alert's life, as `GET /api/v1/alerts` shows it. Times are ISO strings. */
 export interface AlertRecord {
@@ -103,6 +108,34 @@ export class AlertStore {
       out.push(value);
     }
     return out;
+  }
+
+  /**
+   * Deletes the records resolved before `beforeMs`, oldest first, in batches of `PURGE_BATCH`;
+   * returns how many. Ids sort by firing time, so the scan stops at the first alert fired at or
+   * after `beforeMs`: nothing after it can have been resolved before then.
+   */
+  async purge(beforeMs: number): Promise<number> {
+    let purged = 0;
+    let batch: Deno.KvEntry<AlertRecord>[] = [];
+    const flush = async () => {
+      let op = this.#kv.atomic();
+      // A record acknowledged meanwhile is left for the next pass.
+      for (const entry of batch) op = op.check(entry).delete(entry.key);
+      if ((await retryLocked(() => op.commit())).ok) purged += batch.length;
+      batch = [];
+    };
+    for await (
+      const entry of this.#kv.list<AlertRecord>({ prefix: ["alert"] }, { batchSize: 500 })
+    ) {
+      const { firedAt, resolvedAt } = entry.value;
+      if (Date.parse(firedAt) >= beforeMs) break;
+      if (resolvedAt === null || Date.parse(resolvedAt) >= beforeMs) continue;
+      batch.push(entry);
+      if (batch.length === PURGE_BATCH) await flush();
+    }
+    if (batch.length > 0) await flush();
+    return purged;
   }
 
   /** Alert `id`, or null when there is none. */

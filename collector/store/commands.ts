@@ -17,13 +17,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * `logs` commands (a log viewer sends one every 2 s while open) are kept an
- * hour, long enough to look one up; the others as long as the store lives.
+ * hour, long enough to look one up; the others 30 days, as long as the
+ * events by default (a gone agent's unanswered ones too).
  */
 export const LOGS_COMMAND_KEEP_MS = 3_600_000;
+/** How long a command other than `logs` is kept. */
+export const COMMAND_KEEP_MS = 30 * 86_400_000;
 
 /** The KV options of a command record. */
-function keep(command: CommandRecord): { expireIn?: number } {
-  return command.action === "logs" ? { expireIn: LOGS_COMMAND_KEEP_MS } : {};
+function keep(command: CommandRecord): { expireIn: number } {
+  return { expireIn: command.action === "logs" ? LOGS_COMMAND_KEEP_MS : COMMAND_KEEP_MS };
 }
 
 /** Options of {@linkcode CommandStore.queue}. */
