@@ -254,7 +254,12 @@ export class Notifier {
     await this.#deps.kv.set([...SILENCE_PREFIX, silence.id], silence, {
       expireIn: Math.max(1000, Date.parse(silence.until) - this.#deps.clock.now()),
     });
-    this.#silences = [...this.#silences.filter((s) => s.id !== silence.id), silence];
+    const now = this.#deps.clock.now();
+    // Expired ones go as a new one comes (they are only ignored when read).
+    this.#silences = [
+      ...this.#silences.filter((s) => s.id !== silence.id && Date.parse(s.until) > now),
+      silence,
+    ];
     log.info("Silence {id} added until {until}", { id: silence.id, until: silence.until });
     return silence;
   }

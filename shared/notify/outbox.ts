@@ -396,7 +396,9 @@ export class Outbox {
     // Changed meanwhile, or fenced (no longer the leader): read again after a pause (no spinning).
     if (!sending) return await this.#wait(lane, CONFLICT_PAUSE_MS, { wakeable: false });
     lane.inflight = id;
-    lane.sends.push(this.#clock.now());
+    // Send times are kept only to hold a rate limit (and only its window's, above): kept without
+    // one, they grew by one per message for as long as the agent ran.
+    if (lane.policy.rateLimit) lane.sends.push(this.#clock.now());
     const result = await this.#send(lane.channel, payload, id);
     lane.inflight = null;
     if (result === null || (!result.ok && this.#abortSends.signal.aborted)) {
