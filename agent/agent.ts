@@ -28,6 +28,7 @@ import { MachineSingletons } from "./supervise/machine_singleton.ts";
 import type { MachineClaims } from "./platform/machine_claim.ts";
 import type { MachineDedupe } from "./notify/machine_dedupe.ts";
 import { Supervisor } from "./supervise/supervisor.ts";
+import { removeStalePidRecords } from "./supervise/pid_records.ts";
 import { TokenManager } from "./tokens/manager.ts";
 import { VERSION } from "./version.ts";
 
@@ -147,6 +148,8 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     historyMs: () => config.agent.historyMs,
     path: join(dataDir, STORE_FILE),
     logs: { dir: logDir, maxBytes: () => config.agent.logDirMaxBytes },
+    staleRecords: () =>
+      removeStalePidRecords(pidDir, (script) => Object.hasOwn(config.scripts, script), platform),
   });
   const info = (): AgentInfo => ({
     version: VERSION,

@@ -5,9 +5,11 @@
  * supervising wait for at most one small batch. Events are bounded by count already (`EventLog`);
  * dedupe claims and remote commands' answers expire on their own (those copied from an older
  * agent's `agent.kv` carry no expiry: Deno KV does not tell it). Each pass also keeps the log
- * folder under `[agent] log_dir_max` (the oldest rotated logs first, `logs/folder_cap.ts`) and
- * measures the store (`usage`: its size on disk and its oldest record) for `status` and
- * `/metrics`, and gives the C heap's freed pages back to the system (`trimFreedMemory`).
+ * folder under `[agent] log_dir_max` (the oldest rotated logs first, `logs/folder_cap.ts`),
+ * removes the PID records of scripts taken out of the config while the agent was down (once their
+ * process is gone), measures the store (`usage`: its size on disk and its oldest record) for
+ * `status` and `/metrics`, and gives the C heap's freed pages back to the system
+ * (`trimFreedMemory`).
  *
  * @module
  */
@@ -37,6 +39,8 @@ export interface PruneResult {
   messages: number;
   /** Rotated log files deleted to keep the log folder under its cap. */
   logs: number;
+  /** PID records of scripts no longer in the config whose process is gone. */
+  records: number;
 }
 
 /** The agent's pruning; see the module comment. */
@@ -46,6 +50,7 @@ export class Retention {
   #historyMs: () => number;
   #path: string | null;
   #logs: { dir: string; maxBytes: () => number } | null;
+  #staleRecords: () => Promise<string[]>;
   #stop = new AbortController();
   #loop: Promise<void> | null = null;
   #usage: StoreUsage | null = null;
@@ -62,8 +67,11 @@ export class Retention {
       path?: string | null;
       /** The log folder and its cap (none: not capped). */
       logs?: { dir: string; maxBytes: () => number };
+      /** Removes the PID records of scripts removed from the config; returns their names. */
+      staleRecords?: () => Promise<string[]>;
     },
   ) {
+    this.#staleRecords = deps.staleRecords ?? (() => Promise.resolve([]));
     this.#logs = deps.logs ?? null;
     this.#kv = deps.kv;
     this.#clock = deps.clock;
@@ -82,10 +90,15 @@ export class Retention {
       let first = true;
       while (!this.#stop.signal.aborted) {
         try {
-          const { messages, logs } = await this.prune();
+          const { messages, logs, records } = await this.prune();
           if (messages > 0) log.info("Pruned {messages} finished messages", { messages });
           if (logs > 0) {
             log.info("Deleted the {logs} oldest rotated logs: the log folder is capped", { logs });
+          }
+          if (records > 0) {
+            log.info("Removed {records} PID records of scripts no longer in the config", {
+              records,
+            });
           }
         } catch (error) {
           log.error("Pruning the store failed: {error}", { error });
@@ -118,8 +131,9 @@ export class Retention {
     const logs = this.#logs === null
       ? 0
       : (await capLogFolder(this.#logs.dir, this.#logs.maxBytes())).deleted.length;
+    const records = (await this.#staleRecords()).length;
     this.#usage = await this.#measure();
-    return { messages, logs };
+    return { messages, logs, records };
   }
 
   async #measure(): Promise<StoreUsage> {

@@ -33,12 +33,16 @@ Deno.test("the agent prunes delivered messages once older than [agent] history, 
 
     const madeAt = new Date(clock.now()).toISOString();
     clock.advance(13 * DAY);
-    assert.deepEqual(await retention.prune(), { messages: 0, logs: 0 }, "13 days: kept");
+    assert.deepEqual(
+      await retention.prune(),
+      { messages: 0, logs: 0, records: 0 },
+      "13 days: kept",
+    );
     // The store as status and /metrics show it.
     assert.equal(retention.usage?.oldestAt, madeAt);
     assert.ok(retention.usage!.bytes > 0, "the file's size is measured");
     clock.advance(DAY + 1000);
-    assert.deepEqual(await retention.prune(), { messages: 3, logs: 0 });
+    assert.deepEqual(await retention.prune(), { messages: 3, logs: 0, records: 0 });
     assert.equal((await outbox.list({})).length, 0);
     assert.equal(retention.usage?.oldestAt, null, "nothing is kept now");
   } finally {
@@ -61,9 +65,9 @@ Deno.test("each pass also keeps the log folder under [agent] log_dir_max", async
     logs: { dir: dir.path, maxBytes: () => cap },
   });
   try {
-    assert.deepEqual(await retention.prune(), { messages: 0, logs: 0 });
+    assert.deepEqual(await retention.prune(), { messages: 0, logs: 0, records: 0 });
     cap = 600; // a reloaded cap applies at the next pass
-    assert.deepEqual(await retention.prune(), { messages: 0, logs: 1 });
+    assert.deepEqual(await retention.prune(), { messages: 0, logs: 1, records: 0 });
   } finally {
     await retention.close();
     kv.close();

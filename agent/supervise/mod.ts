@@ -9,7 +9,13 @@
 export { EventLog } from "./event_log.ts";
 export type { AgentEvent, NewEvent } from "./event_log.ts";
 export { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";
-export { readPidRecord, removePidRecord, verifyPidRecord, writePidRecord } from "./pid_records.ts";
+export {
+  readPidRecord,
+  removePidRecord,
+  removeStalePidRecords,
+  verifyPidRecord,
+  writePidRecord,
+} from "./pid_records.ts";
 export { ScriptRunner } from "./script_runner.ts";
 export { POLL_MS as MACHINE_POLL_MS } from "./machine_singleton.ts";
 export { isPattern, NoMatchError, selectScripts } from "./select.ts";

@@ -131,6 +131,27 @@ export async function removePidRecord(dir: string, script: string): Promise<void
   }
 }
 
+/**
+ * Removes the records of scripts `configured` does not know (removed from the config while the
+ * agent was not running) whose process is gone, or that are corrupt; returns their names. A
+ * record whose process still runs is kept: that process is someone's script, and the record is
+ * how a later `stop` or the same script added back finds it.
+ */
+export async function removeStalePidRecords(
+  dir: string,
+  configured: (script: string) => boolean,
+  platform: Platform,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const { script, record } of await readPidRecords(dir)) {
+    if (configured(script)) continue;
+    if (record !== null && (await verifyPidRecord(record, platform)).status === "alive") continue;
+    await removePidRecord(dir, script);
+    removed.push(script);
+  }
+  return removed;
+}
+
 /** Whether the live process with the record's pid is still the recorded one. */
 export async function verifyPidRecord(
   record: PidRecord,

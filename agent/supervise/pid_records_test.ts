@@ -7,6 +7,7 @@ import {
   readPidRecord,
   readPidRecords,
   removePidRecord,
+  removeStalePidRecords,
   verifyPidRecord,
   writePidRecord,
 } from "./pid_records.ts";
@@ -194,5 +195,42 @@ Deno.test({
       await verifyPidRecord(sampleRecord({ pid: child.pid }), platform),
       { status: "gone" },
     );
+  },
+});
+
+Deno.test({
+  name: "removeStalePidRecords() removes the records of removed scripts whose process is gone",
+  ignore: !linux,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const done = new Deno.Command("true").spawn();
+      await done.status;
+      const live = new Deno.Command("sleep", { args: ["30"] }).spawn();
+      try {
+        const info = (await platform.inspect(live.pid))!;
+        await writePidRecord(dir, sampleRecord({ script: "kept", pid: done.pid }));
+        await writePidRecord(dir, sampleRecord({ script: "gone", pid: done.pid }));
+        await writePidRecord(
+          dir,
+          sampleRecord({
+            script: "still_running",
+            pid: live.pid,
+            startTime: info.startTime,
+            argv: info.commandLine,
+          }),
+        );
+        await Deno.writeTextFile(join(dir, "broken.pid.json"), "{");
+        const removed = await removeStalePidRecords(dir, (s) => s === "kept", platform);
+        assert.deepEqual(removed.sort(), ["broken", "gone"]);
+        assert.deepEqual(
+          (await readPidRecords(dir)).map((r) => r.script),
+          ["kept", "still_running"],
+          "a configured script's record and a live process's record stay",
+        );
+      } finally {
+        live.kill();
+        await live.status;
+      }
+    });
   },
 });
