@@ -24,7 +24,7 @@ import { decodeValue, type Encoded, encodeValue } from "./value_codec.ts";
 
 /** How long a commit waits for another process's write to finish. */
 const BUSY_TIMEOUT_MS = 5000;
-/** Expired records are deleted at most this often, this many a time. */
+/** Expired records are deleted this many a commit, at most once this often while fewer are due. */
 const SWEEP_EVERY_MS = 60_000;
 const SWEEP_BATCH = 500;
 const U64_MASK = 0xffff_ffff_ffff_ffffn;
@@ -309,8 +309,9 @@ export class SqliteKv implements KvHandle {
         }
       }
       if (now - this.#lastSweep >= SWEEP_EVERY_MS) {
-        this.#lastSweep = now;
-        s.sweep.run({ now });
+        // A full batch means more are due: the next commit sweeps again, so that expiring records
+        // made faster than a batch a minute are still deleted as fast as they come.
+        if (Number(s.sweep.run({ now }).changes) < SWEEP_BATCH) this.#lastSweep = now;
       }
       this.#db.exec("COMMIT");
       return { ok: true, versionstamp: stamp(version) };

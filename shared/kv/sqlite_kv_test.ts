@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir } from "../../tests/_helpers.ts";
+import { DatabaseSync } from "node:sqlite";
 import { SqliteKv } from "./sqlite_kv.ts";
 
 Deno.test("a record is gone as soon as its expireIn has passed, and a later commit deletes it", async () => {
@@ -101,6 +102,37 @@ Deno.test("a value is stored as it was when set() was called, not when the commi
     value.n = 2;
     await op.commit();
     assert.deepEqual((await kv.get(["v"])).value, { n: 1 });
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("expired records made faster than a sweep's batch are still deleted, a batch a commit", async () => {
+  await using dir = await tempDir("scriptmon-sqlite-kv-");
+  const path = join(dir.path, "agent.sqlite");
+  let kv = new SqliteKv(path);
+  const rows = () => {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return Number((db.prepare("SELECT count(*) AS n FROM kv").get() as { n: number }).n);
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    for (let i = 0; i < 12; i++) {
+      let op = kv.atomic();
+      for (let j = 0; j < 100; j++) op = op.set(["dedupe", i * 100 + j], 1, { expireIn: 1 });
+      await op.commit();
+    }
+    const deadline = Date.now() + 20;
+    while (Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(rows(), 1200, "expired, not yet deleted");
+    // Opened again, its first commit sweeps (a store that ran a minute sweeps on the next one).
+    kv.close();
+    kv = new SqliteKv(path);
+    for (let i = 0; i < 3; i++) await kv.set(["tick"], i); // 500, 500, then the last 200
+    assert.equal(rows(), 1, "only the live record is left");
   } finally {
     kv.close();
   }
