@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const agent = new Deno.Command(Deno.execPath(), {
     args: ["run", ...agentFlags(), MAIN, "run", "--config", config],
     stdout: "null",
-    stderr: "inherit",
+    stderr: "null",
   }).spawn();
   const dataDir = join(dir, "data");
   const store = async () =>
@@ -138,22 +138,28 @@ async function main(): Promise<void> {
     const mid = samples.find((s) => s.at >= last.at / 2) ?? last;
     const third = samples.find((s) => s.at >= (last.at * 2) / 3) ?? last;
     const mb = (b: number) => (b / 1e6).toFixed(1);
+    // Samples swing by a few MB with the garbage collector's timing: the growth over the last half
+    // is also read from a least-squares line through its samples.
+    const half = samples.filter((s) => s.at >= mid.at);
+    const fitted = (value: (s: Sample) => number) => {
+      const mx = half.reduce((a, s) => a + s.at, 0) / half.length;
+      const my = half.reduce((a, s) => a + value(s), 0) / half.length;
+      const sxx = half.reduce((a, s) => a + (s.at - mx) ** 2, 0);
+      const sxy = half.reduce((a, s) => a + (s.at - mx) * (value(s) - my), 0);
+      return sxx === 0 ? 0 : (sxy / sxx) * (last.at - mid.at);
+    };
     console.log(
-      `| soak, ${
-        formatDuration(SECONDS * 1000)
-      } | start | middle | end | growth over the last half |`,
+      `| soak, ${formatDuration(SECONDS * 1000)} | start | middle | end | end − middle | ` +
+        "last half, fitted line |",
     );
-    console.log("| --- | --- | --- | --- | --- |");
-    console.log(
-      `| RSS (MB) | ${mb(first.rss)} | ${mb(mid.rss)} | ${mb(last.rss)} | ${
-        mb(last.rss - mid.rss)
-      } |`,
-    );
-    console.log(
-      `| store on disk (MB) | ${mb(first.store)} | ${mb(mid.store)} | ${mb(last.store)} | ${
-        mb(last.store - mid.store)
-      } (last third: ${mb(last.store - third.store)}) |`,
-    );
+    console.log("| --- | --- | --- | --- | --- | --- |");
+    const row = (name: string, value: (s: Sample) => number, note = "") =>
+      console.log(
+        `| ${name} | ${mb(value(first))} | ${mb(value(mid))} | ${mb(value(last))} | ` +
+          `${mb(value(last) - value(mid))}${note} | ${mb(fitted(value))} |`,
+      );
+    row("RSS (MB)", (s) => s.rss);
+    row("store on disk (MB)", (s) => s.store, ` (last third: ${mb(last.store - third.store)})`);
     console.log(
       `\nrestarts ${last.restarts}; posts ${total}, refused ${refused}, delivered ${slack.seen.size}, ` +
         `delivered twice ${duplicates}`,
