@@ -15,6 +15,7 @@
 import { join, resolve } from "node:path";
 import { agentFlags } from "../scripts/agent_flags.ts";
 import { formatBytes, formatDuration } from "../shared/config/mod.ts";
+import { fileSize, fittedGrowth, memoryOf } from "./_soak.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SOAK_SECONDS") ?? 3600);
 const POSTS_PER_SECOND = 5;
@@ -42,20 +43,15 @@ function provider() {
 interface Sample {
   at: number;
   rss: number;
+  /** Anonymous pages (heaps). */
+  anon: number;
+  /** File-backed pages (the runtime's binary). */
+  file: number;
   store: number;
   restarts: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function fileSize(path: string): Promise<number> {
-  return await Deno.stat(path).then((s) => s.size, () => 0);
-}
-
-async function rssOf(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 async function main(): Promise<void> {
   const slack = provider();
@@ -107,7 +103,7 @@ async function main(): Promise<void> {
         const at = performance.now() - t0;
         samples.push({
           at,
-          rss: await rssOf(agent.pid),
+          ...(await memoryOf(agent.pid)),
           store: await store(),
           restarts: await restarts(),
         });
@@ -138,16 +134,8 @@ async function main(): Promise<void> {
     const mid = samples.find((s) => s.at >= last.at / 2) ?? last;
     const third = samples.find((s) => s.at >= (last.at * 2) / 3) ?? last;
     const mb = (b: number) => (b / 1e6).toFixed(1);
-    // Samples swing by a few MB with the garbage collector's timing: the growth over the last half
-    // is also read from a least-squares line through its samples.
     const half = samples.filter((s) => s.at >= mid.at);
-    const fitted = (value: (s: Sample) => number) => {
-      const mx = half.reduce((a, s) => a + s.at, 0) / half.length;
-      const my = half.reduce((a, s) => a + value(s), 0) / half.length;
-      const sxx = half.reduce((a, s) => a + (s.at - mx) ** 2, 0);
-      const sxy = half.reduce((a, s) => a + (s.at - mx) * (value(s) - my), 0);
-      return sxx === 0 ? 0 : (sxy / sxx) * (last.at - mid.at);
-    };
+    const fitted = (value: (s: Sample) => number) => fittedGrowth(half, value);
     console.log(
       `| soak, ${formatDuration(SECONDS * 1000)} | start | middle | end | end − middle | ` +
         "last half, fitted line |",
@@ -159,14 +147,22 @@ async function main(): Promise<void> {
           `${mb(value(last) - value(mid))}${note} | ${mb(fitted(value))} |`,
       );
     row("RSS (MB)", (s) => s.rss);
+    row("of it anonymous (MB)", (s) => s.anon);
+    row("of it file-backed (MB)", (s) => s.file);
     row("store on disk (MB)", (s) => s.store, ` (last third: ${mb(last.store - third.store)})`);
     console.log(
       `\nrestarts ${last.restarts}; posts ${total}, refused ${refused}, delivered ${slack.seen.size}, ` +
         `delivered twice ${duplicates}`,
     );
-    console.log("\n| time | RSS (MB) | store (MB) | restarts |\n| --- | --- | --- | --- |");
+    console.log(
+      "\n| time | RSS (MB) | anonymous (MB) | store (MB) | restarts |\n| --- | --- | --- | --- | --- |",
+    );
     for (const s of samples) {
-      console.log(`| ${formatDuration(s.at)} | ${mb(s.rss)} | ${mb(s.store)} | ${s.restarts} |`);
+      console.log(
+        `| ${formatDuration(s.at)} | ${mb(s.rss)} | ${mb(s.anon)} | ${
+          mb(s.store)
+        } | ${s.restarts} |`,
+      );
     }
   } finally {
     agent.kill("SIGTERM");
