@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { Store } from "../collector/store/mod.ts";
 import { sampleIngest, script } from "../collector/_testing.ts";
 import { formatBytes, formatDuration } from "../shared/config/mod.ts";
-import { fileSize, fittedGrowth, memoryOf } from "./_soak.ts";
+import { fileSize, memoryOf, printSoak, sleep, type SoakSample } from "./_soak.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SOAK_SECONDS") ?? 1800);
 const AGENTS = 1000;
@@ -25,18 +25,9 @@ const EVERY_MS = 10_000;
 const EVENTS = 2;
 const MAIN = resolve(import.meta.dirname!, "..", "collector", "main.ts");
 
-interface Sample {
-  at: number;
-  rss: number;
-  /** Anonymous pages (heaps). */
-  anon: number;
-  /** File-backed pages (the runtime's binary). */
-  file: number;
-  store: number;
+interface Sample extends SoakSample {
   requests: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "scriptmon-collector-soak-" });
@@ -135,41 +126,17 @@ async function main(): Promise<void> {
       }
     }));
     await sampler;
-    const first = samples[0], last = samples.at(-1)!;
-    const mid = samples.find((s) => s.at >= last.at / 2) ?? last;
-    const half = samples.filter((s) => s.at >= mid.at);
-    const mb = (b: number) => (b / 1e6).toFixed(1);
-    console.log(
-      `| collector soak, ${
-        formatDuration(SECONDS * 1000)
-      } | start | middle | end | end − middle | ` +
-        "last half, fitted line |",
+    const { mid, last } = printSoak(
+      `collector soak, ${formatDuration(SECONDS * 1000)}`,
+      samples,
+      { store: "KV file", count: "requests" },
+      (s) => s.requests,
     );
-    console.log("| --- | --- | --- | --- | --- | --- |");
-    const row = (name: string, value: (s: Sample) => number) =>
-      console.log(
-        `| ${name} | ${mb(value(first))} | ${mb(value(mid))} | ${mb(value(last))} | ` +
-          `${mb(value(last) - value(mid))} | ${mb(fittedGrowth(half, value))} |`,
-      );
-    row("RSS (MB)", (s) => s.rss);
-    row("of it anonymous (MB)", (s) => s.anon);
-    row("of it file-backed (MB)", (s) => s.file);
-    row("KV file (MB)", (s) => s.store);
     const perHour = (last.store - mid.store) / ((last.at - mid.at) / 3_600_000);
     console.log(
       `\nrequests ${requests}, refused ${refused}; the KV file grew ${formatBytes(perHour)} an ` +
         `hour over the last half (events are kept for retention, at least 2 days)`,
     );
-    console.log(
-      "\n| time | RSS (MB) | anonymous (MB) | KV file (MB) | requests |\n| --- | --- | --- | --- | --- |",
-    );
-    for (const s of samples) {
-      console.log(
-        `| ${formatDuration(s.at)} | ${mb(s.rss)} | ${mb(s.anon)} | ${
-          mb(s.store)
-        } | ${s.requests} |`,
-      );
-    }
   } finally {
     collector.kill("SIGTERM");
     await collector.status;

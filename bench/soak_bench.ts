@@ -15,7 +15,7 @@
 import { join, resolve } from "node:path";
 import { agentFlags } from "../scripts/agent_flags.ts";
 import { formatBytes, formatDuration } from "../shared/config/mod.ts";
-import { fileSize, fittedGrowth, memoryOf } from "./_soak.ts";
+import { fileSize, memoryOf, printSoak, sleep, type SoakSample } from "./_soak.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SOAK_SECONDS") ?? 3600);
 const POSTS_PER_SECOND = 5;
@@ -40,18 +40,9 @@ function provider() {
   };
 }
 
-interface Sample {
-  at: number;
-  rss: number;
-  /** Anonymous pages (heaps). */
-  anon: number;
-  /** File-backed pages (the runtime's binary). */
-  file: number;
-  store: number;
+interface Sample extends SoakSample {
   restarts: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
   const slack = provider();
@@ -130,40 +121,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < 300 && slack.seen.size < total; i++) await sleep(100);
 
     const duplicates = [...slack.seen.values()].filter((n) => n > 1).length;
-    const first = samples[0], last = samples.at(-1)!;
-    const mid = samples.find((s) => s.at >= last.at / 2) ?? last;
-    const third = samples.find((s) => s.at >= (last.at * 2) / 3) ?? last;
-    const mb = (b: number) => (b / 1e6).toFixed(1);
-    const half = samples.filter((s) => s.at >= mid.at);
-    const fitted = (value: (s: Sample) => number) => fittedGrowth(half, value);
-    console.log(
-      `| soak, ${formatDuration(SECONDS * 1000)} | start | middle | end | end − middle | ` +
-        "last half, fitted line |",
+    const { last } = printSoak(
+      `soak, ${formatDuration(SECONDS * 1000)}`,
+      samples,
+      { store: "store on disk", count: "restarts" },
+      (s) => s.restarts,
     );
-    console.log("| --- | --- | --- | --- | --- | --- |");
-    const row = (name: string, value: (s: Sample) => number, note = "") =>
-      console.log(
-        `| ${name} | ${mb(value(first))} | ${mb(value(mid))} | ${mb(value(last))} | ` +
-          `${mb(value(last) - value(mid))}${note} | ${mb(fitted(value))} |`,
-      );
-    row("RSS (MB)", (s) => s.rss);
-    row("of it anonymous (MB)", (s) => s.anon);
-    row("of it file-backed (MB)", (s) => s.file);
-    row("store on disk (MB)", (s) => s.store, ` (last third: ${mb(last.store - third.store)})`);
     console.log(
       `\nrestarts ${last.restarts}; posts ${total}, refused ${refused}, delivered ${slack.seen.size}, ` +
         `delivered twice ${duplicates}`,
     );
-    console.log(
-      "\n| time | RSS (MB) | anonymous (MB) | store (MB) | restarts |\n| --- | --- | --- | --- | --- |",
-    );
-    for (const s of samples) {
-      console.log(
-        `| ${formatDuration(s.at)} | ${mb(s.rss)} | ${mb(s.anon)} | ${
-          mb(s.store)
-        } | ${s.restarts} |`,
-      );
-    }
   } finally {
     agent.kill("SIGTERM");
     await agent.status;
