@@ -28,6 +28,16 @@ function sampleRecord(overrides: Partial<PidRecord> = {}): PidRecord {
   };
 }
 
+/** The process once it has exec'd: right after spawn its command line can still be empty. */
+async function execed(pid: number) {
+  for (let i = 0; i < 200; i++) {
+    const info = await platform.inspect(pid);
+    if (info && info.commandLine.length > 0) return info;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} showed no command line within 2 s`);
+}
+
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
@@ -207,7 +217,7 @@ Deno.test({
       await done.status;
       const live = new Deno.Command("sleep", { args: ["30"] }).spawn();
       try {
-        const info = (await platform.inspect(live.pid))!;
+        const info = await execed(live.pid);
         await writePidRecord(dir, sampleRecord({ script: "kept", pid: done.pid }));
         await writePidRecord(dir, sampleRecord({ script: "gone", pid: done.pid }));
         await writePidRecord(
