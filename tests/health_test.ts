@@ -152,6 +152,48 @@ Deno.test("probes: healthy passes, a 500 fails after `failures` tries, a slow on
   });
 });
 
+Deno.test("a probe checks more often until a failure is confirmed, and stretches while it passes", async () => {
+  let status = 200;
+  const hits: number[] = [];
+  const abort = new AbortController();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: abort.signal,
+    onListen() {},
+  }, () => {
+    hits.push(performance.now());
+    return new Response("ok", { status });
+  });
+  const script = fixtureScript("web", "print_hang.ts", "1") +
+    `[[scripts.web.probes]]\nname = "api"\nkind = "http"\nurl = "http://127.0.0.1:${server.addr.port}/"\n` +
+    `interval = "1s"\nmin_interval = "100ms"\nmax_interval = "2s"\ntimeout = "500ms"\nfailures = 2\n`;
+  const probe = (agent: Agent) =>
+    agent.supervisor.statusOf("web").checks.find((c) => c.name === "probe:api")!;
+  try {
+    await withAgent(script, async (agent) => {
+      // Passes follow passes: the wait doubles from the interval to max_interval.
+      await until("the probe to stretch to max_interval", () => probe(agent).intervalMs === 2000);
+      status = 500;
+      const failing = nextEvent(agent.events, checkEvent("web", "probe:api", "failing"));
+      const firstBad = hits.length;
+      await failing;
+      const [first, second] = hits.slice(firstBad);
+      assert.ok(
+        second - first < 1000,
+        `the failure was confirmed after ${Math.round(second - first)}ms, sooner than the interval`,
+      );
+      assert.equal(probe(agent).intervalMs, 1000, "a confirmed failure is checked at the interval");
+      status = 200;
+      await nextEvent(agent.events, checkEvent("web", "probe:api", "ok"));
+      assert.equal(probe(agent).intervalMs, 100, "a recovery is confirmed at min_interval");
+    });
+  } finally {
+    abort.abort();
+    await server.finished;
+  }
+});
+
 Deno.test("a script that grows past memory_restart is restarted by the memory limit", async () => {
   const script = fixtureScript("fluidload", "memory_hog.ts", "300") +
     `[scripts.fluidload.limits]\nmemory_warn = "150MB"\nmemory_restart = "250MB"\nsamples = 2\n`;

@@ -31,6 +31,9 @@ import { resolveNotifyPolicy, unknownWebhooks } from "../../shared/notify/policy
 import { resolveToken } from "../tokens/schema.ts";
 import type { ResolvedToken } from "../tokens/types.ts";
 
+/** A probe's default `min_interval` is a quarter of its interval, but not under this. */
+const MIN_PROBE_FLOOR_MS = 1000;
+
 /** A problem only visible once defaults are applied (no line yet). */
 export interface ResolveIssue {
   path: string;
@@ -247,6 +250,22 @@ function resolveHealth(
         } a second time${written.name === undefined ? " (the default name of this probe)" : ""}`,
       });
     }
+    if (probe.minIntervalMs > probe.intervalMs) {
+      context.issues.push({
+        path: `${at}.probes.${index}.min_interval`,
+        message: `expected min_interval ≤ interval (${formatDuration(probe.intervalMs)}), got ${
+          JSON.stringify(textOf(written.min_interval!))
+        }`,
+      });
+    }
+    if (probe.maxIntervalMs < probe.intervalMs) {
+      context.issues.push({
+        path: `${at}.probes.${index}.max_interval`,
+        message: `expected max_interval ≥ interval (${formatDuration(probe.intervalMs)}), got ${
+          JSON.stringify(textOf(written.max_interval!))
+        }`,
+      });
+    }
     if (probe.timeoutMs >= probe.intervalMs) {
       const timeout = written.timeout ?? fallback.probes.timeout;
       context.issues.push({
@@ -278,9 +297,14 @@ function resolveProbe(
   context: { base: string; cwd: string },
 ): ResolvedProbe {
   const fallback = CONFIG_DEFAULTS.health.probes;
+  const intervalMs = msOf(probe.interval ?? fallback.interval);
   const common = {
     name: probe.name ?? `${probe.kind}-${index + 1}`,
-    intervalMs: msOf(probe.interval ?? fallback.interval),
+    intervalMs,
+    minIntervalMs: probe.min_interval === undefined
+      ? Math.min(intervalMs, Math.max(MIN_PROBE_FLOOR_MS, intervalMs / 4))
+      : msOf(probe.min_interval),
+    maxIntervalMs: probe.max_interval === undefined ? intervalMs : msOf(probe.max_interval),
     timeoutMs: msOf(probe.timeout ?? fallback.timeout),
     failures: probe.failures ?? fallback.failures,
     action: resolveAction(probe.action ?? fallback.action),

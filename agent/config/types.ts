@@ -65,7 +65,12 @@ export interface ResolvedSilence {
 interface ProbeCommon {
   /** Unique within the script; default "<kind>-<n>" (1-based, in file order). */
   name: string;
+  /** The wait between runs as written; a confirmed failure is checked this often. */
   intervalMs: number;
+  /** The wait while a result is unsettled (a failure not yet confirmed, a recovery). */
+  minIntervalMs: number;
+  /** The wait a steadily passing probe stretches to. */
+  maxIntervalMs: number;
   timeoutMs: number;
   /** Consecutive failures before the probe counts as failing. */
   failures: number;

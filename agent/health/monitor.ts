@@ -230,7 +230,7 @@ export class HealthMonitor {
     const { clock } = this.#deps;
     const stop = this.#closed.signal;
     while (!stop.aborted) {
-      await clock.sleep(entry.probe.intervalMs, stop);
+      await clock.sleep(entry.tracker.intervalMs, stop);
       if (stop.aborted) return;
       if (!this.#running) continue;
       const result = await runProbe(entry.probe, { signal: stop });

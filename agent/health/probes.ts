@@ -261,6 +261,7 @@ export class ProbeTracker {
   constructor(probe: ResolvedProbe, options: ProbeTrackerOptions = {}) {
     this.#probe = probe;
     this.#state = {
+      intervalMs: probe.intervalMs,
       name: `probe:${probe.name}`,
       status: "unknown",
       reason: "not run yet",
@@ -290,6 +291,7 @@ export class ProbeTracker {
     const at = new Date(atMs).toISOString();
     this.#state = {
       ...previous,
+      intervalMs: this.#nextInterval(result.ok, failures),
       status,
       reason,
       value: result.durationMs,
@@ -299,5 +301,26 @@ export class ProbeTracker {
       failuresTotal: previous.failuresTotal + (changed && status === "failing" ? 1 : 0),
     };
     return { state: this.#state, changed };
+  }
+
+  /** How long to wait before the next run (read it from `state.intervalMs`). */
+  get intervalMs(): number {
+    return this.#state.intervalMs ?? this.#probe.intervalMs;
+  }
+
+  /**
+   * The wait after a run: `min_interval` while the result is unsettled (a failure not yet
+   * confirmed, the first pass after a failure), the written interval once a failure is
+   * confirmed (a service that is down is not hammered), the interval after the first pass,
+   * and while passes follow passes, doubling from the interval up to `max_interval`.
+   */
+  #nextInterval(ok: boolean, failures: number): number {
+    const { intervalMs, minIntervalMs, maxIntervalMs } = this.#probe;
+    const previous = this.#state;
+    if (!ok) return failures >= this.#probe.failures ? intervalMs : minIntervalMs;
+    if (previous.consecutiveFailures > 0) return minIntervalMs;
+    if (previous.status === "unknown") return intervalMs;
+    const current = previous.intervalMs ?? intervalMs;
+    return current < intervalMs ? intervalMs : Math.min(maxIntervalMs, current * 2);
   }
 }

@@ -13,6 +13,8 @@ import { type ProbeResult, ProbeTracker, runProbe } from "./probes.ts";
 const TIMEOUT_MS = 300;
 const common = {
   intervalMs: 10_000,
+  minIntervalMs: 2_000,
+  maxIntervalMs: 40_000,
   timeoutMs: TIMEOUT_MS,
   failures: 3,
   action: { alert: true, restart: false },
@@ -205,6 +207,7 @@ Deno.test("ProbeTracker is unknown before the first result", () => {
     status: "unknown",
     reason: "not run yet",
     threshold: TIMEOUT_MS,
+    intervalMs: 10_000,
     since: iso(T0),
     checkedAt: null,
     consecutiveFailures: 0,
@@ -216,7 +219,7 @@ Deno.test("ProbeTracker fails only on the failures-th failure in a row, recovers
   const probe: ResolvedProbe = tcpProbe(5432);
   const tracker = new ProbeTracker(probe, { now: () => T0 });
   assert.deepEqual(tracker.record(pass, T0 + 1), {
-    state: { ...tracker.state, status: "ok", reason: "HTTP 200", value: 12 },
+    state: { ...tracker.state, status: "ok", reason: "HTTP 200", value: 12, intervalMs: 10_000 },
     changed: true,
   });
   const first = tracker.record(fail, T0 + 2);
@@ -233,6 +236,7 @@ Deno.test("ProbeTracker fails only on the failures-th failure in a row, recovers
       reason: "connection refused",
       value: 3,
       threshold: TIMEOUT_MS,
+      intervalMs: 10_000,
       since: iso(T0 + 4),
       checkedAt: iso(T0 + 4),
       consecutiveFailures: 3,
@@ -246,6 +250,27 @@ Deno.test("ProbeTracker fails only on the failures-th failure in a row, recovers
   assert.equal(back.state.consecutiveFailures, 0);
   assert.equal(back.state.failuresTotal, 1);
   assert.equal(back.state.since, iso(T0 + 6));
+});
+
+Deno.test("a probe checks more often until a failure is settled and stretches while it passes", () => {
+  const tracker = new ProbeTracker(tcpProbe(5432), { now: () => T0 });
+  const waits = [pass, pass, pass, pass, pass, fail, fail, fail, fail, pass, pass, pass].map(
+    (result, i) => tracker.record(result, T0 + i).state.intervalMs,
+  );
+  assert.deepEqual(waits, [
+    10_000, // the first pass: the interval as written
+    20_000, // passes follow passes: doubling...
+    40_000,
+    40_000, // ...up to max_interval
+    40_000,
+    2_000, // a failure, not yet confirmed (1 of 3): min_interval
+    2_000, // 2 of 3
+    10_000, // confirmed failing: the written interval, a service that is down is not hammered
+    10_000,
+    2_000, // the first pass after failures: confirm the recovery soon
+    10_000, // a second pass: back to the interval
+    20_000,
+  ]);
 });
 
 Deno.test("ProbeTracker with failures = 1 fails on the first failure", () => {

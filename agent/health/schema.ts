@@ -58,6 +58,10 @@ const probeName = z.string().check((ctx) => {
 const probeCommon = {
   name: probeName.optional(),
   interval: positiveDuration.optional(),
+  /** The shortest wait while a result is unsettled; at most `interval`. */
+  min_interval: positiveDuration.optional(),
+  /** The longest wait a steadily passing probe stretches to; at least `interval`. */
+  max_interval: positiveDuration.optional(),
   /** Must be shorter than `interval`; checked once defaults apply. */
   timeout: positiveDuration.optional(),
   failures: z.int().min(1).optional(),

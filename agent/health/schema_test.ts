@@ -79,6 +79,8 @@ Deno.test("parseConfig() resolves every health check of a script", () => {
         status: 204,
         body: "ok",
         intervalMs: 60_000,
+        minIntervalMs: 15_000,
+        maxIntervalMs: 60_000,
         timeoutMs: 2_000,
         failures: 1,
         action: { alert: false, restart: true },
@@ -89,6 +91,8 @@ Deno.test("parseConfig() resolves every health check of a script", () => {
         host: "db.local",
         port: 5432,
         intervalMs: 30_000,
+        minIntervalMs: 7_500,
+        maxIntervalMs: 30_000,
         timeoutMs: 5_000,
         failures: 3,
         action: alert,
@@ -99,6 +103,8 @@ Deno.test("parseConfig() resolves every health check of a script", () => {
         command: ["python", "check.py", "--quick", "a b"],
         cwd: "/opt/checks",
         intervalMs: 30_000,
+        minIntervalMs: 7_500,
+        maxIntervalMs: 30_000,
         timeoutMs: 5_000,
         failures: 3,
         action: alert,
@@ -124,7 +130,14 @@ Deno.test("parseConfig() applies the health defaults: grace 0s, alert, 30s/5s/3 
     ),
   );
   const alert = { alert: true, restart: false };
-  const common = { intervalMs: 30_000, timeoutMs: 5_000, failures: 3, action: alert };
+  const common = {
+    intervalMs: 30_000,
+    minIntervalMs: 7_500,
+    maxIntervalMs: 30_000,
+    timeoutMs: 5_000,
+    failures: 3,
+    action: alert,
+  };
   assert.deepEqual(config.scripts.rates.health, {
     heartbeat: { timeoutMs: 60_000, graceMs: 0, action: alert },
     silence: { timeoutMs: 300_000, action: alert },
@@ -467,4 +480,36 @@ Deno.test("parseConfig() points at the overlay's probe lines when an overlay rep
     line: 7,
     message: "expected a string, got nothing",
   }]);
+});
+
+Deno.test("a probe's interval bounds default to a quarter of the interval (at least 1s) and the interval", () => {
+  const config = parse(
+    SCRIPT + lines(
+      "[[scripts.rates.probes]]",
+      'kind = "tcp"\nhost = "127.0.0.1"\nport = 1\ninterval = "2s"\ntimeout = "1s"',
+      "[[scripts.rates.probes]]",
+      'kind = "tcp"\nhost = "127.0.0.1"\nport = 2\nmin_interval = "5s"\nmax_interval = "5m"',
+    ),
+  );
+  const [short, bounded] = config.scripts.rates.health.probes;
+  assert.deepEqual([short.minIntervalMs, short.maxIntervalMs], [1_000, 2_000]);
+  assert.deepEqual(
+    [bounded.minIntervalMs, bounded.intervalMs, bounded.maxIntervalMs],
+    [5_000, 30_000, 300_000],
+  );
+});
+
+Deno.test("a probe's min_interval above its interval, or max_interval below it, is refused", () => {
+  assert.deepEqual(
+    issuesOf(
+      SCRIPT + lines(
+        "[[scripts.rates.probes]]",
+        'kind = "tcp"\nhost = "127.0.0.1"\nport = 1\nmin_interval = "1m"\nmax_interval = "10s"',
+      ),
+    ).map((i) => [i.path, i.message]),
+    [
+      ["scripts.rates.probes.0.min_interval", 'expected min_interval ≤ interval (30s), got "1m"'],
+      ["scripts.rates.probes.0.max_interval", 'expected max_interval ≥ interval (30s), got "10s"'],
+    ],
+  );
 });

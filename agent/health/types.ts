@@ -31,6 +31,11 @@ export interface CheckState {
   consecutiveFailures: number;
   /** Times this check went from passing to failing since the agent started. */
   failuresTotal: number;
+  /**
+   * Probes: the wait before the next run as it adapts (`min_interval` while a result is
+   * unsettled, stretching toward `max_interval` while it passes steadily).
+   */
+  intervalMs?: number;
   /** False when the check's action asks for no alert (resource limits always alert). */
   alert?: boolean;
 }

@@ -310,6 +310,9 @@ function CheckItem(props: { check: CheckState }) {
     <li class={`check check-${check.status} tone-${CHECK_TONE[check.status]}`}>
       <span class="badge">{check.status}</span> <span class="check-name">{check.name}</span>
       {check.reason === "" ? null : <span class="check-reason">{check.reason}</span>}
+      {check.intervalMs === undefined
+        ? null
+        : <span class="check-every">every {formatDuration(check.intervalMs)}</span>}
     </li>
   );
 }
@@ -356,6 +359,7 @@ dt { color: var(--muted); font-size: 12px; } dd { margin: 0; overflow-wrap: anyw
 .checks { list-style: none; padding: 0; margin: 0.5rem 0 0; }
 .checks li { margin: 0.15rem 0; overflow-wrap: anywhere; }
 .check-name { font-weight: 600; } .check-reason { color: var(--muted); margin-left: 0.4rem; }
+.check-every { color: var(--muted); margin-left: 0.4rem; font-size: 0.85em; }
 .log { background: var(--log); border-radius: 4px; padding: 0.4rem; margin: 0.5rem 0 0;
   max-height: 12rem; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
 .line { display: block; }

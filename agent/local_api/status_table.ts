@@ -26,7 +26,10 @@ export function printStatus(scripts: ScriptStatus[]): void {
       ? null
       : "never ran",
     s.checks.filter((c) => c.status === "failing" || c.status === "warning")
-      .map((c) => `${c.name}: ${c.reason}`).join("; ") ||
+      .map((c) =>
+        `${c.name}: ${c.reason}` +
+        (c.intervalMs === undefined ? "" : ` (checked every ${formatDuration(c.intervalMs)})`)
+      ).join("; ") ||
     nextRun(s, now) || s.reason ||
     heldHere(s),
   ]);
