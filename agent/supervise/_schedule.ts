@@ -24,6 +24,13 @@ export class Schedule {
     return this.#cron.nextRun(new Date(now))?.getTime() ?? null;
   }
 
+  /** The time between the first two scheduled times after `at` (ms), or null. */
+  period(at: number): number | null {
+    const first = this.#cron.nextRun(new Date(at));
+    const second = first && this.#cron.nextRun(first);
+    return first && second ? second.getTime() - first.getTime() : null;
+  }
+
   /** How many scheduled times passed while a run that started at `startedAt` ran until `now`. */
   skipped(startedAt: number, now: number): number {
     let skipped = 0;

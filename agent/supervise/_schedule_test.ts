@@ -17,3 +17,9 @@ Deno.test("Schedule.skipped() counts the times a long run made the script miss",
   assert.equal(everyMinute.skipped(start, start + 30_000), 0);
   assert.equal(everyMinute.skipped(start, start + 3 * 60_000 + 1), 3);
 });
+
+Deno.test("Schedule.period() is the time between two scheduled times", () => {
+  const start = at("2026-12-04T10:00:00Z");
+  assert.equal(new Schedule({ cron: "*/5 * * * *", timezone: "UTC" }).period(start), 300_000);
+  assert.equal(new Schedule({ cron: "0 0 30 2 *" }).period(start), null);
+});

@@ -414,15 +414,17 @@ export class ScriptRunner {
     return !stop.aborted;
   }
 
+  /** A run that lasted past its next scheduled time: said, with its duration and period. */
   #reportSkippedTicks(cron: Schedule, startedAt: number): void {
-    const skipped = cron.skipped(startedAt, this.#deps.clock.now());
+    const now = this.#deps.clock.now();
+    const skipped = cron.skipped(startedAt, now);
     if (skipped === 0) return;
-    this.#deps.events.append({
-      kind: "state",
-      script: this.name,
-      state: this.#state,
-      reason: `skipped ${skipped} scheduled run(s): the previous run was still running`,
-    });
+    const period = cron.period(startedAt);
+    const reason = `overran: the run took ${formatDuration(now - startedAt)}${
+      period === null ? "" : ` against its schedule of every ${formatDuration(period)}`
+    }; skipped ${skipped} scheduled ${skipped === 1 ? "run" : "runs"} (never two at once)`;
+    this.#log.warn("{script} {reason}", { script: this.name, reason });
+    this.#deps.events.append({ kind: "state", script: this.name, state: this.#state, reason });
   }
 
   /** Adopts a copy of this script that is already running, per its PID record. */

@@ -328,6 +328,30 @@ Deno.test("a scheduled script waits in state scheduled, runs at its cron time, w
   assert.ok(h.runner.status().nextStartAt);
 });
 
+Deno.test("a scheduled run that overruns its period is reported with its duration, and never doubled", async () => {
+  await using h = await harness(
+    testScript("report", denoFixture("exit_after.ts", "2200", "0"), {
+      schedule: { cron: "* * * * * *", timezone: "UTC" },
+    }),
+  );
+  const starts: number[] = [];
+  const off = h.events.subscribe((e) => {
+    if (e.kind === "state" && e.script === "report" && e.state === "running") starts.push(e.pid!);
+  });
+  const overran = nextEvent(
+    h.events,
+    (e) => e.kind === "state" && e.script === "report" && /^overran/.test(e.reason ?? ""),
+  );
+  await h.runner.start();
+  const { reason } = await overran;
+  off();
+  assert.match(
+    reason!,
+    /^overran: the run took 2\.\ds against its schedule of every 1s; skipped [1-3] scheduled runs? \(never two at once\)$/,
+  );
+  assert.equal(starts.length, 1, "one run while it overran");
+});
+
 Deno.test("a stop that arrives during a restart wins: the script ends stopped", async () => {
   await using h = await harness(testScript("racy", denoFixture("print_hang.ts", "1")));
   await h.runner.start();
