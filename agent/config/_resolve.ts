@@ -68,6 +68,13 @@ export function resolveConfig(
           } without one`,
       });
     }
+    if (script.replicas !== undefined && script.singleton !== "site") {
+      issues.push({
+        path: `scripts.${name}.replicas`,
+        message: `expected replicas only with singleton = "site" (the copies are spread over ` +
+          `the site's agents by the collector's leases), got ${script.replicas}`,
+      });
+    }
   }
   const webhooks: Record<string, ResolvedWebhook> = {};
   for (const [name, webhook] of Object.entries(config.webhooks ?? {})) {
@@ -214,6 +221,7 @@ function resolveScript(
     }),
     health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
     ...(script.singleton === undefined ? {} : { singleton: script.singleton }),
+    ...(script.replicas === undefined ? {} : { replicas: script.replicas }),
   };
 }
 

@@ -152,6 +152,9 @@ export const MAX_LEASE_TTL_MS = 600_000;
  */
 export const SINGLETON_SCOPES = ["site", "machine", "none"] as const;
 
+/** The most copies of one `singleton = "site"` script (`replicas`). */
+export const MAX_REPLICAS = 100;
+
 /** The smallest `collector.spool_limit`. */
 export const MIN_SPOOL_LIMIT = 10;
 
@@ -238,6 +241,8 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   limits: limitsSchema.optional(),
   /** `"site"`: one agent of the site (its lease at the collector); `"machine"`: one of the workstation. */
   singleton: z.enum(SINGLETON_SCOPES).optional(),
+  /** With `singleton = "site"`: this many copies, each on another agent of the site. */
+  replicas: z.int().min(1).max(MAX_REPLICAS).optional(),
 }).superRefine((script, ctx) => {
   for (const [key, needed] of NEEDS) {
     if (script[key] !== undefined && script[needed] === undefined) {

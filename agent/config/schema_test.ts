@@ -423,6 +423,25 @@ Deno.test('parseConfig() refuses a singleton scope other than "site"', () => {
   assert.match(issues[0].message, /"site".*"fleet"/);
 });
 
+Deno.test('parseConfig() reads replicas with singleton = "site" and refuses it without', () => {
+  const config = parse(SCRIPT + 'singleton = "site"\nreplicas = 3\n' + COLLECTOR, {
+    vars: { TOKEN: "t" },
+  });
+  assert.equal(config.scripts.rates.replicas, 3);
+  const [issue] = issuesOf(SCRIPT + "replicas = 3\n");
+  assert.deepEqual([issue.path, issue.line, issue.message], [
+    "scripts.rates.replicas",
+    3,
+    'expected replicas only with singleton = "site" (the copies are spread over the site\'s ' +
+    "agents by the collector's leases), got 3",
+  ]);
+  assert.equal(
+    issuesOf(SCRIPT + 'singleton = "site"\nreplicas = 0\n' + COLLECTOR, { vars: { TOKEN: "t" } })[0]
+      .path,
+    "scripts.rates.replicas",
+  );
+});
+
 Deno.test("parseConfig() refuses a collector.lease_ttl outside 1s..10m", () => {
   const short = issuesOf(COLLECTOR + 'lease_ttl = "500ms"\n', { vars: { TOKEN: "t" } });
   assert.equal(short[0].path, "collector.lease_ttl");

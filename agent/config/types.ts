@@ -148,6 +148,11 @@ export interface ResolvedScript {
    * the default. Unset: the agent's default (`"machine"` under `run --at-logon`).
    */
   singleton?: "site" | "machine" | "none";
+  /**
+   * With `singleton = "site"`: this many copies at the site, at most one per agent, each started
+   * with `SCRIPTMON_REPLICA` (0-based) and `SCRIPTMON_REPLICAS`. Absent: one.
+   */
+  replicas?: number;
 }
 
 /** The `[agent]` table. */
