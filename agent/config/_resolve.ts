@@ -27,7 +27,12 @@ import type {
   ResolvedScript,
 } from "./types.ts";
 import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhook_schema.ts";
-import { resolveNotifyPolicy, unknownWebhooks } from "../../shared/notify/policy_schema.ts";
+import {
+  resolveNotifyPolicy,
+  unknownCalendars,
+  unknownWebhooks,
+} from "../../shared/notify/policy_schema.ts";
+import { type Calendar, resolveCalendars } from "../../shared/calendar/mod.ts";
 import { resolveToken } from "../tokens/schema.ts";
 import type { ResolvedToken } from "../tokens/types.ts";
 
@@ -56,9 +61,22 @@ export function resolveConfig(
     agent.data_dir ?? options.defaultDataDir ?? CONFIG_DEFAULTS.agent.data_dir,
   );
   const issues: ResolveIssue[] = [];
+  const resolvedCalendars = resolveCalendars(config.calendars, { base });
+  const calendars = resolvedCalendars.calendars;
+  issues.push(...resolvedCalendars.issues);
+  const siteCalendar = agent.calendar === undefined ? undefined : calendars.get(agent.calendar);
+  if (agent.calendar !== undefined && siteCalendar === undefined) {
+    issues.push(unknownCalendar("agent.calendar", agent.calendar, calendars));
+  }
   const scripts: Record<string, ResolvedScript> = {};
   for (const [name, script] of Object.entries(config.scripts ?? {})) {
-    scripts[name] = resolveScript(name, script, { base, defaults: config.defaults ?? {}, issues });
+    scripts[name] = resolveScript(name, script, {
+      base,
+      defaults: config.defaults ?? {},
+      issues,
+      calendars,
+      siteCalendar,
+    });
     if (script.singleton === "site" && config.collector === undefined) {
       issues.push({
         path: `scripts.${name}.singleton`,
@@ -109,6 +127,9 @@ export function resolveConfig(
   for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
+  for (const issue of unknownCalendars(config.notify ?? {}, calendars)) {
+    issues.push({ path: `notify.${issue.path}`, message: issue.message });
+  }
   if (issues.length > 0) return { issues };
   return {
     config: {
@@ -133,10 +154,25 @@ export function resolveConfig(
       },
       scripts,
       webhooks,
-      notify: resolveNotifyPolicy(config.notify ?? {}),
+      notify: resolveNotifyPolicy(config.notify ?? {}, { calendars }),
       ...(config.collector === undefined ? {} : { collector: resolveCollector(config.collector) }),
       tokens,
+      calendars,
     },
+  };
+}
+
+/** An issue for a key naming a calendar there is no `[calendars.<name>]` table for. */
+function unknownCalendar(
+  path: string,
+  name: string,
+  calendars: ReadonlyMap<string, unknown>,
+): ResolveIssue {
+  return {
+    path,
+    message: `expected the name of a [calendars.<name>] table${
+      calendars.size === 0 ? " (there are none)" : ` (${[...calendars.keys()].join(", ")})`
+    }, got ${JSON.stringify(name)}`,
   };
 }
 
@@ -173,10 +209,33 @@ function joinPath(dir: string, name: string): string {
 function resolveScript(
   name: string,
   script: ScriptConfig,
-  context: { base: string; defaults: NonNullable<AgentConfig["defaults"]>; issues: ResolveIssue[] },
+  context: {
+    base: string;
+    defaults: NonNullable<AgentConfig["defaults"]>;
+    issues: ResolveIssue[];
+    calendars: ReadonlyMap<string, Calendar>;
+    /** `[agent] calendar`: the holidays of `skip_on` when the script has no `active`. */
+    siteCalendar?: Calendar;
+  },
 ): ResolvedScript {
   const { defaults } = context;
   const fallback = CONFIG_DEFAULTS.script;
+  const activeCalendar = script.active === undefined
+    ? undefined
+    : context.calendars.get(script.active);
+  if (script.active !== undefined && activeCalendar === undefined) {
+    context.issues.push(
+      unknownCalendar(`scripts.${name}.active`, script.active, context.calendars),
+    );
+  }
+  const holidaysOf = activeCalendar ?? context.siteCalendar;
+  if (script.skip_on !== undefined && holidaysOf === undefined) {
+    context.issues.push({
+      path: `scripts.${name}.skip_on`,
+      message: 'expected skip_on = ["holidays"] with a calendar to take them from (the ' +
+        "script's active, or [agent] calendar), got it without one",
+    });
+  }
   const restart = { ...fallback.restart, ...defaults.restart, ...script.restart };
   const log = { ...fallback.log, ...defaults.log, ...script.log };
   const minDelayMs = msOf(restart.min_delay);
@@ -222,6 +281,16 @@ function resolveScript(
     health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
     ...(script.singleton === undefined ? {} : { singleton: script.singleton }),
     ...(script.replicas === undefined ? {} : { replicas: script.replicas }),
+    ...(activeCalendar === undefined ? {} : {
+      active: {
+        calendar: activeCalendar,
+        offHours: script.off_hours ?? fallback.off_hours,
+        relaxFactor: script.relax_factor ?? fallback.relax_factor,
+      },
+    }),
+    ...(script.skip_on === undefined || holidaysOf === undefined
+      ? {}
+      : { skipHolidays: holidaysOf }),
   };
 }
 

@@ -10,6 +10,7 @@
 
 import { z } from "zod";
 import { Cron } from "croner";
+import { calendarsSchema } from "../../shared/calendar/mod.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import {
   duration,
@@ -63,6 +64,8 @@ export const CONFIG_DEFAULTS = {
     enabled: true,
     stop_signal: "SIGTERM",
     stop_timeout: "10s",
+    off_hours: "stop",
+    relax_factor: 4,
     restart: {
       policy: "always",
       min_delay: "1s",
@@ -152,6 +155,13 @@ export const MAX_LEASE_TTL_MS = 600_000;
  */
 export const SINGLETON_SCOPES = ["site", "machine", "none"] as const;
 
+/**
+ * A script's `off_hours`, outside its `active` calendar's spans: `"stop"` stops it (no alert),
+ * `"relax"` keeps it running with its checks stretched and its alerts at most warnings, `"run"`
+ * keeps it running as usual but alerts on nothing.
+ */
+export const OFF_HOURS = ["stop", "relax", "run"] as const;
+
 /** The most copies of one `singleton = "site"` script (`replicas`). */
 export const MAX_REPLICAS = 100;
 
@@ -210,6 +220,9 @@ const NEEDS = [
   ["heartbeat_file", "heartbeat_timeout"],
   ["heartbeat_action", "heartbeat_timeout"],
   ["silence_action", "silence_timeout"],
+  ["off_hours", "active"],
+  ["relax_factor", "active"],
+  ["skip_on", "schedule"],
 ] as const;
 
 /** `[defaults]`: the keys a script may inherit. */
@@ -241,6 +254,14 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   limits: limitsSchema.optional(),
   /** `"site"`: one agent of the site (its lease at the collector); `"machine"`: one of the workstation. */
   singleton: z.enum(SINGLETON_SCOPES).optional(),
+  /** A `[calendars.<name>]`: the script runs in its open spans (see `off_hours`). */
+  active: z.string().min(1).optional(),
+  /** Outside `active`'s spans: stopped (the default), checked loosely, or run as usual. */
+  off_hours: z.enum(OFF_HOURS).optional(),
+  /** `off_hours = "relax"`: heartbeat timeouts and probe intervals are this many times longer. */
+  relax_factor: z.number().min(1).max(100).optional(),
+  /** A scheduled script skips its runs on these days: `["holidays"]` of its calendar. */
+  skip_on: z.array(z.literal("holidays")).min(1).optional(),
   /** With `singleton = "site"`: this many copies, each on another agent of the site. */
   replicas: z.int().min(1).max(MAX_REPLICAS).optional(),
 }).superRefine((script, ctx) => {
@@ -274,6 +295,8 @@ export const agentSchema = z.strictObject({
   disk_warn: size.optional(),
   history: durationAtLeast(MIN_HISTORY_MS, `>= ${formatDuration(MIN_HISTORY_MS)}`).optional(),
   log_dir_max: size.optional(),
+  /** The site's `[calendars.<name>]`: the holidays of `skip_on` for scripts without `active`. */
+  calendar: z.string().min(1).optional(),
 });
 
 /** What is wrong with `text` as a collector URL, or undefined. */
@@ -351,6 +374,8 @@ export const agentConfigSchema = z.strictObject({
   collector: collectorSchema.optional(),
   /** `[tokens.<name>]`: credentials scripts depend on (see `tokens/schema.ts`). */
   tokens: namedRecord(tokenSchema, "token").optional(),
+  /** `[calendars.<name>]`: shifts and holidays for `active`, `skip_on` and routes. */
+  calendars: calendarsSchema.optional(),
   env: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
 });
 

@@ -28,7 +28,7 @@ Deno.test("parseConfig() reports an unknown table listing the known keys", () =>
     path: "agent.colour",
     line: 2,
     message:
-      'unknown key "colour"; expected one of site, host, data_dir, log_dir, api_port, log_level, sample_interval, memory_warn, disk_warn, history, log_dir_max',
+      'unknown key "colour"; expected one of site, host, data_dir, log_dir, api_port, log_level, sample_interval, memory_warn, disk_warn, history, log_dir_max, calendar',
   }]);
   const unknown = issuesOf(lines("[collector]", "heartbeat = 1"))
     .find((issue) => issue.path === "collector.heartbeat");
@@ -476,4 +476,62 @@ Deno.test('parseConfig() refuses dedupe_scope = "site" without a [collector] tab
     'expected dedupe_scope = "site" only together with a [collector] table (the claims are ' +
       'made at the collector), got "site" without one',
   );
+});
+
+// --- calendars --------------------------------------------------------------
+
+const CALENDAR = lines(
+  "[calendars.day_shift]",
+  'timezone = "Europe/Berlin"',
+  'hours = ["Mon-Fri 06:00-18:00"]',
+  'holidays = ["2026-12-25"]',
+);
+
+Deno.test("parseConfig() reads a script's active hours, off_hours and skip_on from a calendar", () => {
+  const config = parse(
+    lines(
+      "[agent]",
+      'calendar = "day_shift"',
+      "[scripts.rates]",
+      'command = ["x"]',
+      'active = "day_shift"',
+      'off_hours = "relax"',
+      "[scripts.report]",
+      'command = ["x"]',
+      'schedule = "0 7 * * *"',
+      'skip_on = ["holidays"]',
+    ) + CALENDAR,
+  );
+  const { active } = config.scripts.rates;
+  assert.equal(active?.calendar.name, "day_shift");
+  assert.equal(active?.offHours, "relax");
+  assert.equal(active?.relaxFactor, 4);
+  assert.equal(config.scripts.report.skipHolidays?.name, "day_shift");
+  assert.equal(config.scripts.report.active, undefined);
+  assert.deepEqual([...config.calendars.keys()], ["day_shift"]);
+});
+
+Deno.test("parseConfig() refuses a calendar nobody configured, and skip_on with no calendar", () => {
+  const issues = issuesOf(
+    SCRIPT + lines('active = "nights"', "[scripts.report]", 'command = ["x"]') +
+      lines('schedule = "0 7 * * *"', 'skip_on = ["holidays"]') +
+      lines("[[notify.routes]]", 'webhooks = ["ops"]', 'calendar = "nights"') +
+      lines("[webhooks.ops]", 'kind = "slack"', 'url = "https://hooks.slack.com/services/T/B/x"') +
+      CALENDAR,
+  );
+  assert.deepEqual(issues.map((i) => [i.path, i.message]), [
+    [
+      "scripts.rates.active",
+      'expected the name of a [calendars.<name>] table (day_shift), got "nights"',
+    ],
+    [
+      "scripts.report.skip_on",
+      'expected skip_on = ["holidays"] with a calendar to take them from (the script\'s active, ' +
+      "or [agent] calendar), got it without one",
+    ],
+    [
+      "notify.routes.0.calendar",
+      'expected the name of a [calendars.<name>] table (day_shift), got "nights"',
+    ],
+  ]);
 });

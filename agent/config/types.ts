@@ -148,11 +148,24 @@ export interface ResolvedScript {
    * the default. Unset: the agent's default (`"machine"` under `run --at-logon`).
    */
   singleton?: "site" | "machine" | "none";
+  /** `active = "<calendar>"`: when it runs, and what happens outside (`off_hours`). */
+  active?: ResolvedActive;
+  /** `skip_on = ["holidays"]` of a scheduled script: the calendar whose holidays it skips. */
+  skipHolidays?: Calendar;
   /**
    * With `singleton = "site"`: this many copies at the site, at most one per agent, each started
    * with `SCRIPTMON_REPLICA` (0-based) and `SCRIPTMON_REPLICAS`. Absent: one.
    */
   replicas?: number;
+}
+
+/** A script's active hours. */
+export interface ResolvedActive {
+  calendar: Calendar;
+  /** Outside the calendar's spans: stopped, checked loosely (and warnings only), or as usual. */
+  offHours: "stop" | "relax" | "run";
+  /** `relax`: heartbeat timeouts and probe intervals are this many times longer. */
+  relaxFactor: number;
 }
 
 /** The `[agent]` table. */
@@ -203,6 +216,7 @@ export interface ResolvedCollectorLink {
 import type { ResolvedWebhook } from "../../shared/notify/webhook_schema.ts";
 import type { ResolvedNotifyPolicy } from "../../shared/notify/policy_schema.ts";
 import type { ResolvedToken } from "../tokens/types.ts";
+import type { Calendar } from "../../shared/calendar/mod.ts";
 
 /** The whole agent configuration. */
 export interface ResolvedAgentConfig {
@@ -221,4 +235,6 @@ export interface ResolvedAgentConfig {
   collector?: ResolvedCollectorLink;
   /** Credentials scripts depend on (`[tokens.<name>]`), in file order. */
   tokens: Record<string, ResolvedToken>;
+  /** `[calendars.<name>]`, in file order. */
+  calendars: Map<string, Calendar>;
 }

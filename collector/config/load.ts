@@ -15,8 +15,10 @@ import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhoo
 import {
   type ResolvedNotifyPolicy,
   resolveNotifyPolicy,
+  unknownCalendars,
   unknownWebhooks,
 } from "../../shared/notify/policy_schema.ts";
+import { resolveCalendars } from "../../shared/calendar/mod.ts";
 import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
@@ -173,6 +175,11 @@ function resolveConfig(
   for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
+  const { calendars, issues: calendarIssues } = resolveCalendars(config.calendars, { base });
+  issues.push(...calendarIssues);
+  for (const issue of unknownCalendars(config.notify ?? {}, calendars)) {
+    issues.push({ path: `notify.${issue.path}`, message: issue.message });
+  }
   return {
     issues,
     config: {
@@ -194,7 +201,7 @@ function resolveConfig(
         : {}),
       logLevel: c.log_level ?? COLLECTOR_DEFAULTS.log_level,
       webhooks,
-      notify: resolveNotifyPolicy(config.notify ?? {}),
+      notify: resolveNotifyPolicy(config.notify ?? {}, { calendars }),
     },
   };
 }

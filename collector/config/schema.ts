@@ -7,6 +7,7 @@
  * @module
  */
 
+import { calendarsSchema } from "../../shared/calendar/mod.ts";
 import { z } from "zod";
 import { customIssue as custom, positiveDuration } from "../../shared/config/zod_units.ts";
 import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
@@ -95,6 +96,8 @@ export const collectorConfigSchema = z.strictObject({
   collector: collectorSchema.optional(),
   webhooks: namedRecord(webhookSchema, "webhook").optional(),
   notify: notifyPolicySchema.optional(),
+  /** `[calendars.<name>]`: shifts and holidays routes can follow (`calendar = "<name>"`). */
+  calendars: calendarsSchema.optional(),
 });
 
 /** The collector's config as written in TOML (all keys optional, durations as strings). */

@@ -358,7 +358,17 @@ export class AlertPolicy {
 }
 
 function outsideHours(route: ResolvedRoute, alert: Alert, now: number): Suppression | undefined {
-  if (route.hours === undefined || alert.severity === "critical") return undefined;
+  if (alert.severity === "critical") return undefined;
+  if (route.calendar !== undefined) {
+    if (route.calendar.isOpen(now)) return undefined;
+    const why = route.calendar.isHoliday(now) ? "a holiday of" : "outside";
+    return {
+      reason: "outside business hours",
+      note:
+        `${why} the ${route.calendar.name} calendar (${route.calendar.describe()}); only critical alerts go out then`,
+    };
+  }
+  if (route.hours === undefined) return undefined;
   if (withinHours(route.hours, route.timezone, now)) return undefined;
   return {
     reason: "outside business hours",

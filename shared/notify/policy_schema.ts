@@ -33,6 +33,7 @@
 import { z } from "zod";
 import { customIssue, duration, msOf, positiveDuration, timezone } from "../config/zod_units.ts";
 import { type BusinessHours, parseHours } from "./business_hours.ts";
+import type { Calendar } from "../calendar/mod.ts";
 import type { AlertMatcher, Silence } from "./silences.ts";
 import type { Severity } from "./types.ts";
 
@@ -123,7 +124,21 @@ export const routeSchema = z.strictObject({
       );
     }
   }).optional(),
+  /** A `[calendars.<name>]`: outside its open spans (and on its holidays) only critical goes. */
+  calendar: z.string().min(1).optional(),
   continue: z.boolean().optional(),
+}).superRefine((route, ctx) => {
+  if (route.calendar === undefined) return;
+  for (const key of ["hours", "timezone"] as const) {
+    if (route[key] === undefined) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [key],
+      input: route[key],
+      message: `expected either calendar or ${key}, got both (the calendar "${route.calendar}" ` +
+        "has its own zone and hours)",
+    });
+  }
 });
 
 /** One `[[notify.silences]]` as written. */
@@ -170,6 +185,8 @@ export interface ResolvedRoute {
   timezone: string;
   /** Business hours; `undefined` means always. Outside them only critical alerts go out. */
   hours?: BusinessHours[];
+  /** A named calendar instead of `hours`: outside its open spans only critical alerts go out. */
+  calendar?: Calendar;
   /** Also try the routes after this one when it matches. */
   continue: boolean;
 }
@@ -196,7 +213,7 @@ export interface ResolvedNotifyPolicy {
  */
 export function resolveNotifyPolicy(
   config: NotifyPolicyConfig = {},
-  options: { defaultTimezone?: string } = {},
+  options: { defaultTimezone?: string; calendars?: ReadonlyMap<string, Calendar> } = {},
 ): ResolvedNotifyPolicy {
   const zone = options.defaultTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   return {
@@ -214,6 +231,9 @@ export function resolveNotifyPolicy(
       match: { ...route.match },
       timezone: route.timezone ?? zone,
       ...(route.hours === undefined ? {} : { hours: route.hours.map(parseHours) }),
+      ...(route.calendar === undefined || !options.calendars?.has(route.calendar)
+        ? {}
+        : { calendar: options.calendars.get(route.calendar)! }),
       continue: route.continue ?? NOTIFY_DEFAULTS.route.continue,
     })),
     silences: (config.silences ?? []).map((silence, index) => ({
@@ -232,7 +252,7 @@ export function resolveNotifyPolicy(
  */
 export function parseNotifyPolicy(
   input: unknown,
-  options: { defaultTimezone?: string } = {},
+  options: { defaultTimezone?: string; calendars?: ReadonlyMap<string, Calendar> } = {},
 ): ResolvedNotifyPolicy {
   const result = notifyPolicySchema.safeParse(input ?? {});
   if (!result.success) {
@@ -242,6 +262,24 @@ export function parseNotifyPolicy(
     throw new TypeError(`Invalid notify policy:\n${lines.join("\n")}`);
   }
   return resolveNotifyPolicy(result.data, options);
+}
+
+/**
+ * Calendar names routes use that are not configured, as `{ path, message }` issues relative to
+ * `[notify]` (`routes.0.calendar`), for the config loader.
+ */
+export function unknownCalendars(
+  config: NotifyPolicyConfig,
+  known: ReadonlyMap<string, unknown>,
+): { path: string; message: string }[] {
+  return (config.routes ?? []).flatMap((route, index) =>
+    route.calendar === undefined || known.has(route.calendar) ? [] : [{
+      path: `routes.${index}.calendar`,
+      message: `expected the name of a [calendars.<name>] table${
+        known.size === 0 ? " (there are none)" : ` (${[...known.keys()].join(", ")})`
+      }, got ${JSON.stringify(route.calendar)}`,
+    }]
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { AlertPolicy, type PolicyOutput } from "./policy.ts";
 import { type NotifyPolicyInput, parseNotifyPolicy } from "./policy_schema.ts";
 import type { Silence } from "./silences.ts";
+import { Calendar, parseSpans } from "../calendar/mod.ts";
 import type { Alert, Severity } from "./types.ts";
 
 const S = 1_000;
@@ -304,6 +305,42 @@ Deno.test("AlertPolicy holds non-critical alerts outside business hours; critica
   });
   weekday.observe(keyOf(warning), warning, T0);
   assert.equal(weekday.due(T0)[0].suppressed, undefined);
+});
+
+Deno.test("a route with a calendar holds non-critical alerts outside its spans and on its holidays", () => {
+  const calendars = new Map([[
+    "day_shift",
+    new Calendar({
+      name: "day_shift",
+      timezone: "America/Los_Angeles",
+      spans: [parseSpans("Mon-Fri 06:00-18:00")],
+      holidays: ["2026-06-10"],
+    }),
+  ]]);
+  const policyOn = (at: number) => {
+    const policy = new AlertPolicy(
+      parseNotifyPolicy({
+        group_wait: "0s",
+        routes: [{ webhooks: ["ops"], calendar: "day_shift" }],
+      }, { calendars }),
+    );
+    const warning = firing("rates", { rule: "resource", severity: "warning" });
+    const critical = firing("tokens", { rule: "script-down", severity: "critical" });
+    policy.observe(keyOf(warning), warning, at);
+    policy.observe(keyOf(critical), critical, at);
+    return Object.fromEntries(
+      policy.due(at).map((o) => [o.payload.alert.script, o.suppressed?.note]),
+    );
+  };
+  // Wednesday 10:00 in Los Angeles is a holiday of the calendar.
+  assert.deepEqual(policyOn(T0), {
+    rates: "a holiday of the day_shift calendar (Mon-Fri 06:00-18:00 (America/Los_Angeles), " +
+      "1 holiday); only critical alerts go out then",
+    tokens: undefined,
+  });
+  // Thursday 10:00: open, everything goes out; Thursday 20:00: closed.
+  assert.deepEqual(policyOn(T0 + 24 * H), { rates: undefined, tokens: undefined });
+  assert.match(policyOn(T0 + 34 * H).rates!, /^outside the day_shift calendar/);
 });
 
 Deno.test("AlertPolicy takes the first matching route, and the next ones with `continue`", () => {
