@@ -5,6 +5,7 @@
  * dir's lock, so two passes at the same moment never start it twice. When a
  * daemon holds the lock, the pass reads the daemon's status instead.
  */
+import { closedReason } from "./supervise/active_hours.ts";
 import { join } from "node:path";
 import type { ResolvedAgentConfig, ResolvedScript } from "./config/types.ts";
 import { EventLog } from "./supervise/event_log.ts";
@@ -127,6 +128,8 @@ async function ensureRunning(
 ): Promise<OnceCheck> {
   const base = { script: script.name, check: "process", pid: null };
   if (!script.enabled) return { ...base, severity: "ok", state: "stopped", message: "disabled" };
+  const closed = closedReason(script, Date.now());
+  if (closed !== null) return { ...base, severity: "ok", state: "stopped", message: closed };
   if (script.schedule) {
     return {
       ...base,
@@ -229,7 +232,7 @@ async function ensureRunning(
 function checksFromStatus(s: ScriptStatus): OnceCheck[] {
   const severity: Severity = s.state === "running" || s.state === "exited" ||
       s.state === "scheduled" ||
-      (s.state === "stopped" && !s.enabled)
+      (s.state === "stopped" && (!s.enabled || s.offHours === "stop"))
     ? "ok"
     : s.state === "crash-looping" || s.state === "failed"
     ? "critical"

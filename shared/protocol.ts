@@ -75,6 +75,10 @@ export const scriptSummarySchema = z.strictObject({
       "Who holds it: `BFI4/ws-07` (site), `ann, pid 4242` (machine); null when none or unknown",
     ),
   }).optional().describe("Where a singleton script runs (absent for the others)"),
+  offHours: z.enum(["stop", "relax", "run"]).optional().describe(
+    "Outside its active hours: stopped, relaxed (warnings at most) or run as usual with no " +
+      "alert (absent in hours, for scripts without active hours and from older agents)",
+  ),
 }).meta({ id: "ScriptSummary", description: "One script as the heartbeat reports it" });
 
 /** One event from the agent's event log, numbered per agent. */
@@ -208,17 +212,43 @@ export const ingestResponseSchema = z.strictObject({
   now: iso.describe("The collector's clock"),
 }).meta({ id: "IngestResponse", description: "The answer to an ingest" });
 
-/** `POST /api/v1/leases/<script>`. */
+/** The most copies of one site singleton (`replicas`): slots 0 to 99. */
+export const MAX_LEASE_REPLICAS = 100;
+
+/**
+ * `POST /api/v1/leases/<script>`. With `replicas` (N), the script's lease has N
+ * slots and the agent holds at most one; without it, one (slot 0), as before
+ * `replicas` existed, and the answer has none of the replica fields.
+ */
 export const leaseRequestSchema = z.strictObject({
   action: z.enum(["acquire", "renew", "release"]),
   ttlMs: z.number().int().min(1000).max(600_000).default(15_000),
+  replicas: z.number().int().min(1).max(MAX_LEASE_REPLICAS).optional().describe(
+    "How many copies may run at the site, one per agent (absent: 1, and an answer without " +
+      "the replica fields)",
+  ),
+  replica: z.number().int().min(0).max(MAX_LEASE_REPLICAS - 1).optional().describe(
+    "The slot renewed or released (absent: the one this agent holds); only with replicas",
+  ),
 }).meta({ id: "LeaseRequest", description: "Acquire, renew or release a site lease" });
 
 /** A lease's state after the request. */
 export const leaseResponseSchema = z.strictObject({
   held: z.boolean(),
-  holder: z.string().nullable().describe("site/host of the holder, null when free"),
+  holder: z.string().nullable().describe(
+    "site/host of the holder, null when free; not held with replicas: the holder of the " +
+      "slot that expires first",
+  ),
   expiresAt: iso.nullable(),
+  replica: z.number().int().min(0).max(MAX_LEASE_REPLICAS - 1).nullable().optional().describe(
+    "The slot this agent holds (its SCRIPTMON_REPLICA), null when none; present only when the request named replicas",
+  ),
+  replicas: z.number().int().min(1).max(MAX_LEASE_REPLICAS).optional().describe(
+    "The replicas asked for; present only when the request named replicas",
+  ),
+  holders: z.array(z.string().nullable()).max(MAX_LEASE_REPLICAS).optional().describe(
+    "site/host holding each slot, null for a free one; present only when the request named replicas",
+  ),
 }).meta({ id: "LeaseResponse", description: "A lease's state after the request" });
 
 /** `POST /api/v1/dedupe`: claim a site-wide dedupe key. */

@@ -42,6 +42,12 @@ export class HeartbeatCheck {
     );
   }
 
+  /**
+   * How many times longer the timeout and grace are now (`relax_factor` outside the script's
+   * active hours with `off_hours = "relax"`); set by the monitor before it looks.
+   */
+  stretch = 1;
+
   /** The check's current state. */
   get state(): CheckState {
     return this.#state;
@@ -112,7 +118,7 @@ export class HeartbeatCheck {
    */
   deadline(): number | null {
     if (this.#runStartedAt === null || this.#failed) return null;
-    const { timeoutMs, graceMs } = this.#config;
+    const { timeoutMs, graceMs } = this.#limits();
     const from = Math.max(this.#runStartedAt, this.#lastPing ?? 0);
     if (this.#scheduled && (this.#lastPing ?? 0) >= this.#runStartedAt) return null;
     return from + timeoutMs + graceMs;
@@ -131,8 +137,9 @@ export class HeartbeatCheck {
     if (this.#failed) return null;
     if (this.#runStartedAt === null) return null;
     const deadline = this.deadline();
-    const { timeoutMs, graceMs } = this.#config;
-    const limits = `timeout ${formatDuration(timeoutMs)} + grace ${formatDuration(graceMs)}`;
+    const { timeoutMs, graceMs } = this.#limits();
+    const limits = `timeout ${formatDuration(timeoutMs)} + grace ${formatDuration(graceMs)}` +
+      (this.stretch === 1 ? "" : `, ${this.stretch}× outside its active hours`);
     if (deadline !== null && at >= deadline) {
       const from = Math.max(this.#runStartedAt, this.#lastPing ?? 0);
       const what = this.#scheduled
@@ -152,6 +159,11 @@ export class HeartbeatCheck {
     }
     if (this.#scheduled && this.#lastPing !== null) return null;
     return this.#set("unknown", "waiting for the first ping of this run", at);
+  }
+
+  #limits(): { timeoutMs: number; graceMs: number } {
+    const { timeoutMs, graceMs } = this.#config;
+    return { timeoutMs: timeoutMs * this.stretch, graceMs: graceMs * this.stretch };
   }
 
   #ago(from: number, at: number): string {

@@ -93,3 +93,15 @@ Deno.test("a failing heartbeat asks for no further timer until the next ping", (
   hb.ping("success", 80_000);
   assert.equal(hb.nextCheckAt(), 150_000);
 });
+
+Deno.test("stretched outside relaxed active hours, the heartbeat waits relax_factor times longer", () => {
+  const hb = new HeartbeatCheck(config, { scheduled: false, now: 0 });
+  hb.runStarted(0);
+  hb.stretch = 4;
+  assert.equal(hb.deadline(), 280_000);
+  assert.equal(hb.evaluate(100_000), null);
+  assert.equal(
+    hb.evaluate(280_000)?.reason,
+    "no ping since the start 4m 40s ago (timeout 4m + grace 40s, 4× outside its active hours)",
+  );
+});

@@ -13,6 +13,7 @@ import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
 import { ProbeTracker, runProbe } from "./probes.ts";
 import { ResourceTracker, type TreeUsage } from "./resources.ts";
 import { SilenceCheck } from "./silence.ts";
+import { stretchAt } from "./off_hours.ts";
 import type {
   CheckState,
   HealthEvents,
@@ -179,8 +180,15 @@ export class HealthMonitor {
     this.#deadline = null;
     if (this.#closed.signal.aborted) return;
     const { clock } = this.#deps;
+    this.#stretchHeartbeat();
     const due = [this.#heartbeat?.nextCheckAt(), this.#silence?.nextCheckAt()]
       .filter((d): d is number => typeof d === "number");
+    // Relaxed outside active hours: the deadline moves when the calendar opens or closes.
+    const active = this.#runner.config.active;
+    if (due.length > 0 && active?.offHours === "relax") {
+      const change = active.calendar.nextChange(clock.now());
+      if (change !== null) due.push(change);
+    }
     // A failing heartbeat with a file recovers when the file is touched: look now and then.
     if (
       this.#heartbeat?.state.status === "failing" && this.#running &&
@@ -199,7 +207,15 @@ export class HealthMonitor {
     );
   }
 
+  /** The heartbeat's timeout as it stands now: stretched outside relaxed active hours. */
+  #stretchHeartbeat(): void {
+    if (this.#heartbeat) {
+      this.#heartbeat.stretch = stretchAt(this.#runner.config, this.#deps.clock.now());
+    }
+  }
+
   async #onDeadline(): Promise<void> {
+    this.#stretchHeartbeat();
     const at = this.#deps.clock.now();
     const health = this.#runner.config.health;
     await this.#lookAtFile();
@@ -230,7 +246,10 @@ export class HealthMonitor {
     const { clock } = this.#deps;
     const stop = this.#closed.signal;
     while (!stop.aborted) {
-      await clock.sleep(entry.tracker.intervalMs, stop);
+      await clock.sleep(
+        entry.tracker.intervalMs * stretchAt(this.#runner.config, clock.now()),
+        stop,
+      );
       if (stop.aborted) return;
       if (!this.#running) continue;
       const result = await runProbe(entry.probe, { signal: stop });

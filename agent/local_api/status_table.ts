@@ -30,7 +30,11 @@ export function printStatus(scripts: ScriptStatus[]): void {
         `${c.name}: ${c.reason}` +
         (c.intervalMs === undefined ? "" : ` (checked every ${formatDuration(c.intervalMs)})`)
       ).join("; ") ||
-    nextRun(s, now) || s.reason ||
+    nextRun(s, now) ||
+    (s.offHours === "relax" || s.offHours === "run"
+      ? `outside its active hours (off_hours = "${s.offHours}")`
+      : null) ||
+    s.reason ||
     heldHere(s),
   ]);
   console.log(formatTable(

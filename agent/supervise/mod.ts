@@ -6,6 +6,7 @@
  * @module
  */
 
+export { closedReason } from "./active_hours.ts";
 export { EventLog } from "./event_log.ts";
 export type { AgentEvent, NewEvent } from "./event_log.ts";
 export { acquireInstanceLock, readLockHolder } from "./instance_lock.ts";

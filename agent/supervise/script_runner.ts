@@ -59,6 +59,8 @@ interface Run {
 const DRAIN_TIMEOUT_MS = 2000;
 /** How long a found folder and command are trusted before the next start looks again. */
 const RECHECK_MS = 10_000;
+/** A schedule that only ever falls on holidays runs anyway after this many skips in a row. */
+const MAX_HOLIDAY_SKIPS = 10_000;
 const STOPPED = Symbol("stopped");
 const RECYCLED = Symbol("recycled");
 const STABLE = Symbol("stable");
@@ -149,6 +151,13 @@ export class ScriptRunner {
   /** Called with the time whenever the script printed (once per batch of lines). */
   onOutput: ((at: number) => void) | null = null;
 
+  /**
+   * Environment added to every start from now on, over `scriptEnv` and under
+   * the script's own `env` (the site lease's `SCRIPTMON_REPLICA`); a run
+   * already going keeps what it started with: restart it for the new one.
+   */
+  runEnv: Record<string, string> = {};
+
   /** A snapshot for `status` (the supervisor adds the health checks). */
   status(): RunnerStatus {
     const now = this.#deps.clock.now();
@@ -206,10 +215,21 @@ export class ScriptRunner {
     });
   }
 
+  /**
+   * Why the script may not start now (outside its active hours), or null; asked on every
+   * start, whoever asks for it (the supervisor, a lease, a command).
+   */
+  gate: (() => string | null) | null = null;
+
   async #startNow(): Promise<void> {
     if (this.#wanted) return;
     if (this.#disposed) {
       this.#log.warn("Not starting {script}: it was removed or replaced", { script: this.name });
+      return;
+    }
+    const closed = this.gate?.() ?? null;
+    if (closed !== null) {
+      if (this.#reason !== closed) this.#setState("stopped", { reason: closed });
       return;
     }
     this.#wanted = true;
@@ -394,15 +414,33 @@ export class ScriptRunner {
     return !stop.aborted;
   }
 
-  /** Waits for the next scheduled time; false when stopped meanwhile. */
+  /**
+   * Waits for the next scheduled time, past those on holidays when the script skips them
+   * (`skip_on`); false when stopped meanwhile.
+   */
   async #waitForSchedule(cron: Schedule, stop: AbortSignal): Promise<boolean> {
+    for (let skipped = 0; skipped < MAX_HOLIDAY_SKIPS; skipped++) {
+      const tick = await this.#waitForTick(cron, stop);
+      if (tick === null) return false;
+      const holidays = this.#config.skipHolidays;
+      if (holidays === undefined || !holidays.isHoliday(tick)) return true;
+      const reason = `skipped its run of ${holidays.localDate(tick)}: a holiday of the ` +
+        `${holidays.name} calendar`;
+      this.#log.info("{script} {reason}", { script: this.name, reason });
+      this.#setState("scheduled", { reason });
+    }
+    return !stop.aborted;
+  }
+
+  /** Waits for the next scheduled time and returns it; null when stopped meanwhile. */
+  async #waitForTick(cron: Schedule, stop: AbortSignal): Promise<number | null> {
     const { clock } = this.#deps;
     const next = cron.next(clock.now());
     if (next === null) {
       this.#setState(this.#state === "failed" ? "failed" : "exited", {
         reason: "the schedule has no future run",
       });
-      return false;
+      return null;
     }
     this.#nextStartAt = next;
     // A failed run stays visible as failed until the next run; otherwise it waits, scheduled.
@@ -411,7 +449,7 @@ export class ScriptRunner {
     }
     await clock.sleep(next - clock.now(), stop);
     this.#nextStartAt = null;
-    return !stop.aborted;
+    return stop.aborted ? null : next;
   }
 
   /** A run that lasted past its next scheduled time: said, with its duration and period. */
@@ -453,7 +491,10 @@ export class ScriptRunner {
         this.#checkedAt = now;
       }
       await this.#output.open();
-      const child = await spawnScript(cfg, this.#deps.platform, this.#deps.scriptEnv?.(cfg.name));
+      const child = await spawnScript(cfg, this.#deps.platform, {
+        ...this.#deps.scriptEnv?.(cfg.name),
+        ...this.runEnv,
+      });
       const startedAt = this.#deps.clock.now();
       this.#track(this.#output.capture(child));
       const run: Run = {

@@ -393,3 +393,22 @@ Deno.test("an adopted on-failure script that ends is not restarted", async () =>
   await exited;
   assert.equal(h.runner.status().restarts, 0);
 });
+
+Deno.test("runEnv is added to the next start; the run going keeps the one it started with", async () => {
+  await using records = await tempDir();
+  const file = join(records.path, "starts.txt");
+  await using h = await harness(testScript("shard", denoFixture("replica.ts", file)));
+  // "start <ms> <pid> <SCRIPTMON_REPLICA> <SCRIPTMON_REPLICAS>" per start: the last two.
+  const starts = async () =>
+    (await Deno.readTextFile(file).catch(() => "")).split("\n")
+      .filter((line) => line.startsWith("start "))
+      .map((line) => line.split(" ").slice(3).join(" "));
+  h.runner.runEnv = { SCRIPTMON_REPLICA: "1", SCRIPTMON_REPLICAS: "3" };
+  await h.runner.start();
+  await until("the first start", async () => (await starts()).length === 1);
+  h.runner.runEnv = { SCRIPTMON_REPLICA: "2", SCRIPTMON_REPLICAS: "3" };
+  assert.deepEqual(await starts(), ["1 3"]);
+  await h.runner.restart();
+  await until("the second start", async () => (await starts()).length === 2);
+  assert.deepEqual(await starts(), ["1 3", "2 3"]);
+});

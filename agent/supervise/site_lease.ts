@@ -16,6 +16,15 @@
  * A script started by hand (or by a remote command) on an agent that does
  * not hold its lease is stopped again at the next renewal.
  *
+ * With `replicas = N` the lease has N slots and the manager asks for any one
+ * (at most one per agent, the collector sees to it), names its slot when it
+ * renews or releases, and starts its copy with `SCRIPTMON_REPLICA` (the slot,
+ * from 0) and `SCRIPTMON_REPLICAS` (N); a copy whose slot changes is restarted
+ * with the new ones. Holding, losing and the local expiry work per slot as for
+ * one lease. An agent without a slot asks again every round, so it takes over
+ * a slot that expires. `replicas` is sent only when N > 1: a collector from
+ * before replicas keeps serving scripts with one copy.
+ *
  * The holder counts its lease from when it sent the request that got it,
  * by its own clock. Unless a renewal is answered first, it begins stopping
  * the script at `sentAt + ttl - stop_timeout - 1 s` (not before `sentAt`), so
@@ -43,6 +52,16 @@ import type { ResolvedCollectorLink } from "../config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { formatDuration } from "../../shared/config/units.ts";
+import {
+  holderText,
+  replicaEnv,
+  replicasOf,
+  type SlotFields,
+  slotFields,
+  waitingReason,
+} from "./_lease_slot.ts";
+
+export { waitingReason };
 
 /** What the lease manager needs. */
 export interface SiteLeaseDeps {
@@ -65,6 +84,10 @@ export interface SiteLeaseStatus {
   expiresAt: string | null;
   /** Why the last request got no answer; null once one does. */
   lastError: string | null;
+  /** The slot held (`SCRIPTMON_REPLICA`; 0 for a script with one copy); null when none. */
+  replica: number | null;
+  /** The copies asked for (`replicas`, default 1). */
+  replicas: number;
 }
 
 /** One singleton script's lease as this agent sees it. */
@@ -74,6 +97,10 @@ interface Lease {
   holder: string | null;
   expiresAt: string | null;
   lastError: string | null;
+  /** The slot held; null when none. */
+  replica: number | null;
+  /** Each slot's holder as last answered (with replicas); null when not answered so. */
+  holders: (string | null)[] | null;
   /** Aborting it disarms the local expiry of a held lease. */
   expiry: AbortController;
   /** This runner was started for the current hold. */
@@ -122,7 +149,9 @@ export class SiteLeaseManager {
     this.#deps.supervisor.singletonAdded.add(this.#onAdded);
     this.#deps.supervisor.holders.set("site", (script) => {
       const lease = this.#leases.get(script);
-      return lease === undefined ? null : { here: lease.held, holder: lease.holder };
+      return lease === undefined
+        ? null
+        : { here: lease.held, holder: holderText(lease, lease.runner.config) };
     });
     this.#loop = this.#run();
   }
@@ -135,6 +164,8 @@ export class SiteLeaseManager {
       holder: l.holder,
       expiresAt: l.expiresAt,
       lastError: l.lastError,
+      replica: l.held ? l.replica : null,
+      replicas: replicasOf(l.runner.config),
     }));
   }
 
@@ -155,7 +186,9 @@ export class SiteLeaseManager {
       if (!options.release || !lease.held) continue;
       lease.held = false;
       try {
-        await this.#ask(script, "release", null);
+        await this.#ask(script, "release", null, {
+          slot: slotFields(lease.runner.config, lease.replica, "release"),
+        });
         log.info("Released the site lease of {script}", { script });
       } catch (error) {
         log.warn("Cannot release the site lease of {script} ({error}); it expires by itself", {
@@ -192,7 +225,12 @@ export class SiteLeaseManager {
       if (names.has(script)) continue;
       this.#leases.delete(script);
       lease.expiry.abort();
-      if (lease.held) await this.#ask(script, "release", null).catch(() => {});
+      if (lease.held) {
+        await this.#ask(script, "release", null, {
+          slot: slotFields(lease.runner.config, lease.replica, "release"),
+        })
+          .catch(() => {});
+      }
     }
     if (this.#stop.signal.aborted) return;
     // In parallel: with several scripts and a slow collector a round must still fit the ttl.
@@ -246,6 +284,9 @@ export class SiteLeaseManager {
         holder: lease?.holder ?? null,
         expiresAt: lease?.expiresAt ?? null,
         lastError: null,
+        // A slot kept across a config change is renewed by name (and refused if N shrank past it).
+        replica: lease?.replica ?? null,
+        holders: lease?.holders ?? null,
         expiry: new AbortController(),
         started: false,
         stopAt: lease?.stopAt ?? 0,
@@ -256,7 +297,11 @@ export class SiteLeaseManager {
     let answer: LeaseResponse;
     try {
       const step = lease.held ? this.#stepMs(runner) : null;
-      answer = await this.#ask(script, lease.held ? "renew" : "acquire", this.#ttlMs, step);
+      const action = lease.held ? "renew" : "acquire";
+      answer = await this.#ask(script, action, this.#ttlMs, {
+        stepMs: step,
+        slot: slotFields(runner.config, lease.replica, action),
+      });
     } catch (error) {
       if (this.#stop.signal.aborted) return;
       this.#noAnswer(lease, errorText(error));
@@ -266,15 +311,23 @@ export class SiteLeaseManager {
     lease.lastError = null;
     lease.holder = answer.holder;
     lease.expiresAt = answer.expiresAt;
-    if (answer.held) this.#gained(lease, sentAt);
+    lease.holders = answer.holders ?? null;
+    if (answer.held) this.#gained(lease, sentAt, answer.replica ?? 0);
     else this.#lost(lease, waitingReason(answer));
   }
 
-  #gained(lease: Lease, sentAt: number): void {
+  #gained(lease: Lease, sentAt: number, replica: number): void {
     const { runner } = lease;
+    const replicas = replicasOf(runner.config);
     if (!lease.held) {
-      log.info("Holding the site lease of {script}: starting it", { script: runner.name });
+      log.info("Holding the site lease of {script}{slot}: starting it", {
+        script: runner.name,
+        slot: replicas > 1 ? ` (replica ${replica} of ${replicas})` : "",
+      });
     }
+    // Within one hold the collector keeps the slot; a new one means new environment.
+    const moved = lease.held && lease.replica !== replica;
+    lease.replica = replica;
     lease.held = true;
     // The local expiry: the stop (stop_timeout, then the kill) must end before
     // the collector may give the lease to another agent.
@@ -292,7 +345,21 @@ export class SiteLeaseManager {
     this.#deps.supervisor.setWaiting(runner, null);
     if (!lease.started) {
       lease.started = true;
-      this.#serial(() => lease.held && lease.started ? runner.start() : Promise.resolve());
+      this.#serial(() => {
+        if (!lease.held || !lease.started) return Promise.resolve();
+        runner.runEnv = replicaEnv(runner.config, lease.replica);
+        return runner.start();
+      });
+    } else if (moved) {
+      log.warn("The site lease of {script} moved to replica {replica}: restarting it", {
+        script: runner.name,
+        replica,
+      });
+      this.#serial(() => {
+        if (!lease.held || !lease.started || !ACTIVE.has(runner.state)) return Promise.resolve();
+        runner.runEnv = replicaEnv(runner.config, lease.replica);
+        return runner.restart();
+      });
     }
   }
 
@@ -317,6 +384,7 @@ export class SiteLeaseManager {
     const wasStarted = lease.started;
     lease.held = false;
     lease.started = false;
+    lease.replica = null;
     lease.expiry.abort();
     this.#deps.supervisor.setWaiting(runner, reason);
     // Also a script started by hand or a remote command on a non-holder.
@@ -354,14 +422,15 @@ export class SiteLeaseManager {
 
   /**
    * One lease request, answered within a third of the ttl (or collector.timeout,
-   * or `stepMs`, if shorter).
+   * or `stepMs`, if shorter), naming the `slot` fields when there are any.
    */
   async #ask(
     script: string,
     action: LeaseRequest["action"],
     ttlMs: number | null,
-    stepMs: number | null = null,
+    options: { stepMs?: number | null; slot?: SlotFields } = {},
   ): Promise<LeaseResponse> {
+    const stepMs = options.stepMs ?? null;
     const { config, host } = this.#deps;
     const timeoutMs = Math.min(
       config.timeoutMs,
@@ -385,7 +454,11 @@ export class SiteLeaseManager {
       const res = await this.#fetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${config.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ action, ...(ttlMs === null ? {} : { ttlMs: Math.round(ttlMs) }) }),
+        body: JSON.stringify({
+          action,
+          ...(ttlMs === null ? {} : { ttlMs: Math.round(ttlMs) }),
+          ...options.slot,
+        }),
         signal: abort.signal,
       });
       if (!res.ok) {
@@ -402,13 +475,6 @@ export class SiteLeaseManager {
       done.abort();
     }
   }
-}
-
-/** The reason a script shows while another agent holds its lease (or nobody does). */
-export function waitingReason(answer: LeaseResponse): string {
-  return answer.holder === null
-    ? "waiting for the site lease"
-    : `waiting for the site lease (held by ${answer.holder} until ${answer.expiresAt})`;
 }
 
 function errorText(error: unknown): string {

@@ -37,7 +37,8 @@ const MINE: LeaseResponse = {
 /** A collector that answers lease requests with `answer` (an Error: no answer) after `delayMs`. */
 class FakeCollector {
   answer: LeaseResponse | Error = OTHER;
-  requests: { url: string; action: string; ttlMs?: number }[] = [];
+  requests: { url: string; action: string; ttlMs?: number; replicas?: number; replica?: number }[] =
+    [];
   delayMs = 0;
   /** Requests not answered yet, and the most there were at once. */
   inFlight = 0;
@@ -253,4 +254,151 @@ Deno.test("a holder whose collector stops answering kills a script ignoring SIGT
   await until("the script stopped", () => h.status().state === "stopped", 10_000);
   const after = Date.now() - h.collector.lastHeldSentAt;
   assert.ok(after < 3000, `killed ${after} ms after the last granted request`);
+});
+
+// --- replicas ----------------------------------------------------------------
+
+/** A slot answer: this agent holds `replica` of 3, ws-07 holds slot 0. */
+const slot = (replica: number): LeaseResponse => ({
+  ...MINE,
+  replica,
+  replicas: 3,
+  holders: ["BFI4/ws-07", ...[1, 2].map((i) => i === replica ? "BFI4/ws-01" : null)],
+});
+
+/**
+ * Applies a site singleton (with replicas = 3 unless `replicas` says otherwise) whose copies
+ * write their starts to a file; `starts()` reads them.
+ */
+async function sharded(
+  h: Awaited<ReturnType<typeof harness>>,
+  options: { replicas?: number } = { replicas: 3 },
+) {
+  const records = await tempDir();
+  const file = join(records.path, "starts.txt");
+  await h.apply({
+    report: testScript("report", denoFixture("replica.ts", file), {
+      singleton: "site",
+      ...options,
+      stopTimeoutMs: 200,
+    }),
+  });
+  return {
+    /** `SCRIPTMON_REPLICA SCRIPTMON_REPLICAS` of each start so far. */
+    async starts(): Promise<string[]> {
+      return (await Deno.readTextFile(file).catch(() => "")).split("\n")
+        .filter((line) => line.startsWith("start "))
+        .map((line) => line.split(" ").slice(3).join(" "));
+    },
+    [Symbol.asyncDispose]: () => records[Symbol.asyncDispose](),
+  };
+}
+
+Deno.test("with replicas the agent asks for a slot, renews it by name and starts its copy with SCRIPTMON_REPLICA and SCRIPTMON_REPLICAS", async () => {
+  await using h = await harness();
+  h.collector.answer = slot(1);
+  await using copies = await sharded(h);
+  h.leases.start();
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  assert.deepEqual(await copies.starts(), ["1 3"]);
+  await until("a renewal", () => h.collector.requests.some((r) => r.action === "renew"));
+  const [acquire, renew] = h.collector.requests;
+  assert.deepEqual(acquire, {
+    url: "http://127.0.0.1:9/api/v1/leases/report?host=ws-01",
+    action: "acquire",
+    ttlMs: 1500,
+    replicas: 3,
+  });
+  assert.deepEqual([renew.action, renew.replicas, renew.replica], ["renew", 3, 1]);
+  assert.deepEqual(h.status().singleton, {
+    scope: "site",
+    here: true,
+    holder: "BFI4/ws-01, replica 1 of 3, 2 of 3 slots held",
+  });
+  assert.deepEqual(
+    h.leases.status().map((s) => [s.held, s.replica, s.replicas]),
+    [[true, 1, 3]],
+  );
+});
+
+Deno.test("a script without replicas asks as before and starts without SCRIPTMON_REPLICA", async () => {
+  await using h = await harness();
+  h.collector.answer = MINE;
+  await using copies = await sharded(h, {});
+  h.leases.start();
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  assert.deepEqual(await copies.starts(), ["- -"]);
+  assert.deepEqual(Object.keys(h.collector.requests[0]), ["url", "action", "ttlMs"]);
+  assert.equal(h.status().singleton?.holder, "BFI4/ws-01");
+});
+
+Deno.test("a copy whose slot changes is restarted with the new SCRIPTMON_REPLICA", async () => {
+  await using h = await harness();
+  h.collector.answer = slot(1);
+  await using copies = await sharded(h);
+  h.leases.start();
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  h.collector.answer = slot(2);
+  await until("the second start", async () => (await copies.starts()).length === 2, 5000);
+  assert.deepEqual(await copies.starts(), ["1 3", "2 3"]);
+  assert.equal(h.status().state, "running");
+});
+
+Deno.test("without a slot the copy stays stopped naming the holders, and the agent keeps asking until one frees", async () => {
+  await using h = await harness();
+  const full: LeaseResponse = {
+    ...OTHER,
+    replica: null,
+    replicas: 3,
+    holders: ["BFI4/ws-07", "BFI4/ws-08", "BFI4/ws-09"],
+  };
+  h.collector.answer = full;
+  await using copies = await sharded(h);
+  h.leases.start();
+  await until("three acquires", () => h.collector.requests.length >= 3);
+  assert.ok(h.collector.requests.every((r) => r.action === "acquire" && !("replica" in r)));
+  assert.equal(h.status().state, "stopped");
+  assert.equal(
+    h.status().reason,
+    "waiting for a site lease slot (3 of 3 held: BFI4/ws-07, BFI4/ws-08, BFI4/ws-09; " +
+      "the first until 2026-05-01T12:00:15.000Z)",
+  );
+  assert.equal(
+    h.status().singleton?.holder,
+    "BFI4/ws-07 (replica 0), BFI4/ws-08 (replica 1), BFI4/ws-09 (replica 2)",
+  );
+  h.collector.answer = slot(2);
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  assert.deepEqual(await copies.starts(), ["2 3"]);
+});
+
+Deno.test("a copy whose slot is lost is stopped; the slot it gets next starts it with that slot", async () => {
+  await using h = await harness();
+  h.collector.answer = slot(1);
+  await using copies = await sharded(h);
+  h.leases.start();
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  h.collector.answer = {
+    ...OTHER,
+    replica: null,
+    replicas: 3,
+    holders: ["BFI4/ws-07", null, null],
+  };
+  await until("the copy stopped", () => h.status().state === "stopped", 5000);
+  assert.equal(h.leases.status()[0].replica, null);
+  h.collector.answer = slot(0);
+  await until("the second start", async () => (await copies.starts()).length === 2, 5000);
+  assert.deepEqual(await copies.starts(), ["1 3", "0 3"]);
+});
+
+Deno.test("close({ release: true }) names the slot it gives up", async () => {
+  await using h = await harness();
+  h.collector.answer = slot(2);
+  await using copies = await sharded(h);
+  h.leases.start();
+  await until("the copy's start", async () => (await copies.starts()).length === 1);
+  await h.supervisor.shutdown();
+  await h.leases.close({ release: true });
+  const release = h.collector.requests.at(-1)!;
+  assert.deepEqual([release.action, release.replicas, release.replica], ["release", 3, 2]);
 });

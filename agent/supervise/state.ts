@@ -65,6 +65,8 @@ export interface ScriptStatus {
   lastLines: { stream: "out" | "err"; line: string }[];
   /** For a singleton script: its scope and which agent runs it (absent for the others). */
   singleton?: SingletonInfo;
+  /** Outside its `active` hours: what its `off_hours` does then (absent in hours or always). */
+  offHours?: "stop" | "relax" | "run";
 }
 
 /** Where a singleton script runs, as this agent knows it. */

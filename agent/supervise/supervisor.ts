@@ -4,7 +4,9 @@
  * alone), keeps a health monitor beside each script, and answers for all
  * of them. A `singleton = "site"` script is not started here: the site
  * lease manager (`site_lease.ts`) starts and stops it as it gains and loses
- * the lease, and says why it waits with `setWaiting()`.
+ * the lease, and says why it waits with `setWaiting()`. A script with
+ * `active` hours is started and stopped as its calendar opens and closes
+ * (`active_hours.ts`).
  */
 import { getLogger } from "@logtape/logtape";
 import { isDeepStrictEqual } from "node:util";
@@ -16,6 +18,8 @@ import { foldHealth } from "../health/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 import { type RunnerDeps, ScriptRunner } from "./script_runner.ts";
 import type { ScriptStatus, SingletonInfo } from "./state.ts";
+import { ActiveHours, closedReason } from "./active_hours.ts";
+import { offHoursAt } from "../health/off_hours.ts";
 
 /** A request named a script the config does not have. */
 export class UnknownScriptError extends Error {
@@ -56,7 +60,17 @@ export class Supervisor {
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
+    this.#activeHours = new ActiveHours({
+      clock: deps.clock,
+      runners: () => this.runners(),
+      mayRun: (runner) => {
+        const scope = this.singletonOf(runner.config);
+        return scope === null || (this.holders.get(scope)?.(runner.name)?.here ?? false);
+      },
+    });
   }
+
+  #activeHours: ActiveHours;
 
   /**
    * Called when a singleton script's runner is added (not started: its site
@@ -140,6 +154,13 @@ export class Supervisor {
   async #add(script: ResolvedScript): Promise<void> {
     const runner = new ScriptRunner(script, this.#deps);
     const monitor = new HealthMonitor(runner, this.#deps);
+    if (script.active !== undefined) {
+      if (script.active.offHours === "stop") {
+        runner.gate = () => closedReason(script, this.#deps.clock.now());
+      }
+      this.#activeHours.start();
+      this.#activeHours.wake();
+    }
     const scope = this.singletonOf(script);
     if (scope !== null) {
       const waiting = script.enabled ? `waiting for the ${scope} ${CLAIM_WORD[scope]}` : null;
@@ -199,12 +220,13 @@ export class Supervisor {
 
   /** Stops every script (each within its stop_timeout, all at once) and closes logs. */
   async shutdown(): Promise<void> {
+    await this.#activeHours.close();
     await Promise.all([...this.#entries.values()].map((e) => dispose(e, "agent shutting down")));
     this.#entries.clear();
   }
 
   #statusOf(entry: Entry): ScriptStatus {
-    const status = statusOf(entry);
+    const status = statusOf(entry, this.#deps.clock.now());
     const scope = this.singletonOf(entry.runner.config);
     if (scope === null) return status;
     const held = this.holders.get(scope)?.(entry.runner.name) ?? { here: false, holder: null };
@@ -212,12 +234,17 @@ export class Supervisor {
   }
 }
 
-function statusOf({ runner, monitor, waiting }: Entry): ScriptStatus {
+function statusOf({ runner, monitor, waiting }: Entry, now: number): ScriptStatus {
   const checks = monitor.checks();
   const status = runner.status();
+  const offHours = offHoursAt(runner.config, now);
+  // Outside its active hours says more than a lease it would wait for anyway.
+  const closed = status.state === "stopped" ? runner.gate?.() ?? null : null;
   return {
     ...status,
     ...(waiting !== null && status.state === "stopped" ? { reason: waiting } : {}),
+    ...(closed === null ? {} : { reason: closed }),
+    ...(offHours === null ? {} : { offHours }),
     schedule: runner.config.schedule?.cron ?? null,
     health: foldHealth(checks),
     checks,

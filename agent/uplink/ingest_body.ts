@@ -55,6 +55,7 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
         },
       }
       : {}),
+    ...(s.offHours === undefined ? {} : { offHours: s.offHours }),
   };
 }
 

@@ -191,7 +191,18 @@ export function agentRoutes(
     const request = await readBody(c, leaseRequestSchema);
     const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
     const holder = `${site}/${host}`;
-    const options = { site, script, holder, ttlMs: request.ttlMs, now: clock.now() };
+    if (request.replica !== undefined && request.replicas === undefined) {
+      throw new HttpError(400, `replica: expected only with replicas, got ${request.replica}`);
+    }
+    const options = {
+      site,
+      script,
+      holder,
+      ttlMs: request.ttlMs,
+      now: clock.now(),
+      ...(request.replicas === undefined ? {} : { replicas: request.replicas }),
+      ...(request.replica === undefined ? {} : { replica: request.replica }),
+    };
     const answer = request.action === "acquire"
       ? await leases.acquire(options)
       : request.action === "renew"
@@ -203,7 +214,9 @@ export function agentRoutes(
         site,
         script,
         holder,
-        current: answer.holder ?? "nobody",
+        current: answer.holders === undefined
+          ? answer.holder ?? "nobody"
+          : answer.holders.map((h) => h ?? "nobody").join(", "),
       });
     }
     return c.json(answer);

@@ -102,7 +102,7 @@ const FLEET_ROUTES: readonly ApiRoute[] = [
     method: "POST",
     path: "/api/v1/leases/:script",
     summary:
-      "Acquire, renew or release the site lease of a singleton script (expiry by the collector's clock)",
+      "Acquire, renew or release the site lease of a singleton script, or with replicas one of its slots (expiry by the collector's clock)",
     caller: "agent",
     query: [agentHost],
     body: leaseRequestSchema,

@@ -84,6 +84,15 @@ async function fill(store: Store, site: string, host: string): Promise<string> {
     ttlMs: 60_000,
     now: NOW,
   });
+  // A slot of a script with replicas, shared by the site's agents (a key below the script's).
+  await new SiteLeases(store.kv).acquire({
+    site,
+    script: "sharded",
+    holder: `${site}/${host}`,
+    ttlMs: 60_000,
+    now: NOW,
+    replicas: 3,
+  });
   await new SiteDedupe(store.kv).claim({
     site,
     key: `post-${host}`,
@@ -219,7 +228,7 @@ Deno.test("eraseAgent() removes one agent and leaves its site's other agents", (
         counts.token_name,
         counts.outbox,
       ],
-      [1, 4, 1, 1, 1, 1, 1],
+      [1, 4, 2, 1, 1, 1, 1],
     );
   }));
 

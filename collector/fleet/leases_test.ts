@@ -108,6 +108,175 @@ Deno.test("of many agents racing for a free lease, exactly one gets it", () =>
     assert.ok(answers.every((a) => a.holder === winner));
   }));
 
+// --- replicas: N slots, at most one per agent ---------------------------------
+
+const R = { ...A, replicas: 3 };
+const hosts = (n: number) => Array.from({ length: n }, (_, i) => `BFI4/ws-${i}`);
+
+Deno.test("acquire() with replicas hands out the lowest free slot, one per agent, then refuses naming the holders", () =>
+  withLeases(async (leases) => {
+    const answers = [];
+    for (const holder of hosts(4)) answers.push(await leases.acquire({ ...R, holder, now: T0 }));
+    assert.deepEqual(answers.map((a) => [a.held, a.replica]), [
+      [true, 0],
+      [true, 1],
+      [true, 2],
+      [false, null],
+    ]);
+    assert.deepEqual(answers[3], {
+      held: false,
+      holder: "BFI4/ws-0",
+      expiresAt: "2026-05-01T12:00:15.000Z",
+      replica: null,
+      replicas: 3,
+      holders: ["BFI4/ws-0", "BFI4/ws-1", "BFI4/ws-2"],
+    });
+    // Slot 0 is the key of a script with one copy; the others have their own.
+    assert.equal((await leases.get("BFI4", "rates"))?.holder, "BFI4/ws-0");
+    assert.equal((await leases.get("BFI4", "rates", 2))?.holder, "BFI4/ws-2");
+  }));
+
+Deno.test("acquire() with replicas by a holder renews its slot instead of taking a second", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...R, now: T0 });
+    const again = await leases.acquire({ ...R, now: T0 + 5_000 });
+    assert.deepEqual([again.held, again.replica, again.holders], [true, 0, [A.holder, null, null]]);
+    assert.equal(again.expiresAt, "2026-05-01T12:00:20.000Z");
+    assert.equal((await leases.get("BFI4", "rates"))?.acquiredAt, T0);
+  }));
+
+Deno.test("of agents racing for the last free slot, exactly one gets it", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...R, replicas: 2, holder: "BFI4/ws-a", now: T0 });
+    const answers = await Promise.all(
+      hosts(8).map((holder) => leases.acquire({ ...R, replicas: 2, holder, now: T0 })),
+    );
+    const winners = answers.filter((a) => a.held);
+    assert.equal(winners.length, 1);
+    assert.equal(winners[0].replica, 1);
+    assert.ok(
+      answers.every((a) => a.holders?.[1] === winners[0].holder || a.holders === undefined),
+    );
+  }));
+
+Deno.test("one agent's concurrent acquires with replicas take one slot, never two", () =>
+  withLeases(async (leases) => {
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => leases.acquire({ ...R, now: T0 })),
+    );
+    assert.ok(answers.every((a) => a.held && a.replica === 0), JSON.stringify(answers));
+    assert.equal(await leases.get("BFI4", "rates", 1), null);
+    assert.equal(await leases.get("BFI4", "rates", 2), null);
+  }));
+
+Deno.test("many agents racing for three slots: each slot has one holder and no agent two", () =>
+  withLeases(async (leases) => {
+    const answers = await Promise.all(
+      hosts(10).flatMap((holder) => [
+        leases.acquire({ ...R, holder, now: T0 }),
+        leases.acquire({ ...R, holder, now: T0 }),
+      ]),
+    );
+    const held = answers.filter((a) => a.held);
+    const slots = new Map(held.map((a) => [a.replica, a.holder]));
+    assert.deepEqual([...slots.keys()].sort(), [0, 1, 2]);
+    assert.equal(new Set(slots.values()).size, 3, "three different agents");
+    for (const a of held) assert.equal(slots.get(a.replica), a.holder);
+  }));
+
+Deno.test("an expired slot is taken by the next agent asking; its old holder's renewal is refused", () =>
+  withLeases(async (leases) => {
+    for (const holder of hosts(3)) await leases.acquire({ ...R, holder, now: T0 });
+    // ws-0 and ws-2 renew; ws-1 goes quiet.
+    await leases.renew({ ...R, holder: "BFI4/ws-0", replica: 0, now: T0 + 10_000 });
+    await leases.renew({ ...R, holder: "BFI4/ws-2", replica: 2, now: T0 + 10_000 });
+    const early = await leases.acquire({ ...R, holder: "BFI4/ws-3", now: T0 + 14_999 });
+    assert.equal(early.held, false);
+    const taken = await leases.acquire({ ...R, holder: "BFI4/ws-3", now: T0 + 15_000 });
+    assert.deepEqual([taken.held, taken.replica], [true, 1]);
+    const late = await leases.renew({ ...R, holder: "BFI4/ws-1", replica: 1, now: T0 + 15_001 });
+    assert.deepEqual([late.held, late.replica, late.holders], [false, null, [
+      "BFI4/ws-0",
+      "BFI4/ws-3",
+      "BFI4/ws-2",
+    ]]);
+  }));
+
+Deno.test("a holder whose slot expired unclaimed gets the same slot back, not a lower free one", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...R, holder: "BFI4/ws-0", now: T0 });
+    await leases.acquire({ ...R, holder: "BFI4/ws-1", now: T0 + 1 });
+    await leases.release({ ...R, holder: "BFI4/ws-0", replica: 0, now: T0 + 2 });
+    const back = await leases.acquire({ ...R, holder: "BFI4/ws-1", now: T0 + 20_000 });
+    assert.deepEqual([back.held, back.replica], [true, 1]);
+  }));
+
+Deno.test("when replicas shrink, slots from the new count on are neither renewed nor granted", () =>
+  withLeases(async (leases) => {
+    for (const holder of hosts(3)) await leases.acquire({ ...R, holder, now: T0 });
+    const shrunk = { ...R, replicas: 2 };
+    const refused = await leases.renew({ ...shrunk, holder: "BFI4/ws-2", replica: 2, now: T0 + 1 });
+    assert.deepEqual([refused.held, refused.replica, refused.holders], [false, null, [
+      "BFI4/ws-0",
+      "BFI4/ws-1",
+    ]]);
+    // Its acquire finds both remaining slots held.
+    assert.equal(
+      (await leases.acquire({ ...shrunk, holder: "BFI4/ws-2", now: T0 + 2 })).held,
+      false,
+    );
+    assert.equal(
+      (await leases.renew({ ...shrunk, holder: "BFI4/ws-1", replica: 1, now: T0 + 3 })).held,
+      true,
+    );
+  }));
+
+Deno.test("renew() with replicas extends only the named slot of its holder and never takes one", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...R, now: T0 });
+    assert.equal((await leases.renew({ ...R, replica: 1, now: T0 + 1 })).held, false);
+    assert.equal((await leases.renew({ ...B, replicas: 3, replica: 0, now: T0 + 1 })).held, false);
+    assert.equal((await leases.renew({ ...B, replicas: 3, now: T0 + 1 })).held, false);
+    const renewed = await leases.renew({ ...R, replica: 0, now: T0 + 5_000 });
+    assert.deepEqual([renewed.held, renewed.replica, renewed.expiresAt], [
+      true,
+      0,
+      "2026-05-01T12:00:20.000Z",
+    ]);
+    assert.equal(await leases.get("BFI4", "rates", 1), null);
+  }));
+
+Deno.test("release() with replicas frees the holder's slot for the next agent at once", () =>
+  withLeases(async (leases) => {
+    await leases.acquire({ ...R, replicas: 2, now: T0 });
+    await leases.acquire({ ...B, replicas: 2, now: T0 });
+    const released = await leases.release({ ...R, replicas: 2, replica: 0, now: T0 + 1 });
+    assert.deepEqual(released, {
+      held: false,
+      holder: "BFI4/ws-07",
+      expiresAt: "2026-05-01T12:00:15.000Z",
+      replica: null,
+      replicas: 2,
+      holders: [null, "BFI4/ws-07"],
+    });
+    const next = await leases.acquire({ ...A, holder: "BFI4/ws-09", replicas: 2, now: T0 + 2 });
+    assert.deepEqual([next.held, next.replica], [true, 0]);
+  }));
+
+Deno.test("a single lease and slot 0 are one: going from one copy to several keeps the holder", () =>
+  withLeases(async (leases) => {
+    assert.deepEqual(await leases.acquire({ ...A, now: T0 }), {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:15.000Z",
+    });
+    const renewed = await leases.renew({ ...R, replica: 0, now: T0 + 1 });
+    assert.deepEqual([renewed.held, renewed.replica], [true, 0]);
+    // And back: an agent asking for one copy sees slot 0's holder.
+    assert.equal((await leases.acquire({ ...B, now: T0 + 2 })).holder, "BFI4/ws-01");
+    assert.equal((await leases.acquire({ ...B, replicas: 3, now: T0 + 2 })).replica, 1);
+  }));
+
 // --- POST /api/v1/leases/<script> -----------------------------------------
 
 async function withApp(
@@ -163,6 +332,31 @@ Deno.test("POST /api/v1/leases/<script> answers a LeaseResponse for the token's 
       holder: "BFI4/ws-01",
       expiresAt: "2026-05-01T12:00:02.000Z",
     });
+  }));
+
+Deno.test("POST /api/v1/leases/<script> with replicas answers the slot; replica alone is a 400", () =>
+  withApp(async (post, other) => {
+    const first = await post("/api/v1/leases/rates?host=ws-01", {
+      action: "acquire",
+      ttlMs: 2000,
+      replicas: 2,
+    });
+    assert.deepEqual(leaseResponseSchema.parse(await first.json()), {
+      held: true,
+      holder: "BFI4/ws-01",
+      expiresAt: "2026-05-01T12:00:02.000Z",
+      replica: 0,
+      replicas: 2,
+      holders: ["BFI4/ws-01", null],
+    });
+    const second = await post("/api/v1/leases/rates?host=ws-07", {
+      action: "acquire",
+      replicas: 2,
+    }, other);
+    assert.deepEqual((await second.json()).holders, ["BFI4/ws-01", "BFI4/ws-07"]);
+    const bad = await post("/api/v1/leases/rates?host=ws-01", { action: "renew", replica: 1 });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error, "replica: expected only with replicas, got 1");
   }));
 
 Deno.test("an agent token speaks for its first host only", () =>
@@ -243,6 +437,42 @@ Deno.test({
         }),
       ]);
       assert.equal(claims.filter(Boolean).length, 1);
+    } finally {
+      await closePg(kvA);
+      await closePg(kvB);
+    }
+  },
+});
+
+Deno.test({
+  name: "on PostgreSQL agents racing through two replicas for slots get one each, no agent two",
+  ...pgTest,
+  fn: async () => {
+    const [kvA, kvB] = await openPgReplicas();
+    try {
+      const replicas = [new SiteLeases(kvA), new SiteLeases(kvB)];
+      const now = Date.now();
+      const answers = await Promise.all(
+        hosts(6).flatMap((holder, i) => [
+          replicas[i % 2].acquire({ ...R, holder, now }),
+          replicas[(i + 1) % 2].acquire({ ...R, holder, now }),
+        ]),
+      );
+      const held = answers.filter((a) => a.held);
+      const slots = new Map(held.map((a) => [a.replica, a.holder]));
+      assert.deepEqual([...slots.keys()].sort(), [0, 1, 2]);
+      assert.equal(new Set(slots.values()).size, 3, "three different agents");
+      for (const a of held) assert.equal(slots.get(a.replica), a.holder);
+      // A slot whose record expired in the database is taken by the next agent asking.
+      const quick = { ...R, site: "SEA8", replicas: 2, ttlMs: 300 };
+      await replicas[0].acquire({ ...quick, holder: "SEA8/ws-0", now });
+      await replicas[1].acquire({ ...quick, holder: "SEA8/ws-1", ttlMs: 60_000, now });
+      let taken = await replicas[1].acquire({ ...quick, holder: "SEA8/ws-2", now });
+      for (let i = 0; i < 100 && !taken.held; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        taken = await replicas[1].acquire({ ...quick, holder: "SEA8/ws-2", now: Date.now() });
+      }
+      assert.deepEqual([taken.held, taken.replica], [true, 0]);
     } finally {
       await closePg(kvA);
       await closePg(kvB);

@@ -74,7 +74,13 @@ export function scriptConditions(
     ? `killed by ${exit.signal}`
     : `exit code ${exit.code}`;
   const scheduled = summary.schedule !== undefined && summary.schedule !== null;
-  const add = (rule: string, severity: Severity, title: string, text: string, check?: string) => {
+  // Outside its active hours a script is idle ("stop"), watched loosely ("relax": warnings at
+  // most) or not alerted on at all ("run").
+  if (summary.offHours === "run" || summary.offHours === "stop") return out;
+  const add = (rule: string, wanted: Severity, title: string, text: string, check?: string) => {
+    const relaxed = summary.offHours === "relax" && wanted === "critical";
+    const severity = relaxed ? "warning" : wanted;
+    if (relaxed) text += " (Outside its active hours: a warning, not critical.)";
     out.push({
       key: conditionKey(rule, ctx, summary.name, check),
       alert: {

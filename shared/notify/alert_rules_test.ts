@@ -155,3 +155,18 @@ Deno.test("scriptConditions() adds what only the agent knows: the stderr tail, t
   assert.deepEqual(condition.alert.stderrTail, ["Traceback"]);
   assert.equal(condition.alert.link, "http://127.0.0.1:8791/");
 });
+
+Deno.test("outside its active hours a relaxed script alerts as a warning, one run as usual not at all", () => {
+  const crashing = { state: "crash-looping", restarts: 7, lastExit: exitAt(1000, 3) };
+  const [relaxed] = scriptConditions(script("rates", { ...crashing, offHours: "relax" }), ctx);
+  assert.equal(relaxed.alert.severity, "warning");
+  assert.equal(
+    relaxed.alert.text,
+    "7 restarts; last exit code 3. (Outside its active hours: a warning, not critical.)",
+  );
+  assert.deepEqual(scriptConditions(script("rates", { ...crashing, offHours: "run" }), ctx), []);
+  assert.deepEqual(
+    scriptConditions(script("rates", { state: "stopped", offHours: "stop" }), ctx),
+    [],
+  );
+});
