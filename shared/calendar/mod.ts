@@ -15,3 +15,4 @@ export { parseIcsHolidays } from "./ics.ts";
 export type { IcsOptions } from "./ics.ts";
 export { calendarSchema, calendarsSchema, resolveCalendars } from "./config.ts";
 export type { CalendarsConfig } from "./config.ts";
+export { instantAt, wallClock } from "./_zone.ts";

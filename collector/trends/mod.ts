@@ -1,0 +1,53 @@
+/**
+ * Trends and anomalies (issue 18), pure logic: per-script baselines by hour of
+ * week ({@linkcode createBaseline}, {@linkcode addHour}), anomalies against
+ * them ({@linkcode detect}, {@linkcode silence}) and memory climbs projected
+ * to a limit ({@linkcode projectGrowth}). No I/O and no clock: times come in
+ * as ms since the epoch, baselines are plain JSON for the caller to store.
+ *
+ * @module
+ */
+
+export {
+  addHour,
+  type Baseline,
+  BASELINE_WEEKS,
+  baselineFrom,
+  type BaselineOptions,
+  createBaseline,
+  HOURS_PER_WEEK,
+  valueAt,
+} from "./baseline.ts";
+export {
+  detect,
+  type Detection,
+  type DetectOptions,
+  dispersion,
+  MAD_SCALE,
+  MAX_WINDOW_MS,
+  MIN_WEEKS,
+  type Observation,
+  silence,
+  THRESHOLD,
+} from "./detect.ts";
+export {
+  type Floor,
+  FLOORS,
+  isMetric,
+  type Metric,
+  METRIC_NAMES,
+  METRICS,
+  type MetricSpec,
+} from "./metrics.ts";
+export {
+  type Growth,
+  MAX_AHEAD_MS,
+  MAX_AHEAD_SPANS,
+  type MemorySample,
+  MIN_BYTES_PER_HOUR,
+  MIN_R2,
+  MIN_SAMPLES,
+  MIN_SPAN_MS,
+  projectGrowth,
+} from "./predict.ts";
+export { type LocalHour, localHour } from "./local_hour.ts";
