@@ -121,6 +121,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     tokens,
     scriptEnv: (name) => ({
       SCRIPTMON_PING_URL: `http://127.0.0.1:${apiPort}/ping/${encodeURIComponent(name)}`,
+      SCRIPTMON_SCRIPT: name,
     }),
   });
   supervisor.defaultSingleton = options.defaultSingleton;

@@ -10,6 +10,7 @@ import type { KvHandle } from "../shared/kv/handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
+import { TREND_EVERY_MS, TrendWatch } from "./fleet/trend_watch.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./fleet/command_waiters.ts";
 import { AuditLog } from "./audit/trail.ts";
@@ -61,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const store = new Store(options.kv);
   const waiters = new CommandWaiters({ max: config.maxWaiters });
   const caCerts = await readCaCerts(config);
+  const trends = new TrendWatch(options.kv, store);
   const alertsFor = (config: ResolvedCollectorConfig) =>
     new CollectorAlerts({
       kv: options.kv,
@@ -68,6 +70,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       config,
       clock,
       caCerts,
+      anomalies: (now) => trends.conditions(now),
       fence: (op) => leadership.fence(op),
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
@@ -224,6 +227,19 @@ export async function serve(options: ServeOptions): Promise<void> {
     Math.max(1000, Math.min(5000, config.offlineAfterMs / 3)),
   );
   const purgeTimer = setInterval(track(purge), PURGE_EVERY_MS);
+  let watchingTrends = false;
+  const watchTrends = async () => {
+    if (watchingTrends || !leadership.isLeader()) return;
+    watchingTrends = true;
+    try {
+      await trends.pass(clock.now());
+    } catch (error) {
+      log.error("Trend pass failed: {error}", { error });
+    } finally {
+      watchingTrends = false;
+    }
+  };
+  const trendTimer = setInterval(track(watchTrends), TREND_EVERY_MS);
   let uptimeTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const refreshUptime = async () => {
@@ -243,6 +259,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     reloader.close();
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
+    clearInterval(trendTimer);
     stopped = true;
     clearTimeout(uptimeTimer);
   };

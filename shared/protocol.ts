@@ -75,6 +75,12 @@ export const scriptSummarySchema = z.strictObject({
       "Who holds it: `BFI4/ws-07` (site), `ann, pid 4242` (machine); null when none or unknown",
     ),
   }).optional().describe("Where a singleton script runs (absent for the others)"),
+  posted: z.number().int().nonnegative().optional().describe(
+    "Relayed posts attributed to the script since its agent started (absent: none attributed)",
+  ),
+  anomalies: z.literal(false).optional().describe(
+    "False when the script's anomaly alerts are turned off (`anomalies = false`)",
+  ),
   offHours: z.enum(["stop", "relax", "run"]).optional().describe(
     "Outside its active hours: stopped, relaxed (warnings at most) or run as usual with no " +
       "alert (absent in hours, for scripts without active hours and from older agents)",

@@ -55,6 +55,21 @@ Deno.test("a relayed post is delivered once, as sent; the same post again is a d
   });
 });
 
+Deno.test("posts a script names (?script= or X-Scriptmon-Script) are counted for it in status", async () => {
+  await using slack = new Recorder();
+  const script = fixtureScript("rates", "print_hang.ts", "1");
+  await withAgent(slackHook("ops", slack.url()) + script, async (agent, base) => {
+    const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}${path}`, { method: "POST", body, headers }).then((r) => r.body?.cancel());
+    await post("/relay/ops?script=rates", '{"text": "one"}');
+    await post("/relay/ops", '{"text": "two"}', { "x-scriptmon-script": "rates" });
+    await post("/relay/ops", '{"text": "three"}');
+    await post("/relay/ops?script=nobody", '{"text": "four"}');
+    await slack.received(4);
+    assert.equal(agent.supervisor.statusOf("rates").posted, 2);
+  });
+});
+
 Deno.test("three processes relaying the same 500 messages deliver 500", async () => {
   await using slack = new Recorder();
   await withAgent(slackHook("ops", slack.url()), async (agent, base) => {

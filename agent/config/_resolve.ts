@@ -281,6 +281,7 @@ function resolveScript(
     health: resolveHealth(`scripts.${name}`, script, { ...context, cwd }),
     ...(script.singleton === undefined ? {} : { singleton: script.singleton }),
     ...(script.replicas === undefined ? {} : { replicas: script.replicas }),
+    ...(script.anomalies === false ? { anomalies: false as const } : {}),
     ...(activeCalendar === undefined ? {} : {
       active: {
         calendar: activeCalendar,

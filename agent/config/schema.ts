@@ -262,6 +262,8 @@ export const scriptSchema = scriptDefaultsSchema.extend({
   relax_factor: z.number().min(1).max(100).optional(),
   /** A scheduled script skips its runs on these days: `["holidays"]` of its calendar. */
   skip_on: z.array(z.literal("holidays")).min(1).optional(),
+  /** False: the collector raises no anomaly alerts about this script (default true). */
+  anomalies: z.boolean().optional(),
   /** With `singleton = "site"`: this many copies, each on another agent of the site. */
   replicas: z.int().min(1).max(MAX_REPLICAS).optional(),
 }).superRefine((script, ctx) => {

@@ -148,6 +148,8 @@ export interface ResolvedScript {
    * the default. Unset: the agent's default (`"machine"` under `run --at-logon`).
    */
   singleton?: "site" | "machine" | "none";
+  /** `anomalies = false`: the collector raises no anomaly alerts about it. */
+  anomalies?: false;
   /** `active = "<calendar>"`: when it runs, and what happens outside (`off_hours`). */
   active?: ResolvedActive;
   /** `skip_on = ["holidays"]` of a scheduled script: the calendar whose holidays it skips. */

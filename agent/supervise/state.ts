@@ -65,6 +65,10 @@ export interface ScriptStatus {
   lastLines: { stream: "out" | "err"; line: string }[];
   /** For a singleton script: its scope and which agent runs it (absent for the others). */
   singleton?: SingletonInfo;
+  /** Relayed posts attributed to it (`?script=`) since the agent started; absent: none. */
+  posted?: number;
+  /** False when its `anomalies = false`: the collector learns nothing unusual about it. */
+  anomalies?: false;
   /** Outside its `active` hours: what its `off_hours` does then (absent in hours or always). */
   offHours?: "stop" | "relax" | "run";
 }

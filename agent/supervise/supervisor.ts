@@ -71,6 +71,14 @@ export class Supervisor {
   }
 
   #activeHours: ActiveHours;
+  /** Relayed posts attributed to each script since the agent started. */
+  #posted = new Map<string, number>();
+
+  /** Counts one relayed post of `script` (a name that is no script here is not counted). */
+  notePost(script: string): void {
+    if (!this.#entries.has(script)) return;
+    this.#posted.set(script, (this.#posted.get(script) ?? 0) + 1);
+  }
 
   /**
    * Called when a singleton script's runner is added (not started: its site
@@ -226,7 +234,12 @@ export class Supervisor {
   }
 
   #statusOf(entry: Entry): ScriptStatus {
-    const status = statusOf(entry, this.#deps.clock.now());
+    const posted = this.#posted.get(entry.runner.name);
+    const status: ScriptStatus = {
+      ...statusOf(entry, this.#deps.clock.now()),
+      ...(posted === undefined ? {} : { posted }),
+      ...(entry.runner.config.anomalies === false ? { anomalies: false } : {}),
+    };
     const scope = this.singletonOf(entry.runner.config);
     if (scope === null) return status;
     const held = this.holders.get(scope)?.(entry.runner.name) ?? { here: false, holder: null };

@@ -56,6 +56,8 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
       }
       : {}),
     ...(s.offHours === undefined ? {} : { offHours: s.offHours }),
+    ...(s.posted === undefined ? {} : { posted: s.posted }),
+    ...(s.anomalies === false ? { anomalies: false } : {}),
   };
 }
 

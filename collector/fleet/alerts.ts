@@ -73,6 +73,8 @@ export interface CollectorAlertsOptions {
    * lost the leadership cannot overwrite its successor's (see `leader.ts`).
    */
   fence?: (op: Deno.AtomicOperation) => Deno.AtomicOperation;
+  /** Anomaly alerts in force (`trend_watch.ts`), judged with the scripts' own conditions. */
+  anomalies?: (now: number) => Promise<Condition[]>;
 }
 
 interface Saved {
@@ -241,6 +243,11 @@ export class CollectorAlerts implements AlertStats {
       }
       const own = tokensOf.get(agentId(agent.site, agent.host)) ?? [];
       for (const condition of tokenConditions(own, ctx)) current.set(condition.key, condition);
+    }
+    for (const condition of await this.#options.anomalies?.(now) ?? []) {
+      if (!covered.has(agentId(condition.alert.site, condition.alert.host))) {
+        current.set(condition.key, condition);
+      }
     }
     for (const [key, { alert }] of current) {
       const known = this.#firing.get(key);

@@ -7,8 +7,9 @@
  * What goes, per family (the key layouts are in `store.ts` and its modules):
  *
  * - `agent`, `scripts`, `tokens` (the credentials it last reported, never
- *   their values), `event`, `event_time` (scanned: the time comes first in
- *   that key), `transition`, `presence`, `sample`, `rollup`;
+ *   their values), `trend` (what is usual for its scripts), `event`,
+ *   `event_time` (scanned: the time comes first in that key), `transition`,
+ *   `presence`, `sample`, `rollup`;
  * - `command`, `command_pending`, `command_flag`;
  * - `alert` (scanned by the record's site and host) and `alert_open` (by the
  *   site and host inside its condition key `<rule>|<site>|<host>|...`);
@@ -84,6 +85,7 @@ const SITE_HOST_FAMILIES = [
   "command",
   "command_pending",
   "command_flag",
+  "trend",
 ] as const;
 
 /** Collects keys and deletes them in batches; counts per family. */
