@@ -14,6 +14,7 @@ import { ProbeTracker, runProbe } from "./probes.ts";
 import { ResourceTracker, type TreeUsage } from "./resources.ts";
 import { SilenceCheck } from "./silence.ts";
 import { stretchAt } from "./off_hours.ts";
+import { MemoryGrowth } from "./memory_growth.ts";
 import type {
   CheckState,
   HealthEvents,
@@ -41,6 +42,8 @@ export class HealthMonitor {
   #silence: SilenceCheck | null;
   #probes: { probe: ResolvedProbe; tracker: ProbeTracker }[];
   #resources: ResourceTracker;
+  /** The memory's climb toward its limit (scripts with a memory limit). */
+  #growth: MemoryGrowth | null;
   #resourceStates = new Map<string, CheckState>();
   /** The last status reported per heartbeat/silence check (they report changes only). */
   #lastStatus = new Map<string, CheckState["status"]>();
@@ -65,6 +68,10 @@ export class HealthMonitor {
     this.#silence = health.silence ? new SilenceCheck(health.silence, { now }) : null;
     this.#probes = health.probes.map((probe) => ({ probe, tracker: new ProbeTracker(probe) }));
     this.#resources = new ResourceTracker(health.limits ?? { samples: 1 });
+    const limits = health.limits;
+    this.#growth = limits?.memoryWarnBytes !== undefined || limits?.memoryRestartBytes !== undefined
+      ? new MemoryGrowth(limits, now)
+      : null;
     this.#unsubscribe = deps.events.subscribe((e) => {
       if (e.kind !== "state" || e.script !== runner.name) return;
       const at = Date.parse(e.at);
@@ -141,6 +148,12 @@ export class HealthMonitor {
         this.#emit(state, previous?.status ?? "unknown", RESOURCE_ACTION);
       }
     }
+    const growth = this.#growth?.sample(usage.rssBytes, at) ?? null;
+    if (growth !== null) {
+      const previous = this.#resourceStates.get(growth.name)?.status ?? "unknown";
+      this.#resourceStates.set(growth.name, growth);
+      this.#emit(growth, previous, RESOURCE_ACTION);
+    }
     if (result.restart) this.#restart(result.restart.check, result.restart.reason);
   }
 
@@ -157,6 +170,7 @@ export class HealthMonitor {
   #runStarted(at: number): void {
     this.#running = true;
     this.#resources.reset();
+    this.#growth?.reset();
     this.#heartbeat?.runStarted(at);
     this.#silence?.runStarted(at);
     const health = this.#runner.config.health;

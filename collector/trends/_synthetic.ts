@@ -10,21 +10,10 @@
  * @module
  */
 
+import { normal, seeded } from "../../shared/trends/_random.ts";
 import { addHour, type Baseline } from "./baseline.ts";
 import { detect, type Detection, dispersion, silence } from "./detect.ts";
 import { HOUR_MS, type LocalHour, localHour } from "./local_hour.ts";
-
-/** A seeded source of numbers in [0, 1) (mulberry32). */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mixes numbers into one seed. */
 export function mix(...parts: number[]): number {
@@ -34,11 +23,6 @@ export function mix(...parts: number[]): number {
     hash = Math.imul(hash ^ Math.floor(part / 4294967296), 16777619);
   }
   return hash >>> 0;
-}
-
-/** A standard normal draw (Box–Muller). */
-export function normal(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
 
 /** A Poisson draw: by multiplication below 30, by the normal approximation above. */
@@ -193,3 +177,5 @@ export function simulate(options: SimulateOptions): SimulatedAlert[] {
   }
   return alerts;
 }
+
+export { normal, seeded };

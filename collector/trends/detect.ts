@@ -35,7 +35,7 @@ import { formatBytes, formatDuration } from "../../shared/config/mod.ts";
 import { type Baseline, HOURS_PER_WEEK, valueAt } from "./baseline.ts";
 import { type Floor, FLOORS, type Metric, METRICS } from "./metrics.ts";
 import { HOUR_MS, localClock, localHour, WEEKDAY_NAMES } from "./local_hour.ts";
-import { formatSpan, plural } from "./_wording.ts";
+import { formatSpan, plural } from "../../shared/trends/mod.ts";
 
 /** Turns a MAD into a standard deviation's equivalent for normally distributed values. */
 export const MAD_SCALE = 1.4826;

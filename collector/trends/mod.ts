@@ -1,9 +1,10 @@
 /**
  * Trends and anomalies (issue 18), pure logic: per-script baselines by hour of
  * week ({@linkcode createBaseline}, {@linkcode addHour}), anomalies against
- * them ({@linkcode detect}, {@linkcode silence}) and memory climbs projected
- * to a limit ({@linkcode projectGrowth}). No I/O and no clock: times come in
- * as ms since the epoch, baselines are plain JSON for the caller to store.
+ * them ({@linkcode detect}, {@linkcode silence}); memory climbs projected to
+ * a limit are in `shared/trends/` (the agent uses them too). No I/O and no
+ * clock: times come in as ms since the epoch, baselines are plain JSON for the
+ * caller to store.
  *
  * @module
  */
@@ -39,15 +40,4 @@ export {
   METRICS,
   type MetricSpec,
 } from "./metrics.ts";
-export {
-  type Growth,
-  MAX_AHEAD_MS,
-  MAX_AHEAD_SPANS,
-  type MemorySample,
-  MIN_BYTES_PER_HOUR,
-  MIN_R2,
-  MIN_SAMPLES,
-  MIN_SPAN_MS,
-  projectGrowth,
-} from "./predict.ts";
 export { type LocalHour, localHour } from "./local_hour.ts";

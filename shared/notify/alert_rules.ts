@@ -42,7 +42,7 @@ export interface ScriptFacts {
 /** How long a script may wait in backoff before it counts as down. */
 export const DOWN_AFTER_MS = 30_000;
 
-const RESOURCE_CHECKS = new Set(["memory", "cpu"]);
+const RESOURCE_CHECKS = new Set(["memory", "cpu", "memory-growth"]);
 
 /** Whether a check name is one the `unhealthy` rule watches. */
 function isHealthCheck(name: string): boolean {
@@ -142,7 +142,9 @@ export function scriptConditions(
       add(
         "resource",
         check.status === "failing" ? "critical" : "warning",
-        `${summary.name} ${check.name} is high ${where}`,
+        check.name === "memory-growth"
+          ? `${summary.name}'s memory climbs toward its limit ${where}`
+          : `${summary.name} ${check.name} is high ${where}`,
         check.reason,
         check.name,
       );

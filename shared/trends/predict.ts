@@ -12,8 +12,9 @@
  */
 
 import { formatBytes } from "../../shared/config/mod.ts";
-import { HOUR_MS } from "./local_hour.ts";
-import { formatSpan } from "./_wording.ts";
+import { formatSpan } from "./wording.ts";
+
+const HOUR_MS = 3_600_000;
 
 /** A memory sample: when (ms since the epoch) and how much (bytes). */
 export interface MemorySample {

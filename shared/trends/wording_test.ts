@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatCount, formatSpan, plural } from "./_wording.ts";
+import { formatCount, formatSpan, plural } from "./wording.ts";
 
 Deno.test("formatCount() is whole from 10 up and keeps one decimal below", () => {
   assert.deepEqual([0, 1, 7.46, 9.96, 10, 40.4, 123.5].map(formatCount), [
