@@ -249,7 +249,14 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       ...(deps.uptime === undefined ? {} : { uptime: deps.uptime }),
     }),
   );
-  app.route("/api/v1", reportRoutes({ store: deps.store, clock }));
+  app.route(
+    "/api/v1",
+    reportRoutes({
+      store: deps.store,
+      clock,
+      ...(deps.control === undefined ? {} : { outbox: deps.control.outbox }),
+    }),
+  );
   app.route("/api/v1", auditRoutes({ audit }));
   if (deps.control !== undefined) {
     const config = deps.currentConfig ?? (() => deps.config);

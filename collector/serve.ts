@@ -11,6 +11,8 @@ import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
 import { TREND_EVERY_MS, TrendWatch } from "./fleet/trend_watch.ts";
+import { ReportSchedule } from "./fleet/report_schedule.ts";
+import { buildDigest } from "./fleet/digest.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CommandWaiters } from "./fleet/command_waiters.ts";
 import { AuditLog } from "./audit/trail.ts";
@@ -34,6 +36,8 @@ const UPTIME_EVERY_MS = 30_000;
 const SETTLE_MS = 10 * 60_000;
 /** How often the retention purge runs. */
 const PURGE_EVERY_MS = 3_600_000;
+/** How often the leader looks whether a scheduled report is due. */
+const REPORT_EVERY_MS = 60_000;
 
 /** What {@linkcode serve} needs. */
 export interface ServeOptions {
@@ -240,6 +244,23 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const trendTimer = setInterval(track(watchTrends), TREND_EVERY_MS);
+  // Scheduled digests are queued by the leader, to the outbox that delivers (its engine's).
+  const reports = new ReportSchedule({
+    reports: () => current().reports,
+    digest: (period) => buildDigest({ store, outbox: control.outbox }, period),
+    enqueue: (message) => (engine ?? control).outbox.enqueue(message),
+  });
+  let reporting = false;
+  const sendReports = async () => {
+    if (reporting || !leadership.isLeader()) return;
+    reporting = true;
+    try {
+      await reports.pass(clock.now());
+    } finally {
+      reporting = false;
+    }
+  };
+  const reportTimer = setInterval(track(sendReports), REPORT_EVERY_MS);
   let uptimeTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const refreshUptime = async () => {
@@ -260,6 +281,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
     clearInterval(trendTimer);
+    clearInterval(reportTimer);
     stopped = true;
     clearTimeout(uptimeTimer);
   };

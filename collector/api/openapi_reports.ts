@@ -49,6 +49,19 @@ export const REPORT_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: "GET",
+    path: "/api/v1/reports/digest",
+    summary:
+      "A site's (or the fleet's) digest of a window (default the last 24 h): uptime and restarts per script, incidents with durations, anomalies, tokens needing someone, notifications sent and failed",
+    caller: "user",
+    query: [
+      query("site", "This site (a caller limited to several sites must name one)"),
+      ...windowQuery(),
+    ],
+    ok: { json: anyObject },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "GET",
     path: "/api/v1/tokens",
     summary:
       "Every agent's tokens ([tokens.<name>]): state, expiry (stated or predicted), seconds left now, the scripts that use them; never their values",

@@ -15,6 +15,8 @@ import { toXlsx, XLSX_CONTENT_TYPE } from "../http/xlsx.ts";
 import { HttpError } from "../http/http_error.ts";
 import { queryEnum, queryTime } from "../http/request.ts";
 import type { Store } from "../store/store.ts";
+import type { Outbox } from "../../shared/notify/outbox.ts";
+import { buildDigest } from "../fleet/digest.ts";
 import {
   DAY_MS,
   scriptSegments,
@@ -54,9 +56,34 @@ export function queryWindow(
 }
 
 /** The report and history routes, to mount at `/api/v1`. */
-export function reportRoutes(deps: { store: Store; clock: Clock }): Hono<CollectorEnv> {
+export function reportRoutes(
+  deps: { store: Store; clock: Clock; outbox?: Outbox },
+): Hono<CollectorEnv> {
   const { store, clock } = deps;
   const app = new Hono<CollectorEnv>();
+
+  // A site's (or the fleet's) digest of a period: what the reports page and [[reports]] show.
+  app.get("/reports/digest", async (c) => {
+    const window = queryWindow(c, clock.now(), DAY_MS);
+    const scope = siteScope(c);
+    // The fleet's digest is for whom sees every site; one limited to a single site gets that.
+    const site = scope.site ?? (scope.sites?.length === 1 ? scope.sites[0] : undefined);
+    if (site === undefined && scope.sites !== undefined) {
+      throw new HttpError(
+        400,
+        `site: expected one of ${scope.sites.join(", ")} (a digest covers one site), got none`,
+      );
+    }
+    const digest = await buildDigest(
+      { store, ...(deps.outbox === undefined ? {} : { outbox: deps.outbox }) },
+      { ...window, ...(site === undefined ? {} : { site }) },
+    );
+    return c.json({
+      ...digest,
+      since: new Date(digest.since).toISOString(),
+      until: new Date(digest.until).toISOString(),
+    });
+  });
 
   app.get("/reports/uptime", async (c) => {
     const format = queryEnum(c, "format", ["json", "csv", "xlsx"] as const, "json");

@@ -19,6 +19,7 @@ import {
   unknownWebhooks,
 } from "../../shared/notify/policy_schema.ts";
 import { resolveCalendars } from "../../shared/calendar/mod.ts";
+import { type ResolvedReport, resolveReports } from "../fleet/report_schedule.ts";
 import { interpolateTree } from "../../shared/config/interpolate_tree.ts";
 import { readConfigFile } from "../../shared/config/config_file.ts";
 import { findLine, scanKeyLines } from "../../shared/config/toml_lines.ts";
@@ -62,6 +63,8 @@ export interface ResolvedCollectorConfig {
   logLevel: typeof LOG_LEVELS[number];
   webhooks: Record<string, ResolvedWebhook>;
   notify: ResolvedNotifyPolicy;
+  /** `[[reports]]`: digests sent on a schedule. */
+  reports: ResolvedReport[];
 }
 
 /** Options of {@linkcode parseConfig}. */
@@ -180,6 +183,17 @@ function resolveConfig(
   for (const issue of unknownCalendars(config.notify ?? {}, calendars)) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
+  (config.reports ?? []).forEach((report, index) => {
+    report.webhooks.forEach((name, at) => {
+      if (name in webhooks) return;
+      issues.push({
+        path: `reports.${index}.webhooks.${at}`,
+        message: `unknown webhook ${JSON.stringify(name)}; expected one of ${
+          Object.keys(webhooks).join(", ") || "(none configured)"
+        }`,
+      });
+    });
+  });
   return {
     issues,
     config: {
@@ -202,6 +216,7 @@ function resolveConfig(
       logLevel: c.log_level ?? COLLECTOR_DEFAULTS.log_level,
       webhooks,
       notify: resolveNotifyPolicy(config.notify ?? {}, { calendars }),
+      reports: resolveReports(config.reports),
     },
   };
 }

@@ -132,3 +132,16 @@ Deno.test("a Windows path in a double-quoted string is an error saying how to wr
     /^2 collector\.data_dir: .*write 'C:\\scriptmon' /,
   );
 });
+
+Deno.test("[[reports]] are read with their defaults; a bad time or an unknown webhook is refused", async () => {
+  const config = await loadConfig(EXAMPLE, { vars: {} });
+  assert.deepEqual(config.reports.map((r) => [r.name, r.site, r.every, r.atMinutes, r.webhooks]), [
+    ["BFI4-day", "BFI4", "day", 420, ["fleet_ops"]],
+  ]);
+  assert.deepEqual(problems('[[reports]]\nevery = "week"\nat = "7am"\nwebhooks = ["x"]\n'), [
+    '3 reports.0.at: expected a local time like "07:00", got "7am"',
+  ]);
+  assert.deepEqual(problems('[[reports]]\nevery = "week"\nwebhooks = ["nowhere"]\n'), [
+    '3 reports.0.webhooks.0: unknown webhook "nowhere"; expected one of (none configured)',
+  ]);
+});

@@ -8,6 +8,7 @@
  */
 
 import { calendarsSchema } from "../../shared/calendar/mod.ts";
+import { reportSchema } from "../fleet/report_schedule.ts";
 import { z } from "zod";
 import { customIssue as custom, positiveDuration } from "../../shared/config/zod_units.ts";
 import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
@@ -98,6 +99,8 @@ export const collectorConfigSchema = z.strictObject({
   notify: notifyPolicySchema.optional(),
   /** `[calendars.<name>]`: shifts and holidays routes can follow (`calendar = "<name>"`). */
   calendars: calendarsSchema.optional(),
+  /** `[[reports]]`: digests sent on a schedule. */
+  reports: z.array(reportSchema).optional(),
 });
 
 /** The collector's config as written in TOML (all keys optional, durations as strings). */
