@@ -55,6 +55,9 @@ export const scriptSummarySchema = z.strictObject({
     at: iso,
     code: z.number().int().nullable(),
     signal: z.string().max(20).nullable(),
+    runtimeMs: z.number().nonnegative().optional().describe(
+      "How long that run lasted (absent from older agents)",
+    ),
   }).nullable(),
   checks: z.array(z.strictObject({
     name: z.string().max(200),
@@ -75,6 +78,9 @@ export const scriptSummarySchema = z.strictObject({
       "Who holds it: `BFI4/ws-07` (site), `ann, pid 4242` (machine); null when none or unknown",
     ),
   }).optional().describe("Where a singleton script runs (absent for the others)"),
+  pings: z.number().int().nonnegative().optional().describe(
+    "Heartbeat pings since its agent started (absent: never pinged)",
+  ),
   posted: z.number().int().nonnegative().optional().describe(
     "Relayed posts attributed to the script since its agent started (absent: none attributed)",
   ),

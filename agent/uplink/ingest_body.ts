@@ -36,7 +36,12 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
     rssBytes: s.resources ? Math.max(0, s.resources.rssBytes) : null,
     cpuPercent: s.resources?.cpuPercent == null ? null : Math.max(0, s.resources.cpuPercent),
     lastExit: s.lastExit
-      ? { at: s.lastExit.at, code: s.lastExit.code, signal: s.lastExit.signal }
+      ? {
+        at: s.lastExit.at,
+        code: s.lastExit.code,
+        signal: s.lastExit.signal,
+        runtimeMs: Math.max(0, s.lastExit.runtimeMs),
+      }
       : null,
     checks: s.checks.slice(0, 100).map((c) => ({
       name: c.name.slice(0, 200),
@@ -57,6 +62,7 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
       : {}),
     ...(s.offHours === undefined ? {} : { offHours: s.offHours }),
     ...(s.posted === undefined ? {} : { posted: s.posted }),
+    ...(s.heartbeat === null || s.heartbeat.pings === 0 ? {} : { pings: s.heartbeat.pings }),
     ...(s.anomalies === false ? { anomalies: false } : {}),
   };
 }

@@ -5,14 +5,17 @@
  *
  * Every {@linkcode TREND_EVERY_MS} the leader reads each online agent's last
  * report and, per script: the relayed posts attributed to it (`posted`, a
- * counter since its agent started), its restarts (also a counter) and its
- * memory. Each local hour's totals (the largest memory) go into the
- * script's baselines when the hour ends, and that hour is judged against
- * them: posts far fewer than usual, restarts or memory far more. Between
+ * counter since its agent started), its restarts and heartbeat pings (also
+ * counters) and its memory. Each local hour's totals (the largest memory,
+ * the time between pings) go into the script's baselines when the hour
+ * ends, and that hour is judged against them: posts far fewer than usual,
+ * restarts, memory or the time between heartbeats far more. A scheduled
+ * script's run is judged by its length when it ends (`duration`). Between
  * hours, a script that usually posts is judged on the time since its last
  * post ({@linkcode silence}): it is how a script that still runs but is stuck
  * shows itself. An anomaly is a `warning` alert, rule `anomaly`, check
- * `silence`, `messages`, `restarts` or `memory`, through the same policy,
+ * `silence`, `messages`, `restarts`, `memory`, `heartbeat` or `duration`,
+ * through the same policy,
  * silences and routes as every alert; it clears when the next look finds
  * nothing unusual. A script with `anomalies = false` is not judged.
  *
@@ -44,7 +47,10 @@ import type { Store } from "../store/store.ts";
 export const TREND_EVERY_MS = 10 * 60_000;
 
 /** What is judged: silence since the last post, and each whole hour's posts, restarts, memory. */
-export type TrendCheck = "silence" | "messages" | "restarts" | "memory";
+export type TrendCheck = "silence" | "messages" | "restarts" | "memory" | "heartbeat" | "duration";
+
+/** The metrics kept per script. */
+type Kept = "messages" | "restarts" | "memory" | "heartbeat" | "duration";
 
 const log = getLogger(["scriptmon", "collector", "trends"]);
 
@@ -61,9 +67,14 @@ interface TrendRecord {
   restartsHour: number;
   /** This hour's largest RSS (bytes); null when none was reported. */
   memoryHour: number | null;
+  /** The heartbeat pings counter at the last look, and this hour's pings. */
+  pings?: number | null;
+  pingsHour?: number;
+  /** When the last scheduled run seen ended (ISO), so that each run is judged once. */
+  lastRunAt?: string | null;
   /** When a new post was last seen (ms); null: never. */
   lastPostAt: number | null;
-  baselines: Partial<Record<"messages" | "restarts" | "memory", Baseline>>;
+  baselines: Partial<Record<Kept, Baseline>>;
   /** Anomalies in force, by check: the message and since when. */
   anomalies: Partial<Record<TrendCheck, { message: string; since: number }>>;
 }
@@ -159,6 +170,11 @@ export class TrendWatch {
     if (summary.rssBytes !== null) {
       record.memoryHour = Math.max(record.memoryHour ?? 0, summary.rssBytes);
     }
+    if (summary.pings !== undefined) {
+      record.pingsHour = (record.pingsHour ?? 0) + grown(record.pings ?? null, summary.pings);
+      record.pings = summary.pings;
+    }
+    this.#judgeRun(record, summary);
     if (hour !== record.hourStart) this.#closeHour(record, hour);
     this.#judgeSilence(record, now);
     return record;
@@ -169,7 +185,7 @@ export class TrendWatch {
     const window = { from: record.hourStart, to: next };
     // A gap of hours (the collector or the agent away) is not one hour's total.
     const whole = next - record.hourStart <= 2 * 3_600_000;
-    const judge = (metric: "messages" | "restarts" | "memory", value: number, judged = whole) => {
+    const judge = (metric: Kept, value: number, judged = whole) => {
       const baseline = record.baselines[metric] ??= createBaseline({
         metric,
         timezone: this.#timezone,
@@ -186,10 +202,35 @@ export class TrendWatch {
     }
     judge("restarts", record.restartsHour);
     if (record.memoryHour !== null) judge("memory", record.memoryHour);
+    // Pings in the hour as the time between them; an hour without any is the heartbeat check's.
+    if ((record.pingsHour ?? 0) > 0) {
+      judge("heartbeat", (next - record.hourStart) / record.pingsHour!);
+    }
+    record.pingsHour = 0;
     record.hourStart = next;
     record.postedHour = 0;
     record.restartsHour = 0;
     record.memoryHour = null;
+  }
+
+  /** A scheduled run that ended since the last look, judged by its length against the usual. */
+  #judgeRun(record: TrendRecord, summary: ScriptSummary): void {
+    const exit = summary.lastExit;
+    if (!summary.schedule || exit?.runtimeMs === undefined) return;
+    if (record.lastRunAt === exit.at) return;
+    const first = record.lastRunAt === undefined || record.lastRunAt === null;
+    record.lastRunAt = exit.at;
+    // The first run seen may be any old one: it only starts the record.
+    if (first) return;
+    const startedAt = Date.parse(exit.at) - exit.runtimeMs;
+    const hour = localHour(this.#timezone, startedAt).start;
+    const baseline = record.baselines.duration ??= createBaseline({
+      metric: "duration",
+      timezone: this.#timezone,
+    });
+    const window = { from: hour, to: hour + 3_600_000, value: exit.runtimeMs };
+    this.#setAnomaly(record, "duration", detect(baseline, window), Date.parse(exit.at));
+    addHour(baseline, hour, exit.runtimeMs);
   }
 
   /** A script that usually posts by now and has not: judged on every look. */

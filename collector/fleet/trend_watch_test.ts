@@ -14,6 +14,8 @@ class Fleet {
   rssBytes = 100_000_000;
   anomalies: false | undefined = undefined;
   online = true;
+  /** A scheduled script's last run: when it ended and how long it took. */
+  lastRun: { at: number; runtimeMs: number } | null = null;
   listScripts = (): Promise<AgentScripts[]> => {
     const summary: ScriptSummary = {
       name: "rates",
@@ -25,7 +27,13 @@ class Fleet {
       restarts: this.restarts,
       rssBytes: this.rssBytes,
       cpuPercent: 1,
-      lastExit: null,
+      lastExit: this.lastRun === null ? null : {
+        at: new Date(this.lastRun.at).toISOString(),
+        code: 0,
+        signal: null,
+        runtimeMs: this.lastRun.runtimeMs,
+      },
+      ...(this.lastRun === null ? {} : { schedule: "0 7 * * *" }),
       checks: [],
       reason: null,
       posted: this.posted,
@@ -143,4 +151,29 @@ Deno.test("nothing is unusual before four weeks of history, and a new watch read
   } finally {
     kv.close();
   }
+});
+
+Deno.test("a scheduled run far longer than usual for its hour is an anomaly when it ends", async () => {
+  await withWatch(async (watch, fleet) => {
+    // Every day at 07:00 a run of about 3 minutes.
+    const runs = (at: number) => {
+      const date = new Date(at);
+      if (date.getUTCHours() === 7 && date.getUTCMinutes() === 10) {
+        fleet.lastRun = { at, runtimeMs: 180_000 + (date.getUTCDate() % 3) * 10_000 };
+      }
+      return 0;
+    };
+    let at = await run(watch, fleet, START, START + 5 * 7 * 24 * H, runs);
+    assert.deepEqual(await watch.conditions(at), []);
+    at = await run(watch, fleet, at, at + 7 * H, runs);
+    // Monday of week six: the run ends at 07:30 after 25 minutes.
+    fleet.lastRun = { at: at + 30 * 60_000, runtimeMs: 25 * 60_000 };
+    await watch.pass(at + 40 * 60_000);
+    const [condition] = await watch.conditions(at);
+    assert.equal(condition?.alert.check, "duration");
+    assert.match(
+      condition.alert.text,
+      /^rates ran for 25m; usually 3m( \d+s)? ± [\d.]+s on Mondays at 07:00\.$/,
+    );
+  });
 });
