@@ -90,8 +90,8 @@ export function resolveCalendars(
         const why = error instanceof Deno.errors.NotFound
           ? `no such file ${JSON.stringify(path)}`
           : (error as Error).message;
+        // Kept without the file's holidays, so that keys naming it do not also fail.
         issues.push({ path: `calendars.${name}.holidays_file`, message: why });
-        continue;
       }
     }
     const spans: WeeklySpan[] = (written.hours ?? [ALL_DAY]).map(parseSpans);

@@ -56,7 +56,7 @@ Deno.test("resolveCalendars() names the key and the file's line of a holidays fi
       missing: { holidays_file: "nowhere.ics" },
     });
     const { calendars, issues } = resolveCalendars(config, { base: dir });
-    assert.deepEqual([...calendars.keys()], []);
+    assert.deepEqual([...calendars.keys()], ["broken", "missing"], "kept for keys naming them");
     assert.deepEqual(issues.map((i) => i.path), [
       "calendars.broken.holidays_file",
       "calendars.missing.holidays_file",
