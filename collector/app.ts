@@ -271,6 +271,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       store: deps.store,
       clock,
       ...(deps.control === undefined ? {} : {
+        outbox: deps.control.outbox,
         alerting: pagesAlerting(deps.control, {
           silences: () => current().notify.silences,
           now: () => clock.now(),

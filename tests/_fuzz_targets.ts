@@ -311,6 +311,7 @@ const PAGES = [
   "/alerts",
   "/notifications",
   "/export",
+  "/reports",
   "/audit",
   "/static/{name}",
   "/static/app.css",
@@ -323,7 +324,7 @@ function pageRequest(rng: Rng, ctx: FuzzContext): FuzzRequest {
     target: "page",
     method: rng.chance(0.9) ? "GET" : rng.pick(METHODS),
     url: ctx.collector + fillPath(rng, ctx, rng.pick(PAGES)) +
-      junkQuery(rng, ["next", "fragment", "site", "q", "state"]),
+      junkQuery(rng, ["next", "fragment", "site", "q", "state", "from", "to"]),
     headers: {
       ...collectorAuth(rng, ctx, "api"),
       ...(rng.chance(0.5) ? { accept: "text/html" } : {}),

@@ -141,7 +141,7 @@ Deno.test("the silences of a principal of some sites must name one of them; it s
 Deno.test("the pages of a user of one site show nothing of another", async () => {
   await withAccess(async (f) => {
     await seed(f);
-    for (const path of ["/", "/alerts", "/export", "/notifications"]) {
+    for (const path of ["/", "/alerts", "/export", "/notifications", "/reports"]) {
       const res = await f.request("wrong", "cookie", path);
       const html = await res.text();
       assert.equal(res.status, 200, path);

@@ -90,6 +90,10 @@ const TABLE: Record<string, Case> = {
     cookie: READ_SITE,
   },
   "GET /api/v1/reports/uptime": { request: get("/api/v1/reports/uptime"), cookie: READ },
+  "GET /api/v1/reports/digest": {
+    request: get(`/api/v1/reports/digest?site=${SITE}`),
+    cookie: READ_SITE,
+  },
   "GET /api/v1/agents/:site/:host/scripts/:name/history": {
     request: get(`${SCRIPT_PATH}/history`),
     cookie: READ_SITE,
@@ -132,6 +136,7 @@ const TABLE: Record<string, Case> = {
   "GET /alerts": { request: get("/alerts"), cookie: PAGE, token: PAGE_BY_TOKEN },
   "GET /notifications": { request: get("/notifications"), cookie: PAGE, token: PAGE_BY_TOKEN },
   "GET /export": { request: get("/export"), cookie: PAGE, token: PAGE_BY_TOKEN },
+  "GET /reports": { request: get("/reports"), cookie: PAGE, token: PAGE_BY_TOKEN },
   "GET /audit": {
     request: get("/audit"),
     cookie: [303, 401, 403, 403, 200, 403],

@@ -360,3 +360,149 @@ Deno.test("the uptime report downloads as an Excel workbook, one row per script"
       await Deno.remove(dir, { recursive: true });
     }
   }));
+
+/** `BFI4/ws-01`: `rates` down 10 minutes yesterday (an incident), `steady` up throughout. */
+async function seedReport(f: Parameters<Parameters<typeof withWeb>[0]>[0]): Promise<void> {
+  f.clock.set(Date.parse("2026-12-05T15:00:00Z"));
+  const change = (seq: number, script: string, at: string, state: string, from: string) => ({
+    seq,
+    at: `2026-12-04T${at}:00.000Z`,
+    kind: "state",
+    script,
+    data: { state, from },
+  });
+  await f.ingest({
+    host: "ws-01",
+    scripts: [script("rates"), script("steady")],
+    events: [
+      change(1, "rates", "00:00", "running", "starting"),
+      change(2, "steady", "00:00", "running", "starting"),
+      change(3, "rates", "12:00", "backoff", "running"),
+      change(4, "rates", "12:10", "running", "backoff"),
+    ],
+  });
+  const down = {
+    rule: "script-down",
+    key: "script-down|BFI4|ws-01|rates|",
+    severity: "critical" as const,
+    site: "BFI4",
+    host: "ws-01",
+    script: "rates",
+    check: null,
+    title: `rates is down on ws-01 ${HOSTILE}`,
+  };
+  await f.store.alerts.open({ ...down, firedAt: "2026-12-04T12:00:00.000Z" });
+  await f.store.alerts.resolve(down.key, "2026-12-04T12:10:00.000Z");
+  await f.store.alerts.open({
+    ...down,
+    rule: "crash-looping",
+    key: "crash-looping|BFI4|ws-01|steady|",
+    script: "steady",
+    title: "steady is crash-looping on ws-01",
+    firedAt: "2026-12-05T14:00:00.000Z",
+  });
+}
+
+Deno.test("the reports page shows a site's day: uptime bars worst first, the incident and how long it lasted, downloads of that day", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await seedReport(f);
+    const vera = await f.signIn("vera");
+    const res = await vera.request("/reports?site=BFI4&from=2026-12-04&to=2026-12-04");
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    noHostileMarkup(html);
+    assert.match(html, /<a href="\/reports"[^>]*aria-current="page">Reports<\/a>/);
+    assert.match(html, /<a [^>]*aria-current="page"[^>]*>Yesterday<\/a>/);
+    // The bars: the script that was down first, with its down part drawn.
+    const bars = html.slice(
+      html.indexOf('id="uptime-bars"'),
+      html.indexOf("</table>", html.indexOf('id="uptime-bars"')),
+    );
+    assert.deepEqual([...bars.matchAll(/data-script="(\w+)"/g)].map((m) => m[1]), [
+      "rates",
+      "steady",
+    ]);
+    assert.match(bars, /aria-label="99\.30 % up"/);
+    assert.match(bars, /class="u-down"/);
+    // The incident: its title escaped, resolved, lasted 10 minutes; yesterday shows no open one.
+    const incidents = html.slice(html.indexOf('id="incidents"'));
+    assert.ok(incidents.includes(`rates is down on ws-01 ${ESCAPED}`));
+    assert.match(incidents, /<td class="num">10m<\/td>/);
+    assert.ok(!html.includes('class="badge bad">still open'));
+    // Downloads of the same site and day.
+    const period =
+      "site=BFI4&amp;since=2026-12-04T00%3A00%3A00.000Z&amp;until=2026-12-05T00%3A00%3A00.000Z";
+    assert.ok(html.includes(`href="/api/v1/reports/uptime?format=csv&amp;${period}"`));
+    assert.ok(html.includes(`href="/api/v1/reports/uptime?format=xlsx&amp;${period}"`));
+    assert.ok(html.includes(`href="/api/v1/reports/digest?${period}"`));
+    const csv = await vera.request(
+      `/api/v1/reports/uptime?format=csv&${period.replaceAll("&amp;", "&")}`,
+    );
+    assert.equal(csv.status, 200);
+    assert.match(await csv.text(), /^BFI4,ws-01,rates,99\.306,/m);
+
+    // Up to now: the crash loop of today is still open, an hour so far.
+    const today = await (await vera.request("/reports?site=BFI4&from=2026-12-04&to=2026-12-05"))
+      .text();
+    assert.match(today, /up to 15:00 UTC/);
+    const open = today.slice(today.indexOf("steady is crash-looping"));
+    assert.match(
+      open,
+      /^[^]*?<strong class="badge bad">still open<\/strong><\/td><td class="num">1h<\/td>/,
+    );
+  }));
+
+Deno.test("the reports page of a user of some sites reports on theirs only; another site is refused", () =>
+  withWeb(async (f) => {
+    await f.addUser("sally", "viewer", ["DEN1"]);
+    await f.addUser("sam", "viewer", ["SEA8", "DEN1"]);
+    await seedReport(f);
+    await f.ingest({ site: "DEN1", host: "ws-9", scripts: [script("labels")] });
+    const sally = await f.signIn("sally");
+    const own = await (await sally.request("/reports")).text();
+    assert.ok(!own.includes("BFI4"), "nothing of BFI4");
+    assert.ok(!own.includes("All sites"), "no fleet report for a user of one site");
+    assert.match(own, /data-script="labels"/);
+    const refused = await sally.request("/reports?site=BFI4");
+    assert.equal(refused.status, 403);
+    assert.match((await refused.json()).error, /User "sally" may not see site "BFI4"/);
+    // Several sites but not all: one at a time, their first unless they pick another.
+    const sam = await (await (await f.signIn("sam")).request("/reports")).text();
+    assert.ok(!sam.includes("All sites"));
+    assert.match(
+      sam,
+      /<option [^>]*value="SEA8" selected>SEA8<\/option><option [^>]*value="DEN1"\s*>/,
+    );
+  }));
+
+Deno.test("the reports page says what is wrong with a period, with a 400 and the form to put it right", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    await seedReport(f);
+    const vera = await f.signIn("vera");
+    for (
+      const [query, message] of [
+        ["from=2026-12-04&to=2026-12-01", /to: expected a day on or after from \(2026-12-04\)/],
+        ["from=yesterday&to=2026-12-01", /from: expected a day like &quot;2026-12-01&quot;/],
+        ["from=2026-12-04&to=2027-01-01", /to: expected a day up to today \(2026-12-05, UTC\)/],
+      ] as const
+    ) {
+      const res = await vera.request(`/reports?${query}`, { headers: { accept: "text/html" } });
+      assert.equal(res.status, 400, query);
+      const html = await res.text();
+      assert.match(html, new RegExp(`<p class="error" role="alert">${message.source}`), query);
+      assert.match(html, /id="report-form"/, query);
+      assert.ok(!html.includes('id="uptime-bars"'), query);
+    }
+  }));
+
+Deno.test("the reports page draws at most 30 bars, the worst, and counts the rest", () =>
+  withWeb(async (f) => {
+    await f.addUser("vera", "viewer");
+    const names = Array.from({ length: 33 }, (_, i) => `job_${String(i).padStart(2, "0")}`);
+    await f.ingest({ host: "ws-01", scripts: names.map((name) => script(name)) });
+    const html = await (await (await f.signIn("vera")).request("/reports")).text();
+    assert.equal(html.match(/<tr data-script=/g)?.length, 30);
+    assert.match(html, /id="more-scripts">and 3 more scripts \(all of them in the downloads\)</);
+  }));

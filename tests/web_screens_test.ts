@@ -3,9 +3,10 @@
  * collector and real agents, in light and dark, saved to `test-artifacts/`
  * (`screen-<page>-<scheme>.png`): the fleet page's tiles (history strip,
  * uptime, quiet zeros, folded disabled scripts), a crash-looping script's
- * page (its incident), the alerts page (episodes) and the wall. Each page
- * is checked for what a person would look for, and for no failed request
- * (the favicon included), and the fleet page for a phone's width.
+ * page (its incident), the alerts page (episodes), the reports page
+ * (uptime bars, incidents, downloads) and the wall. Each page is checked
+ * for what a person would look for, and for no failed request (the favicon
+ * included), and the fleet page for a phone's width.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -31,7 +32,8 @@ async function shoot(page: Page, name: string): Promise<void> {
 }
 
 Deno.test({
-  name: "in Chromium: the fleet, script, alerts and wall pages read at a glance, light and dark",
+  name:
+    "in Chromium: the fleet, script, alerts, reports and wall pages read at a glance, light and dark",
   ignore: !present,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -122,6 +124,27 @@ Deno.test({
     await page.waitForSelector("#notifications");
     await shoot(page, "notifications");
 
+    // Reports: this week's digest; the crash loop an incident still open, its bar the first, and
+    // the downloads of the same period answer.
+    await page.goto(`${base}reports`);
+    assert.match(
+      await page.locator("#incidents").textContent() ?? "",
+      /flaky is crash-looping.*still open/s,
+    );
+    assert.equal(
+      await page.locator("#uptime-bars tbody tr").first().getAttribute("data-script"),
+      "flaky",
+      "the worst uptime first",
+    );
+    assert.match(await page.locator("#uptime-all").textContent() ?? "", /^\d+\.\d\d %$/);
+    for (const link of await page.locator("#downloads a").all()) {
+      const href = await link.getAttribute("href") ?? "";
+      assert.match(href, /since=\d{4}-\d\d-\d\dT00%3A00%3A00\.000Z&until=/);
+      const res = await page.request.get(new URL(href, base).href);
+      assert.equal(res.status(), 200, href);
+    }
+    await shoot(page, "reports");
+
     // The wall: no session needed; the problem big, read from across a room.
     const wall = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     wall.on("response", (res) => {
@@ -142,7 +165,7 @@ Deno.test({
 
     // A phone's width: every page fits it (wide tables scroll inside themselves).
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const path of ["", "scripts/FC1/ws-1/flaky", "alerts", "notifications"]) {
+    for (const path of ["", "scripts/FC1/ws-1/flaky", "alerts", "notifications", "reports"]) {
       await page.goto(`${base}${path}`);
       const wider = await page.evaluate<number>(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth",
@@ -151,6 +174,11 @@ Deno.test({
     }
     await page.goto(`${base}alerts`);
     await page.screenshot({ path: new URL("screen-alerts-phone.png", ARTIFACTS).pathname });
+    await page.goto(`${base}reports`);
+    await page.screenshot({
+      path: new URL("screen-reports-phone.png", ARTIFACTS).pathname,
+      fullPage: true,
+    });
 
     // Times on the reader's clock: a reader in India sees 10:00 UTC as 15:30, and the filter
     // they submit goes back to the server in UTC.

@@ -20,6 +20,7 @@ const WEB_UI = [
   "GET /alerts",
   "GET /notifications",
   "GET /export",
+  "GET /reports",
   "GET /audit",
   "GET /scripts/:site/:host/:script",
   "GET /scripts/:site/:host/:script/log",

@@ -183,6 +183,18 @@ function resolveConfig(
   for (const issue of unknownCalendars(config.notify ?? {}, calendars)) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
+  const reportNames = new Set<string>();
+  resolveReports(config.reports).forEach((report, index) => {
+    if (reportNames.has(report.name)) {
+      issues.push({
+        path: `reports.${index}.name`,
+        message: `expected a name no other report has (it keys what was sent), got ${
+          JSON.stringify(report.name)
+        }${config.reports![index].name === undefined ? " (the default <site>-<every>)" : ""}`,
+      });
+    }
+    reportNames.add(report.name);
+  });
   (config.reports ?? []).forEach((report, index) => {
     report.webhooks.forEach((name, at) => {
       if (name in webhooks) return;

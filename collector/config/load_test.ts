@@ -145,3 +145,12 @@ Deno.test("[[reports]] are read with their defaults; a bad time or an unknown we
     '3 reports.0.webhooks.0: unknown webhook "nowhere"; expected one of (none configured)',
   ]);
 });
+
+Deno.test("two [[reports]] with one name are refused: the name keys what was sent", () => {
+  const webhook =
+    '[webhooks.ops]\nkind = "slack"\nurl = "https://hooks.slack.com/services/T/B/x"\n';
+  const report = '[[reports]]\nsite = "BFI4"\nevery = "day"\nwebhooks = ["ops"]\n';
+  assert.deepEqual(problems(webhook + report + report), [
+    '8 reports.1.name: expected a name no other report has (it keys what was sent), got "BFI4-day" (the default <site>-<every>)',
+  ]);
+});

@@ -72,7 +72,7 @@ const MAX_MESSAGES = 100_000;
 
 /** Builds the digest of `[since, until)` for `site` (or every site). */
 export async function buildDigest(
-  deps: { store: Store; outbox?: Outbox },
+  deps: { store: Store; outbox?: Pick<Outbox, "list"> },
   options: { site?: string; since: number; until: number },
 ): Promise<Digest> {
   const { store } = deps;
@@ -119,8 +119,9 @@ export async function buildDigest(
     });
     for (const message of messages) {
       if (Date.parse(message.createdAt) >= options.until) continue;
-      if (site !== undefined && message.payload.type === "alert") {
-        if (message.payload.alert.site !== site) continue;
+      // A site's digest counts the alerts about it (reports and tests name no site).
+      if (site !== undefined) {
+        if (message.payload.type !== "alert" || message.payload.alert.site !== site) continue;
       }
       if (message.state === "sent") notifications.sent++;
       else if (message.state === "failed" || message.state === "dead-lettered") {

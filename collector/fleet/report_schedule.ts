@@ -155,7 +155,8 @@ export class ReportSchedule {
     for (const channel of report.webhooks) {
       await this.#deps.enqueue({
         channel,
-        dedupeKey: `report|${report.name}|${period.until}`,
+        // The outbox dedupes across channels: each webhook's copy has its own key.
+        dedupeKey: `report|${report.name}|${period.until}|${channel}`,
         dedupeWindowMs: DEDUPE_MS,
         payload: {
           type: "alert",

@@ -74,8 +74,8 @@ Deno.test("a due report is queued once per webhook and period, never twice, and 
   await schedule.pass(DIGEST.until + 30_000);
   await schedule.pass(DIGEST.until + 90_000);
   assert.deepEqual(queued.map((m) => [m.channel, m.dedupeKey]), [
-    ["ops", `report|BFI4-day|${DIGEST.until}`],
-    ["mail", `report|BFI4-day|${DIGEST.until}`],
+    ["ops", `report|BFI4-day|${DIGEST.until}|ops`],
+    ["mail", `report|BFI4-day|${DIGEST.until}|mail`],
   ]);
   const payload = queued[0].payload;
   assert.equal(payload.type, "alert");

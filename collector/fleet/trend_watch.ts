@@ -70,6 +70,11 @@ interface TrendRecord {
   /** The heartbeat pings counter at the last look, and this hour's pings. */
   pings?: number | null;
   pingsHour?: number;
+  /**
+   * The hour had a look at which the script was not meant to run (outside its active hours,
+   * stopped, disabled): it says nothing about what is usual, and is not judged.
+   */
+  excluded?: boolean;
   /** When the last scheduled run seen ended (ISO), so that each run is judged once. */
   lastRunAt?: string | null;
   /** When a new post was last seen (ms); null: never. */
@@ -155,7 +160,6 @@ export class TrendWatch {
       baselines: {},
       anomalies: {},
     };
-    if (summary.anomalies === false) return { ...record, anomalies: {} };
     // Counters restart with their agent: a smaller value is a count since then.
     const grown = (before: number | null, after: number) =>
       before === null ? 0 : after >= before ? after - before : after;
@@ -174,17 +178,26 @@ export class TrendWatch {
       record.pingsHour = (record.pingsHour ?? 0) + grown(record.pings ?? null, summary.pings);
       record.pings = summary.pings;
     }
-    this.#judgeRun(record, summary);
+    // Not meant to run now: nothing about it is unusual, and this hour teaches nothing.
+    const idle = summary.anomalies === false || summary.offHours === "stop" ||
+      summary.offHours === "run" || !summary.enabled || summary.state === "stopped";
+    if (idle) record.excluded = true;
+    if (!idle) this.#judgeRun(record, summary);
     if (hour !== record.hourStart) this.#closeHour(record, hour);
-    this.#judgeSilence(record, now);
+    if (idle) {
+      record.anomalies = {};
+      // Silence is counted from when it is meant to run again.
+      record.lastPostAt = now;
+    } else this.#judgeSilence(record, now);
     return record;
   }
 
   /** Puts the hour that ended into the baselines, judges it, and starts `next`. */
   #closeHour(record: TrendRecord, next: number): void {
     const window = { from: record.hourStart, to: next };
-    // A gap of hours (the collector or the agent away) is not one hour's total.
-    const whole = next - record.hourStart <= 2 * 3_600_000;
+    // A gap of hours (the collector or the agent away) is not one hour's total; an hour the
+    // script was not meant to run is not a usual one.
+    const whole = next - record.hourStart === 3_600_000 && !record.excluded;
     const judge = (metric: Kept, value: number, judged = whole) => {
       const baseline = record.baselines[metric] ??= createBaseline({
         metric,
@@ -192,7 +205,7 @@ export class TrendWatch {
       });
       if (judged) this.#setAnomaly(record, metric, detect(baseline, { ...window, value }), next);
       else delete record.anomalies[metric];
-      addHour(baseline, record.hourStart, value);
+      if (whole) addHour(baseline, record.hourStart, value);
     };
     // An hour with no post at all, or one that went silent, is the silence check's to judge:
     // one alert, not two.
@@ -207,6 +220,7 @@ export class TrendWatch {
       judge("heartbeat", (next - record.hourStart) / record.pingsHour!);
     }
     record.pingsHour = 0;
+    record.excluded = false;
     record.hourStart = next;
     record.postedHour = 0;
     record.restartsHour = 0;

@@ -177,3 +177,27 @@ Deno.test("a scheduled run far longer than usual for its hour is an anomaly when
     );
   });
 });
+
+Deno.test("outside its active hours, stopped or disabled, a script is not judged and its hours teach nothing", async () => {
+  await withWatch(async (watch, fleet) => {
+    const usual = (at: number) => busy(at) ? 3 : 0;
+    let at = await run(watch, fleet, START, START + 5 * 7 * 24 * H, usual);
+    at = await run(watch, fleet, at, at + 10 * H, usual);
+    // A holiday: the agent says it is outside its active hours with off_hours = "run".
+    const off = new Fleet();
+    Object.assign(off, fleet);
+    const summaries = fleet.listScripts;
+    fleet.listScripts = async () => {
+      const [entry] = await summaries();
+      return [{
+        ...entry,
+        scripts: entry.scripts.map((s) => ({ ...s, offHours: "run" as const })),
+      }];
+    };
+    at = await run(watch, fleet, at, at + 4 * H, () => 0);
+    assert.deepEqual(await watch.conditions(at), [], "no silence alert outside active hours");
+    fleet.listScripts = summaries;
+    await watch.pass(at);
+    assert.deepEqual(await watch.conditions(at), [], "silence counts from when it runs again");
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * The static files of the script, log, alerts, notifications and export
+ * The static files of the script, log, alerts, notifications, reports and export
  * pages, served at `/static/<name>`: uPlot (vendored by
  * `scripts/vendor.ts`, MIT, see `vendor/uPlot.LICENSE`) and the pages' own
  * script and style. They are imported as text, so `deno compile` embeds

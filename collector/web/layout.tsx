@@ -22,6 +22,7 @@ export const NAV: readonly { href: string; label: string }[] = [
   { href: "/", label: "Fleet" },
   { href: "/alerts", label: "Alerts" },
   { href: "/notifications", label: "Notifications" },
+  { href: "/reports", label: "Reports" },
   { href: "/export", label: "Export" },
 ];
 

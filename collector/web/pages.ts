@@ -1,5 +1,5 @@
 /**
- * The routes of the script, log, alerts, notifications and export pages,
+ * The routes of the script, log, alerts, notifications, reports and export pages,
  * and their static files (`/static/uplot.js` and the like, see
  * `assets.ts`). Mount before `webRoutes()`, whose `/static/:name` answers
  * 404 for names it does not know. Sign-in, CSRF and roles are `auth.ts`'s;
@@ -8,7 +8,7 @@
  * @module
  */
 import { Hono } from "hono";
-import type { ListFilter } from "../../shared/notify/outbox.ts";
+import type { ListFilter, Outbox } from "../../shared/notify/outbox.ts";
 import { isActive, type Silence } from "../../shared/notify/silences.ts";
 import { MESSAGE_STATES, type MessageRecord } from "../../shared/notify/types.ts";
 import { type CollectorEnv, signedIn } from "../auth/authenticate.ts";
@@ -21,6 +21,9 @@ import { scopedMessage } from "../api/alerting_routes.ts";
 import { renderAlertsPage } from "./alerts_page.tsx";
 import { PAGE_ASSETS } from "./assets.ts";
 import { renderExportPage } from "./export_page.tsx";
+import { buildDigest } from "../fleet/digest.ts";
+import { parsePeriod, type ReportPeriod } from "./report_period.ts";
+import { renderReportsPage } from "./reports_page.tsx";
 import { renderLogPage } from "./log_page.tsx";
 import {
   type NotificationFilter,
@@ -59,6 +62,8 @@ export interface PagesDeps {
   clock: Clock;
   /** Absent: no notifications, no silences. */
   alerting?: PagesAlerting;
+  /** The collector's outbox, whose messages the reports page counts; absent: none sent. */
+  outbox?: Outbox;
 }
 
 /** Messages the notifications page shows at most. */
@@ -188,6 +193,48 @@ export function pageRoutes(deps: PagesDeps): Hono<CollectorEnv> {
   app.get("/export", async (c) => {
     const user = signedIn(c);
     return c.html(renderExportPage({ user, sites: await visibleSites(user) }));
+  });
+
+  app.get("/reports", async (c) => {
+    const user = signedIn(c);
+    const now = clock.now();
+    const asked = queryText(c, "site");
+    if (asked !== undefined && !canSeeSite(user, asked)) {
+      throw new HttpError(403, `User "${user.name}" may not see site "${asked}"`);
+    }
+    // The fleet's report is for whom sees every site; anyone else reports on one of theirs.
+    const sites = [...user.sites ?? await visibleSites(user)];
+    const site = asked ?? (user.sites === null ? null : user.sites[0]);
+    if (site === undefined) throw new HttpError(403, `User "${user.name}" may see no site`);
+    if (site !== null && !sites.includes(site)) sites.push(site);
+    const from = queryText(c, "from")?.slice(0, 40);
+    const to = queryText(c, "to")?.slice(0, 40);
+    const page = { user, sites, site, now, notifying: deps.outbox !== undefined };
+    let period: ReportPeriod;
+    try {
+      period = parsePeriod({
+        ...(from === undefined ? {} : { from }),
+        ...(to === undefined ? {} : { to }),
+      }, now);
+    } catch (error) {
+      if (!(error instanceof SyntaxError || error instanceof RangeError)) throw error;
+      // Said on the page, with the form to put it right.
+      return c.html(
+        renderReportsPage({
+          ...page,
+          from: from ?? "",
+          to: to ?? "",
+          digest: null,
+          error: error.message,
+        }),
+        400,
+      );
+    }
+    const digest = await buildDigest(
+      { store, ...(deps.outbox === undefined ? {} : { outbox: deps.outbox }) },
+      { since: period.since, until: period.until, ...(site === null ? {} : { site }) },
+    );
+    return c.html(renderReportsPage({ ...page, from: period.from, to: period.to, digest }));
   });
 
   return app;
