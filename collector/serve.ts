@@ -90,6 +90,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     ttlMs: config.leaderTtlMs,
     clock,
     onGain: async () => {
+      // What another leader judged meanwhile is read again before the first alert pass.
+      trends.forget();
       engine = alertsFor(current());
       await engine.start();
       options.onLeader?.(true);
@@ -244,6 +246,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const trendTimer = setInterval(track(watchTrends), TREND_EVERY_MS);
+  track(watchTrends)();
   // Scheduled digests are queued by the leader, to the outbox that delivers (its engine's).
   const reports = new ReportSchedule({
     reports: () => current().reports,

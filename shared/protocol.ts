@@ -188,6 +188,17 @@ export const ingestRequestSchema = z.strictObject({
  */
 export const AGENT_FEATURES_HEADER = "X-Scriptmon-Features";
 
+/**
+ * Answer header naming what a collector accepts beyond version 1's requests (comma separated).
+ * `script-extras`: a script summary's `posted`, `pings`, `offHours`, `anomalies` and
+ * `lastExit.runtimeMs`; an agent sends them only to a collector that said so, since older
+ * collectors refuse keys they do not know.
+ */
+export const COLLECTOR_FEATURES_HEADER = "X-Scriptmon-Collector-Features";
+
+/** What this collector accepts (see {@linkcode COLLECTOR_FEATURES_HEADER}). */
+export const COLLECTOR_FEATURES = ["script-extras"] as const;
+
 /** Parameters of a `logs` command. */
 export const logsParamsSchema = z.strictObject({
   lines: z.number().int().min(1).max(MAX_LOG_LINES).describe(

@@ -61,7 +61,10 @@ export function resolveConfig(
     agent.data_dir ?? options.defaultDataDir ?? CONFIG_DEFAULTS.agent.data_dir,
   );
   const issues: ResolveIssue[] = [];
-  const resolvedCalendars = resolveCalendars(config.calendars, { base });
+  const resolvedCalendars = resolveCalendars(config.calendars, {
+    base,
+    readText: Deno.readTextFileSync,
+  });
   const calendars = resolvedCalendars.calendars;
   issues.push(...resolvedCalendars.issues);
   const siteCalendar = agent.calendar === undefined ? undefined : calendars.get(agent.calendar);

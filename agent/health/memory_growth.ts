@@ -21,17 +21,22 @@ const KEEP_MS = 6 * 3_600_000;
 
 /** The projection of one script's memory; see the module comment. */
 export class MemoryGrowth {
-  #limit: { bytes: number; key: string };
+  /** The limits set, nearest first. */
+  #limits: { bytes: number; key: string }[];
   #samples: MemorySample[] = [];
   #state: CheckState;
 
-  /** `limits` must set `memoryWarnBytes` or `memoryRestartBytes` (the first one reached counts). */
+  /**
+   * `limits` must set `memoryWarnBytes` or `memoryRestartBytes`; the nearest one above the
+   * memory now is the one projected to.
+   */
   constructor(limits: ResolvedLimits, now: number) {
-    const warn = limits.memoryWarnBytes;
-    this.#limit = warn !== undefined
-      ? { bytes: warn, key: "memory_warn" }
-      : { bytes: limits.memoryRestartBytes!, key: "memory_restart" };
-    this.#state = initialState("memory-growth", now, this.#limit.bytes);
+    this.#limits = [
+      { bytes: limits.memoryWarnBytes, key: "memory_warn" },
+      { bytes: limits.memoryRestartBytes, key: "memory_restart" },
+    ].filter((l): l is { bytes: number; key: string } => l.bytes !== undefined)
+      .sort((a, b) => a.bytes - b.bytes);
+    this.#state = initialState("memory-growth", now, this.#limits[0].bytes);
   }
 
   /** The check's state. */
@@ -50,15 +55,15 @@ export class MemoryGrowth {
     if (last !== undefined && at - last.at < EVERY_MS) return null;
     this.#samples.push({ at, bytes: rssBytes });
     while (this.#samples.length > 0 && this.#samples[0].at < at - KEEP_MS) this.#samples.shift();
-    const growth = rssBytes >= this.#limit.bytes
-      ? null // at the limit already: the memory check itself says so
-      : projectGrowth(this.#samples, this.#limit.bytes, at);
+    // Past every limit: the memory check itself says so.
+    const limit = this.#limits.find((l) => l.bytes > rssBytes);
+    const growth = limit === undefined ? null : projectGrowth(this.#samples, limit.bytes, at);
     const previous = this.#state;
     this.#state = growth === null
       ? nextState(previous, { status: "ok", reason: "no steady climb", at, value: rssBytes })
       : nextState(previous, {
         status: "warning",
-        reason: `${growth.message} (${this.#limit.key})`,
+        reason: `${growth.message} (${limit!.key})`,
         at,
         value: rssBytes,
       });

@@ -35,3 +35,13 @@ Deno.test("flat memory with noise, or a new run, says nothing; memory_warn is th
   growth.reset();
   assert.equal(growth.sample(150 * MB, T0 + 241 * MIN)?.status, "ok", "one sample is no climb");
 });
+
+Deno.test("past memory_warn, the climb is projected to memory_restart", () => {
+  const growth = new MemoryGrowth(
+    { memoryWarnBytes: 200 * MB, memoryRestartBytes: 500 * MB, samples: 3 },
+    T0,
+  );
+  for (let i = 0; i <= 180; i++) growth.sample(250 * MB + i * 0.5 * MB, T0 + i * MIN);
+  assert.equal(growth.state.status, "warning");
+  assert.match(growth.state.reason, /reaches 500 MB in about .* \(memory_restart\)$/);
+});

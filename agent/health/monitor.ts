@@ -182,6 +182,9 @@ export class HealthMonitor {
 
   #runEnded(at: number): void {
     this.#running = false;
+    // A run that ended does not climb any more.
+    this.#growth?.reset();
+    this.#resourceStates.delete("memory-growth");
     const health = this.#runner.config.health;
     this.#report(this.#heartbeat?.runEnded(at) ?? null, health.heartbeat?.action);
     this.#report(this.#silence?.runEnded(at) ?? null, health.silence?.action);

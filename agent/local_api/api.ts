@@ -137,10 +137,10 @@ export function createApi(deps: ApiDeps): Hono {
         contentType,
         c.req.header("idempotency-key"),
       );
+      if (duplicate) return c.json({ id, duplicate: true }, 200);
       // Attributed posts are counted per script: the collector learns what is usual for it.
       const script = c.req.query("script") ?? c.req.header("x-scriptmon-script");
       if (script !== undefined) deps.supervisor.notePost(script);
-      if (duplicate) return c.json({ id, duplicate: true }, 200);
       if (dedupe === "agent") {
         const warning = "the collector could not be reached: deduplicated on this agent only";
         return c.json({ id, dedupe, warning }, 202);

@@ -324,7 +324,10 @@ export class Notifier {
     const agent = this.#deps.info();
     const ctx = { site: agent.site, host: agent.host, link: config.notify.link, now };
     const current = new Map<string, Condition>();
+    /** Scripts outside their active hours (stopped or run unwatched): their alerts are held. */
+    const held = new Set<string>();
     for (const status of supervisor.status()) {
+      if (status.offHours === "stop" || status.offHours === "run") held.add(status.name);
       // The runner holds the script's current config (hot reload replaces it).
       const runner = supervisor.get(status.name);
       const stderr = runner.recentLines.filter((l) => l.stream === "err").slice(-STDERR_LINES)
@@ -340,8 +343,11 @@ export class Notifier {
     const known = tokenFacts(tokenStatus);
     for (const c of tokenConditions(tokens, ctx, known)) current.set(c.key, c);
     for (const [key, condition] of current) this.#policy.observe(key, condition.alert, now);
+    // A script outside its hours did not recover: what fired stays as it was until they open.
+    const kept = new Map<string, Condition>();
     for (const [key, condition] of this.#firing) {
-      if (!current.has(key)) {
+      if (!current.has(key) && held.has(condition.alert.script ?? "")) kept.set(key, condition);
+      else if (!current.has(key)) {
         this.#policy.observe(key, {
           ...condition.alert,
           status: "resolved",
@@ -349,6 +355,7 @@ export class Notifier {
         }, now);
       }
     }
+    for (const [key, condition] of kept) current.set(key, condition);
     const changed = current.size !== this.#firing.size ||
       [...current.keys()].some((k) => !this.#firing.has(k));
     this.#firing = current;

@@ -94,6 +94,8 @@ export class ActiveHours {
   async #run(): Promise<void> {
     const { clock } = this.#deps;
     while (!this.#stop.signal.aborted) {
+      // Before the look: a wake() while it runs (a script added) is not lost.
+      this.#wake = new AbortController();
       const now = clock.now();
       let wakeAt = now + MAX_WAIT_MS;
       for (const runner of this.#deps.runners()) {
@@ -102,24 +104,25 @@ export class ActiveHours {
         const open = active.calendar.isOpen(now);
         const seen = this.#open.get(runner);
         this.#open.set(runner, open);
-        // First sight: the supervisor started it, or its gate kept it stopped.
-        if (seen !== undefined && seen !== open) await this.#changed(runner, open, now);
+        // First sight too: the calendar may have changed since the supervisor added it.
+        if (seen !== open) await this.#changed(runner, open, now, seen !== undefined);
         const next = active.calendar.nextChange(now);
         if (next !== null) wakeAt = Math.min(wakeAt, next);
       }
-      this.#wake = new AbortController();
       const either = AbortSignal.any([this.#stop.signal, this.#wake.signal]);
       await clock.sleep(Math.max(0, wakeAt - clock.now()), either);
     }
   }
 
-  async #changed(runner: ScriptRunner, open: boolean, now: number): Promise<void> {
+  async #changed(runner: ScriptRunner, open: boolean, now: number, said: boolean): Promise<void> {
     const { calendar, offHours } = runner.config.active!;
-    log.info("{script}: {calendar} {change}", {
-      script: runner.name,
-      calendar: calendar.name,
-      change: open ? "opened" : `closed (off_hours = "${offHours}")`,
-    });
+    if (said) {
+      log.info("{script}: {calendar} {change}", {
+        script: runner.name,
+        calendar: calendar.name,
+        change: open ? "opened" : `closed (off_hours = "${offHours}")`,
+      });
+    }
     if (offHours !== "stop") return;
     try {
       if (!open) {

@@ -351,6 +351,8 @@ export class SiteLeaseManager {
         return runner.start();
       });
     } else if (moved) {
+      // Also when it is stopped now (outside its hours, by hand): it starts with the slot it has.
+      runner.runEnv = replicaEnv(runner.config, lease.replica);
       log.warn("The site lease of {script} moved to replica {replica}: restarting it", {
         script: runner.name,
         replica,

@@ -47,6 +47,11 @@ export class FakeCollector {
   waiting = 0;
   /** The features header of the last request. */
   features: string | null = null;
+  /**
+   * What it answers in `X-Scriptmon-Collector-Features`; null: nothing, as an older collector,
+   * which refuses a script summary's newer keys.
+   */
+  collectorFeatures: string | null = null;
   #ackedSeq = 0;
   #pollCommands: Command[] = [];
   #pollWaiters = new Set<() => void>();
@@ -114,6 +119,16 @@ export class FakeCollector {
     }
     if (this.mode === "unavailable") return new Response("down", { status: 503 });
     const body = parsed.data;
+    if (!this.collectorFeatures?.split(",").includes("script-extras")) {
+      const newer = ["offHours", "posted", "pings", "anomalies"];
+      for (const script of body.scripts) {
+        const keys = [
+          ...newer.filter((key) => key in script),
+          ...(script.lastExit !== null && "runtimeMs" in script.lastExit ? ["runtimeMs"] : []),
+        ];
+        if (keys.length > 0) this.invalid.push(`keys an older collector refuses: ${keys}`);
+      }
+    }
     this.requests.push(body);
     for (const event of body.events) {
       this.received.set(event.seq, (this.received.get(event.seq) ?? 0) + 1);
@@ -135,7 +150,12 @@ export class FakeCollector {
       commands: this.queued,
       now: new Date().toISOString(),
     };
-    return Response.json(answer);
+    return Response.json(
+      answer,
+      this.collectorFeatures === null
+        ? {}
+        : { headers: { "x-scriptmon-collector-features": this.collectorFeatures } },
+    );
   }
 
   async #poll(req: Request): Promise<Response> {
@@ -165,11 +185,16 @@ export async function withLinkedAgent(
     mode?: Mode;
     /** The URLs written in `url` (a list), given the fake collector's; default just it. */
     urls?: (url: string) => string[];
+    /** What the fake collector says it accepts; default nothing (an older collector). */
+    collectorFeatures?: string;
+    /** More keys of the one script, `s`. */
+    scriptKeys?: string;
   } = {},
 ) {
   await using dir = await tempDir();
   const collector = new FakeCollector();
   collector.mode = options.mode ?? "ok";
+  collector.collectorFeatures = options.collectorFeatures ?? null;
   collector.start();
   const url = options.urls === undefined
     ? `"${collector.url}"`
@@ -178,7 +203,8 @@ export async function withLinkedAgent(
     `heartbeat_interval = "${options.heartbeat ?? "1s"}"\ntimeout = "2s"\n${
       options.collectorKeys ?? ""
     }\n`;
-  const path = await writeConfig(dir.path, fixtureScript("s", "print_hang.ts", "1"), keys);
+  const script = fixtureScript("s", "print_hang.ts", "1") + (options.scriptKeys ?? "");
+  const path = await writeConfig(dir.path, script, keys);
   const agent = await startAgent({ config: await loadConfig(path), watch: false });
   try {
     assert.ok(agent.collector, "the [collector] table starts a link");

@@ -16,6 +16,7 @@ import { getLogger } from "@logtape/logtape";
 import { z } from "zod";
 import {
   AGENT_FEATURES_HEADER,
+  COLLECTOR_FEATURES_HEADER,
   type CommandAck,
   type IngestRequestInput,
   type IngestResponse,
@@ -27,7 +28,13 @@ import type { AgentInfo, CollectorLinkStatus } from "../local_api/status.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { ResolvedCollectorLink } from "../config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
-import { errorText, fitIngest, toScriptSummary, toTokenSummary } from "./ingest_body.ts";
+import {
+  errorText,
+  fitIngest,
+  toScriptSummary,
+  toTokenSummary,
+  withoutExtras,
+} from "./ingest_body.ts";
 import { redact } from "../../shared/redact.ts";
 import { RemoteCommands } from "./remote_commands.ts";
 import { Spool } from "./spool.ts";
@@ -74,6 +81,8 @@ export class CollectorLink {
   #clock: Clock;
   #random: () => number;
   #spool: Spool | null = null;
+  /** The collector said it takes a summary's newer keys (`script-extras`); until then, not sent. */
+  #extras = false;
   #stop = new AbortController();
   #wake = new AbortController();
   /** What the idle wait may be woken for: new events (when connected), a trim (always). */
@@ -253,7 +262,10 @@ export class CollectorLink {
           // Also when empty: the collector forgets tokens taken out of the config.
           tokens,
         }),
-        supervisor.status().slice(0, 1000).map(toScriptSummary),
+        supervisor.status().slice(0, 1000).map((status) => {
+          const summary = toScriptSummary(status);
+          return this.#extras ? summary : withoutExtras(summary);
+        }),
         available,
       );
       body = fitted.body;
@@ -408,6 +420,8 @@ export class CollectorLink {
         signal: abort.signal,
       });
       if (!res.ok) throw await httpFailure(res);
+      this.#extras = res.headers.get(COLLECTOR_FEATURES_HEADER)?.split(",")
+        .includes("script-extras") ?? false;
       return await read(res);
     } catch (error) {
       // No answer (or a 5xx): the next replica, if any, gets the retry. A 4xx is an answer.

@@ -128,3 +128,21 @@ Deno.test("script summaries over the ingest limit are trimmed and the events sti
     assert.equal(last.scripts[0].checks[0].reason.length, 200);
   });
 });
+
+for (const features of [undefined, "script-extras"]) {
+  const who = features === undefined ? "an older collector" : "one that says script-extras";
+  Deno.test(`a script summary's newer keys (pings...) go only to a collector that takes them: ${who}`, async () => {
+    await withLinkedAgent(async (agent, link, collector) => {
+      const res = await fetch(`http://127.0.0.1:${agent.apiPort}/ping/s`, { method: "POST" });
+      await res.body?.cancel();
+      const seen = collector.requests.length;
+      await until("two ingests after the ping", () => collector.requests.length >= seen + 2);
+      const pings = collector.requests.at(-1)!.scripts.find((s) => s.name === "s")?.pings;
+      assert.equal(pings, features === undefined ? undefined : 1);
+      assert.equal(link.status().lastError, null);
+    }, {
+      scriptKeys: 'heartbeat_timeout = "1m"\n',
+      ...(features === undefined ? {} : { collectorFeatures: features }),
+    });
+  });
+}

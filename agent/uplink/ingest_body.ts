@@ -67,6 +67,17 @@ export function toScriptSummary(s: ScriptStatus): ScriptSummary {
   };
 }
 
+/**
+ * `summary` as a collector that did not say `script-extras` takes it (see
+ * `COLLECTOR_FEATURES_HEADER`): an older one refuses keys it does not know.
+ */
+export function withoutExtras(summary: ScriptSummary): ScriptSummary {
+  const { offHours: _o, posted: _p, pings: _i, anomalies: _a, ...rest } = summary;
+  if (rest.lastExit === null) return rest;
+  const { runtimeMs: _r, ...exit } = rest.lastExit;
+  return { ...rest, lastExit: exit };
+}
+
 /** What the collector is told of a token: no value, no reasons (they may name paths). */
 export function toTokenSummary(t: TokenStatus): TokenSummary {
   return {

@@ -13,6 +13,8 @@ import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
 import {
   AGENT_FEATURES_HEADER,
+  COLLECTOR_FEATURES,
+  COLLECTOR_FEATURES_HEADER,
   type Command,
   dedupeRequestSchema,
   type DedupeResponse,
@@ -74,6 +76,10 @@ export function agentRoutes(
 ): Hono<CollectorEnv> {
   const { store, clock, waiters, logRequests } = deps;
   const app = new Hono<CollectorEnv>();
+  app.use("*", async (c, next) => {
+    await next();
+    c.header(COLLECTOR_FEATURES_HEADER, COLLECTOR_FEATURES.join(","));
+  });
   const leases = new SiteLeases(store.kv);
   const dedupe = new SiteDedupe(store.kv);
 

@@ -118,7 +118,7 @@ async function createdBody(c: Context): Promise<Record<string, unknown> | null> 
  */
 export const MAX_FAILED_SIGNINS_PER_HOUR = 20;
 
-/** Counts per key and window (at most 10,000 keys are tracked). */
+/** Counts per key and window (at most 10,000 keys are tracked; the longest unseen goes first). */
 class WindowBudget {
   #counts = new Map<string, { window: number; count: number; skipped: number }>();
   constructor(readonly max: number, readonly windowMs: number, readonly now: () => number) {}
@@ -132,7 +132,9 @@ class WindowBudget {
     const window = Math.floor(this.now() / this.windowMs);
     const seen = this.#counts.get(key);
     if (seen === undefined || seen.window !== window) {
-      if (this.#counts.size >= 10_000) this.#counts.clear();
+      // The longest-unseen key goes first (a Map keeps insertion order; a seen key moves last).
+      this.#counts.delete(key);
+      if (this.#counts.size >= 10_000) this.#counts.delete(this.#counts.keys().next().value!);
       this.#counts.set(key, { window, count: 1, skipped: 0 });
       return { allowed: true, skipped: seen?.skipped ?? 0, firstSkip: false };
     }

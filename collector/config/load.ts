@@ -178,7 +178,10 @@ function resolveConfig(
   for (const issue of unknownWebhooks(config.notify ?? {}, Object.keys(webhooks))) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });
   }
-  const { calendars, issues: calendarIssues } = resolveCalendars(config.calendars, { base });
+  const { calendars, issues: calendarIssues } = resolveCalendars(config.calendars, {
+    base,
+    readText: Deno.readTextFileSync,
+  });
   issues.push(...calendarIssues);
   for (const issue of unknownCalendars(config.notify ?? {}, calendars)) {
     issues.push({ path: `notify.${issue.path}`, message: issue.message });

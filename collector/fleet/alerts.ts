@@ -13,6 +13,9 @@
  * those that cleared resolve. The scripts of an agent that is offline (or silent for
  * `offline_after`, about to be) are not evaluated: the offline alert covers
  * them, and their alerts stay as they were until the agent reports again.
+ * Likewise a script outside its active hours that is stopped or run
+ * unwatched (`offHours`): it did not recover, so what fired stays firing
+ * until its hours open and it is judged again.
  * The same failure on several agents, at one site or many, is grouped by
  * rule into one message by the policy's `group_wait`.
  *
@@ -225,6 +228,8 @@ export class CollectorAlerts implements AlertStats {
     const [fleet, tokens] = await Promise.all([store.listScripts(), store.agentTokens()]);
     const tokensOf = new Map(tokens.map((t) => [agentId(t.site, t.host), t.tokens]));
     const covered = new Set<string>();
+    /** Scripts outside their active hours (stopped or run unwatched): their alerts are held. */
+    const held = new Set<string>();
     const current = new Map<string, Condition>();
     for (const { agent, scripts } of fleet) {
       const offline = offlineKey(agent.site, agent.host);
@@ -237,6 +242,9 @@ export class CollectorAlerts implements AlertStats {
       }
       const ctx = { site: agent.site, host: agent.host, now };
       for (const summary of scripts) {
+        if (summary.offHours === "stop" || summary.offHours === "run") {
+          held.add(scriptId(agent.site, agent.host, summary.name));
+        }
         for (const condition of scriptConditions(summary, ctx)) {
           current.set(condition.key, condition);
         }
@@ -264,6 +272,7 @@ export class CollectorAlerts implements AlertStats {
     for (const [key, alert] of this.#firing) {
       if (alert.rule === AGENT_OFFLINE || current.has(key)) continue;
       if (covered.has(agentId(alert.site, alert.host))) continue;
+      if (held.has(scriptId(alert.site, alert.host, alert.script ?? ""))) continue;
       const at = new Date(now).toISOString();
       this.#policy.observe(key, { ...alert, status: "resolved", at }, now);
       this.#firing.delete(key);
@@ -434,6 +443,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function agentId(site: string, host: string): string {
   return `${site}\u0000${host}`;
+}
+
+/** One script of one agent, as a set key. */
+function scriptId(site: string, host: string, script: string): string {
+  return `${site}\u0000${host}\u0000${script}`;
 }
 
 /** The saved state, gzipped: a thousand firing agents fit in a few chunks. */

@@ -193,6 +193,24 @@ Deno.test("a script alert resolves when the script recovers, and the store keeps
   });
 });
 
+Deno.test("a script stopped by its active hours did not recover: its alert stays firing until they open", async () => {
+  await withAlerts(async ({ clock, ingest, check, store }) => {
+    await ingest("ws-07", { scripts: crashing() });
+    await check();
+    assert.equal((await store.alerts.list({ state: "firing" })).length, 1);
+    // 18:00: the calendar closes and the agent stops it.
+    clock.advance(10_000);
+    await ingest("ws-07", { scripts: [script("rates", { state: "stopped", offHours: "stop" })] });
+    await check();
+    assert.equal((await store.alerts.list({ state: "firing" })).length, 1, "held, not resolved");
+    // 06:00: it opens, the script starts and runs: now it has recovered.
+    clock.advance(10_000);
+    await ingest("ws-07", { scripts: [script("rates")] });
+    await check();
+    assert.deepEqual(await store.alerts.list({ state: "firing" }), []);
+  });
+});
+
 Deno.test("the scripts of an offline agent are not evaluated: the offline alert covers them", async () => {
   await withAlerts(async ({ clock, bodies, store, check, alerts }) => {
     // Its last report, long before this collector started, had a crash-loop.

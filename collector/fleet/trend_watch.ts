@@ -22,7 +22,7 @@
  * One record per script under `["trend", site, host, script]`: the
  * accumulators of the current hour, three baselines (about 5 KB each at
  * eight weeks) and the anomalies in force. Hours are local to the
- * collector's time zone (`timezone`, default the machine's).
+ * collector's time zone (the machine's).
  *
  * @module
  */
@@ -101,6 +101,11 @@ export class TrendWatch {
     this.#kv = kv;
     this.#store = store;
     this.#timezone = options.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  }
+
+  /** Reads the anomalies from the store again at the next look (leadership just came here). */
+  forget(): void {
+    this.#loaded = false;
   }
 
   /** The anomaly alerts in force (the alert loop merges them with the scripts' own). */

@@ -62,18 +62,25 @@ export type CalendarsConfig = z.infer<typeof calendarsSchema>;
 const ALL_DAY = "Mon-Sun 00:00-24:00";
 
 /**
- * The calendars of a validated `[calendars]` table, holiday files read relative to `base`.
- * A file that cannot be read or parsed is an issue at `calendars.<name>.holidays_file`.
+ * The calendars of a validated `[calendars]` table, holiday files read by `readText` (the
+ * program's file reading; tests pass their own) relative to `base`. A file that cannot be read
+ * or parsed is an issue at `calendars.<name>.holidays_file`. Yearly holidays are expanded to the
+ * end of the tenth year after `now`'s, so that two loads in one year give equal calendars (a
+ * reload restarts only what changed).
  */
 export function resolveCalendars(
   config: CalendarsConfig | undefined,
-  options: { base: string; defaultTimezone?: string; now?: number },
+  options: {
+    base: string;
+    readText: (path: string) => string;
+    defaultTimezone?: string;
+    now?: number;
+  },
 ): { calendars: Map<string, Calendar>; issues: { path: string; message: string }[] } {
   const calendars = new Map<string, Calendar>();
   const issues: { path: string; message: string }[] = [];
   const zone = options.defaultTimezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const through = new Date(options.now ?? Date.now());
-  through.setUTCFullYear(through.getUTCFullYear() + ICS_YEARS_AHEAD);
+  const through = `${new Date(options.now ?? Date.now()).getUTCFullYear() + ICS_YEARS_AHEAD}-12-31`;
   for (const [name, written] of Object.entries(config ?? {})) {
     const holidays = [...written.holidays ?? []];
     if (written.holidays_file !== undefined) {
@@ -82,9 +89,7 @@ export function resolveCalendars(
         : join(options.base, written.holidays_file);
       try {
         holidays.push(
-          ...parseIcsHolidays(Deno.readTextFileSync(path), written.holidays_file, {
-            through: through.toISOString().slice(0, 10),
-          }),
+          ...parseIcsHolidays(options.readText(path), written.holidays_file, { through }),
         );
       } catch (error) {
         const why = error instanceof Deno.errors.NotFound

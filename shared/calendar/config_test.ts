@@ -34,7 +34,10 @@ Deno.test("resolveCalendars() joins listed holidays with an .ics file's, read be
       },
       holidays_only: { holidays: ["2026-12-25"] },
     });
-    const { calendars, issues } = resolveCalendars(config, { base: dir });
+    const { calendars, issues } = resolveCalendars(config, {
+      base: dir,
+      readText: Deno.readTextFileSync,
+    });
     assert.deepEqual(issues, []);
     const day = calendars.get("day_shift")!;
     assert.deepEqual(day.holidays, ["2026-11-26", "2026-12-25"]);
@@ -55,7 +58,10 @@ Deno.test("resolveCalendars() names the key and the file's line of a holidays fi
       broken: { holidays_file: "bad.ics" },
       missing: { holidays_file: "nowhere.ics" },
     });
-    const { calendars, issues } = resolveCalendars(config, { base: dir });
+    const { calendars, issues } = resolveCalendars(config, {
+      base: dir,
+      readText: Deno.readTextFileSync,
+    });
     assert.deepEqual([...calendars.keys()], ["broken", "missing"], "kept for keys naming them");
     assert.deepEqual(issues.map((i) => i.path), [
       "calendars.broken.holidays_file",

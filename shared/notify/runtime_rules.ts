@@ -123,6 +123,12 @@ export function parseRouteRequest(
         .join("; "),
     );
   }
+  if (result.data.route.calendar !== undefined) {
+    throw new TypeError(
+      `route.calendar: expected hours and timezone on a route added through the API (calendars ` +
+        `are named in the config file), got ${JSON.stringify(result.data.route.calendar)}`,
+    );
+  }
   const unknown = result.data.route.webhooks.filter((name) => !options.webhooks.includes(name));
   if (unknown.length > 0) {
     throw new TypeError(
