@@ -86,7 +86,9 @@ export function printSoak<S extends SoakSample>(
   );
   for (const s of samples) {
     console.log(
-      `| ${formatDuration(s.at)} | ${mb(s.rss)} | ${mb(s.anon)} | ${mb(s.store)} | ${count(s)} |`,
+      `| ${formatDuration(Math.round(s.at / 1000) * 1000)} | ${mb(s.rss)} | ${mb(s.anon)} | ${
+        mb(s.store)
+      } | ${count(s)} |`,
     );
   }
   return { mid, last };

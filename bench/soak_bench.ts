@@ -99,7 +99,9 @@ async function main(): Promise<void> {
           restarts: await restarts(),
         });
         console.error(
-          `  ${formatDuration(at)}: RSS ${formatBytes(samples.at(-1)!.rss)}, ` +
+          `  ${formatDuration(Math.round(at / 1000) * 1000)}: RSS ${
+            formatBytes(samples.at(-1)!.rss)
+          }, ` +
             `store ${formatBytes(samples.at(-1)!.store)}, ${samples.at(-1)!.restarts} restarts`,
         );
         await sleep(Math.max(0, (i + 1) * every - (performance.now() - t0)));
