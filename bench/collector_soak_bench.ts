@@ -100,7 +100,9 @@ async function main(): Promise<void> {
         };
         samples.push(s);
         console.error(
-          `  ${formatDuration(s.at)}: RSS ${formatBytes(s.rss)}, KV ${formatBytes(s.store)}, ` +
+          `  ${formatDuration(Math.round(s.at / 1000) * 1000)}: RSS ${formatBytes(s.rss)}, KV ${
+            formatBytes(s.store)
+          }, ` +
             `${s.requests} requests`,
         );
         await sleep(Math.max(0, (i + 1) * every - (performance.now() - t0)));
