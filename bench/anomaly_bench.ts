@@ -3,7 +3,7 @@
  *
  * 1. False alarms. `BENCH_SCRIPTS` scripts (default 200, an equal share per
  *    posting shape: steady busy, bursty, quiet nights, every 15 min, low
- *    volume; see `collector/trends/_synthetic.ts`) run for `BENCH_WEEKS` weeks
+ *    volume; see `collector/trends/synthetic.ts`) run for `BENCH_WEEKS` weeks
  *    (default 12) in Europe/Berlin, across the spring daylight-saving change,
  *    with nothing wrong. The collector's checks run as `simulate()` runs
  *    them: messages every 10 minutes since the last post (falling silent) and
@@ -28,8 +28,6 @@ import {
   dispersion,
   localHour,
   MIN_WEEKS,
-} from "../collector/trends/mod.ts";
-import {
   mix,
   normal,
   poisson,
@@ -37,7 +35,7 @@ import {
   type Shape,
   SHAPES,
   simulate,
-} from "../collector/trends/_synthetic.ts";
+} from "../collector/trends/mod.ts";
 
 const SCRIPTS = Number(Deno.env.get("BENCH_SCRIPTS") ?? 200);
 const WEEKS = Number(Deno.env.get("BENCH_WEEKS") ?? 12);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { addHour, type Baseline, createBaseline } from "./baseline.ts";
 import { detect, dispersion, MAX_WINDOW_MS, silence } from "./detect.ts";
 import type { Metric } from "./metrics.ts";
-import { mix, poisson, seeded, SHAPES, simulate } from "./_synthetic.ts";
+import { mix, poisson, seeded, SHAPES, simulate } from "./synthetic.ts";
 
 const BERLIN = "Europe/Berlin";
 const HOUR = 3_600_000;

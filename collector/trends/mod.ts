@@ -4,7 +4,8 @@
  * them ({@linkcode detect}, {@linkcode silence}); memory climbs projected to
  * a limit are in `shared/trends/` (the agent uses them too). No I/O and no
  * clock: times come in as ms since the epoch, baselines are plain JSON for the
- * caller to store.
+ * caller to store. `synthetic.ts`: seeded posting shapes and a run of the
+ * collector's checks over them, for the tests and `bench/anomaly_bench.ts`.
  *
  * @module
  */
@@ -41,3 +42,15 @@ export {
   type MetricSpec,
 } from "./metrics.ts";
 export { type LocalHour, localHour } from "./local_hour.ts";
+export {
+  mix,
+  normal,
+  poisson,
+  postsInHour,
+  seeded,
+  type Shape,
+  SHAPES,
+  simulate,
+  type SimulatedAlert,
+  type SimulateOptions,
+} from "./synthetic.ts";

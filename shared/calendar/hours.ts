@@ -4,7 +4,8 @@
  * (any case), as ranges and comma lists; times are 24-hour `HH:MM`, and `24:00`
  * is the end of the day.
  *
- * This is the syntax of `shared/notify/business_hours.ts` plus night shifts:
+ * Calendars and notify routes' `hours` both write them this way, night shifts
+ * included:
  * - an end at or before the start means the span runs past midnight into the
  *   next day (an equal end is a full 24 hours);
  * - a day range may wrap past Sunday.

@@ -29,7 +29,7 @@
  */
 
 import { z } from "zod";
-import { describeHours, withinHours } from "./business_hours.ts";
+import { Calendar, describeSpans } from "../calendar/mod.ts";
 import type { ResolvedNotifyPolicy, ResolvedRoute } from "./policy_schema.ts";
 import { findSilence, matchesAlert, type Silence, silenceNote } from "./silences.ts";
 import type { Alert, Severity } from "./types.ts";
@@ -369,13 +369,24 @@ function outsideHours(route: ResolvedRoute, alert: Alert, now: number): Suppress
     };
   }
   if (route.hours === undefined) return undefined;
-  if (withinHours(route.hours, route.timezone, now)) return undefined;
+  if (hoursOf(route).isOpen(now)) return undefined;
   return {
     reason: "outside business hours",
     note: `outside business hours (${
-      describeHours(route.hours)
+      describeSpans(route.hours)
     } ${route.timezone}); only critical alerts go out then`,
   };
+}
+
+/** A route's `hours` as a calendar of its zone, made once per route. */
+const HOURS = new WeakMap<ResolvedRoute, Calendar>();
+function hoursOf(route: ResolvedRoute): Calendar {
+  let calendar = HOURS.get(route);
+  if (calendar === undefined) {
+    calendar = new Calendar({ name: "hours", timezone: route.timezone, spans: route.hours ?? [] });
+    HOURS.set(route, calendar);
+  }
+  return calendar;
 }
 
 function byRank(

@@ -32,8 +32,7 @@
 
 import { z } from "zod";
 import { customIssue, duration, msOf, positiveDuration, timezone } from "../config/zod_units.ts";
-import { type BusinessHours, parseHours } from "./business_hours.ts";
-import type { Calendar } from "../calendar/mod.ts";
+import { type Calendar, parseSpans, type WeeklySpan } from "../calendar/mod.ts";
 import type { AlertMatcher, Silence } from "./silences.ts";
 import type { Severity } from "./types.ts";
 
@@ -54,7 +53,7 @@ const custom = customIssue;
 
 const hoursSpec = z.string().check((ctx) => {
   try {
-    parseHours(ctx.value);
+    parseSpans(ctx.value);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     ctx.issues.push(custom(ctx.value, message.charAt(0).toLowerCase() + message.slice(1)));
@@ -184,7 +183,7 @@ export interface ResolvedRoute {
   /** IANA zone the hours are read in. */
   timezone: string;
   /** Business hours; `undefined` means always. Outside them only critical alerts go out. */
-  hours?: BusinessHours[];
+  hours?: WeeklySpan[];
   /** A named calendar instead of `hours`: outside its open spans only critical alerts go out. */
   calendar?: Calendar;
   /** Also try the routes after this one when it matches. */
@@ -230,7 +229,7 @@ export function resolveNotifyPolicy(
       severity: [...(route.severity ?? NOTIFY_DEFAULTS.route.severity)],
       match: { ...route.match },
       timezone: route.timezone ?? zone,
-      ...(route.hours === undefined ? {} : { hours: route.hours.map(parseHours) }),
+      ...(route.hours === undefined ? {} : { hours: route.hours.map(parseSpans) }),
       ...(route.calendar === undefined || !options.calendars?.has(route.calendar)
         ? {}
         : { calendar: options.calendars.get(route.calendar)! }),

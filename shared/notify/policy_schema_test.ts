@@ -74,10 +74,10 @@ Deno.test("resolveNotifyPolicy() converts durations, hours, zones and silences",
 Deno.test("notifyPolicySchema rejects a bad hours spec, naming it and why", () => {
   assert.deepEqual(
     issuesOf({
-      routes: [{ webhooks: ["ops"], hours: ["Mon-Fri 08:00-18:00", "Mon 18:00-08:00"] }],
+      routes: [{ webhooks: ["ops"], hours: ["Mon-Fri 08:00-18:00", "Mon 8-18"] }],
     }),
     [
-      'routes.0.hours.1: expected business hours like "Mon-Fri 08:00-18:00", got "Mon 18:00-08:00" (the end must be after the start)',
+      'routes.0.hours.1: expected working hours like "Mon-Fri 08:00-18:00" (a span past midnight like "Sun-Thu 22:00-06:30"), got "Mon 8-18"',
     ],
   );
 });

@@ -18,3 +18,4 @@ export {
   projectGrowth,
 } from "./predict.ts";
 export { formatCount, formatSpan, plural } from "./wording.ts";
+export { normal, seeded } from "./random.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type MemorySample, projectGrowth } from "./predict.ts";
-import { normal, seeded } from "./_random.ts";
+import { normal, seeded } from "./random.ts";
 
 const HOUR = 3_600_000;
 const MB = 1_000_000;

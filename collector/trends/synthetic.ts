@@ -10,7 +10,7 @@
  * @module
  */
 
-import { normal, seeded } from "../../shared/trends/_random.ts";
+import { normal, seeded } from "../../shared/trends/mod.ts";
 import { addHour, type Baseline } from "./baseline.ts";
 import { detect, type Detection, dispersion, silence } from "./detect.ts";
 import { HOUR_MS, type LocalHour, localHour } from "./local_hour.ts";

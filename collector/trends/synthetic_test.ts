@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { localHour } from "./local_hour.ts";
-import { poisson, postsInHour, seeded, SHAPES } from "./_synthetic.ts";
+import { poisson, postsInHour, seeded, SHAPES } from "./synthetic.ts";
 
 Deno.test("seeded() repeats its numbers for the same seed", () => {
   const a = seeded(7);
