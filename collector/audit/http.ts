@@ -118,9 +118,12 @@ async function createdBody(c: Context): Promise<Record<string, unknown> | null> 
  */
 export const MAX_FAILED_SIGNINS_PER_HOUR = 20;
 
-/** Counts per key and window (at most 10,000 keys are tracked; the longest unseen goes first). */
+/**
+ * Counts per key and window, a window running `windowMs` from a key's first count (at most
+ * 10,000 keys are tracked; the longest unseen goes first).
+ */
 class WindowBudget {
-  #counts = new Map<string, { window: number; count: number; skipped: number }>();
+  #counts = new Map<string, { since: number; count: number; skipped: number }>();
   constructor(readonly max: number, readonly windowMs: number, readonly now: () => number) {}
 
   /**
@@ -129,13 +132,13 @@ class WindowBudget {
    * refusal of a window (so that it is logged once, not per attempt).
    */
   take(key: string): { allowed: boolean; skipped: number; firstSkip: boolean } {
-    const window = Math.floor(this.now() / this.windowMs);
+    const now = this.now();
     const seen = this.#counts.get(key);
-    if (seen === undefined || seen.window !== window) {
-      // The longest-unseen key goes first (a Map keeps insertion order; a seen key moves last).
+    if (seen === undefined || now - seen.since >= this.windowMs) {
+      // A Map keeps insertion order: a key seen again moves last.
       this.#counts.delete(key);
       if (this.#counts.size >= 10_000) this.#counts.delete(this.#counts.keys().next().value!);
-      this.#counts.set(key, { window, count: 1, skipped: 0 });
+      this.#counts.set(key, { since: now, count: 1, skipped: 0 });
       return { allowed: true, skipped: seen?.skipped ?? 0, firstSkip: false };
     }
     if (++seen.count > this.max) {
