@@ -11,7 +11,7 @@ import type { Outbox } from "../../shared/notify/outbox.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import { plural } from "../../shared/trends/mod.ts";
 import type { Store } from "../store/store.ts";
-import { uptimeReport } from "./uptime.ts";
+import { formatRatio, uptimeReport } from "./uptime.ts";
 
 /** One script's period. */
 export interface DigestScript {
@@ -151,8 +151,7 @@ export async function buildDigest(
 
 /** The digest as a message: a few lines a person reads in a chat channel or an email. */
 export function digestText(digest: Digest, options: { title: string; link?: string }): string {
-  const percent = (ratio: number | null) =>
-    ratio === null ? "-" : `${(Math.floor(ratio * 1000) / 10).toFixed(1)} %`;
+  const percent = (ratio: number | null) => ratio === null ? "-" : formatRatio(ratio);
   const judged = digest.scripts.filter((s) => s.uptime !== null);
   const up = judged.reduce((sum, s) => sum + s.upMs, 0);
   const down = judged.reduce((sum, s) => sum + s.downMs, 0);

@@ -84,9 +84,9 @@ Deno.test("a due report is queued once per webhook and period, never twice, and 
   assert.equal(
     payload.alert.text,
     [
-      "Uptime 95.0 % over 2 scripts; 4 restarts; 1 incident; 0 anomalies.",
+      "Uptime 95 % over 2 scripts; 4 restarts; 1 incident; 0 anomalies.",
       "Lowest uptime:",
-      "- rates on ws-07 (BFI4): 90.0 %, down 1ms, 4 restarts",
+      "- rates on ws-07 (BFI4): 90 %, down 1ms, 4 restarts",
       "Longest incidents:",
       "- rates is crash-looping on ws-07 (BFI4): 20m",
       "Tokens:",

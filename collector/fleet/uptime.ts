@@ -339,3 +339,10 @@ export async function rollUpDays(
   }
   return written;
 }
+
+/** An uptime ratio as people read it: 100 %, 99.9 % (never rounded up to 100), 46 %. */
+export function formatRatio(ratio: number): string {
+  if (ratio >= 1) return "100 %";
+  const percent = Math.floor(ratio * 1000) / 10;
+  return `${percent.toFixed(1).replace(/\.0$/, "")} %`;
+}

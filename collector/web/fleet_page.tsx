@@ -15,7 +15,8 @@ import type { SessionUser } from "../auth/authenticate.ts";
 import { isDown, stoppedOnPurpose } from "../fleet/views.ts";
 import type { RecentHistory } from "../fleet/uptime_cache.ts";
 import { Layout, renderHtml } from "./layout.tsx";
-import { actionsFor, formatRatio, Tile, Tokens, type Tone, toneOf } from "./fleet_tile.tsx";
+import { actionsFor, Tile, Tokens, type Tone, toneOf } from "./fleet_tile.tsx";
+import { formatRatio } from "../fleet/uptime.ts";
 
 export { actionsFor, formatRatio, toneOf };
 

@@ -12,6 +12,7 @@ import { formatBytes, formatDuration } from "../../shared/config/units.ts";
 import { isDown } from "../fleet/views.ts";
 import { type ControlAction, ControlButtons } from "./controls.tsx";
 import type { RecentHistory } from "../fleet/uptime_cache.ts";
+import { formatRatio } from "../fleet/uptime.ts";
 import { scriptHref } from "./layout.tsx";
 
 /** The colour families of the tiles. */
@@ -63,13 +64,6 @@ function Strip(props: { strip: string }) {
       }
     </span>
   );
-}
-
-/** An uptime ratio as people read it: 100 %, 99.9 % (never rounded up to 100), 46 %. */
-export function formatRatio(ratio: number): string {
-  if (ratio >= 1) return "100 %";
-  const percent = Math.floor(ratio * 1000) / 10;
-  return `${percent.toFixed(1).replace(/\.0$/, "")} %`;
 }
 
 /** `items` with " · " between them. */

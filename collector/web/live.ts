@@ -19,7 +19,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { RecentOf, WorkstationView } from "./fleet_page.tsx";
-import { formatRatio } from "./fleet_tile.tsx";
+import { formatRatio } from "../fleet/uptime.ts";
 
 /** Default bound of concurrent subscribers (SSE clients). */
 export const MAX_LIVE_CLIENTS = 200;
