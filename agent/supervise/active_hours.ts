@@ -22,6 +22,7 @@ import type { Clock } from "../clock.ts";
 import type { ResolvedScript } from "../config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import { offHoursAt } from "../health/off_hours.ts";
+import { wallClock } from "../../shared/calendar/mod.ts";
 
 /** The longest wait between two looks at the calendars. */
 const MAX_WAIT_MS = 3_600_000;
@@ -42,15 +43,13 @@ export function closedReason(script: ResolvedScript, at: number): string | null 
   return `${CLOSED} (${calendar.name} ${when})`;
 }
 
-/** "Mon 06:00" in `timezone`. */
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** "Mon 06:00" in `timezone` (through the calendar's own zone arithmetic, formatters cached). */
 function localTime(at: number, timezone: string): string {
-  return new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    weekday: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).format(at).replace(",", "");
+  const wall = new Date(wallClock(timezone, at));
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${WEEKDAYS[wall.getUTCDay()]} ${two(wall.getUTCHours())}:${two(wall.getUTCMinutes())}`;
 }
 
 /** What the active-hours timer needs. */
