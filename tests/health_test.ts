@@ -28,20 +28,30 @@ async function withAgent(
 const checkEvent = (script: string, check: string, status: string) => (e: AgentEvent) =>
   e.kind === "check" && e.script === script && e.check === check && e.status === status;
 
-/** A local HTTP server answering `/` with `status` and `body` after `delayMs`. */
+/**
+ * A local HTTP server answering `/` with `status` and `body` after `delayMs`; `status` may be
+ * changed while it runs, and `hits` records when each request came (performance.now()).
+ */
 function probeServer(status: number, body: string, delayMs = 0) {
   const abort = new AbortController();
+  const hits: number[] = [];
+  const state = { status };
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     signal: abort.signal,
     onListen() {},
   }, async () => {
+    hits.push(performance.now());
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-    return new Response(body, { status });
+    return new Response(body, { status: state.status });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
+    hits,
+    set status(value: number) {
+      state.status = value;
+    },
     async [Symbol.asyncDispose]() {
       abort.abort();
       await server.finished;
@@ -153,45 +163,29 @@ Deno.test("probes: healthy passes, a 500 fails after `failures` tries, a slow on
 });
 
 Deno.test("a probe checks more often until a failure is confirmed, and stretches while it passes", async () => {
-  let status = 200;
-  const hits: number[] = [];
-  const abort = new AbortController();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: abort.signal,
-    onListen() {},
-  }, () => {
-    hits.push(performance.now());
-    return new Response("ok", { status });
-  });
+  await using server = probeServer(200, "ok");
   const script = fixtureScript("web", "print_hang.ts", "1") +
-    `[[scripts.web.probes]]\nname = "api"\nkind = "http"\nurl = "http://127.0.0.1:${server.addr.port}/"\n` +
+    `[[scripts.web.probes]]\nname = "api"\nkind = "http"\nurl = "${server.url}"\n` +
     `interval = "1s"\nmin_interval = "100ms"\nmax_interval = "2s"\ntimeout = "500ms"\nfailures = 2\n`;
   const probe = (agent: Agent) =>
     agent.supervisor.statusOf("web").checks.find((c) => c.name === "probe:api")!;
-  try {
-    await withAgent(script, async (agent) => {
-      // Passes follow passes: the wait doubles from the interval to max_interval.
-      await until("the probe to stretch to max_interval", () => probe(agent).intervalMs === 2000);
-      status = 500;
-      const failing = nextEvent(agent.events, checkEvent("web", "probe:api", "failing"));
-      const firstBad = hits.length;
-      await failing;
-      const [first, second] = hits.slice(firstBad);
-      assert.ok(
-        second - first < 1000,
-        `the failure was confirmed after ${Math.round(second - first)}ms, sooner than the interval`,
-      );
-      assert.equal(probe(agent).intervalMs, 1000, "a confirmed failure is checked at the interval");
-      status = 200;
-      await nextEvent(agent.events, checkEvent("web", "probe:api", "ok"));
-      assert.equal(probe(agent).intervalMs, 100, "a recovery is confirmed at min_interval");
-    });
-  } finally {
-    abort.abort();
-    await server.finished;
-  }
+  await withAgent(script, async (agent) => {
+    // Passes follow passes: the wait doubles from the interval to max_interval.
+    await until("the probe to stretch to max_interval", () => probe(agent).intervalMs === 2000);
+    server.status = 500;
+    const failing = nextEvent(agent.events, checkEvent("web", "probe:api", "failing"));
+    const firstBad = server.hits.length;
+    await failing;
+    const [first, second] = server.hits.slice(firstBad);
+    assert.ok(
+      second - first < 1000,
+      `the failure was confirmed after ${Math.round(second - first)}ms, sooner than the interval`,
+    );
+    assert.equal(probe(agent).intervalMs, 1000, "a confirmed failure is checked at the interval");
+    server.status = 200;
+    await nextEvent(agent.events, checkEvent("web", "probe:api", "ok"));
+    assert.equal(probe(agent).intervalMs, 100, "a recovery is confirmed at min_interval");
+  });
 });
 
 Deno.test("a script that grows past memory_restart is restarted by the memory limit", async () => {
