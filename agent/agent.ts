@@ -10,7 +10,10 @@ import type { AgentInfo } from "./local_api/status.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { CollectorLink } from "./uplink/collector_link.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
-import type { ResolvedAgentConfig } from "./config/types.ts";
+import { CentralLayers } from "./config/central.ts";
+import { storeKey } from "../shared/config/store_key.ts";
+import type { CentralConfigWire } from "../shared/protocol.ts";
+import type { ResolvedAgentConfig } from "../shared/agent_config/types.ts";
 import { ConfigWatcher } from "./config/watcher.ts";
 import { EventLog } from "./supervise/event_log.ts";
 import { ResourceSampler } from "./health/sampler.ts";
@@ -105,11 +108,28 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     throw error;
   });
   let collector: CollectorLink | null = null;
+  // The central config the collector hands out, kept in the store for starts without it.
+  const central = config.collector
+    ? new CentralLayers({ kv, key: await storeKey(dataDir, Deno), onOffer: () => void reload() })
+    : null;
   const events = await EventLog.open(kv, {
     onError: (error) => log.error("Cannot store events in KV: {error}", { error }),
     // Events the collector has not acked yet are never pruned (the link bounds them).
     ...(config.collector ? { keepAfter: () => collector?.ackedSeq ?? 0 } : {}),
   });
+  await central?.load();
+  if (central?.candidate) {
+    // The version last applied: the agent starts with it while the collector is away.
+    try {
+      const { loaded, applied } = await loadWithCentral(config, central, events);
+      config = { ...loaded.config, agent: config.agent };
+      if (applied !== null) await central.accept(applied);
+    } catch (error) {
+      log.error("The config file no longer loads with the stored central config: {error}", {
+        error,
+      });
+    }
+  }
   let apiPort = 0;
   const tokens = new TokenManager({ clock, kv, events });
   const supervisor = new Supervisor({
@@ -164,6 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     resources: sampler.resources,
     checks: sampler.checks(),
     collector: collector?.status() ?? null,
+    ...(central === null ? {} : { central: central.state() }),
     store: retention.usage,
   });
   let released = false;
@@ -182,9 +203,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const reload = () => {
     reloading = reloading.then(async () => {
       if (closingDown) return;
-      let next: ResolvedAgentConfig;
+      let loaded: { config: ResolvedAgentConfig; caCerts: Record<string, string[]> };
+      let applied: CentralConfigWire | null;
       try {
-        next = await loadConfig(config.path, { envName: config.envName });
+        ({ loaded, applied } = await loadWithCentral(config, central, events));
       } catch (error) {
         const issues = error instanceof ConfigError ? error.issues : [];
         const message = error instanceof Error ? error.message : String(error);
@@ -193,15 +215,19 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         events.append({ kind: "config", reason: `reload failed: ${message}` });
         return;
       }
+      const next = loaded.config;
       configError = null;
       warnAgentChanges(config, next);
       // Tokens first: a script that needs a new token is gated on its first check.
       await tokens.apply(next.tokens);
       const result = await supervisor.apply({ ...next, agent: config.agent });
       config = { ...next, agent: config.agent };
+      notifier.reconfigure(config, loaded.caCerts);
+      if (applied !== null) await central!.accept(applied);
       events.append({
         kind: "config",
-        reason: `reloaded: ${result.added.length} added, ${result.removed.length} removed, ` +
+        reason: `reloaded${applied === null ? "" : ` with central config v${applied.version}`}: ` +
+          `${result.added.length} added, ${result.removed.length} removed, ` +
           `${result.changed.length} changed, ${result.unchanged.length} unchanged`,
       });
     }).catch((error) => {
@@ -247,6 +273,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       supervisor,
       info,
       tokens: () => tokens.status(),
+      ...(central === null ? {} : { central }),
       clock,
       fetch: options.fetch,
     });
@@ -358,12 +385,57 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
 function warnAgentChanges(current: ResolvedAgentConfig, next: ResolvedAgentConfig): void {
   const changed: string[] = (Object.keys(current.agent) as (keyof typeof current.agent)[])
     .filter((k) => current.agent[k] !== next.agent[k]).map((k) => `agent.${k}`);
-  for (const table of ["webhooks", "notify", "collector"] as const) {
+  for (const table of ["collector"] as const) {
     if (JSON.stringify(current[table]) !== JSON.stringify(next[table])) changed.push(table);
   }
   if (changed.length > 0) {
     log.warn("Changes to {keys} take effect when the agent restarts", {
       keys: changed.join(", "),
     });
+  }
+}
+
+/**
+ * The config file loaded with the central config to try (the one just offered, else the last
+ * applied), its CA certificates read. When it does not load with that version but does with the
+ * last good one (or none), the version is refused (the collector hears why) and the file loads
+ * without it; when the file itself is broken, the error is the file's.
+ *
+ * @throws {ConfigError} when the file does not load whatever central version is used.
+ */
+async function loadWithCentral(
+  current: ResolvedAgentConfig,
+  central: CentralLayers | null,
+  events: EventLog,
+): Promise<{
+  loaded: { config: ResolvedAgentConfig; caCerts: Record<string, string[]> };
+  applied: CentralConfigWire | null;
+}> {
+  const load = async (layers: CentralConfigWire | null) => {
+    const config = await loadConfig(current.path, {
+      envName: current.envName,
+      ...(layers === null ? {} : { layers: layers.layers }),
+    });
+    return { config, caCerts: await readCaCerts(config) };
+  };
+  const candidate = central?.candidate ?? null;
+  try {
+    return { loaded: await load(candidate), applied: candidate };
+  } catch (error) {
+    if (candidate === null || central === null) throw error;
+    const fallback = central.applied === candidate ? null : central.applied;
+    const loaded = await load(fallback); // throws when the file is at fault
+    const message = error instanceof Error ? error.message : String(error);
+    central.refuse(candidate, message);
+    log.error("Central config v{version} refused; keeping {kept}.\n{message}", {
+      version: candidate.version,
+      kept: fallback === null ? "the config file alone" : `v${fallback.version}`,
+      message,
+    });
+    events.append({
+      kind: "config",
+      reason: `central config v${candidate.version} refused: ${message}`,
+    });
+    return { loaded, applied: fallback };
   }
 }

@@ -7,7 +7,7 @@
  */
 import { closedReason } from "./supervise/active_hours.ts";
 import { join } from "node:path";
-import type { ResolvedAgentConfig, ResolvedScript } from "./config/types.ts";
+import type { ResolvedAgentConfig, ResolvedScript } from "../shared/agent_config/types.ts";
 import { EventLog } from "./supervise/event_log.ts";
 import { findExecutable } from "./platform/find_executable.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";

@@ -36,6 +36,8 @@ import { auditRoutes } from "./api/audit_routes.ts";
 import { type AlertControl, alertingRoutes } from "./api/alerting_routes.ts";
 import { reportRoutes } from "./api/report_routes.ts";
 import { logRoutes } from "./api/log_routes.ts";
+import { configRoutes } from "./api/config_routes.ts";
+import type { CentralConfig } from "./central/mod.ts";
 import { Sessions } from "./auth/sessions.ts";
 import { SignInLimiter, type SignInLimits } from "./auth/signin_limit.ts";
 import type { Store } from "./store/store.ts";
@@ -134,6 +136,8 @@ export interface AppDeps {
   logRequests?: LogRequests;
   /** Sign-in lockout limits; default `DEFAULT_SIGNIN_LIMITS` (`signin_limit.ts`). */
   signInLimits?: Partial<SignInLimits>;
+  /** The fleet's central config; absent: no `/api/v1/config` routes, none handed to agents. */
+  central?: CentralConfig;
 }
 
 /** The collector's HTTP app. Queued commands wake the agent's long-poll. */
@@ -235,6 +239,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       waiters,
       logRequests,
       audit,
+      ...(deps.central === undefined ? {} : { central: deps.central }),
       // With other collectors, a missed hint must not hold a command for a whole long-poll.
       ...(signals?.shared ? { recheckMs: RECHECK_COMMANDS_MS } : {}),
     }),
@@ -258,6 +263,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     }),
   );
   app.route("/api/v1", auditRoutes({ audit }));
+  if (deps.central !== undefined) {
+    app.route("/api/v1", configRoutes({ central: deps.central, store: deps.store }));
+  }
   if (deps.control !== undefined) {
     const config = deps.currentConfig ?? (() => deps.config);
     app.route("/api/v1", alertingRoutes({ control: deps.control, clock, config }));

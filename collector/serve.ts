@@ -10,6 +10,9 @@ import type { KvHandle } from "../shared/kv/handle.ts";
 import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
+import { CentralConfig, CentralStore } from "./central/mod.ts";
+import { checkConfigLayers } from "../shared/agent_config/mod.ts";
+import { storeKey } from "../shared/config/store_key.ts";
 import { TREND_EVERY_MS, TrendWatch } from "./fleet/trend_watch.ts";
 import { ReportSchedule } from "./fleet/report_schedule.ts";
 import { buildDigest } from "./fleet/digest.ts";
@@ -130,7 +133,14 @@ export async function serve(options: ServeOptions): Promise<void> {
   const current = () => reloader.current();
   const uptime = new UptimeCache(store, clock);
   const signals = storeSignals(options.kv, replicaId);
+  const central = new CentralConfig({
+    store: new CentralStore(options.kv),
+    key: await storeKey(config.dataDir, Deno),
+    clock,
+    check: (layers) => checkConfigLayers(layers),
+  });
   const app = createApp({
+    central,
     signals,
     store,
     config,

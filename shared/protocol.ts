@@ -161,6 +161,41 @@ export const tokenSummarySchema = z.strictObject({
   description: "One token ([tokens.<name>]) as the heartbeat reports it: never its value",
 });
 
+/** The largest central config document (bytes of its text). */
+export const MAX_CONFIG_DOCUMENT_BYTES = 60_000;
+
+/**
+ * The central config an agent runs, as it reports it with each ingest (to a
+ * collector that names `central-config` in its features).
+ */
+export const centralConfigStateSchema = z.strictObject({
+  version: z.number().int().positive().nullable().describe(
+    "The central config version applied; null: none (the local file alone)",
+  ),
+  refused: z.strictObject({
+    version: z.number().int().positive(),
+    message: z.string().max(4000).describe("Why, as `validate` words it (key path and line)"),
+  }).optional().describe("The newest version it refused, when newer than the one it runs"),
+}).meta({
+  id: "CentralConfigState",
+  description: "The central config version an agent runs, or the one it refused and why",
+});
+
+/** One central config document as an agent gets it: merged in order over its local file. */
+export const configLayerSchema = z.strictObject({
+  name: z.string().max(200).describe('What errors call it: "central config v5 (site:FC1)"'),
+  text: z.string().max(MAX_CONFIG_DOCUMENT_BYTES).describe("TOML, secrets in plain"),
+}).meta({ id: "ConfigLayer", description: "One central config document for an agent" });
+
+/** A central config version for one agent: the fleet's, its site's and its own documents. */
+export const centralConfigSchema = z.strictObject({
+  version: z.number().int().positive(),
+  layers: z.array(configLayerSchema).max(3).describe("Fleet, site, agent: in the order they merge"),
+}).meta({
+  id: "CentralConfig",
+  description: "A central config version for one agent (only to agents with central-config)",
+});
+
 /** `POST /api/v1/ingest`. */
 export const ingestRequestSchema = z.strictObject({
   protocol: z.literal(PROTOCOL_VERSION),
@@ -175,6 +210,9 @@ export const ingestRequestSchema = z.strictObject({
   ),
   tokens: z.array(tokenSummarySchema).max(100).optional().describe(
     "The agent's tokens and their time left (absent from agents without tokens support)",
+  ),
+  config: centralConfigStateSchema.optional().describe(
+    "The central config it runs (sent to collectors with central-config)",
   ),
 }).meta({
   id: "IngestRequest",
@@ -191,13 +229,14 @@ export const AGENT_FEATURES_HEADER = "X-Scriptmon-Features";
 /**
  * Answer header naming what a collector accepts beyond version 1's requests (comma separated).
  * `script-extras`: a script summary's `posted`, `pings`, `offHours`, `anomalies` and
- * `lastExit.runtimeMs`; an agent sends them only to a collector that said so, since older
- * collectors refuse keys they do not know.
+ * `lastExit.runtimeMs`; `central-config`: an ingest's `config` (the central config version the
+ * agent runs). An agent sends them only to a collector that said so, since older collectors
+ * refuse keys they do not know.
  */
 export const COLLECTOR_FEATURES_HEADER = "X-Scriptmon-Collector-Features";
 
 /** What this collector accepts (see {@linkcode COLLECTOR_FEATURES_HEADER}). */
-export const COLLECTOR_FEATURES = ["script-extras"] as const;
+export const COLLECTOR_FEATURES = ["script-extras", "central-config"] as const;
 
 /** Parameters of a `logs` command. */
 export const logsParamsSchema = z.strictObject({
@@ -233,6 +272,9 @@ export const ingestResponseSchema = z.strictObject({
   ),
   commands: z.array(commandSchema),
   now: iso.describe("The collector's clock"),
+  config: centralConfigSchema.optional().describe(
+    "A central config version to apply: only to an agent naming central-config, when it runs another",
+  ),
 }).meta({ id: "IngestResponse", description: "The answer to an ingest" });
 
 /** The most copies of one site singleton (`replicas`): slots 0 to 99. */
@@ -318,3 +360,9 @@ export type LeaseResponse = z.infer<typeof leaseResponseSchema>;
 export type DedupeRequest = z.infer<typeof dedupeRequestSchema>;
 /** A dedupe answer. */
 export type DedupeResponse = z.infer<typeof dedupeResponseSchema>;
+/** The central config an agent reports. */
+export type CentralConfigState = z.infer<typeof centralConfigStateSchema>;
+/** One central config document for an agent. */
+export type ConfigLayerWire = z.infer<typeof configLayerSchema>;
+/** A central config version for an agent. */
+export type CentralConfigWire = z.infer<typeof centralConfigSchema>;

@@ -92,6 +92,7 @@ Deno.test("findCycles() finds a cycle through a type import and none in a tree",
     "agent/health/types.ts",
     "agent/supervise/state.ts",
     "agent/tokens/types.ts",
+    "shared/protocol.ts",
   ]);
 });
 

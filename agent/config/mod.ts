@@ -1,16 +1,22 @@
 /**
- * The agent's config: the TOML file read and checked against its schema (`load.ts`,
- * `schema.ts`), resolved once into `ResolvedAgentConfig` (`types.ts`, `_resolve.ts`), watched
- * for edits (`watcher.ts`), the CA certificates it names, and the default places of its files
- * (`default_paths.ts`).
+ * The agent's config: the TOML file read (`load.ts`) and parsed by the shared pipeline
+ * (`shared/agent_config/`: schema, `[env.<name>]` overlay and layers, resolve once into
+ * `ResolvedAgentConfig`, the default places of its files), watched for edits (`watcher.ts`), and
+ * the CA certificates it names.
  *
  * @module
  */
 
 export { readCaCerts } from "./ca_certs.ts";
-export { commandSchema } from "./command_schema.ts";
-export { agentHome, defaultDataDir } from "./default_paths.ts";
-export { ConfigError, envNameFrom, loadConfig, locateDataDir, parseConfig } from "./load.ts";
+export {
+  agentHome,
+  commandSchema,
+  defaultDataDir,
+  envNameFrom,
+  locateDataDir,
+  parseConfig,
+} from "../../shared/agent_config/mod.ts";
+export { ConfigError, loadConfig } from "./load.ts";
 export type { ConfigIssue } from "./load.ts";
 export type {
   ResolvedAction,
@@ -27,5 +33,5 @@ export type {
   ResolvedScript,
   ResolvedSilence,
   ResolvedTcpProbe,
-} from "./types.ts";
+} from "../../shared/agent_config/mod.ts";
 export { ConfigWatcher } from "./watcher.ts";

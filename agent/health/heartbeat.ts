@@ -10,7 +10,7 @@
  * timer at `deadline()`.
  */
 import { formatDuration } from "../../shared/config/units.ts";
-import type { ResolvedHeartbeat } from "../config/types.ts";
+import type { ResolvedHeartbeat } from "../../shared/agent_config/types.ts";
 import { initialState, nextState } from "./check_state.ts";
 import { type CheckState, type CheckStatus, type HeartbeatInfo, PING_BODY_LIMIT } from "./types.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ResolvedHeartbeat } from "../config/types.ts";
+import type { ResolvedHeartbeat } from "../../shared/agent_config/types.ts";
 import { HeartbeatCheck } from "./heartbeat.ts";
 
 const config: ResolvedHeartbeat = {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { ResolvedLimits } from "../config/types.ts";
+import type { ResolvedLimits } from "../../shared/agent_config/types.ts";
 import { type MemorySample, projectGrowth } from "../../shared/trends/mod.ts";
 import { initialState, nextState } from "./check_state.ts";
 import type { CheckState } from "./types.ts";

@@ -20,7 +20,7 @@ export {
   PROBE_SCHEMAS,
   probeSchema,
   tcpProbeSchema,
-} from "./schema.ts";
+} from "../../shared/agent_config/mod.ts";
 export { foldHealth, PING_BODY_LIMIT } from "./types.ts";
 export type {
   CheckState,

@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { watchFile } from "../platform/watch_file.ts";
 import type { Clock } from "../clock.ts";
-import type { ResolvedAction, ResolvedProbe } from "../config/types.ts";
+import type { ResolvedAction, ResolvedProbe } from "../../shared/agent_config/types.ts";
 import { HeartbeatCheck, type PingKind } from "./heartbeat.ts";
 import { ProbeTracker, runProbe } from "./probes.ts";
 import { ResourceTracker, type TreeUsage } from "./resources.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 
 /** `script`'s `off_hours` while its calendar is closed at `at`; null inside (or with no calendar). */
 export function offHoursAt(script: ResolvedScript, at: number): "stop" | "relax" | "run" | null {

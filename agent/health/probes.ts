@@ -8,7 +8,7 @@ import type {
   ResolvedHttpProbe,
   ResolvedProbe,
   ResolvedTcpProbe,
-} from "../config/types.ts";
+} from "../../shared/agent_config/types.ts";
 import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
 import { childEnv } from "../platform/child_env.ts";

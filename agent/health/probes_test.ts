@@ -6,7 +6,7 @@ import type {
   ResolvedHttpProbe,
   ResolvedProbe,
   ResolvedTcpProbe,
-} from "../config/types.ts";
+} from "../../shared/agent_config/types.ts";
 import { platform } from "../platform/mod.ts";
 import { type ProbeResult, ProbeTracker, runProbe } from "./probes.ts";
 

@@ -5,7 +5,7 @@
  * samples, so one spike neither warns nor restarts.
  */
 import { formatBytes } from "../../shared/config/units.ts";
-import type { ResolvedLimits } from "../config/types.ts";
+import type { ResolvedLimits } from "../../shared/agent_config/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 import type { CheckState, CheckStatus, ResourceSample } from "./types.ts";
 

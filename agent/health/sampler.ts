@@ -14,7 +14,7 @@ import { getLogger } from "@logtape/logtape";
 import { formatBytes } from "../../shared/config/units.ts";
 import type { AgentResources } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
-import type { ResolvedAgentSettings } from "../config/types.ts";
+import type { ResolvedAgentSettings } from "../../shared/agent_config/types.ts";
 import type { Platform, ProcessSample } from "../platform/types.ts";
 import { cpuUsage } from "node:process";
 import { initialState, nextState } from "./check_state.ts";

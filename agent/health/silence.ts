@@ -4,7 +4,7 @@
  * monitor tells it about runs and output and arms a timer at `deadline()`.
  */
 import { formatDuration } from "../../shared/config/units.ts";
-import type { ResolvedSilence } from "../config/types.ts";
+import type { ResolvedSilence } from "../../shared/agent_config/types.ts";
 import { initialState, nextState } from "./check_state.ts";
 import type { CheckState } from "./types.ts";
 

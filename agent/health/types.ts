@@ -4,7 +4,7 @@
  * event log that the checks use, so that health/ never imports supervise/
  * (the real classes fit these shapes).
  */
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { ProcessSample } from "../platform/types.ts";
 
 /** The result of one check. `warning` is only used by resource `warn` thresholds. */

@@ -10,6 +10,8 @@ import type { ConfigIssue } from "../config/load.ts";
 import type { CheckState } from "../health/types.ts";
 import type { ScriptStatus } from "../supervise/state.ts";
 import type { TokenStatus } from "../tokens/types.ts";
+import type { CentralConfigState } from "../../shared/protocol.ts";
+
 /** What the API reports of the agent itself. */
 export interface AgentInfo {
   version: string;
@@ -29,6 +31,8 @@ export interface AgentInfo {
   collector: CollectorLinkStatus | null;
   /** The agent's store as the last retention pass found it (absent from older agents). */
   store?: StoreUsage | null;
+  /** The central config version it runs, or the one it refused and why (with a collector). */
+  central?: CentralConfigState;
 }
 
 /** The agent's store as the last retention pass (`retention.ts`) found it. */

@@ -12,7 +12,7 @@ import { formatDuration } from "../../shared/config/units.ts";
 import type { Condition, RuleContext, ScriptFacts } from "../../shared/notify/alert_rules.ts";
 import type { TokenFacts } from "../../shared/notify/alert_rules_tokens.ts";
 import type { AgentInfo } from "../local_api/status.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { TokenStatus } from "../tokens/types.ts";
 
 export type { Condition } from "../../shared/notify/alert_rules.ts";

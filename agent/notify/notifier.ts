@@ -12,6 +12,8 @@ import { queueDue } from "../../shared/notify/queue_due.ts";
 import { AlertPolicy, type PolicyOutput } from "../../shared/notify/policy.ts";
 import type { Silence } from "../../shared/notify/silences.ts";
 import type { Channel, MessageState } from "../../shared/notify/types.ts";
+import type { ResolvedWebhook } from "../../shared/notify/webhook_schema.ts";
+import type { ResolvedNotifyPolicy } from "../../shared/notify/policy_schema.ts";
 import { agentConditions, type Condition, scriptFacts, tokenFacts } from "./alert_rules.ts";
 import { scriptConditions } from "../../shared/notify/alert_rules.ts";
 import {
@@ -23,7 +25,7 @@ import type { TokenSummary } from "../../shared/protocol.ts";
 import { toScriptSummary, toTokenSummary } from "../uplink/ingest_body.ts";
 import type { AgentInfo } from "../local_api/status.ts";
 import type { Clock } from "../clock.ts";
-import type { ResolvedAgentConfig } from "../config/types.ts";
+import type { ResolvedAgentConfig } from "../../shared/agent_config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
 import { relayKey } from "./relay_key.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
@@ -84,6 +86,18 @@ const SNAPSHOT_LIMIT = 60_000;
 /** Idempotency keys are remembered this long, whatever the webhook's dedupe_window. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 
+/** The token warnings' policy: the routes and silences of `notify`, each sent at once and once. */
+function noticeSettings(notify: ResolvedNotifyPolicy): ResolvedNotifyPolicy {
+  return {
+    ...notify,
+    groupWaitMs: 0,
+    forMs: 0,
+    forRuleMs: {},
+    repeatIntervalMs: Number.MAX_SAFE_INTEGER,
+    sendResolved: false,
+  };
+}
+
 /** The agent's notifications; see the module comment. */
 export class Notifier {
   #deps: NotifierDeps;
@@ -107,23 +121,15 @@ export class Notifier {
 
   constructor(deps: NotifierDeps) {
     this.#deps = deps;
-    const { config } = deps;
-    for (const [name, webhook] of Object.entries(config.webhooks)) {
-      this.#channels.set(
-        name,
-        createChannel(name, webhook, {
-          fetch: deps.fetch ?? fetch,
-          connect: Deno.connect,
-          startTls: Deno.startTls,
-          caCerts: deps.caCerts?.[name],
-        }),
-      );
+    for (const [name, webhook] of Object.entries(deps.config.webhooks)) {
+      this.#channels.set(name, this.#channel(name, webhook, deps.caCerts?.[name]));
     }
     this.#outbox = new Outbox(deps.kv, {
       channels: this.#channels,
       clock: deps.clock,
+      // The current config's (reconfigure() replaces it); read again when a channel is replaced.
       channelPolicy: (name) => {
-        const w = config.webhooks[name];
+        const w = this.#deps.config.webhooks[name];
         return {
           maxAgeMs: w?.maxAgeMs ?? 86_400_000,
           onUncertain: w?.onUncertain ?? "skip",
@@ -133,27 +139,61 @@ export class Notifier {
     });
   }
 
+  #channel(name: string, webhook: ResolvedWebhook, caCerts: string[] | undefined): Channel {
+    return createChannel(name, webhook, {
+      fetch: this.#deps.fetch ?? fetch,
+      connect: Deno.connect,
+      startTls: Deno.startTls,
+      caCerts,
+    });
+  }
+
   /** The outbox, for listing the history. */
   get outbox(): Outbox {
     return this.#outbox;
   }
 
+  /**
+   * Applies a reloaded config without a restart. A webhook whose settings (or CA certificates)
+   * changed gets a new channel, used from its next attempt (one in flight finishes on the old);
+   * a new webhook gets one; a removed one's queued messages wait in the KV until it comes back.
+   * Routes, silences and waits apply from the next evaluation, and relay() knows the new names.
+   * `caCerts`: the PEM certificates per webhook of `config` (read again for a changed
+   * `ca_file`); default, those the notifier was built with.
+   */
+  reconfigure(config: ResolvedAgentConfig, caCerts?: Record<string, string[]>): void {
+    // Before start() there is no policy yet: start() reads the config then.
+    if (this.#policy !== undefined) {
+      this.#policy.reconfigure(config.notify);
+      this.#notices.reconfigure(noticeSettings(config.notify));
+    }
+    const before = { webhooks: this.#deps.config.webhooks, caCerts: this.#deps.caCerts };
+    const certs = caCerts ?? before.caCerts;
+    const channels = new Map<string, Channel>();
+    for (const [name, webhook] of Object.entries(config.webhooks)) {
+      const kept = this.#channels.get(name);
+      const same = JSON.stringify([before.webhooks[name], before.caCerts?.[name]]) ===
+        JSON.stringify([webhook, certs?.[name]]);
+      channels.set(name, kept && same ? kept : this.#channel(name, webhook, certs?.[name]));
+    }
+    // The outbox reads each replaced channel's policy from the config here.
+    this.#deps = { ...this.#deps, config, ...(certs ? { caCerts: certs } : {}) };
+    this.#channels = channels;
+    this.#outbox.setChannels(channels);
+    this.#poke();
+  }
+
   /** Restores the policy's state, starts delivery and watching. */
   async start(): Promise<void> {
-    const { kv, config, events } = this.#deps;
+    const { kv, events } = this.#deps;
     const saved = (await kv.get<Saved>(SNAPSHOT_KEY)).value;
+    // Read after the wait: a reconfigure() meanwhile found no policy to give its config to.
+    const { config } = this.#deps;
     const options = { silences: () => this.#activeSilences() };
     this.#policy = saved
       ? AlertPolicy.restore(config.notify, saved.policy, options)
       : new AlertPolicy(config.notify, options);
-    this.#notices = new AlertPolicy({
-      ...config.notify,
-      groupWaitMs: 0,
-      forMs: 0,
-      forRuleMs: {},
-      repeatIntervalMs: Number.MAX_SAFE_INTEGER,
-      sendResolved: false,
-    }, options);
+    this.#notices = new AlertPolicy(noticeSettings(config.notify), options);
     // Conditions that were firing when the agent stopped: they resolve if they cleared meanwhile.
     this.#firing = new Map((saved?.firing ?? []).map((c) => [c.key, c]));
     for await (const entry of kv.list<Silence>({ prefix: SILENCE_PREFIX })) {

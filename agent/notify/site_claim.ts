@@ -10,7 +10,7 @@
 import { collectorEndpoints, isReplicaFailure } from "../uplink/endpoints.ts";
 import { dedupeResponseSchema } from "../../shared/protocol.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import type { ResolvedCollectorLink } from "../config/types.ts";
+import type { ResolvedCollectorLink } from "../../shared/agent_config/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 
 /** What {@linkcode SiteClaims} needs. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ResolvedCollectorLink } from "../config/types.ts";
+import type { ResolvedCollectorLink } from "../../shared/agent_config/types.ts";
 import { SiteClaims } from "./site_claim.ts";
 
 const LINK: ResolvedCollectorLink = {

@@ -1,6 +1,6 @@
 /** `validate --ping`: a test message to every webhook, straight through its channel. */
 import { createChannel } from "../../shared/notify/channels/mod.ts";
-import type { ResolvedAgentConfig } from "../config/types.ts";
+import type { ResolvedAgentConfig } from "../../shared/agent_config/types.ts";
 import { readCaCerts } from "../config/ca_certs.ts";
 
 /** What one webhook answered. */

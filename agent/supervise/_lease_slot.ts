@@ -6,7 +6,7 @@
  * @module
  */
 import type { LeaseRequest, LeaseResponse } from "../../shared/protocol.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 
 /** What this agent knows of a script's slots, for status. */
 export interface SlotView {

@@ -9,7 +9,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import { pumpLines } from "../logs/line_splitter.ts";
 import { type LogStream, RotatingLogWriter } from "../logs/writer.ts";
 import type { EventLog } from "./event_log.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { Cron } from "croner";
-import type { ResolvedSchedule } from "../config/types.ts";
+import type { ResolvedSchedule } from "../../shared/agent_config/types.ts";
 
 /** At most this many missed times are counted after one run. */
 const MAX_SKIPPED = 1000;

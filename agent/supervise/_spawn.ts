@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import { childEnv } from "../platform/child_env.ts";
 import { findExecutable } from "../platform/find_executable.ts";
 import type { Platform, SpawnedChild } from "../platform/types.ts";

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { Platform } from "../platform/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 

@@ -19,7 +19,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import { offHoursAt } from "../health/off_hours.ts";
 import { wallClock } from "../../shared/calendar/mod.ts";

@@ -3,7 +3,7 @@
  * the supervisor tells it when runs start and end, it answers how long to
  * wait before the next start and whether the script is crash-looping.
  */
-import type { ResolvedRestartPolicy } from "../config/types.ts";
+import type { ResolvedRestartPolicy } from "../../shared/agent_config/types.ts";
 
 /** What to do after a run ended. */
 export interface RestartDecision {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Backoff } from "./backoff.ts";
-import type { ResolvedRestartPolicy } from "../config/types.ts";
+import type { ResolvedRestartPolicy } from "../../shared/agent_config/types.ts";
 
 const policy: ResolvedRestartPolicy = {
   policy: "always",

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { formatDuration } from "../../shared/config/units.ts";
 import { Backoff } from "./backoff.ts";
 import type { Clock } from "../clock.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { EventLog } from "./event_log.ts";
 import { removePidRecord } from "./pid_records.ts";
 import type { Platform } from "../platform/types.ts";

@@ -9,7 +9,7 @@ import { readPidRecord, writePidRecord } from "./pid_records.ts";
 import { platform } from "../platform/mod.ts";
 import { ScriptRunner } from "./script_runner.ts";
 import { parseDuration } from "../../shared/config/units.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 
 /** A runner on a temp data dir; disposing stops the script and closes everything. */
 async function harness(script: ResolvedScript) {

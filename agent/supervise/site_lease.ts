@@ -48,7 +48,7 @@ import {
   leaseResponseSchema,
 } from "../../shared/protocol.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import type { ResolvedCollectorLink } from "../config/types.ts";
+import type { ResolvedCollectorLink } from "../../shared/agent_config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import type { Supervisor } from "./supervisor.ts";
 import { formatDuration } from "../../shared/config/units.ts";

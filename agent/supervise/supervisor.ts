@@ -10,7 +10,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { isDeepStrictEqual } from "node:util";
-import type { ResolvedAgentConfig, ResolvedScript } from "../config/types.ts";
+import type { ResolvedAgentConfig, ResolvedScript } from "../../shared/agent_config/types.ts";
 import { HealthMonitor } from "../health/monitor.ts";
 import type { PingKind } from "../health/heartbeat.ts";
 import { ProcessIndex, treeUsage } from "../health/resources.ts";

@@ -13,7 +13,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Clock } from "../clock.ts";
-import type { ResolvedScript } from "../config/types.ts";
+import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { Platform } from "../platform/types.ts";
 import type { PidRecord } from "./pid_records.ts";
 import { reapGroup } from "./_terminate.ts";

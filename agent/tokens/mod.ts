@@ -8,6 +8,6 @@
 export { TokenManager } from "./manager.ts";
 export type { TokenGate } from "./manager.ts";
 export { blockedBy, checkTokensOnce, timeLeft, tokenSeverity } from "./once.ts";
-export { resolveToken, tokenSchema } from "./schema.ts";
+export { resolveToken, tokenSchema } from "../../shared/agent_config/mod.ts";
 export { TOKEN_STATES } from "./types.ts";
 export type { ResolvedToken, TokenState, TokenStatus } from "./types.ts";

@@ -16,6 +16,8 @@ import { getLogger } from "@logtape/logtape";
 import { z } from "zod";
 import {
   AGENT_FEATURES_HEADER,
+  type CentralConfigState,
+  type CentralConfigWire,
   COLLECTOR_FEATURES_HEADER,
   type CommandAck,
   type IngestRequestInput,
@@ -26,7 +28,7 @@ import {
 } from "../../shared/protocol.ts";
 import type { AgentInfo, CollectorLinkStatus } from "../local_api/status.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import type { ResolvedCollectorLink } from "../config/types.ts";
+import type { ResolvedCollectorLink } from "../../shared/agent_config/types.ts";
 import type { EventLog } from "../supervise/event_log.ts";
 import {
   errorText,
@@ -57,6 +59,11 @@ export interface CollectorLinkDeps {
   clock?: Clock;
   /** In [0, 1), like Math.random (the default): spreads the retry delays. */
   random?: () => number;
+  /** The central config: reported with each ingest, a new version from an answer offered to it. */
+  central?: {
+    state(): CentralConfigState;
+    offer(config: CentralConfigWire): void;
+  };
 }
 
 /** How a failed request is retried. */
@@ -70,8 +77,12 @@ const RETRY_JITTER = 0.2;
 const AUTH_RETRY_MS = 60_000;
 /** Events arriving together go out together: the link waits this long after the first. */
 const COALESCE_MS = 100;
-/** What this agent understands beyond version 1's commands (the collector asks before sending). */
+/**
+ * What this agent understands beyond version 1's (the collector asks before sending): `logs`
+ * commands, and `central-config` versions in ingest answers (with a central config holder).
+ */
 const FEATURES = "logs";
+const FEATURES_WITH_CENTRAL = "logs,central-config";
 
 /** The agent's link to the collector; see the module comment. */
 export class CollectorLink {
@@ -83,6 +94,8 @@ export class CollectorLink {
   #spool: Spool | null = null;
   /** The collector said it takes a summary's newer keys (`script-extras`); until then, not sent. */
   #extras = false;
+  /** The collector said it takes an ingest's `config` (`central-config`); until then, not sent. */
+  #centralOk = false;
   #stop = new AbortController();
   #wake = new AbortController();
   /** What the idle wait may be woken for: new events (when connected), a trim (always). */
@@ -239,7 +252,7 @@ export class CollectorLink {
   /** One ingest: `more` when another batch is waiting. */
   async #ingest(): Promise<{ ok: true; more: boolean } | { ok: false; retryMs: number }> {
     const spool = this.#spool!;
-    const { events, supervisor, info } = this.#deps;
+    const { events, supervisor, info, central } = this.#deps;
     let body: string;
     let sent: WireEvent[];
     let available: WireEvent[];
@@ -261,6 +274,7 @@ export class CollectorLink {
           dropped,
           // Also when empty: the collector forgets tokens taken out of the config.
           tokens,
+          ...(central !== undefined && this.#centralOk ? { config: central.state() } : {}),
         }),
         supervisor.status().slice(0, 1000).map((status) => {
           const summary = toScriptSummary(status);
@@ -311,6 +325,7 @@ export class CollectorLink {
     this.#commands.delivered(acks);
     this.#succeeded();
     this.#commands.handle(answer.commands);
+    if (answer.config !== undefined) central?.offer(answer.config);
     const advanced = answer.ackedSeq > before;
     const more = advanced &&
       (available.length === this.#config.batchSize || sent.length < available.length);
@@ -414,14 +429,17 @@ export class CollectorLink {
         ...init,
         headers: {
           authorization: `Bearer ${this.#config.token}`,
-          [AGENT_FEATURES_HEADER]: FEATURES,
+          [AGENT_FEATURES_HEADER]: this.#deps.central === undefined
+            ? FEATURES
+            : FEATURES_WITH_CENTRAL,
           ...(init.body === undefined ? {} : { "content-type": "application/json" }),
         },
         signal: abort.signal,
       });
       if (!res.ok) throw await httpFailure(res);
-      this.#extras = res.headers.get(COLLECTOR_FEATURES_HEADER)?.split(",")
-        .includes("script-extras") ?? false;
+      const features = res.headers.get(COLLECTOR_FEATURES_HEADER)?.split(",") ?? [];
+      this.#extras = features.includes("script-extras");
+      this.#centralOk = features.includes("central-config");
       return await read(res);
     } catch (error) {
       // No answer (or a 5xx): the next replica, if any, gets the retry. A 4xx is an answer.

@@ -58,7 +58,11 @@ Deno.test("the long-poll delivers a command promptly, well before the next heart
 Deno.test("a logs command is answered with the script's lines and stream marks, and runs nothing", async () => {
   await withLinkedAgent(async (agent, link, collector) => {
     await allAcked(agent, link);
-    assert.equal(collector.features, "logs", "the agent announces that it answers logs");
+    assert.deepEqual(
+      collector.features?.split(","),
+      ["logs", "central-config"],
+      "the agent announces that it answers logs (and takes central config)",
+    );
     const before = agent.supervisor.statusOf("s");
     await until("the fixture's lines in its log", async () => {
       const text = await Deno.readTextFile(agent.supervisor.get("s").logPath).catch(() => "");

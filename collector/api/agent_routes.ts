@@ -13,16 +13,19 @@ import { Hono } from "hono";
 import { getLogger } from "@logtape/logtape";
 import {
   AGENT_FEATURES_HEADER,
+  type CentralConfigWire,
   COLLECTOR_FEATURES,
   COLLECTOR_FEATURES_HEADER,
   type Command,
   dedupeRequestSchema,
   type DedupeResponse,
+  type IngestRequest,
   ingestRequestSchema,
   type IngestResponse,
   leaseRequestSchema,
 } from "../../shared/protocol.ts";
 import type { AuditLog } from "../audit/trail.ts";
+import type { CentralConfig } from "../central/mod.ts";
 import type { CollectorEnv } from "../auth/authenticate.ts";
 import type { Clock } from "../clock.ts";
 import type { CommandWaiters } from "../fleet/command_waiters.ts";
@@ -62,6 +65,34 @@ function recheckAfter(ms: number): { due: Promise<"recheck">; cancel: () => void
   return { due, cancel: () => clearTimeout(timer) };
 }
 
+/**
+ * The central config version to hand agent `request.agent` with its answer: the one its
+ * rollout says, unless the agent runs it already or refused it. Records what the agent said.
+ */
+async function centralConfigFor(
+  central: CentralConfig,
+  request: IngestRequest,
+): Promise<CentralConfigWire | undefined> {
+  const { site, host } = request.agent;
+  const reported = request.config;
+  if (reported !== undefined) await central.noteApplied(site, host, reported);
+  const desired = await central.desiredVersion(site, host);
+  if (desired === null || desired === reported?.version) return undefined;
+  if (reported?.refused?.version === desired) return undefined;
+  try {
+    return { version: desired, layers: await central.layersFor(site, host, desired) };
+  } catch (error) {
+    // The key the documents were sealed with is not this collector's (replicas need one key).
+    log.error("Cannot hand config v{version} to {site}/{host}: {error}", {
+      version: desired,
+      site,
+      host,
+      error,
+    });
+    return undefined;
+  }
+}
+
 export function agentRoutes(
   deps: {
     store: Store;
@@ -72,6 +103,8 @@ export function agentRoutes(
     audit?: AuditLog;
     /** A waiting long-poll re-reads the queue this often (replicas: a wake-up may be missed). */
     recheckMs?: number;
+    /** Central config to hand out in ingest answers; absent: none. */
+    central?: CentralConfig;
   },
 ): Hono<CollectorEnv> {
   const { store, clock, waiters, logRequests } = deps;
@@ -143,6 +176,11 @@ export function agentRoutes(
       commands: commands.map(toWireCommand),
       now: new Date(now).toISOString(),
     };
+    const features = c.req.header(AGENT_FEATURES_HEADER) ?? "";
+    if (deps.central !== undefined && /(^|,)\s*central-config\s*(,|$)/i.test(features)) {
+      const config = await centralConfigFor(deps.central, request);
+      if (config !== undefined) body.config = config;
+    }
     return c.json(body);
   });
 

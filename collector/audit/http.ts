@@ -67,8 +67,39 @@ const NAMES: readonly Naming[] = [
     action: () => "route.remove",
     target: (p) => p.id,
   },
+  {
+    method: "PUT",
+    route: "/api/v1/config/documents/:scope",
+    action: () => "config.edit",
+    target: (p, created) => versionTarget(p.scope, created),
+  },
+  {
+    method: "DELETE",
+    route: "/api/v1/config/documents/:scope",
+    action: () => "config.delete",
+    target: (p, created) => versionTarget(p.scope, created),
+  },
+  {
+    method: "POST",
+    route: "/api/v1/config/rollback",
+    action: () => "config.rollback",
+    target: (_, created) => versionTarget("", created),
+  },
+  {
+    method: "POST",
+    route: "/api/v1/config/versions/:n/rollout",
+    action: () => "config.rollout",
+    target: (p) => `v${p.n}`,
+  },
+  { method: "POST", route: "/api/v1/config/check", action: () => "config.check", target: () => "" },
   { method: "POST", route: "/logout", action: () => "signout", target: () => "" },
 ];
+
+/** `site:FC1 v12`: the document and the version a config change made (when it made one). */
+function versionTarget(scope: string, created: Record<string, unknown> | null): string {
+  const version = pick(created, "version", "version");
+  return [scope, version === undefined ? "" : `v${version}`].filter((s) => s !== "").join(" ");
+}
 
 function pick(body: Record<string, unknown> | null, outer: string, inner: string): unknown {
   const value = body?.[outer];

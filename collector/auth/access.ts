@@ -46,6 +46,10 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { method: "POST", path: /^\/api\/v1\/routes$/, role: "admin", allSites: true },
   { method: "DELETE", path: /^\/api\/v1\/routes\/[^/]+$/, role: "admin", allSites: true },
   { method: "GET", path: /^\/api\/v1\/audit$/, role: "admin", allSites: true },
+  { method: "GET", path: /^\/api\/v1\/config(\/.*)?$/, role: "admin", allSites: true },
+  { method: "PUT", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
+  { method: "POST", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
+  { method: "DELETE", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
   { method: "GET", path: /^\/audit$/, role: "admin", allSites: true },
   { method: "GET", path: /^\/metrics$/, role: "viewer", allSites: true },
 ];

@@ -48,3 +48,19 @@ export function interpolate(
   });
   return { value, problems };
 }
+
+/**
+ * The variables `text` refers to as `${VAR}` (no fallback) that `vars` does not set, each once:
+ * the references {@linkcode interpolate} would call a problem.
+ */
+export function unsetVariables(
+  text: string,
+  vars: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const unset = new Set<string>();
+  for (const [match, body] of text.matchAll(REFERENCE)) {
+    if (match === "$${" || body === undefined || body.includes(":-")) continue;
+    if (NAME.test(body) && vars[body] === undefined) unset.add(body);
+  }
+  return [...unset];
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { interpolate } from "./interpolate.ts";
+import { interpolate, unsetVariables } from "./interpolate.ts";
 
 Deno.test("interpolate() replaces ${VAR} from vars", () => {
   assert.deepEqual(interpolate("https://${HOST}/x?t=${TOKEN}", { HOST: "h", TOKEN: "t" }), {
@@ -30,4 +30,11 @@ Deno.test("interpolate() names every missing variable", () => {
 Deno.test("interpolate() reports an unterminated reference and a bad name", () => {
   assert.deepEqual(interpolate("x${A", {}).problems, ['unterminated "${" in "x${A"']);
   assert.deepEqual(interpolate("${1A}", {}).problems, ['invalid variable name "1A" in "${1A}"']);
+});
+
+Deno.test("unsetVariables() names each unset ${VAR} without a fallback once", () => {
+  assert.deepEqual(
+    unsetVariables("${A} ${B:-b} $${C} ${D} ${A} ${SET} ${1x}", { SET: "" }),
+    ["A", "D"],
+  );
 });

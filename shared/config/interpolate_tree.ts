@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { interpolate } from "./interpolate.ts";
+import { interpolate, unsetVariables } from "./interpolate.ts";
 import { registerSecret } from "../redact.ts";
-import { isSecretPath, revealValue } from "./secrets.ts";
+import { isEncrypted, isSecretPath, revealValue } from "./secrets.ts";
 
 /** A parsed config with every string interpolated, and what went wrong where. */
 export interface InterpolatedTree<T> {
@@ -14,6 +14,24 @@ export interface InterpolatedTree<T> {
   value: T;
   /** One a problem, with the dotted key path of its string, in file order. */
   problems: { path: string; message: string }[];
+  /**
+   * With `unresolved: "unknown"`: the key paths of the strings whose value is not known here (an
+   * unset `${VAR}`, an `enc:v1:` value without a key), in file order; each is "" in `value`.
+   */
+  unknown: string[];
+}
+
+/** Options of {@linkcode interpolateTree}. */
+export interface InterpolateTreeOptions {
+  vars: Readonly<Record<string, string | undefined>>;
+  secretKey?: Uint8Array | null;
+  /**
+   * What an unset `${VAR}` (without a fallback) and an `enc:v1:` value without a key are:
+   * `"problem"` (the default: a program reading its own config) or `"unknown"`, for a document
+   * checked away from the machine whose variables and key it will meet: no problem, but the
+   * string's path is listed in `unknown` (other problems of the string are still reported).
+   */
+  unresolved?: "problem" | "unknown";
 }
 
 /**
@@ -23,16 +41,25 @@ export interface InterpolatedTree<T> {
  */
 export function interpolateTree<T extends Record<string, unknown>>(
   table: T,
-  options: {
-    vars: Readonly<Record<string, string | undefined>>;
-    secretKey?: Uint8Array | null;
-  },
+  options: InterpolateTreeOptions,
 ): InterpolatedTree<T> {
   const problems: { path: string; message: string }[] = [];
+  const unknown: string[] = [];
+  const lenient = options.unresolved === "unknown";
   const visit = (node: unknown, at: string[]): unknown => {
     if (typeof node === "string") {
-      const result = interpolate(node, options.vars);
+      const unset = lenient ? unsetVariables(node, options.vars) : [];
+      const vars = unset.length === 0
+        ? options.vars
+        : { ...options.vars, ...Object.fromEntries(unset.map((name) => [name, ""])) };
+      const result = interpolate(node, vars);
       for (const message of result.problems) problems.push({ path: at.join("."), message });
+      const keyless = lenient && (options.secretKey ?? null) === null &&
+        isEncrypted(result.value);
+      if (unset.length > 0 || keyless) {
+        unknown.push(at.join("."));
+        return "";
+      }
       const revealed = revealValue(result.value, options.secretKey ?? null);
       if (revealed.problem !== undefined) {
         problems.push({ path: at.join("."), message: revealed.problem });
@@ -48,5 +75,5 @@ export function interpolateTree<T extends Record<string, unknown>>(
     }
     return node;
   };
-  return { value: visit(table, []) as T, problems };
+  return { value: visit(table, []) as T, problems, unknown };
 }

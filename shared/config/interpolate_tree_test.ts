@@ -9,6 +9,7 @@ Deno.test("interpolateTree() fills every string of tables and arrays, leaving th
   assert.deepEqual(result, {
     value: { a: { url: "https://h/x", list: ["https://h", 5] }, n: 1 },
     problems: [],
+    unknown: [],
   });
   assert.equal(input.a.url, "${HOST}/x");
 });
@@ -33,4 +34,16 @@ Deno.test("interpolateTree() decrypts enc:v1: values and registers secrets for r
   assert.equal(redact("hunter2-hunter2"), "[redacted]");
   assert.equal(redact("https://hooks.example/T0/B0/secret-path"), "[redacted]");
   clearSecrets();
+});
+
+Deno.test('interpolateTree() with unresolved: "unknown" lists an unset ${VAR} and a keyless enc:v1: value as unknown, not as problems', () => {
+  const result = interpolateTree(
+    { a: ["${SET}", "${UNSET}/x", "${UNSET:-fallback}"], b: { c: "enc:v1:abc" }, d: "${1bad}" },
+    { vars: { SET: "set" }, unresolved: "unknown" },
+  );
+  assert.deepEqual(result.value, { a: ["set", "", "fallback"], b: { c: "" }, d: "" });
+  assert.deepEqual(result.unknown, ["a.1", "b.c"]);
+  assert.deepEqual(result.problems, [
+    { path: "d", message: 'invalid variable name "1bad" in "${1bad}"' },
+  ]);
 });

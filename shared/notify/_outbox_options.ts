@@ -130,7 +130,26 @@ export interface Lane {
   channel: Channel;
   policy: ChannelPolicy;
   dirty: boolean;
+  /** Ends a wait for new messages (enqueue() calls it). */
   wake: (() => void) | null;
+  /** Ends any wait (setChannels() calls it when the channel goes). */
+  interrupt: (() => void) | null;
+  /** The channel was taken out: the worker stops after its attempt in flight. */
+  removed: boolean;
   sends: number[];
   inflight: string | null;
+}
+
+/** A lane that has not looked at its queue yet. */
+export function newLane(channel: Channel, policy: ChannelPolicy): Lane {
+  return {
+    channel,
+    policy,
+    dirty: true,
+    wake: null,
+    interrupt: null,
+    removed: false,
+    sends: [],
+    inflight: null,
+  };
 }

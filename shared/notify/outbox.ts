@@ -10,6 +10,10 @@
  * "resend"`, queued again). Several processes may enqueue into one KV file;
  * one process delivers (the agent's instance lock sees to that; among the
  * collector's replicas, the leader, its moves fenced by its lease).
+ *
+ * Longer than 500 lines because the lanes' state machine (claim, send, settle,
+ * back off, recover, change channels while running) shares one set of lanes
+ * and waiters; its store, ids and options are already apart (`_outbox_*.ts`).
  */
 import type { KvHandle } from "../kv/handle.ts";
 import { getLogger } from "@logtape/logtape";
@@ -38,6 +42,7 @@ import {
   type ListFilter,
   MAX_RELAY_BODY_BYTES,
   MAX_SLEEP_MS,
+  newLane,
   type OutboxChange,
   type OutboxOptions,
   realClock,
@@ -74,6 +79,9 @@ export class Outbox {
   #random: () => number;
   #lanes = new Map<string, Lane>();
   #running: Promise<void> | null = null;
+  /** Set once recovery is done and the lanes' workers run; later lanes get theirs at once. */
+  #delivering = false;
+  #workers = new Set<Promise<void>>();
   #stopping = new AbortController();
   #abortSends = new AbortController();
   #changeWaiters = new Set<() => void>();
@@ -81,7 +89,7 @@ export class Outbox {
   /** Works on `kv` (opened by the caller); nothing happens before start(). */
   constructor(kv: KvHandle, options: OutboxOptions) {
     this.#store = new OutboxStore(kv, options.fence);
-    this.#channels = options.channels;
+    this.#channels = new Map(options.channels);
     this.#clock = options.clock ?? realClock;
     this.#retry = options.retry ?? DEFAULT_RETRY;
     this.#policy = options.channelPolicy ?? (() => DEFAULT_POLICY);
@@ -93,6 +101,41 @@ export class Outbox {
   /** The channels (webhook names) this outbox delivers to. */
   channelNames(): string[] {
     return [...this.#channels.keys()];
+  }
+
+  /**
+   * Replaces the channels while running (a webhook edited, added or removed). A lane whose
+   * channel changed uses the new one, and reads its policy again, from its next attempt (one in
+   * flight finishes on the old); a new name gets a lane; a removed name's lane stops after its
+   * attempt in flight, and its queued messages wait in the KV until a channel of that name is
+   * set again.
+   */
+  setChannels(channels: ReadonlyMap<string, Channel>): void {
+    this.#channels = new Map(channels);
+    if (!this.#running || this.#stopping.signal.aborted) return;
+    for (const [name, lane] of this.#lanes) {
+      if (channels.has(name)) continue;
+      lane.removed = true;
+      lane.interrupt?.();
+      // Before recovery ends no worker runs yet to take its lane out.
+      if (!this.#delivering) this.#lanes.delete(name);
+    }
+    for (const [name, channel] of channels) {
+      const lane = this.#lanes.get(name);
+      if (!lane) {
+        this.#lanes.set(name, newLane(channel, this.#policy(name)));
+        if (this.#delivering) this.#spawn(name);
+        continue;
+      }
+      lane.channel = channel;
+      lane.policy = this.#policy(name);
+      if (lane.removed) {
+        // Set again before its worker stopped: the same worker goes on.
+        lane.removed = false;
+        lane.dirty = true;
+      }
+    }
+    this.#notifyChange();
   }
 
   /**
@@ -156,18 +199,13 @@ export class Outbox {
   start(): void {
     if (this.#running || this.#stopping.signal.aborted) return;
     for (const [name, channel] of this.#channels) {
-      this.#lanes.set(name, {
-        channel,
-        policy: this.#policy(name),
-        dirty: true,
-        wake: null,
-        sends: [],
-        inflight: null,
-      });
+      this.#lanes.set(name, newLane(channel, this.#policy(name)));
     }
     this.#running = (async () => {
       await this.#recover();
-      await Promise.all([...this.#lanes.keys()].map((name) => this.#work(name)));
+      if (this.#stopping.signal.aborted) return;
+      this.#delivering = true;
+      for (const name of this.#lanes.keys()) this.#spawn(name);
     })();
   }
 
@@ -182,11 +220,20 @@ export class Outbox {
     this.#notifyChange();
     if (this.#running) {
       const grace = new AbortController();
-      await Promise.race([this.#running, this.#clock.sleep(options.graceMs ?? 2000, grace.signal)]);
+      await Promise.race([
+        this.#stopped(),
+        this.#clock.sleep(options.graceMs ?? 2000, grace.signal),
+      ]);
       grace.abort();
       this.#abortSends.abort();
-      await this.#running;
+      await this.#stopped();
     }
+  }
+
+  /** Resolves when recovery and every worker ended (after close() began: none starts anew). */
+  async #stopped(): Promise<void> {
+    await this.#running;
+    while (this.#workers.size > 0) await Promise.all(this.#workers);
   }
 
   /** The message `id` with its payload and history, or null. */
@@ -298,25 +345,36 @@ export class Outbox {
     }
   }
 
-  /** Waits `ms` or until stopped (or, when `wakeable`, until a message is queued here). */
+  /**
+   * Waits `ms` or until stopped or the lane is removed (or, when `wakeable`, until a message is
+   * queued here).
+   */
   async #wait(lane: Lane, ms: number, options: { wakeable: boolean }): Promise<void> {
-    if (this.#stopping.signal.aborted || (options.wakeable && lane.dirty)) return;
+    if (this.#stopping.signal.aborted || lane.removed || (options.wakeable && lane.dirty)) return;
     const ctl = new AbortController();
     const abort = () => ctl.abort();
     this.#stopping.signal.addEventListener("abort", abort, { once: true });
+    lane.interrupt = abort;
     if (options.wakeable) lane.wake = abort;
     try {
       await this.#clock.sleep(Math.min(Math.max(0, ms), MAX_SLEEP_MS), ctl.signal);
     } finally {
       this.#stopping.signal.removeEventListener("abort", abort);
+      lane.interrupt = null;
       if (options.wakeable) lane.wake = null;
     }
   }
 
-  async #work(name: string): Promise<void> {
-    const lane = this.#lanes.get(name)!;
-    // Bounded only by close(): each round either delivers, waits, or pauses after an error.
-    while (!this.#stopping.signal.aborted) {
+  /** Starts the worker of lane `name`, kept until it ends for close() to await. */
+  #spawn(name: string): void {
+    const worker: Promise<void> = this.#work(name, this.#lanes.get(name)!)
+      .finally(() => this.#workers.delete(worker));
+    this.#workers.add(worker);
+  }
+
+  async #work(name: string, lane: Lane): Promise<void> {
+    // Bounded by close() or the lane's removal: each round delivers, waits, or pauses after an error.
+    while (!this.#stopping.signal.aborted && !lane.removed) {
       try {
         await this.#step(name, lane);
       } catch (error) {
@@ -324,6 +382,8 @@ export class Outbox {
         await this.#wait(lane, ERROR_PAUSE_MS, { wakeable: false });
       }
     }
+    // In the same turn as the check above: a setChannels() after this makes a new lane and worker.
+    if (lane.removed && this.#lanes.get(name) === lane) this.#lanes.delete(name);
   }
 
   /** One round of a channel's worker: look at the head of its queue and act on it. */
@@ -387,7 +447,7 @@ export class Outbox {
       log.error("Message {id} to {channel} failed: payload missing", { id, channel });
       return;
     }
-    if (this.#stopping.signal.aborted) return;
+    if (this.#stopping.signal.aborted || lane.removed) return;
     const sending = await this.#move(current, {
       state: "sending",
       note: `attempt ${current.record.attempts + 1}`,

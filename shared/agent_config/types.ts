@@ -1,7 +1,7 @@
 /**
  * The agent's configuration after `resolveConfig()`: every default applied,
  * every duration in milliseconds, every size in bytes, every path absolute.
- * The TOML as written is described by the zod schema in `config_schema.ts`.
+ * The TOML as written is described by the zod schema in `schema.ts`.
  */
 
 /** When a script that exited is started again. */
@@ -215,10 +215,10 @@ export interface ResolvedCollectorLink {
   leaseTtlMs: number;
 }
 
-import type { ResolvedWebhook } from "../../shared/notify/webhook_schema.ts";
-import type { ResolvedNotifyPolicy } from "../../shared/notify/policy_schema.ts";
-import type { ResolvedToken } from "../tokens/types.ts";
-import type { Calendar } from "../../shared/calendar/mod.ts";
+import type { ResolvedWebhook } from "../notify/webhook_schema.ts";
+import type { ResolvedNotifyPolicy } from "../notify/policy_schema.ts";
+import type { ResolvedToken } from "./token_types.ts";
+import type { Calendar } from "../calendar/mod.ts";
 
 /** The whole agent configuration. */
 export interface ResolvedAgentConfig {

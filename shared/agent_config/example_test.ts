@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "./load.ts";
 import { agentSchema, collectorSchema, logSchema, restartSchema, scriptSchema } from "./schema.ts";
-import { limitsSchema, PROBE_SCHEMAS } from "../health/schema.ts";
-import { EXAMPLE, ROOT } from "./_testing.ts";
+import { limitsSchema, PROBE_SCHEMAS } from "./health_schema.ts";
+import { EXAMPLE, parseExample, ROOT } from "./_testing.ts";
 
 // --- config.example.toml -------------------------------------------------
 
 Deno.test("config.example.toml loads without --env and resolves the Windows scripts", async () => {
-  const config = await loadConfig(EXAMPLE, { vars: {} });
+  const config = await parseExample();
   assert.equal(config.path, EXAMPLE);
   assert.equal(config.envName, undefined);
   assert.deepEqual(config.agent, {
@@ -117,7 +116,7 @@ Deno.test("config.example.toml loads without --env and resolves the Windows scri
 });
 
 Deno.test("config.example.toml with --env demo runs only the shell demos from scripts/demo", async () => {
-  const config = await loadConfig(EXAMPLE, { envName: "demo", vars: {} });
+  const config = await parseExample({ envName: "demo" });
   assert.equal(config.envName, "demo");
   assert.equal(config.agent.site, "DEMO1");
   assert.equal(config.agent.dataDir, join(ROOT, ".demo-data", "agent1"));

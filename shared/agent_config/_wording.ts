@@ -7,9 +7,9 @@
  * @module
  */
 
-import { describeValue, unknownKeyMessage } from "../../shared/config/wording.ts";
-import type { IssueWording } from "../../shared/config/zod_issue.ts";
-import { limitsSchema, PROBE_SCHEMAS } from "../health/schema.ts";
+import { describeValue, unknownKeyMessage } from "../config/wording.ts";
+import type { IssueWording } from "../config/zod_issue.ts";
+import { limitsSchema, PROBE_SCHEMAS } from "./health_schema.ts";
 import {
   agentConfigSchema,
   agentSchema,

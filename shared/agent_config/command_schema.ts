@@ -1,12 +1,12 @@
 /**
  * A script's or a token helper's `command`: an array of words, or one string
- * split by the shell's rules (`platform/words.ts`), never empty.
+ * split by the shell's rules (`words.ts`), never empty.
  *
  * @module
  */
 import { z } from "zod";
-import { splitWords } from "../platform/words.ts";
-import { describeValue } from "../../shared/config/wording.ts";
+import { splitWords } from "./words.ts";
+import { describeValue } from "../config/wording.ts";
 
 /** The schema of a command; `example` shows one in the message, e.g. `["python", "x.py"]`. */
 export function commandSchema(example: string) {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { ConfigError, loadConfig } from "./load.ts";
-import { FILE, issuesOf, lines, parse, ROOT, SCRIPT } from "./_testing.ts";
+import { ConfigError } from "./parse.ts";
+import { FILE, issuesOf, lines, parse, SCRIPT } from "./_testing.ts";
 
 // --- validation errors ---------------------------------------------------
 
@@ -266,16 +265,6 @@ Deno.test("parseConfig() reports all problems at once, in line order, in one mes
     ].join("\n"),
   );
   assert.equal(error.issues.length, 5);
-});
-
-Deno.test("loadConfig() names the path of a missing file", async () => {
-  const path = join(ROOT, "no-such-config.toml");
-  await assert.rejects(() => loadConfig(path), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.equal(error.message, `${path}: cannot read config file "${path}": not found`);
-    assert.ok(error.cause instanceof Deno.errors.NotFound);
-    return true;
-  });
 });
 
 // --- [collector] ---------------------------------------------------------

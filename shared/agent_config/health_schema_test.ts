@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 
-import { issuesOf, lines, parse, SCRIPT } from "../config/_testing.ts";
+import { issuesOf, lines, parse, SCRIPT } from "./_testing.ts";
 
 // --- health checks -------------------------------------------------------
 

@@ -1,13 +1,14 @@
 /**
  * Helpers of the agent's config tests: parse a config text as if read from a
- * file, and the issues a bad one raises.
+ * file, and the issues a bad one raises; the example config as the agent
+ * loads it.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, type ConfigIssue, parseConfig } from "./load.ts";
+import { ConfigError, type ConfigIssue, parseConfig, type ParseConfigOptions } from "./parse.ts";
 
 /** The repository's root folder. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -17,17 +18,14 @@ export const EXAMPLE = join(ROOT, "config.example.toml");
 export const FILE = "/etc/scriptmon/config.toml";
 
 /** Parses `text` as the config file at {@linkcode FILE}. */
-export function parse(
-  text: string,
-  options: { envName?: string; vars?: Record<string, string> } = {},
-) {
+export function parse(text: string, options: Omit<ParseConfigOptions, "path"> = {}) {
   return parseConfig(text, { path: FILE, vars: {}, ...options });
 }
 
 /** The issues of the ConfigError that `text` must raise. */
 export function issuesOf(
   text: string,
-  options: { envName?: string; vars?: Record<string, string> } = {},
+  options: Omit<ParseConfigOptions, "path"> = {},
 ): ConfigIssue[] {
   try {
     parse(text, options);
@@ -36,6 +34,23 @@ export function issuesOf(
     return error.issues;
   }
   assert.fail("expected a ConfigError, got a valid config");
+}
+
+/** `text` as Notepad saves it: a UTF-8 byte order mark and CRLF line ends. */
+export function notepad(text: string): string {
+  return `\uFEFF${text.replaceAll("\n", "\r\n")}`;
+}
+
+/** Parses config.example.toml as the agent loads it (holiday files read from disk). */
+export async function parseExample(
+  options: { envName?: string; vars?: Record<string, string> } = {},
+) {
+  return parseConfig(await Deno.readTextFile(EXAMPLE), {
+    path: EXAMPLE,
+    vars: {},
+    readText: Deno.readTextFileSync,
+    ...options,
+  });
 }
 
 /** Lines joined with newlines, a newline at the end. */

@@ -10,24 +10,24 @@
 
 import { z } from "zod";
 import { Cron } from "croner";
-import { calendarsSchema } from "../../shared/calendar/mod.ts";
-import { formatDuration } from "../../shared/config/units.ts";
+import { calendarsSchema } from "../calendar/mod.ts";
+import { formatDuration } from "../config/units.ts";
 import {
   duration,
   durationAtLeast,
   positiveDuration,
   size,
   timezone,
-} from "../../shared/config/zod_units.ts";
-import { NAME_PATTERN, namedRecord } from "../../shared/config/named_record.ts";
+} from "../config/zod_units.ts";
+import { NAME_PATTERN, namedRecord } from "../config/named_record.ts";
 import { commandSchema } from "./command_schema.ts";
-import { action, limitsSchema, probeSchema } from "../health/schema.ts";
-import { describeValue } from "../../shared/config/wording.ts";
-import { webhookSchema } from "../../shared/notify/webhook_schema.ts";
-import { notifyPolicySchema } from "../../shared/notify/policy_schema.ts";
-import { isLoopbackHost } from "../../shared/notify/webhook_schema.ts";
-import { MAX_BATCH_EVENTS } from "../../shared/protocol.ts";
-import { tokenSchema } from "../tokens/schema.ts";
+import { action, limitsSchema, probeSchema } from "./health_schema.ts";
+import { describeValue } from "../config/wording.ts";
+import { webhookSchema } from "../notify/webhook_schema.ts";
+import { notifyPolicySchema } from "../notify/policy_schema.ts";
+import { isLoopbackHost } from "../notify/webhook_schema.ts";
+import { MAX_BATCH_EVENTS } from "../protocol.ts";
+import { tokenSchema } from "./token_schema.ts";
 
 /**
  * Every default of the config in one place, in the units of the TOML file.
@@ -374,7 +374,7 @@ export const agentConfigSchema = z.strictObject({
   webhooks: namedRecord(webhookSchema, "webhook").optional(),
   notify: notifyPolicySchema.optional(),
   collector: collectorSchema.optional(),
-  /** `[tokens.<name>]`: credentials scripts depend on (see `tokens/schema.ts`). */
+  /** `[tokens.<name>]`: credentials scripts depend on (see `token_schema.ts`). */
   tokens: namedRecord(tokenSchema, "token").optional(),
   /** `[calendars.<name>]`: shifts and holidays for `active`, `skip_on` and routes. */
   calendars: calendarsSchema.optional(),

@@ -7,9 +7,9 @@
  */
 
 import { dirname, isAbsolute, join, normalize, resolve, win32 } from "node:path";
-import { formatDuration } from "../../shared/config/units.ts";
-import { bytesOf, msOf, type Size, textOf } from "../../shared/config/zod_units.ts";
-import { splitWords } from "../platform/words.ts";
+import { formatDuration } from "../config/units.ts";
+import { bytesOf, msOf, type Size, textOf } from "../config/zod_units.ts";
+import { splitWords } from "./words.ts";
 import {
   type ActionConfig,
   type AgentConfig,
@@ -26,15 +26,11 @@ import type {
   ResolvedProbe,
   ResolvedScript,
 } from "./types.ts";
-import { type ResolvedWebhook, resolveWebhook } from "../../shared/notify/webhook_schema.ts";
-import {
-  resolveNotifyPolicy,
-  unknownCalendars,
-  unknownWebhooks,
-} from "../../shared/notify/policy_schema.ts";
-import { type Calendar, resolveCalendars } from "../../shared/calendar/mod.ts";
-import { resolveToken } from "../tokens/schema.ts";
-import type { ResolvedToken } from "../tokens/types.ts";
+import { type ResolvedWebhook, resolveWebhook } from "../notify/webhook_schema.ts";
+import { resolveNotifyPolicy, unknownCalendars, unknownWebhooks } from "../notify/policy_schema.ts";
+import { type Calendar, resolveCalendars } from "../calendar/mod.ts";
+import { resolveToken } from "./token_schema.ts";
+import type { ResolvedToken } from "./token_types.ts";
 
 /** A probe's default `min_interval` is a quarter of its interval, but not under this. */
 const MIN_PROBE_FLOOR_MS = 1000;
@@ -47,11 +43,17 @@ export interface ResolveIssue {
 
 /**
  * Resolves `config` read from the file at `options.path` (relative to the working directory);
- * `defaultDataDir` is `data_dir` when the config does not set it (see `default_paths.ts`).
+ * `defaultDataDir` is `data_dir` when the config does not set it (see `default_paths.ts`);
+ * `readText` reads a calendar's `holidays_file`.
  */
 export function resolveConfig(
   config: AgentConfig,
-  options: { path: string; envName?: string; defaultDataDir?: string },
+  options: {
+    path: string;
+    envName?: string;
+    defaultDataDir?: string;
+    readText: (path: string) => string;
+  },
 ): { config: ResolvedAgentConfig } | { issues: ResolveIssue[] } {
   const path = resolve(options.path);
   const base = dirname(path);
@@ -63,7 +65,7 @@ export function resolveConfig(
   const issues: ResolveIssue[] = [];
   const resolvedCalendars = resolveCalendars(config.calendars, {
     base,
-    readText: Deno.readTextFileSync,
+    readText: options.readText,
   });
   const calendars = resolvedCalendars.calendars;
   issues.push(...resolvedCalendars.issues);

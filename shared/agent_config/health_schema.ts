@@ -1,16 +1,16 @@
 /**
- * The health keys of a script as written, beside the checks that use them:
- * `[[scripts.<name>.probes]]` (http, tcp, exec), `[scripts.<name>.limits]`
- * and the action a failing check takes. The agent's config schema
- * (`config/schema.ts`) embeds them.
+ * The health keys of a script as written (the agent runs the checks that use
+ * them): `[[scripts.<name>.probes]]` (http, tcp, exec),
+ * `[scripts.<name>.limits]` and the action a failing check takes. The
+ * agent's config schema (`schema.ts`) embeds them.
  *
  * @module
  */
 import { z } from "zod";
-import { httpUrl, positiveDuration, size } from "../../shared/config/zod_units.ts";
-import { NAME_PATTERN } from "../../shared/config/named_record.ts";
-import { describeValue } from "../../shared/config/wording.ts";
-import { commandSchema } from "../config/command_schema.ts";
+import { httpUrl, positiveDuration, size } from "../config/zod_units.ts";
+import { NAME_PATTERN } from "../config/named_record.ts";
+import { describeValue } from "../config/wording.ts";
+import { commandSchema } from "./command_schema.ts";
 
 const ALWAYS = { when: () => true };
 const command = commandSchema('["python", "x.py"]');

@@ -20,12 +20,12 @@
  * @module
  */
 import { z } from "zod";
-import { httpUrl as url, msOf, positiveDuration } from "../../shared/config/zod_units.ts";
-import { unknownKeyMessage } from "../../shared/config/wording.ts";
-import { commandSchema } from "../config/command_schema.ts";
-import { splitWords } from "../platform/words.ts";
-import { TOKEN_FORMATS } from "./types.ts";
-import type { ResolvedToken, ResolvedTokenValidate } from "./types.ts";
+import { httpUrl as url, msOf, positiveDuration } from "../config/zod_units.ts";
+import { unknownKeyMessage } from "../config/wording.ts";
+import { commandSchema } from "./command_schema.ts";
+import { splitWords } from "./words.ts";
+import { TOKEN_FORMATS } from "./token_types.ts";
+import type { ResolvedToken, ResolvedTokenValidate } from "./token_types.ts";
 
 /** Every default of a token table, in the units of the TOML file. */
 export const TOKEN_DEFAULTS = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, type ConfigIssue, parseConfig } from "../config/load.ts";
+import { ConfigError, type ConfigIssue, parseConfig } from "./parse.ts";
 
 const FILE = "/etc/scriptmon/config.toml";
 const SCRIPT = '[scripts.token_monitor]\ncommand = ["python", "token_monitor.py"]\n';
@@ -108,7 +108,9 @@ Deno.test("used_by must name a configured script", () => {
 });
 
 Deno.test("config.example.toml documents every token key", async () => {
-  const { tokenRefreshSchema, tokenSchema, tokenValidateSchema } = await import("./schema.ts");
+  const { tokenRefreshSchema, tokenSchema, tokenValidateSchema } = await import(
+    "./token_schema.ts"
+  );
   const text = await Deno.readTextFile(new URL("../../config.example.toml", import.meta.url));
   const keys = new Set([
     ...Object.keys(tokenSchema.shape).filter((k) => k !== "validate" && k !== "refresh"),

@@ -1,0 +1,391 @@
+/**
+ * The fleet's central config: documents for the fleet, a site or one agent,
+ * merged in that order on top of each agent's local file. A change is
+ * checked with the agent's own schema against every stack of documents it
+ * joins, gets a new version (who, when, why), and reaches the agents its
+ * rollout names through their ingest answers; each agent reports the version
+ * it runs or why it refused one.
+ *
+ * Secret values are sealed (`enc:v1:`) under the collector's key in every
+ * stored text and unsealed only for the agent that gets them.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.ts";
+import { parseToml } from "../../shared/config/parse_toml.ts";
+import { scanKeyLines } from "../../shared/config/toml_lines.ts";
+import { sealSecrets, unsealText } from "../../shared/config/seal_text.ts";
+import type { CentralConfigState, ConfigLayerWire } from "../../shared/protocol.ts";
+import { unifiedDiff } from "../../shared/text_diff.ts";
+import { pinnedKeysIn } from "../../shared/agent_config/mod.ts";
+import type { Clock } from "../clock.ts";
+import { type ConfigScope, formatScope, parseScope, reaches, scopesOf } from "./scopes.ts";
+import { type AppliedState, CentralStore, type ConfigVersion } from "./store.ts";
+
+const log = getLogger(["scriptmon", "collector", "central"]);
+
+/** The largest document accepted (bytes of its text). */
+export const MAX_DOCUMENT_BYTES = 60_000;
+/** How long another collector's change may take to be seen here (replicas). */
+const REFRESH_MS = 2000;
+
+/** A document to check: what errors call it, and its text (secrets in plain). */
+export interface CheckLayer {
+  name: string;
+  text: string;
+}
+
+/** What {@linkcode CentralConfig} needs. */
+export interface CentralConfigDeps {
+  store: CentralStore;
+  /** The key secrets are sealed under. */
+  key: Uint8Array;
+  clock: Clock;
+  /** The agent's config check of documents merged in order (`checkConfigLayers`). */
+  check: (layers: readonly CheckLayer[]) => ConfigIssue[];
+}
+
+/** A proposed change, checked. */
+export interface Proposal {
+  /** The unified diff against the current text ("" when nothing changes). */
+  diff: string;
+  /** Every problem, with the document and line; empty when it may be saved. */
+  issues: ConfigIssue[];
+  /** The version made, when it was saved. */
+  version?: ConfigVersion;
+}
+
+/** Who asks for a change and why. */
+export interface ChangeOptions {
+  by: string;
+  why: string;
+  /** Who gets it (`fleet`, `site:FC1`, `agent:FC1/ws-01`); default the fleet. */
+  rollout?: ConfigScope;
+  /** Only check it and show the diff. */
+  dryRun?: boolean;
+  /** The version the change was made against: refused when another came since. */
+  base?: number;
+}
+
+/** A change made against a version that is no longer the latest. */
+export class StaleBaseError extends Error {
+  override name = "StaleBaseError";
+}
+
+/** The fleet's central config. */
+export class CentralConfig {
+  #deps: CentralConfigDeps;
+  #versions: ConfigVersion[] = [];
+  #stamp = "";
+  #checkedAt = -Infinity;
+  #refreshing: Promise<void> | null = null;
+  /** Sealed texts by `scope@version`: the same few are handed to many agents. */
+  #texts = new Map<string, string | null>();
+  /** What each agent last reported, as this collector knows it. */
+  #applied = new Map<string, AppliedState>();
+
+  constructor(deps: CentralConfigDeps) {
+    this.#deps = deps;
+  }
+
+  /** The store, for listings. */
+  get store(): CentralStore {
+    return this.#deps.store;
+  }
+
+  /** Every version, oldest first (another collector's changes within 2 s). */
+  async versions(): Promise<readonly ConfigVersion[]> {
+    await this.#refresh();
+    return this.#versions;
+  }
+
+  /** The version agent `site/host` should run: the newest whose rollout reaches it. */
+  async desiredVersion(site: string, host: string): Promise<number | null> {
+    const versions = await this.versions();
+    for (let i = versions.length - 1; i >= 0; i--) {
+      if (reaches(parseScope(versions[i].rollout), site, host)) return versions[i].version;
+    }
+    return null;
+  }
+
+  /** The documents of version `version` for agent `site/host`, secrets in plain, in merge order. */
+  async layersFor(site: string, host: string, version: number): Promise<ConfigLayerWire[]> {
+    const layers: ConfigLayerWire[] = [];
+    for (const scope of scopesOf(site, host)) {
+      const text = await this.#text(scope, version);
+      if (text === null) continue;
+      layers.push({
+        name: `central config v${version} (${formatScope(scope)})`,
+        text: unsealText(text, this.#deps.key),
+      });
+    }
+    return layers;
+  }
+
+  /** The current text of `scope` (sealed) and the version that wrote it, or null. */
+  async current(scope: ConfigScope): Promise<{ text: string; head: number } | null> {
+    const head = await this.#deps.store.head();
+    const text = await this.#deps.store.document(scope, head);
+    return text === null ? null : { text, head };
+  }
+
+  /**
+   * Checks `text` as the new document of `scope` and, unless it has problems
+   * or `dryRun`, saves it as a new version.
+   *
+   * @throws {StaleBaseError} when `base` is not the latest version.
+   */
+  async propose(scope: ConfigScope, text: string, options: ChangeOptions): Promise<Proposal> {
+    const name = formatScope(scope);
+    const size = new TextEncoder().encode(text).length;
+    if (size > MAX_DOCUMENT_BYTES) {
+      return {
+        diff: "",
+        issues: [{
+          path: "",
+          file: name,
+          message: `the document is ${size} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`,
+        }],
+      };
+    }
+    const head = await this.#deps.store.head();
+    this.#checkBase(options.base, head);
+    const previous = await this.#deps.store.document(scope, head);
+    let sealed: string;
+    try {
+      const issues = pinnedIssues(text, name);
+      if (issues.length > 0) return { diff: "", issues };
+      sealed = sealSecrets(text, this.#deps.key, { file: name, previous: previous ?? "" });
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        return { diff: "", issues: error.issues.map((i) => ({ ...i, file: name })) };
+      }
+      if (error instanceof SyntaxError) {
+        return { diff: "", issues: [{ path: "", file: name, message: error.message }] };
+      }
+      throw error;
+    }
+    const diff = unifiedDiff(previous ?? "", sealed, {
+      from: previous === null ? "(none)" : `${name} v${head}`,
+      to: `${name} (proposed)`,
+    });
+    const issues = await this.#checkStacks(scope, sealed, head);
+    if (options.dryRun || issues.length > 0) return { diff, issues };
+    if (diff === "") {
+      return {
+        diff,
+        issues: [{ path: "", file: name, message: "nothing changed: the text is the current one" }],
+      };
+    }
+    const version = await this.#append(options, new Map([[name, sealed]]), "edit", head);
+    return { diff, issues, version };
+  }
+
+  /** Removes the document of `scope` as a new version; null when it has none. */
+  async remove(scope: ConfigScope, options: ChangeOptions): Promise<ConfigVersion | null> {
+    const head = await this.#deps.store.head();
+    this.#checkBase(options.base, head);
+    if (await this.#deps.store.document(scope, head) === null) return null;
+    return await this.#append(options, new Map([[formatScope(scope), null]]), "delete", head);
+  }
+
+  /**
+   * Makes a new version whose documents are those of version `to`; null when
+   * they are already the current ones.
+   *
+   * @throws {RangeError} when there is no version `to`.
+   */
+  async rollback(to: number, options: ChangeOptions): Promise<ConfigVersion | null> {
+    const head = await this.#deps.store.head();
+    this.#checkBase(options.base, head);
+    if (to < 1 || to > head) {
+      throw new RangeError(`No config version ${to}: the versions are 1 to ${head}`);
+    }
+    const then = await this.#deps.store.documents(to);
+    const now = await this.#deps.store.documents(head);
+    const docs = new Map<string, string | null>();
+    for (const scope of new Set([...then.keys(), ...now.keys()])) {
+      const text = then.get(scope)?.text ?? null;
+      if (text !== (now.get(scope)?.text ?? null)) docs.set(scope, text);
+    }
+    if (docs.size === 0) return null;
+    return await this.#append({ ...options }, docs, "rollback", head, to);
+  }
+
+  /** Widens (or narrows) who gets version `n`. */
+  async promote(n: number, rollout: ConfigScope): Promise<ConfigVersion | null> {
+    const record = await this.#deps.store.setRollout(n, formatScope(rollout));
+    this.#checkedAt = -Infinity;
+    return record;
+  }
+
+  /** The unified diff between two versions, document by document. */
+  async diffVersions(from: number, to: number): Promise<string> {
+    const before = await this.#deps.store.documents(from);
+    const after = await this.#deps.store.documents(to);
+    const parts: string[] = [];
+    for (const scope of new Set([...before.keys(), ...after.keys()])) {
+      parts.push(unifiedDiff(before.get(scope)?.text ?? "", after.get(scope)?.text ?? "", {
+        from: `${scope} v${from}`,
+        to: `${scope} v${to}`,
+      }));
+    }
+    return parts.join("");
+  }
+
+  /** Records what agent `site/host` said it runs (stored only when it changed). */
+  async noteApplied(site: string, host: string, state: CentralConfigState): Promise<void> {
+    const key = `${site}/${host}`;
+    let known = this.#applied.get(key);
+    if (known === undefined) {
+      known = await this.#deps.store.applied(site, host) ?? undefined;
+      if (known !== undefined) this.#applied.set(key, known);
+    }
+    const same = known !== undefined && known.version === state.version &&
+      known.refused?.version === state.refused?.version;
+    if (same) return;
+    const next: AppliedState = {
+      version: state.version,
+      ...(state.refused === undefined ? {} : { refused: state.refused }),
+      at: new Date(this.#deps.clock.now()).toISOString(),
+    };
+    this.#applied.set(key, next);
+    await this.#deps.store.setApplied(site, host, next);
+    if (state.refused !== undefined && known?.refused?.version !== state.refused.version) {
+      log.warn("Agent {site}/{host} refused config v{version}: {message}", {
+        site,
+        host,
+        version: state.refused.version,
+        message: state.refused.message,
+      });
+    } else {
+      log.info("Agent {site}/{host} runs config v{version}", {
+        site,
+        host,
+        version: state.version ?? "none",
+      });
+    }
+  }
+
+  #checkBase(base: number | undefined, head: number): void {
+    if (base !== undefined && base !== head) {
+      throw new StaleBaseError(
+        `The config changed since version ${base}: the latest is ${head}; look at it and try again`,
+      );
+    }
+  }
+
+  async #append(
+    options: ChangeOptions,
+    docs: Map<string, string | null>,
+    action: ConfigVersion["action"],
+    head: number,
+    rollbackTo?: number,
+  ): Promise<ConfigVersion> {
+    const record = {
+      at: new Date(this.#deps.clock.now()).toISOString(),
+      by: options.by,
+      why: options.why,
+      action,
+      ...(rollbackTo === undefined ? {} : { rollbackTo }),
+      rollout: formatScope(options.rollout ?? { kind: "fleet" }),
+    };
+    const version = await this.#deps.store.append(record, docs, head);
+    if (version === null) {
+      throw new StaleBaseError(
+        "Another change was saved at the same moment: look at the latest version and try again",
+      );
+    }
+    this.#checkedAt = -Infinity;
+    log.info("Config v{version} by {by}: {action} {changed}, rolled out to {rollout} ({why})", {
+      ...version,
+      changed: version.changed.join(", "),
+    });
+    return version;
+  }
+
+  /**
+   * The problems of `sealed` as the new text of `scope`, checked in every
+   * stack of documents it joins: alone or over the fleet's, and under each
+   * narrower document it would reach.
+   */
+  async #checkStacks(scope: ConfigScope, sealed: string, head: number): Promise<ConfigIssue[]> {
+    const docs = await this.#deps.store.documents(head);
+    const name = formatScope(scope);
+    const textOf = (s: string) => s === name ? sealed : docs.get(s)?.text;
+    const stacks: string[][] = [];
+    const sites = [...docs.keys()].filter((s) => s.startsWith("site:"));
+    const agents = [...docs.keys()].filter((s) => s.startsWith("agent:"));
+    const siteOfAgent = (s: string) => `site:${(parseScope(s) as { site: string }).site}`;
+    if (scope.kind === "fleet") {
+      stacks.push(["fleet"]);
+      for (const site of sites) stacks.push(["fleet", site]);
+      for (const agent of agents) stacks.push(["fleet", siteOfAgent(agent), agent]);
+    } else if (scope.kind === "site") {
+      stacks.push(["fleet", name]);
+      for (const agent of agents.filter((a) => siteOfAgent(a) === name)) {
+        stacks.push(["fleet", name, agent]);
+      }
+    } else {
+      stacks.push(["fleet", siteOfAgent(name), name]);
+    }
+    const seen = new Set<string>();
+    const issues: ConfigIssue[] = [];
+    for (const stack of stacks) {
+      const layers = stack.flatMap((s) => {
+        const text = textOf(s);
+        return text === undefined ? [] : [{ name: s, text: unsealText(text, this.#deps.key) }];
+      });
+      for (const issue of this.#deps.check(layers)) {
+        const key = `${issue.file}:${issue.line}:${issue.path}:${issue.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        issues.push(issue);
+      }
+    }
+    return issues;
+  }
+
+  /** The sealed text of `scope` as of `version`, cached. */
+  async #text(scope: ConfigScope, version: number): Promise<string | null> {
+    const key = `${formatScope(scope)}@${version}`;
+    if (this.#texts.has(key)) return this.#texts.get(key)!;
+    const text = await this.#deps.store.document(scope, version);
+    if (this.#texts.size >= 1000) this.#texts.clear();
+    this.#texts.set(key, text);
+    return text;
+  }
+
+  /** Re-reads the versions when another collector may have changed them. */
+  #refresh(): Promise<void> {
+    if (this.#deps.clock.now() - this.#checkedAt < REFRESH_MS) return Promise.resolve();
+    this.#refreshing ??= (async () => {
+      try {
+        const stamp = await this.#deps.store.stamp();
+        if (stamp !== this.#stamp) {
+          this.#versions = await this.#deps.store.versions();
+          this.#stamp = stamp;
+        }
+        this.#checkedAt = this.#deps.clock.now();
+      } finally {
+        this.#refreshing = null;
+      }
+    })();
+    return this.#refreshing;
+  }
+}
+
+/** A problem for each pinned table (`[agent]`, `[collector]`, `[env]`) a document sets. */
+function pinnedIssues(text: string, file: string): ConfigIssue[] {
+  const tree = parseToml(text, file);
+  const lines = scanKeyLines(text);
+  return pinnedKeysIn(tree).map((table) => ({
+    path: table,
+    file,
+    line: lines.get(table),
+    message: `[${table}] is kept by each agent's own config file: set it there, ` +
+      "not in a central document",
+  }));
+}
