@@ -17,6 +17,7 @@ import {
   formatScope,
   parseScope,
   StaleBaseError,
+  WebhookEditError,
 } from "../central/mod.ts";
 import { HttpError } from "../http/http_error.ts";
 import { readBody } from "../http/request.ts";
@@ -46,6 +47,13 @@ const rollbackSchema = z.strictObject({
   base: z.number().int().nonnegative().optional(),
 });
 const rolloutSchema = z.strictObject({ to: scopeText });
+const webhookSchema = z.strictObject({
+  url: z.string().min(1).max(2000).describe("The webhook's new URL (sealed when stored)"),
+  kind: z.string().max(20).optional().describe("Needed for a new webhook: slack, teams, ..."),
+  why,
+  rollout: scopeText.optional(),
+  base: z.number().int().nonnegative().optional(),
+});
 
 /** The scope in a path or body, or a 400 naming it. */
 function scopeOf(text: string, where: string): ConfigScope {
@@ -63,13 +71,14 @@ async function change<T>(run: () => Promise<T>): Promise<T> {
   } catch (error) {
     if (error instanceof StaleBaseError) throw new HttpError(409, error.message);
     if (error instanceof RangeError) throw new HttpError(404, error.message);
+    if (error instanceof WebhookEditError) throw new HttpError(409, error.message);
     throw error;
   }
 }
 
 /** The central config routes, to mount at `/api/v1`. */
 export function configRoutes(
-  deps: { central: CentralConfig; store: Store },
+  deps: { central: CentralConfig; store: Store; fetch?: typeof fetch },
 ): Hono<CollectorEnv> {
   const { central } = deps;
   const app = new Hono<CollectorEnv>();
@@ -174,6 +183,35 @@ export function configRoutes(
     const version = Number.isInteger(n) ? await central.promote(n, to) : null;
     if (version === null) throw new HttpError(404, `No config version ${c.req.param("n")}`);
     return c.json({ version });
+  });
+
+  app.get("/config/webhooks", async (c) => {
+    return c.json({ webhooks: await central.webhooks() });
+  });
+
+  app.put("/config/webhooks/:scope/:name", async (c) => {
+    const scope = scopeOf(c.req.param("scope"), "scope");
+    const body = await readBody(c, webhookSchema);
+    const proposal = await change(() =>
+      central.setWebhook(
+        scope,
+        c.req.param("name"),
+        { url: body.url, ...(body.kind === undefined ? {} : { kind: body.kind }) },
+        options(c, body),
+      )
+    );
+    if (proposal.version === undefined) {
+      return c.json({ ok: false, diff: proposal.diff, issues: proposal.issues }, 422);
+    }
+    return c.json({ ok: true, diff: proposal.diff, version: proposal.version }, 201);
+  });
+
+  app.post("/config/webhooks/:scope/:name/test", async (c) => {
+    const scope = scopeOf(c.req.param("scope"), "scope");
+    const result = await change(() =>
+      central.pingWebhook(scope, c.req.param("name"), { by: c.get("actor"), fetch: deps.fetch })
+    );
+    return c.json(result, result.ok ? 200 : 502);
   });
 
   app.get("/config/agents", async (c) => {

@@ -23,6 +23,13 @@ import { pinnedKeysIn } from "../../shared/agent_config/mod.ts";
 import type { Clock } from "../clock.ts";
 import { type ConfigScope, formatScope, parseScope, reaches, scopesOf } from "./scopes.ts";
 import { type AppliedState, CentralStore, type ConfigVersion } from "./store.ts";
+import {
+  pingWebhook,
+  setWebhook,
+  WebhookEditError,
+  webhooksOf,
+  type WebhookSummary,
+} from "./webhook_edit.ts";
 
 const log = getLogger(["scriptmon", "collector", "central"]);
 
@@ -233,6 +240,56 @@ export class CentralConfig {
       }));
     }
     return parts.join("");
+  }
+
+  /** The webhooks of the current documents, URLs shown only as far as the host. */
+  async webhooks(): Promise<WebhookSummary[]> {
+    const head = await this.#deps.store.head();
+    const docs = await this.#deps.store.documents(head);
+    return [...docs].flatMap(([scope, doc]) =>
+      webhooksOf(scope, unsealText(doc.text, this.#deps.key))
+    );
+  }
+
+  /**
+   * Sets webhook `name`'s URL (and kind) in the document of `scope` as a new
+   * version, checked like any edit.
+   *
+   * @throws {WebhookEditError} when the document cannot take the change as asked.
+   */
+  async setWebhook(
+    scope: ConfigScope,
+    name: string,
+    fields: { url: string; kind?: string },
+    options: ChangeOptions,
+  ): Promise<Proposal> {
+    const head = await this.#deps.store.head();
+    const current = await this.#deps.store.document(scope, head);
+    const text = setWebhook(unsealText(current ?? "", this.#deps.key), name, fields);
+    return await this.propose(scope, text, { ...options, base: options.base ?? head });
+  }
+
+  /**
+   * Sends a test message to webhook `name` of the current document of `scope`.
+   *
+   * @throws {WebhookEditError} when there is no such document or webhook, or only agents can
+   *   read its values.
+   */
+  async pingWebhook(
+    scope: ConfigScope,
+    name: string,
+    options: { by: string; fetch?: typeof fetch },
+  ): Promise<{ ok: boolean; answer: string }> {
+    const current = await this.current(scope);
+    if (current === null) {
+      throw new WebhookEditError(`No central config for ${formatScope(scope)}`);
+    }
+    return await pingWebhook(current.text, name, {
+      key: this.#deps.key,
+      scope: formatScope(scope),
+      by: options.by,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    });
   }
 
   /** Records what agent `site/host` said it runs (stored only when it changed). */
