@@ -215,6 +215,13 @@ function program(): Command {
             `, ${c.pending} event(s) pending` + (c.dropped ? `, ${c.dropped} dropped` : ""),
         );
       }
+      if (a.central) {
+        const { version, refused } = a.central;
+        console.log(
+          `central config: ${version === null ? "none (this file alone)" : `v${version}`}` +
+            (refused ? `; refused v${refused.version}:\n${refused.message}` : ""),
+        );
+      }
       if (a.store) {
         const s = a.store;
         const oldest = s.oldestAt === null

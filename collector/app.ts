@@ -35,6 +35,7 @@ import { apiRoutes } from "./api/fleet_routes.ts";
 import { auditRoutes } from "./api/audit_routes.ts";
 import { type AlertControl, alertingRoutes } from "./api/alerting_routes.ts";
 import { reportRoutes } from "./api/report_routes.ts";
+import { exportRoutes } from "./api/export_routes.ts";
 import { logRoutes } from "./api/log_routes.ts";
 import { configRoutes } from "./api/config_routes.ts";
 import type { CentralConfig } from "./central/mod.ts";
@@ -47,6 +48,7 @@ import { renderErrorPage, wantsHtml } from "./web/error_page.tsx";
 import { FleetLive } from "./web/live.ts";
 import type { StoreSignals } from "./store/signals.ts";
 import { auditPageRoutes } from "./web/audit_page.tsx";
+import { configPageRoutes } from "./web/config_page.tsx";
 import { pageRoutes, pagesAlerting } from "./web/pages.ts";
 import { webRoutes } from "./web/routes.ts";
 import { FAVICON_SVG } from "./web/layout.tsx";
@@ -263,6 +265,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     }),
   );
   app.route("/api/v1", auditRoutes({ audit }));
+  app.route("/api/v1", exportRoutes({ store: deps.store, clock }));
   if (deps.central !== undefined) {
     app.route("/api/v1", configRoutes({ central: deps.central, store: deps.store }));
   }
@@ -288,6 +291,9 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     }),
   );
   app.route("/", auditPageRoutes({ audit }));
+  if (deps.central !== undefined) {
+    app.route("/", configPageRoutes({ store: deps.store, central: deps.central }));
+  }
   app.route(
     "/",
     webRoutes({
@@ -299,6 +305,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       secureCookie: deps.config.tls !== undefined,
       signInLimiter: new SignInLimiter(deps.store.kv, deps.signInLimits ?? {}),
       ...(deps.uptime === undefined ? {} : { uptime: deps.uptime }),
+      ...(deps.central === undefined ? {} : { central: deps.central }),
       ...(deps.keepAliveMs === undefined ? {} : { keepAliveMs: deps.keepAliveMs }),
       ...(deps.maxStreamsPerUser === undefined
         ? {}

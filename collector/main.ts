@@ -10,6 +10,7 @@ import { formatTable } from "../shared/table.ts";
 import { BackupFormatError, backupKv, restoreKv, RestoreTargetError } from "./store/backup.ts";
 import { auditCommands, recordCli } from "./cli/audit.ts";
 import { eraseCommands } from "./cli/erase.ts";
+import { exportCommands } from "./cli/export.ts";
 import { secretCommands } from "./cli/secret.ts";
 import { userSessionCommands } from "./cli/sessions.ts";
 import { apiTokenCommands, wallTokenCommands } from "./cli/tokens.ts";
@@ -256,6 +257,7 @@ function program(): Command {
   userSessionCommands(cli, load);
   auditCommands(cli, load);
   eraseCommands(cli, load);
+  exportCommands(cli, load);
   secretCommands(cli);
   cli.command("version").description("print the version").action(() => {
     console.log(`scriptmon-collector ${VERSION}`);

@@ -20,6 +20,8 @@ interface Tokens {
   user?: { name: string; password: string };
   /** A wall token for `/wall`. */
   wall?: string;
+  /** An admin's API token (central config, runtime routes). */
+  admin?: string;
 }
 
 async function run(args: string[], env: Record<string, string> = {}, stdin?: string) {
@@ -75,14 +77,20 @@ async function demoUser(): Promise<{ name: string; password: string }> {
   return { name: "demo", password };
 }
 
-/** Tokens for the two demo agents and one API token, made once and kept in .demo-data. */
+/** An admin's API token, for central config and runtime routes. */
+function adminToken(): Promise<string> {
+  return collectorCli("api-token", "create", `demo-admin-${Date.now()}`, "--role", "admin");
+}
+
+/** Tokens for the two demo agents and the API tokens, made once and kept in .demo-data. */
 async function tokens(): Promise<Tokens> {
   try {
     const kept: Tokens = JSON.parse(await Deno.readTextFile(TOKENS));
     // Made by an older demo: add what it lacked.
-    if (kept.user === undefined || kept.wall === undefined) {
+    if (kept.user === undefined || kept.wall === undefined || kept.admin === undefined) {
       kept.user ??= await demoUser();
       kept.wall ??= await collectorCli("wall-token", "create", `demo-wall-${Date.now()}`);
+      kept.admin ??= await adminToken();
       await Deno.writeTextFile(TOKENS, JSON.stringify(kept), { mode: 0o600 });
     }
     return kept;
@@ -93,6 +101,7 @@ async function tokens(): Promise<Tokens> {
       api: await collectorCli("api-token", "create", `demo-${Date.now()}`, "--role", "operator"),
       user: await demoUser(),
       wall: await collectorCli("wall-token", "create", `demo-wall-${Date.now()}`),
+      admin: await adminToken(),
     };
     await Deno.writeTextFile(TOKENS, JSON.stringify(made), { mode: 0o600 });
     return made;
@@ -145,6 +154,7 @@ demo: a collector on http://127.0.0.1:8790 and two agents (sites DEMO1 and DEMO2
   the wall:     http://127.0.0.1:8790/wall?key=${t.wall}  (a screen's view, no sign-in)
   local pages:  http://127.0.0.1:8791/  http://127.0.0.1:8792/
   fleet API:    curl -H "Authorization: Bearer ${t.api}" http://127.0.0.1:8790/api/v1/scripts
+  admin API:    ${t.admin}  (central config: see the README's "Central config")
   an agent:     deno task agent --config config.example.toml --env demo status
 Ctrl-C stops everything.
 `);

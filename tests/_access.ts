@@ -12,6 +12,9 @@ import { Store } from "../collector/store/mod.ts";
 import type { Role } from "../collector/auth/mod.ts";
 import { Users } from "../collector/auth/mod.ts";
 import { ingestRequest } from "../collector/_testing.ts";
+import { CentralConfig, CentralStore } from "../collector/central/mod.ts";
+import { checkConfigLayers } from "../shared/agent_config/mod.ts";
+import { generateKey, parseKey } from "../shared/config/mod.ts";
 
 /** The site, host and script every per-site path names. */
 export const SITE = "BFI4";
@@ -67,10 +70,17 @@ export async function withAccess(
   const alerts = new CollectorAlerts({ kv, store, config, clock });
   const audit = new AuditLog(kv, { now: clock.now });
   await alerts.start();
+  const central = new CentralConfig({
+    store: new CentralStore(kv),
+    key: parseKey(generateKey(), "test"),
+    clock,
+    check: (layers) => checkConfigLayers(layers),
+  });
   const app = createApp({
     store,
     config,
     clock,
+    central,
     alerts,
     control: alerts,
     audit,

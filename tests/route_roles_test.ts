@@ -39,6 +39,8 @@ const get = (path: string) => () => Promise.resolve({ path });
 const READ: Row = [401, 401, 200, 200, 200, 200];
 const READ_SITE: Row = [401, 401, 200, 200, 200, 403];
 const ADMIN_ONLY: Row = [401, 401, 403, 403, 200, 403];
+/** For admins only; an admin gets `status` (the access checks passed). */
+const ADMIN_ONLY_PAST = (status: number): Row => [401, 401, 403, 403, status, 403];
 const PAGE: Row = [303, 401, 200, 200, 200, 200];
 /** A page by API token: the role and site checks pass, then the page needs a signed-in user. */
 const PAGE_BY_TOKEN: Row = [303, 401, 401, 401, 401, 401];
@@ -99,7 +101,60 @@ const TABLE: Record<string, Case> = {
     cookie: READ_SITE,
   },
   "GET /api/v1/tokens": { request: get("/api/v1/tokens"), cookie: READ },
+  // config_changes, the fleet-wide dataset, is for admins of every site (export_routes_test.ts).
+  "GET /api/v1/export/:dataset": { request: get("/api/v1/export/incidents"), cookie: READ },
   "GET /api/v1/audit": { request: get("/api/v1/audit"), cookie: ADMIN_ONLY },
+  // Central config is for admins of every site; 404s and 409s say the access checks passed.
+  "GET /api/v1/config": { request: get("/api/v1/config"), cookie: ADMIN_ONLY },
+  "GET /api/v1/config/versions": { request: get("/api/v1/config/versions"), cookie: ADMIN_ONLY },
+  "GET /api/v1/config/versions/:n": {
+    request: get("/api/v1/config/versions/999"),
+    cookie: ADMIN_ONLY_PAST(404),
+  },
+  "GET /api/v1/config/diff": { request: get("/api/v1/config/diff"), cookie: ADMIN_ONLY },
+  "GET /api/v1/config/documents/:scope": {
+    request: get("/api/v1/config/documents/agent:BFI4%2Fnone"),
+    cookie: ADMIN_ONLY_PAST(404),
+  },
+  "PUT /api/v1/config/documents/:scope": {
+    request: () =>
+      json("/api/v1/config/documents/site:BFI4", {
+        text: `# ${crypto.randomUUID()}\n[scripts.a]\ncommand = "a"\n`,
+        why: "roles",
+      })(),
+    cookie: ADMIN_ONLY_PAST(201),
+  },
+  "DELETE /api/v1/config/documents/:scope": {
+    request: json("/api/v1/config/documents/agent:BFI4%2Fnone", { why: "roles" }),
+    cookie: ADMIN_ONLY_PAST(404),
+  },
+  "POST /api/v1/config/check": {
+    request: json("/api/v1/config/check", { scope: "fleet", text: "" }),
+    cookie: ADMIN_ONLY,
+  },
+  "POST /api/v1/config/rollback": {
+    request: json("/api/v1/config/rollback", { to: 999, why: "roles" }),
+    cookie: ADMIN_ONLY_PAST(404),
+  },
+  "POST /api/v1/config/versions/:n/rollout": {
+    request: json("/api/v1/config/versions/999/rollout", { to: "fleet" }),
+    cookie: ADMIN_ONLY_PAST(404),
+  },
+  "GET /api/v1/config/webhooks": { request: get("/api/v1/config/webhooks"), cookie: ADMIN_ONLY },
+  "PUT /api/v1/config/webhooks/:scope/:name": {
+    request: () =>
+      json("/api/v1/config/webhooks/site:BFI4/ops", {
+        url: `https://hooks.example/${crypto.randomUUID()}`,
+        kind: "slack",
+        why: "roles",
+      })(),
+    cookie: ADMIN_ONLY_PAST(201),
+  },
+  "POST /api/v1/config/webhooks/:scope/:name/test": {
+    request: json("/api/v1/config/webhooks/agent:BFI4%2Fnone/ops/test", {}),
+    cookie: ADMIN_ONLY_PAST(409),
+  },
+  "GET /api/v1/config/agents": { request: get("/api/v1/config/agents"), cookie: ADMIN_ONLY },
   "GET /api/v1/notifications": { request: get("/api/v1/notifications"), cookie: READ },
   "GET /api/v1/silences": { request: get("/api/v1/silences"), cookie: READ },
   "POST /api/v1/silences": {
@@ -119,7 +174,7 @@ const TABLE: Record<string, Case> = {
     request: async (f) => ({ path: `/api/v1/routes/${await addRoute(f)}` }),
     cookie: ADMIN_ONLY,
   },
-  "GET /static/:name{(uplot|log_page|script_page|alerts_page|pages)\\.(js|css)}": {
+  "GET /static/:name{(uplot|log_page|script_page|alerts_page|config_page|pages)\\.(js|css)}": {
     request: get("/static/pages.css"),
     cookie: READ,
   },
@@ -137,6 +192,11 @@ const TABLE: Record<string, Case> = {
   "GET /notifications": { request: get("/notifications"), cookie: PAGE, token: PAGE_BY_TOKEN },
   "GET /export": { request: get("/export"), cookie: PAGE, token: PAGE_BY_TOKEN },
   "GET /reports": { request: get("/reports"), cookie: PAGE, token: PAGE_BY_TOKEN },
+  "GET /config": {
+    request: get("/config"),
+    cookie: [303, 401, 403, 403, 200, 403],
+    token: [303, 401, 403, 403, 401, 403],
+  },
   "GET /audit": {
     request: get("/audit"),
     cookie: [303, 401, 403, 403, 200, 403],

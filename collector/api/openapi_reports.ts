@@ -1,12 +1,14 @@
 /**
  * The route table's entries for `report_routes.ts` (uptime, history,
- * tokens), `alerting_routes.ts` (notifications, silences, routes) and
- * `audit_routes.ts` (the audit trail); see `openapi_routes.ts`.
+ * tokens), `export_routes.ts` (the datasets for analysts), `alerting_routes.ts`
+ * (notifications, silences, routes) and `audit_routes.ts` (the audit trail);
+ * see `openapi_routes.ts`.
  *
  * @module
  */
 
 import { routeRequestSchema } from "../../shared/notify/runtime_rules.ts";
+import { DATASETS, DEFAULT_WINDOW_MS, EXPORT_FORMATS } from "../export/mod.ts";
 import {
   anyObject,
   historySchema,
@@ -59,6 +61,31 @@ export const REPORT_ROUTES: readonly ApiRoute[] = [
     ],
     ok: { json: anyObject },
     errors: [400, 401, 403],
+  },
+  {
+    method: "GET",
+    path: "/api/v1/export/:dataset",
+    summary:
+      "A dataset for analysts as JSON lines or CSV, streamed: the columns of the PostgreSQL view analytics.<dataset>",
+    description:
+      `Datasets: ${
+        DATASETS.map((d) => `${d.name} (${d.description}; the window selects ${d.window})`)
+          .join("; ")
+      }. The window defaults to the ${DEFAULT_WINDOW_MS / 86_400_000} days before until. ` +
+      "config_changes needs an admin of every site.",
+    caller: "user",
+    pathParams: { dataset: { type: "string", enum: DATASETS.map((d) => d.name) } },
+    query: [
+      query("site", "Only this site (not with config_changes)"),
+      ...windowQuery(),
+      query("format", "jsonl (default: one JSON object per line) or csv (a header row)", {
+        enum: [...EXPORT_FORMATS],
+      }),
+    ],
+    ok: {
+      other: { "application/x-ndjson": { schema: { type: "string" } }, ...CSV },
+    },
+    errors: [400, 401, 403, 404],
   },
   {
     method: "GET",

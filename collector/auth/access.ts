@@ -50,7 +50,10 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   { method: "PUT", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
   { method: "POST", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
   { method: "DELETE", path: /^\/api\/v1\/config\/.*$/, role: "admin", allSites: true },
+  { method: "GET", path: /^\/api\/v1\/export\/config_changes$/, role: "admin", allSites: true },
+  { method: "GET", path: /^\/api\/v1\/export\/[^/]+$/, role: "viewer" },
   { method: "GET", path: /^\/audit$/, role: "admin", allSites: true },
+  { method: "GET", path: /^\/config$/, role: "admin", allSites: true },
   { method: "GET", path: /^\/metrics$/, role: "viewer", allSites: true },
 ];
 

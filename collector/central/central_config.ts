@@ -317,11 +317,11 @@ export class CentralConfig {
         version: state.refused.version,
         message: state.refused.message,
       });
-    } else {
+    } else if (state.version !== null) {
       log.info("Agent {site}/{host} runs config v{version}", {
         site,
         host,
-        version: state.version ?? "none",
+        version: state.version,
       });
     }
   }

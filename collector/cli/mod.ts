@@ -1,12 +1,13 @@
 /**
  * The collector's command-line verbs other than `serve`: tokens, users, sessions, audit,
- * erasure, secrets.
+ * erasure, exports, secrets.
  *
  * @module
  */
 
 export { auditCommands, recordCli } from "./audit.ts";
 export { eraseCommands } from "./erase.ts";
+export { exportCommands } from "./export.ts";
 export { secretCommands } from "./secret.ts";
 export { userSessionCommands } from "./sessions.ts";
 export { apiTokenCommands, wallTokenCommands } from "./tokens.ts";

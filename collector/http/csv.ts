@@ -18,12 +18,19 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/** One CSV line of `row` under `columns`, CRLF included; the header is `csvLine(columns)`. */
+export function csvLine(
+  columns: readonly string[],
+  row?: Readonly<Record<string, unknown>>,
+): string {
+  const cells = row === undefined ? columns : columns.map((column) => row[column]);
+  return cells.map(csvField).join(",") + "\r\n";
+}
+
 /** The CSV text of `rows` under `columns` (each row's value per column name). */
 export function toCsv(
   columns: readonly string[],
   rows: readonly Record<string, unknown>[],
 ): string {
-  const lines = [columns.map(csvField).join(",")];
-  for (const row of rows) lines.push(columns.map((column) => csvField(row[column])).join(","));
-  return lines.join("\r\n") + "\r\n";
+  return csvLine(columns) + rows.map((row) => csvLine(columns, row)).join("");
 }

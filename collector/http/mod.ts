@@ -5,7 +5,7 @@
  * @module
  */
 
-export { toCsv } from "./csv.ts";
+export { csvLine, toCsv } from "./csv.ts";
 export { HttpError } from "./http_error.ts";
 export { pathLimit } from "./path_limit.ts";
 export {

@@ -110,6 +110,15 @@ export class AlertStore {
     return out;
   }
 
+  /** The records that fired in `[since, until)` (ms), by id (about firing time), read lazily. */
+  async *fired(window: { since: number; until: number }): AsyncGenerator<AlertRecord> {
+    const list = this.#kv.list<AlertRecord>({ prefix: ["alert"] }, { batchSize: 500 });
+    for await (const { value } of list) {
+      const at = Date.parse(value.firedAt);
+      if (at >= window.since && at < window.until) yield value;
+    }
+  }
+
   /**
    * Deletes the records resolved before `beforeMs`, oldest first, in batches of `PURGE_BATCH`;
    * returns how many. Ids sort by firing time, so the scan stops at the first alert fired at or

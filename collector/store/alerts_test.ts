@@ -51,4 +51,19 @@ testOnStores(
   },
 );
 
+testOnStores("fired() gives the alerts that fired in the window, oldest first", async (kv) => {
+  let seq = 0;
+  const alerts = new AlertStore(kv, (now) => `alert-${now.toString(36).padStart(9, "0")}-${seq++}`);
+  await alerts.open(alert("ws-before", T0 - 1));
+  await alerts.open(alert("ws-first", T0));
+  await alerts.open(alert("ws-second", T0 + DAY));
+  await alerts.resolve(alert("ws-second", 0).key, iso(T0 + 2 * DAY));
+  await alerts.open(alert("ws-at-until", T0 + 3 * DAY));
+  const fired = [];
+  for await (const record of alerts.fired({ since: T0, until: T0 + 3 * DAY })) {
+    fired.push([record.host, record.resolvedAt]);
+  }
+  assert.deepEqual(fired, [["ws-first", null], ["ws-second", iso(T0 + 2 * DAY)]]);
+});
+
 stopTestStores();

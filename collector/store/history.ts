@@ -162,6 +162,26 @@ export class HistoryStore {
     return out;
   }
 
+  /**
+   * Every script's rollups of the UTC days starting in `[since, until)`, by site, host, script
+   * and day, read lazily; only those of `sites` when given.
+   */
+  async *allRollups(
+    options: { since: number; until: number; sites?: readonly string[] },
+  ): AsyncGenerator<{ site: string; host: string; script: string; rollup: DayRollup }> {
+    const prefixes: Deno.KvKey[] = options.sites === undefined
+      ? [["rollup"]]
+      : [...new Set(options.sites)].sort().map((site) => ["rollup", site]);
+    for (const prefix of prefixes) {
+      for await (const entry of this.#kv.list<DayRollup>({ prefix }, { batchSize: 500 })) {
+        const [, site, host, script, day] = entry.key as [string, string, string, string, number];
+        if (day >= options.since && day < options.until) {
+          yield { site, host, script, rollup: entry.value };
+        }
+      }
+    }
+  }
+
   /** Stores `rollup` (a day rolled up twice is overwritten with the same numbers). */
   async saveRollup(site: string, host: string, script: string, rollup: DayRollup): Promise<void> {
     await retryLocked(() => this.#kv.set(["rollup", site, host, script, rollup.day], rollup));

@@ -15,6 +15,7 @@ import type { SessionUser } from "../auth/authenticate.ts";
 import { isDown, stoppedOnPurpose } from "../fleet/views.ts";
 import type { RecentHistory } from "../fleet/uptime_cache.ts";
 import { Layout, renderHtml } from "./layout.tsx";
+import { type AgentConfigRow, agentStanding } from "./config_page.tsx";
 import { actionsFor, Tile, Tokens, type Tone, toneOf } from "./fleet_tile.tsx";
 import { formatRatio } from "../fleet/uptime.ts";
 
@@ -267,6 +268,31 @@ export interface FleetPageInput {
   recent?: RecentOf;
   /** The collector's clock (ms), for the tokens' time left; default now. */
   now?: number;
+  /** Workstations (of the user's sites) not on the central config version their rollout says. */
+  configBehind?: AgentConfigRow[];
+}
+
+/** How many workstations the notice of config versions names. */
+const BEHIND_NAMED = 5;
+
+/** The notice of workstations not on their central config version; null when there is none. */
+function ConfigBehind(props: { rows: AgentConfigRow[]; admin: boolean }) {
+  const { rows } = props;
+  if (rows.length === 0) return null;
+  const refused = rows.filter((r) => agentStanding(r) === "refused").length;
+  const named = rows.slice(0, BEHIND_NAMED).map((r) =>
+    `${r.site}/${r.host} (${
+      r.applied?.version == null ? "no version" : `v${r.applied.version}`
+    }, should run v${r.desired})`
+  );
+  return (
+    <p class="notice" id="config-behind">
+      {`${rows.length} workstation${rows.length === 1 ? " is" : "s are"} not on their config ` +
+        `version${refused === 0 ? "" : ` (${refused} refused it)`}: ${named.join(", ")}` +
+        `${rows.length > BEHIND_NAMED ? `, and ${rows.length - BEHIND_NAMED} more` : ""}.`}{" "}
+      {props.admin ? <a href="/config">Central config</a> : null}
+    </p>
+  );
 }
 
 /** The whole fleet page: every workstation of the user's sites, the filter's misses hidden. */
@@ -323,6 +349,10 @@ export function renderFleetPage(input: FleetPageInput): string {
         <button type="submit">Filter</button>
         <span id="live" class="live">not live</span>
       </form>
+      <ConfigBehind
+        rows={input.configBehind ?? []}
+        admin={user.role === "admin" && user.sites === null}
+      />
       {input.recent === undefined ? null : (
         <p class="legend">
           On each tile, the last 24 hours: uptime over the time its state was known, and a strip of

@@ -28,6 +28,7 @@ export const NAV: readonly { href: string; label: string }[] = [
 
 /** Nav entries only admins of every site see (the routes refuse everyone else). */
 export const ADMIN_NAV: readonly { href: string; label: string }[] = [
+  { href: "/config", label: "Config" },
   { href: "/audit", label: "Audit" },
 ];
 

@@ -76,11 +76,14 @@ export function pageRoutes(deps: PagesDeps): Hono<CollectorEnv> {
   const { store, clock } = deps;
   const app = new Hono<CollectorEnv>();
 
-  app.get("/static/:name{(uplot|log_page|script_page|alerts_page|pages)\\.(js|css)}", (c) => {
-    const asset = PAGE_ASSETS[c.req.param("name")];
-    if (asset === undefined) return c.notFound();
-    return c.body(asset.body, 200, { "Content-Type": asset.type, "Cache-Control": "no-cache" });
-  });
+  app.get(
+    "/static/:name{(uplot|log_page|script_page|alerts_page|config_page|pages)\\.(js|css)}",
+    (c) => {
+      const asset = PAGE_ASSETS[c.req.param("name")];
+      if (asset === undefined) return c.notFound();
+      return c.body(asset.body, 200, { "Content-Type": asset.type, "Cache-Control": "no-cache" });
+    },
+  );
 
   const visibleSites = async (user: ReturnType<typeof signedIn>) =>
     [...new Set((await store.listAgents()).map((a) => a.site))]

@@ -39,6 +39,8 @@ import type { FleetLive } from "./live.ts";
 import { renderLoginPage, safeNext, SIGN_IN_FAILED } from "./login_page.tsx";
 import { StaticFiles } from "./static.ts";
 import { renderWallPage } from "./wall_page.tsx";
+import { agentConfigRows, agentStanding } from "./config_page.tsx";
+import type { CentralConfig } from "../central/mod.ts";
 
 const log = getLogger(["scriptmon", "collector", "web"]);
 
@@ -56,6 +58,8 @@ export interface WebDeps {
   live: FleetLive;
   /** Mark the session cookie `Secure` (the collector serves HTTPS). */
   secureCookie: boolean;
+  /** Central config: the fleet page names workstations not on their version. */
+  central?: CentralConfig;
   /** Default {@linkcode KEEPALIVE_MS}. */
   keepAliveMs?: number;
   /** Live streams one user may hold at once; default {@linkcode MAX_STREAMS_PER_USER}. */
@@ -195,11 +199,19 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
     if (q !== undefined && q.length > 100) {
       throw new HttpError(400, `q: expected at most 100 characters, got ${q.length}`);
     }
-    const [fleet, tokens] = await Promise.all([store.listScripts(), store.agentTokens()]);
+    const [fleet, tokens, configRows] = await Promise.all([
+      store.listScripts(),
+      store.agentTokens(),
+      deps.central === undefined ? [] : agentConfigRows(store, deps.central),
+    ]);
     const workstations = workstationsFor(fleet, user, tokens);
+    const configBehind = configRows.filter((row) =>
+      canSeeSite(user, row.site) && ["behind", "refused"].includes(agentStanding(row))
+    );
     return c.html(renderFleetPage({
       workstations,
       user,
+      configBehind,
       now: clock.now(),
       ...(recent === undefined ? {} : { recent }),
       filter: {

@@ -77,10 +77,31 @@ export interface EnqueueInput {
 export interface ListFilter {
   /** ISO time: only messages created then or later. */
   since?: string;
+  /** ISO time: only messages created before it. */
+  until?: string;
+  /** A message id: only messages older than it (the last id of the previous page, for paging). */
+  before?: string;
   state?: MessageState;
   channel?: string;
   /** Default 100. */
   limit?: number;
+}
+
+/**
+ * The `since` or `until` of `filter` in ms, or undefined when absent.
+ *
+ * @throws {RangeError} naming the field and its value when it is not an ISO time.
+ */
+export function listTime(filter: ListFilter, name: "since" | "until"): number | undefined {
+  const text = filter[name];
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) {
+    throw new RangeError(
+      `Invalid "${name}" for the outbox list: expected an ISO time, got "${text}"`,
+    );
+  }
+  return ms;
 }
 
 /** Bytes a relayed body may have; the relay answers 413 above. */

@@ -343,15 +343,32 @@ export class OutboxStore {
 
   /**
    * Records newest first, from the state index when `state` is given, else
-   * from all messages; `sinceMs` stops at older ones, `channel` filters.
+   * from all messages; `sinceMs` stops at older ones, `untilMs` and `before` (an id) skip newer
+   * ones, `channel` filters.
    */
   async list(
-    filter: { sinceMs?: number; state?: MessageState; channel?: string; limit: number },
+    filter: {
+      sinceMs?: number;
+      untilMs?: number;
+      before?: string;
+      state?: MessageState;
+      channel?: string;
+      limit: number;
+    },
   ): Promise<MessageRecord[]> {
     const prefix = filter.state ? keys.states(filter.state) : keys.msgs();
-    const selector: Deno.KvListSelector = filter.sinceMs === undefined
-      ? { prefix }
-      : { prefix, start: [...prefix, idTime(filter.sinceMs)] };
+    const start = filter.sinceMs === undefined ? undefined : [...prefix, idTime(filter.sinceMs)];
+    // Ids sort by creation time: one made at `untilMs` or later sorts after its time's prefix.
+    const ends = [filter.before, filter.untilMs === undefined ? undefined : idTime(filter.untilMs)]
+      .filter((end): end is string => end !== undefined).sort();
+    const end = ends.length === 0 ? undefined : [...prefix, ends[0]];
+    const selector: Deno.KvListSelector = start !== undefined && end !== undefined
+      ? { start, end }
+      : start !== undefined
+      ? { prefix, start }
+      : end !== undefined
+      ? { prefix, end }
+      : { prefix };
     const ids = await retryLocked("list messages", async () => {
       const found: string[] = [];
       const it = this.#kv.list<StoredRecord>(selector, { reverse: true, batchSize: 100 });

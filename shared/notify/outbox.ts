@@ -40,6 +40,7 @@ import {
   type EnqueueInput,
   type Lane,
   type ListFilter,
+  listTime,
   MAX_RELAY_BODY_BYTES,
   MAX_SLEEP_MS,
   newLane,
@@ -243,17 +244,12 @@ export class Outbox {
 
   /** Messages newest first. */
   async list(filter: ListFilter = {}): Promise<MessageRecord[]> {
-    let sinceMs: number | undefined;
-    if (filter.since !== undefined) {
-      sinceMs = Date.parse(filter.since);
-      if (Number.isNaN(sinceMs)) {
-        throw new RangeError(
-          `Invalid "since" for the outbox list: expected an ISO time, got "${filter.since}"`,
-        );
-      }
-    }
+    const sinceMs = listTime(filter, "since");
+    const untilMs = listTime(filter, "until");
     return await this.#store.list({
       ...(sinceMs !== undefined ? { sinceMs } : {}),
+      ...(untilMs !== undefined ? { untilMs } : {}),
+      ...(filter.before !== undefined ? { before: filter.before } : {}),
       ...(filter.state ? { state: filter.state } : {}),
       ...(filter.channel !== undefined ? { channel: filter.channel } : {}),
       limit: filter.limit ?? 100,

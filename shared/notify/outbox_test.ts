@@ -253,6 +253,30 @@ Deno.test("list() is newest first and filters by state, channel, since and limit
   );
 });
 
+Deno.test("list() pages by before (the last id of a page) and leaves out messages from until on", async () => {
+  await using s = await setup();
+  const ids: string[] = [];
+  for (let n = 1; n <= 5; n++) {
+    ids.push(
+      (await s.outbox.enqueue({ channel: "a", dedupeKey: `${n}`, payload: text(`${n}`) })).id,
+    );
+    s.clock.advance(1000);
+  }
+  const listed = (list: { id: string }[]) => list.map((m) => ids.indexOf(m.id) + 1);
+  const first = await s.outbox.list({ limit: 2 });
+  assert.deepEqual(listed(first), [5, 4]);
+  assert.deepEqual(listed(await s.outbox.list({ limit: 2, before: first[1].id })), [3, 2]);
+  const until = "2025-01-06T09:00:03Z";
+  assert.deepEqual(listed(await s.outbox.list({ until })), [3, 2, 1]);
+  const since = "2025-01-06T09:00:01Z";
+  assert.deepEqual(listed(await s.outbox.list({ since, until, before: ids[2] })), [2]);
+  await rejectsWith(
+    () => s.outbox.list({ until: "tomorrow" }),
+    RangeError,
+    'Invalid "until" for the outbox list: expected an ISO time, got "tomorrow"',
+  );
+});
+
 for (const onUncertain of ["skip", "resend"] as const) {
   Deno.test(`a message left in "sending" by a crash is ${onUncertain === "skip" ? "uncertain and not resent" : "resent"} with onUncertain ${onUncertain}`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "scriptmon-outbox-" });

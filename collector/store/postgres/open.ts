@@ -6,8 +6,11 @@
  */
 
 import postgres from "postgres";
+import { getLogger } from "@logtape/logtape";
 import { migrate, type MigrateResult } from "./migrate.ts";
 import { PgKv, type Sql } from "./pg_kv.ts";
+
+const log = getLogger(["scriptmon", "collector", "store"]);
 
 /** What {@linkcode openPostgres} takes. */
 export interface OpenPostgresOptions {
@@ -36,7 +39,10 @@ export function pool(url: string, options: OpenPostgresOptions = {}): Sql {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeout ?? 10,
     idle_timeout: 60,
-    onnotice: () => {},
+    // Warnings only (a migration's, say); migrate() keeps the chattier notices away.
+    onnotice: (notice) => {
+      if (notice.severity === "WARNING") log.warn("PostgreSQL: {message}", { ...notice });
+    },
     // Timestamps and big numbers stay as PostgreSQL prints them; the store converts what it reads.
     types: {},
   });
