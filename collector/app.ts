@@ -39,6 +39,7 @@ import { exportRoutes } from "./api/export_routes.ts";
 import { logRoutes } from "./api/log_routes.ts";
 import { configRoutes } from "./api/config_routes.ts";
 import type { CentralConfig } from "./central/mod.ts";
+import { SiteEnvironments } from "./fleet/environments.ts";
 import { Sessions } from "./auth/sessions.ts";
 import { SignInLimiter, type SignInLimits } from "./auth/signin_limit.ts";
 import type { Store } from "./store/store.ts";
@@ -140,6 +141,8 @@ export interface AppDeps {
   signInLimits?: Partial<SignInLimits>;
   /** The fleet's central config; absent: no `/api/v1/config` routes, none handed to agents. */
   central?: CentralConfig;
+  /** Each site's environment (from its agents' tokens); default one over the store. */
+  environments?: SiteEnvironments;
 }
 
 /** The collector's HTTP app. Queued commands wake the agent's long-poll. */
@@ -155,6 +158,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     signals?.publish("commands", key);
   });
   const users = deps.users ?? new Users(deps.store.kv);
+  const environments = deps.environments ?? new SiteEnvironments(deps.store, clock);
   const sessions = deps.sessions ?? new Sessions(deps.store.kv);
   const uptime = deps.uptime;
   const live = deps.live ??
@@ -194,7 +198,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   });
   const audit = deps.audit ?? new AuditLog(deps.store.kv, { now: () => clock.now() });
   app.use("*", auditRequests(audit, { now: () => clock.now() }));
-  app.use("*", authenticate({ store: deps.store, clock, users, sessions }));
+  app.use("*", authenticate({ store: deps.store, clock, users, sessions, environments }));
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
       return await next();
@@ -241,6 +245,7 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
       waiters,
       logRequests,
       audit,
+      environments,
       ...(deps.central === undefined ? {} : { central: deps.central }),
       // With other collectors, a missed hint must not hold a command for a whole long-poll.
       ...(signals?.shared ? { recheckMs: RECHECK_COMMANDS_MS } : {}),

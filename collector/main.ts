@@ -83,30 +83,39 @@ function tokenCommands(
     kind === "agent" ? "tokens agents report with (one per agent)" : "tokens for the REST API",
   );
   const create = group.command(kind === "agent" ? "create <site> <name>" : "create <name>")
-    .description("create a token and print it (shown only once; only its hash is kept)");
+    .description("create a token and print it (shown only once; only its hash is kept)")
+    .option(
+      "--environment <env>",
+      "the environment its agent belongs to (dev, staging, prod, ...; default none)",
+    );
   create.action(async (...args: unknown[]) => {
     const [site, name] = kind === "agent"
       ? [checkName("site", String(args[0])), checkName("name", String(args[1]))]
       : [undefined, checkName("name", String(args[0]))];
+    const options = args[kind === "agent" ? 2 : 1] as { environment?: string };
+    const environment = options.environment === undefined
+      ? undefined
+      : checkName("environment", options.environment);
     const config = await load();
     const { token } = await withStore(config, async (store) => {
       const created = await store.createToken({
         kind,
         name,
         ...(site === undefined ? {} : { site }),
+        ...(environment === undefined ? {} : { environment }),
         now: Date.now(),
       });
       await recordCli(store.kv, {
         action: "token.create",
         target: `${kind}/${name}`,
         result: "ok",
-        detail: { site: site ?? null },
+        detail: { site: site ?? null, environment: environment ?? null },
       });
       return created;
     });
     console.error(
-      `Created ${kind} token "${name}"${
-        site === undefined ? "" : ` for site ${site}`
+      `Created ${kind} token "${name}"${site === undefined ? "" : ` for site ${site}`}${
+        environment === undefined ? "" : ` in environment ${environment}`
       }. It is shown once; store it now:`,
     );
     console.log(token);
@@ -115,13 +124,13 @@ function tokenCommands(
     .action(async () => {
       const tokens = await withStore(await load(), (store) => store.listTokens(kind));
       const headers = kind === "agent"
-        ? ["NAME", "SITE", "HOST", "CREATED", "LAST USED", "STATE"]
+        ? ["NAME", "SITE", "HOST", "ENVIRONMENT", "CREATED", "LAST USED", "STATE"]
         : ["NAME", "CREATED", "LAST USED", "STATE"];
       console.log(formatTable(
         headers,
         tokens.map((t) => [
           t.name,
-          ...(kind === "agent" ? [t.site, t.host] : []),
+          ...(kind === "agent" ? [t.site, t.host, t.environment ?? null] : []),
           t.createdAt,
           t.lastUsedAt,
           t.revoked ? `revoked ${t.revokedAt}` : "active",

@@ -11,6 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import { CollectorAlerts, readCaCerts } from "./fleet/alerts.ts";
 import { createApp } from "./app.ts";
 import { CentralConfig, CentralStore } from "./central/mod.ts";
+import { SiteEnvironments } from "./fleet/environments.ts";
 import { checkConfigLayers } from "../shared/agent_config/mod.ts";
 import { storeKey } from "../shared/config/store_key.ts";
 import { TREND_EVERY_MS, TrendWatch } from "./fleet/trend_watch.ts";
@@ -133,14 +134,17 @@ export async function serve(options: ServeOptions): Promise<void> {
   const current = () => reloader.current();
   const uptime = new UptimeCache(store, clock);
   const signals = storeSignals(options.kv, replicaId);
+  const environments = new SiteEnvironments(store, clock);
   const central = new CentralConfig({
     store: new CentralStore(options.kv),
     key: await storeKey(config.dataDir, Deno),
     clock,
     check: (layers) => checkConfigLayers(layers),
+    environmentOf: (site) => environments.environmentOf(site),
   });
   const app = createApp({
     central,
+    environments,
     signals,
     store,
     config,

@@ -51,14 +51,14 @@ Deno.test("api-token create takes a role and sites (default viewer of every site
   const table = await cli(config, ["api-token", "list"]);
   assert.equal(table.code, 0, table.stderr);
   const [header, ...rows] = table.stdout.split("\n");
-  assert.match(header, /^NAME\s+ROLE\s+SITES\s+CREATED\s+LAST USED\s+STATE$/);
+  assert.match(header, /^NAME\s+ROLE\s+SITES\s+ENVIRONMENTS\s+CREATED\s+LAST USED\s+STATE$/);
   assert.match(
     rows.find((r) => r.startsWith("ops "))!,
-    /^ops\s+operator\s+BFI4,SEA8\s+\S+\s+20\S+\s+active$/,
+    /^ops\s+operator\s+BFI4,SEA8\s+all\s+\S+\s+20\S+\s+active$/,
   );
   assert.match(
     rows.find((r) => r.startsWith("dash "))!,
-    /^dash\s+viewer\s+all\s+\S+\s+-\s+active$/,
+    /^dash\s+viewer\s+all\s+all\s+\S+\s+-\s+active$/,
   );
   assert.match(rows.find((r) => r.startsWith("old "))!, /^old\s+admin\s+all\s/);
   assert.ok(!table.stdout.includes(ops.stdout), "the token is never listed");
@@ -72,6 +72,43 @@ Deno.test("api-token create takes a role and sites (default viewer of every site
   );
   assert.equal(typeof byName.ops.lastUsedAt, "string");
   assert.ok(!("hash" in byName.ops), "no hash in the listing");
+});
+
+Deno.test("tokens and users take environments; an agent token names the one its agent is of", async () => {
+  await using dir = await tempDir();
+  const config = await setup(dir.path);
+  const api = await cli(config, ["api-token", "create", "stg", "--environments", "staging,dev"]);
+  assert.equal(api.code, 0, api.stderr);
+  assert.match(api.stderr, /for all sites in environments staging, dev\./);
+  const agent = await cli(config, [
+    "agent-token",
+    "create",
+    "STG1",
+    "ws-01",
+    "--environment",
+    "staging",
+  ]);
+  assert.equal(agent.code, 0, agent.stderr);
+  assert.match(agent.stderr, /Created agent token "ws-01" for site STG1 in environment staging/);
+  const agents = await cli(config, ["agent-token", "list"]);
+  assert.match(agents.stdout.split("\n")[1], /^ws-01\s+STG1\s+-\s+staging\s/);
+  const user = await collectorCli(config, [
+    "user",
+    "add",
+    "dana",
+    "--role",
+    "admin",
+    "--environments",
+    "dev",
+    "--password-stdin",
+  ], { stdin: "pw-dana-long\n" });
+  assert.equal(user.code, 0, user.stderr);
+  assert.equal(user.stdout, 'Added admin "dana" for all sites in environments dev');
+  const bad = await cli(config, ["api-token", "create", "x", "--environments", "a b"]);
+  assert.deepEqual([bad.code, bad.stderr], [
+    2,
+    'scriptmon-collector: Invalid environment "a b": expected 1-100 letters, digits, "_", "." or "-"',
+  ]);
 });
 
 Deno.test("api-token create refuses an unknown role and bad sites with exit 2", async () => {

@@ -14,7 +14,7 @@ Deno.test("agent-token create prints the token once; list shows it; revoke stops
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /^smag_[A-Za-z0-9_-]{43}$/);
     const listed = await cli(config, "agent-token", "list");
-    assert.match(listed.stdout, /ws-01\s+BFI4\s+-\s+\S+\s+-\s+active/);
+    assert.match(listed.stdout, /ws-01\s+BFI4\s+-\s+-\s+\S+\s+-\s+active/);
     assert.ok(!listed.stdout.includes(created.stdout), "the token is never listed");
     assert.equal((await cli(config, "agent-token", "revoke", "ws-01")).code, 0);
     const again = await cli(config, "agent-token", "revoke", "ws-01");

@@ -30,7 +30,10 @@ Deno.test("user add reads the password from stdin; list shows role and sites but
   assert.equal(added.code, 0, added.stderr);
   assert.equal(added.stdout.trim(), 'Added operator "alice" for sites BFI4, SEA8');
   const table = await cli(config, ["user", "list"]);
-  assert.match(table.stdout, /^NAME +ROLE +SITES +CREATED\nalice +operator +BFI4,SEA8 +20\d\d-/);
+  assert.match(
+    table.stdout,
+    /^NAME +ROLE +SITES +ENVIRONMENTS +CREATED\nalice +operator +BFI4,SEA8 +all +20\d\d-/,
+  );
   const json = JSON.parse((await cli(config, ["user", "list", "--json"])).stdout);
   assert.deepEqual(Object.keys(json.users[0]).sort(), ["createdAt", "name", "role", "sites"]);
 

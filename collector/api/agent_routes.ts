@@ -26,6 +26,7 @@ import {
 } from "../../shared/protocol.ts";
 import type { AuditLog } from "../audit/trail.ts";
 import type { CentralConfig } from "../central/mod.ts";
+import type { SiteEnvironments } from "../fleet/environments.ts";
 import type { CollectorEnv } from "../auth/authenticate.ts";
 import type { Clock } from "../clock.ts";
 import type { CommandWaiters } from "../fleet/command_waiters.ts";
@@ -72,15 +73,17 @@ function recheckAfter(ms: number): { due: Promise<"recheck">; cancel: () => void
 async function centralConfigFor(
   central: CentralConfig,
   request: IngestRequest,
+  environment: string | undefined,
 ): Promise<CentralConfigWire | undefined> {
   const { site, host } = request.agent;
+  const agent = { site, host, ...(environment === undefined ? {} : { environment }) };
   const reported = request.config;
   if (reported !== undefined) await central.noteApplied(site, host, reported);
-  const desired = await central.desiredVersion(site, host);
+  const desired = await central.desiredVersion(agent);
   if (desired === null || desired === reported?.version) return undefined;
   if (reported?.refused?.version === desired) return undefined;
   try {
-    return { version: desired, layers: await central.layersFor(site, host, desired) };
+    return { version: desired, layers: await central.layersFor(agent, desired) };
   } catch (error) {
     // The key the documents were sealed with is not this collector's (replicas need one key).
     log.error("Cannot hand config v{version} to {site}/{host}: {error}", {
@@ -105,6 +108,8 @@ export function agentRoutes(
     recheckMs?: number;
     /** Central config to hand out in ingest answers; absent: none. */
     central?: CentralConfig;
+    /** Each site's environment: an agent of another may not report for a site. */
+    environments?: SiteEnvironments;
   },
 ): Hono<CollectorEnv> {
   const { store, clock, waiters, logRequests } = deps;
@@ -125,6 +130,14 @@ export function agentRoutes(
       throw new HttpError(
         403,
         `Agent token "${token.name}" is for site "${token.site}", not agent.site "${site}"`,
+      );
+    }
+    const other = await deps.environments?.conflict(site, token.environment);
+    if (other != null) {
+      throw new HttpError(
+        403,
+        `Site "${site}" belongs to environment "${other}": agent token "${token.name}" is of ` +
+          `"${token.environment}"`,
       );
     }
     await bindHost(store, token, host);
@@ -165,7 +178,11 @@ export function agentRoutes(
         }
       }
     }
-    const result = await store.ingest(request, { now, tokenName: token.name }).catch((error) => {
+    const result = await store.ingest(request, {
+      now,
+      tokenName: token.name,
+      ...(token.environment === undefined ? {} : { environment: token.environment }),
+    }).catch((error) => {
       if (error instanceof SeqGapError) throw new HttpError(400, error.message);
       throw error;
     });
@@ -178,7 +195,7 @@ export function agentRoutes(
     };
     const features = c.req.header(AGENT_FEATURES_HEADER) ?? "";
     if (deps.central !== undefined && /(^|,)\s*central-config\s*(,|$)/i.test(features)) {
-      const config = await centralConfigFor(deps.central, request);
+      const config = await centralConfigFor(deps.central, request, token.environment);
       if (config !== undefined) body.config = config;
     }
     return c.json(body);

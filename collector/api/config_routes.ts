@@ -24,7 +24,9 @@ import { readBody } from "../http/request.ts";
 import { queryInt } from "../http/request.ts";
 import type { Store } from "../store/mod.ts";
 
-const scopeText = z.string().max(250).describe('"fleet", "site:<site>" or "agent:<site>/<host>"');
+const scopeText = z.string().max(250).describe(
+  '"fleet", "env:<environment>", "site:<site>" or "agent:<site>/<host>"',
+);
 const why = z.string().trim().min(1, "say why (it goes on the version)").max(500);
 
 const changeSchema = z.strictObject({
@@ -223,10 +225,11 @@ export function configRoutes(
     const head = versions.at(-1)?.version ?? 0;
     const rows = await Promise.all(agents.map(async (agent) => {
       const state = applied.get(`${agent.site}/${agent.host}`);
-      const desired = await central.desiredVersion(agent.site, agent.host);
+      const desired = await central.desiredVersion(agent);
       return {
         site: agent.site,
         host: agent.host,
+        environment: agent.environment ?? null,
         desired,
         running: state?.version ?? null,
         refused: state?.refused ?? null,

@@ -140,6 +140,23 @@ export interface AuthDeps {
   clock: Clock;
   users: Users;
   sessions: Sessions;
+  /** The sites of each environment, for principals scoped to environments. */
+  environments?: { sitesIn(environments: readonly string[]): Promise<string[]> };
+}
+
+/**
+ * The sites a principal may see: its own list (null: every site), narrowed to the sites of its
+ * environments when it has some.
+ */
+async function scopedSites(
+  deps: AuthDeps,
+  record: { sites?: string[] | null; environments?: string[] | null },
+): Promise<string[] | null> {
+  const sites = record.sites ?? null;
+  const environments = record.environments ?? null;
+  if (environments === null) return sites;
+  const inEnvironments = await deps.environments?.sitesIn(environments) ?? [];
+  return sites === null ? inEnvironments : sites.filter((s) => inEnvironments.includes(s));
 }
 
 /**
@@ -179,7 +196,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
         kind: "wall-token",
         name: record.name,
         role: "viewer",
-        sites: record.sites ?? null,
+        sites: await scopedSites(deps, record),
       });
       return await next();
     }
@@ -228,7 +245,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<CollectorEnv> {
         kind: "api-token",
         name: record.name,
         role: record.role ?? "admin",
-        sites: record.sites ?? null,
+        sites: await scopedSites(deps, record),
       });
     }
     await next();
@@ -254,7 +271,7 @@ async function sessionUser(deps: AuthDeps, cookie: string): Promise<SessionUser 
   return {
     name: user.name,
     role: user.role,
-    sites: user.sites,
+    sites: await scopedSites(deps, user),
     sessionHash: session.hash,
     session: session.record,
   };

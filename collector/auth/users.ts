@@ -21,6 +21,8 @@ export interface UserRecord {
   role: Role;
   /** The sites this user may see; null for all sites. */
   sites: string[] | null;
+  /** The environments whose sites this user may see; null or absent: every one. */
+  environments?: string[] | null;
   password: PasswordHash;
   createdAt: string;
 }
@@ -55,7 +57,14 @@ export class Users {
    * @throws {StoreConflictError} when the name is taken.
    */
   async add(
-    options: { name: string; role: Role; sites: string[] | null; password: string; now: number },
+    options: {
+      name: string;
+      role: Role;
+      sites: string[] | null;
+      environments?: string[] | null;
+      password: string;
+      now: number;
+    },
   ): Promise<PublicUser> {
     if (!USER_NAME.test(options.name)) {
       throw new RangeError(
@@ -76,6 +85,15 @@ export class Users {
         );
       }
     }
+    for (const environment of options.environments ?? []) {
+      if (!USER_NAME.test(environment)) {
+        throw new RangeError(
+          `Invalid environment ${
+            JSON.stringify(environment)
+          }: expected 1-100 letters, digits, "_", "." or "-"`,
+        );
+      }
+    }
     if (options.sites !== null && options.sites.length === 0) {
       throw new RangeError("Invalid sites: expected at least one site (or none given for all)");
     }
@@ -84,6 +102,7 @@ export class Users {
       name: options.name,
       role: options.role,
       sites: options.sites,
+      ...(options.environments ? { environments: options.environments } : {}),
       password: await hashPassword(options.password),
       createdAt: new Date(options.now).toISOString(),
     };

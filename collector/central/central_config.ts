@@ -21,7 +21,14 @@ import type { CentralConfigState, ConfigLayerWire } from "../../shared/protocol.
 import { unifiedDiff } from "../../shared/text_diff.ts";
 import { pinnedKeysIn } from "../../shared/agent_config/mod.ts";
 import type { Clock } from "../clock.ts";
-import { type ConfigScope, formatScope, parseScope, reaches, scopesOf } from "./scopes.ts";
+import {
+  type AgentRef,
+  type ConfigScope,
+  formatScope,
+  parseScope,
+  reaches,
+  scopesOf,
+} from "./scopes.ts";
 import { type AppliedState, CentralStore, type ConfigVersion } from "./store.ts";
 import {
   pingWebhook,
@@ -52,6 +59,8 @@ export interface CentralConfigDeps {
   clock: Clock;
   /** The agent's config check of documents merged in order (`checkConfigLayers`). */
   check: (layers: readonly CheckLayer[]) => ConfigIssue[];
+  /** A site's environment (its document goes under the site's); default none. */
+  environmentOf?: (site: string) => Promise<string | null>;
 }
 
 /** A proposed change, checked. */
@@ -108,19 +117,19 @@ export class CentralConfig {
     return this.#versions;
   }
 
-  /** The version agent `site/host` should run: the newest whose rollout reaches it. */
-  async desiredVersion(site: string, host: string): Promise<number | null> {
+  /** The version `agent` should run: the newest whose rollout reaches it. */
+  async desiredVersion(agent: AgentRef): Promise<number | null> {
     const versions = await this.versions();
     for (let i = versions.length - 1; i >= 0; i--) {
-      if (reaches(parseScope(versions[i].rollout), site, host)) return versions[i].version;
+      if (reaches(parseScope(versions[i].rollout), agent)) return versions[i].version;
     }
     return null;
   }
 
-  /** The documents of version `version` for agent `site/host`, secrets in plain, in merge order. */
-  async layersFor(site: string, host: string, version: number): Promise<ConfigLayerWire[]> {
+  /** The documents of version `version` for `agent`, secrets in plain, in merge order. */
+  async layersFor(agent: AgentRef, version: number): Promise<ConfigLayerWire[]> {
     const layers: ConfigLayerWire[] = [];
-    for (const scope of scopesOf(site, host)) {
+    for (const scope of scopesOf(agent)) {
       const text = await this.#text(scope, version);
       if (text === null) continue;
       layers.push({
@@ -365,32 +374,29 @@ export class CentralConfig {
 
   /**
    * The problems of `sealed` as the new text of `scope`, checked in every
-   * stack of documents it joins: alone or over the fleet's, and under each
-   * narrower document it would reach.
+   * stack of documents it joins: under the wider ones, and over each narrower
+   * document it would reach.
    */
   async #checkStacks(scope: ConfigScope, sealed: string, head: number): Promise<ConfigIssue[]> {
     const docs = await this.#deps.store.documents(head);
     const name = formatScope(scope);
     const textOf = (s: string) => s === name ? sealed : docs.get(s)?.text;
-    const stacks: string[][] = [];
-    const sites = [...docs.keys()].filter((s) => s.startsWith("site:"));
-    const agents = [...docs.keys()].filter((s) => s.startsWith("agent:"));
-    const siteOfAgent = (s: string) => `site:${(parseScope(s) as { site: string }).site}`;
-    if (scope.kind === "fleet") {
-      stacks.push(["fleet"]);
-      for (const site of sites) stacks.push(["fleet", site]);
-      for (const agent of agents) stacks.push(["fleet", siteOfAgent(agent), agent]);
-    } else if (scope.kind === "site") {
-      stacks.push(["fleet", name]);
-      for (const agent of agents.filter((a) => siteOfAgent(a) === name)) {
-        stacks.push(["fleet", name, agent]);
-      }
-    } else {
-      stacks.push(["fleet", siteOfAgent(name), name]);
-    }
-    const seen = new Set<string>();
+    const environmentOf = this.#deps.environmentOf ?? (() => Promise.resolve(null));
+    // Every stack from the fleet down to each document that exists or is being written.
+    const leaves = new Set([...docs.keys(), name]);
+    const stackOf = async (leaf: string): Promise<string[]> => {
+      const parsed = parseScope(leaf);
+      if (parsed.kind === "fleet") return ["fleet"];
+      if (parsed.kind === "env") return ["fleet", leaf];
+      const env = await environmentOf(parsed.site);
+      const wider = ["fleet", ...(env === null ? [] : [`env:${env}`]), `site:${parsed.site}`];
+      return parsed.kind === "site" ? wider : [...wider, leaf];
+    };
     const issues: ConfigIssue[] = [];
-    for (const stack of stacks) {
+    const seen = new Set<string>();
+    for (const leaf of leaves) {
+      const stack = await stackOf(leaf);
+      if (!stack.includes(name)) continue;
       const layers = stack.flatMap((s) => {
         const text = textOf(s);
         return text === undefined ? [] : [{ name: s, text: unsealText(text, this.#deps.key) }];

@@ -9,7 +9,7 @@
 export { CentralConfig, MAX_DOCUMENT_BYTES, StaleBaseError } from "./central_config.ts";
 export type { ChangeOptions, CheckLayer, Proposal } from "./central_config.ts";
 export { formatScope, parseScope, reaches, scopesOf } from "./scopes.ts";
-export type { ConfigScope } from "./scopes.ts";
+export type { AgentRef, ConfigScope } from "./scopes.ts";
 export { CentralStore } from "./store.ts";
 export { shownUrl, WebhookEditError } from "./webhook_edit.ts";
 export type { WebhookSummary } from "./webhook_edit.ts";

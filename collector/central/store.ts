@@ -178,7 +178,7 @@ export class CentralStore {
   }
 }
 
-/** Fleet, then sites, then agents: the order documents merge in. */
+/** Fleet, then environments, sites, agents: the order documents merge in. */
 function scopeOrder(scope: string): number {
-  return { fleet: 0, site: 1, agent: 2 }[parseScope(scope).kind];
+  return { fleet: 0, env: 1, site: 2, agent: 3 }[parseScope(scope).kind];
 }

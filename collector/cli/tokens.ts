@@ -46,6 +46,26 @@ export function parseSites(text: string | undefined): string[] | null {
   return sites.map((s) => checkName("site", s));
 }
 
+/** `--environments A,B` as a list (null when not given: every environment). */
+export function parseEnvironments(text: string | undefined): string[] | null {
+  if (text === undefined) return null;
+  const environments = [...new Set(text.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  if (environments.length === 0) {
+    throw new RangeError(
+      `Invalid --environments ${
+        JSON.stringify(text)
+      }: expected environments like "staging,dev" (leave it out for every one)`,
+    );
+  }
+  return environments.map((e) => checkName("environment", e));
+}
+
+/** What a scope reads as in messages: `sites A, B in environments staging`. */
+export function describeScope(sites: string[] | null, environments: string[] | null): string {
+  const where = sites === null ? "all sites" : `sites ${sites.join(", ")}`;
+  return environments === null ? where : `${where} in environments ${environments.join(", ")}`;
+}
+
 /** A token as `api-token list --json` shows it (never the hash). */
 export function publicToken(t: TokenRecord) {
   return {
@@ -53,6 +73,7 @@ export function publicToken(t: TokenRecord) {
     // Records made before roles are admins of every site.
     role: t.role ?? "admin",
     sites: t.sites ?? null,
+    environments: t.environments ?? null,
     createdAt: t.createdAt,
     lastUsedAt: t.lastUsedAt,
     revoked: t.revoked,
@@ -72,33 +93,45 @@ export function apiTokenCommands(cli: Command, load: () => Promise<ResolvedColle
       ).choices(ROLES).default("viewer"),
     )
     .option("--sites <sites>", "comma-separated sites the token may see (default: all)")
-    .action(async (raw: string, options: { role: Role; sites?: string }) => {
-      const name = checkName("name", raw);
-      const sites = parseSites(options.sites);
-      const config = await load();
-      const { token } = await withStore(config, async (store) => {
-        const created = await store.createToken({
-          kind: "api",
-          name,
-          role: options.role,
-          sites,
-          now: Date.now(),
+    .option(
+      "--environments <envs>",
+      "comma-separated environments whose sites the token may see (default: all)",
+    )
+    .action(
+      async (raw: string, options: { role: Role; sites?: string; environments?: string }) => {
+        const name = checkName("name", raw);
+        const sites = parseSites(options.sites);
+        const environments = parseEnvironments(options.environments);
+        const config = await load();
+        const { token } = await withStore(config, async (store) => {
+          const created = await store.createToken({
+            kind: "api",
+            name,
+            role: options.role,
+            sites,
+            environments,
+            now: Date.now(),
+          });
+          await recordCli(store.kv, {
+            action: "token.create",
+            target: `api/${name}`,
+            result: "ok",
+            detail: {
+              role: options.role,
+              sites: sites === null ? "all" : sites.join(","),
+              environments: environments === null ? "all" : environments.join(","),
+            },
+          });
+          return created;
         });
-        await recordCli(store.kv, {
-          action: "token.create",
-          target: `api/${name}`,
-          result: "ok",
-          detail: { role: options.role, sites: sites === null ? "all" : sites.join(",") },
-        });
-        return created;
-      });
-      console.error(
-        `Created ${options.role} API token "${name}" for ${
-          sites === null ? "all sites" : `sites ${sites.join(", ")}`
-        }. It is shown once; store it now:`,
-      );
-      console.log(token);
-    });
+        console.error(
+          `Created ${options.role} API token "${name}" for ${
+            describeScope(sites, environments)
+          }. It is shown once; store it now:`,
+        );
+        console.log(token);
+      },
+    );
   listAndRevoke(group, "api", load);
 }
 
@@ -113,11 +146,19 @@ export function wallTokenCommands(
   group.command("create <name>")
     .description("create a wall token and print it (shown only once; only its hash is kept)")
     .option("--sites <sites>", "comma-separated sites the wall shows (default: all)")
-    .action(async (raw: string, options: { sites?: string }) => {
+    .option("--environments <envs>", "comma-separated environments the wall shows (default: all)")
+    .action(async (raw: string, options: { sites?: string; environments?: string }) => {
       const name = checkName("name", raw);
       const sites = parseSites(options.sites);
+      const environments = parseEnvironments(options.environments);
       const { token } = await withStore(await load(), async (store) => {
-        const created = await store.createToken({ kind: "wall", name, sites, now: Date.now() });
+        const created = await store.createToken({
+          kind: "wall",
+          name,
+          sites,
+          environments,
+          now: Date.now(),
+        });
         await recordCli(store.kv, {
           action: "token.create",
           target: `wall/${name}`,
@@ -128,7 +169,7 @@ export function wallTokenCommands(
       });
       console.error(
         `Created wall token "${name}" for ${
-          sites === null ? "all sites" : `sites ${sites.join(", ")}`
+          describeScope(sites, environments)
         }. It is shown once; open /wall?key=<token> on the screen:`,
       );
       console.log(token);
@@ -152,11 +193,12 @@ function listAndRevoke(
         return;
       }
       console.log(formatTable(
-        ["NAME", "ROLE", "SITES", "CREATED", "LAST USED", "STATE"],
+        ["NAME", "ROLE", "SITES", "ENVIRONMENTS", "CREATED", "LAST USED", "STATE"],
         tokens.map((t) => [
           t.name,
           t.role,
           t.sites === null ? "all" : t.sites.join(","),
+          t.environments === null ? "all" : t.environments.join(","),
           t.createdAt,
           t.lastUsedAt,
           t.revoked ? `revoked ${t.revokedAt}` : "active",

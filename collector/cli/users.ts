@@ -14,6 +14,7 @@ import { withKv } from "../store/open.ts";
 import type { ResolvedCollectorConfig } from "../config/load.ts";
 import { type Role, ROLES } from "../auth/roles.ts";
 import { Users } from "../auth/users.ts";
+import { describeScope, parseEnvironments } from "./tokens.ts";
 
 async function withUsers<T>(
   config: ResolvedCollectorConfig,
@@ -63,12 +64,20 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
         .choices(ROLES).makeOptionMandatory(),
     )
     .option("--sites <sites>", "comma-separated sites the user may see (default: all)")
+    .option(
+      "--environments <envs>",
+      "comma-separated environments whose sites the user may see (default: all)",
+    )
     .option("--password-stdin", "read the password from the first line of stdin")
     .action(
-      async (name: string, options: { role: Role; sites?: string; passwordStdin?: boolean }) => {
+      async (
+        name: string,
+        options: { role: Role; sites?: string; environments?: string; passwordStdin?: boolean },
+      ) => {
         const sites = options.sites === undefined
           ? null
           : options.sites.split(",").map((s) => s.trim()).filter((s) => s !== "");
+        const environments = parseEnvironments(options.environments);
         const config = await load();
         const password = options.passwordStdin
           ? await readLine(Deno.stdin.readable)
@@ -78,6 +87,7 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
             name,
             role: options.role,
             sites,
+            environments,
             password,
             now: Date.now(),
           });
@@ -88,14 +98,13 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
             detail: {
               role: added.role,
               sites: added.sites === null ? "all" : added.sites.join(","),
+              environments: environments === null ? "all" : environments.join(","),
             },
           });
           return added;
         });
         console.log(
-          `Added ${user.role} "${user.name}" for ${
-            user.sites === null ? "all sites" : `sites ${user.sites.join(", ")}`
-          }`,
+          `Added ${user.role} "${user.name}" for ${describeScope(user.sites, environments)}`,
         );
       },
     );
@@ -108,10 +117,14 @@ export function userCommands(cli: Command, load: () => Promise<ResolvedCollector
         return;
       }
       console.log(formatTable(
-        ["NAME", "ROLE", "SITES", "CREATED"],
-        list.map((
-          u,
-        ) => [u.name, u.role, u.sites === null ? "all" : u.sites.join(","), u.createdAt]),
+        ["NAME", "ROLE", "SITES", "ENVIRONMENTS", "CREATED"],
+        list.map((u) => [
+          u.name,
+          u.role,
+          u.sites === null ? "all" : u.sites.join(","),
+          u.environments ? u.environments.join(",") : "all",
+          u.createdAt,
+        ]),
       ));
     });
   group.command("remove <name>").description("remove a user and end their sessions")

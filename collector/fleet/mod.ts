@@ -15,6 +15,7 @@ export { LogRequests } from "./log_requests.ts";
 export { IngestCounters, METRICS_CONTENT_TYPE, renderCollectorMetrics } from "./metrics.ts";
 export type { AlertStats } from "./metrics.ts";
 export { SiteDedupe } from "./site_dedupe.ts";
+export { SiteEnvironments } from "./environments.ts";
 export {
   bucketOf,
   DAY_MS,

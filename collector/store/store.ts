@@ -131,7 +131,7 @@ export class Store {
    */
   async ingest(
     request: IngestRequest,
-    options: { now: number; tokenName: string },
+    options: { now: number; tokenName: string; environment?: string },
   ): Promise<IngestResult> {
     const { site, host } = request.agent;
     const agentKey = ["agent", site, host];
@@ -172,6 +172,7 @@ export class Store {
         ahead,
         dropped: request.dropped,
         tokenName: options.tokenName,
+        ...(options.environment === undefined ? {} : { environment: options.environment }),
         scriptChunks: scriptGroups.length,
         scriptCount: request.scripts.length,
         sampledAt: previous?.sampledAt ?? 0,

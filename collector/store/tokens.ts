@@ -97,6 +97,12 @@ export class TokenStore {
         : options.kind === "wall"
         ? { role: "viewer" as const, sites: options.sites ?? null }
         : {}),
+      // An agent token's environment; an API or wall token's environments (null: every one).
+      ...(options.kind === "agent"
+        ? (options.environment ? { environment: options.environment } : {})
+        : options.environments
+        ? { environments: options.environments }
+        : {}),
     };
     const nameKey = ["token_name", options.kind, options.name];
     const held = await retryLocked(() => this.#kv.get<string>(nameKey));

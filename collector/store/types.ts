@@ -32,6 +32,10 @@ export interface TokenRecord {
   role?: Role;
   /** The sites an API or wall token may see; null or absent: every site. */
   sites?: string[] | null;
+  /** An agent token's environment (`prod`, `staging`, ...); absent: none. */
+  environment?: string;
+  /** The environments an API or wall token may see; null or absent: every one. */
+  environments?: string[] | null;
 }
 
 /** What `TokenStore.create` (`Store.createToken`) makes. */
@@ -44,6 +48,10 @@ export interface CreateTokenOptions {
   role?: Role;
   /** An API or wall token's sites; default null (every site). */
   sites?: string[] | null;
+  /** An agent token's environment; default none. */
+  environment?: string;
+  /** An API or wall token's environments; default null (every one). */
+  environments?: string[] | null;
   now: number;
 }
 
@@ -72,6 +80,8 @@ export interface AgentRecord {
   dropped: number;
   /** The token it last authenticated with. */
   tokenName: string;
+  /** Its token's environment (`prod`, `staging`, ...); absent: none. */
+  environment?: string;
   /** How many KV values its script list takes (see `Store.listScripts`). */
   scriptChunks: number;
   scriptCount: number;

@@ -19,6 +19,8 @@ import { Layout, renderHtml, UtcTime } from "./layout.tsx";
 export interface AgentConfigRow {
   site: string;
   host: string;
+  /** Its token's environment, when it has one. */
+  environment?: string;
   desired: number | null;
   applied: AppliedState | null;
 }
@@ -83,6 +85,7 @@ export function renderConfigPage(view: ConfigView, user: SessionUser): string {
           <table class="list" id="config-agents">
             <thead>
               <tr>
+                <th>Environment</th>
                 <th>Site</th>
                 <th>Host</th>
                 <th>Runs</th>
@@ -95,10 +98,11 @@ export function renderConfigPage(view: ConfigView, user: SessionUser): string {
                 const standing = agentStanding(row);
                 return (
                   <tr data-agent={`${row.site}/${row.host}`}>
+                    <td>{row.environment ?? "-"}</td>
                     <td>{row.site}</td>
                     <td>{row.host}</td>
-                    <td class="num">{versionText(row.applied?.version ?? null)}</td>
-                    <td class="num">{versionText(row.desired)}</td>
+                    <td>{versionText(row.applied?.version ?? null)}</td>
+                    <td>{versionText(row.desired)}</td>
                     <td>
                       <span class={`badge ${TONE[standing]}`}>
                         {standing === "none" ? "local file only" : standing}
@@ -164,7 +168,11 @@ export function renderConfigPage(view: ConfigView, user: SessionUser): string {
             {doc.scope === "" && (
               <label>
                 For
-                <input name="scope" required placeholder="fleet, site:FC1 or agent:FC1/ws-01" />
+                <input
+                  name="scope"
+                  required
+                  placeholder="fleet, env:staging, site:FC1 or agent:FC1/ws-01"
+                />
               </label>
             )}
             <textarea
@@ -185,7 +193,10 @@ export function renderConfigPage(view: ConfigView, user: SessionUser): string {
             </label>
             <label>
               Roll out to
-              <input name="rollout" placeholder="fleet (default), site:FC1 or agent:FC1/ws-01" />
+              <input
+                name="rollout"
+                placeholder="fleet (default), env:staging, site:FC1 or agent:FC1/ws-01"
+              />
             </label>
             <div class="actions">
               <button type="button" data-do="check">Check</button>
@@ -256,7 +267,8 @@ export async function agentConfigRows(
   return await Promise.all(agents.map(async (agent) => ({
     site: agent.site,
     host: agent.host,
-    desired: await central.desiredVersion(agent.site, agent.host),
+    ...(agent.environment === undefined ? {} : { environment: agent.environment }),
+    desired: await central.desiredVersion(agent),
     applied: applied.get(`${agent.site}/${agent.host}`) ?? null,
   })));
 }

@@ -25,6 +25,8 @@ export { actionsFor, formatRatio, toneOf };
 export interface WorkstationView {
   site: string;
   host: string;
+  /** Its token's environment (`prod`, `staging`, ...), when it has one. */
+  environment?: string;
   os: string;
   version: string;
   online: boolean;
@@ -382,7 +384,12 @@ export function renderFleetPage(input: FleetPageInput): string {
             data-site={site}
             hidden={filter.site !== undefined && filter.site !== site}
           >
-            <h2>{site}</h2>
+            <h2>
+              {site}
+              {list[0]?.environment === undefined
+                ? null
+                : <span class="env">{list[0].environment}</span>}
+            </h2>
             {list.map((ws) => (
               <Workstation
                 key={ws.host}

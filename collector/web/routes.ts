@@ -83,6 +83,7 @@ export function workstationsFor(
   return fleet.filter(({ agent }) => canSeeSite(user, agent.site)).map(({ agent, scripts }) => ({
     site: agent.site,
     host: agent.host,
+    ...(agent.environment === undefined ? {} : { environment: agent.environment }),
     os: agent.os,
     version: agent.version,
     online: agent.online,

@@ -125,7 +125,7 @@ async function onVersion(button) {
   }
   if (button.dataset.do === "rollout") {
     const to = globalThis.prompt(
-      `Roll v${version} out to (fleet, site:FC1 or agent:FC1/ws-01):`,
+      `Roll v${version} out to (fleet, env:staging, site:FC1 or agent:FC1/ws-01):`,
       "fleet",
     );
     if (!to) return;
