@@ -12,6 +12,7 @@ import { EventLog } from "./supervise/event_log.ts";
 import { findExecutable } from "./platform/find_executable.ts";
 import { acquireInstanceLock, readLockHolder } from "./supervise/instance_lock.ts";
 import { openAgentStore } from "./kv.ts";
+import { withStoredCentral } from "./config/central.ts";
 import {
   readPidRecord,
   removePidRecord,
@@ -69,8 +70,9 @@ export interface OnceDeps {
 }
 
 /** Runs one pass; see the module comment. */
-export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Promise<OnceReport> {
-  const { dataDir } = config.agent;
+export async function runOnce(local: ResolvedAgentConfig, deps: OnceDeps): Promise<OnceReport> {
+  const { dataDir } = local.agent;
+  let config = local;
   const holder = await readLockHolder(dataDir);
   if (holder?.mode === "run" && typeof holder.apiPort === "number") {
     const statuses = await deps.daemonStatus(holder.apiPort);
@@ -87,6 +89,8 @@ export async function runOnce(config: ResolvedAgentConfig, deps: OnceDeps): Prom
     await Deno.mkdir(config.agent.logDir, { recursive: true });
     const kv = await openAgentStore(dataDir);
     try {
+      // The central config a daemon last applied here applies to the pass as well.
+      config = await withStoredCentral(local, kv);
       const events = await EventLog.open(kv);
       const tokens = await checkTokensOnce(config.tokens, { kv });
       const checks: OnceCheck[] = tokens.map(tokenCheck);

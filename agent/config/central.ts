@@ -18,6 +18,9 @@ import type {
   ConfigLayerWire,
 } from "../../shared/protocol.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
+import type { ResolvedAgentConfig } from "../../shared/agent_config/mod.ts";
+import { storeKey } from "../../shared/config/store_key.ts";
+import { loadConfig } from "./load.ts";
 
 const log = getLogger(["scriptmon", "agent", "config"]);
 
@@ -120,5 +123,38 @@ export class CentralLayers {
       this.#applied = null;
       void this.#kv.delete(KEY);
     }
+  }
+}
+
+/**
+ * `config` with the central config version last applied in the agent's store merged in (for
+ * `once`, which does not talk to the collector); `config` itself when there is none, or when the
+ * file no longer loads with it (logged).
+ */
+export async function withStoredCentral(
+  config: ResolvedAgentConfig,
+  kv: KvHandle,
+): Promise<ResolvedAgentConfig> {
+  if (config.collector === undefined) return config;
+  const central = new CentralLayers({
+    kv,
+    key: await storeKey(config.agent.dataDir, Deno),
+    onOffer: () => {},
+  });
+  await central.load();
+  const applied = central.applied;
+  if (applied === null) return config;
+  try {
+    const loaded = await loadConfig(config.path, {
+      envName: config.envName,
+      layers: applied.layers,
+    });
+    return { ...loaded, agent: config.agent };
+  } catch (error) {
+    log.error("The config file no longer loads with central config v{version}: {error}", {
+      version: applied.version,
+      error,
+    });
+    return config;
   }
 }
