@@ -121,7 +121,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   if (central?.candidate) {
     // The version last applied: the agent starts with it while the collector is away.
     try {
-      const { loaded, applied } = await loadWithCentral(config, central, events);
+      const { loaded, applied } = await loadWithCentral(config, central, events, {
+        atStart: true,
+      });
       config = { ...loaded.config, agent: config.agent };
       if (applied !== null) await central.accept(applied);
     } catch (error) {
@@ -206,7 +208,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       let loaded: { config: ResolvedAgentConfig; caCerts: Record<string, string[]> };
       let applied: CentralConfigWire | null;
       try {
-        ({ loaded, applied } = await loadWithCentral(config, central, events));
+        ({ loaded, applied } = await loadWithCentral(config, central, events, {
+          atStart: false,
+        }));
       } catch (error) {
         const issues = error instanceof ConfigError ? error.issues : [];
         const message = error instanceof Error ? error.message : String(error);
@@ -397,9 +401,10 @@ function warnAgentChanges(current: ResolvedAgentConfig, next: ResolvedAgentConfi
 
 /**
  * The config file loaded with the central config to try (the one just offered, else the last
- * applied), its CA certificates read. When it does not load with that version but does with the
- * last good one (or none), the version is refused (the collector hears why) and the file loads
- * without it; when the file itself is broken, the error is the file's.
+ * applied), its CA certificates read. When it does not load with a newly offered version but does
+ * with the last good one (or none), the version is refused (the collector hears why) and the file
+ * loads without it; when the file itself is broken, or an edit clashes with the version running,
+ * the error is the file's (at start, a stored version that clashes is refused instead).
  *
  * @throws {ConfigError} when the file does not load whatever central version is used.
  */
@@ -407,6 +412,7 @@ async function loadWithCentral(
   current: ResolvedAgentConfig,
   central: CentralLayers | null,
   events: EventLog,
+  options: { atStart: boolean },
 ): Promise<{
   loaded: { config: ResolvedAgentConfig; caCerts: Record<string, string[]> };
   applied: CentralConfigWire | null;
@@ -423,6 +429,9 @@ async function loadWithCentral(
     return { loaded: await load(candidate), applied: candidate };
   } catch (error) {
     if (candidate === null || central === null) throw error;
+    // The version running now no longer loads over an edited file: the edit is at fault and the
+    // running config stays, as with any bad edit (at start, the file runs alone instead).
+    if (central.applied === candidate && !options.atStart) throw error;
     const fallback = central.applied === candidate ? null : central.applied;
     const loaded = await load(fallback); // throws when the file is at fault
     const message = error instanceof Error ? error.message : String(error);

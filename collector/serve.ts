@@ -13,7 +13,8 @@ import { createApp } from "./app.ts";
 import { CentralConfig, CentralStore } from "./central/mod.ts";
 import { SiteEnvironments } from "./fleet/environments.ts";
 import { checkConfigLayers } from "../shared/agent_config/mod.ts";
-import { storeKey } from "../shared/config/store_key.ts";
+import { STORE_KEY_FILE, storeKey } from "../shared/config/store_key.ts";
+import { KEY_ENV, KEY_FILE_ENV } from "../shared/config/secrets.ts";
 import { TREND_EVERY_MS, TrendWatch } from "./fleet/trend_watch.ts";
 import { ReportSchedule } from "./fleet/report_schedule.ts";
 import { buildDigest } from "./fleet/digest.ts";
@@ -135,6 +136,13 @@ export async function serve(options: ServeOptions): Promise<void> {
   const uptime = new UptimeCache(store, clock);
   const signals = storeSignals(options.kv, replicaId);
   const environments = new SiteEnvironments(store, clock);
+  if (config.store.kind === "postgres" && !Deno.env.get(KEY_ENV) && !Deno.env.get(KEY_FILE_ENV)) {
+    log.warn(
+      "Central config secrets are sealed under {file} in this collector's data_dir: replicas " +
+        "sharing the database need one key; set {env} on each",
+      { file: STORE_KEY_FILE, env: KEY_ENV },
+    );
+  }
   const central = new CentralConfig({
     store: new CentralStore(options.kv),
     key: await storeKey(config.dataDir, Deno),

@@ -183,14 +183,16 @@ export const centralConfigStateSchema = z.strictObject({
 
 /** One central config document as an agent gets it: merged in order over its local file. */
 export const configLayerSchema = z.strictObject({
-  name: z.string().max(200).describe('What errors call it: "central config v5 (site:FC1)"'),
+  name: z.string().max(300).describe('What errors call it: "central config v5 (site:FC1)"'),
   text: z.string().max(MAX_CONFIG_DOCUMENT_BYTES).describe("TOML, secrets in plain"),
 }).meta({ id: "ConfigLayer", description: "One central config document for an agent" });
 
 /** A central config version for one agent: the fleet's, its site's and its own documents. */
 export const centralConfigSchema = z.strictObject({
   version: z.number().int().positive(),
-  layers: z.array(configLayerSchema).max(3).describe("Fleet, site, agent: in the order they merge"),
+  layers: z.array(configLayerSchema).max(4).describe(
+    "Fleet, environment, site, agent: in the order they merge",
+  ),
 }).meta({
   id: "CentralConfig",
   description: "A central config version for one agent (only to agents with central-config)",

@@ -79,6 +79,8 @@ async function centralConfigFor(
   const agent = { site, host, ...(environment === undefined ? {} : { environment }) };
   const reported = request.config;
   if (reported !== undefined) await central.noteApplied(site, host, reported);
+  // Made at another collector a moment ago: never hand an agent an older version than it runs.
+  if (reported?.version != null) await central.knowVersion(reported.version);
   const desired = await central.desiredVersion(agent);
   if (desired === null || desired === reported?.version) return undefined;
   if (reported?.refused?.version === desired) return undefined;
@@ -132,14 +134,7 @@ export function agentRoutes(
         `Agent token "${token.name}" is for site "${token.site}", not agent.site "${site}"`,
       );
     }
-    const other = await deps.environments?.conflict(site, token.environment);
-    if (other != null) {
-      throw new HttpError(
-        403,
-        `Site "${site}" belongs to environment "${other}": agent token "${token.name}" is of ` +
-          `"${token.environment}"`,
-      );
-    }
+    await checkEnvironment(deps.environments, site, token);
     await bindHost(store, token, host);
     logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
     const now = clock.now();
@@ -204,7 +199,7 @@ export function agentRoutes(
   app.get("/commands", async (c) => {
     const token = c.get("token");
     const wait = Math.min(MAX_WAIT_MS, queryInt(c, "wait", { min: 0, max: 30_000, fallback: 0 }));
-    const { site, host } = await agentOf(store, token, queryText(c, "host"));
+    const { site, host } = await agentOf(store, token, queryText(c, "host"), deps.environments);
     logRequests?.noteFeatures(site, host, c.req.header(AGENT_FEATURES_HEADER));
     const waiter = wait > 0 ? waiters.open(`${site}/${host}`, wait, c.req.raw.signal) : null;
     if (wait > 0 && waiter === null) {
@@ -250,7 +245,12 @@ export function agentRoutes(
       );
     }
     const request = await readBody(c, leaseRequestSchema);
-    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
+    const { site, host } = await agentOf(
+      store,
+      c.get("token"),
+      queryText(c, "host"),
+      deps.environments,
+    );
     const holder = `${site}/${host}`;
     if (request.replica !== undefined && request.replicas === undefined) {
       throw new HttpError(400, `replica: expected only with replicas, got ${request.replica}`);
@@ -285,7 +285,12 @@ export function agentRoutes(
 
   app.post("/dedupe", async (c) => {
     const request = await readBody(c, dedupeRequestSchema);
-    const { site, host } = await agentOf(store, c.get("token"), queryText(c, "host"));
+    const { site, host } = await agentOf(
+      store,
+      c.get("token"),
+      queryText(c, "host"),
+      deps.environments,
+    );
     const claimed = await dedupe.claim({
       site,
       key: request.key,
@@ -309,6 +314,7 @@ async function agentOf(
   store: Store,
   token: TokenRecord,
   host: string | undefined,
+  environments?: SiteEnvironments,
 ): Promise<{ site: string; host: string }> {
   const name = host ?? token.host;
   if (name === null) {
@@ -323,8 +329,25 @@ async function agentOf(
       `host: expected a name of letters, digits, "_", "." and "-", got ${JSON.stringify(name)}`,
     );
   }
+  await checkEnvironment(environments, token.site ?? "", token);
   await bindHost(store, token, name);
   return { site: token.site ?? "", host: name };
+}
+
+/** Refuses (403) an agent token of another environment than `site`'s. */
+async function checkEnvironment(
+  environments: SiteEnvironments | undefined,
+  site: string,
+  token: TokenRecord,
+): Promise<void> {
+  const other = await environments?.conflict(site, token.environment);
+  if (other != null) {
+    throw new HttpError(
+      403,
+      `Site "${site}" belongs to environment "${other}": agent token "${token.name}" is of ` +
+        `"${token.environment}"`,
+    );
+  }
 }
 
 /** Binds `token` to `host` on first use; refuses (403) a token bound to another host. */

@@ -164,9 +164,12 @@ export function configRoutes(
   app.delete("/config/documents/:scope", async (c) => {
     const scope = scopeOf(c.req.param("scope"), "scope");
     const body = await readBody(c, removeSchema);
-    const version = await change(() => central.remove(scope, options(c, body)));
-    if (version === null) throw new HttpError(404, `No central config for ${formatScope(scope)}`);
-    return c.json({ version }, 201);
+    const removed = await change(() => central.remove(scope, options(c, body)));
+    if (removed === null) throw new HttpError(404, `No central config for ${formatScope(scope)}`);
+    if (removed.version === undefined) {
+      return c.json({ ok: false, diff: removed.diff, issues: removed.issues }, 422);
+    }
+    return c.json({ ok: true, diff: removed.diff, version: removed.version }, 201);
   });
 
   app.post("/config/rollback", async (c) => {
@@ -234,7 +237,7 @@ export function configRoutes(
         running: state?.version ?? null,
         refused: state?.refused ?? null,
         reportedAt: state?.at ?? null,
-        current: desired === (state?.version ?? null),
+        current: desired === null || desired === (state?.version ?? null),
       };
     }));
     return c.json({ head, agents: rows });

@@ -250,3 +250,39 @@ Deno.test("a rollback restores an earlier version's documents; the diff says wha
     assert.equal(again.status, 409);
   });
 });
+
+Deno.test("removing a document that a narrower one needs is refused with the reason", async () => {
+  await withFixture(async ({ api }) => {
+    await api("/api/v1/config/documents/fleet", {
+      method: "PUT",
+      body: { text: slack("https://a.example/x"), why: "ops" },
+    });
+    await api("/api/v1/config/documents/site:FC1", {
+      method: "PUT",
+      body: { text: `[[notify.routes]]\nwebhooks = ["ops"]\n`, why: "route" },
+    });
+    const res = await api("/api/v1/config/documents/fleet", {
+      method: "DELETE",
+      body: { why: "tidy" },
+    });
+    assert.equal(res.status, 422);
+    const { issues } = await res.json();
+    assert.equal(issues[0].file, "site:FC1");
+    assert.match(issues[0].message, /ops/);
+    assert.equal((await (await api("/api/v1/config")).json()).head, 2);
+  });
+});
+
+Deno.test("a webhook URL from the agent's variable is checked as the agent will see it", async () => {
+  await withFixture(async ({ api }) => {
+    const text = `[webhooks.ops]\nkind = "slack"\nurl = "\${OPS_URL}"\n\n` +
+      `[[notify.routes]]\nwebhooks = ["ops"]\n`;
+    const res = await api("/api/v1/config/documents/fleet", {
+      method: "PUT",
+      body: { text, why: "from each agent's environment" },
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const hooks = await (await api("/api/v1/config/webhooks")).json();
+    assert.equal(hooks.webhooks[0].shownUrl, "\${OPS_URL}");
+  });
+});

@@ -8,7 +8,7 @@ import { Users } from "../auth/users.ts";
 import { checkConfigLayers } from "../../shared/agent_config/mod.ts";
 import { generateKey, parseKey } from "../../shared/config/secrets.ts";
 import { ingestRequest } from "../_testing.ts";
-import { AGENT_FEATURES_HEADER } from "../../shared/protocol.ts";
+import { AGENT_FEATURES_HEADER, ingestResponseSchema } from "../../shared/protocol.ts";
 
 const T = Date.parse("2026-12-01T12:00:00Z");
 
@@ -141,5 +141,20 @@ Deno.test("a central document for an environment reaches its agents only, betwee
       agents.map((a: { site: string; desired: number | null }) => [a.site, a.desired]),
       [["FC1", null], ["STG1", 1]],
     );
+    // All four documents of an agent: the answer still parses as an agent reads it.
+    for (const scope of ["fleet", "site:STG1", "agent:STG1%2Fws-9"]) {
+      const saved = await request(`/api/v1/config/documents/${scope}`, admin, {
+        text: `[scripts.s${scope.length}]\ncommand = "sleep 60"\n`,
+        why: scope,
+      }, "PUT");
+      assert.equal(saved.status, 201, await saved.clone().text());
+    }
+    const answer = ingestResponseSchema.parse(await ingest(staging, "STG1", "ws-9"));
+    assert.deepEqual(answer.config?.layers.map((l) => l.name), [
+      "central config v4 (fleet)",
+      "central config v4 (env:staging)",
+      "central config v4 (site:STG1)",
+      "central config v4 (agent:STG1/ws-9)",
+    ]);
   });
 });

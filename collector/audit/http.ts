@@ -91,6 +91,18 @@ const NAMES: readonly Naming[] = [
     action: () => "config.rollout",
     target: (p) => `v${p.n}`,
   },
+  {
+    method: "PUT",
+    route: "/api/v1/config/webhooks/:scope/:name",
+    action: () => "config.webhook",
+    target: (p, created) => versionTarget(`${p.scope} ${p.name}`, created),
+  },
+  {
+    method: "POST",
+    route: "/api/v1/config/webhooks/:scope/:name/test",
+    action: () => "config.webhook.test",
+    target: (p) => `${p.scope} ${p.name}`,
+  },
   { method: "POST", route: "/api/v1/config/check", action: () => "config.check", target: () => "" },
   { method: "POST", route: "/logout", action: () => "signout", target: () => "" },
 ];

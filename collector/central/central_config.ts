@@ -97,6 +97,8 @@ export class CentralConfig {
   #stamp = "";
   #checkedAt = -Infinity;
   #refreshing: Promise<void> | null = null;
+  /** Bumped by every change made here (a read under way when it happened is read again). */
+  #generation = 0;
   /** Sealed texts by `scope@version`: the same few are handed to many agents. */
   #texts = new Map<string, string | null>();
   /** What each agent last reported, as this collector knows it. */
@@ -200,11 +202,18 @@ export class CentralConfig {
   }
 
   /** Removes the document of `scope` as a new version; null when it has none. */
-  async remove(scope: ConfigScope, options: ChangeOptions): Promise<ConfigVersion | null> {
+  async remove(scope: ConfigScope, options: ChangeOptions): Promise<Proposal | null> {
     const head = await this.#deps.store.head();
     this.#checkBase(options.base, head);
-    if (await this.#deps.store.document(scope, head) === null) return null;
-    return await this.#append(options, new Map([[formatScope(scope), null]]), "delete", head);
+    const previous = await this.#deps.store.document(scope, head);
+    if (previous === null) return null;
+    const name = formatScope(scope);
+    const diff = unifiedDiff(previous, "", { from: `${name} v${head}`, to: `${name} (removed)` });
+    // What the narrower documents it leaves behind need (a webhook a site's routes name) counts.
+    const issues = await this.#checkStacks(scope, null, head);
+    if (issues.length > 0) return { diff, issues };
+    const version = await this.#append(options, new Map([[name, null]]), "delete", head);
+    return { diff, issues, version };
   }
 
   /**
@@ -233,7 +242,7 @@ export class CentralConfig {
   /** Widens (or narrows) who gets version `n`. */
   async promote(n: number, rollout: ConfigScope): Promise<ConfigVersion | null> {
     const record = await this.#deps.store.setRollout(n, formatScope(rollout));
-    this.#checkedAt = -Infinity;
+    this.#invalidate();
     return record;
   }
 
@@ -364,7 +373,7 @@ export class CentralConfig {
         "Another change was saved at the same moment: look at the latest version and try again",
       );
     }
-    this.#checkedAt = -Infinity;
+    this.#invalidate();
     log.info("Config v{version} by {by}: {action} {changed}, rolled out to {rollout} ({why})", {
       ...version,
       changed: version.changed.join(", "),
@@ -377,13 +386,19 @@ export class CentralConfig {
    * stack of documents it joins: under the wider ones, and over each narrower
    * document it would reach.
    */
-  async #checkStacks(scope: ConfigScope, sealed: string, head: number): Promise<ConfigIssue[]> {
+  async #checkStacks(
+    scope: ConfigScope,
+    sealed: string | null,
+    head: number,
+  ): Promise<ConfigIssue[]> {
     const docs = await this.#deps.store.documents(head);
     const name = formatScope(scope);
-    const textOf = (s: string) => s === name ? sealed : docs.get(s)?.text;
+    const textOf = (s: string) => s === name ? sealed ?? undefined : docs.get(s)?.text;
     const environmentOf = this.#deps.environmentOf ?? (() => Promise.resolve(null));
-    // Every stack from the fleet down to each document that exists or is being written.
-    const leaves = new Set([...docs.keys(), name]);
+    // Every stack from the fleet down to each document that exists or is being written (a
+    // removed one: the stacks it was part of, without it).
+    const leaves = new Set([...docs.keys(), ...(sealed === null ? [] : [name])]);
+    if (sealed === null) leaves.delete(name);
     const stackOf = async (leaf: string): Promise<string[]> => {
       const parsed = parseScope(leaf);
       if (parsed.kind === "fleet") return ["fleet"];
@@ -396,7 +411,7 @@ export class CentralConfig {
     const seen = new Set<string>();
     for (const leaf of leaves) {
       const stack = await stackOf(leaf);
-      if (!stack.includes(name)) continue;
+      if (!stack.includes(name)) continue; // a removed document: the stacks it was under
       const layers = stack.flatMap((s) => {
         const text = textOf(s);
         return text === undefined ? [] : [{ name: s, text: unsealText(text, this.#deps.key) }];
@@ -422,21 +437,46 @@ export class CentralConfig {
   }
 
   /** Re-reads the versions when another collector may have changed them. */
-  #refresh(): Promise<void> {
-    if (this.#deps.clock.now() - this.#checkedAt < REFRESH_MS) return Promise.resolve();
-    this.#refreshing ??= (async () => {
-      try {
-        const stamp = await this.#deps.store.stamp();
-        if (stamp !== this.#stamp) {
-          this.#versions = await this.#deps.store.versions();
-          this.#stamp = stamp;
+  /**
+   * Re-reads the versions when another collector may have changed them (every 2 s), or at once
+   * after a change here or when an agent reports a version newer than any known here.
+   */
+  async #refresh(): Promise<void> {
+    for (let round = 0; round < 3; round++) {
+      if (this.#deps.clock.now() - this.#checkedAt < REFRESH_MS) return;
+      const generation = this.#generation;
+      this.#refreshing ??= (async () => {
+        try {
+          const stamp = await this.#deps.store.stamp();
+          if (stamp !== this.#stamp) {
+            this.#versions = await this.#deps.store.versions();
+            this.#stamp = stamp;
+          }
+          this.#checkedAt = this.#deps.clock.now();
+        } finally {
+          this.#refreshing = null;
         }
-        this.#checkedAt = this.#deps.clock.now();
-      } finally {
-        this.#refreshing = null;
-      }
-    })();
-    return this.#refreshing;
+      })();
+      await this.#refreshing;
+      // A change made here while that read was under way: read again.
+      if (generation === this.#generation) return;
+      this.#checkedAt = -Infinity;
+    }
+  }
+
+  /** Forgets the versions read, so that the next look reads them again. */
+  #invalidate(): void {
+    this.#generation++;
+    this.#checkedAt = -Infinity;
+  }
+
+  /** Reads the versions again unless `version` is known here (another collector made it). */
+  async knowVersion(version: number): Promise<void> {
+    const newest = (await this.versions()).at(-1)?.version ?? 0;
+    if (version > newest) {
+      this.#invalidate();
+      await this.#refresh();
+    }
   }
 }
 

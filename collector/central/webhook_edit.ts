@@ -34,14 +34,14 @@ export class WebhookEditError extends Error {
 const isTable = (value: unknown): value is Table =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** The URL as far as the host. */
+/** The URL as far as the host; a bare `${VAR}` as written (the agent's variable). */
 export function shownUrl(url: string): string {
-  if (url.includes("${")) return url;
+  if (/^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/.test(url)) return url;
   try {
     const parsed = new URL(url);
     return `${parsed.protocol}//${parsed.host}/…`;
   } catch {
-    return "(not a URL)";
+    return "(hidden: not a URL this collector can read)";
   }
 }
 

@@ -36,5 +36,9 @@ Deno.test("webhooksOf() shows URLs only as far as the host", () => {
     ],
   );
   assert.equal(shownUrl("${OPS_URL}"), "${OPS_URL}");
-  assert.equal(shownUrl("nope"), "(not a URL)");
+  assert.equal(shownUrl("nope"), "(hidden: not a URL this collector can read)");
+  assert.equal(
+    shownUrl("${HOST}/services/T0/SECRET"),
+    "(hidden: not a URL this collector can read)",
+  );
 });

@@ -281,14 +281,18 @@ export function webRoutes(deps: WebDeps): Hono<CollectorEnv> {
       // The session and user are checked again this often, however busy the fleet is:
       // a revoked session, a removed user or an expired one ends the stream.
       let checkedAt = performance.now();
+      // The user's scope as stored (their session's sites are narrowed to their environments').
+      const scopeOf = (record: { sites: string[] | null; environments?: string[] | null }) =>
+        JSON.stringify([record.sites, record.environments ?? null]);
+      const started = await users.get(user.name);
       const stillSignedIn = async () => {
         if (performance.now() - checkedAt < keepAliveMs) return true;
         checkedAt = performance.now();
         const session = await sessions.get(cookie, clock.now());
         const current = session === null ? null : await users.get(user.name);
         // Signed out, removed, or changed (role, sites): the page reloads with what is true now.
-        return current !== null && current.role === user.role &&
-          JSON.stringify(current.sites) === JSON.stringify(user.sites);
+        return current !== null && started !== null && current.role === user.role &&
+          scopeOf(current) === scopeOf(started);
       };
       try {
         await stream.writeSSE({ event: "hello", data: JSON.stringify({ user: user.name }) });

@@ -34,6 +34,9 @@ export interface InterpolateTreeOptions {
   unresolved?: "problem" | "unknown";
 }
 
+/** What an unknown URL reads as in `unknown` mode. */
+const UNKNOWN_URL = "https://unknown.invalid/";
+
 /**
  * Interpolates every string inside `table` with `vars`, decrypts `enc:v1:`
  * values with `secretKey`, and registers the secrets (decrypted values,
@@ -58,13 +61,18 @@ export function interpolateTree<T extends Record<string, unknown>>(
         isEncrypted(result.value);
       if (unset.length > 0 || keyless) {
         unknown.push(at.join("."));
-        return "";
+        // A stand-in the schema takes, so that what refers to it (a route naming a webhook whose
+        // URL is a variable) is checked as it will be on the agent.
+        return at.at(-1)?.endsWith("url") ? UNKNOWN_URL : "unknown";
       }
       const revealed = revealValue(result.value, options.secretKey ?? null);
       if (revealed.problem !== undefined) {
         problems.push({ path: at.join("."), message: revealed.problem });
       }
-      if (revealed.value !== result.value || isSecretPath(at)) registerSecret(revealed.value);
+      // A document checked for others (`unknown` mode) is not this process's config.
+      if (!lenient && (revealed.value !== result.value || isSecretPath(at))) {
+        registerSecret(revealed.value);
+      }
       return revealed.value;
     }
     if (Array.isArray(node)) return node.map((item, index) => visit(item, [...at, String(index)]));

@@ -38,11 +38,20 @@ Deno.test("interpolateTree() decrypts enc:v1: values and registers secrets for r
 
 Deno.test('interpolateTree() with unresolved: "unknown" lists an unset ${VAR} and a keyless enc:v1: value as unknown, not as problems', () => {
   const result = interpolateTree(
-    { a: ["${SET}", "${UNSET}/x", "${UNSET:-fallback}"], b: { c: "enc:v1:abc" }, d: "${1bad}" },
+    {
+      a: ["${SET}", "${UNSET}/x", "${UNSET:-fallback}"],
+      b: { c: "enc:v1:abc", url: "${HOOK}" },
+      d: "${1bad}",
+    },
     { vars: { SET: "set" }, unresolved: "unknown" },
   );
-  assert.deepEqual(result.value, { a: ["set", "", "fallback"], b: { c: "" }, d: "" });
-  assert.deepEqual(result.unknown, ["a.1", "b.c"]);
+  // Unknown values become stand-ins the schema takes (a URL where the key is one).
+  assert.deepEqual(result.value, {
+    a: ["set", "unknown", "fallback"],
+    b: { c: "unknown", url: "https://unknown.invalid/" },
+    d: "",
+  });
+  assert.deepEqual(result.unknown, ["a.1", "b.c", "b.url"]);
   assert.deepEqual(result.problems, [
     { path: "d", message: 'invalid variable name "1bad" in "${1bad}"' },
   ]);

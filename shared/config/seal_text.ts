@@ -20,12 +20,15 @@ type Table = Record<string, unknown>;
 /** An `enc:v1:` value written as a TOML string, in either quote. */
 const ENCRYPTED_LITERAL = /"enc:v1:[A-Za-z0-9_-]+"|'enc:v1:[A-Za-z0-9_-]+'/g;
 
+/** A value that only names a variable (`${OPS_URL}`): nothing secret in it to seal. */
+const ONLY_A_VARIABLE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+
 /** The plain secret values of a parsed document with their key paths. */
 export function plainSecrets(tree: Table): { path: string; value: string }[] {
   const found: { path: string; value: string }[] = [];
   const walk = (value: unknown, path: string[]) => {
     if (typeof value === "string") {
-      if (isSecretPath(path) && !isEncrypted(value) && !value.includes("${")) {
+      if (isSecretPath(path) && !isEncrypted(value) && !ONLY_A_VARIABLE.test(value)) {
         found.push({ path: path.join("."), value });
       }
     } else if (Array.isArray(value)) {

@@ -31,11 +31,16 @@ Deno.test("unsealText() gives back the same values", () => {
   assert.ok(unsealed.includes('Authorization = "Bearer abc"'));
 });
 
-Deno.test("sealSecrets() leaves sealed values and ${VAR} references alone", () => {
+Deno.test("sealSecrets() leaves sealed values and a bare ${VAR} alone, but seals a URL around one", () => {
   const once = sealSecrets(text, key);
   assert.equal(sealSecrets(once, key), once);
   const withVar = '[webhooks.ops]\nkind = "teams"\nurl = "${TEAMS_URL}"\n';
   assert.equal(sealSecrets(withVar, key), withVar);
+  const mixed =
+    '[webhooks.ops]\nkind = "slack"\nurl = "https://hooks.example/T0/SECRET?e=${ENV}"\n';
+  const sealed = sealSecrets(mixed, key);
+  assert.ok(!sealed.includes("SECRET"), sealed);
+  assert.equal(unsealText(sealed, key), mixed);
 });
 
 Deno.test("sealSecrets() refuses a secret it cannot find in the text, naming its key", () => {
