@@ -176,6 +176,9 @@ export const centralConfigStateSchema = z.strictObject({
     version: z.number().int().positive(),
     message: z.string().max(4000).describe("Why, as `validate` words it (key path and line)"),
   }).optional().describe("The newest version it refused, when newer than the one it runs"),
+  pending: z.number().int().positive().optional().describe(
+    "A version it has and will try at its next reload (its file is broken meanwhile, say)",
+  ),
 }).meta({
   id: "CentralConfigState",
   description: "The central config version an agent runs, or the one it refused and why",

@@ -84,6 +84,7 @@ export class CentralLayers {
     return {
       version: this.#applied?.version ?? null,
       ...(this.#refused === null ? {} : { refused: this.#refused }),
+      ...(this.#pending === null ? {} : { pending: this.#pending.version }),
     };
   }
 

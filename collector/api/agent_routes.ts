@@ -83,7 +83,8 @@ async function centralConfigFor(
   if (reported?.version != null) await central.knowVersion(reported.version);
   const desired = await central.desiredVersion(agent);
   if (desired === null || desired === reported?.version) return undefined;
-  if (reported?.refused?.version === desired) return undefined;
+  // Refused, or already there waiting for the agent's next reload: not sent again.
+  if (reported?.refused?.version === desired || reported?.pending === desired) return undefined;
   try {
     return { version: desired, layers: await central.layersFor(agent, desired) };
   } catch (error) {

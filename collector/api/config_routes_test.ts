@@ -167,6 +167,7 @@ Deno.test("the ingest answer hands an agent its version once; it reports what it
     // Unsealed for the agent only.
     assert.match(first.config.layers[0].text, /url = "https:\/\/a\.example\/x"/);
     assert.equal((await ingest({ version: 2 })).config, undefined);
+    assert.equal((await ingest({ version: 1, pending: 2 })).config, undefined, "it has it");
     const refused = await ingest({ version: 1, refused: { version: 2, message: "bad" } });
     assert.equal(refused.config, undefined);
     const { agents } = await (await api("/api/v1/config/agents")).json();
