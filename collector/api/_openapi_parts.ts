@@ -31,7 +31,7 @@ export interface Answer {
 
 /** One operation of the API: where it is, who may call it, what it takes and answers. */
 export interface ApiRoute {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   /** As Hono registers it, `:name` for a path parameter: `/api/v1/leases/:script`. */
   path: string;
   summary: string;

@@ -29,7 +29,8 @@ const scopeText = z.string().max(250).describe(
 );
 const why = z.string().trim().min(1, "say why (it goes on the version)").max(500);
 
-const changeSchema = z.strictObject({
+/** A new text for a document. */
+export const changeSchema = z.strictObject({
   text: z.string().max(200_000).describe("The document: TOML, the agent's schema"),
   why,
   rollout: scopeText.optional().describe("Who gets it first; default the fleet"),
@@ -37,19 +38,27 @@ const changeSchema = z.strictObject({
     "The version the edit was made on: refused (409) when another came since",
   ),
 });
-const checkSchema = z.strictObject({
+/** A document to check without saving it. */
+export const checkSchema = z.strictObject({
   scope: scopeText,
   text: z.string().max(200_000).describe("The document: TOML, the agent's schema"),
 });
-const removeSchema = z.strictObject({ why, base: z.number().int().nonnegative().optional() });
-const rollbackSchema = z.strictObject({
+/** Why a document is removed. */
+export const removeSchema = z.strictObject({
+  why,
+  base: z.number().int().nonnegative().optional(),
+});
+/** The version to restore, and why. */
+export const rollbackSchema = z.strictObject({
   to: z.number().int().positive(),
   why,
   rollout: scopeText.optional(),
   base: z.number().int().nonnegative().optional(),
 });
-const rolloutSchema = z.strictObject({ to: scopeText });
-const webhookSchema = z.strictObject({
+/** Who gets a version. */
+export const rolloutSchema = z.strictObject({ to: scopeText });
+/** A webhook's new URL (and kind for a new one), and why. */
+export const webhookSchema = z.strictObject({
   url: z.string().min(1).max(2000).describe("The webhook's new URL (sealed when stored)"),
   kind: z.string().max(20).optional().describe("Needed for a new webhook: slack, teams, ..."),
   why,

@@ -38,6 +38,7 @@ import {
 } from "./_openapi_answers.ts";
 import { type ApiRoute, CSV, query, XLSX } from "./_openapi_parts.ts";
 import { REPORT_ROUTES } from "./openapi_reports.ts";
+import { CONFIG_ROUTES } from "./openapi_config.ts";
 
 const agentHost = query(
   "host",
@@ -250,4 +251,8 @@ const FLEET_ROUTES: readonly ApiRoute[] = [
 ];
 
 /** Every route of the API, in the document's order. */
-export const API_ROUTES: readonly ApiRoute[] = [...FLEET_ROUTES, ...REPORT_ROUTES];
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...FLEET_ROUTES,
+  ...REPORT_ROUTES,
+  ...CONFIG_ROUTES,
+];

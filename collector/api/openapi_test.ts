@@ -7,6 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
+import { CentralConfig, CentralStore } from "../central/mod.ts";
+import { checkConfigLayers } from "../../shared/agent_config/mod.ts";
+import { generateKey, parseKey } from "../../shared/config/mod.ts";
 import { parseConfig } from "../config/load.ts";
 import { CollectorAlerts } from "../fleet/alerts.ts";
 import { Store } from "../store/store.ts";
@@ -22,6 +25,7 @@ const WEB_UI = [
   "GET /export",
   "GET /reports",
   "GET /audit",
+  "GET /config",
   "GET /scripts/:site/:host/:script",
   "GET /scripts/:site/:host/:script/log",
   "GET /live/fleet",
@@ -62,7 +66,13 @@ async function withApp(fn: (f: Fixture) => Promise<void>): Promise<void> {
   const alerts = new CollectorAlerts({ kv, store, config });
   try {
     await alerts.start();
-    const app = createApp({ store, config, alerts, control: alerts });
+    const central = new CentralConfig({
+      store: new CentralStore(kv),
+      key: parseKey(generateKey(), "test"),
+      check: (layers) => checkConfigLayers(layers),
+      clock: { now: () => Date.now() },
+    });
+    const app = createApp({ store, config, alerts, control: alerts, central });
     const now = Date.now();
     const agentToken =
       (await store.createToken({ kind: "agent", name: "ws-01", site: "BFI4", now })).token;
@@ -202,11 +212,19 @@ Deno.test("the JSON answers of the GET routes match the schemas the document sho
       title: "rates is down on BFI4/ws-01",
       firedAt: new Date(now).toISOString(),
     });
+    const saved = await app.request("/api/v1/config/documents/fleet", {
+      method: "PUT",
+      headers: { authorization: `Bearer ${apiToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: '[scripts.rates]\ncommand = "rates"\n', why: "schemas" }),
+    });
+    assert.equal(saved.status, 201, await saved.text());
     const values: Record<string, string> = {
       site: "BFI4",
       host: "ws-01",
       name: "rates",
       id: command.id,
+      n: "1",
+      scope: "fleet",
     };
     const checked: string[] = [];
     for (const route of API_ROUTES) {
