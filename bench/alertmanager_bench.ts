@@ -1,0 +1,491 @@
+/**
+ * `deno task bench:alertmanager`: the collector beside Prometheus Alertmanager 0.25 under the same
+ * fleet's load (issue 20), one table with the ratios and the issue's bars.
+ *
+ * The fleet: 1,000 workstations at 20 sites, 10 scripts each; one request per workstation per
+ * tick with its 10 scripts' states and 1–2 events. To the collector it is the ingest an agent
+ * sends (`sampleIngest`, with an agent token created in the store beforehand); to Alertmanager,
+ * `POST /api/v2/alerts` with one alert per script, labelled alertname, site, host, script, state
+ * and health, the rest of the script's summary as annotations and the events on their script's
+ * alert.
+ *
+ * Each server runs in its own process, started by the bench on a loopback port with a temporary
+ * folder (the collector as `collector/main.ts serve` runs it, on its KV file; Alertmanager from
+ * Debian's `prometheus-alertmanager`, a null receiver, no clustering); this process is the load
+ * generator, so the server's CPU (`/proc/<pid>/stat`) is its own. Per server, in order:
+ *
+ * - a warm-up, then a closed loop of 50 requests in flight: requests and script states a second,
+ *   latency, the server's CPU per request (and by thread), its peak RSS (VmHWM) so far;
+ * - no requests for 30 s: the CPU of the server's own periodic work;
+ * - 500 requests/s for a minute: CPU per request where both sides do the same work a second
+ *   (per request it falls as the rate rises, and in the closed loop each side runs at its own);
+ * - rising fixed rates of 5 s each: the highest with p99 under 100 ms and under 50 ms and no
+ *   errors (they stop rising after two misses). Fixed rates are an open loop, latency counted
+ *   from each request's scheduled start.
+ *
+ * The machine's other work (/proc/stat, less the server and this process) is shown beside each
+ * run: the machine may be shared. The sides alternate (collector, Alertmanager, collector,
+ * Alertmanager); the table quotes medians. `--json` prints the runs and the medians instead.
+ *
+ * `BENCH_SECONDS` (15) the closed loop, `BENCH_WARMUP_SECONDS` (3), `BENCH_IDLE_SECONDS` (30),
+ * `BENCH_STEADY_RATE` (500) and `BENCH_STEADY_SECONDS` (60), `BENCH_RATE_SECONDS` (5) each fixed
+ * rate, `BENCH_RATES` (requests/s, "250,500,750,1000,1250,1500,2000,2500"), `BENCH_CONCURRENCY`
+ * (50), `BENCH_REPEATS` (2), `BENCH_ALERTMANAGER` (its path). Exits 2 when Alertmanager is not
+ * installed. About 10 minutes.
+ *
+ * @module
+ */
+import { formatBytes, formatDuration } from "../shared/config/mod.ts";
+import {
+  closedLoop,
+  fixedRate,
+  Fleet,
+  machineTicks,
+  peakRss,
+  type Phase,
+  processTicks,
+  sleep,
+  threadsBetween,
+  threadTicks,
+  TICKS_PER_SECOND,
+} from "./_ingest_load.ts";
+import {
+  alertmanagerSide,
+  collectorSide,
+  SCRIPTS,
+  type Server,
+  type Side,
+} from "./_ingest_servers.ts";
+
+function setting(name: string, fallback: number, most: number): number {
+  const text = Deno.env.get(name);
+  const value = text === undefined ? fallback : Number(text);
+  if (!(value > 0 && value <= most)) {
+    throw new RangeError(
+      `Invalid ${name}: expected a number above 0 and at most ${most}, got ${text}`,
+    );
+  }
+  return value;
+}
+
+const SECONDS = setting("BENCH_SECONDS", 15, 3600);
+const WARMUP_SECONDS = setting("BENCH_WARMUP_SECONDS", 3, 600);
+const RATE_SECONDS = setting("BENCH_RATE_SECONDS", 5, 600);
+const IDLE_SECONDS = setting("BENCH_IDLE_SECONDS", 30, 3600);
+const STEADY_SECONDS = setting("BENCH_STEADY_SECONDS", 60, 3600);
+/**
+ * Server CPU per request is also compared at this fixed rate (requests/s), held for
+ * `STEADY_SECONDS`, where both sides do the same work a second: per request it falls as the rate
+ * rises (fixed costs spread thinner), in the closed loop each side runs at its own rate, and a
+ * minute takes in the periodic work a 5 s step may miss or catch whole.
+ */
+const STEADY_RATE = setting("BENCH_STEADY_RATE", 500, 100_000);
+const CONCURRENCY = Math.round(setting("BENCH_CONCURRENCY", 50, 500));
+const REPEATS = Math.round(setting("BENCH_REPEATS", 2, 20));
+const RATES = (Deno.env.get("BENCH_RATES") ?? "250,500,750,1000,1250,1500,2000,2500")
+  .split(",").map((r) => {
+    const rate = Number(r);
+    if (!(rate > 0 && rate <= 100_000)) {
+      throw new RangeError(`Invalid BENCH_RATES: expected requests/s like "250,500", got "${r}"`);
+    }
+    return rate;
+  });
+const ALERTMANAGER = Deno.env.get("BENCH_ALERTMANAGER") ?? "/usr/bin/prometheus-alertmanager";
+const WORKSTATIONS = 1000;
+const SITES = 20;
+/** The most requests a fixed rate keeps outstanding: beyond, the server is far behind. */
+const MAX_IN_FLIGHT = 500;
+/** Fixed rates stop rising after this many in a row miss p99 < 100 ms. */
+const MISSES_TO_STOP = 2;
+
+/** Where the CPU went over a phase. */
+interface Usage {
+  serverCpuMs: number;
+  cpuPerRequestMs: number;
+  /** Cores busy over the phase: the server, this process (the load), everything else. */
+  serverCores: number;
+  generatorCores: number;
+  otherCores: number;
+  /** The server's CPU ms by thread name. */
+  threads: Record<string, number>;
+}
+
+/** The closed loop's measures. */
+interface ClosedLoop extends Phase, Usage {
+  requestsPerSecond: number;
+  statesPerSecond: number;
+}
+
+/** One fixed rate's measures. */
+interface Rate extends Phase, Usage {
+  rate: number;
+}
+
+/** One run of one side. */
+interface Run {
+  side: string;
+  run: number;
+  closed: ClosedLoop;
+  /** No requests for `IDLE_SECONDS` after the closed loop: the server's own periodic work. */
+  idle: Usage & { seconds: number };
+  steady: Rate;
+  rates: Rate[];
+  /** The server's peak RSS until the end of the closed loop, and over the whole run. */
+  rssClosedLoopBytes: number;
+  rssMaxBytes: number;
+}
+
+/** Runs `phase` and reads from /proc where the CPU went meanwhile. */
+async function withUsage<P extends Phase>(
+  pid: number,
+  phase: () => Promise<P>,
+): Promise<P & Usage> {
+  const read = () =>
+    Promise.all([processTicks(pid), processTicks("self"), machineTicks(), threadTicks(pid)]);
+  const [cpu0, self0, machine0, threads0] = await read();
+  const p = await phase();
+  const [cpu1, self1, machine1, threads1] = await read();
+  const cores = (ticks: number) => ticks / TICKS_PER_SECOND / p.seconds;
+  const serverCpuMs = ((cpu1 - cpu0) * 1000) / TICKS_PER_SECOND;
+  return {
+    ...p,
+    serverCpuMs,
+    cpuPerRequestMs: serverCpuMs / p.requests,
+    serverCores: cores(cpu1 - cpu0),
+    generatorCores: cores(self1 - self0),
+    otherCores: Math.max(0, cores(machine1.busy - machine0.busy - (cpu1 - cpu0) - (self1 - self0))),
+    threads: threadsBetween(threads0, threads1),
+  };
+}
+
+const passes = (r: Rate, limitMs: number) => r.errors === 0 && r.p99 < limitMs;
+
+/** "0.95 + 0.34 (+ 0.05 other) cores": the server, the load generator, everything else. */
+const coresLine = (u: Usage) =>
+  `${u.serverCores.toFixed(2)} + ${u.generatorCores.toFixed(2)} (+ ${
+    u.otherCores.toFixed(2)
+  } other) cores`;
+
+/** `rate` requests a second for `seconds`, and where the CPU went meanwhile. */
+async function measureRate(
+  server: Server,
+  options: { fleet: Fleet; rate: number; seconds: number; signal: AbortSignal },
+): Promise<Rate> {
+  const send = server.send;
+  const usage = await withUsage(
+    server.pid,
+    () => fixedRate({ send, maxInFlight: MAX_IN_FLIGHT, ...options }),
+  );
+  return { rate: options.rate, ...usage };
+}
+
+/** The rates of `RATES` in turn, until `MISSES_TO_STOP` in a row miss p99 < 100 ms. */
+async function measureRates(server: Server, fleet: Fleet, signal: AbortSignal): Promise<Rate[]> {
+  const rates: Rate[] = [];
+  let misses = 0;
+  for (const rate of RATES) {
+    if (misses >= MISSES_TO_STOP) break;
+    await sleep(2000, signal); // the previous phase's stragglers and deferred work settle
+    const measured = await measureRate(server, { fleet, rate, seconds: RATE_SECONDS, signal });
+    rates.push(measured);
+    misses = passes(measured, 100) ? 0 : misses + 1;
+    console.error(
+      `    ${count(rate)} requests/s: p99 ${ms(measured.p99)}, ${count(measured.errors)} errors ` +
+        `(${count(measured.unsent)} not sent), ${coresLine(measured)}`,
+    );
+  }
+  return rates;
+}
+
+/** Starts `side` in a temporary folder, measures it, stops it and removes the folder. */
+async function measure(side: Side, run: number, fleet: Fleet, signal: AbortSignal): Promise<Run> {
+  const dir = await Deno.makeTempDir({ prefix: "scriptmon-alertmanager-bench-" });
+  fleet.reset();
+  let server: Server | null = null;
+  try {
+    server = await side.start(dir, fleet, signal);
+    console.error(
+      `run ${run}: ${side.name} (pid ${server.pid}), warm-up ${
+        formatDuration(WARMUP_SECONDS * 1000)
+      }`,
+    );
+    await closedLoop({
+      send: server.send,
+      fleet,
+      concurrency: CONCURRENCY,
+      seconds: WARMUP_SECONDS,
+      signal,
+    });
+    const send = server.send;
+    const loop = await withUsage(
+      server.pid,
+      () => closedLoop({ send, fleet, concurrency: CONCURRENCY, seconds: SECONDS, signal }),
+    );
+    const answered = loop.requests - loop.errors;
+    const closed: ClosedLoop = {
+      ...loop,
+      requestsPerSecond: answered / loop.seconds,
+      statesPerSecond: (answered * SCRIPTS.length) / loop.seconds,
+    };
+    const rssClosedLoopBytes = await peakRss(server.pid);
+    console.error(
+      `  closed loop, ${formatDuration(SECONDS * 1000)}: ${count(closed.statesPerSecond)} ` +
+        `states/s, p99 ${ms(closed.p99)}, ${closed.cpuPerRequestMs.toFixed(2)} ms CPU a request, ` +
+        `${count(closed.errors)} errors, ${coresLine(closed)}`,
+    );
+    const idle = await withUsage(server.pid, async () => {
+      const t0 = performance.now();
+      await sleep(IDLE_SECONDS * 1000, signal);
+      const seconds = (performance.now() - t0) / 1000;
+      return { requests: 0, errors: 0, unsent: 0, seconds, p50: NaN, p95: NaN, p99: NaN, max: NaN };
+    });
+    console.error(
+      `  no requests, ${formatDuration(IDLE_SECONDS * 1000)}: ` +
+        `${count(idle.serverCpuMs / idle.seconds)} ms CPU a second, ${coresLine(idle)}`,
+    );
+    const steady = await measureRate(server, {
+      fleet,
+      rate: STEADY_RATE,
+      seconds: STEADY_SECONDS,
+      signal,
+    });
+    console.error(
+      `  ${count(STEADY_RATE)} requests/s for ${formatDuration(STEADY_SECONDS * 1000)}: ` +
+        `p99 ${ms(steady.p99)}, ${steady.cpuPerRequestMs.toFixed(2)} ms CPU a request, ` +
+        `${count(steady.errors)} errors, ${coresLine(steady)}`,
+    );
+    const rates = await measureRates(server, fleet, signal);
+    const rssMaxBytes = await peakRss(server.pid);
+    return { side: side.name, run, closed, idle, steady, rates, rssClosedLoopBytes, rssMaxBytes };
+  } finally {
+    await server?.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The median of the finite `values`; NaN when there is none. */
+function median(values: number[]): number {
+  const s = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Latency as people read it: `6.2 ms`, `37 ms`. */
+function ms(value: number): string {
+  if (!Number.isFinite(value)) return "–";
+  return `${value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US")} ms`;
+}
+
+/** A count with thousands separators. */
+function count(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "–";
+}
+
+/** The highest rate of `rates` that passed `limitMs`, in script states a second; 0 for none. */
+function highestStates(rates: Rate[], limitMs: number): number {
+  const passed = rates.filter((r) => passes(r, limitMs)).map((r) => r.rate);
+  return passed.length === 0 ? 0 : Math.max(...passed) * SCRIPTS.length;
+}
+
+/** "7,500" when a faster rate was tried and missed, "≥ 25,000" when none missed, "< 2,500". */
+function rateCell(rates: Rate[], limitMs: number): string {
+  const best = highestStates(rates, limitMs);
+  if (best === 0) return `< ${count(RATES[0] * SCRIPTS.length)}`;
+  const missedAbove = rates.some((r) => r.rate * SCRIPTS.length > best && !passes(r, limitMs));
+  return missedAbove ? count(best) : `≥ ${count(best)}`;
+}
+
+/** The medians per side, and the table's rows. */
+function summarize(runs: Run[], names: [string, string]) {
+  const of = (name: string) => runs.filter((r) => r.side === name);
+  const med = (name: string, value: (r: Run) => number) => median(of(name).map(value));
+  const medians = Object.fromEntries(names.map((name) => [name, {
+    statesPerSecond: med(name, (r) => r.closed.statesPerSecond),
+    requestsPerSecond: med(name, (r) => r.closed.requestsPerSecond),
+    p50: med(name, (r) => r.closed.p50),
+    p95: med(name, (r) => r.closed.p95),
+    p99: med(name, (r) => r.closed.p99),
+    errors: med(name, (r) => r.closed.errors),
+    highestStatesP99Under100: med(name, (r) => highestStates(r.rates, 100)),
+    highestStatesP99Under50: med(name, (r) => highestStates(r.rates, 50)),
+    cpuPerRequestMs: med(name, (r) => r.closed.cpuPerRequestMs),
+    cpuPerRequestSteadyMs: med(name, (r) => r.steady.cpuPerRequestMs),
+    steadyP50: med(name, (r) => r.steady.p50),
+    steadyP99: med(name, (r) => r.steady.p99),
+    idleCpuMsPerSecond: med(name, (r) => r.idle.serverCpuMs / r.idle.seconds),
+    serverCores: med(name, (r) => r.closed.serverCores),
+    generatorCores: med(name, (r) => r.closed.generatorCores),
+    otherCores: med(name, (r) => r.closed.otherCores),
+    rssClosedLoopBytes: med(name, (r) => r.rssClosedLoopBytes),
+    rssClosedLoopOfRunsBytes: Math.max(...of(name).map((r) => r.rssClosedLoopBytes)),
+    rssMaxBytes: med(name, (r) => r.rssMaxBytes),
+  }]));
+  const [ours, theirs] = names.map((n) => medians[n]);
+  const ratio = (a: number, b: number) => Number.isFinite(a) && b > 0 ? (a / b).toFixed(2) : "–";
+  const cpu = (n: number) => Number.isFinite(n) ? `${n.toFixed(2)} ms` : "–";
+  type Medians = typeof ours;
+  const row = (label: string, value: (m: Medians) => number, show: (n: number) => string) => [
+    label,
+    show(value(ours)),
+    show(value(theirs)),
+    ratio(value(ours), value(theirs)),
+  ];
+  const latencies = (m: Medians) => `${ms(m.p50)} / ${ms(m.p95)} / ${ms(m.p99)}`;
+  const fixed = (limit: 100 | 50) => [
+    `highest fixed rate with p99 < ${limit} ms, script-states/s (each run)`,
+    ...names.map((name) => of(name).map((r) => rateCell(r.rates, limit)).join(" / ")),
+    limit === 100
+      ? ratio(ours.highestStatesP99Under100, theirs.highestStatesP99Under100)
+      : ratio(ours.highestStatesP99Under50, theirs.highestStatesP99Under50),
+  ];
+  const steady = `both at ${count(STEADY_RATE)} requests/s for ${
+    formatDuration(STEADY_SECONDS * 1000)
+  }`;
+  const cores = (m: Medians) => `${m.generatorCores.toFixed(2)} / ${m.otherCores.toFixed(2)}`;
+  const rows: string[][] = [
+    row("script-states/s, closed loop", (m) => m.statesPerSecond, count),
+    [
+      "p50 / p95 / p99, closed loop",
+      latencies(ours),
+      latencies(theirs),
+      (["p50", "p95", "p99"] as const).map((p) => ratio(ours[p], theirs[p])).join(" / "),
+    ],
+    fixed(100),
+    fixed(50),
+    row("server CPU per request, closed loop", (m) => m.cpuPerRequestMs, cpu),
+    row(`server CPU per request, ${steady}`, (m) => m.cpuPerRequestSteadyMs, cpu),
+    [
+      `p50 / p99, ${steady}`,
+      `${ms(ours.steadyP50)} / ${ms(ours.steadyP99)}`,
+      `${ms(theirs.steadyP50)} / ${ms(theirs.steadyP99)}`,
+      `${ratio(ours.steadyP50, theirs.steadyP50)} / ${ratio(ours.steadyP99, theirs.steadyP99)}`,
+    ],
+    row(
+      `server CPU with no requests, after the closed loop (${formatDuration(IDLE_SECONDS * 1000)})`,
+      (m) => m.idleCpuMsPerSecond,
+      (n) => `${count(n)} ms a second`,
+    ),
+    row("server cores busy, closed loop", (m) => m.serverCores, (n) => n.toFixed(2)),
+    row("server RSS, max, to the end of the closed loop", (m) => m.rssClosedLoopBytes, formatBytes),
+    row("server RSS, max, whole run (overloaded rates too)", (m) => m.rssMaxBytes, formatBytes),
+    ["load generator / other processes, cores busy, closed loop", cores(ours), cores(theirs), ""],
+    ["failed requests, closed loop", count(ours.errors), count(theirs.errors), ""],
+  ];
+  const bars = [
+    ...([["closed loop", "cpuPerRequestMs"], [steady, "cpuPerRequestSteadyMs"]] as const).map((
+      [where, key],
+    ) => ({
+      bar: `server CPU per request ≤ 1.5× Alertmanager's (${where})`,
+      held: ours[key] <= 1.5 * theirs[key],
+      detail: `${cpu(ours[key])} against ${cpu(1.5 * theirs[key])}`,
+    })),
+    {
+      bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms",
+      held: ours.statesPerSecond >= (2 / 3) * theirs.statesPerSecond && ours.p99 < 50,
+      detail: `${count(ours.statesPerSecond)} against ${
+        count((2 / 3) * theirs.statesPerSecond)
+      }, p99 ${ms(ours.p99)}`,
+    },
+    {
+      bar: "server RSS under load ≤ 150 MB",
+      held: ours.rssClosedLoopOfRunsBytes <= 150e6,
+      detail: `${formatBytes(ours.rssClosedLoopOfRunsBytes)} to the end of the closed loop, ` +
+        `the larger of the runs`,
+    },
+  ];
+  return { medians, rows, bars };
+}
+
+function printTable(runs: Run[], names: [string, string]): void {
+  const { rows, bars } = summarize(runs, names);
+  const header = [`measure (median of ${REPEATS})`, ...names, `${names[0]} / ${names[1]}`];
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`);
+  for (const r of rows) console.log(line(r));
+  console.log("\nBars of issue 20:");
+  for (const b of bars) console.log(`- ${b.bar}: ${b.held ? "held" : "not held"} (${b.detail})`);
+  const busiest = Math.max(...runs.map((r) => r.closed.otherCores));
+  if (busiest > 0.25) {
+    console.log(
+      `\nOther work on the machine kept up to ${busiest.toFixed(2)} of its cores busy during a ` +
+        `closed loop (each run below): the two sides competed with it.`,
+    );
+  }
+  console.log(
+    "\nThe server's CPU per request by thread in the closed loop, and the cores busy with other work:",
+  );
+  for (const r of runs) {
+    const threads = Object.entries(r.closed.threads).slice(0, 6)
+      .map(([name, cpu]) => `${name} ${(cpu / r.closed.requests).toFixed(2)} ms`).join(", ");
+    console.log(
+      `- run ${r.run}, ${r.side}: ${threads}; other work ${r.closed.otherCores.toFixed(2)} cores`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const json = Deno.args.includes("--json");
+  const found = await Deno.stat(ALERTMANAGER).then((s) => s.isFile, () => false);
+  if (!found) {
+    console.error(
+      `Alertmanager not found at ${ALERTMANAGER}: apt-get install prometheus-alertmanager ` +
+        `(or set BENCH_ALERTMANAGER to its path)`,
+    );
+    return 2;
+  }
+  const version = new TextDecoder().decode(
+    (await new Deno.Command(ALERTMANAGER, { args: ["--version"], stdout: "piped", stderr: "piped" })
+      .output()).stdout,
+  ).split("\n")[0];
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const sides: [Side, Side] = [collectorSide, alertmanagerSide(ALERTMANAGER)];
+  const fleet = new Fleet(WORKSTATIONS, SITES);
+  const runs: Run[] = [];
+  const started = new Date();
+  try {
+    console.error(
+      `${WORKSTATIONS.toLocaleString("en-US")} workstations at ${SITES} sites, ` +
+        `${SCRIPTS.length} scripts each; ${CONCURRENCY} in flight for ` +
+        `${formatDuration(SECONDS * 1000)}, then ${RATES.join(", ")} requests/s for ` +
+        `${formatDuration(RATE_SECONDS * 1000)} each; ${version}`,
+    );
+    for (let run = 1; run <= REPEATS; run++) {
+      for (const side of sides) runs.push(await measure(side, run, fleet, abort.signal));
+    }
+  } catch (error) {
+    if (!abort.signal.aborted) throw error;
+    console.error("Interrupted: the servers are stopped and their folders removed.");
+    return 130;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+  const names: [string, string] = [sides[0].name, sides[1].name];
+  if (json) {
+    const { medians, bars } = summarize(runs, names);
+    const settings = {
+      workstations: WORKSTATIONS,
+      sites: SITES,
+      scripts: SCRIPTS.length,
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      rateSeconds: RATE_SECONDS,
+      rates: RATES,
+      alertmanager: version,
+    };
+    console.log(
+      JSON.stringify({ date: started.toISOString(), settings, runs, medians, bars }, null, 2),
+    );
+  } else {
+    printTable(runs, names);
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
