@@ -32,32 +32,31 @@ function checkName(what: string, value: string): string {
   return value;
 }
 
-/** `--sites A,B` as a list (null when not given: every site). */
-export function parseSites(text: string | undefined): string[] | null {
+/** A comma-separated list given to `--<flag>`, checked (null when not given: every one). */
+function parseList(
+  text: string | undefined,
+  options: { flag: string; what: string; example: string },
+): string[] | null {
   if (text === undefined) return null;
-  const sites = [...new Set(text.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
-  if (sites.length === 0) {
+  const names = [...new Set(text.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
+  if (names.length === 0) {
     throw new RangeError(
-      `Invalid --sites ${
+      `Invalid --${options.flag} ${
         JSON.stringify(text)
-      }: expected sites like "BFI4,SEA8" (leave it out for every site)`,
+      }: expected ${options.flag} like "${options.example}" (leave it out for every one)`,
     );
   }
-  return sites.map((s) => checkName("site", s));
+  return names.map((name) => checkName(options.what, name));
+}
+
+/** `--sites A,B` as a list (null when not given: every site). */
+export function parseSites(text: string | undefined): string[] | null {
+  return parseList(text, { flag: "sites", what: "site", example: "BFI4,SEA8" });
 }
 
 /** `--environments A,B` as a list (null when not given: every environment). */
 export function parseEnvironments(text: string | undefined): string[] | null {
-  if (text === undefined) return null;
-  const environments = [...new Set(text.split(",").map((s) => s.trim()).filter((s) => s !== ""))];
-  if (environments.length === 0) {
-    throw new RangeError(
-      `Invalid --environments ${
-        JSON.stringify(text)
-      }: expected environments like "staging,dev" (leave it out for every one)`,
-    );
-  }
-  return environments.map((e) => checkName("environment", e));
+  return parseList(text, { flag: "environments", what: "environment", example: "staging,dev" });
 }
 
 /** What a scope reads as in messages: `sites A, B in environments staging`. */
