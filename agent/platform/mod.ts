@@ -19,7 +19,7 @@ export const platform: Platform = Deno.build.os === "windows"
 export type { ProcessSample } from "./types.ts";
 export { childEnv } from "./child_env.ts";
 export { findExecutable } from "./find_executable.ts";
-export { splitWords } from "../../shared/agent_config/mod.ts";
+export { splitWords } from "../../shared/agent_config/words.ts";
 export { trimFreedMemory } from "./trim_memory.ts";
 export { watchFile } from "./watch_file.ts";
 export { sendCtrlEvent } from "./_win_console.ts";
