@@ -187,7 +187,8 @@ export const centralConfigStateSchema = z.strictObject({
 /** One central config document as an agent gets it: merged in order over its local file. */
 export const configLayerSchema = z.strictObject({
   name: z.string().max(300).describe('What errors call it: "central config v5 (site:FC1)"'),
-  text: z.string().max(MAX_CONFIG_DOCUMENT_BYTES).describe("TOML, secrets in plain"),
+  // Room for the document as unsealed (a value's quoting may grow a little).
+  text: z.string().max(2 * MAX_CONFIG_DOCUMENT_BYTES).describe("TOML, secrets in plain"),
 }).meta({ id: "ConfigLayer", description: "One central config document for an agent" });
 
 /** A central config version for one agent: the fleet's, its site's and its own documents. */

@@ -287,3 +287,18 @@ Deno.test("a webhook URL from the agent's variable is checked as the agent will 
     assert.equal(hooks.webhooks[0].shownUrl, "\${OPS_URL}");
   });
 });
+
+Deno.test("a document too large is refused with its size, nothing saved", async () => {
+  await withFixture(async ({ api }) => {
+    const text = `# ${"x".repeat(61_000)}\n`;
+    const res = await api("/api/v1/config/documents/fleet", {
+      method: "PUT",
+      body: { text, why: "big" },
+    });
+    assert.equal(res.status, 422);
+    assert.equal(
+      (await res.json()).issues[0].message,
+      "the document is 61003 bytes; at most 60000 are accepted",
+    );
+  });
+});

@@ -17,7 +17,11 @@ import { ConfigError, type ConfigIssue } from "../../shared/config/config_error.
 import { parseToml } from "../../shared/config/parse_toml.ts";
 import { scanKeyLines } from "../../shared/config/toml_lines.ts";
 import { sealSecrets, unsealText } from "../../shared/config/seal_text.ts";
-import type { CentralConfigState, ConfigLayerWire } from "../../shared/protocol.ts";
+import {
+  type CentralConfigState,
+  type ConfigLayerWire,
+  MAX_CONFIG_DOCUMENT_BYTES,
+} from "../../shared/protocol.ts";
 import { unifiedDiff } from "../../shared/text_diff.ts";
 import { pinnedKeysIn } from "../../shared/agent_config/mod.ts";
 import type { Clock } from "../clock.ts";
@@ -41,7 +45,9 @@ import {
 const log = getLogger(["scriptmon", "collector", "central"]);
 
 /** The largest document accepted (bytes of its text). */
-export const MAX_DOCUMENT_BYTES = 60_000;
+export const MAX_DOCUMENT_BYTES = MAX_CONFIG_DOCUMENT_BYTES;
+/** The largest document kept once its secrets are sealed (a KV value holds at most 64 KiB). */
+const SEALED_MAX_BYTES = 64_000;
 /** How long another collector's change may take to be seen here (replicas). */
 const REFRESH_MS = 2000;
 
@@ -184,6 +190,19 @@ export class CentralConfig {
         return { diff: "", issues: [{ path: "", file: name, message: error.message }] };
       }
       throw error;
+    }
+    const sealedSize = new TextEncoder().encode(sealed).length;
+    if (sealedSize > SEALED_MAX_BYTES) {
+      // Deno KV keeps values up to 64 KiB.
+      return {
+        diff: "",
+        issues: [{
+          path: "",
+          file: name,
+          message: `the document is ${sealedSize} bytes with its secrets sealed; at most ` +
+            `${SEALED_MAX_BYTES} are kept: split it (a site's or an agent's part apart)`,
+        }],
+      };
     }
     const diff = unifiedDiff(previous ?? "", sealed, {
       from: previous === null ? "(none)" : `${name} v${head}`,
