@@ -75,17 +75,6 @@ export class CentralStore {
     return out;
   }
 
-  /** Versions after `after`, oldest first. */
-  async versionsAfter(after: number): Promise<ConfigVersion[]> {
-    const out: ConfigVersion[] = [];
-    const iter = this.#kv.list<ConfigVersion>({
-      start: ["central", "version", after + 1],
-      end: ["central", "version", Number.MAX_SAFE_INTEGER],
-    });
-    for await (const entry of iter) out.push(entry.value);
-    return out;
-  }
-
   /** One version, or null. */
   async version(n: number): Promise<ConfigVersion | null> {
     return (await this.#kv.get<ConfigVersion>(["central", "version", n])).value;
