@@ -9,6 +9,11 @@
  * Secret values are sealed (`enc:v1:`) under the collector's key in every
  * stored text and unsealed only for the agent that gets them.
  *
+ * Longer than 500 lines because a change's checks (size, pinned tables,
+ * sealing, every stack of documents it joins) and the version cache they and
+ * the rollouts share live in one class; the store, scopes and webhook text
+ * edits are already apart.
+ *
  * @module
  */
 
