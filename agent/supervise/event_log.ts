@@ -2,7 +2,10 @@
  * The agent's event history in Deno KV: every state change of every script,
  * numbered per agent (`seq`) so the collector link can later replay them in
  * order. Appends are queued and written in batches off the hot path, so a
- * restart is never slowed down by a KV commit.
+ * restart is never slowed down by a KV commit: a batch is written
+ * {@linkcode WRITE_DELAY_MS} after the first event it holds (a crash loop's
+ * events cost a few commits a second, not one fsync each), and at once by
+ * {@linkcode EventLog.flush}.
  */
 import type { CheckStatus } from "../health/types.ts";
 import type { ScriptState } from "./state.ts";
@@ -56,6 +59,8 @@ export interface EventLogOptions {
 
 const KEY = "events";
 const BATCH = 500;
+/** How long an appended event may wait in memory for others to share its commit. */
+export const WRITE_DELAY_MS = 200;
 
 /** Append-only, bounded event history backed by one KV handle. */
 export class EventLog {
@@ -64,6 +69,7 @@ export class EventLog {
   #next = 1;
   #queue: AgentEvent[] = [];
   #writing: Promise<void> | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #listeners = new Set<(e: AgentEvent) => void>();
   #onError: (error: unknown) => void;
   #keepAfter: () => number;
@@ -89,7 +95,9 @@ export class EventLog {
     const full = { ...event, seq: this.#next++, at: event.at ?? new Date().toISOString() };
     this.#queue.push(full);
     for (const listener of this.#listeners) listener(full);
-    this.#writing ??= this.#drain();
+    if (this.#writing === null && this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.#startDrain(), WRITE_DELAY_MS);
+    }
     return full;
   }
 
@@ -99,8 +107,9 @@ export class EventLog {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Resolves when every appended event is in KV. */
+  /** Resolves when every appended event is in KV (writing the waiting ones now). */
   async flush(): Promise<void> {
+    if (this.#timer !== undefined) this.#startDrain();
     while (this.#writing) await this.#writing;
   }
 
@@ -154,6 +163,12 @@ export class EventLog {
       for (const seq of seqs.slice(i, i + BATCH)) op.delete([KEY, seq]);
       await op.commit();
     }
+  }
+
+  #startDrain(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#writing ??= this.#drain();
   }
 
   async #drain(): Promise<void> {
