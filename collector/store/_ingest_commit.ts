@@ -7,7 +7,8 @@
  */
 
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { packGroups, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { packGroups, type WriteGroup } from "./_atomic_batches.ts";
+import type { GroupCommit } from "./_group_commit.ts";
 import { isEventGroup, keyText } from "./_writes.ts";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -32,20 +33,21 @@ export async function commitAtOnce(
 }
 
 /**
- * Commits `groups` in as few atomics as fit; groups whose event already
+ * Commits `groups` in as few atomics as fit, each through `committer` (which
+ * may share the commit with other ingests'); groups whose event already
  * exists are dropped. Returns how many event groups were written, or null
  * when `final`'s agent check failed (someone else updated the agent).
  */
 export async function commitInBatches(
   kv: KvHandle,
+  committer: GroupCommit,
   groups: WriteGroup[],
   final: WriteGroup,
 ): Promise<number | null> {
   let written = 0;
   for (let batch of packGroups(groups)) {
     for (;;) {
-      const ops = toAtomic(kv, batch);
-      const result = await retryLocked(() => ops.commit());
+      const result = await committer.commit(batch);
       if (result.ok) {
         written += batch.filter(isEventGroup).length;
         break;

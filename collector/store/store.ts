@@ -14,7 +14,8 @@
  * Ingest is one read of the agent record plus (usually) one atomic: a seq at
  * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
  * replay and skipped without a read; the rest are set with a
- * non-existence check, so a seq already stored is never written twice.
+ * non-existence check, so a seq already stored is never written twice. On a
+ * KV file, concurrent ingests share commits (`_group_commit.ts`).
  *
  * @module
  */
@@ -23,6 +24,7 @@ import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { type WriteGroup } from "./_atomic_batches.ts";
 import { commitAtOnce, commitInBatches } from "./_ingest_commit.ts";
+import { GroupCommit } from "./_group_commit.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
 import {
@@ -77,6 +79,7 @@ export class Store {
   readonly history: HistoryStore;
   #tokens: TokenStore;
   #lastStamp = 0;
+  #groupCommit: GroupCommit;
 
   /** Uses `kv`; the caller opens and closes it. */
   constructor(kv: KvHandle) {
@@ -85,6 +88,7 @@ export class Store {
     this.commands = new CommandStore(kv, (now) => this.#newId("cmd", now));
     this.history = new HistoryStore(kv);
     this.#tokens = new TokenStore(kv);
+    this.#groupCommit = new GroupCommit(kv);
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
@@ -207,7 +211,12 @@ export class Store {
       const eventGroups = fresh.map(eventGroup);
       const stored = unboundedAtomics(this.#kv)
         ? await commitAtOnce(this.#kv, [...eventGroups, ...scriptGroups, final], fresh.length)
-        : await commitInBatches(this.#kv, [...eventGroups, ...scriptGroups, final], final);
+        : await commitInBatches(
+          this.#kv,
+          this.#groupCommit,
+          [...eventGroups, ...scriptGroups, final],
+          final,
+        );
       if (stored !== null) {
         return {
           ackedSeq: acked,

@@ -1,0 +1,148 @@
+/**
+ * Group commit for a Deno KV file: ingests that arrive while a commit is on
+ * disk wait for it and then share the next one, so a busy collector pays one
+ * SQLite transaction and one `fsync` for many ingests instead of one each. A
+ * lone ingest is committed at once (no timer, no added wait), and every
+ * caller is answered only after the commit holding its writes is durable.
+ *
+ * A shared commit is what the callers would have got one after another: a
+ * batch joins a group only if none of its checks reads a key an earlier batch
+ * of the group writes (Deno KV evaluates every check of an atomic before any
+ * mutation); a group that fails (a check, or an error) is committed again one
+ * batch at a time, so each caller gets its own result.
+ *
+ * @module
+ */
+
+import type { KvHandle } from "../../shared/kv/handle.ts";
+import { toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { keyText } from "./_writes.ts";
+import { retryLocked } from "./kv_retry.ts";
+
+/** What one shared commit may hold: Deno KV's limits, with room for the byte estimates. */
+const MAX_CHECKS = 100;
+const MAX_MUTATIONS = 1000;
+const MAX_BYTES = 500_000;
+/** Deno KV allows 80 KiB of keys a commit. */
+const MAX_KEY_BYTES = 60_000;
+
+interface Waiting {
+  batch: readonly WriteGroup[];
+  checks: number;
+  mutations: number;
+  bytes: number;
+  keyBytes: number;
+  checked: string[];
+  written: string[];
+  resolve(result: Deno.KvCommitResult | Deno.KvCommitError): void;
+  reject(error: unknown): void;
+}
+
+/** How many batches shared how many commits (for the bench and tests). */
+export interface GroupCommitStats {
+  batches: number;
+  commits: number;
+}
+
+/** Commits batches of writes (one atomic's worth each), sharing commits between concurrent ones. */
+export class GroupCommit {
+  #kv: KvHandle;
+  #waiting: Waiting[] = [];
+  #running = false;
+  #stats: GroupCommitStats = { batches: 0, commits: 0 };
+
+  constructor(kv: KvHandle) {
+    this.#kv = kv;
+  }
+
+  /** Batches and commits so far. */
+  get stats(): GroupCommitStats {
+    return { ...this.#stats };
+  }
+
+  /** Commits `batch` (which must fit one atomic), alone or with others; its own result. */
+  commit(batch: readonly WriteGroup[]): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push(describe(batch, resolve, reject));
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#waiting.length > 0) await this.#commitGroup(this.#takeGroup());
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** The longest run of waiting batches, in order, that fits one atomic without a clash. */
+  #takeGroup(): Waiting[] {
+    const group: Waiting[] = [];
+    const written = new Set<string>();
+    let checks = 0, mutations = 0, bytes = 0, keyBytes = 0;
+    for (const next of this.#waiting) {
+      if (group.length > 0) {
+        const fits = checks + next.checks <= MAX_CHECKS &&
+          mutations + next.mutations <= MAX_MUTATIONS && bytes + next.bytes <= MAX_BYTES &&
+          keyBytes + next.keyBytes <= MAX_KEY_BYTES;
+        if (!fits || next.checked.some((key) => written.has(key))) break;
+      }
+      group.push(next);
+      for (const key of next.written) written.add(key);
+      checks += next.checks;
+      mutations += next.mutations;
+      bytes += next.bytes;
+      keyBytes += next.keyBytes;
+    }
+    this.#waiting.splice(0, group.length);
+    return group;
+  }
+
+  async #commitGroup(group: Waiting[]): Promise<void> {
+    this.#stats.batches += group.length;
+    if (group.length > 1) {
+      this.#stats.commits++;
+      const shared = await retryLocked(() => atomicOf(this.#kv, group).commit())
+        .catch(() => null);
+      if (shared?.ok) {
+        for (const member of group) member.resolve(shared);
+        return;
+      }
+    }
+    // Alone, or again one by one: a failed check or an error belongs to one batch.
+    for (const member of group) {
+      this.#stats.commits++;
+      try {
+        member.resolve(await retryLocked(() => atomicOf(this.#kv, [member]).commit()));
+      } catch (error) {
+        member.reject(error);
+      }
+    }
+  }
+}
+
+function describe(
+  batch: readonly WriteGroup[],
+  resolve: Waiting["resolve"],
+  reject: Waiting["reject"],
+): Waiting {
+  const checked: string[] = [];
+  const written: string[] = [];
+  let checks = 0, mutations = 0, bytes = 0, keyBytes = 0;
+  for (const group of batch) {
+    checks += group.checks.length;
+    mutations += group.sets.length + group.deletes.length;
+    bytes += group.bytes;
+    for (const check of group.checks) checked.push(keyText(check.key));
+    for (const [key] of group.sets) written.push(keyText(key));
+    for (const key of group.deletes) written.push(keyText(key));
+  }
+  for (const key of written) keyBytes += key.length;
+  return { batch, checks, mutations, bytes, keyBytes, checked, written, resolve, reject };
+}
+
+function atomicOf(kv: KvHandle, members: readonly Waiting[]): Deno.AtomicOperation {
+  return toAtomic(kv, members.flatMap((member) => member.batch));
+}

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { GroupCommit } from "./_group_commit.ts";
+import type { WriteGroup } from "./_atomic_batches.ts";
+
+/** One agent's ingest-like batch: its record checked at `stamp`, written, and one event. */
+function batch(host: string, stamp: string | null, seq = 1): WriteGroup[] {
+  return [{
+    checks: [{ key: ["agent", "S", host], versionstamp: stamp }, {
+      key: ["event", "S", host, seq],
+      versionstamp: null,
+    }],
+    sets: [[["agent", "S", host], { host, seq }], [["event", "S", host, seq], { seq }]],
+    deletes: [],
+    bytes: 200,
+  }];
+}
+
+Deno.test("concurrent batches of different agents share commits, and each is stored", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const committer = new GroupCommit(kv);
+  const hosts = Array.from({ length: 40 }, (_, i) => `h${i}`);
+  const results = await Promise.all(hosts.map((host) => committer.commit(batch(host, null))));
+  assert.ok(results.every((r) => r.ok));
+  for (const host of hosts) {
+    assert.deepEqual((await kv.get(["agent", "S", host])).value, { host, seq: 1 });
+    assert.deepEqual((await kv.get(["event", "S", host, 1])).value, { seq: 1 });
+  }
+  const { batches, commits } = committer.stats;
+  assert.equal(batches, 40);
+  // The first is committed alone at once; the 39 waiting for it share commits of at most 33
+  // (two checks each, 100 checks a commit).
+  assert.ok(commits <= 3, `${commits} commits for 40 batches`);
+});
+
+Deno.test("a batch checking what an earlier one of the group writes gets its own commit and result", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const committer = new GroupCommit(kv);
+  const blocker = committer.commit(batch("first", null));
+  // Both read the agent record as absent; only the first of them may win, as one after another.
+  const [a, b, other] = await Promise.all([
+    committer.commit(batch("h", null, 1)),
+    committer.commit(batch("h", null, 2)),
+    committer.commit(batch("k", null)),
+    blocker,
+  ]);
+  assert.equal(a.ok, true);
+  assert.equal(b.ok, false, "the second saw the record the first wrote");
+  assert.equal(other.ok, true);
+  assert.deepEqual((await kv.get(["agent", "S", "h"])).value, { host: "h", seq: 1 });
+  assert.equal((await kv.get(["event", "S", "h", 2])).versionstamp, null, "nothing of b stored");
+});
+
+Deno.test("a failing check in a shared commit fails only its own batch", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  await kv.set(["event", "S", "dup", 1], { seq: 1 });
+  const committer = new GroupCommit(kv);
+  const blocker = committer.commit(batch("first", null));
+  const [ok1, dup, ok2] = await Promise.all([
+    committer.commit(batch("x", null)),
+    committer.commit(batch("dup", null)),
+    committer.commit(batch("y", null)),
+    blocker,
+  ]);
+  assert.deepEqual([ok1.ok, dup.ok, ok2.ok], [true, false, true]);
+  assert.equal((await kv.get(["agent", "S", "dup"])).versionstamp, null);
+  assert.deepEqual((await kv.get(["agent", "S", "y"])).value, { host: "y", seq: 1 });
+});
+
+Deno.test("an error in a shared commit reaches only the batch that caused it", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const committer = new GroupCommit(kv);
+  const tooBig: WriteGroup[] = [{
+    checks: [],
+    sets: [[["big"], "x".repeat(70_000)]],
+    deletes: [],
+    bytes: 100,
+  }];
+  const blocker = committer.commit(batch("first", null));
+  const [good, bad] = await Promise.allSettled([
+    committer.commit(batch("g", null)),
+    committer.commit(tooBig),
+    blocker,
+  ]);
+  assert.equal(good.status, "fulfilled");
+  assert.equal(bad.status, "rejected");
+  assert.match(String((bad as PromiseRejectedResult).reason), /too large|size/i);
+  assert.deepEqual((await kv.get(["agent", "S", "g"])).value, { host: "g", seq: 1 });
+});
