@@ -136,6 +136,10 @@ function report(fleet: Fleet, index: number): IngestRequest {
 }
 
 /** The collector as `collector/main.ts serve` runs it, on a KV file in `dir`. */
+function collectorFlags(): string[] {
+  return (Deno.env.get("BENCH_COLLECTOR_FLAGS") ?? "").split(/\s+/).filter((f) => f !== "");
+}
+
 export const collectorSide: Side = {
   name: "scriptmon (KV)",
   async start(dir, fleet, signal) {
@@ -162,7 +166,8 @@ export const collectorSide: Side = {
     const base = `http://127.0.0.1:${port}`;
     const server = await spawnServer({
       command: Deno.execPath(),
-      args: ["run", "--allow-all", MAIN, "--config", config, "serve"],
+      // BENCH_COLLECTOR_FLAGS: more `deno run` flags for the collector (`--cpu-prof` to profile).
+      args: ["run", "--allow-all", ...collectorFlags(), MAIN, "--config", config, "serve"],
       cwd: ROOT,
       log: join(dir, "collector.log"),
       ready: `${base}/healthz`,

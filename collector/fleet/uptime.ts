@@ -70,6 +70,11 @@ export interface UptimeQuery {
   until: number;
   /** The purge's cut-off, when the caller read it already (once for a pass over many scripts). */
   purgedBefore?: number;
+  /**
+   * The agent's presence marks over the window (`store.history.presence` from the window's
+   * start after the purge's cut-off), when the caller read them already (once per agent).
+   */
+  presence?: readonly PresenceMark[];
 }
 
 /**
@@ -148,7 +153,7 @@ async function rawHistory(store: Store, q: UptimeQuery) {
   const since = Math.min(Math.max(q.since, cutoff), q.until);
   const [transitions, presence] = await Promise.all([
     store.history.transitions(q.site, q.host, q.script, since, q.until),
-    store.history.presence(q.site, q.host, since, q.until),
+    q.presence ?? store.history.presence(q.site, q.host, since, q.until),
   ]);
   const parts = segments(transitions, presence, since, q.until);
   if (since > q.since) parts.unshift({ from: q.since, to: since, state: null });

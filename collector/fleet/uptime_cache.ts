@@ -15,7 +15,7 @@ import { DAY_MS, recentWindow, stripOf } from "./uptime.ts";
 /** Slots of a tile's 24-hour strip: one an hour. */
 export const STRIP_SLOTS = 24;
 
-/** At most this many scripts' histories are read at once. */
+/** At most this many agents' histories are read at once (their scripts one after another). */
 const PARALLEL = 16;
 
 /** A script's last 24 hours, as its tile shows them. */
@@ -55,30 +55,34 @@ export class UptimeCache {
     return this.#computedAt;
   }
 
-  /** Recomputes every script's last 24 hours. */
+  /** Recomputes every script's last 24 hours (an agent's presence read once for its scripts). */
   async refresh(): Promise<void> {
     const until = this.#clock.now();
     const since = until - DAY_MS;
     const fleet = await this.#store.listScripts();
-    const wanted = fleet.flatMap(({ agent, scripts }) =>
-      scripts.map((s) => ({ site: agent.site, host: agent.host, script: s.name }))
-    );
     const purgedBefore = await this.#store.history.purgedBefore();
+    const from = Math.min(Math.max(since, purgedBefore), until);
     const next = new Map<string, RecentHistory>();
-    for (let i = 0; i < wanted.length; i += PARALLEL) {
+    for (let i = 0; i < fleet.length; i += PARALLEL) {
       await Promise.all(
-        wanted.slice(i, i + PARALLEL).map(async (id) => {
-          const { uptime, parts } = await recentWindow(this.#store, {
-            ...id,
-            since,
-            until,
-            purgedBefore,
-          });
-          next.set(`${id.site}\0${id.host}\0${id.script}`, {
-            ratio: uptime.ratio,
-            restarts: uptime.restarts,
-            strip: stripOf(parts, since, until, STRIP_SLOTS),
-          });
+        fleet.slice(i, i + PARALLEL).map(async ({ agent: { site, host }, scripts }) => {
+          const presence = await this.#store.history.presence(site, host, from, until);
+          for (const { name: script } of scripts) {
+            const { uptime, parts } = await recentWindow(this.#store, {
+              site,
+              host,
+              script,
+              since,
+              until,
+              purgedBefore,
+              presence,
+            });
+            next.set(`${site}\0${host}\0${script}`, {
+              ratio: uptime.ratio,
+              restarts: uptime.restarts,
+              strip: stripOf(parts, since, until, STRIP_SLOTS),
+            });
+          }
         }),
       );
     }

@@ -12,49 +12,60 @@ import type { GroupCommit } from "./_group_commit.ts";
 import { isEventGroup, keyText } from "./_writes.ts";
 import { retryLocked } from "./kv_retry.ts";
 
+/** What an ingest's commit stored: its events, and the versionstamp its agent record got. */
+export interface Committed {
+  stored: number;
+  versionstamp: string;
+}
+
 /**
- * Commits `groups` in one atomic whose only check is the agent record's: every ingest of an
- * agent writes its record, so while the record is unchanged no event of `groups` can have
- * been stored meanwhile (the per-event checks {@linkcode commitInBatches} needs are left out).
- * Returns `events`, or null when the agent record changed.
+ * Commits `groups` in one atomic whose only checks are the agent record's (`final`'s): every
+ * ingest of an agent writes its record, so while the record is unchanged no event of `groups`
+ * can have been stored meanwhile (the per-event checks {@linkcode commitInBatches} needs are
+ * left out). Returns `events` stored, or null when a check of `final` failed.
  */
 export async function commitAtOnce(
   kv: KvHandle,
   groups: WriteGroup[],
   events: number,
-): Promise<number | null> {
+): Promise<Committed | null> {
   const op = kv.atomic();
   for (const group of groups) {
     if (!isEventGroup(group) && group.checks.length > 0) op.check(...group.checks);
     for (const [key, value] of group.sets) op.set(key, value);
     for (const key of group.deletes) op.delete(key);
   }
-  return (await retryLocked(() => op.commit())).ok ? events : null;
+  const result = await retryLocked(() => op.commit());
+  return result.ok ? { stored: events, versionstamp: result.versionstamp } : null;
 }
 
 /**
  * Commits `groups` in as few atomics as fit, each through `committer` (which
  * may share the commit with other ingests'); groups whose event already
- * exists are dropped. Returns how many event groups were written, or null
- * when `final`'s agent check failed (someone else updated the agent).
+ * exists are dropped. `final` (the agent record) is last. Returns how many
+ * event groups were written, or null when a check of `final` failed
+ * (someone else updated the agent, or a command was queued for it).
  */
 export async function commitInBatches(
   kv: KvHandle,
   committer: GroupCommit,
   groups: WriteGroup[],
   final: WriteGroup,
-): Promise<number | null> {
+): Promise<Committed | null> {
   let written = 0;
   for (let batch of packGroups(groups)) {
     for (;;) {
       const result = await committer.commit(batch);
       if (result.ok) {
         written += batch.filter(isEventGroup).length;
+        if (batch.includes(final)) return { stored: written, versionstamp: result.versionstamp };
         break;
       }
       if (batch.includes(final)) {
-        const now = await retryLocked(() => kv.get(final.checks[0].key));
-        if (now.versionstamp !== final.checks[0].versionstamp) return null;
+        const now = await retryLocked(() => kv.getMany(final.checks.map((c) => c.key)));
+        if (now.some((entry, i) => entry.versionstamp !== final.checks[i].versionstamp)) {
+          return null;
+        }
       }
       const stored = await existing(kv, batch.filter(isEventGroup).map((g) => g.sets[0][0]));
       const next = batch.filter((g) => !(isEventGroup(g) && stored.has(keyText(g.sets[0][0]))));
@@ -64,7 +75,7 @@ export async function commitInBatches(
       batch = next;
     }
   }
-  return written;
+  throw new Error("Ingest groups without the agent record's"); // cannot happen: final is last
 }
 
 /** Which of `keys` exist (getMany, ten at a time). */

@@ -80,6 +80,11 @@ export class Store {
   #tokens: TokenStore;
   #lastStamp = 0;
   #groupCommit: GroupCommit;
+  /**
+   * Each agent's record as this process last stored it: an ingest commits against it (checked
+   * unchanged, with no command flag) instead of reading it first. One entry per agent.
+   */
+  #agentRecords = new Map<string, Deno.KvEntry<AgentRecord>>();
 
   /** Uses `kv`; the caller opens and closes it. */
   constructor(kv: KvHandle) {
@@ -144,10 +149,15 @@ export class Store {
       if (!batch.has(event.seq)) batch.set(event.seq, toStored(site, host, event, options.now));
     }
     const scriptGroups = scriptChunks(site, host, request.scripts);
+    const flagKey = ["command_flag", site, host];
+    const cacheKey = `${site}\0${host}`;
     for (let attempt = 1;; attempt++) {
-      const [entry, flag] = await retryLocked(() =>
-        this.#kv.getMany<[AgentRecord, string]>([agentKey, ["command_flag", site, host]])
-      );
+      // The record this process last wrote, if the commit's checks still find it unchanged and
+      // no command flag set (else they fail and the next attempt reads both).
+      const cached = attempt === 1 ? this.#agentRecords.get(cacheKey) : undefined;
+      const [entry, flag] = cached !== undefined
+        ? [cached, { versionstamp: null }]
+        : await retryLocked(() => this.#kv.getMany<[AgentRecord, string]>([agentKey, flagKey]));
       const previous = entry.value;
       const ackedBefore = previous?.ackedSeq ?? 0;
       const aheadBefore = previous?.ahead ?? [];
@@ -186,7 +196,10 @@ export class Store {
         stale.push(["scripts", site, host, chunk]);
       }
       const final: WriteGroup = {
-        checks: [{ key: agentKey, versionstamp: entry.versionstamp }],
+        checks: [
+          { key: agentKey, versionstamp: entry.versionstamp },
+          ...(cached === undefined ? [] : [{ key: flagKey, versionstamp: null }]),
+        ],
         sets: [[agentKey, record]],
         deletes: stale,
         bytes: 2000,
@@ -209,7 +222,7 @@ export class Store {
         final.bytes += MAX_VALUE_CHARS;
       }
       const eventGroups = fresh.map(eventGroup);
-      const stored = unboundedAtomics(this.#kv)
+      const committed = unboundedAtomics(this.#kv)
         ? await commitAtOnce(this.#kv, [...eventGroups, ...scriptGroups, final], fresh.length)
         : await commitInBatches(
           this.#kv,
@@ -217,10 +230,17 @@ export class Store {
           [...eventGroups, ...scriptGroups, final],
           final,
         );
-      if (stored !== null) {
+      if (committed === null) this.#agentRecords.delete(cacheKey);
+      else {
+        this.#agentRecords.set(cacheKey, {
+          key: agentKey,
+          value: record,
+          versionstamp: committed.versionstamp,
+        });
+        const { stored } = committed;
         return {
           ackedSeq: acked,
-          stored: stored,
+          stored,
           duplicates: batch.size - stored,
           cameOnline,
           mayHaveCommands: flag.versionstamp !== null,

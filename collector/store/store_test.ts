@@ -79,6 +79,45 @@ storeTest("ingests of one agent through two collectors at once store each event 
 });
 
 storeTest(
+  "ingest() after another collector wrote the agent's record keeps that collector's events",
+  async (store, kv) => {
+    // This store remembers the record it wrote; the other changes it behind its back.
+    await store.ingest(ingestRequest({ events: events([1, 2]) }), opts);
+    const other = new Store(kv);
+    await other.ingest(ingestRequest({ events: events([3, 4]) }), opts);
+    const next = await store.ingest(ingestRequest({ events: events([4, 5]) }), opts);
+    assert.deepEqual([next.ackedSeq, next.stored, next.duplicates], [5, 1, 1]);
+    assert.deepEqual((await store.listEvents({ limit: 10 })).events.map((e) => e.seq), [
+      5,
+      4,
+      3,
+      2,
+      1,
+    ]);
+  },
+);
+
+storeTest(
+  "ingest() says commands may wait when one was queued since its last ingest, by any process",
+  async (store, kv) => {
+    const first = await store.ingest(ingestRequest({ events: events([1]) }), opts);
+    assert.equal(first.mayHaveCommands, false);
+    assert.equal((await store.ingest(ingestRequest(), opts)).mayHaveCommands, false);
+    await new Store(kv).commands.queue({
+      site: "BFI4",
+      host: "ws-01",
+      script: "rates",
+      action: "restart",
+      requestedBy: "ops",
+      now: NOW,
+      ttlMs: 60_000,
+    });
+    const next = await store.ingest(ingestRequest({ events: events([2]) }), opts);
+    assert.deepEqual([next.mayHaveCommands, next.ackedSeq, next.stored], [true, 2, 1]);
+  },
+);
+
+storeTest(
   "listScripts() returns the last heartbeat's scripts, split over values when large",
   async (store) => {
     const many = Array.from(
