@@ -3,8 +3,9 @@
  * (editors often replace the file, so its folder is watched) or on SIGHUP,
  * debounced, and only when the content really changed.
  */
-import { basename, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { getLogger } from "@logtape/logtape";
+import { watchFile } from "../platform/watch_file.ts";
 
 const log = getLogger(["scriptmon", "config"]);
 
@@ -12,7 +13,7 @@ const log = getLogger(["scriptmon", "config"]);
 export class ConfigWatcher {
   #path: string;
   #onChange: () => void;
-  #watcher: Deno.FsWatcher | null = null;
+  #unwatch: (() => void) | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastText: string | null = null;
   #closed = false;
@@ -28,7 +29,7 @@ export class ConfigWatcher {
     this.ready = this.#read().then((t) => {
       this.#lastText ??= t;
     });
-    void this.#watch();
+    this.#watch();
     try {
       Deno.addSignalListener("SIGHUP", this.#hup);
     } catch {
@@ -36,15 +37,11 @@ export class ConfigWatcher {
     }
   }
 
-  async #watch(): Promise<void> {
-    const name = basename(this.#path);
+  #watch(): void {
     try {
-      this.#watcher = Deno.watchFs(dirname(this.#path), { recursive: false });
-      for await (const event of this.#watcher) {
-        if (event.paths.some((p) => basename(p) === name)) this.#fire(false);
-      }
+      this.#unwatch = watchFile(this.#path, () => this.#fire(false));
     } catch (error) {
-      if (!this.#closed) log.warn("Cannot watch {path}: {error}", { path: this.#path, error });
+      log.warn("Cannot watch {path}: {error}", { path: this.#path, error });
     }
   }
 
@@ -72,7 +69,7 @@ export class ConfigWatcher {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#watcher?.close();
+    this.#unwatch?.();
     try {
       Deno.removeSignalListener("SIGHUP", this.#hup);
     } catch {

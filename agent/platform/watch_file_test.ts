@@ -62,3 +62,37 @@ Deno.test("watchFile() says nothing of the file's neighbours", async () => {
 Deno.test("watchFile() throws for a folder that does not exist (the caller polls instead)", () => {
   assert.throws(() => watchFile("/nonexistent-scriptmon-dir/x.heartbeat", () => {}));
 });
+
+Deno.test("watchFile() of two files in one folder: each hears its own, and one stops alone", async () => {
+  await using dir = await tempDir();
+  const a = join(dir.path, "a.heartbeat");
+  const b = join(dir.path, "b.heartbeat");
+  await Deno.writeTextFile(a, "");
+  await Deno.writeTextFile(b, "");
+  const watchA = watching(a);
+  const watchB = watching(b);
+  try {
+    const seenB = watchB.next();
+    await Deno.utime(b, new Date(), new Date());
+    await seenB;
+    assert.equal(watchA.changes, 0, "a heard nothing of b");
+    watchB.stop();
+    const seenA = watchA.next();
+    await Deno.utime(a, new Date(), new Date());
+    await seenA;
+    assert.ok(watchA.changes > 0, "a still hears its own after b stopped");
+  } finally {
+    watchA.stop();
+    watchB.stop();
+  }
+  // Both stopped: the folder's watcher is closed (the test's resource check would fail if not),
+  // and a new watch of the folder works.
+  const again = watching(a);
+  try {
+    const seen = again.next();
+    await Deno.utime(a, new Date(), new Date());
+    await seen;
+  } finally {
+    again.stop();
+  }
+});
