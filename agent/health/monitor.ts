@@ -87,7 +87,7 @@ export class HealthMonitor {
       // A touch is a ping the moment it happens; without a watch, the deadline looks at the file.
       try {
         // Seen even before the monitor hears of the run's start: a ping records its time.
-        this.#unwatch = watchFile(file, () => this.#track(this.#lookAtFile({ justChanged: true })));
+        this.#unwatch = watchFile(file, (kind) => this.#fileChanged(kind));
       } catch (error) {
         this.#log.warn(
           "Cannot watch the heartbeat file {file} ({error}); looking at it at the deadline",
@@ -238,6 +238,22 @@ export class HealthMonitor {
     await this.#lookAtFile();
     this.#report(this.#heartbeat?.evaluate(at) ?? null, health.heartbeat?.action);
     this.#report(this.#silence?.evaluate(at) ?? null, health.silence?.action);
+  }
+
+  /**
+   * What the watch said of the heartbeat file: written or created is a ping now (no need to look
+   * at it: a touch is two or three such events, each a `stat` otherwise); a read is none; a
+   * rename or a removal is looked at.
+   */
+  #fileChanged(kind: Deno.FsEvent["kind"]): void {
+    const heartbeat = this.#runner.config.health.heartbeat;
+    if (kind === "access" || !this.#heartbeat || !heartbeat) return;
+    if (kind !== "create" && kind !== "modify") {
+      this.#track(this.#lookAtFile({ justChanged: true }));
+      return;
+    }
+    this.#report(this.#heartbeat.ping("success", this.#deps.clock.now()), heartbeat.action);
+    this.#armDeadline();
   }
 
   /**

@@ -15,18 +15,21 @@ import { basename, dirname, resolve } from "node:path";
 /** One folder's shared watcher and the callbacks of each file name watched in it. */
 interface Folder {
   watcher: Deno.FsWatcher;
-  files: Map<string, Set<() => void>>;
+  files: Map<string, Set<(kind: Deno.FsEvent["kind"]) => void>>;
 }
 
 const folders = new Map<string, Folder>();
 
 /**
  * Calls `onChange` whenever `file` may have changed (created, written,
- * touched, renamed over). Returns the function that stops watching; throws
- * when the folder cannot be watched (missing, no permission), so the caller
- * can fall back to polling.
+ * touched, renamed over), with what the OS said happened. Returns the
+ * function that stops watching; throws when the folder cannot be watched
+ * (missing, no permission), so the caller can fall back to polling.
  */
-export function watchFile(file: string, onChange: () => void): () => void {
+export function watchFile(
+  file: string,
+  onChange: (kind: Deno.FsEvent["kind"]) => void,
+): () => void {
   const dir = resolve(dirname(file));
   const name = basename(file);
   let folder = folders.get(dir);
@@ -37,7 +40,8 @@ export function watchFile(file: string, onChange: () => void): () => void {
   }
   const callbacks = folder.files.get(name) ?? new Set();
   folder.files.set(name, callbacks);
-  const callback = () => onChange(); // its own identity, should one onChange be passed twice
+  // Its own identity, should one onChange be passed twice.
+  const callback = (kind: Deno.FsEvent["kind"]) => onChange(kind);
   callbacks.add(callback);
   let stopped = false;
   const watched = folder;
@@ -61,7 +65,7 @@ async function dispatch(dir: string, folder: Folder): Promise<void> {
   try {
     for await (const event of folder.watcher) {
       for (const name of new Set(event.paths.map((path) => basename(path)))) {
-        for (const callback of [...folder.files.get(name) ?? []]) callback();
+        for (const callback of [...folder.files.get(name) ?? []]) callback(event.kind);
       }
     }
   } catch {
