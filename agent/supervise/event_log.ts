@@ -2,10 +2,10 @@
  * The agent's event history in Deno KV: every state change of every script,
  * numbered per agent (`seq`) so the collector link can later replay them in
  * order. Appends are queued and written in batches off the hot path, so a
- * restart is never slowed down by a KV commit: a batch is written
- * {@linkcode WRITE_DELAY_MS} after the first event it holds (a crash loop's
- * events cost a few commits a second, not one fsync each), and at once by
- * {@linkcode EventLog.flush}.
+ * restart is never slowed down by a KV commit: the events of one turn of the
+ * event loop share a commit, and a batch waits until {@linkcode WRITE_DELAY_MS}
+ * after the previous one (a crash loop's events cost a few commits a second,
+ * not one fsync each); {@linkcode EventLog.flush} writes at once.
  */
 import type { CheckStatus } from "../health/types.ts";
 import type { ScriptState } from "./state.ts";
@@ -59,7 +59,7 @@ export interface EventLogOptions {
 
 const KEY = "events";
 const BATCH = 500;
-/** How long an appended event may wait in memory for others to share its commit. */
+/** The least time between two commits of events; an event waits at most this long. */
 export const WRITE_DELAY_MS = 200;
 
 /** Append-only, bounded event history backed by one KV handle. */
@@ -70,6 +70,7 @@ export class EventLog {
   #queue: AgentEvent[] = [];
   #writing: Promise<void> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastWriteAt = -Infinity;
   #listeners = new Set<(e: AgentEvent) => void>();
   #onError: (error: unknown) => void;
   #keepAfter: () => number;
@@ -96,7 +97,8 @@ export class EventLog {
     this.#queue.push(full);
     for (const listener of this.#listeners) listener(full);
     if (this.#writing === null && this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#startDrain(), WRITE_DELAY_MS);
+      const wait = Math.max(0, this.#lastWriteAt + WRITE_DELAY_MS - performance.now());
+      this.#timer = setTimeout(() => this.#startDrain(), wait);
     }
     return full;
   }
@@ -174,6 +176,7 @@ export class EventLog {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        this.#lastWriteAt = performance.now();
         const batch = this.#queue.splice(0, BATCH);
         await this.#commit(batch);
       }
