@@ -397,6 +397,16 @@ export class LinuxPlatform extends PosixBase {
     };
   }
 
+  /** One read of `/proc/<pid>/stat` (`inspect` reads three files). */
+  async startTimeOf(pid: number): Promise<string | null> {
+    checkPid(pid);
+    const bootId = await this.#readBootId();
+    const text = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
+    if (text === null) return null;
+    const stat = parseProcStat(text);
+    return stat.state === "Z" || stat.state === "X" ? null : `${bootId}:${stat.startTicks}`;
+  }
+
   groupMembers(pgid: number): Promise<number[]> {
     return Promise.try(() => this.#groupMembers(pgid));
   }

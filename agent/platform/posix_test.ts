@@ -95,6 +95,7 @@ Deno.test({
       assert.equal(first.ppid, Deno.pid);
       assert.match(first.startTime, /^[0-9a-f-]{36}:\d+$/);
       assert.equal(second?.startTime, first.startTime);
+      assert.equal(await platform.startTimeOf!(child.pid), first.startTime, "one read, the same");
     } finally {
       child.kill("SIGKILL");
       await child.status;
@@ -109,6 +110,7 @@ Deno.test({
     const child = new Deno.Command("true").spawn();
     await child.status;
     assert.equal(await platform.inspect(child.pid), null);
+    assert.equal(await platform.startTimeOf!(child.pid), null);
   },
 });
 

@@ -68,6 +68,11 @@ export interface Platform {
   /** The live process with this pid, or null when there is none (a zombie counts as none). */
   inspect(pid: number): Promise<ProcessInfo | null>;
   /**
+   * Just the start time `inspect` would give (null when there is no such live process), where
+   * it is cheaper: for a child the agent has just started, whose command line it knows.
+   */
+  startTimeOf?(pid: number): Promise<string | null>;
+  /**
    * How a daemon-owned script is launched so that it dies with the agent
    * (Linux: wrapped in `setpriv --pdeathsig KILL` when setpriv exists).
    */

@@ -71,12 +71,14 @@ export async function recordChild(
 ): Promise<void> {
   const { pidDir, platform, log, script } = ctx;
   try {
-    const info = await platform.inspect(pid);
-    if (!info) return; // already gone; nothing to adopt later
+    const startTime = platform.startTimeOf
+      ? await platform.startTimeOf(pid)
+      : (await platform.inspect(pid))?.startTime ?? null;
+    if (startTime === null) return; // already gone; nothing to adopt later
     await writePidRecord(pidDir, {
       script: script.name,
       pid,
-      startTime: info.startTime,
+      startTime,
       argv: script.command,
       owner: "daemon",
       agentPid: Deno.pid,
