@@ -374,20 +374,12 @@ export class LinuxPlatform extends PosixBase {
   async inspect(pid: number): Promise<ProcessInfo | null> {
     checkPid(pid);
     const bootId = await this.#readBootId();
-    // Off the main thread: a process just spawned may be mid-exec, and reading its files
-    // waits until exec is done.
-    const statText = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
-    if (statText === null) return null;
-    const stat = parseProcStat(statText);
-    if (stat.state === "Z" || stat.state === "X") return null;
+    const stat = await this.#liveStat(pid);
+    if (stat === null) return null;
     const cmdline = await readProcTextAsync(`${this.#procRoot}/${pid}/cmdline`);
     // Read stat again: the pid must still be the same process.
-    const again = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
-    if (cmdline === null || again === null) return null;
-    const stat2 = parseProcStat(again);
-    if (stat2.startTicks !== stat.startTicks || stat2.state === "Z" || stat2.state === "X") {
-      return null;
-    }
+    const again = await this.#liveStat(pid);
+    if (cmdline === null || again?.startTicks !== stat.startTicks) return null;
     return {
       pid,
       ppid: stat.ppid,
@@ -400,11 +392,15 @@ export class LinuxPlatform extends PosixBase {
   /** One read of `/proc/<pid>/stat` (`inspect` reads three files). */
   async startTimeOf(pid: number): Promise<string | null> {
     checkPid(pid);
-    const bootId = await this.#readBootId();
+    const stat = await this.#liveStat(pid);
+    return stat === null ? null : `${await this.#readBootId()}:${stat.startTicks}`;
+  }
+
+  /** A live process's `/proc/<pid>/stat`, off the main thread (a read waits while it execs). */
+  async #liveStat(pid: number): Promise<ReturnType<typeof parseProcStat> | null> {
     const text = await readProcTextAsync(`${this.#procRoot}/${pid}/stat`);
-    if (text === null) return null;
-    const stat = parseProcStat(text);
-    return stat.state === "Z" || stat.state === "X" ? null : `${bootId}:${stat.startTicks}`;
+    const stat = text === null ? null : parseProcStat(text);
+    return stat === null || stat.state === "Z" || stat.state === "X" ? null : stat;
   }
 
   groupMembers(pgid: number): Promise<number[]> {

@@ -11,9 +11,10 @@
  * - commands: see `commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
  * - alerts: see `alerts.ts`
  *
- * Ingest is one read of the agent record plus (usually) one atomic: a seq at
- * or below the agent's `ackedSeq`, or in its stored ranges above it, is a
- * replay and skipped without a read; the rest are set with a
+ * Ingest is (usually) one atomic, checked against the agent record this
+ * process last wrote (read first only when it has none, or the check failed):
+ * a seq at or below the agent's `ackedSeq`, or in its stored ranges above it,
+ * is a replay and skipped without a read; the rest are set with a
  * non-existence check, so a seq already stored is never written twice. On a
  * KV file, concurrent ingests share commits (`_group_commit.ts`).
  *
@@ -232,9 +233,10 @@ export class Store {
         );
       if (committed === null) this.#agentRecords.delete(cacheKey);
       else {
+        // Frozen: the result hands out the same object, and the next ingest builds on it.
         this.#agentRecords.set(cacheKey, {
           key: agentKey,
-          value: record,
+          value: Object.freeze(record),
           versionstamp: committed.versionstamp,
         });
         const { stored } = committed;

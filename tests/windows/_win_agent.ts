@@ -276,3 +276,39 @@ export class WinAgent implements AsyncDisposable {
     await this.#stderr;
   }
 }
+
+// ---- fixtures ----
+
+/** A deno.exe program that runs until it is stopped. */
+export const SLEEP = "setInterval(() => {}, 1000)";
+
+/** A fixture file in `dir`, Windows line ends for a .cmd. */
+export async function fixture(dir: string, name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await Deno.writeTextFile(path, name.endsWith(".cmd") ? text.replaceAll("\n", "\r\n") : text);
+  return path;
+}
+
+/** A cmd.exe running a deno.exe that starts another deno.exe; the pids of both go to pids.txt. */
+export async function threeLevelTree(dir: string): Promise<string> {
+  const parent = await fixture(
+    dir,
+    "parent.ts",
+    `const child = new Deno.Command(Deno.execPath(), { args: ["eval", ${
+      JSON.stringify(SLEEP)
+    }], stdout: "null" }).spawn();\n` +
+      `await Deno.writeTextFile(Deno.args[0], Deno.pid + " " + child.pid);\n` +
+      `console.log("tree up");\n${SLEEP};\n`,
+  );
+  await fixture(dir, "tree.cmd", `@"${DENO}" run -A "${parent}" "${join(dir, "pids.txt")}"\n`);
+  return `command = ["cmd.exe", "/d", "/c", "tree.cmd"]\ncwd = ${lit(dir)}\nstop_timeout = "3s"\n`;
+}
+
+/** The two deno.exe pids of {@linkcode threeLevelTree}, once it wrote them. */
+export async function treePids(dir: string): Promise<number[]> {
+  return await until("the tree's pids", async () => {
+    const text = await Deno.readTextFile(join(dir, "pids.txt")).catch(() => "");
+    const pids = text.trim().split(" ").map(Number).filter((n) => n > 0);
+    return pids.length === 2 ? pids : undefined;
+  });
+}

@@ -15,23 +15,18 @@ import {
   argv,
   DENO,
   endTree,
+  fixture,
   laneTest,
   LAUNCHER,
   lit,
+  SLEEP,
   tempDir,
+  threeLevelTree,
+  treePids,
   until,
   WinAgent,
   writeConfig,
 } from "./_win_agent.ts";
-
-const SLEEP = "setInterval(() => {}, 1000)";
-
-/** A fixture file in `dir`, Windows line ends for a .cmd. */
-async function fixture(dir: string, name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await Deno.writeTextFile(path, name.endsWith(".cmd") ? text.replaceAll("\n", "\r\n") : text);
-  return path;
-}
 
 laneTest(
   "validate takes a config Notepad saved (BOM, CRLF) and names the line of a bad value",
@@ -116,29 +111,6 @@ laneTest("a crashing cmd script is restarted with backoff", async () => {
   assert.ok(["backoff", "starting", "running", "crash-looping"].includes(row.state), row.state);
   await agent.logMatch("crash", /crashing[\s\S]*crashing/);
 });
-
-/** A cmd.exe running a deno.exe that starts another deno.exe; the pids of both go to pids.txt. */
-async function threeLevelTree(dir: string): Promise<string> {
-  const parent = await fixture(
-    dir,
-    "parent.ts",
-    `const child = new Deno.Command(Deno.execPath(), { args: ["eval", ${
-      JSON.stringify(SLEEP)
-    }], stdout: "null" }).spawn();\n` +
-      `await Deno.writeTextFile(Deno.args[0], Deno.pid + " " + child.pid);\n` +
-      `console.log("tree up");\n${SLEEP};\n`,
-  );
-  await fixture(dir, "tree.cmd", `@"${DENO}" run -A "${parent}" "${join(dir, "pids.txt")}"\n`);
-  return `command = ["cmd.exe", "/d", "/c", "tree.cmd"]\ncwd = ${lit(dir)}\nstop_timeout = "3s"\n`;
-}
-
-async function treePids(dir: string): Promise<number[]> {
-  return await until("the tree's pids", async () => {
-    const text = await Deno.readTextFile(join(dir, "pids.txt")).catch(() => "");
-    const pids = text.trim().split(" ").map(Number).filter((n) => n > 0);
-    return pids.length === 2 ? pids : undefined;
-  });
-}
 
 laneTest("stop ends a three-level tree (cmd → deno → deno) and leaves nothing", async () => {
   await using dir = await tempDir();
