@@ -170,14 +170,10 @@ export class CentralConfig {
     const name = formatScope(scope);
     const size = new TextEncoder().encode(text).length;
     if (size > MAX_DOCUMENT_BYTES) {
-      return {
-        diff: "",
-        issues: [{
-          path: "",
-          file: name,
-          message: `the document is ${size} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`,
-        }],
-      };
+      return refused(
+        name,
+        `the document is ${size} bytes; at most ${MAX_DOCUMENT_BYTES} are accepted`,
+      );
     }
     const head = await this.#deps.store.head();
     this.#checkBase(options.base, head);
@@ -192,22 +188,18 @@ export class CentralConfig {
         return { diff: "", issues: error.issues.map((i) => ({ ...i, file: name })) };
       }
       if (error instanceof SyntaxError) {
-        return { diff: "", issues: [{ path: "", file: name, message: error.message }] };
+        return refused(name, error.message);
       }
       throw error;
     }
     const sealedSize = new TextEncoder().encode(sealed).length;
     if (sealedSize > SEALED_MAX_BYTES) {
       // Deno KV keeps values up to 64 KiB.
-      return {
-        diff: "",
-        issues: [{
-          path: "",
-          file: name,
-          message: `the document is ${sealedSize} bytes with its secrets sealed; at most ` +
-            `${SEALED_MAX_BYTES} are kept: split it (a site's or an agent's part apart)`,
-        }],
-      };
+      return refused(
+        name,
+        `the document is ${sealedSize} bytes with its secrets sealed; at most ` +
+          `${SEALED_MAX_BYTES} are kept: split it (a site's or an agent's part apart)`,
+      );
     }
     const diff = unifiedDiff(previous ?? "", sealed, {
       from: previous === null ? "(none)" : `${name} v${head}`,
@@ -515,4 +507,9 @@ function pinnedIssues(text: string, file: string): ConfigIssue[] {
     message: `[${table}] is kept by each agent's own config file: set it there, ` +
       "not in a central document",
   }));
+}
+
+/** A proposal refused for one problem of the whole document `name`. */
+function refused(name: string, message: string): Proposal {
+  return { diff: "", issues: [{ path: "", file: name, message }] };
 }

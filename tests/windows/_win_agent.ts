@@ -135,6 +135,16 @@ export function laneTest(
   });
 }
 
+/** Task Manager's End task: TerminateProcess of `pid` (`taskkill /F`); taskkill's exit code. */
+export async function endTask(pid: number): Promise<number> {
+  const out = await new Deno.Command("taskkill.exe", {
+    args: ["/PID", String(pid), "/F"],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return out.code;
+}
+
 /** One script as `GET /api/status` shows it. */
 export interface ScriptRow {
   name: string;

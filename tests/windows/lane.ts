@@ -14,6 +14,7 @@ import {
   alive,
   argv,
   DENO,
+  endTask,
   endTree,
   fixture,
   laneTest,
@@ -136,12 +137,7 @@ laneTest(
     const row = await agent.script("tree", "running", (s) => s.state === "running" && !!s.pid);
     const pids = [row.pid!, ...await treePids(dir.path)];
     const { pid: agentPid } = await agent.ready();
-    const kill = await new Deno.Command("taskkill.exe", {
-      args: ["/PID", String(agentPid), "/F"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.equal(kill.code, 0, "taskkill /F of the agent");
+    assert.equal(await endTask(agentPid), 0, "taskkill /F of the agent");
     await until("the agent gone", async () => (await alive(agentPid)) ? undefined : true);
     for (const pid of pids) {
       await until(`script pid ${pid} gone`, async () => (await alive(pid)) ? undefined : true);
@@ -467,12 +463,7 @@ laneTest(
       /waiting for the machine claim \(held by another agent of this machine\)/,
     );
     const { pid: holderPid } = await rows.holder.ready();
-    const kill = await new Deno.Command("taskkill.exe", {
-      args: ["/PID", String(holderPid), "/F"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    assert.equal(kill.code, 0, "taskkill /F of the holder");
+    assert.equal(await endTask(holderPid), 0, "taskkill /F of the holder");
     // Windows hands the abandoned mutex to the next agent that asks.
     await rows.waiter.script(name, "running on the other agent", (s) => s.state === "running");
   },
