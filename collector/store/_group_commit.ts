@@ -1,9 +1,17 @@
 /**
  * Group commit for a Deno KV file: ingests that arrive while a commit is on
  * disk wait for it and then share the next one, so a busy collector pays one
- * SQLite transaction and one `fsync` for many ingests instead of one each. A
- * lone ingest is committed at once (no timer, no added wait), and every
- * caller is answered only after the commit holding its writes is durable.
+ * SQLite transaction and one `fsync` for many ingests instead of one each.
+ * Every caller is answered only after the commit holding its writes is
+ * durable.
+ *
+ * When ingests come steadily but one at a time (a few hundred a second: each
+ * commit done before the next arrives), a batch that finds the previous
+ * commit begun less than {@linkcode BUSY_WITHIN_MS} ago waits
+ * {@linkcode COMMIT_DELAY_MS} for company, as PostgreSQL's `commit_delay`
+ * does with `commit_siblings`: a few milliseconds of latency for a commit
+ * shared by two or three. A lone ingest on a quiet collector is committed at
+ * once.
  *
  * A shared commit is what the callers would have got one after another: a
  * batch joins a group only if none of its checks reads a key an earlier batch
@@ -25,6 +33,10 @@ const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 500_000;
 /** Deno KV allows 80 KiB of keys a commit. */
 const MAX_KEY_BYTES = 60_000;
+/** A batch waits this long for others to share its commit (ms)… */
+export const COMMIT_DELAY_MS = 3;
+/** …when the commit before began less than this long ago (ms). */
+export const BUSY_WITHIN_MS = 10;
 
 interface Waiting {
   batch: readonly WriteGroup[];
@@ -44,15 +56,31 @@ export interface GroupCommitStats {
   commits: number;
 }
 
+/** How a {@linkcode GroupCommit} waits and tells the time (tests replace them). */
+export interface GroupCommitTiming {
+  /** ms on a monotonic clock. */
+  now(): number;
+  wait(ms: number): Promise<void>;
+}
+
+const REAL_TIME: GroupCommitTiming = {
+  now: () => performance.now(),
+  wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 /** Commits batches of writes (one atomic's worth each), sharing commits between concurrent ones. */
 export class GroupCommit {
   #kv: KvHandle;
+  #timing: GroupCommitTiming;
   #waiting: Waiting[] = [];
   #running = false;
+  /** When the last commit began (`timing.now()`), -Infinity before the first. */
+  #lastBegun = -Infinity;
   #stats: GroupCommitStats = { batches: 0, commits: 0 };
 
-  constructor(kv: KvHandle) {
+  constructor(kv: KvHandle, timing: GroupCommitTiming = REAL_TIME) {
     this.#kv = kv;
+    this.#timing = timing;
   }
 
   /** Batches and commits so far. */
@@ -71,7 +99,14 @@ export class GroupCommit {
   async #run(): Promise<void> {
     this.#running = true;
     try {
-      while (this.#waiting.length > 0) await this.#commitGroup(this.#takeGroup());
+      while (this.#waiting.length > 0) {
+        const sinceLast = this.#timing.now() - this.#lastBegun;
+        if (this.#waiting.length === 1 && sinceLast < BUSY_WITHIN_MS) {
+          await this.#timing.wait(COMMIT_DELAY_MS);
+        }
+        this.#lastBegun = this.#timing.now();
+        await this.#commitGroup(this.#takeGroup());
+      }
     } finally {
       this.#running = false;
     }

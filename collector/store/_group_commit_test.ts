@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GroupCommit } from "./_group_commit.ts";
+import { BUSY_WITHIN_MS, COMMIT_DELAY_MS, GroupCommit } from "./_group_commit.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
 
 /** One agent's ingest-like batch: its record checked at `stamp`, written, and one event. */
@@ -85,4 +85,51 @@ Deno.test("an error in a shared commit reaches only the batch that caused it", a
   assert.equal(bad.status, "rejected");
   assert.match(String((bad as PromiseRejectedResult).reason), /too large|size/i);
   assert.deepEqual((await kv.get(["agent", "S", "g"])).value, { host: "g", seq: 1 });
+});
+
+/** A clock the test moves, and waits it ends by hand. */
+function manualTiming() {
+  const waits: { ms: number; end: () => void }[] = [];
+  let now = 1_000;
+  return {
+    waits,
+    advance: (ms: number) => void (now += ms),
+    timing: {
+      now: () => now,
+      wait: (ms: number) => new Promise<void>((end) => waits.push({ ms, end })),
+    },
+  };
+}
+
+Deno.test("on a quiet collector a lone batch is committed at once, without waiting", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const clock = manualTiming();
+  const committer = new GroupCommit(kv, clock.timing);
+  assert.equal((await committer.commit(batch("a", null))).ok, true);
+  clock.advance(BUSY_WITHIN_MS + 1);
+  assert.equal((await committer.commit(batch("b", null))).ok, true);
+  assert.deepEqual(clock.waits, [], "no batch waited");
+  assert.deepEqual(committer.stats, { batches: 2, commits: 2 });
+});
+
+Deno.test("batches arriving one at a time on a busy collector wait briefly and share a commit", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const clock = manualTiming();
+  const committer = new GroupCommit(kv, clock.timing);
+  assert.equal((await committer.commit(batch("a", null))).ok, true);
+  clock.advance(BUSY_WITHIN_MS - 1); // the next arrives soon after the last commit began
+  const second = committer.commit(batch("b", null));
+  // The committer's loop picks it up on a later turn of the event loop (bounded).
+  for (let turn = 0; turn < 100 && clock.waits.length === 0; turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert.equal(clock.waits.length, 1, "the second waits for company");
+  assert.equal(clock.waits[0].ms, COMMIT_DELAY_MS);
+  const third = committer.commit(batch("c", null));
+  assert.equal((await kv.get(["agent", "S", "b"])).versionstamp, null, "nothing written yet");
+  clock.waits[0].end();
+  const [b, c] = await Promise.all([second, third]);
+  assert.ok(b.ok && c.ok);
+  assert.equal(b.versionstamp, c.versionstamp, "one commit holds both");
+  assert.deepEqual(committer.stats, { batches: 3, commits: 2 });
 });
