@@ -121,9 +121,23 @@ interface Walk {
 const RESTART_FROM = new Set(["backoff", "crash-looping"]);
 
 /**
- * Sums `segments` into buckets; `restarts` counts starts after a crash: from backoff or
- * crash-looping to starting, and the retries within a crash loop (which stays crash-looping).
+ * When the starts after a crash in `[since, until)` were: from backoff or crash-looping to
+ * starting, and the retries within a crash loop (which stays crash-looping).
  */
+export function restartTimes(
+  transitions: readonly Transition[],
+  since: number,
+  until: number,
+): number[] {
+  const out: number[] = [];
+  for (const t of transitions) {
+    const start = (t.state === "starting" && RESTART_FROM.has(t.from ?? "")) || t.retry === true;
+    if (t.at >= since && t.at < until && start) out.push(t.at);
+  }
+  return out;
+}
+
+/** Sums `segments` into buckets; `restarts` counts starts after a crash ({@linkcode restartTimes}). */
 export function summarize(
   parts: readonly Segment[],
   transitions: readonly Transition[],
@@ -132,10 +146,7 @@ export function summarize(
 ): Omit<Uptime, "ratio"> {
   const sum = { upMs: 0, downMs: 0, idleMs: 0, unknownMs: 0, restarts: 0 };
   for (const part of parts) sum[`${bucketOf(part.state)}Ms`] += part.to - part.from;
-  for (const t of transitions) {
-    const start = (t.state === "starting" && RESTART_FROM.has(t.from ?? "")) || t.retry === true;
-    if (t.at >= since && t.at < until && start) sum.restarts++;
-  }
+  sum.restarts = restartTimes(transitions, since, until).length;
   return sum;
 }
 
@@ -171,13 +182,17 @@ export async function scriptSegments(store: Store, q: UptimeQuery): Promise<Segm
   return (await rawHistory(store, q)).parts;
 }
 
-/** A short window's uptime and segments from the raw history (no rollups: for the last day). */
+/**
+ * A short window's uptime, segments and restarts' times from the raw history (no rollups: for
+ * the last day).
+ */
 export async function recentWindow(
   store: Store,
   q: UptimeQuery,
-): Promise<{ uptime: Uptime; parts: Segment[] }> {
+): Promise<{ uptime: Uptime; parts: Segment[]; restartsAt: number[] }> {
   const { transitions, parts } = await rawHistory(store, q);
-  return { uptime: withRatio(summarize(parts, transitions, q.since, q.until)), parts };
+  const uptime = withRatio(summarize(parts, transitions, q.since, q.until));
+  return { uptime, parts, restartsAt: restartTimes(transitions, q.since, q.until) };
 }
 
 /** A strip's letter for each bucket: `u` up, `d` down, `i` idle, `n` unknown. */

@@ -5,18 +5,36 @@
  * instead of two store queries: the uptime ratio, the restarts, and a strip
  * of {@linkcode STRIP_SLOTS} letters (one an hour) for the tile's history bar.
  *
+ * A refresh reads the store only for what changed: the scripts whose state
+ * changes, and the agents whose presence, this process wrote since the last
+ * one (`store.history.changes`). Every other script's window slides in
+ * memory: its state has not changed since the last refresh, so the time
+ * since is more of its last segment, and what fell out of the window's
+ * start is cut off. Writes this process cannot see (a replica's, a
+ * restore's) are taken in by a pass that reads everything, every
+ * {@linkcode FULL_PASS_EVERY_MS}, and when the purge moved the history's
+ * start.
+ *
  * @module
  */
 
 import type { Clock } from "../clock.ts";
+import type { PresenceMark } from "../store/history.ts";
 import type { Store } from "../store/store.ts";
-import { DAY_MS, recentWindow, stripOf } from "./uptime.ts";
+import { agentKey, scriptKey } from "../store/history_changes.ts";
+import { DAY_MS, recentWindow, type Segment, stripOf, summarize } from "./uptime.ts";
 
 /** Slots of a tile's 24-hour strip: one an hour. */
 export const STRIP_SLOTS = 24;
 
 /** At most this many agents' histories are read at once (their scripts one after another). */
 const PARALLEL = 16;
+
+/** A refresh reads every script's history at least this often (ms). */
+export const FULL_PASS_EVERY_MS = 5 * 60_000;
+
+/** A window with more segments than this is read again each refresh instead of kept. */
+const MAX_KEPT_SEGMENTS = 64;
 
 /** A script's last 24 hours, as its tile shows them. */
 export interface RecentHistory {
@@ -28,12 +46,24 @@ export interface RecentHistory {
   strip: string;
 }
 
+/** What a script's window is slid from: its segments and its restarts' times. */
+interface Window {
+  parts: Segment[];
+  restartsAt: number[];
+}
+
 /** The last computed 24 hours per script. */
 export class UptimeCache {
   #store: Store;
   #clock: Clock;
   #recent = new Map<string, RecentHistory>();
+  #windows = new Map<string, Window>();
   #computedAt: number | null = null;
+  /** Scripts with a state change dated after the last refresh (a clock ahead): read again. */
+  #dueLater = new Map<string, number>();
+  #fullPassAt = -Infinity;
+  #purgedBefore = -Infinity;
+  #passes = { full: 0, scriptsRead: 0 };
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -47,7 +77,7 @@ export class UptimeCache {
 
   /** The script's last 24 hours as of the last refresh, or null before it. */
   recent(site: string, host: string, script: string): RecentHistory | null {
-    return this.#recent.get(`${site}\0${host}\0${script}`) ?? null;
+    return this.#recent.get(scriptKey(site, host, script)) ?? null;
   }
 
   /** When the numbers were computed (ms), or null before the first refresh. */
@@ -55,20 +85,54 @@ export class UptimeCache {
     return this.#computedAt;
   }
 
-  /** Recomputes every script's last 24 hours (an agent's presence read once for its scripts). */
+  /** Refreshes that read every script, and scripts read from the store, so far. */
+  get passes(): { full: number; scriptsRead: number } {
+    return { ...this.#passes };
+  }
+
+  /**
+   * Recomputes every script's last 24 hours: from the store for what changed
+   * (an agent's presence read once for its scripts), in memory for the rest.
+   */
   async refresh(): Promise<void> {
     const until = this.#clock.now();
     const since = until - DAY_MS;
+    const changes = this.#store.history.changes.take();
     const fleet = await this.#store.listScripts();
     const purgedBefore = await this.#store.history.purgedBefore();
+    const full = changes === null || until - this.#fullPassAt >= FULL_PASS_EVERY_MS ||
+      purgedBefore !== this.#purgedBefore;
+    if (full) this.#passes.full++;
     const from = Math.min(Math.max(since, purgedBefore), until);
-    const next = new Map<string, RecentHistory>();
+    const recent = new Map<string, RecentHistory>();
+    const windows = new Map<string, Window>();
+    const keep = (key: string, window: Window) => {
+      const parts = window.parts;
+      const uptime = summarize(parts, [], since, until);
+      const counted = uptime.upMs + uptime.downMs;
+      recent.set(key, {
+        ratio: counted === 0 ? null : uptime.upMs / counted,
+        restarts: window.restartsAt.length,
+        strip: stripOf(parts, since, until, STRIP_SLOTS),
+      });
+      if (parts.length <= MAX_KEPT_SEGMENTS) windows.set(key, window);
+    };
     for (let i = 0; i < fleet.length; i += PARALLEL) {
       await Promise.all(
         fleet.slice(i, i + PARALLEL).map(async ({ agent: { site, host }, scripts }) => {
-          const presence = await this.#store.history.presence(site, host, from, until);
+          const agentChanged = full || changes.agents.has(agentKey(site, host));
+          let presence: PresenceMark[] | undefined;
           for (const { name: script } of scripts) {
-            const { uptime, parts } = await recentWindow(this.#store, {
+            const key = scriptKey(site, host, script);
+            const kept = this.#windows.get(key);
+            const changed = changes?.scripts.has(key) || this.#dueLater.has(key);
+            if (!agentChanged && !changed && kept !== undefined) {
+              keep(key, slide(kept, since, until));
+              continue;
+            }
+            presence ??= await this.#store.history.presence(site, host, from, until);
+            this.#passes.scriptsRead++;
+            const { parts, restartsAt } = await recentWindow(this.#store, {
               site,
               host,
               script,
@@ -77,16 +141,38 @@ export class UptimeCache {
               purgedBefore,
               presence,
             });
-            next.set(`${site}\0${host}\0${script}`, {
-              ratio: uptime.ratio,
-              restarts: uptime.restarts,
-              strip: stripOf(parts, since, until, STRIP_SLOTS),
-            });
+            keep(key, { parts, restartsAt });
           }
         }),
       );
     }
-    this.#recent = next;
+    // A state change dated after `until` (an agent's clock ahead) is read again next time.
+    const dueLater = new Map<string, number>();
+    for (const [key, at] of [...this.#dueLater, ...changes?.scripts ?? []]) {
+      if (at >= until) dueLater.set(key, Math.max(at, dueLater.get(key) ?? at));
+    }
+    this.#dueLater = dueLater;
+    if (full) this.#fullPassAt = until;
+    this.#purgedBefore = purgedBefore;
+    this.#recent = recent;
+    this.#windows = windows;
     this.#computedAt = until;
   }
+}
+
+/**
+ * `window` moved to end at `until` and start at `since`: its last segment
+ * (the state it is still in) runs on to `until`, what is before `since` is
+ * cut off. The segments are copied: the window given is left as it was.
+ */
+function slide(window: Window, since: number, until: number): Window {
+  const parts: Segment[] = [];
+  for (const part of window.parts) {
+    if (part.to <= since) continue;
+    parts.push({ from: Math.max(part.from, since), to: part.to, state: part.state });
+  }
+  const last = parts.at(-1);
+  if (last !== undefined && last.to < until) last.to = until;
+  else if (last === undefined) parts.push({ from: since, to: until, state: null });
+  return { parts, restartsAt: window.restartsAt.filter((at) => at >= since) };
 }

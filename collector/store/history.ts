@@ -23,6 +23,7 @@
 import type { KvHandle } from "../../shared/kv/handle.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { dayTablesOf } from "./capabilities.ts";
+import { HistoryChanges } from "./history_changes.ts";
 
 /** One resource sample of an agent's scripts is kept per this many ms. */
 export const SAMPLE_EVERY_MS = 5 * 60_000;
@@ -73,6 +74,8 @@ const PURGE_BATCH = 400;
 /** Reads and prunes the history the module doc describes. */
 export class HistoryStore {
   #kv: KvHandle;
+  /** The transitions and presence marks this process wrote, for the uptime cache. */
+  readonly changes: HistoryChanges = new HistoryChanges();
 
   constructor(kv: KvHandle) {
     this.#kv = kv;

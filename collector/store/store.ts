@@ -240,6 +240,12 @@ export class Store {
           versionstamp: committed.versionstamp,
         });
         const { stored } = committed;
+        for (const e of fresh) {
+          if (e.kind === "state" && e.script !== undefined) {
+            this.history.changes.noteScript(site, host, e.script, Date.parse(e.at));
+          }
+        }
+        if (cameOnline) this.history.changes.noteAgent(site, host);
         return {
           ackedSeq: acked,
           stored,
@@ -388,7 +394,10 @@ export class Store {
           })
           .commit()
       );
-      if (result.ok) marked.push(offline);
+      if (result.ok) {
+        marked.push(offline);
+        this.history.changes.noteAgent(agent.site, agent.host);
+      }
     }
     return marked;
   }

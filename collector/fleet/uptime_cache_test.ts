@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import type { WireEvent } from "../../shared/protocol.ts";
+import { ingestRequest, script } from "../_testing.ts";
+import { Store } from "../store/store.ts";
+import { FULL_PASS_EVERY_MS, UptimeCache } from "./uptime_cache.ts";
+
+const T0 = Date.parse("2026-05-01T09:30:00Z");
+const MINUTE = 60_000;
+const HOSTS = ["ws-01", "ws-02", "ws-03"];
+const SCRIPTS = ["rates", "tokens"];
+
+/** A clock the test sets. */
+function testClock(at: number) {
+  return {
+    at,
+    now() {
+      return this.at;
+    },
+  };
+}
+
+let seqs = 0;
+/** A state change of `script` at `at` (ms). */
+function change(script: string, at: number, from: string, state: string): WireEvent {
+  return {
+    seq: ++seqs,
+    at: new Date(at).toISOString(),
+    kind: "state",
+    script,
+    data: { from, state },
+  };
+}
+
+async function ingest(store: Store, host: string, now: number, events: WireEvent[] = []) {
+  await store.ingest(
+    ingestRequest({
+      host,
+      events,
+      scripts: SCRIPTS.map((s) => script(s)),
+      now: new Date(now).toISOString(),
+    }),
+    { now, tokenName: host },
+  );
+}
+
+/** Every script's numbers as a cache shows them. */
+function shown(cache: UptimeCache) {
+  return HOSTS.flatMap((host) => SCRIPTS.map((s) => [host, s, cache.recent("BFI4", host, s)]));
+}
+
+/** What a new cache reading everything from the store shows at the same moment. */
+async function fromScratch(store: Store, now: number) {
+  const fresh = new UptimeCache(store, testClock(now));
+  await fresh.refresh();
+  return shown(fresh);
+}
+
+Deno.test("refreshes that read only what changed show what reading everything would", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  for (const host of HOSTS) {
+    await ingest(store, host, T0, [
+      change("rates", T0 - 3 * 3_600_000, "stopped", "running"),
+      change("tokens", T0 - 2 * 3_600_000, "stopped", "running"),
+    ]);
+  }
+  await cache.refresh();
+  const readAtFirst = cache.passes.scriptsRead;
+  assert.equal(readAtFirst, HOSTS.length * SCRIPTS.length);
+  // Each step: time passes (a window slides), and something changes on one host or none.
+  const steps: [number, (now: number) => Promise<void>][] = [
+    [30_000, async () => {}],
+    [
+      30_000,
+      (now) => ingest(store, "ws-01", now, [change("rates", now - 5000, "running", "backoff")]),
+    ],
+    [30_000, async () => {}],
+    [
+      45_000,
+      (now) => ingest(store, "ws-01", now, [change("rates", now - 1000, "backoff", "starting")]),
+    ],
+    [60_000, (now) => ingest(store, "ws-02", now, [change("tokens", now, "running", "failed")])],
+    [3 * MINUTE, (now) => store.markOffline(now, 2 * MINUTE).then(() => {})],
+    [30_000, async () => {}],
+    [30_000, (now) => ingest(store, "ws-03", now)], // back online
+    [90 * MINUTE, async () => {}], // an hour's slot boundary passed
+  ];
+  for (const [advance, act] of steps) {
+    clock.at += advance;
+    await act(clock.at);
+    await cache.refresh();
+    assert.deepEqual(shown(cache), await fromScratch(store, clock.at), `at +${clock.at - T0} ms`);
+  }
+  const restarts = cache.recent("BFI4", "ws-01", "rates")?.restarts;
+  assert.equal(restarts, 1, "the start after the backoff is a restart");
+});
+
+Deno.test("a refresh reads from the store only the scripts and agents whose history changed", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  for (const host of HOSTS) await ingest(store, host, T0);
+  await cache.refresh();
+  const first = cache.passes.scriptsRead;
+  clock.at += 30_000;
+  await ingest(store, "ws-02", clock.at, [change("rates", clock.at - 1000, "running", "backoff")]);
+  await cache.refresh();
+  assert.equal(cache.passes.scriptsRead - first, 1, "only ws-02's rates was read");
+  clock.at += 30_000;
+  await cache.refresh();
+  assert.equal(cache.passes.scriptsRead - first, 1, "nothing changed: nothing read");
+});
+
+Deno.test("what another process wrote is shown after the next full pass", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  for (const host of HOSTS) {
+    await ingest(store, host, T0, [change("rates", T0 - 3_600_000, "stopped", "running")]);
+  }
+  await cache.refresh();
+  assert.equal(cache.recent("BFI4", "ws-01", "rates")!.ratio, 1);
+  // Another collector on the same store (a replica) sees ws-01's rates fail.
+  const other = new Store(kv);
+  clock.at += 30_000;
+  await ingest(other, "ws-01", clock.at, [change("rates", clock.at - 20_000, "running", "failed")]);
+  await cache.refresh();
+  assert.equal(cache.recent("BFI4", "ws-01", "rates")!.ratio, 1, "not seen by this process yet");
+  clock.at += FULL_PASS_EVERY_MS;
+  await cache.refresh();
+  assert.deepEqual(shown(cache), await fromScratch(store, clock.at));
+  assert.ok(cache.recent("BFI4", "ws-01", "rates")!.ratio! < 1, "the failure is counted");
+});
+
+Deno.test("a state change dated ahead of the collector's clock is counted once its time comes", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  await ingest(store, "ws-01", T0, [change("rates", T0 - 3_600_000, "stopped", "running")]);
+  await cache.refresh();
+  // The agent's clock is two minutes ahead: its backoff is dated after the collector's now.
+  await ingest(store, "ws-01", T0 + 1000, [change("rates", T0 + 2 * MINUTE, "running", "backoff")]);
+  clock.at += 30_000;
+  await cache.refresh();
+  assert.equal(cache.recent("BFI4", "ws-01", "rates")!.ratio, 1, "not yet");
+  for (let i = 0; i < 4; i++) {
+    clock.at += 30_000;
+    await cache.refresh();
+  }
+  assert.deepEqual(shown(cache).slice(0, 2), (await fromScratch(store, clock.at)).slice(0, 2));
+  assert.ok(cache.recent("BFI4", "ws-01", "rates")!.ratio! < 1, "the backoff is counted");
+});
