@@ -25,6 +25,9 @@ import { retryLocked } from "./kv_retry.ts";
 import { dayTablesOf } from "./capabilities.ts";
 import { HistoryChanges } from "./history_changes.ts";
 
+/** A window's entries are listed this many at a time (most windows hold one or two). */
+const WINDOW_BATCH = 8;
+
 /** One resource sample of an agent's scripts is kept per this many ms. */
 export const SAMPLE_EVERY_MS = 5 * 60_000;
 /** Resource samples are kept this long (the script page charts 24 h and 7 d). */
@@ -82,42 +85,24 @@ export class HistoryStore {
   }
 
   /** The transitions of a script in `[since, until)`, after the last one before `since`. */
-  async transitions(
+  transitions(
     site: string,
     host: string,
     script: string,
     since: number,
     until: number,
   ): Promise<Transition[]> {
-    const prefix = ["transition", site, host, script];
-    const out = await this.#lastBefore<Transition>(prefix, since);
-    if (since >= until) return out;
-    for await (
-      const { value } of this.#kv.list<Transition>({
-        start: [...prefix, since],
-        end: [...prefix, until],
-      })
-    ) out.push(value);
-    return out;
+    return this.#window<Transition>(["transition", site, host, script], since, until);
   }
 
   /** The presence marks of an agent in `[since, until)`, after the last one before `since`. */
-  async presence(
+  presence(
     site: string,
     host: string,
     since: number,
     until: number,
   ): Promise<PresenceMark[]> {
-    const prefix = ["presence", site, host];
-    const out = await this.#lastBefore<PresenceMark>(prefix, since);
-    if (since >= until) return out;
-    for await (
-      const { value } of this.#kv.list<PresenceMark>({
-        start: [...prefix, since],
-        end: [...prefix, until],
-      })
-    ) out.push(value);
-    return out;
+    return this.#window<PresenceMark>(["presence", site, host], since, until);
   }
 
   /** The resource samples of one script in `[since, until)`, oldest first. */
@@ -243,14 +228,25 @@ export class HistoryStore {
     return deletes.length + dropped;
   }
 
-  async #lastBefore<T>(prefix: Deno.KvKey, before: number): Promise<T[]> {
+  /**
+   * The entries under `prefix` (whose next key part is a time) in `[since, until)`, oldest first,
+   * after the last one before `since`: one list, newest first, that stops past `since`. An
+   * empty window (`until` at or before `since`) has only the one before `since`.
+   */
+  async #window<T>(prefix: Deno.KvKey, since: number, until: number): Promise<T[]> {
+    const out: T[] = [];
+    const end = [...prefix, Math.max(since, until)];
     for await (
-      const { value } of this.#kv.list<T>({ start: prefix, end: [...prefix, before] }, {
+      const { key, value } of this.#kv.list<T>({ start: prefix, end }, {
         reverse: true,
-        limit: 1,
+        batchSize: WINDOW_BATCH,
       })
-    ) return [value];
-    return [];
+    ) {
+      const at = key[prefix.length] as number;
+      out.push(value);
+      if (at < since) break;
+    }
+    return out.reverse();
   }
 
   async #keepLastOld(
