@@ -1,15 +1,18 @@
 /**
- * The two servers `bench/alertmanager_bench.ts` puts side by side, each started in its own process
- * on a loopback port with a temporary folder and stopped by its pid: the collector as
- * `collector/main.ts serve` runs it, on its KV file, and Prometheus Alertmanager. Each knows how
- * to send a workstation's report in its own model.
+ * The servers `bench/alertmanager_bench.ts` puts side by side, each started in its own processes
+ * on loopback ports with a temporary folder and stopped by their pids: the collector as
+ * `collector/main.ts serve` runs it, on its KV file; two collector replicas on one PostgreSQL
+ * database (a private cluster started here, as the tests do); and Prometheus Alertmanager. Each
+ * knows how to send a workstation's report in its own model.
  *
  * @module
  */
 import { join, resolve } from "node:path";
 import { Store } from "../collector/store/mod.ts";
 import { sampleIngest, script } from "../collector/_testing.ts";
+import { openPostgres } from "../collector/store/postgres/mod.ts";
 import type { IngestRequest } from "../shared/mod.ts";
+import { startCluster } from "../tests/_postgres.ts";
 import { type Fleet, REQUEST_TIMEOUT_MS, type Send, sleep } from "./_ingest_load.ts";
 
 /** Each workstation's 10 scripts as its heartbeat reports them: one in backoff, nine running. */
@@ -22,7 +25,10 @@ const ROOT = resolve(import.meta.dirname!, "..");
 
 /** A server under test, running. */
 export interface Server {
-  pid: number;
+  /** Its processes (the collector's replicas), whose CPU, threads and memory are measured. */
+  pids: number[];
+  /** A database's postmaster, whose CPU and its backends' counts as the server's too. */
+  databasePid?: number;
   send: Send;
   /** Stops it (SIGTERM, SIGKILL after a grace) and awaits its exit; safe to call twice. */
   stop(): Promise<void>;
@@ -140,6 +146,55 @@ function collectorFlags(): string[] {
   return (Deno.env.get("BENCH_COLLECTOR_FLAGS") ?? "").split(/\s+/).filter((f) => f !== "");
 }
 
+/** Agent tokens for every workstation of `fleet`, created in `store`. */
+async function createTokens(store: Store, fleet: Fleet, signal: AbortSignal): Promise<void> {
+  for (const w of fleet.workstations) {
+    signal.throwIfAborted();
+    const now = Date.now();
+    w.token = (await store.createToken({ kind: "agent", name: w.host, site: w.site, now })).token;
+  }
+}
+
+/** One collector process with `collector.toml` `store` (null: its KV file) in `dir/<name>`. */
+async function startCollector(
+  dir: string,
+  name: string,
+  store: string | null,
+  signal: AbortSignal,
+): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const config = join(dir, `${name}.toml`);
+  await Deno.writeTextFile(
+    config,
+    `[collector]\nlisten = "127.0.0.1:${port}"\ndata_dir = "data"\nlog_level = "warning"\n` +
+      (store === null ? "" : `store = "${store}"\n`),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const server = await spawnServer({
+    command: Deno.execPath(),
+    // BENCH_COLLECTOR_FLAGS: more `deno run` flags for the collector (`--cpu-prof` to profile).
+    args: ["run", "--allow-all", ...collectorFlags(), MAIN, "--config", config, "serve"],
+    cwd: ROOT,
+    log: join(dir, `${name}.log`),
+    ready: `${base}/healthz`,
+    signal,
+  });
+  return { ...server, url: `${base}/api/v1/ingest` };
+}
+
+/** Sends workstation `index`'s report to `url`; true when the answer acknowledges it. */
+async function sendReport(fleet: Fleet, index: number, url: string, signal: AbortSignal) {
+  const w = fleet.workstations[index];
+  const body = JSON.stringify(report(fleet, index));
+  const want = w.seq;
+  const answer = await post(url, body, { authorization: `Bearer ${w.token}` }, signal);
+  try {
+    return answer !== null && JSON.parse(answer).ackedSeq === want;
+  } catch {
+    return false; // not the collector's JSON
+  }
+}
+
 export const collectorSide: Side = {
   name: "scriptmon (KV)",
   async start(dir, fleet, signal) {
@@ -147,49 +202,55 @@ export const collectorSide: Side = {
     await Deno.mkdir(dataDir);
     const kv = await Deno.openKv(join(dataDir, "collector.kv"));
     try {
-      const store = new Store(kv);
-      for (const w of fleet.workstations) {
-        signal.throwIfAborted();
-        const now = Date.now();
-        w.token = (await store.createToken({ kind: "agent", name: w.host, site: w.site, now }))
-          .token;
-      }
+      await createTokens(new Store(kv), fleet, signal);
     } finally {
       kv.close();
     }
-    const port = freePort();
-    const config = join(dir, "collector.toml");
-    await Deno.writeTextFile(
-      config,
-      `[collector]\nlisten = "127.0.0.1:${port}"\ndata_dir = "data"\nlog_level = "warning"\n`,
-    );
-    const base = `http://127.0.0.1:${port}`;
-    const server = await spawnServer({
-      command: Deno.execPath(),
-      // BENCH_COLLECTOR_FLAGS: more `deno run` flags for the collector (`--cpu-prof` to profile).
-      args: ["run", "--allow-all", ...collectorFlags(), MAIN, "--config", config, "serve"],
-      cwd: ROOT,
-      log: join(dir, "collector.log"),
-      ready: `${base}/healthz`,
-      signal,
-    });
-    const url = `${base}/api/v1/ingest`;
-    return {
-      ...server,
-      async send(index, signal) {
-        const w = fleet.workstations[index];
-        const body = JSON.stringify(report(fleet, index));
-        const want = w.seq;
-        const answer = await post(url, body, { authorization: `Bearer ${w.token}` }, signal);
-        try {
-          return answer !== null && JSON.parse(answer).ackedSeq === want;
-        } catch {
-          return false; // not the collector's JSON
-        }
-      },
-    };
+    const { pid, url, stop } = await startCollector(dir, "collector", null, signal);
+    return { pids: [pid], stop, send: (index, signal) => sendReport(fleet, index, url, signal) };
   },
 };
+
+/**
+ * `replicas` collectors on one PostgreSQL database, a private cluster started in `dir` (as the
+ * tests start it); each workstation reports to one of them, as a load balancer keeping an
+ * agent's connection would send it.
+ */
+export function postgresSide(replicas: number): Side {
+  return {
+    name: `scriptmon (PostgreSQL, ${replicas} replicas)`,
+    async start(dir, fleet, signal) {
+      await Deno.mkdir(join(dir, "data"));
+      const cluster = await startCluster({ durable: true });
+      const started: { pid: number; url: string; stop(): Promise<void> }[] = [];
+      const stop = async () => {
+        for (const s of started) await s.stop();
+        await cluster.stop();
+      };
+      try {
+        const { kv } = await openPostgres(cluster.url);
+        try {
+          await createTokens(new Store(kv), fleet, signal);
+        } finally {
+          await kv.closed();
+        }
+        for (let i = 0; i < replicas; i++) {
+          started.push(await startCollector(dir, `replica${i + 1}`, cluster.url, signal));
+        }
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return {
+        pids: started.map((s) => s.pid),
+        databasePid: cluster.pid,
+        stop,
+        send: (index, signal) =>
+          sendReport(fleet, index, started[index % started.length].url, signal),
+      };
+    },
+  };
+}
 
 /** One alert per script of `request`, its events as annotations of their script's alert. */
 function toAlerts(request: IngestRequest, startsAt: string): unknown[] {
@@ -251,7 +312,8 @@ export function alertmanagerSide(program: string): Side {
       const url = `${base}/api/v2/alerts`;
       const startsAt = new Date().toISOString();
       return {
-        ...server,
+        pids: [server.pid],
+        stop: server.stop,
         async send(index, signal) {
           const body = JSON.stringify(toAlerts(report(fleet, index), startsAt));
           return await post(url, body, {}, signal) !== null;

@@ -9,10 +9,13 @@
  * and health, the rest of the script's summary as annotations and the events on their script's
  * alert.
  *
- * Each server runs in its own process, started by the bench on a loopback port with a temporary
- * folder (the collector as `collector/main.ts serve` runs it, on its KV file; Alertmanager from
- * Debian's `prometheus-alertmanager`, a null receiver, no clustering); this process is the load
- * generator, so the server's CPU (`/proc/<pid>/stat`) is its own. Per server, in order:
+ * Each server runs in its own processes, started by the bench on loopback ports with a temporary
+ * folder: the collector as `collector/main.ts serve` runs it, on its KV file; two collector
+ * replicas on one PostgreSQL database (a private cluster, durable: `fsync` and synchronous
+ * commits on; each workstation reports to one replica, as a load balancer would send it); and
+ * Alertmanager from Debian's `prometheus-alertmanager`, a null receiver, no clustering. This
+ * process is the load generator, so the server's CPU (`/proc/<pid>/stat` of its processes, and
+ * of the database's postmaster and backends) is its own. Per server, in order:
  *
  * - a warm-up, then a closed loop of 50 requests in flight: requests and script states a second,
  *   latency, the server's CPU per request (and by thread), its peak RSS (VmHWM) so far;
@@ -24,38 +27,38 @@
  *   from each request's scheduled start.
  *
  * The machine's other work (/proc/stat, less the server and this process) is shown beside each
- * run: the machine may be shared. The sides alternate (collector, Alertmanager, collector,
- * Alertmanager); the table quotes medians. `--json` prints the runs and the medians instead.
+ * run: the machine may be shared. The sides alternate (KV, PostgreSQL, Alertmanager, and again);
+ * a table per side of ours beside Alertmanager quotes medians, with the bars (RSS per process).
+ * `--json` prints the runs, the medians and the bars instead.
  *
  * `BENCH_SECONDS` (15) the closed loop, `BENCH_WARMUP_SECONDS` (3), `BENCH_IDLE_SECONDS` (30),
  * `BENCH_STEADY_RATE` (500) and `BENCH_STEADY_SECONDS` (60), `BENCH_RATE_SECONDS` (5) each fixed
  * rate, `BENCH_RATES` (requests/s, "250,500,750,1000,1250,1500,2000,2500"), `BENCH_CONCURRENCY`
- * (50), `BENCH_REPEATS` (2), `BENCH_ALERTMANAGER` (its path). Exits 2 when Alertmanager is not
- * installed. About 10 minutes.
+ * (50), `BENCH_REPEATS` (2), `BENCH_ALERTMANAGER` (its path), `BENCH_SIDES` ("kv,pg": which of
+ * ours). Exits 2 when Alertmanager, or PostgreSQL for "pg", is not installed. About 15 minutes.
  *
  * @module
  */
 import { formatBytes, formatDuration } from "../shared/config/mod.ts";
-import {
-  closedLoop,
-  fixedRate,
-  Fleet,
-  machineTicks,
-  peakRss,
-  type Phase,
-  processTicks,
-  sleep,
-  threadsBetween,
-  threadTicks,
-  TICKS_PER_SECOND,
-} from "./_ingest_load.ts";
+import { closedLoop, fixedRate, Fleet, type Phase, sleep } from "./_ingest_load.ts";
 import {
   alertmanagerSide,
   collectorSide,
+  postgresSide,
   SCRIPTS,
   type Server,
   type Side,
 } from "./_ingest_servers.ts";
+import {
+  coresLine,
+  count,
+  median,
+  ms,
+  serverPeakRss,
+  type Usage,
+  withUsage,
+} from "./_ingest_usage.ts";
+import { postgresMissing } from "../tests/_postgres.ts";
 
 function setting(name: string, fallback: number, most: number): number {
   const text = Deno.env.get(name);
@@ -98,18 +101,6 @@ const MAX_IN_FLIGHT = 500;
 /** Fixed rates stop rising after this many in a row miss p99 < 100 ms. */
 const MISSES_TO_STOP = 2;
 
-/** Where the CPU went over a phase. */
-interface Usage {
-  serverCpuMs: number;
-  cpuPerRequestMs: number;
-  /** Cores busy over the phase: the server, this process (the load), everything else. */
-  serverCores: number;
-  generatorCores: number;
-  otherCores: number;
-  /** The server's CPU ms by thread name. */
-  threads: Record<string, number>;
-}
-
 /** The closed loop's measures. */
 interface ClosedLoop extends Phase, Usage {
   requestsPerSecond: number;
@@ -135,36 +126,7 @@ interface Run {
   rssMaxBytes: number;
 }
 
-/** Runs `phase` and reads from /proc where the CPU went meanwhile. */
-async function withUsage<P extends Phase>(
-  pid: number,
-  phase: () => Promise<P>,
-): Promise<P & Usage> {
-  const read = () =>
-    Promise.all([processTicks(pid), processTicks("self"), machineTicks(), threadTicks(pid)]);
-  const [cpu0, self0, machine0, threads0] = await read();
-  const p = await phase();
-  const [cpu1, self1, machine1, threads1] = await read();
-  const cores = (ticks: number) => ticks / TICKS_PER_SECOND / p.seconds;
-  const serverCpuMs = ((cpu1 - cpu0) * 1000) / TICKS_PER_SECOND;
-  return {
-    ...p,
-    serverCpuMs,
-    cpuPerRequestMs: serverCpuMs / p.requests,
-    serverCores: cores(cpu1 - cpu0),
-    generatorCores: cores(self1 - self0),
-    otherCores: Math.max(0, cores(machine1.busy - machine0.busy - (cpu1 - cpu0) - (self1 - self0))),
-    threads: threadsBetween(threads0, threads1),
-  };
-}
-
 const passes = (r: Rate, limitMs: number) => r.errors === 0 && r.p99 < limitMs;
-
-/** "0.95 + 0.34 (+ 0.05 other) cores": the server, the load generator, everything else. */
-const coresLine = (u: Usage) =>
-  `${u.serverCores.toFixed(2)} + ${u.generatorCores.toFixed(2)} (+ ${
-    u.otherCores.toFixed(2)
-  } other) cores`;
 
 /** `rate` requests a second for `seconds`, and where the CPU went meanwhile. */
 async function measureRate(
@@ -173,7 +135,7 @@ async function measureRate(
 ): Promise<Rate> {
   const send = server.send;
   const usage = await withUsage(
-    server.pid,
+    server,
     () => fixedRate({ send, maxInFlight: MAX_IN_FLIGHT, ...options }),
   );
   return { rate: options.rate, ...usage };
@@ -205,7 +167,7 @@ async function measure(side: Side, run: number, fleet: Fleet, signal: AbortSigna
   try {
     server = await side.start(dir, fleet, signal);
     console.error(
-      `run ${run}: ${side.name} (pid ${server.pid}), warm-up ${
+      `run ${run}: ${side.name} (pid ${server.pids.join(", ")}), warm-up ${
         formatDuration(WARMUP_SECONDS * 1000)
       }`,
     );
@@ -218,7 +180,7 @@ async function measure(side: Side, run: number, fleet: Fleet, signal: AbortSigna
     });
     const send = server.send;
     const loop = await withUsage(
-      server.pid,
+      server,
       () => closedLoop({ send, fleet, concurrency: CONCURRENCY, seconds: SECONDS, signal }),
     );
     const answered = loop.requests - loop.errors;
@@ -227,13 +189,13 @@ async function measure(side: Side, run: number, fleet: Fleet, signal: AbortSigna
       requestsPerSecond: answered / loop.seconds,
       statesPerSecond: (answered * SCRIPTS.length) / loop.seconds,
     };
-    const rssClosedLoopBytes = await peakRss(server.pid);
+    const rssClosedLoopBytes = await serverPeakRss(server);
     console.error(
       `  closed loop, ${formatDuration(SECONDS * 1000)}: ${count(closed.statesPerSecond)} ` +
         `states/s, p99 ${ms(closed.p99)}, ${closed.cpuPerRequestMs.toFixed(2)} ms CPU a request, ` +
         `${count(closed.errors)} errors, ${coresLine(closed)}`,
     );
-    const idle = await withUsage(server.pid, async () => {
+    const idle = await withUsage(server, async () => {
       const t0 = performance.now();
       await sleep(IDLE_SECONDS * 1000, signal);
       const seconds = (performance.now() - t0) / 1000;
@@ -255,30 +217,12 @@ async function measure(side: Side, run: number, fleet: Fleet, signal: AbortSigna
         `${count(steady.errors)} errors, ${coresLine(steady)}`,
     );
     const rates = await measureRates(server, fleet, signal);
-    const rssMaxBytes = await peakRss(server.pid);
+    const rssMaxBytes = await serverPeakRss(server);
     return { side: side.name, run, closed, idle, steady, rates, rssClosedLoopBytes, rssMaxBytes };
   } finally {
     await server?.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** The median of the finite `values`; NaN when there is none. */
-function median(values: number[]): number {
-  const s = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Latency as people read it: `6.2 ms`, `37 ms`. */
-function ms(value: number): string {
-  if (!Number.isFinite(value)) return "–";
-  return `${value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString("en-US")} ms`;
-}
-
-/** A count with thousands separators. */
-function count(value: number): string {
-  return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "–";
 }
 
 /** The highest rate of `rates` that passed `limitMs`, in script states a second; 0 for none. */
@@ -396,6 +340,7 @@ function summarize(runs: Run[], names: [string, string]) {
   return { medians, rows, bars };
 }
 
+/** The table and bars of `names` (one of ours, then Alertmanager), from their runs. */
 function printTable(runs: Run[], names: [string, string]): void {
   const { rows, bars } = summarize(runs, names);
   const header = [`measure (median of ${REPEATS})`, ...names, `${names[0]} / ${names[1]}`];
@@ -405,17 +350,23 @@ function printTable(runs: Run[], names: [string, string]): void {
   console.log(line(header));
   console.log(`| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`);
   for (const r of rows) console.log(line(r));
-  console.log("\nBars of issue 20:");
+  console.log(`\nBars of issue 20, ${names[0]}:`);
   for (const b of bars) console.log(`- ${b.bar}: ${b.held ? "held" : "not held"} (${b.detail})`);
+  console.log("");
+}
+
+/** Each of our sides' table beside Alertmanager's, then the threads of every run. */
+function printTables(runs: Run[], ours: string[], theirs: string): void {
+  for (const name of ours) printTable(runs, [name, theirs]);
   const busiest = Math.max(...runs.map((r) => r.closed.otherCores));
   if (busiest > 0.25) {
     console.log(
-      `\nOther work on the machine kept up to ${busiest.toFixed(2)} of its cores busy during a ` +
-        `closed loop (each run below): the two sides competed with it.`,
+      `Other work on the machine kept up to ${busiest.toFixed(2)} of its cores busy during a ` +
+        `closed loop (each run below): the sides competed with it.\n`,
     );
   }
   console.log(
-    "\nThe server's CPU per request by thread in the closed loop, and the cores busy with other work:",
+    "The server's CPU per request by thread in the closed loop, and the cores busy with other work:",
   );
   for (const r of runs) {
     const threads = Object.entries(r.closed.threads).slice(0, 6)
@@ -424,6 +375,26 @@ function printTable(runs: Run[], names: [string, string]): void {
       `- run ${r.run}, ${r.side}: ${threads}; other work ${r.closed.otherCores.toFixed(2)} cores`,
     );
   }
+}
+
+/** Our sides of `BENCH_SIDES` ("kv,pg"), or null (said on stderr) when one cannot run here. */
+function chosenSides(): Side[] | null {
+  const sides: Side[] = [];
+  for (const name of (Deno.env.get("BENCH_SIDES") ?? "kv,pg").split(",")) {
+    if (name === "kv") sides.push(collectorSide);
+    else if (name === "pg") {
+      const missing = postgresMissing();
+      if (missing !== null) {
+        console.error(`Cannot run the PostgreSQL side: ${missing} (or BENCH_SIDES=kv)`);
+        return null;
+      }
+      sides.push(postgresSide(2));
+    } else {
+      console.error(`Invalid BENCH_SIDES: expected "kv", "pg" or "kv,pg", got "${name}"`);
+      return null;
+    }
+  }
+  return sides;
 }
 
 async function main(): Promise<number> {
@@ -444,7 +415,9 @@ async function main(): Promise<number> {
   const onSignal = () => abort.abort(new Error("interrupted"));
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
-  const sides: [Side, Side] = [collectorSide, alertmanagerSide(ALERTMANAGER)];
+  const ours = chosenSides();
+  if (ours === null) return 2;
+  const sides: Side[] = [...ours, alertmanagerSide(ALERTMANAGER)];
   const fleet = new Fleet(WORKSTATIONS, SITES);
   const runs: Run[] = [];
   const started = new Date();
@@ -465,9 +438,12 @@ async function main(): Promise<number> {
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
-  const names: [string, string] = [sides[0].name, sides[1].name];
+  const theirs = sides.at(-1)!.name;
+  const names = ours.map((side) => side.name);
   if (json) {
-    const { medians, bars } = summarize(runs, names);
+    const pairs = names.map((name) => summarize(runs, [name, theirs]));
+    const medians = Object.assign({}, ...pairs.map((p) => p.medians));
+    const bars = Object.fromEntries(names.map((name, i) => [name, pairs[i].bars]));
     const settings = {
       workstations: WORKSTATIONS,
       sites: SITES,
@@ -483,7 +459,7 @@ async function main(): Promise<number> {
       JSON.stringify({ date: started.toISOString(), settings, runs, medians, bars }, null, 2),
     );
   } else {
-    printTable(runs, names);
+    printTables(runs, names, theirs);
   }
   return 0;
 }

@@ -81,8 +81,11 @@ async function run(argv: string[], what: string): Promise<void> {
   }
 }
 
-/** Starts a private cluster and resolves once it accepts connections (a superuser's URL). */
-export async function startCluster(): Promise<
+/**
+ * Starts a private cluster and resolves once it accepts connections (a superuser's URL). Without
+ * `durable` it runs with `fsync`, synchronous commits and full-page writes off, as tests want.
+ */
+export async function startCluster(options: { durable?: boolean } = {}): Promise<
   { url: string; pid: number; stop: () => Promise<void> }
 > {
   const bin = postgresBin();
@@ -123,12 +126,15 @@ export async function startCluster(): Promise<
       "",
       "-c",
       "listen_addresses=127.0.0.1",
-      "-c",
-      "fsync=off",
-      "-c",
-      "synchronous_commit=off",
-      "-c",
-      "full_page_writes=off",
+      // Tests trade durability for speed; a benchmark asks for a commit on disk when answered.
+      ...(options.durable ? [] : [
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+      ]),
       "-c",
       "max_connections=200",
     ],
