@@ -1,7 +1,7 @@
 /**
  * The servers `bench/alertmanager_bench.ts` puts side by side, each started in its own processes
  * on loopback ports with a temporary folder and stopped by their pids: the collector as
- * `collector/main.ts serve` runs it, on its KV file; two collector replicas on one PostgreSQL
+ * `deno task collector serve` runs it, on its KV file; two collector replicas on one PostgreSQL
  * database (a private cluster started here, as the tests do); and Prometheus Alertmanager. Each
  * knows how to send a workstation's report in its own model.
  *
@@ -13,6 +13,7 @@ import { sampleIngest, script } from "../collector/_testing.ts";
 import { openPostgres } from "../collector/store/postgres/mod.ts";
 import type { IngestRequest } from "../shared/mod.ts";
 import { startCluster } from "../tests/_postgres.ts";
+import { collectorFlags } from "../scripts/agent_flags.ts";
 import { type Fleet, REQUEST_TIMEOUT_MS, type Send, sleep } from "./_ingest_load.ts";
 
 /** Each workstation's 10 scripts as its heartbeat reports them: one in backoff, nine running. */
@@ -141,9 +142,10 @@ function report(fleet: Fleet, index: number): IngestRequest {
   return sampleIngest(w, { pid: 1000 + index, batch: 1 + (w.sent++ % 2), scripts: SCRIPTS });
 }
 
-/** The collector as `collector/main.ts serve` runs it, on a KV file in `dir`. */
-function collectorFlags(): string[] {
-  return (Deno.env.get("BENCH_COLLECTOR_FLAGS") ?? "").split(/\s+/).filter((f) => f !== "");
+/** `deno task collector`'s flags, and BENCH_COLLECTOR_FLAGS's (`--cpu-prof` to profile). */
+function collectorRunFlags(): string[] {
+  const extra = (Deno.env.get("BENCH_COLLECTOR_FLAGS") ?? "").split(/\s+/).filter((f) => f !== "");
+  return [...collectorFlags(), ...extra];
 }
 
 /** Agent tokens for every workstation of `fleet`, created in `store`. */
@@ -172,8 +174,7 @@ async function startCollector(
   const base = `http://127.0.0.1:${port}`;
   const server = await spawnServer({
     command: Deno.execPath(),
-    // BENCH_COLLECTOR_FLAGS: more `deno run` flags for the collector (`--cpu-prof` to profile).
-    args: ["run", "--allow-all", ...collectorFlags(), MAIN, "--config", config, "serve"],
+    args: ["run", ...collectorRunFlags(), MAIN, "--config", config, "serve"],
     cwd: ROOT,
     log: join(dir, `${name}.log`),
     ready: `${base}/healthz`,

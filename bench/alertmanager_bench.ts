@@ -10,7 +10,7 @@
  * alert.
  *
  * Each server runs in its own processes, started by the bench on loopback ports with a temporary
- * folder: the collector as `collector/main.ts serve` runs it, on its KV file; two collector
+ * folder: the collector as `deno task collector serve` runs it, on its KV file; two collector
  * replicas on one PostgreSQL database (a private cluster, durable: `fsync` and synchronous
  * commits on; each workstation reports to one replica, as a load balancer would send it); and
  * Alertmanager from Debian's `prometheus-alertmanager`, a null receiver, no clustering. This

@@ -5,7 +5,7 @@
  * stops all three cleanly.
  */
 import { join, resolve } from "node:path";
-import { agentFlags } from "./agent_flags.ts";
+import { agentFlags, collectorFlags } from "./agent_flags.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 const DATA = join(ROOT, ".demo-data");
@@ -139,7 +139,7 @@ const agent = (env: string, token: string) =>
 const children = [
   start("collector", [
     "run",
-    "--allow-all",
+    ...collectorFlags(),
     "collector/main.ts",
     "--config",
     COLLECTOR_CONFIG,
