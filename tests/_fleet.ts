@@ -195,13 +195,26 @@ export class Fleet implements AsyncDisposable {
   }
 
   /**
-   * Writes an agent config for `site`/`host` (a fresh agent token, heartbeat
-   * every 1s) with the given `[scripts.*]` TOML; returns its path.
+   * Writes an agent config for `site`/`host` (a fresh agent token, of `environment` when given;
+   * heartbeat every 1s) with the given `[scripts.*]` TOML; returns its path.
    */
-  async agentConfig(site: string, host: string, scripts: string): Promise<string> {
+  async agentConfig(
+    site: string,
+    host: string,
+    scripts: string,
+    options: { environment?: string } = {},
+  ): Promise<string> {
     const dir = join(this.dir, host);
     await Deno.mkdir(dir, { recursive: true });
-    const token = await collectorCli(this.collector.config, "agent-token", "create", site, host);
+    const env = options.environment === undefined ? [] : ["--environment", options.environment];
+    const token = await collectorCli(
+      this.collector.config,
+      "agent-token",
+      "create",
+      site,
+      host,
+      ...env,
+    );
     const path = join(dir, "scriptmon.toml");
     await Deno.writeTextFile(
       path,

@@ -289,7 +289,9 @@ function ConfigBehind(props: { rows: AgentConfigRow[]; admin: boolean }) {
   );
   return (
     <p class="notice" id="config-behind">
-      {`${rows.length} workstation${rows.length === 1 ? " is" : "s are"} not on their config ` +
+      {`${rows.length} ${
+        rows.length === 1 ? "workstation is not on its" : "workstations are not on their"
+      } config ` +
         `version${refused === 0 ? "" : ` (${refused} refused it)`}: ${named.join(", ")}` +
         `${rows.length > BEHIND_NAMED ? `, and ${rows.length - BEHIND_NAMED} more` : ""}.`}{" "}
       {props.admin ? <a href="/config">Central config</a> : null}
