@@ -4,7 +4,7 @@
  * downloaded; without Chromium the browser tests are skipped (`.ci/run`
  * installs it).
  */
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** The Chromium binary the tests drive. */
 export const CHROMIUM = Deno.env.get("SCRIPTMON_CHROMIUM") ?? "/usr/bin/chromium";
@@ -32,4 +32,12 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser &
     timeout: 30_000,
   });
   return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
+}
+
+/** Signs `name` in at the collector `base` (its URL with the trailing slash; password `pw-<name>`). */
+export async function signIn(page: Page, base: string, name: string): Promise<void> {
+  await page.goto(base);
+  await page.fill('input[name="username"]', name);
+  await page.fill('input[name="password"]', `pw-${name}`);
+  await Promise.all([page.waitForURL(base), page.click('button[type="submit"]')]);
 }

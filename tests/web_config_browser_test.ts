@@ -6,8 +6,7 @@
  * Screenshots go to `test-artifacts/`.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser } from "./_browser.ts";
+import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser, signIn } from "./_browser.ts";
 import { until } from "./_helpers.ts";
 import { Fleet } from "./_fleet.ts";
 import { Recorder } from "./_recorder.ts";
@@ -15,13 +14,6 @@ import { Recorder } from "./_recorder.ts";
 const present = chromiumPresent();
 if (!present) {
   console.warn(`Skipping the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
-
-async function signIn(page: Page, base: string, name: string): Promise<void> {
-  await page.goto(base);
-  await page.fill('input[name="username"]', name);
-  await page.fill('input[name="password"]', `pw-${name}`);
-  await Promise.all([page.waitForURL(base), page.click('button[type="submit"]')]);
 }
 
 Deno.test({

@@ -7,8 +7,7 @@
  * `test-artifacts/` (`fleet-config-<scheme>.png`).
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
-import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser } from "./_browser.ts";
+import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser, signIn } from "./_browser.ts";
 import { until } from "./_helpers.ts";
 import { Fleet } from "./_fleet.ts";
 
@@ -18,13 +17,6 @@ if (!present) {
 }
 
 const SLEEPER = `[scripts.sleeper]\ncommand = ["sleep", "600"]\n`;
-
-async function signIn(page: Page, base: string, name: string): Promise<void> {
-  await page.goto(base);
-  await page.fill('input[name="username"]', name);
-  await page.fill('input[name="password"]', `pw-${name}`);
-  await Promise.all([page.waitForURL(base), page.click('button[type="submit"]')]);
-}
 
 Deno.test({
   name: "in Chromium: the fleet page names each site's environment and the workstation not on " +

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { fixtureScript } from "./_agent_process.ts";
-import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser } from "./_browser.ts";
+import { ARTIFACTS, CHROMIUM, chromiumPresent, launchBrowser, signIn } from "./_browser.ts";
 import { Fleet } from "./_fleet.ts";
 import { until } from "./_helpers.ts";
 
@@ -18,13 +18,6 @@ const HELLO = "hello from the fixture <img src=x onerror=alert(1)>";
 const present = chromiumPresent();
 if (!present) {
   console.warn(`Skipping the browser tests: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
-}
-
-async function signIn(page: Page, base: string, name: string): Promise<void> {
-  await page.goto(`${base}login`);
-  await page.fill('input[name="username"]', name);
-  await page.fill('input[name="password"]', `pw-${name}`);
-  await Promise.all([page.waitForURL(base), page.click('button[type="submit"]')]);
 }
 
 /** Browser errors and CSP refusals seen by `page`. */
