@@ -157,7 +157,10 @@ async function createTokens(store: Store, fleet: Fleet, signal: AbortSignal): Pr
   }
 }
 
-/** One collector process with `collector.toml` `store` (null: its KV file) in `dir/<name>`. */
+/**
+ * One collector process, its config `dir/<name>.toml`, its data folder `dir/data`; on the
+ * PostgreSQL database `store`, or on the KV file there when null.
+ */
 async function startCollector(
   dir: string,
   name: string,
