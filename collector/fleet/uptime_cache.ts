@@ -21,7 +21,7 @@
 import type { Clock } from "../clock.ts";
 import type { PresenceMark } from "../store/history.ts";
 import type { Store } from "../store/store.ts";
-import { agentKey, scriptKey } from "../store/history_changes.ts";
+import { agentKey, type HistoryChangeSet, scriptKey } from "../store/history_changes.ts";
 import { DAY_MS, recentWindow, type Segment, stripOf, summarize } from "./uptime.ts";
 
 /** Slots of a tile's 24-hour strip: one an hour. */
@@ -95,13 +95,23 @@ export class UptimeCache {
    * (an agent's presence read once for its scripts), in memory for the rest.
    */
   async refresh(): Promise<void> {
+    const changes = this.#store.history.changes.take();
+    try {
+      await this.#refresh(changes);
+    } catch (error) {
+      this.#store.history.changes.restore(changes); // the next refresh reads them
+      throw error;
+    }
+  }
+
+  async #refresh(changes: HistoryChangeSet | null): Promise<void> {
     const until = this.#clock.now();
     const since = until - DAY_MS;
-    const changes = this.#store.history.changes.take();
     const fleet = await this.#store.listScripts();
     const purgedBefore = await this.#store.history.purgedBefore();
+    // A clock that stepped back would make slid windows reach past `until`: read everything.
     const full = changes === null || until - this.#fullPassAt >= FULL_PASS_EVERY_MS ||
-      purgedBefore !== this.#purgedBefore;
+      until < (this.#computedAt ?? -Infinity) || purgedBefore !== this.#purgedBefore;
     if (full) this.#passes.full++;
     const from = Math.min(Math.max(since, purgedBefore), until);
     const recent = new Map<string, RecentHistory>();

@@ -6,6 +6,8 @@ import { FULL_PASS_EVERY_MS, UptimeCache } from "./uptime_cache.ts";
 
 const T0 = Date.parse("2026-05-01T09:30:00Z");
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const HOSTS = ["ws-01", "ws-02", "ws-03"];
 const SCRIPTS = ["rates", "tokens"];
 
@@ -62,37 +64,51 @@ Deno.test("refreshes that read only what changed show what reading everything wo
   const cache = new UptimeCache(store, clock);
   for (const host of HOSTS) {
     await ingest(store, host, T0, [
-      change("rates", T0 - 3 * 3_600_000, "stopped", "running"),
-      change("tokens", T0 - 2 * 3_600_000, "stopped", "running"),
+      // ws-03's rates was down for the first minute of the window: that minute slides out.
+      ...(host === "ws-03"
+        ? [
+          change("rates", T0 - DAY - 3 * HOUR, "stopped", "backoff"),
+          change("rates", T0 - DAY + MINUTE, "backoff", "running"),
+        ]
+        : [change("rates", T0 - 3 * HOUR, "stopped", "running")]),
+      change("tokens", T0 - 2 * HOUR, "stopped", "running"),
     ]);
   }
   await cache.refresh();
   const readAtFirst = cache.passes.scriptsRead;
   assert.equal(readAtFirst, HOSTS.length * SCRIPTS.length);
-  // Each step: time passes (a window slides), and something changes on one host or none.
+  assert.ok(cache.recent("BFI4", "ws-03", "rates")!.ratio! < 1, "the down minute is counted");
+  // Each step: time passes (a window slides), and something changes on one host or none; all
+  // within the 5 minutes before a refresh reads everything again.
   const steps: [number, (now: number) => Promise<void>][] = [
-    [30_000, async () => {}],
+    [20_000, async () => {}],
     [
-      30_000,
+      20_000,
       (now) => ingest(store, "ws-01", now, [change("rates", now - 5000, "running", "backoff")]),
     ],
-    [30_000, async () => {}],
+    [20_000, async () => {}],
     [
-      45_000,
+      30_000,
       (now) => ingest(store, "ws-01", now, [change("rates", now - 1000, "backoff", "starting")]),
     ],
-    [60_000, (now) => ingest(store, "ws-02", now, [change("tokens", now, "running", "failed")])],
-    [3 * MINUTE, (now) => store.markOffline(now, 2 * MINUTE).then(() => {})],
-    [30_000, async () => {}],
-    [30_000, (now) => ingest(store, "ws-03", now)], // back online
-    [90 * MINUTE, async () => {}], // an hour's slot boundary passed
+    [40_000, (now) => ingest(store, "ws-02", now, [change("tokens", now, "running", "failed")])],
+    [60_000, (now) => store.markOffline(now, 30_000).then(() => {})],
+    [20_000, async () => {}],
+    [20_000, (now) => ingest(store, "ws-03", now)], // back online
   ];
+  const check = async () => {
+    await cache.refresh();
+    assert.deepEqual(shown(cache), await fromScratch(store, clock.at), `at +${clock.at - T0} ms`);
+  };
   for (const [advance, act] of steps) {
     clock.at += advance;
     await act(clock.at);
-    await cache.refresh();
-    assert.deepEqual(shown(cache), await fromScratch(store, clock.at), `at +${clock.at - T0} ms`);
+    await check();
   }
+  assert.equal(cache.passes.full, 1, "every refresh after the first slid or read what changed");
+  assert.equal(cache.recent("BFI4", "ws-03", "rates")!.ratio, 1, "the down minute slid out");
+  clock.at += 90 * MINUTE;
+  await check();
   const restarts = cache.recent("BFI4", "ws-01", "rates")?.restarts;
   assert.equal(restarts, 1, "the start after the backoff is a restart");
 });

@@ -25,8 +25,9 @@ import { retryLocked } from "./kv_retry.ts";
 import { dayTablesOf } from "./capabilities.ts";
 import { HistoryChanges } from "./history_changes.ts";
 
-/** A window's entries are listed this many at a time (most windows hold one or two). */
-const WINDOW_BATCH = 8;
+/** A window's entries: a first page this small (most hold one or two), then pages this big. */
+const WINDOW_FIRST = 8;
+const WINDOW_REST = 500;
 
 /** One resource sample of an agent's scripts is kept per this many ms. */
 export const SAMPLE_EVERY_MS = 5 * 60_000;
@@ -235,16 +236,25 @@ export class HistoryStore {
    */
   async #window<T>(prefix: Deno.KvKey, since: number, until: number): Promise<T[]> {
     const out: T[] = [];
-    const end = [...prefix, Math.max(since, until)];
-    for await (
-      const { key, value } of this.#kv.list<T>({ start: prefix, end }, {
-        reverse: true,
-        batchSize: WINDOW_BATCH,
-      })
-    ) {
-      const at = key[prefix.length] as number;
-      out.push(value);
-      if (at < since) break;
+    let end: Deno.KvKey = [...prefix, Math.max(since, until)];
+    // A small first page (most windows hold one or two entries), then big ones from where it ended.
+    for (const page of [{ limit: WINDOW_FIRST }, { batchSize: WINDOW_REST }]) {
+      let last: Deno.KvKey | null = null;
+      let count = 0;
+      for await (
+        const { key, value } of this.#kv.list<T>({ start: prefix, end }, {
+          reverse: true,
+          batchSize: page.limit ?? page.batchSize,
+          ...(page.limit === undefined ? {} : { limit: page.limit }),
+        })
+      ) {
+        out.push(value);
+        last = key;
+        count++;
+        if ((key[prefix.length] as number) < since) return out.reverse();
+      }
+      if (last === null || (page.limit !== undefined && count < page.limit)) break;
+      end = last;
     }
     return out.reverse();
   }

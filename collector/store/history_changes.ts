@@ -60,6 +60,19 @@ export class HistoryChanges {
     return taken;
   }
 
+  /** Puts back what `take()` gave a reader that could not use it (its refresh failed). */
+  restore(taken: HistoryChangeSet | null): void {
+    if (taken === null) {
+      this.#everything = true;
+      return;
+    }
+    for (const [key, at] of taken.scripts) {
+      this.#scripts.set(key, Math.max(at, this.#scripts.get(key) ?? -Infinity));
+    }
+    for (const key of taken.agents) this.#agents.add(key);
+    this.#bound();
+  }
+
   #bound(): void {
     if (this.#scripts.size + this.#agents.size <= MAX_KEYS) return;
     this.#everything = true;

@@ -315,3 +315,28 @@ storeTest(
 );
 
 stopTestStores();
+
+storeTest(
+  "a window's transitions come whole and in order past the first page, with the one before",
+  async (store) => {
+    const at = (i: number) => NOW - 3_600_000 + i * 60_000;
+    const states = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? "running" : "backoff"));
+    await store.ingest(
+      ingestRequest({
+        events: states.map((state, i) => ({
+          seq: i + 1,
+          at: new Date(at(i)).toISOString(),
+          kind: "state",
+          script: "rates",
+          data: { state, from: null, n: i },
+        })),
+      }),
+      opts,
+    );
+    // The window starts after the fifth change: the fifth is the one before it.
+    const got = await store.history.transitions("BFI4", "ws-01", "rates", at(5) - 1, NOW);
+    assert.deepEqual(got.map((t) => t.at), Array.from({ length: 26 }, (_, i) => at(i + 4)));
+    const empty = await store.history.transitions("BFI4", "ws-01", "rates", at(10), at(10));
+    assert.deepEqual(empty.map((t) => t.at), [at(9)], "an empty window: only the one before");
+  },
+);
