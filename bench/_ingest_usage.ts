@@ -28,17 +28,18 @@ export interface Usage {
   threads: Record<string, number>;
 }
 
-/** utime + stime of the postmaster `pid` and its children (the backends), in ticks. */
+/**
+ * CPU ticks of the postmaster `pid`, with the backends it has reaped (its cutime + cstime) and
+ * those still running.
+ */
 async function databaseTicks(pid: number): Promise<number> {
-  let ticks = 0;
+  let ticks = await processTicks(pid);
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(entry.name) === pid || Number(f[1]) === pid) {
-        ticks += Number(f[11]) + Number(f[12]);
-      }
+      if (Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
     } catch { /* ended meanwhile */ }
   }
   return ticks;

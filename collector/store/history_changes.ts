@@ -37,6 +37,7 @@ export class HistoryChanges {
 
   /** A state change of `script` at `at` (ms) was written. */
   noteScript(site: string, host: string, script: string, at: number): void {
+    if (this.#everything) return;
     const key = scriptKey(site, host, script);
     this.#scripts.set(key, Math.max(at, this.#scripts.get(key) ?? -Infinity));
     this.#bound();
@@ -44,6 +45,7 @@ export class HistoryChanges {
 
   /** A presence mark of the agent was written. */
   noteAgent(site: string, host: string): void {
+    if (this.#everything) return;
     this.#agents.add(agentKey(site, host));
     this.#bound();
   }
@@ -62,8 +64,10 @@ export class HistoryChanges {
 
   /** Puts back what `take()` gave a reader that could not use it (its refresh failed). */
   restore(taken: HistoryChangeSet | null): void {
-    if (taken === null) {
+    if (taken === null || this.#everything) {
       this.#everything = true;
+      this.#scripts.clear();
+      this.#agents.clear();
       return;
     }
     for (const [key, at] of taken.scripts) {
