@@ -116,7 +116,8 @@ async function measure(
   options: StartOptions & { waitFor?: number; steady?: boolean } = {},
 ): Promise<Sample & { steady?: Sample }> {
   const dir = await Deno.makeTempDir({ prefix: `bench-${side.name}-` });
-  const starts = join(dir, "starts");
+  await Deno.mkdir(childrenDir(dir));
+  const starts = join(childrenDir(dir), "starts");
   try {
     const list = children(starts);
     const startedAt = performance.now();
@@ -155,6 +156,16 @@ async function measure(
   }
 }
 
+/**
+ * The children's own files (the starts file, heartbeat files) live in a folder of their own, as
+ * a workstation's scripts keep theirs away from the agent's config: the agent watches its
+ * config's folder for edits, and a file beside the config written 30 times a second (the crash
+ * loop's starts file) woke that watch every time (1.2 points of the crash loop's 10 %).
+ */
+function childrenDir(dir: string): string {
+  return join(dir, "children");
+}
+
 const sleepers = (n: number) => (): Child[] =>
   Array.from({ length: n }, () => ["/bin/sleep", "3600"]);
 /** Children that touch their heartbeat file (`hb<i>` beside the starts file) every 10 s. */
@@ -183,7 +194,7 @@ function scriptmonSide(form: "task" | "zip" = "task"): Side {
     async start(dir, children, options) {
       const health = (i: number) =>
         options.probeUrl === undefined ? "" : `heartbeat_timeout = "30s"\n` +
-          `heartbeat_file = ${JSON.stringify(join(dir, `hb${i}`))}\n` +
+          `heartbeat_file = ${JSON.stringify(join(childrenDir(dir), `hb${i}`))}\n` +
           `[[scripts.c${i}.probes]]\nkind = "http"\nurl = "${options.probeUrl}"\ninterval = "10s"\n`;
       const tables = children.map((argv, i) =>
         `[scripts.c${i}]\ncommand = ${JSON.stringify(argv)}\n${health(i)}` +

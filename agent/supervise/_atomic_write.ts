@@ -17,22 +17,36 @@ export async function writeFileAtomic(
   const suffix = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
   const tmp = `${path}.tmp-${suffix}`;
   try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      for (let written = 0; written < bytes.length;) {
-        written += await file.write(bytes.subarray(written));
-      }
-      if (durable) await file.sync();
-    } finally {
-      file.close();
+    if (durable) {
+      await writeSynced(tmp, text);
+    } else {
+      // A few system calls on a local folder: done on the agent's thread, not as three hops to
+      // the thread pool (a crash-looping script writes one such file per start).
+      Deno.writeTextFileSync(tmp, text, { createNew: true });
     }
     await renameOver(tmp, path);
   } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // Never made, or already gone.
+    }
     throw error;
   }
   if (durable) await syncDirectory(dirname(path));
+}
+
+async function writeSynced(path: string, text: string): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    for (let written = 0; written < bytes.length;) {
+      written += await file.write(bytes.subarray(written));
+    }
+    await file.sync();
+  } finally {
+    file.close();
+  }
 }
 
 /** fsync a directory so a rename in it survives a power cut; not possible on Windows, so best effort. */
@@ -64,7 +78,7 @@ const RENAME_TRIES = 8;
 async function renameOver(from: string, to: string): Promise<void> {
   for (let attempt = 1;; attempt++) {
     try {
-      return await Deno.rename(from, to);
+      return Deno.renameSync(from, to);
     } catch (error) {
       const refused = error instanceof Deno.errors.PermissionDenied ||
         (error instanceof Error && /os error (5|32)\)/.test(error.message));

@@ -122,13 +122,15 @@ export async function readPidRecords(dir: string): Promise<PidRecordRead[]> {
   return await Promise.all(scripts.map((script) => readPidRecord(dir, script)));
 }
 
-/** Remove a script's record; a missing one is fine. */
-export async function removePidRecord(dir: string, script: string): Promise<void> {
-  try {
-    await Deno.remove(pidRecordPath(dir, script));
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+/** Remove a script's record; a missing one is fine. One system call, made on the agent's thread. */
+export function removePidRecord(dir: string, script: string): Promise<void> {
+  return Promise.try(() => {
+    try {
+      Deno.removeSync(pidRecordPath(dir, script));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  });
 }
 
 /**
