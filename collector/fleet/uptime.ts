@@ -191,8 +191,12 @@ export async function recentWindow(
   q: UptimeQuery,
 ): Promise<{ uptime: Uptime; parts: Segment[]; restartsAt: number[] }> {
   const { transitions, parts } = await rawHistory(store, q);
-  const uptime = withRatio(summarize(parts, transitions, q.since, q.until));
-  return { uptime, parts, restartsAt: restartTimes(transitions, q.since, q.until) };
+  const restartsAt = restartTimes(transitions, q.since, q.until);
+  const uptime = withRatio({
+    ...summarize(parts, [], q.since, q.until),
+    restarts: restartsAt.length,
+  });
+  return { uptime, parts, restartsAt };
 }
 
 /** A strip's letter for each bucket: `u` up, `d` down, `i` idle, `n` unknown. */

@@ -171,3 +171,55 @@ Deno.test("a state change dated ahead of the collector's clock is counted once i
   assert.deepEqual(shown(cache).slice(0, 2), (await fromScratch(store, clock.at)).slice(0, 2));
   assert.ok(cache.recent("BFI4", "ws-01", "rates")!.ratio! < 1, "the backoff is counted");
 });
+
+Deno.test("a purge that moved the history's start makes the next refresh read everything", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  for (const host of HOSTS) {
+    await ingest(store, host, T0, [
+      change("rates", T0 - 10 * HOUR, "stopped", "backoff"),
+      change("rates", T0 - 5 * HOUR, "backoff", "running"),
+    ]);
+  }
+  await cache.refresh();
+  assert.ok(cache.recent("BFI4", "ws-01", "rates")!.ratio! < 1, "the five hours down count");
+  // Retention takes everything older than three hours: the down hours are unknown now.
+  await store.history.purge({ before: T0 - 3 * HOUR, samplesBefore: 0, rollupsBefore: 0 });
+  clock.at += 30_000;
+  await cache.refresh();
+  assert.equal(cache.passes.full, 2, "the moved start was read, not slid");
+  assert.equal(cache.recent("BFI4", "ws-01", "rates")!.ratio, 1);
+  assert.deepEqual(shown(cache), await fromScratch(store, clock.at));
+});
+
+Deno.test("a script that flapped more than a window keeps is read again on every refresh", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  const cache = new UptimeCache(store, clock);
+  // ws-01's rates went down and up 40 times in the last hour: 81 segments; the others ran.
+  const flaps = Array.from({ length: 40 }, (_, i) => {
+    const at = T0 - HOUR + i * MINUTE;
+    return [
+      change("rates", at, "running", "backoff"),
+      change("rates", at + 20_000, "backoff", "starting"),
+    ];
+  }).flat();
+  for (const host of HOSTS) {
+    await ingest(store, host, T0, [
+      change("rates", T0 - 2 * HOUR, "stopped", "running"),
+      ...(host === "ws-01" ? flaps : []),
+    ]);
+  }
+  await cache.refresh();
+  const first = cache.passes.scriptsRead;
+  for (let i = 0; i < 3; i++) {
+    clock.at += 30_000;
+    await cache.refresh();
+    assert.equal(cache.passes.scriptsRead - first, i + 1, "only the flapping script is read");
+    assert.deepEqual(shown(cache), await fromScratch(store, clock.at));
+  }
+  assert.equal(cache.recent("BFI4", "ws-01", "rates")!.restarts, 40);
+});
