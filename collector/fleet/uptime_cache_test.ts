@@ -21,6 +21,20 @@ function testClock(at: number) {
   };
 }
 
+/** A store in memory, a clock at {@linkcode T0} and an uptime cache over both; closed on dispose. */
+async function fleetCache() {
+  const kv = await Deno.openKv(":memory:");
+  const store = new Store(kv);
+  const clock = testClock(T0);
+  return {
+    kv,
+    store,
+    clock,
+    cache: new UptimeCache(store, clock),
+    [Symbol.asyncDispose]: () => Promise.resolve(kv.close()),
+  };
+}
+
 let seqs = 0;
 /** A state change of `script` at `at` (ms). */
 function change(script: string, at: number, from: string, state: string): WireEvent {
@@ -58,10 +72,8 @@ async function fromScratch(store: Store, now: number) {
 }
 
 Deno.test("refreshes that read only what changed show what reading everything would", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
   for (const host of HOSTS) {
     await ingest(store, host, T0, [
       // ws-03's rates was down for the first minute of the window: that minute slides out.
@@ -114,10 +126,8 @@ Deno.test("refreshes that read only what changed show what reading everything wo
 });
 
 Deno.test("a refresh reads from the store only the scripts and agents whose history changed", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
   for (const host of HOSTS) await ingest(store, host, T0);
   await cache.refresh();
   const first = cache.passes.scriptsRead;
@@ -131,10 +141,8 @@ Deno.test("a refresh reads from the store only the scripts and agents whose hist
 });
 
 Deno.test("what another process wrote is shown after the next full pass", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
+  await using t = await fleetCache();
+  const { kv, store, clock, cache } = t;
   for (const host of HOSTS) {
     await ingest(store, host, T0, [change("rates", T0 - 3_600_000, "stopped", "running")]);
   }
@@ -153,10 +161,8 @@ Deno.test("what another process wrote is shown after the next full pass", async 
 });
 
 Deno.test("a state change dated ahead of the collector's clock is counted once its time comes", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
   await ingest(store, "ws-01", T0, [change("rates", T0 - 3_600_000, "stopped", "running")]);
   await cache.refresh();
   // The agent's clock is two minutes ahead: its backoff is dated after the collector's now.
@@ -173,10 +179,8 @@ Deno.test("a state change dated ahead of the collector's clock is counted once i
 });
 
 Deno.test("a purge that moved the history's start makes the next refresh read everything", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
   for (const host of HOSTS) {
     await ingest(store, host, T0, [
       change("rates", T0 - 10 * HOUR, "stopped", "backoff"),
@@ -195,11 +199,9 @@ Deno.test("a purge that moved the history's start makes the next refresh read ev
 });
 
 Deno.test("a script that flapped more than a window keeps is read again on every refresh", async () => {
-  await using kv = await Deno.openKv(":memory:");
-  const store = new Store(kv);
-  const clock = testClock(T0);
-  const cache = new UptimeCache(store, clock);
-  // ws-01's rates went down and up 40 times in the last hour: 81 segments; the others ran.
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
+  // ws-01's rates went down and up 40 times in the last hour (over 80 segments); the others ran.
   const flaps = Array.from({ length: 40 }, (_, i) => {
     const at = T0 - HOUR + i * MINUTE;
     return [
