@@ -36,6 +36,7 @@ export async function writeFileAtomic(
   if (durable) await syncDirectory(dirname(path));
 }
 
+/** Writes `text` to a new file at `path` and fsyncs it before closing. */
 async function writeSynced(path: string, text: string): Promise<void> {
   const file = await Deno.open(path, { write: true, createNew: true });
   try {
