@@ -8,8 +8,8 @@
  * folder under `[agent] log_dir_max` (the oldest rotated logs first, `logs/folder_cap.ts`),
  * removes the PID records of scripts taken out of the config while the agent was down (once their
  * process is gone), measures the store (`usage`: its size on disk and its oldest record) for
- * `status` and `/metrics`, and gives the C heap's freed pages back to the system
- * (`trimFreedMemory`).
+ * `status` and `/metrics`, and gives the memory the agent no longer uses back to the system
+ * (`trimMemory`: the C heap's freed pages, the pages of its executable read only at start-up).
  *
  * @module
  */
@@ -17,7 +17,7 @@ import { getLogger } from "@logtape/logtape";
 import type { KvHandle } from "../shared/kv/handle.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import { capLogFolder } from "./logs/folder_cap.ts";
-import { trimFreedMemory } from "./platform/mod.ts";
+import { trimMemory } from "./platform/mod.ts";
 import type { Clock } from "./clock.ts";
 import type { StoreUsage } from "./local_api/status.ts";
 
@@ -33,6 +33,18 @@ const SETTLE_MS = 30_000;
  */
 const BATCH = 20;
 const MAX_BATCHES = 500;
+
+/** Gives back what the agent no longer uses (see `trimMemory`); a failure is only logged. */
+async function giveBackMemory(): Promise<void> {
+  try {
+    const trimmed = await trimMemory();
+    if (trimmed !== null) {
+      log.debug("Gave back {kb} kB of the executable's pages", { kb: trimmed.executableKb });
+    }
+  } catch (error) {
+    log.warn("Giving memory back failed: {error}", { error });
+  }
+}
 
 /** What one pass deleted. */
 export interface PruneResult {
@@ -108,10 +120,10 @@ export class Retention {
           // settled, then after every pass.
           first = false;
           await this.#clock.sleep(SETTLE_MS, this.#stop.signal);
-          if (!this.#stop.signal.aborted) trimFreedMemory();
+          if (!this.#stop.signal.aborted) await giveBackMemory();
           await this.#clock.sleep(PRUNE_EVERY_MS - SETTLE_MS, this.#stop.signal);
         } else {
-          trimFreedMemory();
+          await giveBackMemory();
           await this.#clock.sleep(PRUNE_EVERY_MS, this.#stop.signal);
         }
       }

@@ -24,7 +24,7 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
+import { agentBundleArgs, agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 
 const WINDOW_SECONDS = Number(Deno.env.get("BENCH_PEER_SECONDS") ?? 30);
 const REPEATS = Number(Deno.env.get("BENCH_PEER_REPEATS") ?? 2);
@@ -209,7 +209,7 @@ function scriptmonSide(form: "task" | "zip" = "task"): Side {
       if (form === "zip") {
         const bundled = join(dir, "scriptmon-agent.js");
         const out = await new Deno.Command(Deno.execPath(), {
-          args: ["bundle", "--quiet", "--platform", "deno", "--output", bundled, MAIN],
+          args: agentBundleArgs(bundled),
           stdout: "null",
           stderr: "piped",
         }).output();

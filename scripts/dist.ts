@@ -5,7 +5,7 @@
  *
  * - the pinned Deno runtime for that OS, from the npm registry
  *   (`@deno/win32-x64`, `@deno/linux-x64-glibc`), at the version running this;
- * - `scriptmon-agent.js`, the agent and every dependency in one file
+ * - `scriptmon-agent.js`, the agent and every dependency in one minified file
  *   (`deno bundle`), so nothing is fetched on the workstation;
  * - a launcher, `scriptmon-agent.cmd` or `scriptmon-agent`, that runs it with
  *   the same flags as `deno task agent` and the compiled binary;
@@ -16,7 +16,7 @@
 import { Command } from "commander";
 import { strToU8, type Zippable, zipSync } from "fflate";
 import { join, resolve } from "node:path";
-import { agentFlags, unstableFlags } from "./agent_flags.ts";
+import { agentBundleArgs, agentFlags, unstableFlags } from "./agent_flags.ts";
 
 const ROOT = resolve(import.meta.dirname!, "..");
 
@@ -90,15 +90,7 @@ async function runtime(os: DistOs, cache: string): Promise<Uint8Array> {
 
 /** The agent and its dependencies in one file. */
 async function bundle(out: string): Promise<Uint8Array> {
-  await run(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--output",
-    out,
-    "agent/main.ts",
-  ], ROOT);
+  await run(Deno.execPath(), agentBundleArgs(out), ROOT);
   return await Deno.readFile(out);
 }
 

@@ -9,12 +9,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { StatusBody } from "../agent/local_api/mod.ts";
-import { agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
+import { agentBundleArgs, agentFlags, unstableFlags } from "../scripts/agent_flags.ts";
 import { until } from "./_helpers.ts";
 import { MACHINE_POLL_MS as POLL_MS } from "../agent/supervise/mod.ts";
 import { Recorder } from "./_recorder.ts";
 
-const ROOT = join(import.meta.dirname!, "..");
 const USERS = ["scriptmon-t1", "scriptmon-t2"] as const;
 const root = Deno.build.os === "linux" && Deno.uid() === 0;
 
@@ -50,17 +49,7 @@ async function shared(): Promise<{ dir: string; deno: string; bundle: string }> 
   await Deno.copyFile(Deno.execPath(), deno);
   await Deno.chmod(deno, 0o755);
   const bundle = join(dir, "scriptmon-agent.js");
-  await run(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--platform",
-    "deno",
-    "--config",
-    join(ROOT, "deno.json"),
-    "--output",
-    bundle,
-    join(ROOT, "agent", "main.ts"),
-  ]);
+  await run(Deno.execPath(), agentBundleArgs(bundle));
   await Deno.chmod(bundle, 0o644);
   // Scripts append here, whichever user runs them.
   const runs = join(dir, "runs.log");
