@@ -13,6 +13,7 @@ import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
 import { childEnv } from "../platform/child_env.ts";
 import { formatDuration } from "../../shared/config/units.ts";
+import { linkSignals } from "../../shared/abort.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -54,9 +55,8 @@ export async function runProbe(
     () => timeout.abort(new DOMException("probe timed out", "TimeoutError")),
     probe.timeoutMs,
   );
-  const signal = options.signal
-    ? AbortSignal.any([timeout.signal, options.signal])
-    : timeout.signal;
+  using linked = linkSignals(timeout.signal, ...(options.signal ? [options.signal] : []));
+  const signal = linked.signal;
   const stopped = new Stopped(timeout.signal, probe.timeoutMs);
   try {
     const outcome = signal.aborted

@@ -60,6 +60,7 @@ import {
   slotFields,
   waitingReason,
 } from "./_lease_slot.ts";
+import { linkSignals } from "../../shared/abort.ts";
 
 export { waitingReason };
 
@@ -210,7 +211,8 @@ export class SiteLeaseManager {
       }
       if (stop.aborted) break;
       this.#wake = new AbortController();
-      await this.#clock.sleep(this.#cadenceMs(), AbortSignal.any([stop, this.#wake.signal]));
+      using either = linkSignals(stop, this.#wake.signal);
+      await this.#clock.sleep(this.#cadenceMs(), either.signal);
     }
   }
 

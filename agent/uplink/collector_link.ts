@@ -44,6 +44,7 @@ import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenStatus } from "../tokens/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
+import { linkSignals } from "../../shared/abort.ts";
 
 /** What the link needs from the agent. */
 export interface CollectorLinkDeps {
@@ -217,7 +218,8 @@ export class CollectorLink {
         const left = deadline - this.#clock.now();
         if (left <= 0) return;
         this.#wake = new AbortController();
-        await this.#clock.sleep(left, AbortSignal.any([stop, this.#wake.signal]));
+        using either = linkSignals(stop, this.#wake.signal);
+        await this.#clock.sleep(left, either.signal);
       }
     } finally {
       this.#idle = null;
