@@ -185,7 +185,8 @@ const crashers = (after: string) => (starts: string): Child[] =>
 
 /**
  * The agent, run as `deno task agent` runs it, or (`zip`) as the workstation's zip runs it: the
- * agent bundled into one file (`deno task dist`'s `deno bundle`), run with the launcher's flags.
+ * agent bundled and minified into one file (`agentBundleArgs`, as `deno task dist`), run with the
+ * launcher's flags.
  */
 function scriptmonSide(form: "task" | "zip" = "task"): Side {
   let child: Deno.ChildProcess | null = null;

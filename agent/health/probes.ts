@@ -13,7 +13,6 @@ import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
 import { childEnv } from "../platform/child_env.ts";
 import { formatDuration } from "../../shared/config/units.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -55,8 +54,9 @@ export async function runProbe(
     () => timeout.abort(new DOMException("probe timed out", "TimeoutError")),
     probe.timeoutMs,
   );
-  using linked = linkSignals(timeout.signal, ...(options.signal ? [options.signal] : []));
-  const signal = linked.signal;
+  const signal = options.signal
+    ? AbortSignal.any([timeout.signal, options.signal])
+    : timeout.signal;
   const stopped = new Stopped(timeout.signal, probe.timeoutMs);
   try {
     const outcome = signal.aborted

@@ -41,24 +41,28 @@ async function lastLinesOfFile(
   n: number,
   options: { completeOnly: boolean },
 ): Promise<string[]> {
-  using handle = await Deno.open(file, { read: true });
-  const { size } = await handle.stat();
-  const blocks: Uint8Array[] = [];
-  let newlines = 0;
-  let start = size;
-  // n + 1 newlines guarantee n whole lines after the first of them.
-  while (start > 0 && newlines <= n) {
-    const from = Math.max(0, start - BLOCK_BYTES);
-    const block = await readAt(handle, from, start - from);
-    for (const byte of block) if (byte === NEWLINE) newlines++;
-    blocks.unshift(block);
-    start = from;
+  const handle = await Deno.open(file, { read: true });
+  try {
+    const { size } = await handle.stat();
+    const blocks: Uint8Array[] = [];
+    let newlines = 0;
+    let start = size;
+    // n + 1 newlines guarantee n whole lines after the first of them.
+    while (start > 0 && newlines <= n) {
+      const from = Math.max(0, start - BLOCK_BYTES);
+      const block = await readAt(handle, from, start - from);
+      for (const byte of block) if (byte === NEWLINE) newlines++;
+      blocks.unshift(block);
+      start = from;
+    }
+    const lines = new TextDecoder().decode(concat(blocks)).split("\n");
+    const last = lines.pop();
+    if (last !== "" && last !== undefined && !options.completeOnly) lines.push(last);
+    if (start > 0) lines.shift(); // began mid-line
+    return lines.slice(Math.max(0, lines.length - n)).map(stripCr);
+  } finally {
+    handle.close();
   }
-  const lines = new TextDecoder().decode(concat(blocks)).split("\n");
-  const last = lines.pop();
-  if (last !== "" && last !== undefined && !options.completeOnly) lines.push(last);
-  if (start > 0) lines.shift(); // began mid-line
-  return lines.slice(Math.max(0, lines.length - n)).map(stripCr);
 }
 
 /** Options of {@linkcode followLog}. */
@@ -186,10 +190,14 @@ async function readRotatedBetween(
     const id = identities[i];
     if (id !== null && sameFile(id, to)) return;
     try {
-      using handle = await Deno.open(rotated[i], { read: true });
-      const source = { handle, identity: from, offset: 0, splitter: new LineSplitter() };
-      await drain(source, options);
-      deliver(source.splitter.end(), options.onLines);
+      const handle = await Deno.open(rotated[i], { read: true });
+      try {
+        const source = { handle, identity: from, offset: 0, splitter: new LineSplitter() };
+        await drain(source, options);
+        deliver(source.splitter.end(), options.onLines);
+      } finally {
+        handle.close();
+      }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }

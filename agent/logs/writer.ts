@@ -252,16 +252,20 @@ async function endsWithNewline(path: string, size: number): Promise<boolean> {
 }
 
 async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-  using file = await Deno.open(path, { read: true });
-  await file.seek(offset, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = await file.read(buffer.subarray(filled));
-    if (n === null) break;
-    filled += n;
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const n = await file.read(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    file.close();
   }
-  return buffer.subarray(0, filled);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -31,7 +31,6 @@ import { relayKey } from "./relay_key.ts";
 import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenManager } from "../tokens/manager.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** A relay or silence request named a webhook the config does not have. */
 export class UnknownWebhookError extends Error {
@@ -349,10 +348,8 @@ export class Notifier {
         continue;
       }
       this.#wake = new AbortController();
-      {
-        using either = linkSignals(this.#wake.signal, this.#stop.signal);
-        await clock.sleep(wait, either.signal);
-      }
+      const signal = AbortSignal.any([this.#wake.signal, this.#stop.signal]);
+      await clock.sleep(wait, signal);
       this.#wake = null;
       // Let a burst of events settle into one evaluation.
       if (this.#dirty && !this.#stop.signal.aborted) await clock.sleep(20, this.#stop.signal);

@@ -23,7 +23,6 @@ import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import { offHoursAt } from "../health/off_hours.ts";
 import { wallClock } from "../../shared/calendar/mod.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** The longest wait between two looks at the calendars. */
 const MAX_WAIT_MS = 3_600_000;
@@ -109,8 +108,8 @@ export class ActiveHours {
         const next = active.calendar.nextChange(now);
         if (next !== null) wakeAt = Math.min(wakeAt, next);
       }
-      using either = linkSignals(this.#stop.signal, this.#wake.signal);
-      await clock.sleep(Math.max(0, wakeAt - clock.now()), either.signal);
+      const either = AbortSignal.any([this.#stop.signal, this.#wake.signal]);
+      await clock.sleep(Math.max(0, wakeAt - clock.now()), either);
     }
   }
 

@@ -30,7 +30,6 @@ import {
 } from "../platform/machine_claim.ts";
 import type { ScriptRunner } from "./script_runner.ts";
 import type { Supervisor } from "./supervisor.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** What the manager needs. */
 export interface MachineSingletonDeps {
@@ -138,8 +137,10 @@ export class MachineSingletons {
       this.#wake = new AbortController();
       // With no machine script there is nothing to look at until one is added (which wakes it).
       const idle = this.#claims.size === 0 && !this.#deps.supervisor.applying;
-      using either = linkSignals(stop, this.#wake.signal);
-      await this.#clock.sleep(idle ? IDLE_POLL_MS : this.#deps.pollMs ?? POLL_MS, either.signal);
+      await this.#clock.sleep(
+        idle ? IDLE_POLL_MS : this.#deps.pollMs ?? POLL_MS,
+        AbortSignal.any([stop, this.#wake.signal]),
+      );
     }
   }
 

@@ -60,7 +60,6 @@ import {
   slotFields,
   waitingReason,
 } from "./_lease_slot.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 export { waitingReason };
 
@@ -211,8 +210,7 @@ export class SiteLeaseManager {
       }
       if (stop.aborted) break;
       this.#wake = new AbortController();
-      using either = linkSignals(stop, this.#wake.signal);
-      await this.#clock.sleep(this.#cadenceMs(), either.signal);
+      await this.#clock.sleep(this.#cadenceMs(), AbortSignal.any([stop, this.#wake.signal]));
     }
   }
 

@@ -19,7 +19,6 @@ import { evaluateToken, nextBoundary, type TokenFacts, type TokenVerdict } from 
 import type { RefreshStatus, ResolvedToken, TokenStatus } from "./types.ts";
 import { redact, validateToken } from "./validate.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** What a monitor needs. */
 export interface TokenMonitorDeps {
@@ -139,8 +138,7 @@ export class TokenMonitor {
       ].filter((t): t is number => t !== null);
       const wait = Math.max(0, Math.min(...wakes) - now);
       if (!this.#poke.signal.aborted) {
-        using either = linkSignals(this.#stop.signal, this.#poke.signal);
-        await clock.sleep(wait, either.signal);
+        await clock.sleep(wait, AbortSignal.any([this.#stop.signal, this.#poke.signal]));
       }
       this.#poke = new AbortController();
       if (this.#stop.signal.aborted) return;

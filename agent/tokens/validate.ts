@@ -8,7 +8,6 @@
 import { runCommand } from "./_command.ts";
 import type { ResolvedTokenValidate } from "./types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** One validation's outcome. */
 export interface ValidationResult {
@@ -50,8 +49,7 @@ export async function validateToken(
     };
   }
   const timeout = AbortSignal.timeout(validate.timeoutMs);
-  using linked = linkSignals(timeout, ...(options.signal ? [options.signal] : []));
-  const signal = linked.signal;
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   try {
     const response = await fetch(validate.url, {
       method: validate.method,

@@ -44,7 +44,6 @@ import type { Supervisor } from "../supervise/supervisor.ts";
 import type { TokenStatus } from "../tokens/types.ts";
 import { formatDuration } from "../../shared/config/units.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { linkSignals } from "../../shared/abort.ts";
 
 /** What the link needs from the agent. */
 export interface CollectorLinkDeps {
@@ -218,8 +217,7 @@ export class CollectorLink {
         const left = deadline - this.#clock.now();
         if (left <= 0) return;
         this.#wake = new AbortController();
-        using either = linkSignals(stop, this.#wake.signal);
-        await this.#clock.sleep(left, either.signal);
+        await this.#clock.sleep(left, AbortSignal.any([stop, this.#wake.signal]));
       }
     } finally {
       this.#idle = null;

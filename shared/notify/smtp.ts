@@ -21,7 +21,6 @@ import { Duplex } from "node:stream";
 import { rootCertificates } from "node:tls";
 import { isLoopbackHost } from "./webhook_schema.ts";
 import { formatDuration } from "../config/units.ts";
-import { linkSignals } from "../abort.ts";
 
 /** The whole transaction's time limit, by default. */
 export const SMTP_TIMEOUT_MS = 30_000;
@@ -120,7 +119,6 @@ export async function sendMail(options: SmtpOptions, message: MailMessage): Prom
   }
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
-  using linked = linkSignals(deadline.signal, ...(options.signal ? [options.signal] : []));
   const transport = nodemailer.createTransport({
     host: options.host,
     port: options.port,
@@ -140,7 +138,9 @@ export async function sendMail(options: SmtpOptions, message: MailMessage): Prom
     const info = await transport.sendMail({
       envelope: { from: message.from, to: message.to },
       raw,
-      signal: linked.signal,
+      signal: options.signal === undefined
+        ? deadline.signal
+        : AbortSignal.any([deadline.signal, options.signal]),
     });
     return receiptOf(info);
   } catch (error) {

@@ -11,7 +11,6 @@
 import type { SendResult } from "../types.ts";
 import { redactUrl } from "../webhook_schema.ts";
 import { formatDuration } from "../../config/units.ts";
-import { linkSignals } from "../../abort.ts";
 
 /** How long one request may take, answer included. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -52,8 +51,9 @@ export async function post(deps: HttpDeps, options: PostOptions): Promise<SendRe
       ),
     timeoutMs,
   );
-  using linked = linkSignals(timeout.signal, ...(options.signal ? [options.signal] : []));
-  const signal = linked.signal;
+  const signal = options.signal === undefined
+    ? timeout.signal
+    : AbortSignal.any([timeout.signal, options.signal]);
   try {
     const headers = options.idempotencyKey === undefined
       ? options.headers
