@@ -4,7 +4,7 @@
  */
 
 import { LineSplitter } from "./line_splitter.ts";
-import { listLogFiles } from "./writer.ts";
+import { listLogFiles, readAt } from "./writer.ts";
 
 const BLOCK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -241,18 +241,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-async function readAt(handle: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  await handle.seek(offset, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    const n = await handle.read(buffer.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return buffer.subarray(0, filled);
 }
 
 function concat(blocks: Uint8Array[]): Uint8Array {

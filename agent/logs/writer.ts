@@ -254,18 +254,27 @@ async function endsWithNewline(path: string, size: number): Promise<boolean> {
 async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
   const file = await Deno.open(path, { read: true });
   try {
-    await file.seek(offset, Deno.SeekMode.Start);
-    const buffer = new Uint8Array(length);
-    let filled = 0;
-    while (filled < length) {
-      const n = await file.read(buffer.subarray(filled));
-      if (n === null) break;
-      filled += n;
-    }
-    return buffer.subarray(0, filled);
+    return await readAt(file, offset, length);
   } finally {
     file.close();
   }
+}
+
+/** Up to `length` bytes of `handle` from `offset` (fewer at the end of the file). */
+export async function readAt(
+  handle: Deno.FsFile,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  await handle.seek(offset, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = await handle.read(buffer.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return buffer.subarray(0, filled);
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
