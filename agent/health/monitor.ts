@@ -51,6 +51,8 @@ export class HealthMonitor {
   #running = false;
   #closed = new AbortController();
   #deadline: AbortController | null = null;
+  /** When the armed deadline timer fires. */
+  #deadlineAt = Infinity;
   #unsubscribe: () => void;
   /** Stops watching the heartbeat file (null when there is none, or it is polled). */
   #unwatch: (() => void) | null = null;
@@ -191,10 +193,12 @@ export class HealthMonitor {
     this.#armDeadline();
   }
 
-  /** One timer at the nearest heartbeat or silence deadline. */
+  /**
+   * One timer at the nearest heartbeat or silence deadline. A timer already armed at or before it
+   * is kept: a ping moves the deadline later, and the early timer finds nothing due, then arms the
+   * next one (a script pinging every few seconds would otherwise start and drop a timer each time).
+   */
   #armDeadline(): void {
-    this.#deadline?.abort();
-    this.#deadline = null;
     if (this.#closed.signal.aborted) return;
     const { clock } = this.#deps;
     this.#stretchHeartbeat();
@@ -211,13 +215,18 @@ export class HealthMonitor {
       this.#heartbeat?.state.status === "failing" && this.#running &&
       this.#runner.config.health.heartbeat?.file
     ) due.push(clock.now() + FILE_RECHECK_MS);
-    if (due.length === 0) return;
+    const at = due.length === 0 ? null : Math.min(...due);
+    if (at !== null && this.#deadline !== null && this.#deadlineAt <= at) return;
+    this.#deadline?.abort();
+    this.#deadline = null;
+    if (at === null) return;
     const ctl = new AbortController();
     this.#deadline = ctl;
-    const wait = Math.max(0, Math.min(...due) - clock.now());
+    this.#deadlineAt = at;
     this.#track(
-      clock.sleep(wait, ctl.signal).then(async () => {
+      clock.sleep(Math.max(0, at - clock.now()), ctl.signal).then(async () => {
         if (ctl.signal.aborted) return;
+        this.#deadline = null;
         await this.#onDeadline();
         if (!ctl.signal.aborted) this.#armDeadline();
       }),
