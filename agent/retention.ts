@@ -17,7 +17,7 @@ import { getLogger } from "@logtape/logtape";
 import type { KvHandle } from "../shared/kv/handle.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import { capLogFolder } from "./logs/folder_cap.ts";
-import { trimMemory } from "./platform/mod.ts";
+import { giveBackMemory } from "../shared/trim_memory.ts";
 import type { Clock } from "./clock.ts";
 import type { StoreUsage } from "./local_api/status.ts";
 
@@ -33,18 +33,6 @@ const SETTLE_MS = 30_000;
  */
 const BATCH = 20;
 const MAX_BATCHES = 500;
-
-/** Gives back what the agent no longer uses (see `trimMemory`); a failure is only logged. */
-async function giveBackMemory(): Promise<void> {
-  try {
-    const trimmed = await trimMemory();
-    if (trimmed !== null) {
-      log.debug("Gave back {kb} kB of the executable's pages", { kb: trimmed.executableKb });
-    }
-  } catch (error) {
-    log.warn("Giving memory back failed: {error}", { error });
-  }
-}
 
 /** What one pass deleted. */
 export interface PruneResult {
@@ -120,10 +108,10 @@ export class Retention {
           // settled, then after every pass.
           first = false;
           await this.#clock.sleep(SETTLE_MS, this.#stop.signal);
-          if (!this.#stop.signal.aborted) await giveBackMemory();
+          if (!this.#stop.signal.aborted) await giveBackMemory(log);
           await this.#clock.sleep(PRUNE_EVERY_MS - SETTLE_MS, this.#stop.signal);
         } else {
-          await giveBackMemory();
+          await giveBackMemory(log);
           await this.#clock.sleep(PRUNE_EVERY_MS, this.#stop.signal);
         }
       }

@@ -1,7 +1,8 @@
 /**
  * `scriptmon-collector serve`: the app on `Deno.serve` (HTTPS when a
  * certificate and key are configured), the offline timer feeding the
- * agent-offline alerts, and the retention purge, until the signal aborts.
+ * agent-offline alerts, the retention purge, and the memory it no longer
+ * uses given back (`giveBackMemory`), until the signal aborts.
  *
  * @module
  */
@@ -32,6 +33,7 @@ import { SAMPLE_RETENTION_MS } from "./store/history.ts";
 import { pruneMessages } from "../shared/notify/outbox_prune.ts";
 import { DAY_MS, rollUpDays } from "./fleet/uptime.ts";
 import { UptimeCache } from "./fleet/uptime_cache.ts";
+import { giveBackMemory } from "../shared/trim_memory.ts";
 
 const log = getLogger(["scriptmon", "collector"]);
 
@@ -43,6 +45,9 @@ const SETTLE_MS = 10 * 60_000;
 const PURGE_EVERY_MS = 3_600_000;
 /** How often the leader looks whether a scheduled report is due. */
 const REPORT_EVERY_MS = 60_000;
+/** Memory is given back this long after start-up (its pages read only then), then this often. */
+const SETTLED_AFTER_MS = 30_000;
+const GIVE_BACK_EVERY_MS = 10 * 60_000;
 
 /** What {@linkcode serve} needs. */
 export interface ServeOptions {
@@ -301,12 +306,18 @@ export async function serve(options: ServeOptions): Promise<void> {
   };
   track(refreshUptime)();
   track(purge)();
+  const giveBack = track(() => giveBackMemory(log));
+  let giveBackTimer = setTimeout(() => {
+    giveBack();
+    giveBackTimer = setInterval(giveBack, GIVE_BACK_EVERY_MS);
+  }, SETTLED_AFTER_MS);
   const stopTimers = () => {
     reloader.close();
     clearInterval(offlineTimer);
     clearInterval(purgeTimer);
     clearInterval(trendTimer);
     clearInterval(reportTimer);
+    clearInterval(giveBackTimer); // the first timeout or the interval: one list of timers
     stopped = true;
     clearTimeout(uptimeTimer);
   };

@@ -20,7 +20,6 @@ export type { ProcessSample } from "./types.ts";
 export { childEnv } from "./child_env.ts";
 export { findExecutable } from "./find_executable.ts";
 export { splitWords } from "../../shared/agent_config/words.ts";
-export { trimMemory } from "./trim_memory.ts";
 export { watchFile } from "./watch_file.ts";
 export { sendCtrlEvent } from "./_win_console.ts";
 export type { SpawnedChild, SpawnOptions } from "./types.ts";

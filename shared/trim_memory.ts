@@ -1,5 +1,6 @@
 /**
- * Gives memory the agent no longer uses back to the operating system, on Linux with glibc:
+ * Gives memory a long-running program (the agent, the collector) no longer uses back to the
+ * operating system, on Linux with glibc:
  *
  * - the C heap's freed pages (`malloc_trim(0)`). `deno run` parses a module it has not seen
  *   before (the first start after an install or an upgrade, which then runs for months) with
@@ -7,7 +8,7 @@
  *   `bench/README.md`;
  * - the pages of its own executable that it read while starting and does not touch since (Deno's
  *   start-up snapshot, start-up code): about 47 MB of the resident set of an agent with 100
- *   scripts, of which it uses some 20 MB once settled. Each read-only mapping of the executable
+ *   scripts, of which it uses some 20 MB once settled; as much of the collector's. Each read-only mapping of the executable
  *   that holds no private copy of a page (`Anonymous: 0 kB` in `/proc/self/smaps`) is dropped
  *   from the process with `madvise(MADV_DONTNEED)`. Its pages are clean copies of the file, so
  *   nothing is lost: the page cache keeps them until the system needs the memory, and a page
@@ -19,6 +20,8 @@
  *
  * @module
  */
+
+import type { Logger } from "@logtape/logtape";
 
 /** `MADV_DONTNEED` on Linux (the same number on x86-64 and arm64). */
 const MADV_DONTNEED = 4;
@@ -120,4 +123,16 @@ export async function trimMemory(): Promise<Trimmed | null> {
     // no /proc (a locked-down container): the C heap was still trimmed
   }
   return { executableKb };
+}
+
+/** {@linkcode trimMemory} for a periodic pass: what it gave back logged at debug, a failure at warning. */
+export async function giveBackMemory(log: Logger): Promise<void> {
+  try {
+    const trimmed = await trimMemory();
+    if (trimmed !== null) {
+      log.debug("Gave back {kb} kB of the executable's pages", { kb: trimmed.executableKb });
+    }
+  } catch (error) {
+    log.warn("Giving memory back failed: {error}", { error });
+  }
 }
