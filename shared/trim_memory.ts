@@ -8,13 +8,13 @@
  *   `bench/README.md`;
  * - the pages of its own executable that it read while starting and does not touch since (Deno's
  *   start-up snapshot, start-up code): about 47 MB of the resident set of an agent with 100
- *   scripts, of which it uses some 20 MB once settled; as much of the collector's. Each read-only mapping of the executable
- *   that holds no private copy of a page (`Anonymous: 0 kB` in `/proc/self/smaps`) is dropped
- *   from the process with `madvise(MADV_DONTNEED)`. Its pages are clean copies of the file, so
- *   nothing is lost: the page cache keeps them until the system needs the memory, and a page
- *   touched again is mapped back from there (a minor fault). Only the executable's mappings are
- *   touched: they live as long as the process, so none can be replaced by other memory between
- *   reading `smaps` and the call.
+ *   scripts, of which it uses some 20 MB once settled, and as much of an idle collector's. Each
+ *   read-only mapping of the executable that holds no private copy of a page (`Anonymous: 0 kB`
+ *   in `/proc/self/smaps`) is dropped from the process with `madvise(MADV_DONTNEED)`. Its pages
+ *   are clean copies of the file, so nothing is lost: the page cache keeps them until the system
+ *   needs the memory, and a page touched again is mapped back from there (a minor fault). Only
+ *   the executable's mappings are touched: they live as long as the process, so none can be
+ *   replaced by other memory between reading `smaps` and the call.
  *
  * Elsewhere (not Linux, not glibc, no FFI) nothing is done.
  *
@@ -125,7 +125,7 @@ export async function trimMemory(): Promise<Trimmed | null> {
   return { executableKb };
 }
 
-/** {@linkcode trimMemory} for a periodic pass: what it gave back logged at debug, a failure at warning. */
+/** {@linkcode trimMemory} for a periodic pass: what it did logged at debug, a failure at warn. */
 export async function giveBackMemory(log: Logger): Promise<void> {
   try {
     const trimmed = await trimMemory();
