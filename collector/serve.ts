@@ -45,7 +45,7 @@ const SETTLE_MS = 10 * 60_000;
 const PURGE_EVERY_MS = 3_600_000;
 /** How often the leader looks whether a scheduled report is due. */
 const REPORT_EVERY_MS = 60_000;
-/** Memory is given back this long after start-up (its pages read only then), then this often. */
+/** Memory is given back once listening, this long after (what start-up read), then this often. */
 const SETTLED_AFTER_MS = 30_000;
 const GIVE_BACK_EVERY_MS = 10 * 60_000;
 
@@ -343,6 +343,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     await signals.close();
     throw error;
   }
+  giveBack(); // start-up is done: what it alone read goes back now, the rest once settled
   const stop = async () => {
     log.info("Collector stopping");
     stopTimers();
