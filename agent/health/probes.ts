@@ -13,6 +13,7 @@ import { platform } from "../platform/mod.ts";
 import type { CheckState, CheckStatus } from "./types.ts";
 import { childEnv } from "../platform/child_env.ts";
 import { formatDuration } from "../../shared/config/units.ts";
+import { type HttpAnswer, httpGet, HttpProtocolError } from "./http_get.ts";
 
 /** The outcome of one probe run. */
 export interface ProbeResult {
@@ -74,7 +75,76 @@ export async function runProbe(
 
 type Outcome = { ok: boolean; reason: string };
 
+/** How many redirects a probe follows, as `fetch` does. */
+const MAX_REDIRECTS = 20;
+
+/**
+ * An HTTP probe: `http://` URLs through `httpGet` (a connection of its own, see why there),
+ * following redirects as `fetch` would; `https://`, a URL with credentials or an agent behind
+ * a proxy (`HTTP_PROXY`, which `fetch` honours with `NO_PROXY`) through `fetch`.
+ */
 async function runHttp(
+  probe: ResolvedHttpProbe,
+  signal: AbortSignal,
+  stopped: Stopped,
+): Promise<Outcome> {
+  let url = new URL(probe.url);
+  let method = probe.method;
+  for (let redirects = 0;; redirects++) {
+    if (url.protocol !== "http:" || url.username !== "" || url.password !== "" || proxied()) {
+      return await runFetch({ ...probe, url: url.href, method }, signal, stopped);
+    }
+    let answer: HttpAnswer;
+    try {
+      answer = await httpGet(url, { method, find: probe.body, bodyLimit: BODY_LIMIT, signal });
+    } catch (error) {
+      return { ok: false, reason: signal.aborted ? stopped.reason() : httpFailure(error) };
+    }
+    if (REDIRECTS.has(answer.status) && answer.location !== null) {
+      if (redirects === MAX_REDIRECTS) {
+        return { ok: false, reason: `more than ${MAX_REDIRECTS} redirects` };
+      }
+      try {
+        url = new URL(answer.location, url);
+      } catch {
+        return { ok: false, reason: `bad redirect to ${JSON.stringify(answer.location)}` };
+      }
+      // As fetch: a 303 becomes a GET, and so does a POST redirected by 301 or 302.
+      if (answer.status === 303 || (method === "POST" && answer.status <= 302)) method = "GET";
+      continue;
+    }
+    return judge(probe, answer.status, () => answer.text);
+  }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+let proxySet: boolean | undefined;
+/** Whether the agent's environment sends plain HTTP through a proxy. */
+function proxied(): boolean {
+  proxySet ??= ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    .some((name) => (Deno.env.get(name) ?? "") !== "");
+  return proxySet;
+}
+
+/** The status against the expected one, then the body against the expected text. */
+async function judge(
+  probe: ResolvedHttpProbe,
+  status: number,
+  body: () => string | Promise<string>,
+): Promise<Outcome> {
+  if (status !== probe.status) {
+    return { ok: false, reason: `HTTP ${status} (expected ${probe.status})` };
+  }
+  if (probe.body === undefined || probe.method === "HEAD") {
+    return { ok: true, reason: `HTTP ${status}` };
+  }
+  return (await body()).includes(probe.body)
+    ? { ok: true, reason: `HTTP ${status}` }
+    : { ok: false, reason: `body does not contain ${JSON.stringify(probe.body)}` };
+}
+
+async function runFetch(
   probe: ResolvedHttpProbe,
   signal: AbortSignal,
   stopped: Stopped,
@@ -83,19 +153,10 @@ async function runHttp(
   try {
     response = await fetch(probe.url, { method: probe.method, signal });
   } catch (error) {
-    return { ok: false, reason: signal.aborted ? stopped.reason() : fetchFailure(error) };
+    return { ok: false, reason: signal.aborted ? stopped.reason() : httpFailure(error) };
   }
   try {
-    if (response.status !== probe.status) {
-      return { ok: false, reason: `HTTP ${response.status} (expected ${probe.status})` };
-    }
-    if (probe.body === undefined || probe.method === "HEAD") {
-      return { ok: true, reason: `HTTP ${response.status}` };
-    }
-    const body = await readText(response, probe.body);
-    return body.includes(probe.body)
-      ? { ok: true, reason: `HTTP ${response.status}` }
-      : { ok: false, reason: `body does not contain ${JSON.stringify(probe.body)}` };
+    return await judge(probe, response.status, () => readText(response, probe.body ?? ""));
   } catch (error) {
     return {
       ok: false,
@@ -124,16 +185,24 @@ async function readText(response: Response, needle: string): Promise<string> {
   return text;
 }
 
-/** `connection refused`, `cannot resolve the host`, or the innermost message of a fetch error. */
-function fetchFailure(error: unknown): string {
+/**
+ * `connection refused`, `cannot resolve the host`, `connection reset`, what was wrong with the
+ * response, or the innermost message of the error.
+ */
+function httpFailure(error: unknown): string {
+  if (error instanceof HttpProtocolError) return `bad HTTP response: ${error.message}`;
   const messages: string[] = [];
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     messages.push(e.message);
   }
   const all = messages.join(" ");
-  if (/connection refused/i.test(all)) return "connection refused";
+  if (error instanceof Deno.errors.ConnectionRefused || /connection refused/i.test(all)) {
+    return "connection refused";
+  }
   if (/dns error|failed to lookup/i.test(all)) return "cannot resolve the host";
-  if (/connection reset/i.test(all)) return "connection reset";
+  if (error instanceof Deno.errors.ConnectionReset || /connection reset/i.test(all)) {
+    return "connection reset";
+  }
   return `request failed: ${messages[messages.length - 1] ?? String(error)}`;
 }
 

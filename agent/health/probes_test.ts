@@ -112,6 +112,57 @@ Deno.test("an HTTP probe times out on a server that answers after 3× the timeou
   assert.equal(answered, 1);
 });
 
+Deno.test("an HTTP probe follows redirects as fetch does, a 303 turning a POST into a GET", async () => {
+  const seen: string[] = [];
+  await withServer((request) => {
+    const path = new URL(request.url).pathname;
+    seen.push(`${request.method} ${path}`);
+    if (path === "/health") return Response.redirect(new URL("/moved", request.url), 303);
+    if (path === "/moved") return new Response(null, { status: 307, headers: { location: "/ok" } });
+    return new Response("all ok");
+  }, async (url) => {
+    const result = await runProbe(httpProbe(url, { method: "POST", body: "ok" }));
+    assert.equal(result.reason, "HTTP 200");
+    assert.equal(result.ok, true);
+  });
+  assert.deepEqual(seen, ["POST /health", "GET /moved", "GET /ok"]);
+});
+
+Deno.test("an HTTP probe gives up after 20 redirects", async () => {
+  let requests = 0;
+  await withServer((request) => {
+    requests++;
+    return Response.redirect(request.url, 302);
+  }, async (url) => {
+    const result = await runProbe(httpProbe(url));
+    assert.deepEqual({ ok: result.ok, reason: result.reason }, {
+      ok: false,
+      reason: "more than 20 redirects",
+    });
+  });
+  assert.equal(requests, 21);
+});
+
+Deno.test("an HTTP probe of something that is not an HTTP server says what it answered", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const conn = await listener.accept();
+    await conn.write(new TextEncoder().encode("SSH-2.0-OpenSSH_9.2\r\n"));
+    conn.close();
+  })();
+  try {
+    const result = await runProbe(httpProbe(`http://127.0.0.1:${listener.addr.port}/`));
+    assert.equal(result.ok, false);
+    assert.equal(
+      result.reason,
+      'bad HTTP response: not an HTTP/1.x status line: "SSH-2.0-OpenSSH_9.2"',
+    );
+  } finally {
+    await served;
+    listener.close();
+  }
+});
+
 Deno.test("an HTTP probe to a closed port is connection refused", async () => {
   const result = await runProbe(httpProbe(`http://127.0.0.1:${closedPort()}/`));
   assert.equal(result.ok, false);
