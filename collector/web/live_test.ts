@@ -33,6 +33,21 @@ Deno.test("FleetLive passes a workstation on only when a tile would change", () 
   assert.deepEqual(seen, ["a:running", "a:backoff", "a:backoff"]);
 });
 
+Deno.test("FleetLive with nobody subscribed only remembers; a subscriber then gets changes from the last report", () => {
+  const live = new FleetLive();
+  live.reported(ws("BFI4", "a"));
+  live.reported(ws("BFI4", "b"));
+  live.reported(ws("BFI4", "b", "backoff"));
+  const seen: string[] = [];
+  const stop = live.subscribe(null, (w) => seen.push(`${w.host}:${w.scripts[0].state}`))!;
+  live.reported(ws("BFI4", "a"));
+  live.reported(ws("BFI4", "b", "backoff"));
+  live.reported(ws("BFI4", "a", "crashed"));
+  live.reported(ws("BFI4", "a", "crashed"));
+  stop();
+  assert.deepEqual(seen, ["a:crashed"]);
+});
+
 Deno.test("a tile says when its agent runs a machine singleton, and for whom", () => {
   const html = renderWorkstation({
     ...ws("BFI4", "a"),
