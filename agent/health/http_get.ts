@@ -56,6 +56,8 @@ export async function httpGet(url: URL, options: HttpGetOptions): Promise<HttpAn
   };
   signal.addEventListener("abort", close, { once: true });
   try {
+    // Aborted while connecting: the listener came too late to hear it.
+    signal.throwIfAborted();
     await writeAll(conn, encoder.encode(requestHead(url, options.method)));
     const input = new Input(conn);
     let head = await readHead(input);
