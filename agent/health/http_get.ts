@@ -224,9 +224,10 @@ async function* bodyBytes(input: Input, headers: Map<string, string>): AsyncGene
         LINE_LIMIT,
         `a chunk-size line is longer than ${LINE_LIMIT} bytes`,
       );
-      const size = (sizeLine ?? "").split(";")[0].trim();
+      if (sizeLine === null) throw new HttpProtocolError("the connection closed in the body");
+      const size = sizeLine.split(";")[0].trim();
       if (!/^[0-9a-f]{1,12}$/i.test(size)) {
-        throw new HttpProtocolError(`bad chunk size ${JSON.stringify(sizeLine?.slice(0, 40))}`);
+        throw new HttpProtocolError(`bad chunk size ${JSON.stringify(sizeLine.slice(0, 40))}`);
       }
       const count = parseInt(size, 16);
       if (count === 0) return;

@@ -65,13 +65,27 @@ function options(extra: Partial<HttpGetOptions> = {}): HttpGetOptions {
   return { method: "GET", bodyLimit: 1024 * 1024, signal: new AbortController().signal, ...extra };
 }
 
+/**
+ * `httpGet` with a deadline: a client that waits for bytes the server never sends (reading a
+ * body it should not, not stopping once the text is found) fails the test instead of hanging it.
+ */
+async function get(url: URL, extra: Partial<HttpGetOptions> = {}) {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error("httpGet waited 5s")), 5000);
+  try {
+    return await httpGet(url, options({ signal: deadline.signal, ...extra }));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 Deno.test("httpGet sends one HTTP/1.1 request that asks for the connection to close", async () => {
   let port = "";
   const heads = await withRawServer(
     () => "HTTP/1.1 204 No Content\r\n\r\n",
     async (url) => {
       port = url.port;
-      assert.equal((await httpGet(url, options({ method: "POST" }))).status, 204);
+      assert.equal((await get(url, { method: "POST" })).status, 204);
     },
   );
   assert.deepEqual(heads[0].trimEnd().split("\r\n"), [
@@ -90,7 +104,7 @@ Deno.test("httpGet reads no body unless asked to find text in it", async () => {
     // A body announced but never sent: reading it would wait for the test's end.
     () => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst bytes",
     async (url) => {
-      assert.deepEqual(await httpGet(url, options()), { status: 200, location: null, text: "" });
+      assert.deepEqual(await get(url), { status: 200, location: null, text: "" });
     },
     { keepOpen: true },
   );
@@ -100,7 +114,7 @@ Deno.test("httpGet reads a Content-Length body to its end though the server keep
   await withRawServer(
     () => "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nstatus: up!",
     async (url) => {
-      const answer = await httpGet(url, options({ find: "down" }));
+      const answer = await get(url, { find: "down" });
       assert.equal(answer.text, "status: up!");
     },
     { keepOpen: true },
@@ -123,8 +137,8 @@ Deno.test("httpGet finds text split across chunks and across a UTF-8 character",
   }
   parts.push(encoder.encode("0\r\n\r\n"));
   await withRawServer(() => parts, async (url) => {
-    assert.equal((await httpGet(url, options({ find: "healthy" }))).text, "état: healthy");
-    assert.equal((await httpGet(url, options({ find: "missing" }))).text, "état: healthy");
+    assert.equal((await get(url, { find: "healthy" })).text, "état: healthy");
+    assert.equal((await get(url, { find: "missing" })).text, "état: healthy");
   });
 });
 
@@ -133,8 +147,8 @@ Deno.test("httpGet stops reading once the text is found or the limit is reached"
     // A body that never ends: only stopping early returns.
     () => "HTTP/1.1 200 OK\r\n\r\nready " + "x".repeat(5000),
     async (url) => {
-      assert.equal((await httpGet(url, options({ find: "ready" }))).text.startsWith("ready"), true);
-      const limited = await httpGet(url, options({ find: "never", bodyLimit: 1000 }));
+      assert.equal((await get(url, { find: "ready" })).text.startsWith("ready"), true);
+      const limited = await get(url, { find: "never", bodyLimit: 1000 });
       assert.ok(
         limited.text.length >= 1000 && limited.text.length <= 5006,
         `${limited.text.length}`,
@@ -146,7 +160,7 @@ Deno.test("httpGet stops reading once the text is found or the limit is reached"
 
 Deno.test("httpGet reads a body that ends with the connection (HTTP/1.0)", async () => {
   await withRawServer(() => "HTTP/1.0 200 OK\nServer: old\n\nall good", async (url) => {
-    assert.deepEqual(await httpGet(url, options({ find: "bad" })), {
+    assert.deepEqual(await get(url, { find: "bad" }), {
       status: 200,
       location: null,
       text: "all good",
@@ -159,7 +173,7 @@ Deno.test("httpGet skips an interim 100 Continue and returns the final answer wi
     () =>
       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
     async (url) => {
-      assert.deepEqual(await httpGet(url, options()), {
+      assert.deepEqual(await get(url), {
         status: 302,
         location: "/elsewhere",
         text: "",
@@ -172,8 +186,8 @@ Deno.test("httpGet reads no body after HEAD or a 304", async () => {
   await withRawServer(
     () => "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n",
     async (url) => {
-      assert.equal((await httpGet(url, options({ find: "x" }))).status, 304);
-      assert.equal((await httpGet(url, options({ method: "HEAD", find: "x" }))).status, 304);
+      assert.equal((await get(url, { find: "x" })).status, 304);
+      assert.equal((await get(url, { method: "HEAD", find: "x" })).status, 304);
     },
     { keepOpen: true },
   );
@@ -182,7 +196,7 @@ Deno.test("httpGet reads no body after HEAD or a 304", async () => {
 async function protocolError(reply: string, find?: string): Promise<string> {
   let message = "";
   await withRawServer(() => reply, async (url) => {
-    const error = await httpGet(url, options({ find })).then(
+    const error = await get(url, { find }).then(
       () => assert.fail("expected an HttpProtocolError"),
       (error) => error,
     );
@@ -205,6 +219,10 @@ Deno.test("httpGet refuses what is not an HTTP/1.x response, naming what it got"
   assert.equal(
     await protocolError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "x"),
     'bad chunk size "zz"',
+  );
+  assert.equal(
+    await protocolError("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", "x"),
+    "the connection closed in the body",
   );
 });
 
