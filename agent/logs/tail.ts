@@ -77,7 +77,8 @@ export interface FollowLogOptions {
   onReady?: () => void;
 }
 
-interface FileIdentity {
+/** What tells one file from another across renames: `Deno.FileInfo`'s fields. */
+export interface FileIdentity {
   dev: number;
   ino: number | null;
   birthtime: number | null;
@@ -208,8 +209,15 @@ function identityOf(stat: Deno.FileInfo): FileIdentity {
   return { dev: stat.dev, ino: stat.ino, birthtime: stat.birthtime?.getTime() ?? null };
 }
 
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  if (a.ino !== null && b.ino !== null) return a.ino === b.ino && a.dev === b.dev;
+/**
+ * Whether two identities name the same file. Wine's handle stat sometimes says volume 0 for a
+ * file whose path stat says its real volume (the Windows lane saw it), so a
+ * device of 0 is taken as unknown; the inode alone then decides.
+ */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  if (a.ino !== null && b.ino !== null) {
+    return a.ino === b.ino && (a.dev === b.dev || a.dev === 0 || b.dev === 0);
+  }
   if (a.birthtime !== null && b.birthtime !== null) return a.birthtime === b.birthtime;
   return true;
 }

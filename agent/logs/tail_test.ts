@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { followLog, readLastLines } from "./tail.ts";
+import { followLog, readLastLines, sameFile } from "./tail.ts";
 import { listLogFiles, RotatingLogWriter } from "./writer.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -169,4 +169,13 @@ Deno.test("followLog() resolves when its signal aborts", async () => {
     await follow.done;
     assert.deepEqual(follow.lines, []);
   });
+});
+
+Deno.test("sameFile() matches by inode, taking a device of 0 (as Wine's handle stat can say) as unknown", () => {
+  const file = { dev: 1124073472, ino: 16130164, birthtime: 1796601004525 };
+  assert.ok(sameFile(file, { ...file, birthtime: 1796601004541 }), "birthtimes differ under Wine");
+  assert.ok(sameFile(file, { ...file, dev: 0 }), "the handle said volume 0");
+  assert.ok(!sameFile(file, { ...file, ino: 16130165 }), "another inode");
+  assert.ok(!sameFile(file, { ...file, dev: 2049 }), "the same inode on another volume");
+  assert.ok(!sameFile(file, { ...file, ino: 16130165, dev: 0 }), "another inode, device unknown");
 });
