@@ -28,6 +28,7 @@ import { type AdoptContext, adoptRecorded, recordChild } from "./_adopt.ts";
 import { checkRunnable, SpawnError, spawnScript } from "./_spawn.ts";
 import { reapGroup, type RunEnd, stopTree } from "./_terminate.ts";
 import { type OutputLine, ScriptOutput } from "./_output.ts";
+import { ExitLog } from "./_exit_log.ts";
 import { Schedule } from "./_schedule.ts";
 
 /** A script could not be started: the command or its folder is missing. */
@@ -70,6 +71,7 @@ export class ScriptRunner {
   #config: ResolvedScript;
   #deps: RunnerDeps;
   #log;
+  #exitLog: ExitLog;
   /** What adopting and stopping the script's processes need. */
   #tree: AdoptContext;
   #backoff: Backoff;
@@ -99,6 +101,7 @@ export class ScriptRunner {
     this.#config = config;
     this.#deps = deps;
     this.#log = getLogger(["scriptmon", "script", config.name]);
+    this.#exitLog = new ExitLog(this.#log, config.name);
     const { platform, clock, pidDir } = deps;
     this.#tree = { platform, clock, pidDir, logPath: this.logPath, log: this.#log, script: config };
     this.#output = new ScriptOutput({
@@ -371,6 +374,7 @@ export class ScriptRunner {
     const window = formatDuration(this.#config.restart.windowMs);
     const delay = formatDuration(decision.delayMs);
     if (decision.crashLooping && !this.#crashLoop) {
+      this.#exitLog.crashLoopStarted(now);
       this.#log.warn(
         "{script} is crash-looping: {n} restarts within {window}; retrying every {delay}",
         { script: this.name, n: decision.restartsInWindow, window, delay },
@@ -553,7 +557,7 @@ export class ScriptRunner {
     } else if (ended.code === null && !ended.signal) {
       this.#log.info("Adopted {script} (pid {pid}) ended", { script: this.name, pid: run.pid });
     } else if (failed) {
-      this.#log.warn("{script} (pid {pid}) {how}", { script: this.name, pid: run.pid, how });
+      this.#exitLog.exit(run.pid, how, this.#crashLoop, this.#deps.clock.now());
     }
     this.#track(removePidRecord(this.#deps.pidDir, this.name));
     // The leader is gone; whatever it left in its process group goes too.
