@@ -211,8 +211,8 @@ function identityOf(stat: Deno.FileInfo): FileIdentity {
 
 /**
  * Whether two identities name the same file. Wine's handle stat sometimes says volume 0 for a
- * file whose path stat says its real volume (the Windows lane saw it), so a
- * device of 0 is taken as unknown; the inode alone then decides.
+ * file whose path stat says its real volume (the Windows lane saw it), so a device of 0 is taken
+ * as unknown; the inode alone then decides.
  */
 export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
   if (a.ino !== null && b.ino !== null) {
