@@ -1,9 +1,9 @@
 /**
- * Group commit for a Deno KV file: ingests that arrive while a commit is on
- * disk wait for it and then share the next one, so a busy collector pays one
- * SQLite transaction and one `fsync` for many ingests instead of one each.
- * Every caller is answered only after the commit holding its writes is
- * durable.
+ * Group commit: ingests that arrive while a commit is on disk wait for it and
+ * then share the next one, so a busy collector pays one transaction and one
+ * `fsync` for many ingests instead of one each (on a Deno KV file, SQLite's;
+ * on PostgreSQL, one `kv_commit` call of each replica). Every caller is
+ * answered only after the commit holding its writes is durable.
  *
  * When ingests come steadily but one at a time (a few hundred a second: each
  * commit done before the next arrives), a batch that finds the previous
@@ -15,8 +15,8 @@
  *
  * A shared commit is what the callers would have got one after another: a
  * batch joins a group only if none of its checks reads a key an earlier batch
- * of the group writes (Deno KV evaluates every check of an atomic before any
- * mutation); a group that fails (a check, or an error) is committed again one
+ * of the group writes (Deno KV and `kv_commit` evaluate every check of an
+ * atomic before any mutation); a group that fails (a check, or an error) is committed again one
  * batch at a time, so each caller gets its own result.
  *
  * @module

@@ -22,20 +22,19 @@ export interface Committed {
  * Commits `groups` in one atomic whose only checks are the agent record's (`final`'s): every
  * ingest of an agent writes its record, so while the record is unchanged no event of `groups`
  * can have been stored meanwhile (the per-event checks {@linkcode commitInBatches} needs are
- * left out). Returns `events` stored, or null when a check of `final` failed.
+ * left out). The atomic goes through `committer`, which may share its commit with other ingests'
+ * (on PostgreSQL one `kv_commit` call, one transaction, for many). Returns `events` stored, or
+ * null when a check of `final` failed.
  */
 export async function commitAtOnce(
-  kv: KvHandle,
+  committer: GroupCommit,
   groups: WriteGroup[],
   events: number,
 ): Promise<Committed | null> {
-  const op = kv.atomic();
-  for (const group of groups) {
-    if (!isEventGroup(group) && group.checks.length > 0) op.check(...group.checks);
-    for (const [key, value] of group.sets) op.set(key, value);
-    for (const key of group.deletes) op.delete(key);
-  }
-  const result = await retryLocked(() => op.commit());
+  const batch = groups.map((group) =>
+    isEventGroup(group) && group.checks.length > 0 ? { ...group, checks: [] } : group
+  );
+  const result = await committer.commit(batch);
   return result.ok ? { stored: events, versionstamp: result.versionstamp } : null;
 }
 

@@ -25,7 +25,7 @@ import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { type WriteGroup } from "./_atomic_batches.ts";
 import { commitAtOnce, commitInBatches } from "./_ingest_commit.ts";
-import { GroupCommit } from "./_group_commit.ts";
+import { GroupCommit, type GroupCommitStats } from "./_group_commit.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
 import {
@@ -95,6 +95,11 @@ export class Store {
     this.history = new HistoryStore(kv);
     this.#tokens = new TokenStore(kv);
     this.#groupCommit = new GroupCommit(kv);
+  }
+
+  /** How many ingest batches shared how many commits so far (group commit). */
+  get commitStats(): GroupCommitStats {
+    return this.#groupCommit.stats;
   }
 
   /** The KV handle, shared with the site leases and dedupe claims (`leases.ts`, `site_dedupe.ts`). */
@@ -224,7 +229,11 @@ export class Store {
       }
       const eventGroups = fresh.map(eventGroup);
       const committed = unboundedAtomics(this.#kv)
-        ? await commitAtOnce(this.#kv, [...eventGroups, ...scriptGroups, final], fresh.length)
+        ? await commitAtOnce(
+          this.#groupCommit,
+          [...eventGroups, ...scriptGroups, final],
+          fresh.length,
+        )
         : await commitInBatches(
           this.#kv,
           this.#groupCommit,

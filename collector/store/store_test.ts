@@ -78,6 +78,19 @@ storeTest("ingests of one agent through two collectors at once store each event 
   assert.deepEqual(listed, [7, 6, 5, 4, 3, 2, 1]);
 });
 
+storeTest("ingests of 20 agents at once share commits, each stored once", async (store) => {
+  const hosts = Array.from({ length: 20 }, (_, i) => `ws-${String(i + 1).padStart(2, "0")}`);
+  const results = await Promise.all(
+    hosts.map((host) => store.ingest(ingestRequest({ host, events: events([1, 2]) }), opts)),
+  );
+  assert.deepEqual(results.map((r) => [r.ackedSeq, r.stored]), hosts.map(() => [2, 2]));
+  for (const host of hosts) assert.equal((await store.getAgent("BFI4", host))!.ackedSeq, 2);
+  assert.equal((await store.listEvents({ limit: 100 })).events.length, 40);
+  const { batches, commits } = store.commitStats;
+  assert.equal(batches, 20);
+  assert.ok(commits < batches, `${batches} ingests took ${commits} commits`);
+});
+
 storeTest(
   "ingest() after another collector wrote the agent's record keeps that collector's events",
   async (store, kv) => {
