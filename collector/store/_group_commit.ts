@@ -16,8 +16,8 @@
  * A shared commit is what the callers would have got one after another: a
  * batch joins a group only if none of its checks reads a key an earlier batch
  * of the group writes (Deno KV and `kv_commit` evaluate every check of an
- * atomic before any mutation); a group that fails (a check, or an error) is committed again one
- * batch at a time, so each caller gets its own result.
+ * atomic before any mutation); a group that fails (a check, or an error) is
+ * committed again one batch at a time, so each caller gets its own result.
  *
  * @module
  */
