@@ -141,12 +141,7 @@ Deno.test({
   async fn() {
     const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
     try {
-      // Until the child's exec is done, its /proc entry shows no command line yet.
-      let info = await platform.inspect(child.pid);
-      for (let tries = 0; tries < 200 && info?.commandLine.length === 0; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        info = await platform.inspect(child.pid);
-      }
+      const info = await execed(child.pid);
       assert.ok(info);
       const record = sampleRecord({
         pid: child.pid,
@@ -167,12 +162,7 @@ Deno.test({
   async fn() {
     const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
     try {
-      // Until the child's exec is done, its /proc entry shows no command line yet.
-      let info = await platform.inspect(child.pid);
-      for (let tries = 0; tries < 200 && info?.commandLine.length === 0; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        info = await platform.inspect(child.pid);
-      }
+      const info = await execed(child.pid);
       assert.ok(info);
       const record = sampleRecord({
         pid: child.pid,
