@@ -79,6 +79,13 @@ const SILENCE_PREFIX = ["notify", "silence"];
  * frequent wake-up.
  */
 const SWEEP_MS = 30_000;
+/**
+ * How long the changes after a first one are gathered into one evaluation. Each evaluation looks
+ * at every script; a crash loop changes a state several times a start, and at 20 ms the
+ * evaluations and their timers were a tenth of its cost (bench/README.md). A quarter of a second
+ * is nothing to an alert.
+ */
+const SETTLE_MS = 250;
 /** Stderr lines an alert carries (each cut at 300 characters). */
 const STDERR_LINES = 10;
 /** The policy snapshot must fit one KV value (64 KiB) with room to spare. */
@@ -352,7 +359,9 @@ export class Notifier {
       await clock.sleep(wait, signal);
       this.#wake = null;
       // Let a burst of events settle into one evaluation.
-      if (this.#dirty && !this.#stop.signal.aborted) await clock.sleep(20, this.#stop.signal);
+      if (this.#dirty && !this.#stop.signal.aborted) {
+        await clock.sleep(SETTLE_MS, this.#stop.signal);
+      }
       this.#dirty = false;
     }
   }

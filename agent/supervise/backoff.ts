@@ -42,7 +42,10 @@ export class Backoff {
   next(startedAt: number, endedAt: number): RestartDecision {
     const p = this.#policy;
     if (endedAt - startedAt >= p.resetAfterMs) this.#attempt = 0;
-    this.#restarts = this.#restarts.filter((t) => endedAt - t < p.windowMs);
+    // Oldest first: drop from the front (a crash loop's window holds hundreds, each exit copied them).
+    while (this.#restarts.length > 0 && endedAt - this.#restarts[0] >= p.windowMs) {
+      this.#restarts.shift();
+    }
     this.#restarts.push(endedAt);
     const crashLooping = this.#restarts.length > p.maxRestarts;
     const base = crashLooping

@@ -55,9 +55,19 @@ interface Run {
   startedAt: number;
   adopted: boolean;
   exited: Promise<RunEnd>;
+  /** Its PID record is written (or on its way); false while a short-lived restart waits. */
+  recorded: boolean;
+  /** Aborted when it ends: a record still waiting is then never written. */
+  ended?: AbortController;
 }
 
 const DRAIN_TIMEOUT_MS = 2000;
+/**
+ * A restart after a run shorter than `reset_after` writes its PID record once it has run this
+ * long: such a restart is most often short again (a crash loop), and one that ends sooner never
+ * needed a record (nor its removal). A first start, or one after a good run, is recorded at once.
+ */
+export const RECORD_RESTART_AFTER_MS = 1000;
 /** How long a found folder and command are trusted before the next start looks again. */
 const RECHECK_MS = 10_000;
 /** A schedule that only ever falls on holidays runs anyway after this many skips in a row. */
@@ -65,6 +75,8 @@ const MAX_HOLIDAY_SKIPS = 10_000;
 const STOPPED = Symbol("stopped");
 const RECYCLED = Symbol("recycled");
 const STABLE = Symbol("stable");
+/** The reason of an abort nobody reads (one without a reason makes a DOMException, a stack). */
+const FINISHED = Symbol("finished");
 
 /** Supervises one script; see the module comment. */
 export class ScriptRunner {
@@ -362,7 +374,7 @@ export class ScriptRunner {
       this.#setState("running", { pid: run.pid, reason: "the crash loop is over" });
       return await Promise.race(watching);
     } finally {
-      done.abort();
+      done.abort(FINISHED);
     }
   }
 
@@ -474,7 +486,7 @@ export class ScriptRunner {
     const adopted = await adoptRecorded(this.#tree);
     if (!adopted) return null;
     const { pid, startedAt, exited, reason } = adopted;
-    const run: Run = { pid, startedAt, adopted: true, exited };
+    const run: Run = { pid, startedAt, adopted: true, exited, recorded: true };
     this.#run = run;
     this.#setState("running", { pid, reason });
     return run;
@@ -509,6 +521,7 @@ export class ScriptRunner {
           code: s.signal ? null : s.code,
           signal: s.signal,
         })),
+        recorded: false,
       };
       this.#run = run;
       if (retrying) {
@@ -519,7 +532,7 @@ export class ScriptRunner {
             `retry running (pid ${child.pid}); the crash loop ends once a run lasts ${resetAfter}`,
         });
       } else this.#setState("running", { pid: child.pid });
-      this.#track(recordChild(child.pid, startedAt, this.#tree));
+      this.#record(run);
       return run;
     } catch (error) {
       const reason = error instanceof SpawnError
@@ -529,6 +542,23 @@ export class ScriptRunner {
       this.#setState("failed", { reason });
       return null;
     }
+  }
+
+  /** Writes the PID record of a run just started: at once, or after a short run's restart later. */
+  #record(run: Run): void {
+    const write = () => {
+      run.recorded = true;
+      this.#track(recordChild(run.pid, run.startedAt, this.#tree));
+    };
+    const last = this.#lastExit;
+    if (last === null || last.runtimeMs >= this.#config.restart.resetAfterMs) return write();
+    const ended = new AbortController();
+    run.ended = ended;
+    this.#track(
+      this.#deps.clock.sleep(RECORD_RESTART_AFTER_MS, ended.signal).then(() => {
+        if (!ended.signal.aborted) write();
+      }),
+    );
   }
 
   /** A run ended (by itself, or `recycled` by a check: its reason). */
@@ -559,7 +589,8 @@ export class ScriptRunner {
     } else if (failed) {
       this.#exitLog.exit(run.pid, how, this.#crashLoop, this.#deps.clock.now());
     }
-    this.#track(removePidRecord(this.#deps.pidDir, this.name));
+    run.ended?.abort(FINISHED);
+    if (run.recorded) this.#track(removePidRecord(this.#deps.pidDir, this.name));
     // The leader is gone; whatever it left in its process group goes too.
     this.#track(reapGroup(run.pid, "orphaned", this.#tree));
   }
@@ -579,6 +610,7 @@ export class ScriptRunner {
   /** Stops a run's whole tree (stop signal, then SIGKILL), then what is left of its group. */
   async #terminate(run: Run): Promise<void> {
     this.#setState("stopping", { pid: run.pid });
+    run.ended?.abort(FINISHED);
     this.#endRun(run, await stopTree(run, this.#tree));
     await reapGroup(run.pid, "remaining", this.#tree);
     await removePidRecord(this.#deps.pidDir, this.name);

@@ -7,7 +7,7 @@ import { EventLog } from "./event_log.ts";
 import { readLastLines } from "../logs/tail.ts";
 import { readPidRecord, writePidRecord } from "./pid_records.ts";
 import { platform } from "../platform/mod.ts";
-import { ScriptRunner } from "./script_runner.ts";
+import { RECORD_RESTART_AFTER_MS, ScriptRunner } from "./script_runner.ts";
 import { parseDuration } from "../../shared/config/units.ts";
 import type { ResolvedScript } from "../../shared/agent_config/types.ts";
 
@@ -260,6 +260,49 @@ Deno.test("a running copy from a valid PID record is adopted, not started twice"
       sleeper.kill("SIGKILL");
     } catch { /* already gone */ }
     await sleeper.status;
+  }
+});
+
+Deno.test("a restart after a short run is recorded once it has run a second: a crash loop writes none", async () => {
+  await using dir = await tempDir();
+  const counter = join(dir.path, "runs");
+  await using h = await harness(
+    testScript("flaky", denoFixture("crash_then_run.ts", counter, "3"), {
+      restart: { minDelayMs: 0, maxRestarts: 1000, resetAfterMs: 60_000 },
+    }),
+  );
+  // Every record starts with the start time of its process: count whose it asked for.
+  const asked: number[] = [];
+  const counting = new Proxy(h.deps.platform, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target);
+      if (typeof value !== "function") return value;
+      if (name !== "startTimeOf" && name !== "inspect") return value.bind(target);
+      return (pid: number) => (asked.push(pid), value.call(target, pid));
+    },
+  });
+  const runner = new ScriptRunner(h.runner.config, { ...h.deps, platform: counting });
+  const started: number[] = [];
+  h.events.subscribe((e) => {
+    if (e.kind === "state" && e.state === "running" && e.pid) started.push(e.pid);
+  });
+  try {
+    await runner.start();
+    const last = await until("the fourth run, which keeps running", async () => {
+      const { pid, state } = runner.status();
+      const runs = await Deno.readTextFile(counter).catch(() => "0");
+      return pid !== null && state === "running" && runs === "4" ? pid : undefined;
+    });
+    const { record } = await until("the fourth run's PID record", async () => {
+      const read = await readPidRecord(h.deps.pidDir, "flaky");
+      return read.record?.pid === last ? read : undefined;
+    });
+    assert.ok(Date.now() - Date.parse(record!.startedAt) >= RECORD_RESTART_AFTER_MS);
+    // The first start is recorded at once; the two restarts that crashed at once, never.
+    assert.equal(started.length, 4);
+    assert.deepEqual(asked, [started[0], last]);
+  } finally {
+    await runner.dispose();
   }
 });
 
