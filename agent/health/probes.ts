@@ -38,9 +38,10 @@ const PIPE_GRACE_MS = 500;
 
 /** Why a run stopped early: its own timeout or the caller's signal. */
 class Stopped {
-  constructor(readonly timeout: AbortSignal, readonly timeoutMs: number) {}
+  timedOut = false;
+  constructor(readonly timeoutMs: number) {}
   reason(): string {
-    return this.timeout.aborted ? `timed out after ${formatDuration(this.timeoutMs)}` : "aborted";
+    return this.timedOut ? `timed out after ${formatDuration(this.timeoutMs)}` : "aborted";
   }
 }
 
@@ -50,15 +51,19 @@ export async function runProbe(
   options: RunProbeOptions = {},
 ): Promise<ProbeResult> {
   const started = performance.now();
-  const timeout = new AbortController();
-  const timer = setTimeout(
-    () => timeout.abort(new DOMException("probe timed out", "TimeoutError")),
-    probe.timeoutMs,
-  );
-  const signal = options.signal
-    ? AbortSignal.any([timeout.signal, options.signal])
-    : timeout.signal;
-  const stopped = new Stopped(timeout.signal, probe.timeoutMs);
+  const stopped = new Stopped(probe.timeoutMs);
+  const stop = new AbortController();
+  const timer = setTimeout(() => {
+    stopped.timedOut = true;
+    stop.abort(new DOMException("probe timed out", "TimeoutError"));
+  }, probe.timeoutMs);
+  // The caller's signal outlives many runs: followed by a listener removed after this one, not
+  // AbortSignal.any(), whose weak links to it hold each run's signals until a full collection.
+  const caller = options.signal;
+  const follow = () => stop.abort(caller?.reason);
+  if (caller?.aborted) follow();
+  else caller?.addEventListener("abort", follow, { once: true });
+  const signal = stop.signal;
   try {
     const outcome = signal.aborted
       ? { ok: false, reason: stopped.reason() }
@@ -70,6 +75,7 @@ export async function runProbe(
     return { ...outcome, durationMs: Math.round(performance.now() - started) };
   } finally {
     clearTimeout(timer);
+    caller?.removeEventListener("abort", follow);
   }
 }
 

@@ -176,6 +176,40 @@ Deno.test("a probe whose caller aborts stops with reason aborted", async () => {
   assert.deepEqual({ ...result, durationMs: 0 }, { ok: false, reason: "aborted", durationMs: 0 });
 });
 
+Deno.test("a caller's abort stops a probe mid-run, and runs leave no listener on its signal", async () => {
+  const ctl = new AbortController();
+  let listening = 0;
+  const add = ctl.signal.addEventListener.bind(ctl.signal);
+  const remove = ctl.signal.removeEventListener.bind(ctl.signal);
+  ctl.signal.addEventListener = (...args: Parameters<typeof add>) => (listening++, add(...args));
+  ctl.signal.removeEventListener = (
+    ...args: Parameters<typeof remove>
+  ) => (listening--, remove(...args));
+  const { promise: asked, resolve: ask } = Promise.withResolvers<void>();
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  let hang = false;
+  await withServer(async () => {
+    if (hang) {
+      ask();
+      await released;
+    }
+    return new Response("ok");
+  }, async (url) => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await runProbe(httpProbe(url), { signal: ctl.signal })).ok, true);
+    }
+    assert.equal(listening, 0);
+    hang = true;
+    const running = runProbe(httpProbe(url), { signal: ctl.signal });
+    await asked;
+    ctl.abort();
+    const result = await running;
+    release();
+    assert.deepEqual([result.ok, result.reason], [false, "aborted"]);
+    assert.equal(listening, 0);
+  });
+});
+
 Deno.test("a TCP probe passes on an open port and fails on a closed one", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
