@@ -18,8 +18,8 @@
  *
  * PM2 is installed by the bench from npm into a temporary folder, with its
  * home there too, and removed at the end. Each side runs `BENCH_PEER_REPEATS`
- * times (2), alternating; the table quotes medians. bench/README.md records
- * the results.
+ * times (2), alternating; the table quotes medians. `BENCH_PEER_ROWS` runs some of the rows only
+ * (`checks` alone takes 8 minutes). bench/README.md records the results.
  *
  * @module
  */
@@ -28,6 +28,17 @@ import { agentBundleArgs, agentFlags, unstableFlags } from "../scripts/agent_fla
 
 const WINDOW_SECONDS = Number(Deno.env.get("BENCH_PEER_SECONDS") ?? 30);
 const REPEATS = Number(Deno.env.get("BENCH_PEER_REPEATS") ?? 2);
+/** `BENCH_PEER_ROWS`: the groups of rows to run, of `idle,checks,restarts,crash` (all by default). */
+const GROUPS = ["idle", "checks", "restarts", "crash"] as const;
+const ROWS = new Set(
+  (Deno.env.get("BENCH_PEER_ROWS") ?? GROUPS.join(",")).split(",").map((g) => {
+    const group = g.trim() as typeof GROUPS[number];
+    if (!GROUPS.includes(group)) {
+      throw new TypeError(`BENCH_PEER_ROWS: expected some of ${GROUPS.join(",")}, got "${g}"`);
+    }
+    return group;
+  }),
+);
 const PM2_VERSION = "7.0.4";
 const MAIN = resolve(import.meta.dirname!, "..", "agent", "main.ts");
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -361,7 +372,7 @@ async function main() {
   try {
     for (let rep = 1; rep <= REPEATS; rep++) {
       for (const side of rep % 2 ? sides : [...sides].reverse()) {
-        for (const n of [10, 100]) {
+        for (const n of ROWS.has("idle") ? [10, 100] : []) {
           console.error(`run ${rep}: ${side.name}, ${n} sleeping children, ${WINDOW_SECONDS} s`);
           const first = await measure(side, sleepers(n), { steady: true });
           const s = first.steady!;
@@ -378,7 +389,7 @@ async function main() {
           add(`context switches per second, idle, ${n} children`, side.name, s.switchesPerSecond);
           add(`RSS, ${n} children (MB)`, side.name, s.rssMb);
         }
-        if (side.name.startsWith("scriptmon")) {
+        if (side.name.startsWith("scriptmon") && ROWS.has("checks")) {
           console.error(`run ${rep}: ${side.name}, 100 children with health checks`);
           const h = await measure(side, beaters(100), { probeUrl: probe.url, steady: true });
           add(
@@ -393,10 +404,16 @@ async function main() {
           );
         }
         if (side.name === "scriptmon (zip)") continue; // the same code restarts: idle rows only
-        console.error(`run ${rep}: ${side.name}, 10 children crashing every 2 s`);
-        const r = await measure(side, crashers("2"), { waitFor: 1 });
-        add("CPU per restart, 10 children crashing every 2 s (ms)", side.name, r.cpuMs / r.starts);
-        if (side.name === "scriptmon") {
+        if (ROWS.has("restarts")) {
+          console.error(`run ${rep}: ${side.name}, 10 children crashing every 2 s`);
+          const r = await measure(side, crashers("2"), { waitFor: 1 });
+          add(
+            "CPU per restart, 10 children crashing every 2 s (ms)",
+            side.name,
+            r.cpuMs / r.starts,
+          );
+        }
+        if (side.name === "scriptmon" && ROWS.has("crash")) {
           console.error(`run ${rep}: ${side.name}, 10 children dying 0.3 s after start`);
           const c = await measure(side, crashers("0.3"), { minDelayZero: true, waitFor: 1 });
           add(

@@ -287,11 +287,16 @@ export class HealthMonitor {
   async #probeLoop(entry: { probe: ResolvedProbe; tracker: ProbeTracker }): Promise<void> {
     const { clock } = this.#deps;
     const stop = this.#closed.signal;
+    // The first wait ends somewhere in the interval's second half: the probes of scripts started
+    // together then do not all run in the same instant, where each run's objects are alive when a
+    // young-generation collection comes and are all kept, to the old generation (bench/README.md).
+    let share = 0.5 + Math.random() / 2;
     while (!stop.aborted) {
       await clock.sleep(
-        entry.tracker.intervalMs * stretchAt(this.#runner.config, clock.now()),
+        entry.tracker.intervalMs * share * stretchAt(this.#runner.config, clock.now()),
         stop,
       );
+      share = 1;
       if (stop.aborted) return;
       if (!this.#running) continue;
       const result = await runProbe(entry.probe, { signal: stop });
