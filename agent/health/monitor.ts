@@ -32,6 +32,8 @@ export interface MonitorDeps {
 const RESOURCE_ACTION: ResolvedAction = { alert: true, restart: false };
 /** How often a failing heartbeat looks at its file for a touch. */
 const FILE_RECHECK_MS = 1000;
+/** The points in a probe interval's second half where a first wait may end (see #probeLoop). */
+const SPREAD = 4;
 
 /** Health checks of one script; see the module comment. */
 export class HealthMonitor {
@@ -287,10 +289,11 @@ export class HealthMonitor {
   async #probeLoop(entry: { probe: ResolvedProbe; tracker: ProbeTracker }): Promise<void> {
     const { clock } = this.#deps;
     const stop = this.#closed.signal;
-    // The first wait ends somewhere in the interval's second half: the probes of scripts started
-    // together then do not all run in the same instant, where each run's objects are alive when a
-    // young-generation collection comes and are all kept, to the old generation (bench/README.md).
-    let share = 0.5 + Math.random() / 2;
+    // The first wait ends at one of SPREAD points in the interval's second half. The probes of
+    // scripts started together then run in a few groups: all at once, a hundred runs' objects were
+    // alive when a young-generation collection came and all went to the old generation; each on
+    // its own, each run was a few wake-ups of its own, a quarter more CPU (bench/README.md).
+    let share = 0.5 + Math.floor(Math.random() * SPREAD) / (2 * SPREAD);
     while (!stop.aborted) {
       await clock.sleep(
         entry.tracker.intervalMs * share * stretchAt(this.#runner.config, clock.now()),
