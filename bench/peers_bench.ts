@@ -28,7 +28,7 @@ import { agentBundleArgs, agentFlags, unstableFlags } from "../scripts/agent_fla
 
 const WINDOW_SECONDS = Number(Deno.env.get("BENCH_PEER_SECONDS") ?? 30);
 const REPEATS = Number(Deno.env.get("BENCH_PEER_REPEATS") ?? 2);
-/** `BENCH_PEER_ROWS`: the groups of rows to run, of `idle,checks,restarts,crash` (all by default). */
+/** `BENCH_PEER_ROWS`: which groups of rows run, of `idle,checks,restarts,crash` (default all). */
 const GROUPS = ["idle", "checks", "restarts", "crash"] as const;
 const ROWS = new Set(
   (Deno.env.get("BENCH_PEER_ROWS") ?? GROUPS.join(",")).split(",").map((g) => {

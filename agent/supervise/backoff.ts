@@ -42,7 +42,8 @@ export class Backoff {
   next(startedAt: number, endedAt: number): RestartDecision {
     const p = this.#policy;
     if (endedAt - startedAt >= p.resetAfterMs) this.#attempt = 0;
-    // Oldest first: drop from the front (a crash loop's window holds hundreds, each exit copied them).
+    // Oldest first: drop from the front (a crash loop's window holds hundreds; a filter copied
+    // them all at every exit).
     while (this.#restarts.length > 0 && endedAt - this.#restarts[0] >= p.windowMs) {
       this.#restarts.shift();
     }
