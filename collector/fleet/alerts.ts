@@ -349,14 +349,19 @@ export class CollectorAlerts implements AlertStats {
     const { kv } = this.#options;
     const saved: Saved = { policy: this.#policy.snapshot(), firing: [...this.#firing] };
     const bytes = await pack(JSON.stringify(saved));
-    const op = this.#options.fence?.(kv.atomic()) ?? kv.atomic();
-    let count = 0;
-    for (let at = 0; at < bytes.length; at += CHUNK_BYTES, count++) {
-      op.set([...STATE_PREFIX, count], bytes.slice(at, at + CHUNK_BYTES));
+    const count = Math.ceil(bytes.length / CHUNK_BYTES);
+    // The fence checks the lease as it was when the write was made: a renewal of the lease in
+    // between (every third of its time) refuses it, and it is made again with the renewed one.
+    // Refused twice, another collector leads.
+    for (let attempt = 1;; attempt++) {
+      const op = this.#options.fence?.(kv.atomic()) ?? kv.atomic();
+      for (let i = 0; i < count; i++) {
+        op.set([...STATE_PREFIX, i], bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+      }
+      for (let stale = count; stale < this.#chunks; stale++) op.delete([...STATE_PREFIX, stale]);
+      if ((await retryLocked(() => op.commit())).ok) break;
+      if (attempt === 2) throw new Error("this collector no longer leads the alerting");
     }
-    for (let stale = count; stale < this.#chunks; stale++) op.delete([...STATE_PREFIX, stale]);
-    const written = await retryLocked(() => op.commit());
-    if (!written.ok) throw new Error("this collector no longer leads the alerting");
     this.#chunks = count;
   }
 

@@ -387,3 +387,41 @@ Deno.test("an expired token an agent reports is a token-invalid alert at the col
     assert.notEqual(record.resolvedAt, null);
   });
 });
+
+Deno.test("a save that races the leader's lease renewal is made again with the renewed lease", async () => {
+  const kv = await Deno.openKv(":memory:");
+  let t = Date.parse("2026-05-01T12:00:00Z");
+  const clock = { now: () => t };
+  const config = parseConfig(
+    `[collector]\noffline_after = "30s"\n\n[webhooks.ops]\nkind = "slack"\n` +
+      `url = "http://127.0.0.1:9/hook"\n\n[[notify.routes]]\nwebhooks = ["ops"]\n`,
+    { path: "/tmp/collector.toml", vars: {} },
+  );
+  const store = new Store(kv);
+  // The lease as the fence first saw it, then renewed: the first write carries the old one.
+  const lease = ["leader", "periodic"];
+  const before = (await kv.set(lease, 1)).versionstamp;
+  const renewed = (await kv.set(lease, 2)).versionstamp;
+  let fenced = 0;
+  const fence = (op: Deno.AtomicOperation) =>
+    op.check({ key: lease, versionstamp: fenced++ === 0 ? before : renewed });
+  const alerts = new CollectorAlerts({ kv, store, config, clock, fence });
+  try {
+    await alerts.start();
+    await store.ingest(ingestRequest({ host: "ws-1" }), { now: t, tokenName: "t" });
+    t += 31_000;
+    await alerts.update(await store.markOffline(t, config.offlineAfterMs));
+    await alerts.idle();
+    assert.ok(fenced >= 2, `the state was written ${fenced} time(s)`);
+  } finally {
+    await alerts.close();
+  }
+  const again = new CollectorAlerts({ kv, store, config, clock });
+  try {
+    await again.start();
+    assert.equal(again.firing()["agent-offline"]?.critical, 1, "saved, and restored");
+  } finally {
+    await again.close();
+    kv.close();
+  }
+});
