@@ -13,11 +13,19 @@
  * shared by two or three. A lone ingest on a quiet collector is committed at
  * once.
  *
+ * Under heavy load a second commit begins while the first is on disk, once
+ * {@linkcode SECOND_COMMIT_AT} batches wait: the JavaScript thread builds and
+ * hands over the next commit while the store's writer (SQLite's thread, or a
+ * second database connection) works on the first, instead of each waiting
+ * for the other. At most {@linkcode MAX_IN_FLIGHT} commits are in flight; a
+ * Deno KV file applies them in the order they were handed over.
+ *
  * A shared commit is what the callers would have got one after another: a
  * batch joins a group only if none of its checks reads a key an earlier batch
- * of the group writes (Deno KV and `kv_commit` evaluate every check of an
- * atomic before any mutation); a group that fails (a check, or an error) is
- * committed again one batch at a time, so each caller gets its own result.
+ * of the group, or a commit still in flight, writes (Deno KV and `kv_commit`
+ * evaluate every check of an atomic before any mutation); a group that fails
+ * (a check, or an error) is committed again one batch at a time, so each
+ * caller gets its own result.
  *
  * @module
  */
@@ -37,6 +45,10 @@ const MAX_KEY_BYTES = 60_000;
 export const COMMIT_DELAY_MS = 3;
 /** …when the commit before began less than this long ago (ms). */
 export const BUSY_WITHIN_MS = 10;
+/** Commits in flight at once, at most. */
+export const MAX_IN_FLIGHT = 2;
+/** A commit begins while another is in flight only once this many batches wait. */
+export const SECOND_COMMIT_AT = 8;
 
 interface Waiting {
   batch: readonly WriteGroup[];
@@ -73,7 +85,12 @@ export class GroupCommit {
   #kv: KvHandle;
   #timing: GroupCommitTiming;
   #waiting: Waiting[] = [];
-  #running = false;
+  /** Commits handed over and not yet answered. */
+  #inFlight = 0;
+  /** The keys written by the commits in flight (how many of them write each). */
+  #busyKeys = new Map<string, number>();
+  /** A lone batch is waiting {@linkcode COMMIT_DELAY_MS} for company. */
+  #delaying = false;
   /** When the last commit began (`timing.now()`), -Infinity before the first. */
   #lastBegun = -Infinity;
   #stats: GroupCommitStats = { batches: 0, commits: 0 };
@@ -92,32 +109,57 @@ export class GroupCommit {
   commit(batch: readonly WriteGroup[]): Promise<Deno.KvCommitResult | Deno.KvCommitError> {
     return new Promise((resolve, reject) => {
       this.#waiting.push(describe(batch, resolve, reject));
-      if (!this.#running) void this.#run();
+      this.#pump();
     });
   }
 
-  async #run(): Promise<void> {
-    this.#running = true;
-    try {
-      while (this.#waiting.length > 0) {
-        const sinceLast = this.#timing.now() - this.#lastBegun;
-        if (this.#waiting.length === 1 && sinceLast < BUSY_WITHIN_MS) {
-          await this.#timing.wait(COMMIT_DELAY_MS);
-        }
-        this.#lastBegun = this.#timing.now();
-        await this.#commitGroup(this.#takeGroup());
+  /** Begins the commits the waiting batches allow now (see the module doc). */
+  #pump(): void {
+    while (this.#waiting.length > 0 && !this.#delaying) {
+      if (this.#inFlight >= MAX_IN_FLIGHT) return;
+      if (this.#inFlight > 0 && this.#waiting.length < SECOND_COMMIT_AT) return;
+      const sinceLast = this.#timing.now() - this.#lastBegun;
+      if (this.#inFlight === 0 && this.#waiting.length === 1 && sinceLast < BUSY_WITHIN_MS) {
+        this.#delaying = true;
+        void this.#timing.wait(COMMIT_DELAY_MS).then(() => {
+          this.#delaying = false;
+          this.#pump();
+        });
+        return;
       }
-    } finally {
-      this.#running = false;
+      const group = this.#takeGroup();
+      // The first waiting batch reads what a commit in flight writes: it waits for that one.
+      if (group.length === 0) return;
+      this.#begin(group);
     }
   }
 
-  /** The longest run of waiting batches, in order, that fits one atomic without a clash. */
+  #begin(group: Waiting[]): void {
+    this.#inFlight++;
+    this.#lastBegun = this.#timing.now();
+    const written = group.flatMap((member) => member.written);
+    for (const key of written) this.#busyKeys.set(key, (this.#busyKeys.get(key) ?? 0) + 1);
+    void this.#commitGroup(group).finally(() => {
+      for (const key of written) {
+        const left = this.#busyKeys.get(key)! - 1;
+        if (left === 0) this.#busyKeys.delete(key);
+        else this.#busyKeys.set(key, left);
+      }
+      this.#inFlight--;
+      this.#pump();
+    });
+  }
+
+  /**
+   * The longest run of waiting batches, in order, that fits one atomic without a clash with
+   * each other or with the commits in flight.
+   */
   #takeGroup(): Waiting[] {
     const group: Waiting[] = [];
     const written = new Set<string>();
     let checks = 0, mutations = 0, bytes = 0, keyBytes = 0;
     for (const next of this.#waiting) {
+      if (next.checked.some((key) => this.#busyKeys.has(key))) break;
       if (group.length > 0) {
         const fits = checks + next.checks <= MAX_CHECKS &&
           mutations + next.mutations <= MAX_MUTATIONS && bytes + next.bytes <= MAX_BYTES &&

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { BUSY_WITHIN_MS, COMMIT_DELAY_MS, GroupCommit } from "./_group_commit.ts";
+import { BUSY_WITHIN_MS, COMMIT_DELAY_MS, GroupCommit, SECOND_COMMIT_AT } from "./_group_commit.ts";
+import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
 
 /** One agent's ingest-like batch: its record checked at `stamp`, written, and one event. */
@@ -132,4 +133,87 @@ Deno.test("batches arriving one at a time on a busy collector wait briefly and s
   assert.ok(b.ok && c.ok);
   assert.equal(b.versionstamp, c.versionstamp, "one commit holds both");
   assert.deepEqual(committer.stats, { batches: 3, commits: 2 });
+});
+
+/**
+ * `kv` whose commits are held until the test lets them go, one at a time and in order (as a KV
+ * file's writer applies them); `begun` counts the commits handed over.
+ */
+function heldCommits(kv: Deno.Kv) {
+  const held: (() => void)[] = [];
+  const state = { begun: 0 };
+  const handle = {
+    atomic() {
+      const op = kv.atomic();
+      const commit = op.commit.bind(op);
+      op.commit = () => {
+        state.begun++;
+        return new Promise<void>((go) => held.push(go)).then(commit);
+      };
+      return op;
+    },
+  } as unknown as KvHandle;
+  return {
+    handle,
+    state,
+    /** Lets the oldest held commit go. */
+    release: () => held.shift()?.(),
+  };
+}
+
+/** Turns of the event loop, so that the committer's timers and promises run (bounded). */
+async function settle(): Promise<void> {
+  for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+Deno.test("while a commit is on disk, a second begins once enough batches wait for it", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const held = heldCommits(kv);
+  const committer = new GroupCommit(held.handle);
+  const results = [committer.commit(batch("first", null))];
+  await settle();
+  assert.equal(held.state.begun, 1);
+  for (let i = 1; i < SECOND_COMMIT_AT; i++) results.push(committer.commit(batch(`h${i}`, null)));
+  await settle();
+  assert.equal(held.state.begun, 1, `${SECOND_COMMIT_AT - 1} batches wait for the first commit`);
+  results.push(committer.commit(batch("last", null)));
+  await settle();
+  assert.equal(held.state.begun, 2, "the waiting batches are handed over in a second commit");
+  results.push(committer.commit(batch("later", null)));
+  await settle();
+  assert.equal(held.state.begun, 2, "two commits in flight at most");
+  for (let i = 0; i < 3; i++) {
+    held.release();
+    await settle();
+  }
+  assert.ok((await Promise.all(results)).every((r) => r.ok));
+  assert.deepEqual(committer.stats, { batches: SECOND_COMMIT_AT + 2, commits: 3 });
+});
+
+Deno.test("a batch checking what a commit in flight writes waits for that commit", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const held = heldCommits(kv);
+  const committer = new GroupCommit(held.handle);
+  const first = committer.commit(batch("h", null, 1));
+  await settle();
+  // Read the agent record before the first commit stored it: its check must fail, alone.
+  const stale = committer.commit(batch("h", null, 2));
+  const others = Array.from(
+    { length: SECOND_COMMIT_AT },
+    (_, i) => committer.commit(batch(`k${i}`, null)),
+  );
+  await settle();
+  assert.equal(held.state.begun, 1, "nothing is handed over before the commit it depends on");
+  // The second commit holds the stale batch and fails; then each is committed on its own.
+  let done = false;
+  const all = Promise.all([first, stale, ...others]).finally(() => done = true);
+  for (let round = 0; round < 20 && !done; round++) {
+    held.release();
+    await settle();
+  }
+  await all;
+  assert.equal((await first).ok, true);
+  assert.equal((await stale).ok, false, "the second saw the record the first wrote");
+  assert.ok((await Promise.all(others)).every((r) => r.ok), "the others are stored");
+  assert.deepEqual((await kv.get(["agent", "S", "h"])).value, { host: "h", seq: 1 });
 });
