@@ -1,7 +1,9 @@
 /**
- * How an ingest's writes are committed: at once where the store allows any
- * number of writes in one atomic (PostgreSQL), else in as few Deno KV atomics
- * as fit, each event checked absent.
+ * How an ingest's writes are committed: in one atomic where they fit one
+ * (always on PostgreSQL, which allows any number of writes in one; on a Deno
+ * KV file, an ingest of up to a few hundred events), checked against the agent
+ * record alone; else in as few Deno KV atomics as fit, each event checked
+ * absent.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 import type { KvHandle } from "../../shared/kv/handle.ts";
 import { packGroups, type WriteGroup } from "./_atomic_batches.ts";
 import type { GroupCommit } from "./_group_commit.ts";
+import { unboundedAtomics } from "./capabilities.ts";
 import { isEventGroup, keyText } from "./_writes.ts";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -19,21 +22,34 @@ export interface Committed {
 }
 
 /**
- * Commits `groups` in one atomic whose only checks are the agent record's (`final`'s): every
- * ingest of an agent writes its record, so while the record is unchanged no event of `groups`
- * can have been stored meanwhile (the per-event checks {@linkcode commitInBatches} needs are
- * left out). The atomic goes through `committer`, which may share its commit with other ingests'
- * (on PostgreSQL one `kv_commit` call, one transaction, for many). Returns `events` stored, or
- * null when a check of `final` failed.
+ * Commits an ingest's `groups` (`final`, the agent record's, last; `events` of them new events):
+ * in one atomic whose only checks are `final`'s where they fit one, else in batches. Every ingest
+ * of an agent writes its record, so while the record is unchanged no event of `groups` can have
+ * been stored meanwhile: the per-event checks, which batches need, are left out of one atomic,
+ * and a shared commit holds twice as many ingests without them. The atomics go through
+ * `committer`, which may share a commit with other ingests'. Returns the events stored, or null
+ * when a check of `final` failed (someone else updated the agent, or a command was queued).
  */
-export async function commitAtOnce(
+export function commitIngest(
+  kv: KvHandle,
   committer: GroupCommit,
   groups: WriteGroup[],
+  final: WriteGroup,
   events: number,
 ): Promise<Committed | null> {
-  const batch = groups.map((group) =>
+  const unchecked = groups.map((group) =>
     isEventGroup(group) && group.checks.length > 0 ? { ...group, checks: [] } : group
   );
+  return unboundedAtomics(kv) || packGroups(unchecked).length === 1
+    ? commitAtOnce(committer, unchecked, events)
+    : commitInBatches(kv, committer, groups, final);
+}
+
+async function commitAtOnce(
+  committer: GroupCommit,
+  batch: WriteGroup[],
+  events: number,
+): Promise<Committed | null> {
   const result = await committer.commit(batch);
   return result.ok ? { stored: events, versionstamp: result.versionstamp } : null;
 }
@@ -45,7 +61,7 @@ export async function commitAtOnce(
  * event groups were written, or null when a check of `final` failed
  * (someone else updated the agent, or a command was queued for it).
  */
-export async function commitInBatches(
+async function commitInBatches(
   kv: KvHandle,
   committer: GroupCommit,
   groups: WriteGroup[],

@@ -11,12 +11,14 @@
  * - commands: see `commands.ts` (ingest reads the agent's `["command_flag", site, host]`)
  * - alerts: see `alerts.ts`
  *
- * Ingest is (usually) one atomic, checked against the agent record this
- * process last wrote (read first only when it has none, or the check failed):
- * a seq at or below the agent's `ackedSeq`, or in its stored ranges above it,
- * is a replay and skipped without a read; the rest are set with a
- * non-existence check, so a seq already stored is never written twice. On a
- * KV file, concurrent ingests share commits (`_group_commit.ts`).
+ * Ingest is one atomic where it fits one (all but the largest on a KV file),
+ * checked against the agent record this process last wrote (read first only
+ * when it has none, or the check failed): a seq at or below the agent's
+ * `ackedSeq`, or in its stored ranges above it, is a replay and skipped
+ * without a read, and while the record is unchanged no other seq can have
+ * been stored meanwhile. An ingest too large for one atomic sets its events in
+ * several, each with a non-existence check, the record last
+ * (`_ingest_commit.ts`). Concurrent ingests share commits (`_group_commit.ts`).
  *
  * @module
  */
@@ -24,7 +26,7 @@
 import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import { type WriteGroup } from "./_atomic_batches.ts";
-import { commitAtOnce, commitInBatches } from "./_ingest_commit.ts";
+import { commitIngest } from "./_ingest_commit.ts";
 import { GroupCommit, type GroupCommitStats } from "./_group_commit.ts";
 import { retryLocked } from "./kv_retry.ts";
 import { addSeqs, isStored } from "./_seq_ranges.ts";
@@ -37,7 +39,7 @@ import {
   toStored,
 } from "./_writes.ts";
 import { HistoryStore, SAMPLE_EVERY_MS } from "./history.ts";
-import { dayTablesOf, unboundedAtomics } from "./capabilities.ts";
+import { dayTablesOf } from "./capabilities.ts";
 import { AlertStore } from "./alerts.ts";
 import { CommandStore } from "./commands.ts";
 import { TokenStore } from "./tokens.ts";
@@ -227,19 +229,13 @@ export class Store {
         final.sets.push([["sample", site, host, options.now], sampleRows(request.scripts)]);
         final.bytes += MAX_VALUE_CHARS;
       }
-      const eventGroups = fresh.map(eventGroup);
-      const committed = unboundedAtomics(this.#kv)
-        ? await commitAtOnce(
-          this.#groupCommit,
-          [...eventGroups, ...scriptGroups, final],
-          fresh.length,
-        )
-        : await commitInBatches(
-          this.#kv,
-          this.#groupCommit,
-          [...eventGroups, ...scriptGroups, final],
-          final,
-        );
+      const committed = await commitIngest(
+        this.#kv,
+        this.#groupCommit,
+        [...fresh.map(eventGroup), ...scriptGroups, final],
+        final,
+        fresh.length,
+      );
       if (committed === null) this.#agentRecords.delete(cacheKey);
       else {
         // Frozen: the result hands out the same object, and the next ingest builds on it.
