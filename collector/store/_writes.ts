@@ -118,8 +118,12 @@ export function scriptChunks(site: string, host: string, scripts: ScriptSummary[
     chars = 0;
   };
   for (const original of scripts) {
-    const script = fitScript(original);
-    const size = JSON.stringify(script).length;
+    let script = original;
+    let size = JSON.stringify(script).length;
+    if (size > MAX_VALUE_CHARS) {
+      script = fitScript(original);
+      size = JSON.stringify(script).length;
+    }
     if (chunk.length > 0 && chars + size > MAX_VALUE_CHARS) flush();
     chunk.push(script);
     chars += size;
@@ -128,9 +132,8 @@ export function scriptChunks(site: string, host: string, scripts: ScriptSummary[
   return groups;
 }
 
-/** A script whose checks alone overflow one KV value keeps them with short reasons. */
-export function fitScript(script: ScriptSummary): ScriptSummary {
-  if (JSON.stringify(script).length <= MAX_VALUE_CHARS) return script;
+/** A script too big for one KV value (its checks' reasons): its reasons cut short. */
+function fitScript(script: ScriptSummary): ScriptSummary {
   return {
     ...script,
     reason: script.reason === null ? null : script.reason.slice(0, 200),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { MAX_DATA_DEPTH, nestsDeeper, toStored } from "./_writes.ts";
+import { MAX_DATA_DEPTH, MAX_VALUE_CHARS, nestsDeeper, scriptChunks, toStored } from "./_writes.ts";
 import { Store } from "./store.ts";
-import { events, ingestRequest } from "../_testing.ts";
+import { events, ingestRequest, script } from "../_testing.ts";
 
 /** `{"a": {"a": ... 1}}`, `depth` objects deep. */
 function deep(depth: number): Record<string, unknown> {
@@ -35,4 +35,21 @@ Deno.test("an ingest with deeply nested event data leaves the events listable", 
   } finally {
     kv.close();
   }
+});
+
+Deno.test("scriptChunks() cuts the reasons of a script too big for one value, and only its", () => {
+  const checks = Array.from({ length: 100 }, (_, i) => ({
+    name: `check_${i}`,
+    status: "failing" as const,
+    reason: "r".repeat(1000),
+  }));
+  const big = script("big", { checks, reason: "x".repeat(1000) });
+  const small = script("small", { reason: "y".repeat(1000) });
+  const [first, second] = scriptChunks("BFI4", "ws-01", [big, small]);
+  const [[, stored]] = first.sets as [Deno.KvKey, typeof big[]][];
+  assert.ok(JSON.stringify(stored).length <= MAX_VALUE_CHARS);
+  assert.equal(stored[0].reason, "x".repeat(200));
+  assert.deepEqual(stored[0].checks.map((c) => c.reason.length), checks.map(() => 100));
+  const [[, next]] = (second ?? first).sets as [Deno.KvKey, typeof big[]][];
+  assert.deepEqual(next.at(-1), small, "a script that fits is stored whole");
 });
