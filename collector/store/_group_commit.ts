@@ -31,7 +31,7 @@
  */
 
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { toAtomic, type WriteGroup } from "./_atomic_batches.ts";
+import { MAX_KEY_BYTES, toAtomic, type WriteGroup } from "./_atomic_batches.ts";
 import { keyText } from "./_writes.ts";
 import { retryLocked } from "./kv_retry.ts";
 
@@ -39,8 +39,6 @@ import { retryLocked } from "./kv_retry.ts";
 const MAX_CHECKS = 100;
 const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 500_000;
-/** Deno KV allows 80 KiB of keys a commit. */
-const MAX_KEY_BYTES = 60_000;
 /** A batch waits this long for others to share its commit (ms)… */
 export const COMMIT_DELAY_MS = 3;
 /** …when the commit before began less than this long ago (ms). */
@@ -216,7 +214,7 @@ function describe(
     for (const [key] of group.sets) written.push(keyText(key));
     for (const key of group.deletes) written.push(keyText(key));
   }
-  for (const key of written) keyBytes += key.length;
+  for (const key of [...checked, ...written]) keyBytes += key.length;
   return { batch, checks, mutations, bytes, keyBytes, checked, written, resolve, reject };
 }
 

@@ -47,6 +47,19 @@ storeTest("ingest() of a batch too big for one atomic splits it and stores all",
   assert.equal((await store.listEvents({ limit: 1000 })).events.length, 500);
 });
 
+storeTest("ingest() of many events with the longest names stores all", async (store, kv) => {
+  // 300 state changes of 100-character names: few enough writes for one Deno KV atomic, but their
+  // keys are about three times what one takes (80 KiB), so a KV file needs several.
+  const [site, host, name] = ["S".repeat(100), "h".repeat(100), "s".repeat(100)];
+  const changes = events(Array.from({ length: 300 }, (_, i) => i + 1))
+    .map((event) => ({ ...event, kind: "state", script: name }));
+  const result = await store.ingest(ingestRequest({ site, host, events: changes }), opts);
+  assert.deepEqual([result.ackedSeq, result.stored], [300, 300]);
+  let stored = 0;
+  for await (const _ of kv.list({ prefix: ["event", site, host] })) stored++;
+  assert.equal(stored, 300);
+});
+
 storeTest(
   "ingest() of an event already stored beyond the agent record skips it",
   async (store, kv) => {
