@@ -24,7 +24,7 @@ const MAX_BYTES = 500_000;
 export const MAX_KEY_BYTES = 60_000;
 
 /** The estimated bytes of `group`'s keys: their JSON. */
-export function keyBytesOf(group: WriteGroup): number {
+function keyBytesOf(group: WriteGroup): number {
   let bytes = 0;
   for (const check of group.checks) bytes += JSON.stringify(check.key).length;
   for (const [key] of group.sets) bytes += JSON.stringify(key).length;
@@ -47,11 +47,8 @@ export function packGroups(groups: readonly WriteGroup[]): WriteGroup[][] {
     ) {
       batches.push(current);
       current = [];
-      checks =
-        mutations =
-        bytes =
-        keyBytes =
-          0;
+      checks = mutations = bytes = 0;
+      keyBytes = 0;
     }
     current.push(group);
     checks += group.checks.length;
