@@ -365,14 +365,17 @@ function printTables(runs: Run[], ours: string[], theirs: string): void {
         `closed loop (each run below): the sides competed with it.\n`,
     );
   }
+  const byThread = (phase: Usage & Phase) =>
+    Object.entries(phase.threads).slice(0, 6)
+      .map(([name, cpu]) => `${name} ${(cpu / phase.requests).toFixed(2)} ms`).join(", ");
   console.log(
-    "The server's CPU per request by thread in the closed loop, and the cores busy with other work:",
+    `The server's CPU per request by thread in the closed loop and at ${count(STEADY_RATE)} ` +
+      "requests/s, and the cores busy with other work in the closed loop:",
   );
   for (const r of runs) {
-    const threads = Object.entries(r.closed.threads).slice(0, 6)
-      .map(([name, cpu]) => `${name} ${(cpu / r.closed.requests).toFixed(2)} ms`).join(", ");
     console.log(
-      `- run ${r.run}, ${r.side}: ${threads}; other work ${r.closed.otherCores.toFixed(2)} cores`,
+      `- run ${r.run}, ${r.side}: ${byThread(r.closed)}; at ${count(STEADY_RATE)}/s ` +
+        `${byThread(r.steady)}; other work ${r.closed.otherCores.toFixed(2)} cores`,
     );
   }
 }

@@ -9,6 +9,7 @@ import {
 import { dayOf, historyKind, recordDay } from "./history_tables.ts";
 import { loadMigrations, migrate } from "./migrate.ts";
 import { openPostgres, pool } from "./open.ts";
+import { PgKv, type Sql } from "./pg_kv.ts";
 import { encodeValue } from "../../../shared/kv/value_codec.ts";
 import { encodeKey } from "../../../shared/kv/key_codec.ts";
 
@@ -137,5 +138,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a commit opens only the day tables it writes to", pgTest, async () => {
+  const kv = await openPgStore();
+  const day = Date.parse("2026-05-10T10:00:00Z");
+  // Ten days of history kept, as a retention of ten days would.
+  for (let d = 0; d < 10; d++) await kv.set(["event_time", day - d * 86_400_000, "x"], d);
+  /** The day tables a transaction holding one commit of `write` locked. */
+  const dayTablesLocked = (write: (kv: PgKv) => Deno.AtomicOperation) =>
+    kv.sql.begin(async (tx) => {
+      assert.ok((await write(new PgKv(tx as unknown as Sql)).commit()).ok);
+      const rows = await tx<{ name: string }[]>`
+        SELECT relation::regclass::text AS name FROM pg_locks
+        WHERE pid = pg_backend_pid() AND locktype = 'relation'
+          AND relation::regclass::text ~ '^kv_history_[a-z]+_[0-9]{8}'`;
+      return rows.map((row) => row.name).sort();
+    });
+  assert.deepEqual(
+    await dayTablesLocked((kv) => kv.atomic().set(["agent", "BFI4", "ws-01"], { seq: 1 })),
+    [],
+  );
+  assert.deepEqual(
+    await dayTablesLocked((kv) =>
+      kv.atomic().set(["agent", "BFI4", "ws-01"], { seq: 2 }).set(["event_time", day, "y"], 1)
+    ),
+    ["kv_history_events_20260510"],
+  );
+  await kv.closed();
+});
 
 stopTestStores();
