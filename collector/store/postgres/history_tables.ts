@@ -67,8 +67,7 @@ export function recordDay(key: Deno.KvKey, value: unknown, now = Date.now()): st
   return dayOf(Math.min(time, now + DAY_MS));
 }
 
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (bytes: Uint8Array) => bytes.toHex();
 
 /** The bytes a key under `[first]` sorts between: `[from, to)`. */
 function prefixRange(first: string): { from: Uint8Array; to: Uint8Array } {

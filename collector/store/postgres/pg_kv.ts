@@ -29,8 +29,7 @@ interface Row {
 }
 
 const LIVE = "(expires_at IS NULL OR expires_at > now())";
-const hex = (bytes: Uint8Array) =>
-  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (bytes: Uint8Array) => bytes.toHex();
 const stamp = (version: string | bigint) => BigInt(version).toString(16).padStart(20, "0");
 const unstamp = (versionstamp: string) => BigInt(`0x${versionstamp}`).toString();
 const entry = <T>(row: Row): Deno.KvEntry<T> => ({
