@@ -174,10 +174,6 @@ const TABLE: Record<string, Case> = {
     request: async (f) => ({ path: `/api/v1/routes/${await addRoute(f)}` }),
     cookie: ADMIN_ONLY,
   },
-  "GET /static/:name{(uplot|log_page|script_page|alerts_page|config_page|pages)\\.(js|css)}": {
-    request: get("/static/pages.css"),
-    cookie: READ,
-  },
   "GET /scripts/:site/:host/:script": {
     request: get(PAGE_PATH),
     cookie: [303, 401, 200, 200, 200, 403],
@@ -225,6 +221,7 @@ const TABLE: Record<string, Case> = {
     cookie: READ,
     token: [401, 401, 401, 401, 401, 401],
   },
+  // Both handlers of this path: the pages' own files (pages.ts) and the fleet page's (routes.ts).
   "GET /static/:name": { request: get("/static/app.js"), cookie: READ },
 };
 
