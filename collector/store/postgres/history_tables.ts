@@ -67,8 +67,6 @@ export function recordDay(key: Deno.KvKey, value: unknown, now = Date.now()): st
   return dayOf(Math.min(time, now + DAY_MS));
 }
 
-const hex = (bytes: Uint8Array) => bytes.toHex();
-
 /** The bytes a key under `[first]` sorts between: `[from, to)`. */
 function prefixRange(first: string): { from: Uint8Array; to: Uint8Array } {
   const from = encodeKey([first]);
@@ -171,14 +169,14 @@ export class PgDayTables implements DayTables {
         ORDER BY key LIMIT 5000`;
       for (const { key } of rows) {
         const name = JSON.stringify(decodeKey(key).slice(0, group.groupLength));
-        if (held !== null && name !== heldGroup) keepers.push(hex(held));
+        if (held !== null && name !== heldGroup) keepers.push(held.toHex());
         held = key;
         heldGroup = name;
       }
       if (rows.length < 5000) break;
       after = rows[rows.length - 1].key;
     }
-    if (held !== null) keepers.push(hex(held));
+    if (held !== null) keepers.push(held.toHex());
     let moved = 0;
     for (let i = 0; i < keepers.length; i += 1000) {
       const batch = keepers.slice(i, i + 1000);

@@ -29,7 +29,6 @@ interface Row {
 }
 
 const LIVE = "(expires_at IS NULL OR expires_at > now())";
-const hex = (bytes: Uint8Array) => bytes.toHex();
 const stamp = (version: string | bigint) => BigInt(version).toString(16).padStart(20, "0");
 const unstamp = (versionstamp: string) => BigInt(`0x${versionstamp}`).toString();
 const entry = <T>(row: Row): Deno.KvEntry<T> => ({
@@ -88,7 +87,7 @@ class PgAtomic {
     for (const { key, versionstamp } of checks) {
       const h = historyKind(key);
       this.#checks.push({
-        k: hex(encodeKey(key)),
+        k: encodeKey(key).toHex(),
         v: versionstamp === null ? null : unstamp(versionstamp),
         ...(h === null ? {} : { h }),
       });
@@ -109,7 +108,7 @@ class PgAtomic {
     if (historyKind(key) !== null) {
       throw new TypeError(`${t} on a history key (${JSON.stringify(key[0])}) is not supported`);
     }
-    this.#ops.push({ t, k: hex(encodeKey(key)), v: u64(n) });
+    this.#ops.push({ t, k: encodeKey(key).toHex(), v: u64(n) });
     return this;
   }
 
@@ -129,7 +128,7 @@ class PgAtomic {
     const h = historyKind(key);
     this.#ops.push({
       t: "set",
-      k: hex(encodeKey(key)),
+      k: encodeKey(key).toHex(),
       v: encodeValue(value),
       e: options?.expireIn ?? null,
       ...(h === null ? {} : { h, d: recordDay(key, value) }),
@@ -139,7 +138,7 @@ class PgAtomic {
 
   delete(key: Deno.KvKey): this {
     const h = historyKind(key);
-    this.#ops.push({ t: "delete", k: hex(encodeKey(key)), ...(h === null ? {} : { h }) });
+    this.#ops.push({ t: "delete", k: encodeKey(key).toHex(), ...(h === null ? {} : { h }) });
     return this;
   }
 
@@ -206,7 +205,9 @@ export class PgKv implements KvHandle {
 
   /** The live rows of `keys`, all in `kv` or all of one history kind (newest version each). */
   async #read(keys: Uint8Array[], kind: HistoryKind | null): Promise<Row[]> {
-    const wanted = this.#sql`(SELECT decode(k, 'hex') FROM unnest(${keys.map(hex)}::text[]) AS k)`;
+    const wanted = this.#sql`(SELECT decode(k, 'hex') FROM unnest(${
+      keys.map((key) => key.toHex())
+    }::text[]) AS k)`;
     return kind === null
       ? await this.#sql<Row[]>`
           SELECT key, value, version FROM kv
@@ -228,9 +229,9 @@ export class PgKv implements KvHandle {
     });
     const rows = (await Promise.all([...byKind].map(([kind, some]) => this.#read(some, kind))))
       .flat();
-    const found = new Map(rows.map((row) => [hex(new Uint8Array(row.key)), row]));
+    const found = new Map(rows.map((row) => [new Uint8Array(row.key).toHex(), row]));
     const entries = keys.map((key, i) => {
-      const row = found.get(hex(encoded[i]));
+      const row = found.get(encoded[i].toHex());
       return row === undefined ? { key, value: null, versionstamp: null } : entry(row);
     });
     return entries as { [K in keyof T]: Deno.KvEntryMaybe<T[K]> };
