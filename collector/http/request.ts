@@ -1,6 +1,7 @@
 /**
- * Reading requests: JSON bodies validated by a zod schema, and query
- * parameters, each refused with a 400 that names the field and its value.
+ * Reading requests: JSON bodies validated by a zod schema (compiled once where it can be:
+ * `known_valid.ts`), and query parameters, each refused with a 400 that names the field and its
+ * value.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { HttpError } from "./http_error.ts";
 import { describeIssue } from "../../shared/config/zod_issue.ts";
+import { ASK_ZOD, knownValid } from "./known_valid.ts";
 
 /**
  * The request body parsed as JSON and validated by `schema`.
@@ -26,6 +28,8 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
       cause: error,
     });
   }
+  const known = knownValid(schema)?.(json) ?? ASK_ZOD;
+  if (known !== ASK_ZOD) return known;
   const result = schema.safeParse(json, { reportInput: true });
   if (result.success) return result.data;
   const [first] = describeIssue(result.error.issues[0], { schema });
