@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { getLogger } from "@logtape/logtape";
@@ -199,17 +199,12 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
   const audit = deps.audit ?? new AuditLog(deps.store.kv, { now: () => clock.now() });
   app.use("*", auditRequests(audit, { now: () => clock.now() }));
   app.use("*", authenticate({ store: deps.store, clock, users, sessions, environments }));
+  const ingestLimit = limitBody(MAX_INGEST_BYTES), otherLimit = limitBody(MAX_BODY_BYTES);
   app.use("*", async (c, next) => {
     if (c.req.method !== "POST" && c.req.method !== "PUT" && c.req.method !== "PATCH") {
       return await next();
     }
-    const maxSize = c.req.path === "/api/v1/ingest" ? MAX_INGEST_BYTES : MAX_BODY_BYTES;
-    return await bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new HttpError(413, `Request body of ${c.req.path} may be at most ${maxSize} bytes`);
-      },
-    })(c, next);
+    return await (c.req.path === "/api/v1/ingest" ? ingestLimit : otherLimit)(c, next);
   });
   app.use("*", sessionGuard());
   app.use("*", accessGuard());
@@ -344,4 +339,14 @@ export function createApp(deps: AppDeps): Hono<CollectorEnv> {
     return c.json({ error: "Internal error; see the collector log" }, 500);
   });
   return app;
+}
+
+/** Hono's body limit at `maxSize` bytes, refusing a larger body with a 413 naming the path. */
+function limitBody(maxSize: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize,
+    onError: (c) => {
+      throw new HttpError(413, `Request body of ${c.req.path} may be at most ${maxSize} bytes`);
+    },
+  });
 }

@@ -16,6 +16,8 @@ export const MAX_SEGMENT_CHARS = 512;
 /** Refuses (404) a request whose path has a segment longer than {@linkcode MAX_SEGMENT_CHARS}. */
 export function pathLimit(): MiddlewareHandler {
   return async (c, next) => {
+    // No segment of a URL this short can be too long: most requests end the check here.
+    if (c.req.url.length <= MAX_SEGMENT_CHARS) return await next();
     const path = new URL(c.req.url).pathname;
     const longest = Math.max(...path.split("/").map((segment) => segment.length));
     if (longest > MAX_SEGMENT_CHARS) {
