@@ -21,6 +21,21 @@ const BOOLEAN = 0x05;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/** A string part's UTF-8, escaped and ended; ASCII (most keys) without encoding it first. */
+function pushString(out: number[], text: string): void {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // The rest from the first non-ASCII character on: UTF-8 of a whole string is its pieces'.
+    if (code >= 0x80) return pushEscaped(out, encoder.encode(text.slice(i)));
+    out.push(code);
+    if (code === 0x00) out.push(0xff);
+  }
+  out.push(0x00);
+}
+
+/** A number's 8 bytes, written here and read into the key. */
+const float = new DataView(new ArrayBuffer(8));
+
 function pushEscaped(out: number[], bytes: Uint8Array): void {
   for (const byte of bytes) {
     out.push(byte);
@@ -45,13 +60,13 @@ export function encodeKey(key: Deno.KvKey): Uint8Array {
       pushEscaped(out, part);
     } else if (typeof part === "string") {
       out.push(STRING);
-      pushEscaped(out, encoder.encode(part));
+      pushString(out, part);
     } else if (typeof part === "number") {
-      const bytes = new Uint8Array(8);
-      new DataView(bytes.buffer).setFloat64(0, part);
-      if (bytes[0] & 0x80) { for (let i = 0; i < 8; i++) bytes[i] ^= 0xff; }
-      else bytes[0] ^= 0x80;
-      out.push(NUMBER, ...bytes);
+      float.setFloat64(0, part);
+      // Negatives: every bit flipped; the others: the sign bit set.
+      const negative = (float.getUint8(0) & 0x80) !== 0;
+      out.push(NUMBER, float.getUint8(0) ^ (negative ? 0xff : 0x80));
+      for (let i = 1; i < 8; i++) out.push(negative ? float.getUint8(i) ^ 0xff : float.getUint8(i));
     } else if (typeof part === "bigint") {
       const magnitude = magnitudeBytes(part < 0n ? -part : part);
       if (part < 0n) {

@@ -17,7 +17,21 @@ function random(seed: number): () => number {
 
 function part(next: () => number): Deno.KvKeyPart {
   const pick = Math.floor(next() * 5);
-  const strings = ["", "a", "a\u0000", "a\u0000b", "ab", "b", "é", "z", "\u{1F600}", "agent"];
+  const strings = [
+    "",
+    "a",
+    "a\u0000",
+    "a\u0000b",
+    "ab",
+    "b",
+    "é",
+    "aé",
+    "a\u0000é\u0000",
+    "z",
+    "\u{1F600}",
+    "z\u{1F600}",
+    "agent",
+  ];
   const numbers = [0, -1, 1, 1.5, -1.5, 1e300, -1e300, 42, 7, Number.MAX_SAFE_INTEGER];
   const bigints = [0n, 1n, -1n, 255n, 256n, -256n, 2n ** 64n, -(2n ** 64n), 12345678901234567890n];
   if (pick === 0) {

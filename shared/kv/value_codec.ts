@@ -25,6 +25,32 @@ const decodeBytes = (text: string) => Uint8Array.from(atob(text), (c) => c.charC
  * @throws {TypeError} for what tagged JSON cannot carry (Map, Set, class instances...), naming `where`.
  */
 export function encodeValue(value: unknown, where = "value"): Encoded {
+  // Most values are plain JSON already: checked without a copy, they are their own encoding.
+  if (isPlainJson(value)) return value;
+  return encodeTagged(value, where);
+}
+
+/**
+ * Whether `value` is JSON that needs no tag: null, booleans, strings, finite numbers but -0,
+ * arrays of those, and plain objects of those with no key that starts with `$`.
+ */
+function isPlainJson(value: unknown): value is Encoded {
+  if (value === null || typeof value === "boolean" || typeof value === "string") return true;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== "object") return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) return false;
+    if (key.startsWith("$") || !isPlainJson((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+function encodeTagged(value: unknown, where: string): Encoded {
   if (value === null || typeof value === "boolean" || typeof value === "string") return value;
   if (value === undefined) return { $undefined: true };
   if (typeof value === "number") {
@@ -36,10 +62,10 @@ export function encodeValue(value: unknown, where = "value"): Encoded {
   if (value instanceof Uint8Array) return { $bytes: encodeBytes(value) };
   if (value instanceof Deno.KvU64) return { $u64: value.value.toString() };
   if (value instanceof Date) return { $date: value.getTime() };
-  if (Array.isArray(value)) return value.map((item, i) => encodeValue(item, `${where}[${i}]`));
+  if (Array.isArray(value)) return value.map((item, i) => encodeTagged(item, `${where}[${i}]`));
   if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
     const out: { [key: string]: Encoded } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encodeValue(v, `${where}.${k}`);
+    for (const [k, v] of Object.entries(value)) out[k] = encodeTagged(v, `${where}.${k}`);
     // A plain object whose keys look like a tag is wrapped, so it decodes as itself.
     return Object.keys(out).some((k) => k.startsWith("$")) ? { $object: out } : out;
   }

@@ -25,3 +25,19 @@ Deno.test("encodeValue() refuses a Map, naming where it is", () => {
     message: "Cannot store value.a[0]: a Map is not supported",
   });
 });
+
+Deno.test("plain JSON values are their own encoding; a tag deep inside one is still kept", () => {
+  const plain = { a: [1, "x", null, true, { b: [] }], c: { d: 2.5 } };
+  assert.equal(JSON.stringify(encodeValue(plain)), JSON.stringify(plain));
+  const deep: [string, unknown][] = [
+    ["-0", { a: [{ b: -0 }] }],
+    ["undefined", { a: [{ b: undefined }] }],
+    ["a $ key", { a: [{ $b: 1 }] }],
+    ["a Date", { a: [{ b: new Date(0) }] }],
+    ["NaN", [[NaN]]],
+  ];
+  for (const [what, value] of deep) {
+    const back = decodeValue(JSON.parse(JSON.stringify(encodeValue(value))));
+    assert.deepEqual(back, value, what);
+  }
+});

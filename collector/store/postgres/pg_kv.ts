@@ -36,7 +36,7 @@ const entry = <T>(row: Row): Deno.KvEntry<T> => ({
   value: decodeValue(row.value) as T,
   versionstamp: stamp(row.version),
 });
-const u64 = (n: bigint) => encodeValue(new Deno.KvU64(n));
+const u64 = (n: bigint) => JSON.stringify(encodeValue(new Deno.KvU64(n)));
 
 /** One page of a listing: `kv`, the history's day tables, or both, as the selector asks. */
 async function readPage(sql: Sql, source: "kv" | "all" | HistoryKind, range: PageRange) {
@@ -61,7 +61,8 @@ async function readPage(sql: Sql, source: "kv" | "all" | HistoryKind, range: Pag
 interface Op {
   t: "set" | "delete" | "sum" | "min" | "max";
   k: string;
-  v?: Encoded;
+  /** The value's tagged JSON, taken when it is set (as Deno KV serializes it then). */
+  v?: string;
   e?: number | null;
   /** A history key's kind, and for a set the day it is filed under. */
   h?: HistoryKind;
@@ -129,7 +130,7 @@ class PgAtomic {
     this.#ops.push({
       t: "set",
       k: encodeKey(key).toHex(),
-      v: encodeValue(value),
+      v: JSON.stringify(encodeValue(value)),
       e: options?.expireIn ?? null,
       ...(h === null ? {} : { h, d: recordDay(key, value) }),
     });
@@ -160,7 +161,7 @@ class PgAtomic {
             ${checks.map((c) => c.k)}::text[], ${checks.map((c) => c.v)}::bigint[],
             ${checks.map((c) => c.h ?? null)}::text[],
             ${ops.map((op) => op.t)}::text[], ${ops.map((op) => op.k)}::text[],
-            ${ops.map((op) => op.v === undefined ? null : JSON.stringify(op.v))}::text[],
+            ${ops.map((op) => op.v ?? null)}::text[],
             ${ops.map((op) => op.e ?? null)}::bigint[], ${ops.map((op) => op.h ?? null)}::text[],
             ${ops.map((op) => op.d ?? null)}::date[]
           ) AS version`;
