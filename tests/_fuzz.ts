@@ -252,6 +252,19 @@ export function ingestBody(
   };
 }
 
+/** One token of a heartbeat, as an agent reports it (`midway`, valid, used by `rates`). */
+export function tokenSummary(at: string): Record<string, unknown> {
+  return {
+    name: "midway",
+    state: "valid",
+    expiresAt: at,
+    secondsLeft: 60,
+    predicted: false,
+    confidence: 1,
+    usedBy: ["rates"],
+  };
+}
+
 /** The valid ingest that carries `seqs` for the counted host. */
 export function validIngest(ctx: FuzzContext, seqs: readonly number[]): FuzzRequest {
   return {

@@ -29,6 +29,7 @@ import {
   type Rng,
   segment,
   type Target,
+  tokenSummary,
   wrongValue,
 } from "./_fuzz.ts";
 
@@ -37,15 +38,7 @@ function ingestRequest(rng: Rng, ctx: FuzzContext): FuzzRequest {
   // Acks and tokens too, so that their fields get mutated as well.
   const at = new Date().toISOString();
   valid.acks = [{ id: `cmd-${rng.int(1000)}`, ok: rng.chance(0.5), message: "done", at }];
-  valid.tokens = [{
-    name: "midway",
-    state: "valid",
-    expiresAt: at,
-    secondsLeft: 60,
-    predicted: false,
-    confidence: 1,
-    usedBy: ["rates"],
-  }];
+  valid.tokens = [tokenSummary(at)];
   const url = `${ctx.collector}/api/v1/ingest`;
   const json = { "content-type": "application/json" };
   const junk = { authorization: `Bearer ${ctx.junkToken}` };

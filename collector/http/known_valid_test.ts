@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ingestRequestSchema } from "../../shared/protocol.ts";
-import { ingestBody, mutate, NASTY, Rng } from "../../tests/_fuzz.ts";
+import { ingestBody, mutate, NASTY, Rng, tokenSummary } from "../../tests/_fuzz.ts";
 import { ASK_ZOD, knownValid } from "./known_valid.ts";
 
 /** An ingest with every optional part of the protocol present (acks with logs, tokens…). */
@@ -25,15 +25,7 @@ function fullIngest(): Record<string, unknown> {
     at,
     logs: { lines: [{ at, stream: "stdout", text: "hello" }], cursor: "c1", truncated: false },
   }];
-  body.tokens = [{
-    name: "midway",
-    state: "valid",
-    expiresAt: at,
-    secondsLeft: 60,
-    predicted: false,
-    confidence: 1,
-    usedBy: ["rates"],
-  }];
+  body.tokens = [tokenSummary(at)];
   body.config = { version: 3, refused: { version: 4, message: "bad key" }, pending: 5 };
   return body;
 }
