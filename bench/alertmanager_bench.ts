@@ -28,8 +28,9 @@
  *
  * The machine's other work (/proc/stat, less the server and this process) is shown beside each
  * run: the machine may be shared. The sides alternate (KV, PostgreSQL, Alertmanager, and again);
- * a table per side of ours beside Alertmanager quotes medians, with the bars (RSS per process).
- * `--json` prints the runs, the medians and the bars instead.
+ * a table per side of ours beside Alertmanager quotes medians, with the bars (RSS per process),
+ * then each run's closed loop beside the same run's Alertmanager (the machine's speed drifts
+ * between runs). `--json` prints the runs, the medians and the bars instead.
  *
  * `BENCH_SECONDS` (15) the closed loop, `BENCH_WARMUP_SECONDS` (3), `BENCH_IDLE_SECONDS` (30),
  * `BENCH_STEADY_RATE` (500) and `BENCH_STEADY_SECONDS` (60), `BENCH_RATE_SECONDS` (5) each fixed
@@ -365,6 +366,20 @@ function printTables(runs: Run[], ours: string[], theirs: string): void {
         `closed loop (each run below): the sides competed with it.\n`,
     );
   }
+  // The machine's speed drifts by a third from minute to minute (bench/README.md): each run's own
+  // ratio shows how far the medians' ratio can be trusted.
+  console.log("Each run's closed loop beside the same run's Alertmanager:");
+  for (const r of runs.filter((r) => r.side !== theirs)) {
+    const them = runs.find((t) => t.side === theirs && t.run === r.run);
+    if (them === undefined) continue;
+    const ratio = (r.closed.statesPerSecond / them.closed.statesPerSecond).toFixed(2);
+    console.log(
+      `- run ${r.run}, ${r.side}: ${count(r.closed.statesPerSecond)} states/s, p99 ` +
+        `${ms(r.closed.p99)}, against ${count(them.closed.statesPerSecond)}, p99 ` +
+        `${ms(them.closed.p99)}: ${ratio}`,
+    );
+  }
+  console.log("");
   const byThread = (phase: Usage & Phase) =>
     Object.entries(phase.threads).slice(0, 6)
       .map(([name, cpu]) => `${name} ${(cpu / phase.requests).toFixed(2)} ms`).join(", ");
