@@ -98,7 +98,13 @@ function compile(schema: ZodNode): KnownValid<unknown> | null {
   // One payload for every leaf of this schema: zod's checks are synchronous, and a check that
   // fails (pushes an issue) ends the walk, so the payload is never in use twice at once.
   const payload: Payload = { value: undefined, issues: [] };
-  const check = node(schema, payload);
+  let check: Check | null;
+  try {
+    check = node(schema, payload);
+  } catch {
+    // Internals shaped otherwise than this file knows (another zod): zod does it all.
+    return null;
+  }
   if (check === null) return null;
   return (value) => {
     try {
