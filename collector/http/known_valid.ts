@@ -146,9 +146,9 @@ function node(schema: ZodNode, walk: Walk): Check | null {
     case "object":
       return object(zod, walk);
     case "array":
-      return array(zod, walk);
+      return array(schema, walk);
     case "record":
-      return record(zod, walk);
+      return record(schema, walk);
     case "optional":
     case "nullable": {
       // A wrapper's own refinements, or a default inside (`.default(…).optional()`): zod's.
@@ -282,10 +282,10 @@ function objectField(key: string, schema: ZodNode, walk: Walk): Field | null {
   return null;
 }
 
-function array(zod: ZodInternals, walk: Walk): Check | null {
-  const element = node(zod.def.element!, walk);
+function array(schema: ZodNode, walk: Walk): Check | null {
+  const element = node(schema._zod.def.element!, walk);
   if (element === null) return null;
-  const checks = lengthChecks({ _zod: zod }, walk);
+  const checks = lengthChecks(schema, walk);
   if (checks === null) return null;
   return (value) => {
     if (!Array.isArray(value)) return false;
@@ -295,7 +295,8 @@ function array(zod: ZodInternals, walk: Walk): Check | null {
 }
 
 /** A record whose keys are any string (a plain `z.string()`): every value checked. */
-function record(zod: ZodInternals, walk: Walk): Check | null {
+function record(schema: ZodNode, walk: Walk): Check | null {
+  const zod = schema._zod;
   const keyType = zod.def.keyType!._zod;
   // A key schema that checks its keys (`z.email()` is a check itself), or is no string: zod's.
   const anyString = keyType.def.type === "string" && keyType.def.coerce !== true &&
@@ -303,7 +304,7 @@ function record(zod: ZodInternals, walk: Walk): Check | null {
   if (!anyString) return null;
   const valueCheck = node(zod.def.valueType!, walk);
   if (valueCheck === null) return null;
-  const checks = lengthChecks({ _zod: zod }, walk);
+  const checks = lengthChecks(schema, walk);
   if (checks === null) return null;
   return (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
