@@ -222,7 +222,7 @@ export const collectorSide: Side = {
  */
 export function postgresSide(replicas: number): Side {
   return {
-    name: `scriptmon (PostgreSQL, ${replicas} replicas)`,
+    name: `scriptmon (PostgreSQL, ${replicas} ${replicas === 1 ? "replica" : "replicas"})`,
     async start(dir, fleet, signal) {
       await Deno.mkdir(join(dir, "data"));
       const cluster = await startCluster({ durable: true });

@@ -17,12 +17,13 @@
  * process is the load generator, so the server's CPU (`/proc/<pid>/stat` of its processes, and
  * of the database's postmaster and backends) is its own.
  *
- * First the closed loops side by side: `BENCH_PAIRS` rounds in which each server is started, warmed
- * up and given the closed loop below alone, Alertmanager between ours (KV, Alertmanager,
- * PostgreSQL; the next round the other way round), so that each of our loops has one of
- * Alertmanager's within half a minute of it: the machine's speed drifts by a third from minute to
- * minute (bench/README.md), and the whole runs below are minutes apart. The throughput bar is
- * judged on the median of these rounds' ratios.
+ * First the rounds side by side: `BENCH_PAIRS` rounds in which each server is started, warmed up,
+ * given the closed loop below, the pause and then 500 requests/s for `BENCH_PAIR_STEADY_SECONDS`
+ * (20), and stopped; Alertmanager between ours (KV, Alertmanager, PostgreSQL; the next round the
+ * other way round), so that each of our servers has Alertmanager's within about a minute of it.
+ * The machine's speed drifts by a third from minute to minute (bench/README.md), and the whole
+ * runs below are minutes apart: the bars of throughput and CPU per request are judged on the
+ * median of the rounds' ratios (the whole runs' medians are printed beside them for reference).
  *
  * Then the whole runs. Per server, in order:
  *
@@ -36,17 +37,18 @@
  *   from each request's scheduled start.
  *
  * The machine's other work (/proc/stat, less the server and this process) is shown beside each
- * run: the machine may be shared. The sides alternate (KV, PostgreSQL, Alertmanager, and again);
- * a table per side of ours beside Alertmanager quotes medians, with the bars (RSS per process),
- * then each run's closed loop beside the same run's Alertmanager (the machine's speed drifts
- * between runs). `--json` prints the runs, the medians and the bars instead.
+ * run: the machine may be shared. The whole runs alternate the sides (KV, PostgreSQL,
+ * Alertmanager, and again). A table per side of ours beside Alertmanager: the rounds' medians and
+ * the whole runs', with the bars (RSS per process); then each round and each run beside its
+ * Alertmanager. `--json` prints the rounds, the runs, the medians and the bars instead.
  *
  * `BENCH_SECONDS` (15) the closed loop, `BENCH_WARMUP_SECONDS` (3), `BENCH_IDLE_SECONDS` (30),
  * `BENCH_STEADY_RATE` (500) and `BENCH_STEADY_SECONDS` (60), `BENCH_RATE_SECONDS` (5) each fixed
  * rate, `BENCH_RATES` (requests/s, "250,500,750,1000,1250,1500,2000,2500"), `BENCH_CONCURRENCY`
- * (50), `BENCH_PAIRS` (3; 0 for none), `BENCH_REPEATS` (2), `BENCH_ALERTMANAGER` (its path),
- * `BENCH_SIDES` ("kv,pg": which of ours). Exits 2 when Alertmanager, or PostgreSQL for "pg", is
- * not installed. About 20 minutes.
+ * (50), `BENCH_PAIRS` (3 rounds side by side; 0 for none), `BENCH_PAIR_STEADY_SECONDS` (20),
+ * `BENCH_REPEATS` (1 whole run), `BENCH_ALERTMANAGER` (its path), `BENCH_SIDES` ("kv,pg": which
+ * of ours), `BENCH_REPLICAS` (2 collectors on PostgreSQL). Exits 2 when Alertmanager, or
+ * PostgreSQL for "pg", is not installed. About 25 minutes (13 of them side by side).
  *
  * @module
  */
@@ -71,12 +73,14 @@ import {
 } from "./_ingest_usage.ts";
 import { postgresMissing } from "../tests/_postgres.ts";
 
-function setting(name: string, fallback: number, most: number): number {
+/** `name` from the environment, else `fallback`: above 0 (or 0 when `zero`), at most `most`. */
+function setting(name: string, fallback: number, most: number, zero = false): number {
   const text = Deno.env.get(name);
   const value = text === undefined ? fallback : Number(text);
-  if (!(value > 0 && value <= most)) {
+  if (!((value > 0 || (zero && value === 0)) && value <= most)) {
     throw new RangeError(
-      `Invalid ${name}: expected a number above 0 and at most ${most}, got ${text}`,
+      `Invalid ${name}: expected a number ${zero ? "from" : "above"} 0 and at most ${most}, ` +
+        `got ${text}`,
     );
   }
   return value;
@@ -95,8 +99,10 @@ const STEADY_SECONDS = setting("BENCH_STEADY_SECONDS", 60, 3600);
  */
 const STEADY_RATE = setting("BENCH_STEADY_RATE", 500, 100_000);
 const CONCURRENCY = Math.round(setting("BENCH_CONCURRENCY", 50, 500));
-const REPEATS = Math.round(setting("BENCH_REPEATS", 2, 20));
-const PAIRS = Math.round(setting("BENCH_PAIRS", 3, 20));
+const REPEATS = Math.round(setting("BENCH_REPEATS", 1, 20));
+const PAIRS = Math.round(setting("BENCH_PAIRS", 3, 20, true));
+const REPLICAS = Math.max(1, Math.round(setting("BENCH_REPLICAS", 2, 8)));
+const PAIR_STEADY_SECONDS = setting("BENCH_PAIR_STEADY_SECONDS", 20, 3600);
 const RATES = (Deno.env.get("BENCH_RATES") ?? "250,500,750,1000,1250,1500,2000,2500")
   .split(",").map((r) => {
     const rate = Number(r);
@@ -215,17 +221,19 @@ const closedLine = (closed: ClosedLoop) =>
   `${closed.cpuPerRequestMs.toFixed(2)} ms CPU a request, ${count(closed.errors)} errors, ` +
   coresLine(closed);
 
-/** One side's closed loop of a round of {@linkcode sideBySide}. */
+/** One side's loops of a round of {@linkcode sideBySide}. */
 interface RoundLoop {
   round: number;
   side: string;
   closed: ClosedLoop;
+  steady: Rate;
+  rssClosedLoopBytes: number;
 }
 
 /**
- * The closed loops alone, each of ours next to one of Alertmanager's: `PAIRS` rounds, in each
- * Alertmanager in the middle of ours (KV, Alertmanager, PostgreSQL; the next round the other way
- * round). Each server is started afresh for its loop and stopped after it.
+ * The closed loop and a short steady rate alone, each of ours next to Alertmanager's: `PAIRS`
+ * rounds, in each Alertmanager in the middle of ours (KV, Alertmanager, PostgreSQL; the next round
+ * the other way round). Each server is started afresh for its loops and stopped after them.
  */
 async function sideBySide(
   ours: Side[],
@@ -239,32 +247,48 @@ async function sideBySide(
     const order = [...ours.slice(0, half), theirs, ...ours.slice(half)];
     if (round % 2 === 0) order.reverse();
     for (const side of order) {
-      const closed = await withServer(side, fleet, signal, (server) => {
-        console.error(
-          `side by side ${round}: ${side.name} (pid ${server.pids.join(", ")}), warm-up ` +
-            formatDuration(WARMUP_SECONDS * 1000),
-        );
-        return warmClosedLoop(server, fleet, signal);
-      });
-      console.error(`  closed loop, ${formatDuration(SECONDS * 1000)}: ${closedLine(closed)}`);
-      loops.push({ round, side: side.name, closed });
+      loops.push(
+        await withServer(side, fleet, signal, async (server) => {
+          console.error(
+            `side by side ${round}: ${side.name} (pid ${server.pids.join(", ")}), warm-up ` +
+              formatDuration(WARMUP_SECONDS * 1000),
+          );
+          const closed = await warmClosedLoop(server, fleet, signal);
+          const rssClosedLoopBytes = await serverPeakRss(server);
+          console.error(`  closed loop, ${formatDuration(SECONDS * 1000)}: ${closedLine(closed)}`);
+          // As in the whole runs: the steady rate comes after the pause, past the first passes of
+          // the collector's periodic work over the new fleet (the uptime cache's at 30 s).
+          await sleep(IDLE_SECONDS * 1000, signal);
+          const seconds = PAIR_STEADY_SECONDS;
+          const steady = await measureRate(server, { fleet, rate: STEADY_RATE, seconds, signal });
+          console.error(`  ${steadyLine(steady, seconds)}`);
+          return { round, side: side.name, closed, steady, rssClosedLoopBytes };
+        }),
+      );
     }
   }
   return loops;
 }
 
-/** Our side `name`'s closed loops of {@linkcode sideBySide}, each against its round's Alertmanager. */
+/** Our side `name`'s loops of {@linkcode sideBySide}, each against its round's Alertmanager. */
 function roundsOf(loops: RoundLoop[], name: string, theirs: string) {
   return loops.filter((l) => l.side === name).flatMap((ours) => {
     const them = loops.find((l) => l.side === theirs && l.round === ours.round);
     return them === undefined ? [] : [{
       round: ours.round,
-      ours: ours.closed,
-      theirs: them.closed,
-      ratio: ours.closed.statesPerSecond / them.closed.statesPerSecond,
+      ours,
+      theirs: them,
+      states: ours.closed.statesPerSecond / them.closed.statesPerSecond,
+      cpu: ours.closed.cpuPerRequestMs / them.closed.cpuPerRequestMs,
+      cpuSteady: ours.steady.cpuPerRequestMs / them.steady.cpuPerRequestMs,
     }];
   });
 }
+
+const steadyLine = (steady: Rate, seconds: number) =>
+  `${count(STEADY_RATE)} requests/s for ${formatDuration(seconds * 1000)}: ` +
+  `p99 ${ms(steady.p99)}, ${steady.cpuPerRequestMs.toFixed(2)} ms CPU a request, ` +
+  `${count(steady.errors)} errors, ${coresLine(steady)}`;
 
 /** Starts `side` in a temporary folder, measures it, stops it and removes the folder. */
 function measure(side: Side, run: number, fleet: Fleet, signal: AbortSignal): Promise<Run> {
@@ -293,11 +317,7 @@ function measure(side: Side, run: number, fleet: Fleet, signal: AbortSignal): Pr
       seconds: STEADY_SECONDS,
       signal,
     });
-    console.error(
-      `  ${count(STEADY_RATE)} requests/s for ${formatDuration(STEADY_SECONDS * 1000)}: ` +
-        `p99 ${ms(steady.p99)}, ${steady.cpuPerRequestMs.toFixed(2)} ms CPU a request, ` +
-        `${count(steady.errors)} errors, ${coresLine(steady)}`,
-    );
+    console.error(`  ${steadyLine(steady, STEADY_SECONDS)}`);
     const rates = await measureRates(server, fleet, signal);
     const rssMaxBytes = await serverPeakRss(server);
     return { side: side.name, run, closed, idle, steady, rates, rssClosedLoopBytes, rssMaxBytes };
@@ -340,7 +360,10 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
     generatorCores: med(name, (r) => r.closed.generatorCores),
     otherCores: med(name, (r) => r.closed.otherCores),
     rssClosedLoopBytes: med(name, (r) => r.rssClosedLoopBytes),
-    rssClosedLoopOfRunsBytes: Math.max(...of(name).map((r) => r.rssClosedLoopBytes)),
+    rssClosedLoopOfRunsBytes: Math.max(
+      ...of(name).map((r) => r.rssClosedLoopBytes),
+      ...loops.filter((l) => l.side === name).map((l) => l.rssClosedLoopBytes),
+    ),
     rssMaxBytes: med(name, (r) => r.rssMaxBytes),
   }]));
   const [ours, theirs] = names.map((n) => medians[n]);
@@ -366,16 +389,50 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
   }`;
   const cores = (m: Medians) => `${m.generatorCores.toFixed(2)} / ${m.otherCores.toFixed(2)}`;
   const rounds = roundsOf(loops, names[0], names[1]);
-  const roundRatio = median(rounds.map((r) => r.ratio));
-  const roundP99 = median(rounds.map((r) => r.ours.p99));
+  type Round = (typeof rounds)[number];
+  const sideBySideRow = (
+    label: string,
+    value: (l: RoundLoop) => number,
+    show: (n: number) => string,
+    ratioOf: (r: Round) => number,
+  ) => [
+    `${label}, side by side (median of ${rounds.length} rounds)`,
+    show(median(rounds.map((r) => value(r.ours)))),
+    show(median(rounds.map((r) => value(r.theirs)))),
+    `${median(rounds.map(ratioOf)).toFixed(2)} (median of the rounds' ratios)`,
+  ];
+  const pairSteady = `at ${count(STEADY_RATE)} requests/s for ${
+    formatDuration(PAIR_STEADY_SECONDS * 1000)
+  }`;
+  const sideBySideRows = rounds.length === 0 ? [] : [
+    sideBySideRow(
+      "script-states/s, closed loop",
+      (l) => l.closed.statesPerSecond,
+      count,
+      (r) => r.states,
+    ),
+    sideBySideRow(
+      "p99, closed loop",
+      (l) => l.closed.p99,
+      ms,
+      (r) => r.ours.closed.p99 / r.theirs.closed.p99,
+    ),
+    sideBySideRow(
+      "server CPU per request, closed loop",
+      (l) => l.closed.cpuPerRequestMs,
+      cpu,
+      (r) => r.cpu,
+    ),
+    sideBySideRow(
+      `server CPU per request, ${pairSteady}`,
+      (l) => l.steady.cpuPerRequestMs,
+      cpu,
+      (r) => r.cpuSteady,
+    ),
+  ];
   const rows: string[][] = [
+    ...sideBySideRows,
     row("script-states/s, closed loop", (m) => m.statesPerSecond, count),
-    ...(rounds.length === 0 ? [] : [[
-      `script-states/s, closed loops side by side (median of ${rounds.length} rounds)`,
-      count(median(rounds.map((r) => r.ours.statesPerSecond))),
-      count(median(rounds.map((r) => r.theirs.statesPerSecond))),
-      `${roundRatio.toFixed(2)} (of the rounds' ratios)`,
-    ]]),
     [
       "p50 / p95 / p99, closed loop",
       latencies(ours),
@@ -403,7 +460,9 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
     ["load generator / other processes, cores busy, closed loop", cores(ours), cores(theirs), ""],
     ["failed requests, closed loop", count(ours.errors), count(theirs.errors), ""],
   ];
-  const bars = [
+  const each = (ratioOf: (r: Round) => number) =>
+    rounds.map((r) => ratioOf(r).toFixed(2)).join(", ");
+  const runsBars = [
     ...([["closed loop", "cpuPerRequestMs"], [steady, "cpuPerRequestSteadyMs"]] as const).map((
       [where, key],
     ) => ({
@@ -411,39 +470,52 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
       held: ours[key] <= 1.5 * theirs[key],
       detail: `${cpu(ours[key])} against ${cpu(1.5 * theirs[key])}`,
     })),
-    // Judged on the closed loops side by side when there are any: the runs' closed loops are
-    // minutes apart, and the machine's speed drifts by a third in that time (bench/README.md).
-    rounds.length === 0
-      ? {
-        bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms",
-        held: ours.statesPerSecond >= (2 / 3) * theirs.statesPerSecond && ours.p99 < 50,
-        detail: `${count(ours.statesPerSecond)} against ${
-          count((2 / 3) * theirs.statesPerSecond)
-        }, p99 ${ms(ours.p99)}`,
-      }
-      : {
-        bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms (side by side)",
-        held: roundRatio >= 2 / 3 && roundP99 < 50,
-        detail: `${roundRatio.toFixed(2)} of Alertmanager's in the median round (each: ${
-          rounds.map((r) => r.ratio.toFixed(2)).join(", ")
-        }), p99 ${ms(roundP99)} (median); the runs' medians: ${
-          ratio(ours.statesPerSecond, theirs.statesPerSecond)
-        }, p99 ${ms(ours.p99)}`,
-      },
+    {
+      bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms",
+      held: ours.statesPerSecond >= (2 / 3) * theirs.statesPerSecond && ours.p99 < 50,
+      detail: `${count(ours.statesPerSecond)} against ${
+        count((2 / 3) * theirs.statesPerSecond)
+      }, p99 ${ms(ours.p99)}`,
+    },
+  ];
+  // Judged on the rounds side by side when there are any: the whole runs' loops are minutes
+  // apart, and the machine's speed drifts by a third in that time (bench/README.md).
+  const sideBySideBars = rounds.length === 0 ? [] : [
+    ...([["closed loop", (r: Round) => r.cpu], [pairSteady, (r: Round) => r.cpuSteady]] as const)
+      .map(([where, ratioOf]) => ({
+        bar: `server CPU per request ≤ 1.5× Alertmanager's (${where}, side by side)`,
+        held: median(rounds.map(ratioOf)) <= 1.5,
+        detail: `${median(rounds.map(ratioOf)).toFixed(2)}× in the median round (each: ${
+          each(ratioOf)
+        })`,
+      })),
+    {
+      bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms (side by side)",
+      held: median(rounds.map((r) => r.states)) >= 2 / 3 &&
+        median(rounds.map((r) => r.ours.closed.p99)) < 50,
+      detail: `${median(rounds.map((r) => r.states)).toFixed(2)} of Alertmanager's in the ` +
+        `median round (each: ${each((r) => r.states)}), p99 ${
+          ms(median(rounds.map((r) => r.ours.closed.p99)))
+        } (median)`,
+    },
+  ];
+  const bars = [
+    ...(rounds.length === 0 ? runsBars : sideBySideBars),
     {
       bar: "server RSS under load ≤ 150 MB",
       held: ours.rssClosedLoopOfRunsBytes <= 150e6,
       detail: `${formatBytes(ours.rssClosedLoopOfRunsBytes)} to the end of the closed loop, ` +
-        `the larger of the runs`,
+        `the largest of the runs and rounds`,
     },
   ];
-  return { medians, rows, bars };
+  return { medians, rows, bars, runsBars: rounds.length === 0 ? [] : runsBars };
 }
 
 /** The table and bars of `names` (one of ours, then Alertmanager), from their runs. */
 function printTable(runs: Run[], loops: RoundLoop[], names: [string, string]): void {
-  const { rows, bars } = summarize(runs, loops, names);
-  const header = [`measure (median of ${REPEATS})`, ...names, `${names[0]} / ${names[1]}`];
+  const { rows, bars, runsBars } = summarize(runs, loops, names);
+  const runsOf = REPEATS === 1 ? "the whole run" : `median of ${REPEATS} whole runs`;
+  const header = [`measure (${runsOf} unless said)`, ...names, `${names[0]} / ${names[1]}`];
   const table = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
@@ -452,6 +524,14 @@ function printTable(runs: Run[], loops: RoundLoop[], names: [string, string]): v
   for (const r of rows) console.log(line(r));
   console.log(`\nBars of issue 20, ${names[0]}:`);
   for (const b of bars) console.log(`- ${b.bar}: ${b.held ? "held" : "not held"} (${b.detail})`);
+  if (runsBars.length > 0) {
+    console.log(
+      "The same bars on the whole runs' medians (their loops minutes apart), for reference:",
+    );
+    for (const b of runsBars) {
+      console.log(`- ${b.bar}: ${b.held ? "held" : "not held"} (${b.detail})`);
+    }
+  }
   console.log("");
 }
 
@@ -459,13 +539,20 @@ function printTable(runs: Run[], loops: RoundLoop[], names: [string, string]): v
 function printTables(runs: Run[], loops: RoundLoop[], ours: string[], theirs: string): void {
   for (const name of ours) printTable(runs, loops, [name, theirs]);
   if (loops.length > 0) {
-    console.log("The closed loops side by side, each round's beside its Alertmanager's:");
+    console.log(
+      "The rounds side by side, each beside its Alertmanager's: closed loop, and CPU per " +
+        `request in it and at ${count(STEADY_RATE)} requests/s:`,
+    );
+    const cpus = (l: RoundLoop) =>
+      `${l.closed.cpuPerRequestMs.toFixed(2)} / ${l.steady.cpuPerRequestMs.toFixed(2)} ms`;
     for (const name of ours) {
       for (const r of roundsOf(loops, name, theirs)) {
         console.log(
-          `- round ${r.round}, ${name}: ${count(r.ours.statesPerSecond)} states/s, p99 ` +
-            `${ms(r.ours.p99)}, against ${count(r.theirs.statesPerSecond)}, p99 ` +
-            `${ms(r.theirs.p99)}: ${r.ratio.toFixed(2)}`,
+          `- round ${r.round}, ${name}: ${count(r.ours.closed.statesPerSecond)} states/s, p99 ` +
+            `${ms(r.ours.closed.p99)}, ${cpus(r.ours)}; against ` +
+            `${count(r.theirs.closed.statesPerSecond)}, p99 ${ms(r.theirs.closed.p99)}, ` +
+            `${cpus(r.theirs)}: ${r.states.toFixed(2)}, CPU ${r.cpu.toFixed(2)}× / ` +
+            `${r.cpuSteady.toFixed(2)}×`,
         );
       }
     }
@@ -518,7 +605,7 @@ function chosenSides(): Side[] | null {
         console.error(`Cannot run the PostgreSQL side: ${missing} (or BENCH_SIDES=kv)`);
         return null;
       }
-      sides.push(postgresSide(2));
+      sides.push(postgresSide(REPLICAS));
     } else {
       console.error(`Invalid BENCH_SIDES: expected "kv", "pg" or "kv,pg", got "${name}"`);
       return null;
@@ -576,6 +663,7 @@ async function main(): Promise<number> {
     const pairs = names.map((name) => summarize(runs, loops, [name, theirs]));
     const medians = Object.assign({}, ...pairs.map((p) => p.medians));
     const bars = Object.fromEntries(names.map((name, i) => [name, pairs[i].bars]));
+    const runsBars = Object.fromEntries(names.map((name, i) => [name, pairs[i].runsBars]));
     const settings = {
       workstations: WORKSTATIONS,
       sites: SITES,
@@ -584,13 +672,14 @@ async function main(): Promise<number> {
       seconds: SECONDS,
       warmupSeconds: WARMUP_SECONDS,
       sideBySideRounds: PAIRS,
+      sideBySideSteadySeconds: PAIR_STEADY_SECONDS,
       rateSeconds: RATE_SECONDS,
       rates: RATES,
       alertmanager: version,
     };
     console.log(
       JSON.stringify(
-        { date: started.toISOString(), settings, sideBySide: loops, runs, medians, bars },
+        { date: started.toISOString(), settings, sideBySide: loops, runs, medians, bars, runsBars },
         null,
         2,
       ),
