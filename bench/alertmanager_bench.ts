@@ -19,7 +19,7 @@
  *
  * First the rounds side by side: `BENCH_PAIRS` rounds in which each server is started, warmed up,
  * given the closed loop below, the pause and then 500 requests/s for `BENCH_PAIR_STEADY_SECONDS`
- * (20), and stopped; Alertmanager between ours (KV, Alertmanager, PostgreSQL; the next round the
+ * (60), and stopped; Alertmanager between ours (KV, Alertmanager, PostgreSQL; the next round the
  * other way round), so that each of our servers has Alertmanager's within about a minute of it.
  * The machine's speed drifts by a third from minute to minute (bench/README.md), and the whole
  * runs below are minutes apart: the bars of throughput and CPU per request are judged on the
@@ -45,10 +45,10 @@
  * `BENCH_SECONDS` (15) the closed loop, `BENCH_WARMUP_SECONDS` (3), `BENCH_IDLE_SECONDS` (30),
  * `BENCH_STEADY_RATE` (500) and `BENCH_STEADY_SECONDS` (60), `BENCH_RATE_SECONDS` (5) each fixed
  * rate, `BENCH_RATES` (requests/s, "250,500,750,1000,1250,1500,2000,2500"), `BENCH_CONCURRENCY`
- * (50), `BENCH_PAIRS` (3 rounds side by side; 0 for none), `BENCH_PAIR_STEADY_SECONDS` (20),
+ * (50), `BENCH_PAIRS` (3 rounds side by side; 0 for none), `BENCH_PAIR_STEADY_SECONDS` (60),
  * `BENCH_REPEATS` (1 whole run), `BENCH_ALERTMANAGER` (its path), `BENCH_SIDES` ("kv,pg": which
  * of ours), `BENCH_REPLICAS` (2 collectors on PostgreSQL). Exits 2 when Alertmanager, or
- * PostgreSQL for "pg", is not installed. About 25 minutes (13 of them side by side).
+ * PostgreSQL for "pg", is not installed. About 26 minutes (17 of them side by side).
  *
  * @module
  */
@@ -102,7 +102,7 @@ const CONCURRENCY = Math.round(setting("BENCH_CONCURRENCY", 50, 500));
 const REPEATS = Math.round(setting("BENCH_REPEATS", 1, 20));
 const PAIRS = Math.round(setting("BENCH_PAIRS", 3, 20, true));
 const REPLICAS = Math.max(1, Math.round(setting("BENCH_REPLICAS", 2, 8)));
-const PAIR_STEADY_SECONDS = setting("BENCH_PAIR_STEADY_SECONDS", 20, 3600);
+const PAIR_STEADY_SECONDS = setting("BENCH_PAIR_STEADY_SECONDS", 60, 3600);
 const RATES = (Deno.env.get("BENCH_RATES") ?? "250,500,750,1000,1250,1500,2000,2500")
   .split(",").map((r) => {
     const rate = Number(r);
