@@ -231,7 +231,7 @@ interface RoundLoop {
 }
 
 /**
- * The closed loop and a short steady rate alone, each of ours next to Alertmanager's: `PAIRS`
+ * The closed loop, the pause and the steady rate, each of ours next to Alertmanager's: `PAIRS`
  * rounds, in each Alertmanager in the middle of ours (KV, Alertmanager, PostgreSQL; the next round
  * the other way round). Each server is started afresh for its loops and stopped after them.
  */
