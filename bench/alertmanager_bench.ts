@@ -390,6 +390,7 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
   const cores = (m: Medians) => `${m.generatorCores.toFixed(2)} / ${m.otherCores.toFixed(2)}`;
   const rounds = roundsOf(loops, names[0], names[1]);
   type Round = (typeof rounds)[number];
+  const ofRounds = (value: (r: Round) => number) => median(rounds.map(value));
   const sideBySideRow = (
     label: string,
     value: (l: RoundLoop) => number,
@@ -397,9 +398,9 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
     ratioOf: (r: Round) => number,
   ) => [
     `${label}, side by side (median of ${rounds.length} rounds)`,
-    show(median(rounds.map((r) => value(r.ours)))),
-    show(median(rounds.map((r) => value(r.theirs)))),
-    `${median(rounds.map(ratioOf)).toFixed(2)} (median of the rounds' ratios)`,
+    show(ofRounds((r) => value(r.ours))),
+    show(ofRounds((r) => value(r.theirs))),
+    `${ofRounds(ratioOf).toFixed(2)} (median of the rounds' ratios)`,
   ];
   const pairSteady = `at ${count(STEADY_RATE)} requests/s for ${
     formatDuration(PAIR_STEADY_SECONDS * 1000)
@@ -484,18 +485,17 @@ function summarize(runs: Run[], loops: RoundLoop[], names: [string, string]) {
     ...([["closed loop", (r: Round) => r.cpu], [pairSteady, (r: Round) => r.cpuSteady]] as const)
       .map(([where, ratioOf]) => ({
         bar: `server CPU per request ≤ 1.5× Alertmanager's (${where}, side by side)`,
-        held: median(rounds.map(ratioOf)) <= 1.5,
-        detail: `${median(rounds.map(ratioOf)).toFixed(2)}× in the median round (each: ${
+        held: ofRounds(ratioOf) <= 1.5,
+        detail: `${ofRounds(ratioOf).toFixed(2)}×, the median of the rounds (each: ${
           each(ratioOf)
         })`,
       })),
     {
       bar: "closed-loop script-states/s ≥ ⅔ of Alertmanager's, p99 < 50 ms (side by side)",
-      held: median(rounds.map((r) => r.states)) >= 2 / 3 &&
-        median(rounds.map((r) => r.ours.closed.p99)) < 50,
-      detail: `${median(rounds.map((r) => r.states)).toFixed(2)} of Alertmanager's in the ` +
-        `median round (each: ${each((r) => r.states)}), p99 ${
-          ms(median(rounds.map((r) => r.ours.closed.p99)))
+      held: ofRounds((r) => r.states) >= 2 / 3 && ofRounds((r) => r.ours.closed.p99) < 50,
+      detail: `${ofRounds((r) => r.states).toFixed(2)} of Alertmanager's, the median of the ` +
+        `rounds (each: ${each((r) => r.states)}), p99 ${
+          ms(ofRounds((r) => r.ours.closed.p99))
         } (median)`,
     },
   ];
