@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { BUSY_WITHIN_MS, COMMIT_DELAY_MS, GroupCommit, SECOND_COMMIT_AT } from "./_group_commit.ts";
+import {
+  BUSY_WITHIN_MS,
+  COMMIT_DELAY_MS,
+  GATHER_AT,
+  GroupCommit,
+  SECOND_COMMIT_AT,
+} from "./_group_commit.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
 
@@ -88,6 +94,8 @@ Deno.test("an error in a shared commit reaches only the batch that caused it", a
   assert.deepEqual((await kv.get(["agent", "S", "g"])).value, { host: "g", seq: 1 });
 });
 
+type ManualTiming = ReturnType<typeof manualTiming>;
+
 /** A clock the test moves, and waits it ends by hand. */
 function manualTiming() {
   const waits: { ms: number; end: () => void }[] = [];
@@ -106,33 +114,84 @@ Deno.test("on a quiet collector a lone batch is committed at once, without waiti
   await using kv = await Deno.openKv(":memory:");
   const clock = manualTiming();
   const committer = new GroupCommit(kv, clock.timing);
-  assert.equal((await committer.commit(batch("a", null))).ok, true);
+  await company(clock, committer);
   clock.advance(BUSY_WITHIN_MS + 1);
   assert.equal((await committer.commit(batch("b", null))).ok, true);
   assert.deepEqual(clock.waits, [], "no batch waited");
-  assert.deepEqual(committer.stats, { batches: 2, commits: 2 });
 });
 
-Deno.test("batches arriving one at a time on a busy collector wait briefly and share a commit", async () => {
+Deno.test("one caller's batches one after another are committed at once, without waiting", async () => {
   await using kv = await Deno.openKv(":memory:");
   const clock = manualTiming();
   const committer = new GroupCommit(kv, clock.timing);
-  assert.equal((await committer.commit(batch("a", null))).ok, true);
-  clock.advance(BUSY_WITHIN_MS - 1); // the next arrives soon after the last commit began
-  const second = committer.commit(batch("b", null));
-  // The committer's loop picks it up on a later turn of the event loop (bounded).
-  for (let turn = 0; turn < 100 && clock.waits.length === 0; turn++) {
+  for (let i = 0; i < 5; i++) {
+    assert.equal((await committer.commit(batch(`h${i}`, null))).ok, true);
+    clock.advance(1);
+  }
+  assert.deepEqual(clock.waits, [], "no batch waited: none ever had company");
+  assert.deepEqual(committer.stats, { batches: 5, commits: 5 });
+});
+
+/**
+ * Three batches at once: the first is committed alone, the two that arrived while it was in
+ * flight linger and share the next commit. Company is seen; the waits are cleared.
+ */
+async function company(clock: ManualTiming, committer: GroupCommit): Promise<void> {
+  const all = Promise.all(["x", "y", "z"].map((host) => committer.commit(batch(host, null))));
+  await waitsFor(clock, 1);
+  clock.advance(COMMIT_DELAY_MS);
+  clock.waits[0].end();
+  const [x, y, z] = await all;
+  assert.ok(x.ok && y.ok && z.ok);
+  assert.ok(y.ok && z.ok && y.versionstamp === z.versionstamp, "the two shared a commit");
+  clock.waits.length = 0;
+}
+
+/** Turns the event loop until `clock` has `count` waits (bounded). */
+async function waitsFor(clock: ManualTiming, count: number): Promise<void> {
+  for (let turn = 0; turn < 100 && clock.waits.length < count; turn++) {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
+}
+
+Deno.test("batches arriving a few at a time on a busy collector linger and share a commit", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const clock = manualTiming();
+  const committer = new GroupCommit(kv, clock.timing);
+  await company(clock, committer);
+  const before = committer.stats.commits;
+  clock.advance(BUSY_WITHIN_MS - 1); // the next arrives soon after the last commit began
+  const second = committer.commit(batch("b", null));
+  await waitsFor(clock, 1);
   assert.equal(clock.waits.length, 1, "the second waits for company");
   assert.equal(clock.waits[0].ms, COMMIT_DELAY_MS);
+  clock.advance(2);
   const third = committer.commit(batch("c", null));
   assert.equal((await kv.get(["agent", "S", "b"])).versionstamp, null, "nothing written yet");
+  clock.advance(COMMIT_DELAY_MS - 2);
   clock.waits[0].end();
   const [b, c] = await Promise.all([second, third]);
   assert.ok(b.ok && c.ok);
   assert.equal(b.versionstamp, c.versionstamp, "one commit holds both");
-  assert.deepEqual(committer.stats, { batches: 3, commits: 2 });
+  assert.equal(committer.stats.commits, before + 1);
+  assert.equal(clock.waits.length, 1, "the third waited no longer than the first");
+});
+
+Deno.test("lingering batches are committed as soon as enough of them wait", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const clock = manualTiming();
+  const committer = new GroupCommit(kv, clock.timing);
+  await company(clock, committer);
+  const before = committer.stats.commits;
+  const results = [committer.commit(batch("h0", null))];
+  await waitsFor(clock, 1);
+  assert.equal(clock.waits.length, 1, "the first lingers");
+  for (let i = 1; i < GATHER_AT; i++) results.push(committer.commit(batch(`h${i}`, null)));
+  // The linger's timer is never ended: the batches went without it.
+  const stored = await Promise.all(results);
+  assert.ok(stored.every((r) => r.ok));
+  assert.equal(new Set(stored.map((r) => r.ok && r.versionstamp)).size, 1, "one commit");
+  assert.equal(committer.stats.commits, before + 1);
 });
 
 /**
