@@ -166,9 +166,23 @@ async function rawHistory(store: Store, q: UptimeQuery) {
     store.history.transitions(q.site, q.host, q.script, since, q.until),
     q.presence ?? store.history.presence(q.site, q.host, since, q.until),
   ]);
-  const parts = segments(transitions, presence, since, q.until);
-  if (since > q.since) parts.unshift({ from: q.since, to: since, state: null });
-  return { transitions, parts };
+  return { transitions, parts: partsOf(transitions, presence, q.since, since, q.until) };
+}
+
+/**
+ * {@linkcode segments} over `[from, until)`, and unknown from `since` to `from` (the purge's
+ * cut-off, when it is later than the window's start).
+ */
+export function partsOf(
+  transitions: readonly Transition[],
+  presence: readonly PresenceMark[],
+  since: number,
+  from: number,
+  until: number,
+): Segment[] {
+  const parts = segments(transitions, presence, from, until);
+  if (from > since) parts.unshift({ from: since, to: from, state: null });
+  return parts;
 }
 
 /** A window's uptime from the raw history (no rollups). */
@@ -189,14 +203,14 @@ export async function scriptSegments(store: Store, q: UptimeQuery): Promise<Segm
 export async function recentWindow(
   store: Store,
   q: UptimeQuery,
-): Promise<{ uptime: Uptime; parts: Segment[]; restartsAt: number[] }> {
+): Promise<{ uptime: Uptime; parts: Segment[]; restartsAt: number[]; transitions: Transition[] }> {
   const { transitions, parts } = await rawHistory(store, q);
   const restartsAt = restartTimes(transitions, q.since, q.until);
   const uptime = withRatio({
     ...summarize(parts, [], q.since, q.until),
     restarts: restartsAt.length,
   });
-  return { uptime, parts, restartsAt };
+  return { uptime, parts, restartsAt, transitions };
 }
 
 /** A strip's letter for each bucket: `u` up, `d` down, `i` idle, `n` unknown. */

@@ -10,7 +10,10 @@
  * one (`store.history.changes`). Every other script's window slides in
  * memory: its state has not changed since the last refresh, so the time
  * since is more of its last segment, and what fell out of the window's
- * start is cut off. Writes this process cannot see (a replica's, a
+ * start is cut off. A script whose agent came or went, but whose state did
+ * not change, is walked again from its kept state changes and its agent's
+ * presence, read once for all its scripts: when a whole fleet comes back
+ * after an outage, a refresh reads each agent once, not each script. Writes this process cannot see (a replica's, a
  * restore's) are taken in by a pass that reads everything, every
  * {@linkcode FULL_PASS_EVERY_MS}, and when the purge moved the history's
  * start.
@@ -19,10 +22,18 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { PresenceMark } from "../store/history.ts";
+import type { PresenceMark, Transition } from "../store/history.ts";
 import type { Store } from "../store/store.ts";
 import { agentKey, type HistoryChangeSet, scriptKey } from "../store/history_changes.ts";
-import { DAY_MS, recentWindow, type Segment, stripOf, summarize } from "./uptime.ts";
+import {
+  DAY_MS,
+  partsOf,
+  recentWindow,
+  restartTimes,
+  type Segment,
+  stripOf,
+  summarize,
+} from "./uptime.ts";
 
 /** Slots of a tile's 24-hour strip: one an hour. */
 export const STRIP_SLOTS = 24;
@@ -46,10 +57,14 @@ export interface RecentHistory {
   strip: string;
 }
 
-/** What a script's window is slid from: its segments and its restarts' times. */
+/**
+ * What a script's window is slid from: its segments, its restarts' times, and its state changes
+ * (with the last one before the window) to walk again with new presence marks.
+ */
 interface Window {
   parts: Segment[];
   restartsAt: number[];
+  transitions: readonly Transition[];
 }
 
 /** The last computed 24 hours per script. */
@@ -63,7 +78,7 @@ export class UptimeCache {
   #dueLater = new Map<string, number>();
   #fullPassAt = -Infinity;
   #purgedBefore = -Infinity;
-  #passes = { full: 0, scriptsRead: 0 };
+  #passes = { full: 0, scriptsRead: 0, agentsRead: 0 };
 
   constructor(store: Store, clock: Clock) {
     this.#store = store;
@@ -85,8 +100,8 @@ export class UptimeCache {
     return this.#computedAt;
   }
 
-  /** Refreshes that read every script, and scripts read from the store, so far. */
-  get passes(): { full: number; scriptsRead: number } {
+  /** Refreshes that read every script; scripts' state changes and agents' presence read, so far. */
+  get passes(): { full: number; scriptsRead: number; agentsRead: number } {
     return { ...this.#passes };
   }
 
@@ -140,9 +155,22 @@ export class UptimeCache {
               keep(key, slide(kept, since, until));
               continue;
             }
-            presence ??= await this.#store.history.presence(site, host, from, until);
+            if (presence === undefined) {
+              this.#passes.agentsRead++;
+              presence = await this.#store.history.presence(site, host, from, until);
+            }
+            if (!full && !changed && kept !== undefined) {
+              // Only its agent came or went: its state changes are the ones kept.
+              const transitions = stillIn(kept.transitions, since);
+              keep(key, {
+                parts: partsOf(transitions, presence, since, from, until),
+                restartsAt: restartTimes(transitions, since, until),
+                transitions,
+              });
+              continue;
+            }
             this.#passes.scriptsRead++;
-            const { parts, restartsAt } = await recentWindow(this.#store, {
+            const { parts, restartsAt, transitions } = await recentWindow(this.#store, {
               site,
               host,
               script,
@@ -151,7 +179,7 @@ export class UptimeCache {
               purgedBefore,
               presence,
             });
-            keep(key, { parts, restartsAt });
+            keep(key, { parts, restartsAt, transitions });
           }
         }),
       );
@@ -184,5 +212,17 @@ function slide(window: Window, since: number, until: number): Window {
   const last = parts.at(-1);
   if (last !== undefined && last.to < until) last.to = until;
   else if (last === undefined) parts.push({ from: since, to: until, state: null });
-  return { parts, restartsAt: window.restartsAt.filter((at) => at >= since) };
+  return {
+    parts,
+    restartsAt: window.restartsAt.filter((at) => at >= since),
+    transitions: stillIn(window.transitions, since),
+  };
+}
+
+/** The state changes from `since` on, with the last one before it (the state `since` finds). */
+function stillIn(transitions: readonly Transition[], since: number): readonly Transition[] {
+  let before = -1;
+  for (let i = 0; i < transitions.length; i++) if (transitions[i].at < since) before = i;
+  if (before <= 0) return transitions;
+  return transitions.filter((t, i) => i === before || t.at >= since);
 }

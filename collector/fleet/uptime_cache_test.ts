@@ -140,6 +140,33 @@ Deno.test("a refresh reads from the store only the scripts and agents whose hist
   assert.equal(cache.passes.scriptsRead - first, 1, "nothing changed: nothing read");
 });
 
+Deno.test("a fleet going offline and coming back is refreshed from each agent's presence", async () => {
+  await using t = await fleetCache();
+  const { store, clock, cache } = t;
+  // Last heard three hours ago, running for an hour before that.
+  for (const host of HOSTS) {
+    await ingest(store, host, T0 - 3 * HOUR, [
+      change("rates", T0 - 4 * HOUR, "stopped", "running"),
+    ]);
+  }
+  await cache.refresh();
+  const before = cache.passes;
+  assert.match(cache.recent("BFI4", "ws-01", "rates")!.strip, /uuuu$/, "not known offline yet");
+  clock.at += MINUTE;
+  assert.equal((await store.markOffline(clock.at, 30_000)).length, HOSTS.length);
+  await cache.refresh();
+  assert.deepEqual(shown(cache), await fromScratch(store, clock.at));
+  assert.match(cache.recent("BFI4", "ws-01", "rates")!.strip, /unnn$/, "offline for 3 hours");
+  clock.at += MINUTE;
+  for (const host of HOSTS) await ingest(store, host, clock.at);
+  await cache.refresh();
+  assert.deepEqual(shown(cache), await fromScratch(store, clock.at));
+  const after = cache.passes;
+  assert.equal(after.full, before.full, "no full pass");
+  assert.equal(after.scriptsRead, before.scriptsRead, "no script's state changes read again");
+  assert.equal(after.agentsRead - before.agentsRead, 2 * HOSTS.length, "each agent once a refresh");
+});
+
 Deno.test("what another process wrote is shown after the next full pass", async () => {
   await using t = await fleetCache();
   const { kv, store, clock, cache } = t;
