@@ -79,12 +79,16 @@ export interface GroupCommitStats {
 export interface GroupCommitTiming {
   /** ms on a monotonic clock. */
   now(): number;
-  wait(ms: number): Promise<void>;
+  /** Calls `then` in `ms`; what cancels that. */
+  after(ms: number, then: () => void): () => void;
 }
 
 const REAL_TIME: GroupCommitTiming = {
   now: () => performance.now(),
-  wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  after: (ms, then) => {
+    const timer = setTimeout(then, ms);
+    return () => clearTimeout(timer);
+  },
 };
 
 /** Commits batches of writes (one atomic's worth each), sharing commits between concurrent ones. */
@@ -96,8 +100,8 @@ export class GroupCommit {
   #inFlight = 0;
   /** The keys written by the commits in flight (how many of them write each). */
   #busyKeys = new Map<string, number>();
-  /** The waiting batches linger for company until this timer ends (null: they do not). */
-  #lingering: object | null = null;
+  /** The waiting batches linger for company until this timer ends; what cancels it (null: none). */
+  #lingering: (() => void) | null = null;
   /** When the last commit began (`timing.now()`), -Infinity before the first. */
   #lastBegun = -Infinity;
   /** The last commit was shared, or a batch arrived while it was in flight. */
@@ -144,10 +148,7 @@ export class GroupCommit {
     if (!this.#company || now - this.#lastBegun >= BUSY_WITHIN_MS) return false;
     const left = this.#waiting[0].since + COMMIT_DELAY_MS - now;
     if (left <= 0) return false;
-    const lingering = {};
-    this.#lingering = lingering;
-    void this.#timing.wait(left).then(() => {
-      if (this.#lingering !== lingering) return; // a commit began meanwhile
+    this.#lingering = this.#timing.after(left, () => {
       this.#lingering = null;
       this.#pump();
     });
@@ -158,6 +159,8 @@ export class GroupCommit {
     this.#inFlight++;
     this.#lastBegun = this.#timing.now();
     this.#company = group.length > 1;
+    // Enough batches came before the linger's end: no timer is left behind (a test's, a close's).
+    this.#lingering?.();
     this.#lingering = null;
     const written = group.flatMap((member) => member.written);
     for (const key of written) this.#busyKeys.set(key, (this.#busyKeys.get(key) ?? 0) + 1);

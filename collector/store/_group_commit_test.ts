@@ -96,16 +96,20 @@ Deno.test("an error in a shared commit reaches only the batch that caused it", a
 
 type ManualTiming = ReturnType<typeof manualTiming>;
 
-/** A clock the test moves, and waits it ends by hand. */
+/** A clock the test moves, and timers it ends by hand. */
 function manualTiming() {
-  const waits: { ms: number; end: () => void }[] = [];
+  const waits: { ms: number; end: () => void; cancelled: boolean }[] = [];
   let now = 1_000;
   return {
     waits,
     advance: (ms: number) => void (now += ms),
     timing: {
       now: () => now,
-      wait: (ms: number) => new Promise<void>((end) => waits.push({ ms, end })),
+      after: (ms: number, then: () => void) => {
+        const wait = { ms, end: then, cancelled: false };
+        waits.push(wait);
+        return () => void (wait.cancelled = true);
+      },
     },
   };
 }
@@ -187,8 +191,9 @@ Deno.test("lingering batches are committed as soon as enough of them wait", asyn
   await waitsFor(clock, 1);
   assert.equal(clock.waits.length, 1, "the first lingers");
   for (let i = 1; i < GATHER_AT; i++) results.push(committer.commit(batch(`h${i}`, null)));
-  // The linger's timer is never ended: the batches went without it.
+  // The linger's timer is never ended: the batches went without it, and it was cancelled.
   const stored = await Promise.all(results);
+  assert.equal(clock.waits[0].cancelled, true, "no timer left behind");
   assert.ok(stored.every((r) => r.ok));
   assert.equal(new Set(stored.map((r) => r.ok && r.versionstamp)).size, 1, "one commit");
   assert.equal(committer.stats.commits, before + 1);
