@@ -13,10 +13,10 @@
  * start is cut off. A script whose agent came or went, but whose state did
  * not change, is walked again from its kept state changes and its agent's
  * presence, read once for all its scripts: when a whole fleet comes back
- * after an outage, a refresh reads each agent once, not each script. Writes this process cannot see (a replica's, a
- * restore's) are taken in by a pass that reads everything, every
- * {@linkcode FULL_PASS_EVERY_MS}, and when the purge moved the history's
- * start.
+ * after an outage, a refresh reads each agent once, not each script. Writes
+ * this process cannot see (a replica's, a restore's) are taken in by a pass
+ * that reads everything, every {@linkcode FULL_PASS_EVERY_MS}, and when the
+ * purge moved the history's start.
  *
  * @module
  */

@@ -14,9 +14,9 @@
  * lately (the last commit, begun less than {@linkcode BUSY_WITHIN_MS} ago,
  * was shared, or a batch arrived while it was in flight): a lone ingest on a
  * quiet collector, or one caller's ingests one after another, are committed
- * at once. At 500 ingests a second on PostgreSQL this halves the commits and
- * takes a quarter off the database's CPU an ingest, for a few milliseconds
- * of latency (bench/README.md).
+ * at once. At 500 ingests a second on PostgreSQL this more than halves the
+ * commits and takes a tenth to a third off the database's CPU an ingest, for
+ * a few milliseconds of latency (bench/README.md).
  *
  * Under heavy load a second commit begins while the first is on disk, once
  * {@linkcode SECOND_COMMIT_AT} batches wait: the JavaScript thread builds and
@@ -140,7 +140,7 @@ export class GroupCommit {
     }
   }
 
-  /** Whether the waiting batches (none in flight) linger for company; if so, until when. */
+  /** Whether the waiting batches (none in flight) linger for company; a timer ends the linger. */
   #linger(): boolean {
     if (this.#waiting.length >= GATHER_AT) return false;
     if (this.#lingering !== null) return true;
