@@ -350,9 +350,8 @@ export class CollectorAlerts implements AlertStats {
     const saved: Saved = { policy: this.#policy.snapshot(), firing: [...this.#firing] };
     const bytes = await pack(JSON.stringify(saved));
     const count = Math.ceil(bytes.length / CHUNK_BYTES);
-    // The fence checks the lease as it was when the write was made: a renewal of the lease in
-    // between (every third of its time) refuses it, and it is made again with the renewed one.
-    // Refused twice, another collector leads.
+    // The fence refuses the write once another collector has taken the lease (serve's fence
+    // checks the leadership's epoch; a renewal leaves it be). Refused twice, another leads.
     for (let attempt = 1;; attempt++) {
       const op = this.#options.fence?.(kv.atomic()) ?? kv.atomic();
       for (let i = 0; i < count; i++) {

@@ -58,6 +58,8 @@ export class Leadership {
   #exact: boolean;
   /** The lease entry as last written by us; null while not the leader. */
   #held: Deno.KvEntry<LeaderRecord> | null = null;
+  /** The epoch's versionstamp as our acquisition wrote it (renewals leave it be). */
+  #epochStamp: string | null = null;
   #renewedAt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #busy: Promise<void> = Promise.resolve();
@@ -80,10 +82,16 @@ export class Leadership {
     return this.isLeader() ? this.#held!.value.epoch : null;
   }
 
-  /** Makes `op` commit only while this collector still holds the lease it last renewed. */
+  /**
+   * Makes `op` commit only while no collector has taken the lease since this one did: the epoch
+   * is as its acquisition left it. A renewal of the lease meanwhile does not refuse it (it once
+   * did, and a leader's write made just before a renewal was refused as "no longer leading").
+   */
   fence(op: Deno.AtomicOperation): Deno.AtomicOperation {
-    if (this.#held === null) return op.check({ key: LEASE, versionstamp: "ffffffffffffffffffff" });
-    return op.check({ key: LEASE, versionstamp: this.#held.versionstamp });
+    return op.check({
+      key: EPOCH,
+      versionstamp: this.#held === null ? "ffffffffffffffffffff" : this.#epochStamp,
+    });
   }
 
   /** Tries at once, then every third of `ttlMs`. */
@@ -144,6 +152,7 @@ export class Leadership {
     }
     if (this.#held !== null) await this.#lose("its lease expired before it renewed");
     this.#held = { key: LEASE, value: record, versionstamp: result.versionstamp };
+    this.#epochStamp = result.versionstamp; // the same commit set the epoch
     this.#renewedAt = now;
     log.info("This collector ({id}) leads the periodic work (epoch {epoch})", {
       id,

@@ -88,6 +88,28 @@ Deno.test({
   },
 });
 
+Deno.test("a renewal of the lease does not refuse the leader's fenced writes", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const one = replica(kv, "one", 300); // renewed every 100 ms
+    await one.leadership.start();
+    const before = (await kv.get(["leader", "periodic"])).versionstamp;
+    const write = one.leadership.fence(kv.atomic()).set(["written-by", "one"], 1);
+    let renewed = before;
+    for (let round = 0; round < 100 && renewed === before; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      renewed = (await kv.get(["leader", "periodic"])).versionstamp;
+    }
+    assert.notEqual(renewed, before, "the lease was renewed meanwhile");
+    assert.equal((await write.commit()).ok, true, "the leader's write, prepared before, lands");
+    await one.leadership.close();
+    const after = one.leadership.fence(kv.atomic()).set(["written-by", "one"], 2);
+    assert.equal((await after.commit()).ok, false, "no longer leading: refused");
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("on a Deno KV file the collector leads at once, whatever an earlier run left", async () => {
   const kv = await Deno.openKv(":memory:");
   try {
