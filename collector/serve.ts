@@ -45,6 +45,8 @@ const SETTLE_MS = 10 * 60_000;
 const PURGE_EVERY_MS = 3_600_000;
 /** How often the leader looks whether a scheduled report is due. */
 const REPORT_EVERY_MS = 60_000;
+/** How often the tokens' uses noted by requests are written (`lastUsedAt`). */
+const TOKEN_USES_EVERY_MS = 5000;
 /** Memory is given back once listening, this long after (what start-up read), then this often. */
 const SETTLED_AFTER_MS = 30_000;
 const GIVE_BACK_EVERY_MS = 10 * 60_000;
@@ -291,6 +293,12 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
   };
   const reportTimer = setInterval(track(sendReports), REPORT_EVERY_MS);
+  const writeTokenUses = async () => {
+    await store.flushTokenUses().catch((error) =>
+      log.error("Cannot write the tokens' last use (will retry): {error}", { error })
+    );
+  };
+  const tokenUsesTimer = setInterval(track(writeTokenUses), TOKEN_USES_EVERY_MS);
   let uptimeTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
   const refreshUptime = async () => {
@@ -317,6 +325,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     clearInterval(purgeTimer);
     clearInterval(trendTimer);
     clearInterval(reportTimer);
+    clearInterval(tokenUsesTimer);
     clearInterval(giveBackTimer); // the first timeout or the interval: one list of timers
     stopped = true;
     clearTimeout(uptimeTimer);
@@ -355,6 +364,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   await server.finished;
   stopTimers();
   await Promise.all(inFlight);
+  await writeTokenUses(); // the last requests' uses
   await leadership.close();
   await signals.close(); // the caller closes the KV next
 }

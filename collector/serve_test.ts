@@ -64,7 +64,7 @@ async function certificates(
   return { ca: at("ca.pem"), cert: at("cert.pem"), key: at("key.pem") };
 }
 
-Deno.test("serve() answers HTTPS when tls_cert and tls_key are set, and stops on abort", async () => {
+Deno.test("serve() answers HTTPS when tls_cert and tls_key are set, and stops on abort, its tokens' last use written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "collector-serve-" });
   const kv = await Deno.openKv(join(dir, "collector.kv"));
   const files = await certificates(dir);
@@ -109,6 +109,8 @@ Deno.test("serve() answers HTTPS when tls_cert and tls_key are set, and stops on
     assert.deepEqual((await (await poll).json()).commands, []);
     await served;
     assert.ok(performance.now() - started < 5000);
+    const [used] = await new Store(kv).listTokens("agent");
+    assert.equal(typeof used.lastUsedAt, "string", "the request's use of the token is stored");
   } finally {
     controller.abort();
     await served;

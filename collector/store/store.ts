@@ -135,6 +135,11 @@ export class Store {
     return this.#tokens.authenticate(kind, token, now);
   }
 
+  /** Writes the tokens' uses noted since the last call (`lastUsedAt`); returns how many. */
+  flushTokenUses(): Promise<number> {
+    return this.#tokens.flushTouches();
+  }
+
   /** Records `host` as the one using agent token `record` (kept for the long-poll). */
   setTokenHost(record: TokenRecord, host: string): Promise<string | null> {
     return this.#tokens.bindHost(record, host);

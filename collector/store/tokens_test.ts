@@ -2,13 +2,19 @@ import assert from "node:assert/strict";
 import { hashToken, TokenStore } from "./tokens.ts";
 import { StoreConflictError } from "./types.ts";
 
-async function withTokens(fn: (tokens: TokenStore) => Promise<void>): Promise<void> {
+async function withTokens(fn: (tokens: TokenStore, kv: Deno.Kv) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(":memory:");
   try {
-    await fn(new TokenStore(kv));
+    await fn(new TokenStore(kv), kv);
   } finally {
     kv.close();
   }
+}
+
+/** `kv`'s member `name`, a method bound to it. */
+function bound(kv: Deno.Kv, name: string | symbol) {
+  const member = Reflect.get(kv, name, kv);
+  return typeof member === "function" ? member.bind(kv) : member;
 }
 
 const NOW = Date.parse("2026-05-01T12:00:00Z");
@@ -53,16 +59,74 @@ Deno.test("an API token reads only, of every site, unless made with a role and s
     assert.deepEqual([scoped.record.role, scoped.record.sites], ["operator", ["BFI4"]]);
   }));
 
-Deno.test("authenticate() writes lastUsedAt at most once a minute", () =>
-  withTokens(async (tokens) => {
+Deno.test("a token's use is written at most once a minute, by flushTouches, not by the request", () =>
+  withTokens(async (tokens, kv) => {
     const { token } = await tokens.create({ kind: "api", name: "ops", now: NOW });
     const at = (ms: number) => new Date(ms).toISOString();
+    const stored = async () => (await new TokenStore(kv).list("api"))[0].lastUsedAt;
     assert.equal((await tokens.authenticate("api", token, NOW))?.lastUsedAt, at(NOW));
+    assert.equal(await stored(), null, "written on the request's path");
+    assert.equal((await tokens.list("api"))[0].lastUsedAt, at(NOW), "this collector's list");
+    assert.equal(await tokens.flushTouches(), 1);
+    assert.equal(await stored(), at(NOW));
     assert.equal((await tokens.authenticate("api", token, NOW + 59_000))?.lastUsedAt, at(NOW));
+    assert.equal(await tokens.flushTouches(), 0);
     assert.equal(
       (await tokens.authenticate("api", token, NOW + 60_000))?.lastUsedAt,
       at(NOW + 60_000),
     );
+    assert.equal(await tokens.flushTouches(), 1);
+    assert.equal(await stored(), at(NOW + 60_000));
+  }));
+
+Deno.test("a fleet's token uses are written in a few commits; a revocation in between wins", () =>
+  withTokens(async (tokens, kv) => {
+    const made = [];
+    for (let i = 0; i < 25; i++) {
+      made.push(await tokens.create({ kind: "agent", name: `ws-${i}`, site: "BFI4", now: NOW }));
+    }
+    let commits = 0;
+    const counted = new Proxy(kv, {
+      get(target, name) {
+        if (name !== "atomic") return bound(target, name);
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => (commits++, commit());
+          return op;
+        };
+      },
+    });
+    const collector = new TokenStore(counted);
+    for (const { token } of made) assert.ok(await collector.authenticate("agent", token, NOW));
+    assert.equal(commits, 0, "a commit on a request's path");
+    await tokens.revoke("agent", "ws-3", NOW); // through another collector, before the write
+    assert.equal(await collector.flushTouches(), 24);
+    assert.equal(commits, 3, "a Deno KV file reads 10 keys at a time: 3 commits for 25 uses");
+    const listed = new Map((await tokens.list("agent")).map((t) => [t.name, t]));
+    assert.equal(listed.get("ws-3")?.revoked, true);
+    assert.equal(listed.get("ws-3")?.lastUsedAt, null);
+    assert.equal(listed.get("ws-24")?.lastUsedAt, new Date(NOW).toISOString());
+  }));
+
+Deno.test("token uses that cannot be written wait for the next flush", () =>
+  withTokens(async (tokens, kv) => {
+    const { token } = await tokens.create({ kind: "api", name: "ops", now: NOW });
+    let away = true;
+    const flaky = new Proxy(kv, {
+      get(target, name) {
+        const member = bound(target, name);
+        if (name !== "getMany") return member;
+        return (...args: unknown[]) =>
+          away ? Promise.reject(new Error("database away")) : member(...args);
+      },
+    });
+    const collector = new TokenStore(flaky);
+    assert.ok(await collector.authenticate("api", token, NOW));
+    await assert.rejects(collector.flushTouches(), /database away/);
+    away = false;
+    assert.equal(await collector.flushTouches(), 1);
+    assert.equal((await tokens.list("api"))[0].lastUsedAt, new Date(NOW).toISOString());
   }));
 
 Deno.test("an agent token is bound to the first host that uses it, for good", () =>
