@@ -14,9 +14,12 @@
  * lately (the last commit, begun less than {@linkcode BUSY_WITHIN_MS} ago,
  * was shared, or a batch arrived while it was in flight): a lone ingest on a
  * quiet collector, or one caller's ingests one after another, are committed
- * at once. At 500 ingests a second on PostgreSQL this more than halves the
- * commits and takes a tenth to a third off the database's CPU an ingest, for
- * a few milliseconds of latency (bench/README.md).
+ * at once. On this machine a commit costs PostgreSQL and the collector much
+ * the same CPU whether it holds two ingests or ten, so fewer, fuller commits
+ * are what a steady rate is cheaper by: at 250 ingests a second 20 ms of
+ * waiting makes 6 ingests a commit instead of 3 (8 ms) and takes a quarter
+ * off both processes' CPU an ingest, for 6 ms more at the median
+ * (bench/README.md). Under load the commits fill before the wait is up.
  *
  * Under heavy load a second commit begins while the first is on disk, once
  * {@linkcode SECOND_COMMIT_AT} batches wait: the JavaScript thread builds and
@@ -45,7 +48,7 @@ const MAX_CHECKS = 100;
 const MAX_MUTATIONS = 1000;
 const MAX_BYTES = 500_000;
 /** Waiting batches linger for company until the first has waited this long (ms)… */
-export const COMMIT_DELAY_MS = 8;
+export const COMMIT_DELAY_MS = 20;
 /** …or this many wait… */
 export const GATHER_AT = 8;
 /** …while the commit before, begun less than this long ago (ms), had company. */

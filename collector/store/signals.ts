@@ -2,8 +2,8 @@
  * Wake-ups between the collectors sharing a store: a command queued through
  * one collector wakes the agent's long-poll held by another, a heartbeat
  * stored by one reaches the live pages served by another. On PostgreSQL they
- * travel as LISTEN/NOTIFY hints (coalesced per 50 ms, this collector's own
- * skipped); the receiver re-reads the store, so a lost hint only delays (the
+ * travel as LISTEN/NOTIFY hints (coalesced per quarter second, this collector's
+ * own skipped); the receiver re-reads the store, so a lost hint only delays (the
  * long-poll also re-reads on its own every few seconds). A Deno KV file has one
  * collector: nothing to tell anyone.
  *
@@ -32,7 +32,12 @@ export interface StoreSignals {
 
 /** NOTIFY payloads are limited to 8000 bytes. */
 const MAX_PAYLOAD = 7_000;
-const COALESCE_MS = 50;
+/**
+ * Hints wait this long for others (ms): a person does not see a quarter second on a live page, and
+ * a replica at 250 heartbeats a second sends 4 NOTIFYs a second instead of 20 (each a transaction,
+ * and a wake-up of every other replica).
+ */
+const COALESCE_MS = 250;
 
 const channel = (topic: SignalTopic) => `scriptmon_${topic}`;
 
