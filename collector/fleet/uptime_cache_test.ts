@@ -252,3 +252,27 @@ Deno.test("a script that flapped more than a window keeps is read again on every
   }
   assert.equal(cache.recent("BFI4", "ws-01", "rates")!.restarts, 40);
 });
+
+Deno.test("a refresh of a big fleet lets requests in between agents, and counts the same", async () => {
+  await using t = await fleetCache();
+  const hosts = Array.from({ length: 40 }, (_, i) => `ws-${String(i).padStart(2, "0")}`);
+  for (const host of hosts) {
+    await ingest(t.store, host, T0, [change("rates", T0 - HOUR, "stopped", "running")]);
+  }
+  let pauses = 0;
+  const cache = new UptimeCache(t.store, t.clock, {
+    runAtMostMs: 0,
+    pause: () => (pauses++, Promise.resolve()),
+  });
+  await cache.refresh();
+  t.clock.at += 30_000;
+  pauses = 0;
+  await cache.refresh(); // nothing changed: every window slid in memory
+  assert.ok(pauses >= 3, `${pauses} pauses in a refresh of 40 agents read 16 at a time`);
+  const whole = new UptimeCache(t.store, testClock(t.clock.at), { runAtMostMs: Infinity });
+  await whole.refresh();
+  for (const host of hosts) {
+    assert.deepEqual(cache.recent("BFI4", host, "rates"), whole.recent("BFI4", host, "rates"));
+  }
+  assert.ok(cache.recent("BFI4", "ws-39", "rates")?.ratio === 1, "up all the time it was known");
+});

@@ -310,8 +310,10 @@ export class Store {
       this.listAgents(options),
       (async () => {
         const byAgent = new Map<string, ScriptSummary[][]>();
+        // Pages of 100 chunks (1,000 scripts): a page is decoded at once, and one of 500 held the
+        // requests up for tens of milliseconds.
         const list = this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, {
-          batchSize: 500,
+          batchSize: 100,
         });
         for await (const entry of list) {
           const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
