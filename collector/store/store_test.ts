@@ -40,6 +40,26 @@ storeTest(
   },
 );
 
+storeTest(
+  "ingest() of one agent's 40 batches at once stores each, one after another",
+  async (store) => {
+    // An agent whose heartbeats pile up (a replay, a retry storm): each commits against the record
+    // the one before wrote, where at once they conflicted until some gave up.
+    const results = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) => store.ingest(ingestRequest({ events: events([i + 1]) }), opts),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.stored),
+      Array(40).fill(1),
+    );
+    assert.equal(results.at(-1)?.ackedSeq, 40);
+    assert.equal((await store.listEvents({ limit: 100 })).events.length, 40);
+  },
+);
+
 storeTest("ingest() of a batch too big for one atomic splits it and stores all", async (store) => {
   const seqs = Array.from({ length: 500 }, (_, i) => i + 1);
   const result = await store.ingest(ingestRequest({ events: events(seqs) }), opts);

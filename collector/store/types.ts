@@ -112,6 +112,13 @@ export interface CommandRecord extends Command {
   result: Omit<CommandAck, "id"> | null;
 }
 
+/** An ingest's circumstances: when it came, by which token (of which environment). */
+export interface IngestOptions {
+  now: number;
+  tokenName: string;
+  environment?: string;
+}
+
 /** What one ingest did. */
 export interface IngestResult {
   /** The highest contiguous seq stored, after this batch. */
