@@ -87,6 +87,12 @@ Deno.test({
   async fn() {
     const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
     try {
+      // Until its exec is done a child's command line is not sleep's yet (an empty one was seen
+      // on a busy machine): the test is of a live sleep.
+      for (let i = 0; i < 400; i++) {
+        if ((await Deno.readTextFile(`/proc/${child.pid}/cmdline`)).includes("sleep")) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
       const first = await platform.inspect(child.pid);
       const second = await platform.inspect(child.pid);
       assert.ok(first);
