@@ -87,7 +87,6 @@ export class TokenStore {
   #checking: Promise<void> | null = null;
   /** Uses not written yet (`lastUsedAt`), by `kind:hash`. */
   #touches = new Map<string, Touch>();
-  #flushing: Promise<number> | null = null;
 
   /** Uses `kv` (the store's handle); the caller opens and closes it. */
   constructor(kv: KvHandle) {
@@ -150,13 +149,11 @@ export class TokenStore {
     return { token, record };
   }
 
-  /** Every token of `kind`, revoked ones too, oldest first (with uses noted here, not written yet). */
+  /** Every token of `kind`, revoked ones too, oldest first. */
   async list(kind: TokenKind): Promise<TokenRecord[]> {
     const records: TokenRecord[] = [];
     for await (const entry of this.#kv.list<TokenRecord>({ prefix: ["token", kind] })) {
-      const touch = this.#touches.get(`${kind}:${entry.value.hash}`);
-      const newer = touch !== undefined && (entry.value.lastUsedAt ?? "") < touch.at;
-      records.push(newer ? { ...entry.value, lastUsedAt: touch.at } : entry.value);
+      records.push(entry.value);
     }
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
@@ -203,19 +200,9 @@ export class TokenStore {
    * Writes the uses noted since the last call (`lastUsedAt`), a few commits for any number;
    * returns how many records it wrote. Each commit checks the records it read, so a revocation
    * in between wins: a token gone or revoked is not written, nor one another collector touched
-   * later. Calls do not overlap (a second waits for the first, then writes what came since).
+   * later. Calls that overlap write what each took, never the same use twice.
    */
-  flushTouches(): Promise<number> {
-    // The previous call's failure is its caller's to report.
-    const previous = this.#flushing?.catch(() => 0) ?? Promise.resolve(0);
-    const flushing = previous.then(() => this.#flush());
-    this.#flushing = flushing;
-    return flushing.finally(() => {
-      if (this.#flushing === flushing) this.#flushing = null;
-    });
-  }
-
-  async #flush(): Promise<number> {
+  async flushTouches(): Promise<number> {
     const due = [...this.#touches.values()];
     this.#touches.clear();
     const size = unboundedAtomics(this.#kv) ? PG_TOUCHES_A_COMMIT : KV_TOUCHES_A_COMMIT;

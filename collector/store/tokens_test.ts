@@ -66,7 +66,6 @@ Deno.test("a token's use is written at most once a minute, by flushTouches, not 
     const stored = async () => (await new TokenStore(kv).list("api"))[0].lastUsedAt;
     assert.equal((await tokens.authenticate("api", token, NOW))?.lastUsedAt, at(NOW));
     assert.equal(await stored(), null, "written on the request's path");
-    assert.equal((await tokens.list("api"))[0].lastUsedAt, at(NOW), "this collector's list");
     assert.equal(await tokens.flushTouches(), 1);
     assert.equal(await stored(), at(NOW));
     assert.equal((await tokens.authenticate("api", token, NOW + 59_000))?.lastUsedAt, at(NOW));
