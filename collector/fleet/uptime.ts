@@ -196,23 +196,6 @@ export async function scriptSegments(store: Store, q: UptimeQuery): Promise<Segm
   return (await rawHistory(store, q)).parts;
 }
 
-/**
- * A short window's uptime, segments and restarts' times from the raw history (no rollups: for
- * the last day).
- */
-export async function recentWindow(
-  store: Store,
-  q: UptimeQuery,
-): Promise<{ uptime: Uptime; parts: Segment[]; restartsAt: number[]; transitions: Transition[] }> {
-  const { transitions, parts } = await rawHistory(store, q);
-  const restartsAt = restartTimes(transitions, q.since, q.until);
-  const uptime = withRatio({
-    ...summarize(parts, [], q.since, q.until),
-    restarts: restartsAt.length,
-  });
-  return { uptime, parts, restartsAt, transitions };
-}
-
 /** A strip's letter for each bucket: `u` up, `d` down, `i` idle, `n` unknown. */
 const LETTER: Record<Bucket, string> = { up: "u", down: "d", idle: "i", unknown: "n" };
 

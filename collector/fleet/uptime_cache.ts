@@ -22,18 +22,10 @@
  */
 
 import type { Clock } from "../clock.ts";
-import type { PresenceMark, Transition } from "../store/history.ts";
+import type { Transition } from "../store/history.ts";
 import type { Store } from "../store/store.ts";
 import { agentKey, type HistoryChangeSet, scriptKey } from "../store/history_changes.ts";
-import {
-  DAY_MS,
-  partsOf,
-  recentWindow,
-  restartTimes,
-  type Segment,
-  stripOf,
-  summarize,
-} from "./uptime.ts";
+import { DAY_MS, partsOf, restartTimes, type Segment, stripOf, summarize } from "./uptime.ts";
 
 /** Slots of a tile's 24-hour strip: one an hour. */
 export const STRIP_SLOTS = 24;
@@ -168,46 +160,14 @@ export class UptimeCache {
         await this.#pause();
         ranFrom = performance.now();
       }
-      await Promise.all(
-        fleet.slice(i, i + PARALLEL).map(async ({ agent: { site, host }, scripts }) => {
-          const agentChanged = full || changes.agents.has(agentKey(site, host));
-          let presence: PresenceMark[] | undefined;
-          for (const { name: script } of scripts) {
-            const key = scriptKey(site, host, script);
-            const kept = this.#windows.get(key);
-            const changed = changes?.scripts.has(key) || this.#dueLater.has(key);
-            if (!agentChanged && !changed && kept !== undefined) {
-              keep(key, slide(kept, since, until));
-              continue;
-            }
-            if (presence === undefined) {
-              this.#passes.agentsRead++;
-              presence = await this.#store.history.presence(site, host, from, until);
-            }
-            if (!full && !changed && kept !== undefined) {
-              // Only its agent came or went: its state changes are the ones kept.
-              const transitions = stillIn(kept.transitions, since);
-              keep(key, {
-                parts: partsOf(transitions, presence, since, from, until),
-                restartsAt: restartTimes(transitions, since, until),
-                transitions,
-              });
-              continue;
-            }
-            this.#passes.scriptsRead++;
-            const { parts, restartsAt, transitions } = await recentWindow(this.#store, {
-              site,
-              host,
-              script,
-              since,
-              until,
-              purgedBefore,
-              presence,
-            });
-            keep(key, { parts, restartsAt, transitions });
-          }
-        }),
-      );
+      await this.#readChunk(fleet.slice(i, i + PARALLEL), {
+        changes,
+        full,
+        since,
+        from,
+        until,
+        keep,
+      });
     }
     // A state change dated after `until` (an agent's clock ahead) is read again next time.
     const dueLater = new Map<string, number>();
@@ -221,6 +181,65 @@ export class UptimeCache {
     this.#windows = windows;
     this.#computedAt = until;
   }
+
+  /**
+   * Recomputes the scripts of `agents`: slid in memory where nothing changed, from their kept
+   * state changes where only their agent came or went, else from the store. What is read is
+   * read together: every agent's presence in one read, every script's state changes in another
+   * (one statement each on PostgreSQL, a few reads at a time on a KV file).
+   */
+  async #readChunk(agents: Awaited<ReturnType<Store["listScripts"]>>, pass: Pass): Promise<void> {
+    const { changes, full, since, from, until, keep } = pass;
+    const present: { site: string; host: string }[] = [];
+    const fromKept: { key: string; kept: Window; agent: number }[] = [];
+    const toRead: { site: string; host: string; script: string; key: string; agent: number }[] = [];
+    for (const { agent: { site, host }, scripts } of agents) {
+      const agentChanged = full || changes === null || changes.agents.has(agentKey(site, host));
+      const agent = present.length;
+      let read = false;
+      for (const { name: script } of scripts) {
+        const key = scriptKey(site, host, script);
+        const kept = this.#windows.get(key);
+        const changed = changes?.scripts.has(key) || this.#dueLater.has(key);
+        if (!agentChanged && !changed && kept !== undefined) {
+          keep(key, slide(kept, since, until));
+          continue;
+        }
+        read = true;
+        // Only its agent came or went: its state changes are the ones kept.
+        if (!full && !changed && kept !== undefined) fromKept.push({ key, kept, agent });
+        else toRead.push({ site, host, script, key, agent });
+      }
+      if (read) present.push({ site, host });
+    }
+    if (present.length === 0) return;
+    this.#passes.agentsRead += present.length;
+    this.#passes.scriptsRead += toRead.length;
+    const [presence, read] = await Promise.all([
+      this.#store.history.presenceOf(present, from, until),
+      this.#store.history.transitionsOf(toRead, from, until),
+    ]);
+    const windowOf = (transitions: readonly Transition[], agent: number): Window => ({
+      parts: partsOf(transitions, presence[agent], since, from, until),
+      restartsAt: restartTimes(transitions, since, until),
+      transitions,
+    });
+    for (const { key, kept, agent } of fromKept) {
+      keep(key, windowOf(stillIn(kept.transitions, since), agent));
+    }
+    toRead.forEach(({ key, agent }, i) => keep(key, windowOf(read[i], agent)));
+  }
+}
+
+/** What one refresh hands each chunk of agents (see {@linkcode UptimeCache.refresh}). */
+interface Pass {
+  changes: HistoryChangeSet | null;
+  full: boolean;
+  since: number;
+  /** The window's start, or the purge's cut-off when that is later. */
+  from: number;
+  until: number;
+  keep(key: string, window: Window): void;
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * What a store can do beyond the `Deno.Kv` calls both stores share: a Deno KV
- * file has neither; the PostgreSQL store (`postgres/`) has both.
+ * file has none of these; the PostgreSQL store (`postgres/`) has all three.
  *
  * - Unbounded atomics: one commit may hold any number of writes (Deno KV: at
  *   most 1,000 mutations and 800 KiB), so an ingest is one commit.
+ * - Ranges read together: the last few entries of many key ranges in one read
+ *   (`lastOfRanges`), where a read is a round trip.
  * - Day tables: the history (events; state changes and presence marks;
  *   resource samples) is kept in one table per kind and UTC day of the record's
  *   own time, and retention drops whole days.
@@ -58,4 +60,16 @@ export function dayTablesOf(kv: KvHandle): DayTables | null {
 /** Whether one atomic commit of `kv` may hold any number of writes. */
 export function unboundedAtomics(kv: KvHandle): boolean {
   return (kv as { unboundedAtomics?: boolean }).unboundedAtomics === true;
+}
+
+/** The last `limit` entries of each range, last first (as `list` with `reverse` and `limit`). */
+export type LastOfRanges = <T>(
+  ranges: readonly { start: Deno.KvKey; end: Deno.KvKey }[],
+  limit: number,
+) => Promise<Deno.KvEntry<T>[][]>;
+
+/** How `kv` reads many ranges' last entries in one go, or null when it reads them one by one. */
+export function lastOfRangesOf(kv: KvHandle): LastOfRanges | null {
+  const read = (kv as { lastOfRanges?: LastOfRanges }).lastOfRanges;
+  return read === undefined ? null : read.bind(kv);
 }

@@ -22,12 +22,14 @@
 
 import type { KvHandle } from "../../shared/kv/handle.ts";
 import { retryLocked } from "./kv_retry.ts";
-import { dayTablesOf } from "./capabilities.ts";
+import { dayTablesOf, lastOfRangesOf } from "./capabilities.ts";
 import { HistoryChanges } from "./history_changes.ts";
 
 /** A window's entries: a first page this small (most hold one or two), then pages this big. */
 const WINDOW_FIRST = 8;
 const WINDOW_REST = 500;
+/** Windows read at once from a store that reads them one by one (a Deno KV file). */
+const WINDOWS_AT_ONCE = 16;
 
 /** One resource sample of an agent's scripts is kept per this many ms. */
 export const SAMPLE_EVERY_MS = 5 * 60_000;
@@ -94,6 +96,26 @@ export class HistoryStore {
     until: number,
   ): Promise<Transition[]> {
     return this.#window<Transition>(["transition", site, host, script], since, until);
+  }
+
+  /** {@linkcode transitions} of each of `scripts`, read together where the store can. */
+  transitionsOf(
+    scripts: readonly { site: string; host: string; script: string }[],
+    since: number,
+    until: number,
+  ): Promise<Transition[][]> {
+    const prefixes = scripts.map(({ site, host, script }) => ["transition", site, host, script]);
+    return this.#windows<Transition>(prefixes, since, until);
+  }
+
+  /** {@linkcode presence} of each of `agents`, read together where the store can. */
+  presenceOf(
+    agents: readonly { site: string; host: string }[],
+    since: number,
+    until: number,
+  ): Promise<PresenceMark[][]> {
+    const prefixes = agents.map(({ site, host }) => ["presence", site, host]);
+    return this.#windows<PresenceMark>(prefixes, since, until);
   }
 
   /** The presence marks of an agent in `[since, until)`, after the last one before `since`. */
@@ -231,32 +253,59 @@ export class HistoryStore {
 
   /**
    * The entries under `prefix` (whose next key part is a time) in `[since, until)`, oldest first,
-   * after the last one before `since`: one list, newest first, that stops past `since`. An
-   * empty window (`until` at or before `since`) has only the one before `since`.
+   * after the last one before `since`: one list, newest first, that stops past `since`
+   * (`firstPage`: its first {@linkcode WINDOW_FIRST} entries, read already). An empty window
+   * (`until` at or before `since`) has only the one before `since`.
    */
-  async #window<T>(prefix: Deno.KvKey, since: number, until: number): Promise<T[]> {
+  async #window<T>(
+    prefix: Deno.KvKey,
+    since: number,
+    until: number,
+    firstPage?: readonly Deno.KvEntry<T>[],
+  ): Promise<T[]> {
     const out: T[] = [];
-    let end: Deno.KvKey = [...prefix, Math.max(since, until)];
-    // A small first page (most windows hold one or two entries), then big ones from where it ended.
-    for (const page of [{ limit: WINDOW_FIRST }, { batchSize: WINDOW_REST }]) {
-      let last: Deno.KvKey | null = null;
-      let count = 0;
-      for await (
-        const { key, value } of this.#kv.list<T>({ start: prefix, end }, {
-          reverse: true,
-          batchSize: page.limit ?? page.batchSize,
-          ...(page.limit === undefined ? {} : { limit: page.limit }),
-        })
-      ) {
+    const end: Deno.KvKey = [...prefix, Math.max(since, until)];
+    // Newest first, down to the first entry before `since`.
+    const reached = (entries: Iterable<Deno.KvEntry<T>>) => {
+      for (const { key, value } of entries) {
         out.push(value);
-        last = key;
-        count++;
-        if ((key[prefix.length] as number) < since) return out.reverse();
+        if ((key[prefix.length] as number) < since) return true;
       }
-      if (last === null || (page.limit !== undefined && count < page.limit)) break;
-      end = last;
+      return false;
+    };
+    // A small first page (most windows hold one or two entries), then big ones from where it ended.
+    const first = firstPage ?? await Array.fromAsync(
+      this.#kv.list<T>({ start: prefix, end }, { reverse: true, limit: WINDOW_FIRST }),
+    );
+    if (!reached(first) && first.length === WINDOW_FIRST) {
+      const rest = this.#kv.list<T>({ start: prefix, end: first[WINDOW_FIRST - 1].key }, {
+        reverse: true,
+        batchSize: WINDOW_REST,
+      });
+      for await (const entry of rest) if (reached([entry])) break;
     }
     return out.reverse();
+  }
+
+  /**
+   * {@linkcode #window} of each of `prefixes`: their first pages in one read where the store can
+   * (PostgreSQL: a statement for hundreds instead of a round trip each), else a few at a time.
+   */
+  async #windows<T>(prefixes: Deno.KvKey[], since: number, until: number): Promise<T[][]> {
+    const lastOf = lastOfRangesOf(this.#kv);
+    if (lastOf === null) {
+      return await mapAtMost(
+        prefixes,
+        WINDOWS_AT_ONCE,
+        (prefix) => this.#window<T>(prefix, since, until),
+      );
+    }
+    const end = Math.max(since, until);
+    const ranges = prefixes.map((prefix) => ({ start: prefix, end: [...prefix, end] }));
+    const firstPages = await lastOf<T>(ranges, WINDOW_FIRST);
+    return await Promise.all(
+      prefixes.map((prefix, i) => this.#window<T>(prefix, since, until, firstPages[i])),
+    );
   }
 
   async #keepLastOld(
@@ -286,4 +335,22 @@ export class HistoryStore {
       if ((key[timeIndex] as number) < before) deletes.push(key);
     }
   }
+}
+
+/** `read` of each of `items` (in their order), at most `atOnce` running at a time. */
+async function mapAtMost<I, O>(
+  items: readonly I[],
+  atOnce: number,
+  read: (item: I) => Promise<O>,
+): Promise<O[]> {
+  const out = new Array<O>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await read(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, items.length) }, worker));
+  return out;
 }

@@ -163,6 +163,50 @@ Deno.test({
 });
 
 Deno.test({
+  name: "PostgreSQL: lastOfRanges reads many ranges' last entries as a reversed list reads each",
+  ...pgTest,
+  fn: async () => {
+    const kv = await openPgStore();
+    const hour = 3_600_000;
+    const t0 = Date.parse("2026-05-01T00:00:00Z");
+    // State changes (a history kind, in day tables over three days) and records in `kv`; one
+    // transition written twice, under two days: its newest value wins, as in `list`.
+    for (let script = 0; script < 600; script++) {
+      const changes = script === 7 ? 30 : script % 3; // none, one, two; script 7 thirty
+      for (let i = 0; i < changes; i++) {
+        await kv.set(["transition", "BFI4", "ws-01", `s${script}`, t0 + i * 3 * hour, i], i);
+      }
+    }
+    await kv.set(["transition", "BFI4", "ws-01", "s1", t0, 0], "again");
+    for (let seq = 1; seq <= 12; seq++) await kv.set(["event_seq", "BFI4", seq], seq);
+    const ranges = Array.from({ length: 600 }, (_, script) => {
+      const prefix = ["transition", "BFI4", "ws-01", `s${script}`];
+      return { start: prefix, end: [...prefix, script === 7 ? t0 + 40 * hour : t0 + 99 * hour] };
+    });
+    const read = await kv.lastOfRanges<number>(ranges, 8);
+    assert.equal(read.length, 600, "600 ranges: more than one statement reads");
+    for (const [i, range] of ranges.entries()) {
+      const listed = await Array.fromAsync(kv.list(range, { reverse: true, limit: 8 }));
+      assert.deepEqual(read[i], listed, `range ${i}`);
+    }
+    assert.deepEqual(
+      read[7].map((e) => e.key[4]),
+      [13, 12, 11, 10, 9, 8, 7, 6].map((i) => t0 + i * 3 * hour),
+    );
+    assert.equal(read[1][0].value, "again");
+    assert.deepEqual(read[0], []);
+    const plain = { start: ["event_seq", "BFI4", 3], end: ["event_seq", "BFI4", 10] };
+    const [fromKv] = await kv.lastOfRanges<number>([plain], 3);
+    assert.deepEqual(fromKv.map((e) => e.value), [9, 8, 7]);
+    assert.deepEqual(await kv.lastOfRanges([], 8), []);
+    await assert.rejects(
+      () => kv.lastOfRanges([ranges[0], plain], 8),
+      /ranges of one table at a time, got transitions, kv/,
+    );
+  },
+});
+
+Deno.test({
   name: "PostgreSQL: two collectors updating one record lose no update, create-if-absent wins once",
   ...pgTest,
   fn: async () => {

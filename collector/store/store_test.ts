@@ -4,7 +4,7 @@ import { events, ingestRequest, script } from "../_testing.ts";
 
 import { stopTestStores, testOnStores } from "../../tests/_stores.ts";
 import type { KvHandle } from "../../shared/kv/handle.ts";
-import { dayTablesOf, unboundedAtomics } from "./capabilities.ts";
+import { dayTablesOf, lastOfRangesOf, unboundedAtomics } from "./capabilities.ts";
 import type { PgKv } from "./postgres/mod.ts";
 
 /** Every test here is a contract both stores keep: it runs on Deno KV and on PostgreSQL. */
@@ -324,6 +324,63 @@ storeTest("history.purge() keeps each script's last state before retention, drop
   const cutoff = await store.history.purgedBefore();
   assert.ok(cutoff >= at("2026-05-02T00:00:00Z") && cutoff <= before, String(cutoff));
 });
+
+storeTest(
+  "many scripts' and agents' windows read together are what each reads alone",
+  async (store, kv) => {
+    // PostgreSQL reads them in one statement each (lastOfRanges); a Deno KV file one by one.
+    assert.equal(lastOfRangesOf(kv) !== null, unboundedAtomics(kv));
+    const at = (i: number) => NOW - 3_600_000 + i * 60_000;
+    const hosts = ["ws-01", "ws-02"];
+    for (const host of hosts) {
+      // rates: 30 changes (past the first page); load: one, an hour before the window; none: none.
+      await store.ingest(
+        ingestRequest({
+          host,
+          events: [
+            ...Array.from({ length: 30 }, (_, i) => ({
+              seq: i + 1,
+              at: new Date(at(i)).toISOString(),
+              kind: "state",
+              script: "rates",
+              data: { state: i % 2 === 0 ? "running" : "backoff", from: null },
+            })),
+            {
+              seq: 31,
+              at: new Date(at(-60)).toISOString(),
+              kind: "state",
+              script: "load",
+              data: { state: "running", from: null },
+            },
+          ],
+        }),
+        { ...opts, now: at(host === "ws-01" ? 30 : 35) },
+      );
+    }
+    await store.markOffline(at(45), 60_000);
+    const scripts = hosts.flatMap((host) =>
+      ["none", "rates", "load"].map((script) => ({ site: "BFI4", host, script }))
+    );
+    const agents = [...hosts, "ws-09"].map((host) => ({ site: "BFI4", host }));
+    for (const [since, until] of [[at(5) - 1, NOW], [at(10), at(10)], [at(-90), at(-80)]]) {
+      const together = await store.history.transitionsOf(scripts, since, until);
+      const alone = await Promise.all(
+        scripts.map(({ host, script }) =>
+          store.history.transitions("BFI4", host, script, since, until)
+        ),
+      );
+      assert.deepEqual(together, alone, `transitions in [${since}, ${until})`);
+      const presence = await store.history.presenceOf(agents, since, until);
+      const each = await Promise.all(
+        agents.map(({ host }) => store.history.presence("BFI4", host, since, until)),
+      );
+      assert.deepEqual(presence, each, `presence in [${since}, ${until})`);
+    }
+    const window = await store.history.transitionsOf(scripts, at(5) - 1, NOW);
+    assert.deepEqual(window.map((w) => w.length), [0, 26, 1, 0, 26, 1]);
+    assert.deepEqual(await store.history.transitionsOf([], 0, NOW), []);
+  },
+);
 
 storeTest(
   "listEvents() of an empty window (until before since) is empty, not an error",

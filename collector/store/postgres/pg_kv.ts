@@ -69,6 +69,9 @@ interface Op {
   d?: string;
 }
 
+/** Ranges read by one statement of {@linkcode PgKv.lastOfRanges}. */
+const RANGES_A_STATEMENT = 500;
+
 /** PostgreSQL's error for a row with no table of its day (a day dropped meanwhile). */
 const NO_PARTITION = "23514";
 
@@ -267,6 +270,45 @@ export class PgKv implements KvHandle {
 
   atomic(): Deno.AtomicOperation {
     return new PgAtomic(this.#sql, this.dayTables) as unknown as Deno.AtomicOperation;
+  }
+
+  /**
+   * The last `limit` live entries of each of `ranges`, last first: what `list(range, { reverse:
+   * true, limit })` gives for each, read for up to {@linkcode RANGES_A_STATEMENT} ranges in one
+   * statement instead of one round trip each (a pass of the uptime cache reads 10,000 scripts'
+   * state changes). The ranges must all be in `kv` or all of one history kind.
+   */
+  async lastOfRanges<T>(
+    ranges: readonly { start: Deno.KvKey; end: Deno.KvKey }[],
+    limit: number,
+  ): Promise<Deno.KvEntry<T>[][]> {
+    const sources = new Set(ranges.map(selectorSource));
+    const [source] = sources;
+    if (sources.size > 1 || source === "all") {
+      throw new RangeError(
+        `lastOfRanges reads ranges of one table at a time, got ${[...sources].join(", ")}`,
+      );
+    }
+    const out = ranges.map((): Deno.KvEntry<T>[] => []);
+    const sql = this.#sql;
+    const within = sql`key >= r.lo AND key < r.hi AND ${sql.unsafe(LIVE)}`;
+    const last = source === "kv"
+      ? sql`SELECT key, value, version FROM kv WHERE ${within} ORDER BY key DESC LIMIT ${limit}`
+      : sql`SELECT DISTINCT ON (key) key, value, version FROM kv_history
+          WHERE kind = ${source} AND ${within} ORDER BY key DESC, version DESC LIMIT ${limit}`;
+    for (let first = 0; first < ranges.length; first += RANGES_A_STATEMENT) {
+      const some = ranges.slice(first, first + RANGES_A_STATEMENT);
+      const rows = await sql<(Row & { i: string })[]>`
+        SELECT r.i, x.key, x.value, x.version
+        FROM (SELECT decode(lo, 'hex') AS lo, decode(hi, 'hex') AS hi, i
+          FROM unnest(${some.map((r) => encodeKey(r.start).toHex())}::text[],
+            ${some.map((r) => encodeKey(r.end).toHex())}::text[]) WITH ORDINALITY AS u(lo, hi, i)
+        ) AS r
+        CROSS JOIN LATERAL (${last}) AS x
+        ORDER BY r.i, x.key DESC`;
+      for (const row of rows) out[first + Number(row.i) - 1].push(entry<T>(row));
+    }
+    return out;
   }
 
   /** Deletes up to `limit` expired records; returns how many. */
