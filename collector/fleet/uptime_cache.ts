@@ -13,7 +13,11 @@
  * start is cut off. A script whose agent came or went, but whose state did
  * not change, is walked again from its kept state changes and its agent's
  * presence, read once for all its scripts: when a whole fleet comes back
- * after an outage, a refresh reads each agent once, not each script. Writes
+ * after an outage, a refresh reads each agent once, not each script. What it
+ * reads it reads for {@linkcode PARALLEL} agents together, their presence in
+ * one read and their scripts' state changes in another: on PostgreSQL a
+ * statement each, so that a full pass over 10,000 scripts makes some 130
+ * round trips instead of 11,000 (on a KV file, a few reads at a time). Writes
  * this process cannot see (a replica's, a restore's) are taken in by a pass
  * that reads everything, every {@linkcode FULL_PASS_EVERY_MS}, and when the
  * purge moved the history's start.
@@ -24,13 +28,14 @@
 import type { Clock } from "../clock.ts";
 import type { Transition } from "../store/history.ts";
 import type { Store } from "../store/store.ts";
+import type { AgentScripts } from "../store/types.ts";
 import { agentKey, type HistoryChangeSet, scriptKey } from "../store/history_changes.ts";
 import { DAY_MS, partsOf, restartTimes, type Segment, stripOf, summarize } from "./uptime.ts";
 
 /** Slots of a tile's 24-hour strip: one an hour. */
 export const STRIP_SLOTS = 24;
 
-/** At most this many agents' histories are read at once (their scripts one after another). */
+/** This many agents' histories are read together (see the module doc). */
 const PARALLEL = 16;
 
 /** A refresh reads every script's history at least this often (ms). */
@@ -188,7 +193,7 @@ export class UptimeCache {
    * read together: every agent's presence in one read, every script's state changes in another
    * (one statement each on PostgreSQL, a few reads at a time on a KV file).
    */
-  async #readChunk(agents: Awaited<ReturnType<Store["listScripts"]>>, pass: Pass): Promise<void> {
+  async #readChunk(agents: readonly AgentScripts[], pass: Pass): Promise<void> {
     const { changes, full, since, from, until, keep } = pass;
     const present: { site: string; host: string }[] = [];
     const fromKept: { key: string; kept: Window; agent: number }[] = [];
