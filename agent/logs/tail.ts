@@ -84,10 +84,18 @@ export interface FileIdentity {
   birthtime: number | null;
 }
 
-interface Source {
-  handle: Deno.FsFile;
+/** Bytes kept of the end of what was read of a file, to know that file again by its content. */
+const TAIL_BYTES = 64;
+
+/** Where reading a file stopped: its identity, the offset, and the bytes just before it. */
+interface ReadUpTo {
   identity: FileIdentity;
   offset: number;
+  tail: Uint8Array;
+}
+
+interface Source extends ReadUpTo {
+  handle: Deno.FsFile;
   splitter: LineSplitter;
 }
 
@@ -96,20 +104,34 @@ interface Source {
  * `signal` aborts. When the writer rotates the file, the old handle is read
  * to its end, files rotated in between are read whole, and the new file is
  * read from its start: no line lost, none twice. A missing file is waited for.
+ *
+ * The file last read is found again by its content (the bytes before where
+ * reading stopped) as well as by its identity: under Wine a file's stat can
+ * differ between its handle and its path, and a follower that took its own
+ * file for a new one, or could not find it among the rotated ones, lost or
+ * repeated lines (the Windows lane saw both). Found again, the file is read
+ * on from where it stopped, wherever it now is.
  */
 export async function followLog(path: string, options: FollowLogOptions): Promise<void> {
   const { signal, onLines } = options;
   const pollMs = options.pollMs ?? 250;
   let source: Source | null = await openSource(path, { atEnd: true });
-  /** The file last read to its end, whose successors are still to be read. */
-  let finished: FileIdentity | null = null;
+  /** The file last read to its end, whose rest and successors are still to be read. */
+  let finished: ReadUpTo | null = null;
   options.onReady?.();
   try {
     while (!signal.aborted) {
       if (source === null) {
         source = await openSource(path, { atEnd: false });
         if (source !== null) {
-          if (finished !== null) await readRotatedBetween(path, finished, source.identity, options);
+          if (finished !== null && await holds(source.handle, finished)) {
+            // The same file after all (its stat said otherwise): on from where it stopped.
+            source.offset = finished.offset;
+            source.tail = finished.tail;
+          } else if (finished !== null) {
+            await readRotatedAfter(path, finished, source.identity, options);
+          }
+          await source.handle.seek(source.offset, Deno.SeekMode.Start); // `holds` read elsewhere
           finished = null;
           continue;
         }
@@ -121,7 +143,7 @@ export async function followLog(path: string, options: FollowLogOptions): Promis
           await drain(source, options);
           deliver(source.splitter.end(), onLines);
           source.handle.close();
-          finished = source.identity;
+          finished = { identity: source.identity, offset: source.offset, tail: source.tail };
           source = null;
           continue;
         }
@@ -144,8 +166,13 @@ async function openSource(path: string, options: { atEnd: boolean }): Promise<So
   try {
     const stat = await handle.stat();
     const offset = options.atEnd ? await endOfLastLine(handle, stat.size) : 0;
+    const tail = await readAt(
+      handle,
+      Math.max(0, offset - TAIL_BYTES),
+      Math.min(offset, TAIL_BYTES),
+    );
     await handle.seek(offset, Deno.SeekMode.Start);
-    return { handle, identity: identityOf(stat), offset, splitter: new LineSplitter() };
+    return { handle, identity: identityOf(stat), offset, tail, splitter: new LineSplitter() };
   } catch (error) {
     handle.close();
     throw error;
@@ -168,41 +195,88 @@ async function drain(source: Source, options: FollowLogOptions): Promise<void> {
     const n = await source.handle.read(buffer);
     if (n === null) return;
     source.offset += n;
+    source.tail = lastBytes(source.tail, buffer.subarray(0, n));
     deliver(source.splitter.push(buffer.subarray(0, n)), options.onLines);
   }
 }
 
-/** Reads whole the files rotated after `from` and before `to` (fast rotation between polls). */
-async function readRotatedBetween(
+/** Whether the file of `handle` is the one `read` stopped in: it has the same bytes before there. */
+async function holds(handle: Deno.FsFile, read: ReadUpTo): Promise<boolean> {
+  if (read.tail.length === 0) return false; // nothing to know it by
+  const before = await readAt(handle, read.offset - read.tail.length, read.tail.length);
+  return before.length === read.tail.length && before.every((byte, i) => byte === read.tail[i]);
+}
+
+/**
+ * Reads what is left of the rotated file `from` stopped in (found by its content, else by its
+ * identity), then whole the files rotated after it and before `to` (fast rotation between
+ * polls). Lines already delivered are not read again.
+ */
+async function readRotatedAfter(
   path: string,
-  from: FileIdentity,
+  from: ReadUpTo,
   to: FileIdentity,
   options: FollowLogOptions,
 ): Promise<void> {
-  if (from.ino === null) return;
   const rotated = (await listLogFiles(path)).slice(0, -1);
   const identities = await Promise.all(rotated.map(async (file) => {
     const stat = await statOrNull(file);
     return stat === null ? null : identityOf(stat);
   }));
-  const start = identities.findIndex((id) => id !== null && sameFile(id, from));
-  if (start < 0) return;
-  for (let i = start + 1; i < rotated.length; i++) {
-    const id = identities[i];
-    if (id !== null && sameFile(id, to)) return;
-    try {
-      const handle = await Deno.open(rotated[i], { read: true });
-      try {
-        const source = { handle, identity: from, offset: 0, splitter: new LineSplitter() };
-        await drain(source, options);
-        deliver(source.splitter.end(), options.onLines);
-      } finally {
-        handle.close();
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+  let start = -1;
+  for (let i = rotated.length - 1; i >= 0 && start < 0; i--) {
+    if (await withFile(rotated[i], (handle) => holds(handle, from))) start = i;
   }
+  if (start < 0 && from.identity.ino !== null) {
+    start = identities.findIndex((id) => id !== null && sameFile(id, from.identity));
+  }
+  if (start < 0) return;
+  for (let i = start; i < rotated.length; i++) {
+    const id = identities[i];
+    if (i > start && id !== null && sameFile(id, to)) return;
+    await withFile(rotated[i], async (handle) => {
+      const offset = i === start ? from.offset : 0;
+      await handle.seek(offset, Deno.SeekMode.Start);
+      const source = {
+        handle,
+        identity: from.identity,
+        offset,
+        tail: from.tail,
+        splitter: new LineSplitter(),
+      };
+      await drain(source, options);
+      deliver(source.splitter.end(), options.onLines);
+    });
+  }
+}
+
+/** `use` of the file at `path` opened for reading; false when it is gone. */
+async function withFile(
+  path: string,
+  use: (handle: Deno.FsFile) => Promise<boolean | void>,
+): Promise<boolean> {
+  let handle: Deno.FsFile;
+  try {
+    handle = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+  try {
+    return (await use(handle)) ?? true;
+  } finally {
+    handle.close();
+  }
+}
+
+/** The last {@linkcode TAIL_BYTES} of `before` followed by `bytes`. */
+function lastBytes(before: Uint8Array, bytes: Uint8Array): Uint8Array {
+  if (bytes.length >= TAIL_BYTES) return bytes.slice(bytes.length - TAIL_BYTES);
+  const keep = Math.min(before.length, TAIL_BYTES - bytes.length);
+  const out = new Uint8Array(keep + bytes.length);
+  out.set(before.subarray(before.length - keep));
+  out.set(bytes, keep);
+  return out;
 }
 
 function identityOf(stat: Deno.FileInfo): FileIdentity {

@@ -22,12 +22,14 @@ function startFollowing(path: string, count: number) {
   const lines: string[] = [];
   const ready = Promise.withResolvers<void>();
   const collected = Promise.withResolvers<void>();
+  const waiting: { n: number; resolve: () => void }[] = [];
   const done = followLog(path, {
     signal: controller.signal,
     pollMs: 5,
     onReady: ready.resolve,
     onLines: (batch) => {
       lines.push(...batch);
+      for (const wait of waiting) if (lines.length >= wait.n) wait.resolve();
       if (lines.length >= count) collected.resolve();
     },
   });
@@ -36,6 +38,13 @@ function startFollowing(path: string, count: number) {
     lines,
     ready: ready.promise,
     collected: guard(collected.promise, lines),
+    /** Resolves once `n` lines arrived. */
+    atLeast(n: number): Promise<void> {
+      const arrived = Promise.withResolvers<void>();
+      if (lines.length >= n) arrived.resolve();
+      else waiting.push({ n, resolve: arrived.resolve });
+      return guard(arrived.promise, lines);
+    },
     done,
   };
 }
@@ -143,6 +152,48 @@ Deno.test("followLog() follows the writer through many fast rotations without lo
     await follow.done;
     assert.ok((await listLogFiles(writer.path)).length > 50);
     assert.deepEqual(follow.lines.map(textOf), Array.from({ length: total }, (_, i) => `n ${i}`));
+  });
+});
+
+Deno.test("followLog() reads a log written anew with its old lines first on from where it stopped", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "f.log");
+    await Deno.writeTextFile(path, "a 1\na 2\n");
+    const follow = startFollowing(path, 3);
+    await follow.ready;
+    await Deno.writeTextFile(path, "a 3\n", { append: true });
+    await follow.atLeast(1);
+    // Another file now (as an editor or a copying tool saves), the same lines first.
+    await Deno.writeTextFile(`${path}.new`, "a 1\na 2\na 3\na 4\n");
+    await Deno.rename(`${path}.new`, path);
+    await follow.atLeast(2);
+    await Deno.writeTextFile(path, "a 5\n", { append: true });
+    await follow.collected;
+    follow.controller.abort();
+    await follow.done;
+    assert.deepEqual(follow.lines, ["a 3", "a 4", "a 5"]);
+  });
+});
+
+Deno.test("followLog() reads the rest of its file from the rotated file that has it, found by content", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "r.log");
+    await Deno.writeTextFile(path, "l 1\n");
+    const follow = startFollowing(path, 3);
+    await follow.ready;
+    await Deno.writeTextFile(path, "l 2\n", { append: true });
+    await follow.atLeast(1);
+    // A rotated file that is not the inode the follower read, holding more than its handle saw
+    // (Wine's stat said another file, and the follower's handle stopped short).
+    const rotated = join(dir, "r.20261207T000000.000Z.log");
+    await Deno.copyFile(path, rotated);
+    await Deno.writeTextFile(rotated, "l 3\n", { append: true });
+    await Deno.remove(path);
+    await Deno.writeTextFile(path, "l 4\n");
+    await follow.collected;
+    follow.controller.abort();
+    await follow.done;
+    assert.deepEqual(follow.lines, ["l 2", "l 3", "l 4"]);
   });
 });
 

@@ -298,12 +298,13 @@ laneTest("logs -f reads every line across rotations while the script writes", as
   }
   const numbers = seen.map((l) => /line (\d+)/.exec(l)?.[1]).filter((n) => n !== undefined)
     .map(Number);
+  const logs = join(dir.path, "data", "logs");
   assert.deepEqual(
     numbers,
     Array.from({ length: lines }, (_, i) => i + 1),
-    "every line once, in order",
+    `every line once, in order; read ${jumps(numbers)}; the files held ${linesByFile(logs)}`,
   );
-  const rotated = [...Deno.readDirSync(join(dir.path, "data", "logs"))]
+  const rotated = [...Deno.readDirSync(logs)]
     .filter((e) => /^count\.\d{8}T\d{6}\.\d{3}Z(-\d+)?\.log$/.test(e.name));
   assert.ok(rotated.length >= 5, `rotated ${rotated.length} times`);
 });
@@ -468,3 +469,25 @@ laneTest(
     await rows.waiter.script(name, "running on the other agent", (s) => s.state === "running");
   },
 );
+
+/** Where a run of numbers skips or repeats ("1–1274, 1373–1500"), to say how lines went missing. */
+function jumps(numbers: number[]): string {
+  const runs: string[] = [];
+  let start = 0;
+  for (let i = 1; i <= numbers.length; i++) {
+    if (i === numbers.length || numbers[i] !== numbers[i - 1] + 1) {
+      runs.push(`${numbers[start]}–${numbers[i - 1]}`);
+      start = i;
+    }
+  }
+  return runs.join(", ") || "none";
+}
+
+/** Each log file's first and last line numbers, in name order. */
+function linesByFile(dir: string): string {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort().map((name) => {
+    const text = Deno.readTextFileSync(join(dir, name));
+    const numbers = [...text.matchAll(/line (\d+)/g)].map((m) => Number(m[1]));
+    return `${name}: ${jumps(numbers)}`;
+  }).join("; ");
+}
