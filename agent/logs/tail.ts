@@ -156,13 +156,8 @@ export async function followLog(path: string, options: FollowLogOptions): Promis
 }
 
 async function openSource(path: string, options: { atEnd: boolean }): Promise<Source | null> {
-  let handle: Deno.FsFile;
-  try {
-    handle = await Deno.open(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
+  const handle = await openOrNull(path);
+  if (handle === null) return null;
   try {
     const stat = await handle.stat();
     const offset = options.atEnd ? await endOfLastLine(handle, stat.size) : 0;
@@ -255,17 +250,22 @@ async function withFile(
   path: string,
   use: (handle: Deno.FsFile) => Promise<boolean | void>,
 ): Promise<boolean> {
-  let handle: Deno.FsFile;
-  try {
-    handle = await Deno.open(path, { read: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+  const handle = await openOrNull(path);
+  if (handle === null) return false;
   try {
     return (await use(handle)) ?? true;
   } finally {
     handle.close();
+  }
+}
+
+/** The file at `path` opened for reading, or null when there is none (rotated or pruned). */
+async function openOrNull(path: string): Promise<Deno.FsFile | null> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
   }
 }
 
