@@ -219,7 +219,8 @@ async function readRotatedAfter(
     return stat === null ? null : identityOf(stat);
   }));
   let start = -1;
-  for (let i = rotated.length - 1; i >= 0 && start < 0; i--) {
+  // Nothing read from it (an empty file): only its identity can find it.
+  for (let i = rotated.length - 1; i >= 0 && start < 0 && from.tail.length > 0; i--) {
     if (await withFile(rotated[i], (handle) => holds(handle, from))) start = i;
   }
   if (start < 0 && from.identity.ino !== null) {
