@@ -285,7 +285,9 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const secret = await ensureControlSecret(dataDir);
   const app = createApi({
     supervisor,
-    fresh: () => sampler.fresh(),
+    fresh: async () => {
+      await Promise.all([sampler.fresh(), retention.fresh()]);
+    },
     info,
     readiness,
     secret,

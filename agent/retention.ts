@@ -25,6 +25,9 @@ const log = getLogger(["scriptmon", "agent"]);
 
 /** How often the store is pruned. */
 export const PRUNE_EVERY_MS = 10 * 60_000;
+
+/** A status read measures the store again when its last measure is older than this. */
+export const USAGE_FRESH_MS = 5_000;
 /** How long after start-up the freed memory is first given back. */
 const SETTLE_MS = 30_000;
 /**
@@ -79,9 +82,18 @@ export class Retention {
     this.#path = deps.path ?? null;
   }
 
-  /** The store as the last pass found it (null before the first). */
+  /** The store as the last pass or {@linkcode Retention.fresh} found it (null before either). */
   get usage(): StoreUsage | null {
     return this.#usage;
+  }
+
+  /**
+   * Measures the store again when the last measure is more than {@linkcode USAGE_FRESH_MS} old:
+   * a status read just after start sees the records its scripts' first events made.
+   */
+  async fresh(): Promise<void> {
+    const at = this.#usage === null ? -Infinity : Date.parse(this.#usage.at);
+    if (this.#clock.now() - at > USAGE_FRESH_MS) this.#usage = await this.#measure();
   }
 
   /** Prunes now, then every `PRUNE_EVERY_MS` until `close()`. */

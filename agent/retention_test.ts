@@ -3,7 +3,7 @@ import { SqliteKv } from "../shared/kv/sqlite_kv.ts";
 import { Outbox } from "../shared/notify/mod.ts";
 import type { Channel } from "../shared/notify/types.ts";
 import { FakeClock } from "./tokens/_testing.ts";
-import { Retention } from "./retention.ts";
+import { Retention, USAGE_FRESH_MS } from "./retention.ts";
 import { join } from "node:path";
 import { tempDir, until } from "../tests/_helpers.ts";
 
@@ -45,6 +45,19 @@ Deno.test("the agent prunes delivered messages once older than [agent] history, 
     assert.deepEqual(await retention.prune(), { messages: 3, logs: 0, records: 0 });
     assert.equal((await outbox.list({})).length, 0);
     assert.equal(retention.usage?.oldestAt, null, "nothing is kept now");
+
+    // A status read between passes measures again once the last measure is 5 s old.
+    await outbox.enqueue({
+      channel: "ops",
+      dedupeKey: "late",
+      payload: { type: "test", text: "x" },
+    });
+    const lateAt = new Date(clock.now()).toISOString();
+    await retention.fresh();
+    assert.equal(retention.usage?.oldestAt, null, "measured just now: not again");
+    clock.advance(USAGE_FRESH_MS + 1);
+    await retention.fresh();
+    assert.equal(retention.usage?.oldestAt, lateAt);
   } finally {
     await retention.close();
     await outbox.close({ graceMs: 0 });

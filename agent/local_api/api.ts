@@ -31,7 +31,7 @@ export interface ApiDeps {
   notifier: Notifier;
   /** The tokens' status (none when not given). */
   tokens?: () => TokenStatus[];
-  /** Brings the scripts' resource samples up to date before a status answer. */
+  /** Brings the scripts' resource samples and the store's measure up to date before a status answer. */
   fresh?: () => Promise<void>;
 }
 
@@ -71,7 +71,9 @@ export function createApi(deps: ApiDeps): Hono {
     await next();
   });
   const status = async (): Promise<StatusBody> => {
-    await deps.fresh?.().catch((error) => log.warn("Cannot sample resources: {error}", { error }));
+    await deps.fresh?.().catch((error) =>
+      log.warn("Cannot measure resources or the store: {error}", { error })
+    );
     return {
       agent: deps.info(),
       scripts: deps.supervisor.status(),

@@ -29,13 +29,13 @@ export interface AgentInfo {
   checks: CheckState[];
   /** The link to the collector, when one is configured. */
   collector: CollectorLinkStatus | null;
-  /** The agent's store as the last retention pass found it (absent from older agents). */
+  /** The agent's store as last measured, at most 5 s before the answer (absent from older agents). */
   store?: StoreUsage | null;
   /** The central config version it runs, or the one it refused and why (with a collector). */
   central?: CentralConfigState;
 }
 
-/** The agent's store as the last retention pass (`retention.ts`) found it. */
+/** The agent's store as last measured (`retention.ts`: each pass, and a status read). */
 export interface StoreUsage {
   /** ISO time it was measured. */
   at: string;

@@ -43,7 +43,13 @@ export const EVENT_CSV_COLUMNS = [
 
 /** An agent as the API shows it (without the store's bookkeeping). */
 function publicAgent(agent: AgentRecord) {
-  const { ahead: _ahead, scriptChunks: _chunks, ...rest } = agent;
+  const {
+    ahead: _ahead,
+    scriptChunks: _chunks,
+    scriptsAt: _scriptsAt,
+    scriptsDigest: _digest,
+    ...rest
+  } = agent;
   return rest;
 }
 

@@ -5,10 +5,11 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { IngestRequest, ScriptSummary, TokenSummary } from "../../shared/protocol.ts";
 import type { WriteGroup } from "./_atomic_batches.ts";
 import type { SampleRow, Transition } from "./history.ts";
-import type { StoredEvent } from "./types.ts";
+import type { AgentRecord, StoredEvent } from "./types.ts";
 
 /** Largest JSON text of one event or script chunk kept in one KV value (limit 64 KiB). */
 export const MAX_VALUE_CHARS = 30_000;
@@ -95,6 +96,68 @@ export function sampleRows(scripts: readonly ScriptSummary[]): SampleRow[] {
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * How long a stored script list may go unwritten while only its running numbers change (uptime,
+ * memory, CPU, pings, posts); any other change is written with the heartbeat that brings it.
+ */
+export const SCRIPTS_CHECKPOINT_MS = 30_000;
+
+/**
+ * A digest of all of `scripts` but their running numbers: equal digests, the same states, checks,
+ * reasons, pids and restarts (an ingest that brings an equal one need not write them again).
+ */
+export function scriptsDigest(scripts: readonly ScriptSummary[]): string {
+  const hash = createHash("sha256");
+  for (const script of scripts) {
+    const { uptimeMs, rssBytes: _rss, cpuPercent: _cpu, pings: _pings, posted: _posted, ...rest } =
+      script;
+    hash.update(JSON.stringify(rest)).update(uptimeMs === null ? "\n-" : "\n+");
+  }
+  return hash.digest("base64url");
+}
+
+/**
+ * The writes of a heartbeat's script list, against the agent's `previous` record: its chunks when
+ * anything but running numbers changed (its `digest`) or the last write is a checkpoint old, else
+ * none. `chunks`, `at` and `digest` are the record's `scriptChunks`, `scriptsAt` and
+ * `scriptsDigest` after them; `stale`, the chunks of a longer list before, to delete.
+ */
+export function scriptListWrites(
+  site: string,
+  host: string,
+  scripts: ScriptSummary[],
+  previous: Pick<AgentRecord, "scriptChunks" | "scriptsAt" | "scriptsDigest"> | null,
+  now: number,
+): { groups: WriteGroup[]; chunks: number; at: number; digest: string; stale: Deno.KvKey[] } {
+  const digest = scriptsDigest(scripts);
+  if (
+    previous?.scriptsAt !== undefined && previous.scriptsDigest === digest &&
+    now - previous.scriptsAt < SCRIPTS_CHECKPOINT_MS
+  ) {
+    const { scriptChunks: chunks, scriptsAt: at } = previous;
+    return { groups: [], chunks, at, digest, stale: [] };
+  }
+  const groups = scriptChunks(site, host, scripts);
+  const stale: Deno.KvKey[] = [];
+  for (let chunk = groups.length; chunk < (previous?.scriptChunks ?? 0); chunk++) {
+    stale.push(["scripts", site, host, chunk]);
+  }
+  return { groups, chunks: groups.length, at: now, digest, stale };
+}
+
+/**
+ * `scripts` as read back from a list written at `agent.scriptsAt`: a running script's uptime
+ * counted on to the agent's last heartbeat.
+ */
+export function scriptsAsOfLastSeen(
+  agent: { lastSeenAt: string; scriptsAt?: number },
+  scripts: ScriptSummary[],
+): ScriptSummary[] {
+  const since = agent.scriptsAt === undefined ? 0 : Date.parse(agent.lastSeenAt) - agent.scriptsAt;
+  if (!(since > 0)) return scripts;
+  return scripts.map((s) => s.uptimeMs === null ? s : { ...s, uptimeMs: s.uptimeMs + since });
 }
 
 /** True for the writes of one event (see {@linkcode eventGroup}). */

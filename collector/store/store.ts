@@ -4,7 +4,8 @@
  *
  * - tokens: see `tokens.ts` (`["token", kind, hash]`, `["token_name", kind, name]`)
  * - `["agent", site, host]` → {@linkcode AgentRecord}
- * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values
+ * - `["scripts", site, host, chunk]` → the last heartbeat's scripts, split to fit KV values (a
+ *   change of running numbers alone is written at 30 s checkpoints: `scriptListWrites`)
  * - `["tokens", site, host]` → the tokens of its last heartbeat that had any (never their values)
  * - `["event", site, host, seq]` and `["event_time", atMs, site, host, seq]` → {@linkcode StoredEvent}
  * - transitions, presence, resource samples, daily rollups: see `history.ts`
@@ -36,7 +37,8 @@ import {
   fitTokens,
   MAX_VALUE_CHARS,
   sampleRows,
-  scriptChunks,
+  scriptListWrites,
+  scriptsAsOfLastSeen,
   toStored,
 } from "./_writes.ts";
 import { HistoryStore, SAMPLE_EVERY_MS } from "./history.ts";
@@ -64,6 +66,28 @@ const SCAN_BUDGET = 20_000;
 const MAX_ATTEMPTS = 20;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The script chunks `list` yields, by agent (`site\0host`), each agent's by chunk number. */
+async function chunksByAgent(
+  list: AsyncIterable<Deno.KvEntry<ScriptSummary[]>>,
+): Promise<Map<string, ScriptSummary[][]>> {
+  const byAgent = new Map<string, ScriptSummary[][]>();
+  for await (const entry of list) {
+    const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
+    const parts = byAgent.get(id) ?? [];
+    parts[entry.key[3] as number] = entry.value;
+    byAgent.set(id, parts);
+  }
+  return byAgent;
+}
+
+/** An agent's script list from the chunks read (by chunk number), as of its last heartbeat. */
+function joinChunks(agent: AgentRecord, parts: ScriptSummary[][] = []): ScriptSummary[] {
+  return scriptsAsOfLastSeen(
+    agent,
+    parts.slice(0, agent.scriptChunks).flatMap((part) => part ?? []),
+  );
+}
 
 /** An ingest would leave more gaps in an agent's seqs than the store keeps track of. */
 export class SeqGapError extends RangeError {
@@ -164,7 +188,6 @@ export class Store {
     for (const event of request.events) {
       if (!batch.has(event.seq)) batch.set(event.seq, toStored(site, host, event, options.now));
     }
-    const scriptGroups = scriptChunks(site, host, request.scripts);
     const flagKey = ["command_flag", site, host];
     const cacheKey = `${site}\0${host}`;
     for (let attempt = 1;; attempt++) {
@@ -186,6 +209,7 @@ export class Store {
             `(at most ${MAX_SEQ_GAPS}): send events in seq order`,
         );
       }
+      const list = scriptListWrites(site, host, request.scripts, previous, options.now);
       const record: AgentRecord = {
         site,
         host,
@@ -203,21 +227,19 @@ export class Store {
         dropped: request.dropped,
         tokenName: options.tokenName,
         ...(options.environment === undefined ? {} : { environment: options.environment }),
-        scriptChunks: scriptGroups.length,
+        scriptChunks: list.chunks,
         scriptCount: request.scripts.length,
+        scriptsAt: list.at,
+        scriptsDigest: list.digest,
         sampledAt: previous?.sampledAt ?? 0,
       };
-      const stale: Deno.KvKey[] = [];
-      for (let chunk = scriptGroups.length; chunk < (previous?.scriptChunks ?? 0); chunk++) {
-        stale.push(["scripts", site, host, chunk]);
-      }
       const final: WriteGroup = {
         checks: [
           { key: agentKey, versionstamp: entry.versionstamp },
           ...(cached === undefined ? [] : [{ key: flagKey, versionstamp: null }]),
         ],
         sets: [[agentKey, record]],
-        deletes: stale,
+        deletes: list.stale,
         bytes: 2000,
       };
       const cameOnline = previous === null || !previous.online;
@@ -240,7 +262,7 @@ export class Store {
       const committed = await commitIngest(
         this.#kv,
         this.#groupCommit,
-        [...fresh.map(eventGroup), ...scriptGroups, final],
+        [...fresh.map(eventGroup), ...list.groups, final],
         final,
         fresh.length,
       );
@@ -297,13 +319,11 @@ export class Store {
   async getScripts(site: string, host: string): Promise<ScriptSummary[] | null> {
     const agent = await this.getAgent(site, host);
     if (agent === null) return null;
-    const scripts: ScriptSummary[] = [];
+    const parts: ScriptSummary[][] = [];
     for await (
       const entry of this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", site, host] })
-    ) {
-      if ((entry.key[3] as number) < agent.scriptChunks) scripts.push(...entry.value);
-    }
-    return scripts;
+    ) parts[entry.key[3] as number] = entry.value;
+    return joinChunks(agent, parts);
   }
 
   /** Every agent (of `site` when given) with its scripts, by site then host. */
@@ -312,26 +332,16 @@ export class Store {
     const [agents, chunks] = await Promise.all([
       this.listAgents(options),
       (async () => {
-        const byAgent = new Map<string, ScriptSummary[][]>();
         // Pages of 100 chunks (1,000 scripts): a page is decoded at once, and one of 500 held the
         // requests up for tens of milliseconds.
-        const list = this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, {
-          batchSize: 100,
-        });
-        for await (const entry of list) {
-          const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
-          const parts = byAgent.get(id) ?? [];
-          parts[entry.key[3] as number] = entry.value;
-          byAgent.set(id, parts);
-        }
-        return byAgent;
+        return await chunksByAgent(
+          this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, { batchSize: 100 }),
+        );
       })(),
     ]);
     return agents.map((agent) => ({
       agent,
-      scripts: (chunks.get(`${agent.site}\0${agent.host}`) ?? [])
-        .slice(0, agent.scriptChunks)
-        .flatMap((part) => part ?? []),
+      scripts: joinChunks(agent, chunks.get(`${agent.site}\0${agent.host}`)),
     }));
   }
 
@@ -356,22 +366,13 @@ export class Store {
     if (agents.length === 0) return [];
     const first = agents[0];
     const last = agents.at(-1)!;
-    const byAgent = new Map<string, ScriptSummary[][]>();
-    const chunks = this.#kv.list<ScriptSummary[]>({
+    const byAgent = await chunksByAgent(this.#kv.list<ScriptSummary[]>({
       start: ["scripts", first.site, first.host],
       end: ["scripts", last.site, last.host, Infinity],
-    }, { batchSize: 500 });
-    for await (const entry of chunks) {
-      const id = `${entry.key[1] as string}\0${entry.key[2] as string}`;
-      const parts = byAgent.get(id) ?? [];
-      parts[entry.key[3] as number] = entry.value;
-      byAgent.set(id, parts);
-    }
+    }, { batchSize: 500 }));
     return agents.map((agent) => ({
       agent,
-      scripts: (byAgent.get(`${agent.site}\0${agent.host}`) ?? [])
-        .slice(0, agent.scriptChunks)
-        .flatMap((part) => part ?? []),
+      scripts: joinChunks(agent, byAgent.get(`${agent.site}\0${agent.host}`)),
     }));
   }
 

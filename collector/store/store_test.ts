@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { Store } from "./store.ts";
+import { SCRIPTS_CHECKPOINT_MS } from "./_writes.ts";
+import type { ScriptSummary } from "../../shared/protocol.ts";
 import { events, ingestRequest, script } from "../_testing.ts";
 
 import { stopTestStores, testOnStores } from "../../tests/_stores.ts";
@@ -184,6 +186,77 @@ storeTest(
     ]]);
     await store.ingest(ingestRequest({ scripts: [script("only")] }), opts);
     assert.deepEqual((await store.getScripts("BFI4", "ws-01"))!.map((s) => s.name), ["only"]);
+  },
+);
+
+storeTest(
+  "a heartbeat whose scripts moved only their running numbers writes them at checkpoints, any other change at once",
+  async (store, kv) => {
+    const heartbeat = (at: number, overrides: Partial<ScriptSummary>) =>
+      store.ingest(
+        ingestRequest({ scripts: [script("rates", overrides), script("token_monitor")] }),
+        { ...opts, now: at },
+      );
+    const chunkStamp = async () => (await kv.get(["scripts", "BFI4", "ws-01", 0])).versionstamp;
+    const rates = async () => {
+      const one = (await store.getScripts("BFI4", "ws-01"))!.find((s) => s.name === "rates")!;
+      const listed = (await store.listScripts())[0].scripts.find((s) => s.name === "rates")!;
+      const paged = (await store.pageScripts({ limit: 10 }))[0].scripts.find((s) =>
+        s.name === "rates"
+      )!;
+      assert.deepEqual(listed, one);
+      assert.deepEqual(paged, one);
+      return one;
+    };
+    await heartbeat(NOW, { uptimeMs: 60_000, rssBytes: 1_000, pings: 1 });
+    const written = await chunkStamp();
+    // 10 s on: uptime, memory, CPU and pings moved; nothing is written but the agent record, and
+    // the uptime read back is counted on to the heartbeat.
+    await heartbeat(NOW + 10_000, { uptimeMs: 70_000, rssBytes: 2_000, cpuPercent: 9, pings: 4 });
+    assert.equal(await chunkStamp(), written);
+    assert.deepEqual(
+      [(await rates()).uptimeMs, (await rates()).rssBytes, (await rates()).pings],
+      [70_000, 1_000, 1],
+    );
+    // A state, a check's status or a restart is written with the heartbeat that brings it.
+    await heartbeat(NOW + 12_000, { uptimeMs: 72_000, health: "unhealthy", pings: 5 });
+    assert.notEqual(await chunkStamp(), written);
+    assert.deepEqual(
+      [(await rates()).health, (await rates()).uptimeMs, (await rates()).pings],
+      ["unhealthy", 72_000, 5],
+    );
+    await heartbeat(NOW + 13_000, { state: "stopped", pid: null, uptimeMs: null, pings: 5 });
+    assert.deepEqual([(await rates()).state, (await rates()).uptimeMs], ["stopped", null]);
+    // Running numbers alone: written again once the last write is a checkpoint old.
+    const stopped = await chunkStamp();
+    await heartbeat(NOW + 13_000 + SCRIPTS_CHECKPOINT_MS - 1, {
+      state: "stopped",
+      pid: null,
+      uptimeMs: null,
+      pings: 6,
+    });
+    assert.equal(await chunkStamp(), stopped);
+    await heartbeat(NOW + 13_000 + SCRIPTS_CHECKPOINT_MS, {
+      state: "stopped",
+      pid: null,
+      uptimeMs: null,
+      pings: 7,
+    });
+    assert.notEqual(await chunkStamp(), stopped);
+    assert.equal((await rates()).pings, 7);
+    // Another collector (no record cached) decides on the stored record alike.
+    const other = new Store(kv);
+    const before = await chunkStamp();
+    await other.ingest(
+      ingestRequest({
+        scripts: [
+          script("rates", { state: "stopped", pid: null, uptimeMs: null, pings: 8 }),
+          script("token_monitor", { rssBytes: 5 }),
+        ],
+      }),
+      { ...opts, now: NOW + 14_000 + SCRIPTS_CHECKPOINT_MS },
+    );
+    assert.equal(await chunkStamp(), before);
   },
 );
 

@@ -85,6 +85,13 @@ export interface AgentRecord {
   /** How many KV values its script list takes (see `Store.listScripts`). */
   scriptChunks: number;
   scriptCount: number;
+  /**
+   * When its script list was last written (ms; absent: by a collector before the checkpoints),
+   * and the digest of that list (`scriptsDigest` in `_writes.ts`): a heartbeat with the same
+   * digest writes it again only `SCRIPTS_CHECKPOINT_MS` after this.
+   */
+  scriptsAt?: number;
+  scriptsDigest?: string;
   /** When the last resource sample of its scripts was kept (ms; 0: never). */
   sampledAt?: number;
 }
