@@ -136,10 +136,26 @@ async function post(
   }
 }
 
-/** Workstation `index`'s report of the moment, in the collector's wire form (advances its seq). */
+/** When this process began: the running scripts' uptime counts from it. */
+const LOADED_AT = Date.now();
+
+/**
+ * Workstation `index`'s report of the moment, in the collector's wire form (advances its seq): its
+ * running scripts' uptime, memory and CPU move with every report, as an agent's do.
+ */
 function report(fleet: Fleet, index: number): IngestRequest {
   const w = fleet.workstations[index];
-  return sampleIngest(w, { pid: 1000 + index, batch: 1 + (w.sent++ % 2), scripts: SCRIPTS });
+  const sent = w.sent++;
+  const uptimeMs = 60_000 + Date.now() - LOADED_AT;
+  const scripts = SCRIPTS.map((s, i) =>
+    s.state !== "running" ? s : {
+      ...s,
+      uptimeMs,
+      rssBytes: 10_000_000 + ((sent * 7_919 + i * 104_729) % 1_000_000),
+      cpuPercent: ((sent + i) % 50) / 10,
+    }
+  );
+  return sampleIngest(w, { pid: 1000 + index, batch: 1 + (sent % 2), scripts });
 }
 
 /** `deno task collector`'s flags, and BENCH_COLLECTOR_FLAGS's (`--cpu-prof` to profile). */
