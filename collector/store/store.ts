@@ -331,13 +331,11 @@ export class Store {
     const suffix = options.site === undefined ? [] : [options.site];
     const [agents, chunks] = await Promise.all([
       this.listAgents(options),
-      (async () => {
-        // Pages of 100 chunks (1,000 scripts): a page is decoded at once, and one of 500 held the
-        // requests up for tens of milliseconds.
-        return await chunksByAgent(
-          this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, { batchSize: 100 }),
-        );
-      })(),
+      // Pages of 100 chunks (1,000 scripts): a page is decoded at once, and one of 500 held the
+      // requests up for tens of milliseconds.
+      chunksByAgent(
+        this.#kv.list<ScriptSummary[]>({ prefix: ["scripts", ...suffix] }, { batchSize: 100 }),
+      ),
     ]);
     return agents.map((agent) => ({
       agent,
