@@ -15,6 +15,7 @@ import type { IngestRequest } from "../shared/mod.ts";
 import { startCluster } from "../tests/_postgres.ts";
 import { collectorFlags } from "../scripts/agent_flags.ts";
 import { type Fleet, REQUEST_TIMEOUT_MS, type Send, sleep } from "./_ingest_load.ts";
+import { Poster } from "./_http_post.ts";
 
 /** Each workstation's 10 scripts as its heartbeat reports them: one in backoff, nine running. */
 export const SCRIPTS = Array.from(
@@ -23,6 +24,8 @@ export const SCRIPTS = Array.from(
 );
 const MAIN = resolve(import.meta.dirname!, "..", "collector", "main.ts");
 const ROOT = resolve(import.meta.dirname!, "..");
+/** The collector's ingest path. */
+const INGEST = "/api/v1/ingest";
 
 /** A server under test, running. */
 export interface Server {
@@ -115,22 +118,17 @@ async function spawnServer(
   }
 }
 
-/** Posts `body` with the request timeout; the answer's text, or null when it was not 2xx. */
+/** Posts `body` to `path` with the request timeout; the answer's text, or null when not 2xx. */
 async function post(
-  url: string,
+  poster: Poster,
+  path: string,
   body: string,
   headers: Record<string, string>,
   signal: AbortSignal,
 ): Promise<string | null> {
   try {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-    });
-    const text = await response.text();
-    return response.ok ? text : null;
+    const answer = await poster.post(path, body, headers, REQUEST_TIMEOUT_MS, signal);
+    return answer.status >= 200 && answer.status < 300 ? answer.body : null;
   } catch {
     return null;
   }
@@ -182,7 +180,7 @@ async function startCollector(
   name: string,
   store: string | null,
   signal: AbortSignal,
-): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+): Promise<{ pid: number; poster: Poster; stop(): Promise<void> }> {
   const port = freePort();
   const config = join(dir, `${name}.toml`);
   // Workstations silent for 5 minutes go offline, as Alertmanager resolves an alert not sent
@@ -202,15 +200,16 @@ async function startCollector(
     ready: `${base}/healthz`,
     signal,
   });
-  return { ...server, url: `${base}/api/v1/ingest` };
+  const poster = new Poster(base);
+  return { pid: server.pid, poster, stop: () => (poster.close(), server.stop()) };
 }
 
-/** Sends workstation `index`'s report to `url`; true when the answer acknowledges it. */
-async function sendReport(fleet: Fleet, index: number, url: string, signal: AbortSignal) {
+/** Sends workstation `index`'s report to `poster`'s collector; true when the answer acknowledges it. */
+async function sendReport(fleet: Fleet, index: number, poster: Poster, signal: AbortSignal) {
   const w = fleet.workstations[index];
   const body = JSON.stringify(report(fleet, index));
   const want = w.seq;
-  const answer = await post(url, body, { authorization: `Bearer ${w.token}` }, signal);
+  const answer = await post(poster, INGEST, body, { authorization: `Bearer ${w.token}` }, signal);
   try {
     return answer !== null && JSON.parse(answer).ackedSeq === want;
   } catch {
@@ -229,8 +228,8 @@ export const collectorSide: Side = {
     } finally {
       kv.close();
     }
-    const { pid, url, stop } = await startCollector(dir, "collector", null, signal);
-    return { pids: [pid], stop, send: (index, signal) => sendReport(fleet, index, url, signal) };
+    const { pid, poster, stop } = await startCollector(dir, "collector", null, signal);
+    return { pids: [pid], stop, send: (index, signal) => sendReport(fleet, index, poster, signal) };
   },
 };
 
@@ -245,7 +244,7 @@ export function postgresSide(replicas: number): Side {
     async start(dir, fleet, signal) {
       await Deno.mkdir(join(dir, "data"));
       const cluster = await startCluster({ durable: true });
-      const started: { pid: number; url: string; stop(): Promise<void> }[] = [];
+      const started: { pid: number; poster: Poster; stop(): Promise<void> }[] = [];
       const stop = async () => {
         for (const s of started) await s.stop();
         await cluster.stop();
@@ -269,7 +268,7 @@ export function postgresSide(replicas: number): Side {
         databasePid: cluster.pid,
         stop,
         send: (index, signal) =>
-          sendReport(fleet, index, started[index % started.length].url, signal),
+          sendReport(fleet, index, started[index % started.length].poster, signal),
       };
     },
   };
@@ -332,14 +331,14 @@ export function alertmanagerSide(program: string): Side {
         ready: `${base}/-/ready`,
         signal,
       });
-      const url = `${base}/api/v2/alerts`;
+      const poster = new Poster(base);
       const startsAt = new Date().toISOString();
       return {
         pids: [server.pid],
-        stop: server.stop,
+        stop: () => (poster.close(), server.stop()),
         async send(index, signal) {
           const body = JSON.stringify(toAlerts(report(fleet, index), startsAt));
-          return await post(url, body, {}, signal) !== null;
+          return await post(poster, "/api/v2/alerts", body, {}, signal) !== null;
         },
       };
     },
