@@ -4,7 +4,7 @@
  */
 
 import { LineSplitter } from "./line_splitter.ts";
-import { listLogFiles, readAt } from "./writer.ts";
+import { listLogFiles, listRotatedFiles, readAt } from "./writer.ts";
 
 const BLOCK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -213,7 +213,7 @@ async function readRotatedAfter(
   to: FileIdentity,
   options: FollowLogOptions,
 ): Promise<void> {
-  const rotated = (await listLogFiles(path)).slice(0, -1);
+  const rotated = await listRotatedFiles(path);
   const identities = await Promise.all(rotated.map(async (file) => {
     const stat = await statOrNull(file);
     return stat === null ? null : identityOf(stat);

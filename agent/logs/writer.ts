@@ -179,7 +179,7 @@ export class RotatingLogWriter {
     this.#file = null;
     await Deno.rename(this.#path, await freeRotatedName(this.#path, at));
     await this.#openCurrent();
-    const rotated = (await listLogFiles(this.#path)).slice(0, -1);
+    const rotated = await listRotatedFiles(this.#path);
     for (const old of rotated.slice(0, Math.max(0, rotated.length - this.#keep))) {
       await Deno.remove(old).catch((error) => {
         if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -190,6 +190,21 @@ export class RotatingLogWriter {
 
 /** The log files of `path`: rotated ones oldest to newest, then `path` itself if it exists. */
 export async function listLogFiles(path: string): Promise<string[]> {
+  const { rotated, current } = await logFiles(path);
+  return current ? [...rotated, path] : rotated;
+}
+
+/**
+ * The rotated files of `path`, oldest to newest, whether or not `path` itself exists: in the
+ * moment between a rotation's rename and the new file, `listLogFiles` has no current file to
+ * leave out, and its last entry is the newest rotated one (a follower that dropped the last entry
+ * skipped that file's lines; the Windows lane saw it).
+ */
+export async function listRotatedFiles(path: string): Promise<string[]> {
+  return (await logFiles(path)).rotated;
+}
+
+async function logFiles(path: string): Promise<{ rotated: string[]; current: boolean }> {
   const dir = dirname(path);
   const { stem, ext } = splitName(path);
   const pattern = new RegExp(
@@ -208,13 +223,11 @@ export async function listLogFiles(path: string): Promise<string[]> {
       if (match) rotated.push({ name: entry.name, time: match[1], n: Number(match[2] ?? 0) });
     }
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
+    if (error instanceof Deno.errors.NotFound) return { rotated: [], current: false };
     throw error;
   }
   rotated.sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : a.n - b.n);
-  const files = rotated.map((r) => join(dir, r.name));
-  if (current) files.push(path);
-  return files;
+  return { rotated: rotated.map((r) => join(dir, r.name)), current };
 }
 
 function splitName(path: string): { stem: string; ext: string } {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
-import { listLogFiles, RotatingLogWriter, type RotatingLogWriterOptions } from "./writer.ts";
+import {
+  listLogFiles,
+  listRotatedFiles,
+  RotatingLogWriter,
+  type RotatingLogWriterOptions,
+} from "./writer.ts";
 
 const T0 = Date.parse("2026-12-01T08:28:09.123Z");
 
@@ -225,4 +230,20 @@ Deno.test("open() rejects a negative keep", async () => {
 
 Deno.test("listLogFiles() returns [] for a missing directory", async () => {
   assert.deepEqual(await listLogFiles("/nonexistent/scriptmon/x.log"), []);
+});
+
+Deno.test("listRotatedFiles() gives every rotated file, also between a rotation's rename and the new file", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "r.log");
+    const older = join(dir, "r.20261207T000000.000Z.log");
+    const newer = join(dir, "r.20261207T000000.016Z.log");
+    await Deno.writeTextFile(older, "l 1\n");
+    await Deno.writeTextFile(newer, "l 2\n");
+    // The current file renamed aside, its successor not made yet: no current file.
+    assert.deepEqual(await listLogFiles(path), [older, newer]);
+    assert.deepEqual(await listRotatedFiles(path), [older, newer]);
+    await Deno.writeTextFile(path, "l 3\n");
+    assert.deepEqual(await listLogFiles(path), [older, newer, path]);
+    assert.deepEqual(await listRotatedFiles(path), [older, newer]);
+  });
 });
