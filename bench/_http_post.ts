@@ -103,31 +103,22 @@ class Connection {
       else if (name === "connection") again = value !== "close";
     }
     if (chunked) {
-      const parts: Uint8Array[] = [];
+      const chunks = new TextDecoder();
+      let text = "";
       for (;;) {
         const size = parseInt(await this.#line(), 16);
         if (!(size >= 0)) throw new Error("a chunk without a valid size");
         if (size === 0) break;
-        parts.push(await this.#bytes(size));
+        text += chunks.decode(await this.#bytes(size), { stream: true });
         if (await this.#line() !== "") throw new Error("a chunk longer than its size");
       }
       while (await this.#line() !== "") { /* a trailer */ }
-      return { status, body: decoder.decode(concat(parts)), again };
+      return { status, body: text + chunks.decode(), again };
     }
     if (status === 204 || status === 304) length = 0; // no body, whatever the head says
     if (!(length >= 0)) throw new Error("an answer with neither a length nor chunks");
     return { status, body: decoder.decode(await this.#bytes(length)), again };
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** POSTs to one server (`http://host:port`) over kept-alive connections, opened as needed. */
